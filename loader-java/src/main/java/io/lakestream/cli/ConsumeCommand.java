@@ -1,0 +1,87 @@
+package io.lakestream.cli;
+
+import io.lakestream.reader.RankReader;
+import io.lakestream.reader.ReaderOptions;
+import io.lakestream.reader.ReaderTimeoutException;
+import io.lakestream.reader.StepBatch;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ObjectStores;
+import java.io.PrintStream;
+import java.security.MessageDigest;
+import java.util.HexFormat;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "consume", description = {
+        "Read one rank's shards in step order and print one JSON line per step.",
+        "With --steps N it reads exactly N steps and fails (exit 4) if one is not committed within",
+        "--timeout-s; without it, it reads until no new step arrives for --timeout-s, then exits 0."})
+final class ConsumeCommand implements Callable<Integer> {
+    enum Print { ids, digest }
+
+    @Option(names = "--stream", required = true)
+    String stream;
+
+    @Option(names = "--rank", required = true)
+    int rank;
+
+    @Option(names = "--world-size", required = true)
+    int worldSize;
+
+    @Option(names = "--from-step", defaultValue = "0")
+    long fromStep;
+
+    @Option(names = "--steps", defaultValue = "-1", description = "steps to read (default: until idle)")
+    long steps;
+
+    @Option(names = "--print", defaultValue = "digest", description = "ids | digest (SHA-256 of the shard's tensor bytes)")
+    Print print;
+
+    @Option(names = "--timeout-s", defaultValue = "30")
+    double timeoutS;
+
+    @Override
+    public Integer call() throws Exception {
+        long timeoutMs = (long) (timeoutS * 1000);
+        PrintStream out = System.out;
+        try (ObjectStore store = ObjectStores.open(stream, false);
+             RankReader reader = RankReader.open(store, rank, worldSize, fromStep, ReaderOptions.defaults())) {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (long i = 0; steps < 0 || i < steps; i++) {
+                StepBatch b;
+                try {
+                    b = reader.next(timeoutMs);
+                } catch (ReaderTimeoutException e) {
+                    if (steps < 0) {
+                        break; // caught up and idle: a normal end without --steps
+                    }
+                    throw e;
+                }
+                try (b) {
+                    StringBuilder sb = new StringBuilder(256);
+                    sb.append("{\"step\":").append(b.step()).append(",\"rank\":").append(b.rank());
+                    if (print == Print.ids) {
+                        sb.append(",\"ids\":[");
+                        long[] ids = b.tensor("record_id").toLongArray();
+                        for (int k = 0; k < ids.length; k++) {
+                            if (k > 0) {
+                                sb.append(',');
+                            }
+                            sb.append(ids[k]);
+                        }
+                        sb.append(']');
+                    } else {
+                        sha.reset();
+                        sha.update(b.tensorBytes().asByteBuffer());
+                        sb.append(",\"sha256\":\"").append(HexFormat.of().formatHex(sha.digest())).append('"');
+                    }
+                    sb.append('}');
+                    out.println(sb);
+                }
+            }
+            out.flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,30 @@
+package io.lakestream.cli;
+
+import io.lakestream.producer.ProducerFencedException;
+import io.lakestream.reader.ReaderTimeoutException;
+
+/** Maps failures to one clear line and an exit code. */
+final class Errors {
+    private Errors() {}
+
+    static String describe(Throwable t) {
+        String m = t.getMessage();
+        if (m == null || m.isBlank()) {
+            m = t.getClass().getSimpleName();
+        }
+        if (t instanceof ProducerFencedException) {
+            return "fenced: " + m;
+        }
+        return m;
+    }
+
+    static int exitCode(Throwable t) {
+        if (t instanceof ProducerFencedException) {
+            return Main.EXIT_FENCED;
+        }
+        if (t instanceof ReaderTimeoutException) {
+            return Main.EXIT_TIMEOUT;
+        }
+        return Main.EXIT_ERROR;
+    }
+}

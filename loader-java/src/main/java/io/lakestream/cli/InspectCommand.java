@@ -1,0 +1,77 @@
+package io.lakestream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lakestream.log.CheckpointRecord;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ObjectStores;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "inspect", description = "Show a stream's manifest state: version, committed steps, producers, checkpoints.")
+final class InspectCommand implements Callable<Integer> {
+    @Option(names = "--stream", required = true)
+    String stream;
+
+    @Option(names = "--json", description = "one JSON object instead of a table")
+    boolean json;
+
+    @Override
+    public Integer call() throws Exception {
+        try (ObjectStore store = ObjectStores.open(stream, false)) {
+            ManifestLog log = ManifestLog.open(store, true);
+            ManifestState s = log.state();
+            StreamConfig c = log.config();
+            ObjectMapper m = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+            ObjectNode root = m.createObjectNode();
+            root.put("stream", store.describe());
+            root.put("world_size", c.worldSize());
+            root.put("version", s.version());
+            root.put("committed_steps", s.committedSteps());
+            root.put("snapshot_version", s.lastSnapshotVersion());
+            ObjectNode prods = root.putObject("producers");
+            for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {
+                ObjectNode p = prods.putObject(e.getKey());
+                p.put("epoch", e.getValue().epoch());
+                p.put("seq", e.getValue().seq());
+                p.put("cursor", e.getValue().cursor());
+            }
+            ArrayNode cps = root.putArray("checkpoints");
+            for (CheckpointRecord cp : s.checkpoints()) {
+                ObjectNode o = cps.addObject();
+                o.put("step", cp.step());
+                o.put("id", cp.id());
+            }
+            root.put("keep_checkpoints", c.keepCheckpoints());
+            root.put("floor_step", s.floorStep());
+            root.put("max_lag_steps", c.maxLagSteps());
+            if (json) {
+                System.out.println(m.writeValueAsString(root));
+                return 0;
+            }
+            System.out.printf("stream           %s%n", store.describe());
+            System.out.printf("world size       %d%n", c.worldSize());
+            System.out.printf("version          %d (snapshot at %d, every %d)%n", s.version(), s.lastSnapshotVersion(), c.snapshotInterval());
+            System.out.printf("committed steps  %d%n", s.committedSteps());
+            System.out.printf("floor step       %d (keep %d checkpoints)%n", s.floorStep(), c.keepCheckpoints());
+            System.out.printf("%nproducers (%d)%n", s.producers().size());
+            System.out.printf("  %-24s %8s %12s  %s%n", "id", "epoch", "seq", "cursor");
+            for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {
+                System.out.printf("  %-24s %8d %12d  %s%n", e.getKey(), e.getValue().epoch(), e.getValue().seq(), e.getValue().cursor());
+            }
+            System.out.printf("%ncheckpoints (%d)%n", s.checkpoints().size());
+            for (CheckpointRecord cp : s.checkpoints()) {
+                System.out.printf("  step %-10d %s%n", cp.step(), cp.id());
+            }
+            return 0;
+        }
+    }
+}

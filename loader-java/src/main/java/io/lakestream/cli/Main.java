@@ -1,0 +1,31 @@
+package io.lakestream.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out. */
+@Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
+        description = "Brokerless, object-store-native training data plane.",
+        subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, DemoCommand.class})
+public final class Main {
+    public static final int EXIT_ERROR = 1;
+    public static final int EXIT_USAGE = 2;
+    public static final int EXIT_FENCED = 3;
+    public static final int EXIT_TIMEOUT = 4;
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            cmd.getErr().println("lakestream " + cmd.getCommandName() + ": error: " + Errors.describe(ex));
+            if (Boolean.getBoolean("lakestream.debug")) {
+                ex.printStackTrace(cmd.getErr());
+            }
+            return Errors.exitCode(ex);
+        });
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,65 @@
+package io.lakestream.format;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.MapperFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import java.io.IOException;
+
+/**
+ * The one JSON mapper of the on-store format: snake_case names, sorted keys (so that two
+ * writers serialising the same state produce the same bytes), unknown fields tolerated (so that
+ * newer writers can add fields old readers skip).
+ */
+public final class Json {
+    public static final ObjectMapper MAPPER = JsonMapper.builder()
+            .propertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .configure(MapperFeature.SORT_PROPERTIES_ALPHABETICALLY, true)
+            .configure(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS, true)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
+            .configure(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES, false)
+            .build();
+
+    private Json() {}
+
+    public static byte[] write(Object o) {
+        try {
+            return MAPPER.writeValueAsBytes(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise " + o.getClass().getSimpleName(), e);
+        }
+    }
+
+    public static String writeString(Object o) {
+        try {
+            return MAPPER.writeValueAsString(o);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise " + o.getClass().getSimpleName(), e);
+        }
+    }
+
+    /** Parses {@code bytes}; a failure is a {@link FormatException} naming {@code where}. */
+    public static <T> T read(byte[] bytes, Class<T> type, String where) {
+        try {
+            T t = MAPPER.readValue(bytes, type);
+            if (t == null) {
+                throw new FormatException("malformed " + where + ": empty document");
+            }
+            return t;
+        } catch (IOException e) {
+            throw new FormatException("malformed " + where + ": " + firstLine(e.getMessage()), e);
+        }
+    }
+
+    private static String firstLine(String s) {
+        if (s == null) {
+            return "unparseable";
+        }
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+}

@@ -1,0 +1,153 @@
+package io.lakestream.format;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One rank shard as a safetensors-compatible blob: an 8-byte little-endian header length N,
+ * N bytes of JSON header (padded with spaces to a multiple of 8), then the tensors' bytes back
+ * to back with no holes. Any safetensors reader can open a decoded shard.
+ */
+public final class TensorBlob {
+    static final long MAX_HEADER = 16L << 20;
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    private TensorBlob() {}
+
+    /** One tensor inside a decoded blob: a bounded view on the blob's memory. */
+    public record View(String name, DType dtype, long[] shape, MemorySegment data) {}
+
+    /** Encodes tensors (iteration order is storage order); all must agree on dimension 0. */
+    public static byte[] encode(Map<String, TensorData> tensors) {
+        if (tensors.isEmpty()) {
+            throw new IllegalArgumentException("a shard needs at least one tensor");
+        }
+        long samples = -1;
+        ObjectNode header = Json.MAPPER.createObjectNode();
+        ObjectNode meta = header.putObject("__metadata__");
+        long off = 0;
+        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
+            String name = e.getKey();
+            if (name.isEmpty() || name.equals("__metadata__")) {
+                throw new IllegalArgumentException("invalid tensor name '" + name + "'");
+            }
+            TensorData t = e.getValue();
+            if (samples < 0) {
+                samples = t.samples();
+            } else if (samples != t.samples()) {
+                throw new IllegalArgumentException("tensor '" + name + "' has " + t.samples()
+                        + " samples in dimension 0, others have " + samples);
+            }
+            ObjectNode tn = header.putObject(name);
+            tn.put("dtype", t.dtype().name());
+            ArrayNode shape = tn.putArray("shape");
+            for (long d : t.shape()) {
+                shape.add(d);
+            }
+            ArrayNode offs = tn.putArray("data_offsets");
+            offs.add(off);
+            off += t.bytes().length;
+            offs.add(off);
+        }
+        meta.put("format", "lakestream");
+        meta.put("samples", Long.toString(samples));
+        byte[] h = Json.writeString(header).getBytes(StandardCharsets.UTF_8);
+        int padded = (h.length + 7) & ~7;
+        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, 8L + padded + off));
+        byte[] len = new byte[8];
+        java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(padded);
+        out.writeBytes(len);
+        out.writeBytes(h);
+        for (int i = h.length; i < padded; i++) {
+            out.write(' ');
+        }
+        for (TensorData t : tensors.values()) {
+            out.writeBytes(t.bytes());
+        }
+        return out.toByteArray();
+    }
+
+    /**
+     * Parses a decoded blob in place: the returned views alias {@code blob}'s memory.
+     *
+     * @param where names the object, step and rank for error messages
+     */
+    public static List<View> parse(MemorySegment blob, String where) {
+        long size = blob.byteSize();
+        if (size < 8) {
+            throw new FormatException(where + ": tensor blob of " + size + " bytes is shorter than its 8-byte header length");
+        }
+        long n = blob.get(U64, 0);
+        if (n < 2 || n > MAX_HEADER || n > size - 8) {
+            throw new FormatException(where + ": tensor blob header length " + n + " is invalid for a blob of " + size + " bytes");
+        }
+        byte[] hb = new byte[(int) n];
+        MemorySegment.copy(blob, ValueLayout.JAVA_BYTE, 8, hb, 0, (int) n);
+        JsonNode header;
+        try {
+            header = Json.MAPPER.readTree(hb);
+        } catch (java.io.IOException e) {
+            throw new FormatException(where + ": malformed tensor blob header: " + e.getMessage().lines().findFirst().orElse(""), e);
+        }
+        if (header == null || !header.isObject()) {
+            throw new FormatException(where + ": tensor blob header is not a JSON object");
+        }
+        long dataStart = 8 + n;
+        long dataLen = size - dataStart;
+        List<View> views = new ArrayList<>(header.size());
+        long covered = 0;
+        Iterator<Map.Entry<String, JsonNode>> it = header.fields();
+        while (it.hasNext()) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (e.getKey().equals("__metadata__")) {
+                continue;
+            }
+            String tw = where + ", tensor '" + e.getKey() + "'";
+            JsonNode t = e.getValue();
+            DType dt = DType.parse(t.path("dtype").asText(null), tw);
+            JsonNode shapeNode = t.path("shape");
+            JsonNode offsNode = t.path("data_offsets");
+            if (!shapeNode.isArray() || !offsNode.isArray() || offsNode.size() != 2) {
+                throw new FormatException(tw + ": header entry needs 'shape' and two 'data_offsets'");
+            }
+            long[] shape = new long[shapeNode.size()];
+            long elems = 1;
+            for (int i = 0; i < shape.length; i++) {
+                shape[i] = shapeNode.get(i).asLong(-1);
+                if (shape[i] < 0) {
+                    throw new FormatException(tw + ": negative or non-integer dimension");
+                }
+                elems = Math.multiplyExact(elems, shape[i]);
+            }
+            long begin = offsNode.get(0).asLong(-1);
+            long end = offsNode.get(1).asLong(-1);
+            if (begin < 0 || end < begin || end > dataLen) {
+                throw new FormatException(tw + ": data_offsets [" + begin + ", " + end + ") outside the " + dataLen + " data bytes");
+            }
+            if (end - begin != elems * dt.size()) {
+                throw new FormatException(tw + ": data_offsets span " + (end - begin) + " bytes but shape needs " + elems * dt.size());
+            }
+            covered += end - begin;
+            views.add(new View(e.getKey(), dt, shape, blob.asSlice(dataStart + begin, end - begin)));
+        }
+        if (covered != dataLen) {
+            throw new FormatException(where + ": tensors cover " + covered + " of " + dataLen + " data bytes (holes or overlap)");
+        }
+        return views;
+    }
+
+    /** The data section of a blob (all tensors' bytes, in storage order). */
+    public static MemorySegment dataSection(MemorySegment blob) {
+        long n = blob.get(U64, 0);
+        return blob.asSlice(8 + n);
+    }
+}

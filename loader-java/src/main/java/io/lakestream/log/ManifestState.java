@@ -1,0 +1,110 @@
+package io.lakestream.log;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The log as of one version, immutable. TGBs before {@link #tailFirstStep()} live in index
+ * segments on the store; the ones after are held here (the "tail" since the last snapshot).
+ *
+ * @param version        the newest applied version, -1 for an empty log
+ * @param committedSteps number of committed TGBs = the next step to be committed
+ * @param tailPartial    true if leading tail entries were dropped (a reader that trimmed what it
+ *                       consumed); such a state cannot write snapshots
+ */
+public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
+                            List<Snapshot.IndexSegment> segments, long tailFirstStep, List<TgbEntry> tail,
+                            List<CheckpointRecord> checkpoints, long lastSnapshotVersion, boolean tailPartial) {
+
+    static ManifestState empty(StreamConfig config) {
+        return new ManifestState(config, -1, 0, Map.of(), List.of(), 0, List.of(), List.of(), -1, false);
+    }
+
+    static ManifestState fromSnapshot(StreamConfig config, Snapshot s) {
+        return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
+                List.copyOf(s.segments()), s.committedSteps(), List.of(), List.copyOf(s.checkpoints()), s.version(), false);
+    }
+
+    /** The producer's state, or null if it never claimed an epoch. */
+    public ProducerState producer(String id) {
+        return producers.get(id);
+    }
+
+    /** The newest recorded checkpoint, or null. */
+    public CheckpointRecord latestCheckpoint() {
+        return checkpoints.isEmpty() ? null : checkpoints.get(checkpoints.size() - 1);
+    }
+
+    /** The retention floor: the step of the oldest retained checkpoint (0 if none). */
+    public long floorStep() {
+        if (checkpoints.isEmpty()) {
+            return 0;
+        }
+        int keep = config.keepCheckpoints();
+        int from = Math.max(0, checkpoints.size() - keep);
+        return checkpoints.get(from).step();
+    }
+
+    ManifestState apply(VersionFile v, String where) {
+        if (v.version() != version + 1) {
+            throw new LogFormatException(where + ": holds version " + v.version() + ", expected " + (version + 1));
+        }
+        if (v.firstStep() != committedSteps) {
+            throw new LogFormatException(where + ": first_step is " + v.firstStep() + " but " + committedSteps
+                    + " steps were committed before it");
+        }
+        for (TgbEntry t : v.tgbs()) {
+            if (t.shards() == null || t.shards().size() != config.worldSize()) {
+                throw new LogFormatException(where + ": TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + " has "
+                        + (t.shards() == null ? 0 : t.shards().size()) + " shards, world size is " + config.worldSize());
+            }
+        }
+        Map<String, ProducerState> p = producers;
+        if (!v.producers().isEmpty()) {
+            TreeMap<String, ProducerState> np = new TreeMap<>(producers);
+            np.putAll(v.producers());
+            p = Collections.unmodifiableMap(np);
+        }
+        List<TgbEntry> nt = tail;
+        if (!v.tgbs().isEmpty()) {
+            ArrayList<TgbEntry> l = new ArrayList<>(tail.size() + v.tgbs().size());
+            l.addAll(tail);
+            l.addAll(v.tgbs());
+            nt = Collections.unmodifiableList(l);
+        }
+        List<CheckpointRecord> nc = checkpoints;
+        if (!v.checkpoints().isEmpty()) {
+            ArrayList<CheckpointRecord> l = new ArrayList<>(checkpoints);
+            for (CheckpointRecord c : v.checkpoints()) {
+                if (l.isEmpty() || c.step() > l.get(l.size() - 1).step()) {
+                    l.add(c);
+                }
+            }
+            nc = Collections.unmodifiableList(l);
+        }
+        return new ManifestState(config, v.version(), committedSteps + v.tgbs().size(), p, segments, tailFirstStep, nt, nc,
+                lastSnapshotVersion, tailPartial);
+    }
+
+    ManifestState withSnapshot(long snapshotVersion, List<Snapshot.IndexSegment> segs) {
+        return new ManifestState(config, version, committedSteps, producers, List.copyOf(segs), committedSteps, List.of(),
+                checkpoints, snapshotVersion, false);
+    }
+
+    /** Drops tail entries below {@code step} (readers that no longer need them). */
+    ManifestState trimmedBefore(long step) {
+        long drop = Math.min(Math.max(0, step - tailFirstStep), tail.size());
+        if (drop == 0) {
+            return this;
+        }
+        return new ManifestState(config, version, committedSteps, producers, segments, tailFirstStep + drop,
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, lastSnapshotVersion, true);
+    }
+
+    Snapshot toSnapshot(List<Snapshot.IndexSegment> segs) {
+        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, segs, checkpoints);
+    }
+}

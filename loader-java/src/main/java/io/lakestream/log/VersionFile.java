@@ -1,0 +1,23 @@
+package io.lakestream.log;
+
+import java.util.List;
+import java.util.Map;
+
+/**
+ * One manifest version, {@code _log/<20-digit version>.json}. Created only by put-if-absent.
+ *
+ * @param commitToken random per commit attempt series: lets a committer recognise its own write
+ *                    when the confirmation was lost and a retry found the key taken
+ * @param firstStep   step of the first TGB in {@code tgbs}: the number of TGBs committed before
+ *                    this version (redundant with log order; checked on load)
+ * @param producers   producer states changed by this version (epoch claims and commits)
+ */
+public record VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
+                          Map<String, ProducerState> producers, List<TgbEntry> tgbs,
+                          List<CheckpointRecord> checkpoints) {
+    public VersionFile {
+        producers = producers == null ? Map.of() : producers;
+        tgbs = tgbs == null ? List.of() : tgbs;
+        checkpoints = checkpoints == null ? List.of() : checkpoints;
+    }
+}

@@ -1,0 +1,219 @@
+package io.lakestream.memory;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * A bounded pool of off-heap slabs, each allocated once from its own long-lived arena, pinned
+ * once, and reused for the life of the pool. The pool owns every slab; a {@link Lease} lends one
+ * slab to one batch. Memory handed out through a lease is a view scoped to the lease: after
+ * {@link Lease#close()} any access through it throws {@link IllegalStateException} instead of
+ * reading a slab that already holds another batch.
+ */
+public final class PinnedPool implements AutoCloseable {
+    private static final long ALIGN = 1L << 20;
+    private static final long SLAB_ALIGNMENT = 4096;
+
+    private final long minSlabBytes;
+    private final int maxSlabs;
+    private final Pinner pinner;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+    private final ArrayDeque<Slab> free = new ArrayDeque<>();
+    private final List<Slab> all = new ArrayList<>();
+    private boolean closed;
+    private long leases;
+
+    private static final class Slab {
+        final Arena arena;
+        final MemorySegment memory;
+        final Pinner.Mode mode;
+
+        Slab(Arena arena, MemorySegment memory, Pinner.Mode mode) {
+            this.arena = arena;
+            this.memory = memory;
+            this.mode = mode;
+        }
+    }
+
+    /**
+     * @param minSlabBytes smallest slab allocated (slabs grow to fit a larger request, rounded up to 1 MiB)
+     * @param maxSlabs     most slabs alive at once; {@link #acquire} waits beyond that
+     */
+    public PinnedPool(long minSlabBytes, int maxSlabs, Pinner pinner) {
+        if (minSlabBytes <= 0 || maxSlabs <= 0) {
+            throw new IllegalArgumentException("pool needs positive slab size and count");
+        }
+        this.minSlabBytes = minSlabBytes;
+        this.maxSlabs = maxSlabs;
+        this.pinner = pinner;
+    }
+
+    /**
+     * Lends a slab of at least {@code bytes}, waiting up to {@code timeoutMillis} for one to be
+     * released when the pool is at its bound.
+     */
+    public Lease acquire(long bytes, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        lock.lock();
+        try {
+            while (true) {
+                if (closed) {
+                    throw new IllegalStateException("pool is closed");
+                }
+                Slab best = null;
+                for (Slab s : free) {
+                    if (s.memory.byteSize() >= bytes && (best == null || s.memory.byteSize() < best.memory.byteSize())) {
+                        best = s;
+                    }
+                }
+                if (best != null) {
+                    free.remove(best);
+                    return lend(best, bytes);
+                }
+                if (all.size() < maxSlabs) {
+                    return lend(allocate(bytes), bytes);
+                }
+                if (!free.isEmpty()) {
+                    // At the bound with only smaller slabs free: replace one with a bigger slab.
+                    Slab small = free.poll();
+                    all.remove(small);
+                    dispose(small);
+                    return lend(allocate(bytes), bytes);
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new IllegalStateException("pinned pool exhausted: all " + maxSlabs + " slabs are lent out "
+                            + "(batches not closed, or prefetch deeper than the pool)");
+                }
+                released.awaitNanos(left);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private Slab allocate(long bytes) {
+        long size = Math.max(minSlabBytes, (bytes + ALIGN - 1) / ALIGN * ALIGN);
+        Arena arena = Arena.ofShared();
+        MemorySegment mem = arena.allocate(size, SLAB_ALIGNMENT);
+        Slab s = new Slab(arena, mem, pinner.pin(mem));
+        all.add(s);
+        return s;
+    }
+
+    private void dispose(Slab s) {
+        pinner.unpin(s.memory, s.mode);
+        s.arena.close();
+    }
+
+    private Lease lend(Slab s, long bytes) {
+        leases++;
+        return new Lease(this, s, bytes);
+    }
+
+    void giveBack(Slab s) {
+        lock.lock();
+        try {
+            if (closed) {
+                dispose(s);
+                return;
+            }
+            free.push(s);
+            released.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Slabs allocated so far (alive). */
+    public int slabCount() {
+        lock.lock();
+        try {
+            return all.size();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public long totalLeases() {
+        lock.lock();
+        try {
+            return leases;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The pin mode of the slabs (the first slab's; all slabs get the same pinner). */
+    public Pinner.Mode pinMode() {
+        lock.lock();
+        try {
+            return all.isEmpty() ? null : all.get(0).mode;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Frees free slabs now; lent slabs are freed when their lease closes. */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (Slab s : free) {
+                all.remove(s);
+                dispose(s);
+            }
+            free.clear();
+            released.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** One slab lent to one batch. Close exactly once; views die with it. */
+    public static final class Lease implements AutoCloseable {
+        private final PinnedPool pool;
+        private final Slab slab;
+        private final Arena scope;
+        private final MemorySegment view;
+        private boolean closed;
+
+        Lease(PinnedPool pool, Slab slab, long bytes) {
+            this.pool = pool;
+            this.slab = slab;
+            this.scope = Arena.ofShared();
+            // A view with the lease's lifetime: closing the scope invalidates every slice of it.
+            this.view = slab.memory.asSlice(0, bytes).reinterpret(bytes, scope, null);
+        }
+
+        /** The lent memory, valid until {@link #close()}. */
+        public MemorySegment segment() {
+            return view;
+        }
+
+        public Pinner.Mode pinMode() {
+            return slab.mode;
+        }
+
+        @Override
+        public synchronized void close() {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            scope.close();
+            pool.giveBack(slab);
+        }
+    }
+}

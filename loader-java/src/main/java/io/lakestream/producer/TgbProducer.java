@@ -1,0 +1,210 @@
+package io.lakestream.producer;
+
+import io.lakestream.fail.FailPoints;
+import io.lakestream.format.BatchObject;
+import io.lakestream.format.TensorData;
+import io.lakestream.log.Changes;
+import io.lakestream.log.CommitResult;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.store.Keys;
+import io.lakestream.store.ObjectStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * An exactly-once producer of global batches (after Kafka's idempotent producer: epoch +
+ * sequence).
+ *
+ * <p>Lifecycle: {@link #open} claims a new epoch by committing it, which fences every older
+ * instance of the same id, and exposes the committed sequence and source cursor to resume from.
+ * {@link #append} writes the batch object at once (so a crash leaves at most an orphan) and
+ * queues it; {@link #commit} commits every queued batch in one manifest version. On commit the
+ * log drops batches whose sequence is already committed (a retried commit) and rejects the
+ * whole commit if a newer epoch exists ({@link ProducerFencedException}).
+ *
+ * <p>Not thread-safe: one thread drives one producer.
+ */
+public final class TgbProducer implements AutoCloseable {
+    private final ManifestLog log;
+    private final String id;
+    private final long epoch;
+    private final ProducerOptions options;
+    private final List<TgbEntry> pending = new ArrayList<>();
+    private long nextSeq;
+    private long committedSeq;
+    private String committedCursor;
+    private int groupTarget;
+    private long commits;
+    private long conflicts;
+    private long bytesWritten;
+    private boolean closed;
+
+    private TgbProducer(ManifestLog log, String id, long epoch, ProducerState claimed, ProducerOptions options) {
+        this.log = log;
+        this.id = id;
+        this.epoch = epoch;
+        this.options = options;
+        this.committedSeq = claimed.seq();
+        this.committedCursor = claimed.cursor();
+        this.nextSeq = claimed.seq() + 1;
+        this.groupTarget = Math.max(1, options.initialGroup());
+    }
+
+    /**
+     * Opens (creating the stream from {@code template} if absent) and claims a new epoch.
+     *
+     * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
+     */
+    public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options) {
+        Keys.validateId("producer id", producerId);
+        ManifestLog log = ManifestLog.openOrCreate(store, template);
+        CommitResult r = log.commit(producerId, s -> {
+            ProducerState cur = s.producer(producerId);
+            ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
+            return new Changes(Map.of(producerId, next), List.of(), List.of());
+        });
+        ProducerState claimed = r.state().producer(producerId);
+        return new TgbProducer(log, producerId, claimed.epoch(), claimed, options);
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public long epoch() {
+        return epoch;
+    }
+
+    public ManifestLog log() {
+        return log;
+    }
+
+    /** Sequence number of the last committed batch (0 if none). */
+    public long committedSeq() {
+        return committedSeq;
+    }
+
+    /** Source cursor after the last committed batch (null if none): resume the source here. */
+    public String committedCursor() {
+        return committedCursor;
+    }
+
+    public int pendingCount() {
+        return pending.size();
+    }
+
+    public long bytesWritten() {
+        return bytesWritten;
+    }
+
+    public long commits() {
+        return commits;
+    }
+
+    public long conflicts() {
+        return conflicts;
+    }
+
+    public int groupTarget() {
+        return groupTarget;
+    }
+
+    /**
+     * Writes one global batch object and queues it for commit; commits when the adaptive group
+     * is full.
+     *
+     * @param shards      one tensor map per rank, rank 0 first
+     * @param cursorAfter the source position after this batch, stored with it in the log
+     * @return the batch's sequence number
+     */
+    public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter) {
+        checkOpen();
+        int w = log.config().worldSize();
+        if (shards.size() != w) {
+            throw new IllegalArgumentException("global batch has " + shards.size() + " rank shards, stream " + log.store().describe()
+                    + " has world size " + w);
+        }
+        long seq = nextSeq;
+        String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
+        BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
+                Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
+        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
+        if (!log.store().putIfAbsent(key, enc.bytes())) {
+            throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
+                    + epoch + " of producer '" + id + "'");
+        }
+        bytesWritten += enc.bytes().length;
+        nextSeq++;
+        pending.add(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards()));
+        FailPoints.hit(FailPoints.AFTER_OBJECT_WRITE);
+        if (pending.size() >= groupTarget) {
+            commit();
+        }
+        return seq;
+    }
+
+    /** Commits every queued batch in one version. Returns null if nothing was queued. */
+    public CommitResult commit() {
+        checkOpen();
+        if (pending.isEmpty()) {
+            return null;
+        }
+        final List<TgbEntry> batch = List.copyOf(pending);
+        CommitResult r = log.commit(id, s -> prepare(s, batch));
+        FailPoints.hit(FailPoints.AFTER_COMMIT);
+        ProducerState mine = r.state().producer(id);
+        committedSeq = mine.seq();
+        committedCursor = mine.cursor();
+        pending.removeIf(t -> t.seq() <= committedSeq);
+        commits++;
+        conflicts += r.conflicts();
+        if (options.adaptive()) {
+            groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2) : Math.max(1, groupTarget - 1);
+        }
+        return r;
+    }
+
+    private Changes prepare(ManifestState s, List<TgbEntry> batch) {
+        ProducerState cur = s.producer(id);
+        if (cur == null || cur.epoch() != epoch) {
+            long current = cur == null ? 0 : cur.epoch();
+            if (current > epoch) {
+                throw new ProducerFencedException(log.store().describe(), id, epoch, current);
+            }
+            throw new IllegalStateException("log of " + log.store().describe() + " does not show epoch " + epoch
+                    + " of producer '" + id + "' (shows " + current + ")");
+        }
+        List<TgbEntry> fresh = new ArrayList<>(batch.size());
+        for (TgbEntry t : batch) {
+            if (t.seq() > cur.seq()) {
+                fresh.add(t);
+            }
+        }
+        if (fresh.isEmpty()) {
+            return Changes.NONE; // every batch already committed: an idempotent retry
+        }
+        if (fresh.get(0).seq() != cur.seq() + 1) {
+            throw new IllegalStateException("producer '" + id + "' would leave a sequence gap: log has seq " + cur.seq()
+                    + ", next queued batch is seq " + fresh.get(0).seq());
+        }
+        TgbEntry last = fresh.get(fresh.size() - 1);
+        return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
+    }
+
+    private void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("producer '" + id + "' is closed");
+        }
+    }
+
+    /** Closes without committing: queued batches stay uncommitted (orphans for GC). */
+    @Override
+    public void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,99 @@
+package io.lakestream.reader;
+
+import io.lakestream.memory.PinnedPool;
+import java.lang.foreign.MemorySegment;
+import java.util.List;
+
+/**
+ * One rank's shard of one step, decoded in pool memory. Owns its lease: close it when done so
+ * the slab returns to the pool; every tensor view dies with it.
+ */
+public final class StepBatch implements AutoCloseable {
+    private final long step;
+    private final int rank;
+    private final String object;
+    private final long samples;
+    private final List<Tensor> tensors;
+    private final MemorySegment tensorBytes;
+    private final PinnedPool.Lease lease;
+    private final long fetchNanos;
+    private final long bytesFetched;
+
+    StepBatch(long step, int rank, String object, long samples, List<Tensor> tensors, MemorySegment tensorBytes,
+              PinnedPool.Lease lease, long fetchNanos, long bytesFetched) {
+        this.step = step;
+        this.rank = rank;
+        this.object = object;
+        this.samples = samples;
+        this.tensors = tensors;
+        this.tensorBytes = tensorBytes;
+        this.lease = lease;
+        this.fetchNanos = fetchNanos;
+        this.bytesFetched = bytesFetched;
+    }
+
+    public long step() {
+        return step;
+    }
+
+    public int rank() {
+        return rank;
+    }
+
+    /** Key of the batch object this shard came from. */
+    public String object() {
+        return object;
+    }
+
+    public long samples() {
+        return samples;
+    }
+
+    public List<Tensor> tensors() {
+        return tensors;
+    }
+
+    /** The tensor called {@code name}. */
+    public Tensor tensor(String name) {
+        for (Tensor t : tensors) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+        }
+        throw new IllegalArgumentException("step " + step + " rank " + rank + " has no tensor '" + name + "' (has " + tensors + ")");
+    }
+
+    /** Every tensor's bytes, back to back in storage order (what {@code --print digest} hashes). */
+    public MemorySegment tensorBytes() {
+        return tensorBytes;
+    }
+
+    /** Wall time the fetch, checksum and decode of this shard took. */
+    public long fetchNanos() {
+        return fetchNanos;
+    }
+
+    /** Bytes read from the store for this shard (one ranged read). */
+    public long bytesFetched() {
+        return bytesFetched;
+    }
+
+    /** Decoded bytes delivered (read amplification = bytesFetched / this, for uncompressed shards). */
+    public long bytesDelivered() {
+        return tensorBytes.byteSize();
+    }
+
+    /** Native address of the tensor bytes (for zero-copy hand-off to Python). */
+    public long address() {
+        return tensorBytes.address();
+    }
+
+    public PinnedPool.Lease lease() {
+        return lease;
+    }
+
+    @Override
+    public void close() {
+        lease.close();
+    }
+}

@@ -1,0 +1,256 @@
+package io.lakestream.store;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * The embedded {@code file://} store: a directory on a local or shared POSIX file system.
+ *
+ * <p>Every write goes to a hidden temporary file in the target's directory, is fsynced, and then
+ * published atomically: {@code link(2)} for put-if-absent (fails if the name exists, atomic across
+ * processes), {@code rename(2)} for put. The directory is fsynced after publishing so the name
+ * survives a power loss. Readers therefore only ever see whole objects. Temporary names start
+ * with '.', which {@link Keys} forbids for real keys, so listing skips them.
+ */
+public final class FileStore implements ObjectStore {
+    private final Path root;
+
+    public FileStore(Path root) {
+        this.root = root.toAbsolutePath().normalize();
+    }
+
+    /** Opens a store at an existing or new directory. */
+    public static FileStore open(Path root, boolean create) {
+        Path r = root.toAbsolutePath().normalize();
+        if (!Files.isDirectory(r)) {
+            if (!create) {
+                throw new StoreException("store directory does not exist: " + r, null);
+            }
+            try {
+                Files.createDirectories(r);
+            } catch (IOException e) {
+                throw new StoreException("cannot create store directory " + r + ": " + e, null, e);
+            }
+        }
+        return new FileStore(r);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public String describe() {
+        return "file://" + root;
+    }
+
+    private Path path(String key) {
+        Keys.validate(key);
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root)) { // defence in depth: Keys already forbids this
+            throw new IllegalArgumentException("invalid object key '" + key + "': escapes the store root");
+        }
+        return p;
+    }
+
+    @Override
+    public byte[] get(String key) {
+        Path p = path(key);
+        try {
+            return Files.readAllBytes(p);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchKeyException(describe(), key);
+        } catch (IOException e) {
+            throw new StoreException("read of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
+    @Override
+    public void readRange(String key, long offset, MemorySegment dst) {
+        Path p = path(key);
+        long want = dst.byteSize();
+        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (offset < 0 || offset + want > size) {
+                throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "
+                        + key + " of " + size + " bytes in " + describe(), key);
+            }
+            ByteBuffer buf = dst.asByteBuffer();
+            long pos = offset;
+            while (buf.hasRemaining()) {
+                int n = ch.read(buf, pos);
+                if (n < 0) {
+                    throw new StoreException("object " + key + " shrank while reading", key);
+                }
+                pos += n;
+            }
+        } catch (NoSuchFileException e) {
+            throw new NoSuchKeyException(describe(), key);
+        } catch (IOException e) {
+            throw new StoreException("ranged read of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
+    private Path writeTemp(Path target, byte[] data) throws IOException {
+        Path dir = target.getParent();
+        Files.createDirectories(dir);
+        Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(data);
+            while (b.hasRemaining()) {
+                ch.write(b);
+            }
+            ch.force(true);
+        }
+        return tmp;
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        Path p = path(key);
+        Path tmp = null;
+        try {
+            tmp = writeTemp(p, data);
+            try {
+                Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e);
+            }
+            tmp = null;
+            fsyncDir(p.getParent());
+        } catch (IOException e) {
+            throw new StoreException("write of " + key + " in " + describe() + " failed: " + e, key, e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    @Override
+    public boolean putIfAbsent(String key, byte[] data) {
+        Path p = path(key);
+        if (Files.exists(p)) { // cheap early exit; the link below is the real arbiter
+            return false;
+        }
+        Path tmp = null;
+        try {
+            tmp = writeTemp(p, data);
+            try {
+                Files.createLink(p, tmp);
+            } catch (FileAlreadyExistsException e) {
+                return false;
+            }
+            fsyncDir(p.getParent());
+            return true;
+        } catch (IOException e) {
+            throw new StoreException("conditional write of " + key + " in " + describe() + " failed: " + e, key, e);
+        } finally {
+            deleteQuietly(tmp);
+        }
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) {
+        Path p = path(key);
+        try {
+            BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+            return Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toMillis()));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StoreException("stat of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
+    @Override
+    public void delete(String key) {
+        Path p = path(key);
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException e) {
+            throw new StoreException("delete of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
+        String pre = Keys.validatePrefix(prefix);
+        int slash = pre.lastIndexOf('/');
+        String dirKey = slash < 0 ? "" : pre.substring(0, slash);
+        Path dir = dirKey.isEmpty() ? root : root.resolve(dirKey);
+        List<ObjectInfo> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try {
+            walk(dir, dirKey, pre, startAfter, out);
+        } catch (IOException e) {
+            throw new StoreException("list of " + prefix + " in " + describe() + " failed: " + e, prefix, e);
+        }
+        // Keys use an ASCII alphabet, so String order is the binary UTF-8 order S3 uses.
+        out.sort((a, b) -> a.key().compareTo(b.key()));
+        return out.size() > limit ? new ArrayList<>(out.subList(0, limit)) : out;
+    }
+
+    private void walk(Path dir, String dirKey, String prefix, String startAfter, List<ObjectInfo> out) throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path child : ds) {
+                String name = child.getFileName().toString();
+                if (name.startsWith(".")) {
+                    continue;
+                }
+                String key = dirKey.isEmpty() ? name : dirKey + "/" + name;
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(child, BasicFileAttributes.class);
+                } catch (NoSuchFileException gone) {
+                    continue; // deleted concurrently
+                }
+                if (a.isDirectory()) {
+                    // descend only where keys below could still match the prefix
+                    String sub = key + "/";
+                    if (sub.startsWith(prefix) || prefix.startsWith(sub)) {
+                        walk(child, key, prefix, startAfter, out);
+                    }
+                } else if (key.startsWith(prefix) && (startAfter == null || key.compareTo(startAfter) > 0)) {
+                    out.add(new ObjectInfo(key, a.size(), a.lastModifiedTime().toMillis()));
+                }
+            }
+        } catch (NoSuchFileException gone) {
+            // directory removed concurrently: nothing below it
+        }
+    }
+
+    private static void fsyncDir(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private static void deleteQuietly(Path p) {
+        if (p != null) {
+            try {
+                Files.deleteIfExists(p);
+            } catch (IOException ignored) {
+                // a leftover hidden temp file is invisible to readers and listing
+            }
+        }
+    }
+
+    @Override
+    public void close() {}
+}

@@ -1,0 +1,61 @@
+package io.lakestream.store;
+
+import java.util.regex.Pattern;
+
+/**
+ * Key and identifier validation. Keys are '/'-separated relative paths made of a small safe
+ * alphabet, so that no key can escape the stream root on any store (no "..", no absolute path,
+ * no empty or hidden segment: hidden names are reserved for a store's temporary files).
+ */
+public final class Keys {
+    private static final Pattern SEGMENT = Pattern.compile("[A-Za-z0-9_=+\\-][A-Za-z0-9._=+\\-]{0,254}");
+    private static final Pattern ID = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._\\-]{0,127}");
+
+    private Keys() {}
+
+    /** @throws IllegalArgumentException naming the key and what is wrong with it */
+    public static String validate(String key) {
+        if (key == null || key.isEmpty()) {
+            throw new IllegalArgumentException("invalid object key: empty");
+        }
+        if (key.length() > 1024) {
+            throw new IllegalArgumentException("invalid object key (longer than 1024): " + key.substring(0, 64) + "...");
+        }
+        if (key.startsWith("/")) {
+            throw new IllegalArgumentException("invalid object key '" + key + "': absolute paths are not allowed");
+        }
+        for (String seg : key.split("/", -1)) {
+            if (seg.equals("..") || seg.equals(".")) {
+                throw new IllegalArgumentException("invalid object key '" + key + "': '" + seg + "' segments are not allowed");
+            }
+            if (seg.isEmpty()) {
+                throw new IllegalArgumentException("invalid object key '" + key + "': empty path segment");
+            }
+            if (!SEGMENT.matcher(seg).matches()) {
+                throw new IllegalArgumentException("invalid object key '" + key + "': segment '" + seg
+                        + "' must match " + SEGMENT.pattern());
+            }
+        }
+        return key;
+    }
+
+    /** Validates a list prefix: like a key, but may be empty or end with '/'. */
+    public static String validatePrefix(String prefix) {
+        if (prefix == null || prefix.isEmpty()) {
+            return "";
+        }
+        String p = prefix.endsWith("/") ? prefix.substring(0, prefix.length() - 1) : prefix;
+        if (!p.isEmpty()) {
+            validate(p);
+        }
+        return prefix;
+    }
+
+    /** Validates a producer id or other name that becomes one key segment. */
+    public static String validateId(String what, String id) {
+        if (id == null || !ID.matcher(id).matches()) {
+            throw new IllegalArgumentException("invalid " + what + " '" + id + "': must match " + ID.pattern());
+        }
+        return id;
+    }
+}

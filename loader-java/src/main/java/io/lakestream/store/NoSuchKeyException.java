@@ -1,0 +1,8 @@
+package io.lakestream.store;
+
+/** The object does not exist. */
+public final class NoSuchKeyException extends StoreException {
+    public NoSuchKeyException(String where, String key) {
+        super("no such object: " + key + " in " + where, key);
+    }
+}

@@ -1,0 +1,79 @@
+package io.lakestream.store;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The only shared state Lakestream has: a flat key space of immutable objects with one
+ * conditional write. Keys are relative to the stream root and validated by {@link Keys}.
+ *
+ * <p>Contract every implementation must meet (the conformance suite checks it):
+ * <ul>
+ *   <li>{@link #putIfAbsent} is atomic across processes and machines: of concurrent callers on
+ *       one key exactly one gets {@code true}; the object becomes visible whole or not at all.</li>
+ *   <li>A reader never sees a partial object; after a successful put the object is durable.</li>
+ *   <li>{@link #list} returns keys in ascending binary (UTF-8) order, strictly after
+ *       {@code startAfter}.</li>
+ * </ul>
+ * Failures are {@link StoreException}s. A failure of a write does not say whether the write
+ * happened (the response may have been lost): callers that must know read the key back.
+ */
+public interface ObjectStore extends AutoCloseable {
+
+    /** A human-readable location of the store root, with no secrets in it. */
+    String describe();
+
+    /** Whole object. @throws NoSuchKeyException if absent. */
+    byte[] get(String key);
+
+    /** Whole object if present. */
+    default Optional<byte[]> getIfPresent(String key) {
+        try {
+            return Optional.of(get(key));
+        } catch (NoSuchKeyException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * Reads exactly {@code dst.byteSize()} bytes starting at {@code offset} into {@code dst}.
+     *
+     * @throws NoSuchKeyException if the object is absent
+     * @throws StoreException if the object is shorter than {@code offset + dst.byteSize()}
+     */
+    void readRange(String key, long offset, MemorySegment dst);
+
+    /** Creates or replaces the object. */
+    void put(String key, byte[] data);
+
+    /**
+     * Creates the object only if no object exists at {@code key}.
+     *
+     * @return true if this call created it, false if an object already existed
+     */
+    boolean putIfAbsent(String key, byte[] data);
+
+    /** Size and modification time, if present. */
+    Optional<ObjectInfo> stat(String key);
+
+    /** Deletes; deleting an absent key is not an error. */
+    void delete(String key);
+
+    /** Deletes many keys; implementations batch where the store allows. */
+    default void deleteAll(Collection<String> keys) {
+        for (String k : keys) {
+            delete(k);
+        }
+    }
+
+    /**
+     * Objects whose key starts with {@code prefix} and sorts strictly after {@code startAfter}
+     * (null for no bound), ascending, at most {@code limit} of them.
+     */
+    List<ObjectInfo> list(String prefix, String startAfter, int limit);
+
+    @Override
+    void close();
+}
