@@ -50,6 +50,16 @@ public final class Json {
                 throw new FormatException("malformed " + where + ": empty document");
             }
             return t;
+        } catch (com.fasterxml.jackson.databind.JsonMappingException e) {
+            StringBuilder field = new StringBuilder();
+            for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : e.getPath()) {
+                if (field.length() > 0) {
+                    field.append('.');
+                }
+                field.append(r.getFieldName() != null ? r.getFieldName() : "[" + r.getIndex() + "]");
+            }
+            String f = field.length() == 0 ? "" : "field '" + field + "': ";
+            throw new FormatException("malformed " + where + ": " + f + firstLine(e.getOriginalMessage()), e);
         } catch (IOException e) {
             throw new FormatException("malformed " + where + ": " + firstLine(e.getMessage()), e);
         }

@@ -1,0 +1,116 @@
+package io.lakestream.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakestream.testing.Cli;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class CliTest {
+    static final ObjectMapper M = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private List<JsonNode> lines(String out) throws Exception {
+        List<JsonNode> l = new ArrayList<>();
+        for (String s : out.split("\n")) {
+            if (!s.isBlank()) {
+                l.add(M.readTree(s));
+            }
+        }
+        return l;
+    }
+
+    @Test
+    void produceConsumeInspectContract() throws Exception {
+        String uri = "file://" + dir.resolve("s");
+        Cli.Result p = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
+                "--seq-len", "8", "--source", "synthetic:records=20,seed=1", "--max-steps", "2", "--lz4");
+        assertEquals(0, p.exit(), p.err());
+        Cli.Result p2 = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
+                "--seq-len", "8", "--source", "synthetic:records=20,seed=1");
+        assertEquals(0, p2.exit(), p2.err());
+        JsonNode summary = M.readTree(p2.out());
+        assertEquals(2, summary.get("resumed_at_seq").asLong(), "the second run resumed after the first run's 2 batches");
+
+        BitSet seen = new BitSet();
+        int steps = -1;
+        for (int rank = 0; rank < 2; rank++) {
+            Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", Integer.toString(rank), "--world-size", "2",
+                    "--print", "ids", "--timeout-s", "1");
+            assertEquals(0, c.exit(), c.err());
+            List<JsonNode> ls = lines(c.out());
+            steps = ls.size();
+            for (int i = 0; i < ls.size(); i++) {
+                assertEquals(i, ls.get(i).get("step").asInt());
+                assertEquals(rank, ls.get(i).get("rank").asInt());
+                for (JsonNode id : ls.get(i).get("ids")) {
+                    assertTrue(!seen.get(id.asInt()), "duplicate " + id);
+                    seen.set(id.asInt());
+                }
+            }
+        }
+        assertEquals(4, steps, "20 records in batches of 6: 3 full steps and one partial");
+        assertEquals(20, seen.cardinality());
+
+        Cli.Result d1 = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1", "--steps", "2");
+        Cli.Result d2 = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1", "--steps", "2");
+        assertEquals(0, d1.exit(), d1.err());
+        assertEquals(d1.out(), d2.out(), "digests are stable across runs");
+        List<JsonNode> dl = lines(d1.out());
+        assertEquals(1, dl.get(0).get("step").asInt());
+        assertEquals(64, dl.get(0).get("sha256").asText().length());
+        assertNotEquals(dl.get(0).get("sha256").asText(), dl.get(1).get("sha256").asText());
+
+        Cli.Result i = Cli.run("inspect", "--stream", uri, "--json");
+        assertEquals(0, i.exit(), i.err());
+        JsonNode in = M.readTree(i.out());
+        assertEquals(4, in.get("committed_steps").asInt());
+        assertEquals(2, in.get("producers").get("a").get("epoch").asInt());
+        assertEquals(4, in.get("producers").get("a").get("seq").asInt());
+        assertEquals("next=20", in.get("producers").get("a").get("cursor").asText());
+        Cli.Result table = Cli.run("inspect", "--stream", uri);
+        assertEquals(0, table.exit());
+        assertTrue(table.out().contains("committed steps  4"), table.out());
+    }
+
+    @Test
+    void errorsExitNonZeroWithAClearMessage() {
+        String uri = "file://" + dir.resolve("s");
+        Cli.Result r = Cli.run("consume", "--stream", "file://" + dir.resolve("nope"), "--rank", "0", "--world-size", "1");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("does not exist"), r.err());
+        r = Cli.run("inspect", "--stream", "ftp://x/y");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("unknown URI scheme 'ftp'"), r.err());
+        assertEquals(0, Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "1",
+                "--seq-len", "4", "--source", "synthetic:records=4,seed=1").exit());
+        r = Cli.run("consume", "--stream", uri, "--rank", "0", "--world-size", "3", "--steps", "1");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("world size 2") && r.err().contains("3"), r.err());
+        r = Cli.run("produce", "--stream", uri, "--producer", "b", "--world-size", "5", "--micro-batch", "1",
+                "--seq-len", "4", "--source", "synthetic:records=4,seed=1");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("world size 2"), r.err());
+        r = Cli.run("consume", "--stream", uri, "--rank", "0", "--world-size", "2", "--from-step", "2", "--steps", "1", "--timeout-s", "0.3");
+        assertEquals(Main.EXIT_TIMEOUT, r.exit());
+        assertTrue(r.err().contains("step 2") && r.err().contains("not committed"), r.err());
+        r = Cli.run("produce", "--stream", uri, "--producer", "../x", "--world-size", "2", "--micro-batch", "1",
+                "--seq-len", "4", "--source", "synthetic:records=4,seed=1");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("invalid producer id"), r.err());
+        r = Cli.run("produce", "--stream", uri, "--producer", "c", "--world-size", "2", "--micro-batch", "1",
+                "--seq-len", "4", "--source", "kafka:topic");
+        assertEquals(1, r.exit());
+        assertTrue(r.err().contains("unknown --source"), r.err());
+    }
+}

@@ -1,0 +1,53 @@
+package io.lakestream.store;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ObjectStoresTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void unknownSchemeAndMalformedUrisAreClearErrors() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("gs://b/p", false));
+        assertTrue(e.getMessage().contains("unknown URI scheme 'gs'"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("/no/scheme", false));
+        assertTrue(e.getMessage().contains("no scheme"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file://host/x", false));
+        assertTrue(e.getMessage().contains("host"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file:///a/../b", false));
+        assertTrue(e.getMessage().contains(".."), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file:///a b^", false));
+        assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("", false));
+    }
+
+    @Test
+    void missingFileStoreIsAnErrorUnlessCreating() {
+        Path p = dir.resolve("missing");
+        StoreException e = assertThrows(StoreException.class, () -> ObjectStores.open("file://" + p, false));
+        assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        assertFalse(Files.exists(p));
+        ObjectStores.open("file://" + p, true).close();
+        assertTrue(Files.isDirectory(p));
+    }
+
+    @Test
+    void keysThatEscapeTheRootAreRejectedAndNothingIsWritten() {
+        ObjectStore fs = ObjectStores.open("file://" + dir.resolve("s"), true);
+        for (String bad : new String[] {"../x", "a/../../x", "/etc/passwd", "a//b", "a/./b", "", ".tmp", "a\\b"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> fs.put(bad, "x".getBytes(StandardCharsets.UTF_8)), bad);
+            assertTrue(e.getMessage().contains("invalid object key"), e.getMessage());
+        }
+        assertFalse(Files.exists(dir.resolve("x")));
+        assertEquals(0, fs.list("", null, 100).size());
+    }
+}
