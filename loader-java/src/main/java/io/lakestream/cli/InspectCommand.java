@@ -9,6 +9,7 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.retention.GarbageCollector;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
 import java.util.Map;
@@ -53,6 +54,15 @@ final class InspectCommand implements Callable<Integer> {
             root.put("keep_checkpoints", c.keepCheckpoints());
             root.put("floor_step", s.floorStep());
             root.put("max_lag_steps", c.maxLagSteps());
+            root.put("lag_steps", s.lagSteps());
+            root.put("reclaimed_below_step", s.reclaimedBelowStep());
+            long reclaimable = GarbageCollector.reclaimableBytes(log);
+            root.put("reclaimable_bytes", reclaimable);
+            String waiting = c.maxLagSteps() > 0 && s.lagSteps() >= c.maxLagSteps()
+                    ? "producers wait: " + s.lagSteps() + " steps committed beyond the latest checkpoint, bound is " + c.maxLagSteps()
+                      + "; record a checkpoint to release them"
+                    : null;
+            root.put("producers_waiting", waiting);
             if (json) {
                 System.out.println(m.writeValueAsString(root));
                 return 0;
@@ -61,7 +71,10 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("world size       %d%n", c.worldSize());
             System.out.printf("version          %d (snapshot at %d, every %d)%n", s.version(), s.lastSnapshotVersion(), c.snapshotInterval());
             System.out.printf("committed steps  %d%n", s.committedSteps());
-            System.out.printf("floor step       %d (keep %d checkpoints)%n", s.floorStep(), c.keepCheckpoints());
+            System.out.printf("floor step       %d (keep %d checkpoints; reclaimed below %d; %.1f MB reclaimable)%n", s.floorStep(),
+                    c.keepCheckpoints(), s.reclaimedBelowStep(), reclaimable / 1e6);
+            System.out.printf("flow control     %s%n", c.maxLagSteps() <= 0 ? "off (lag " + s.lagSteps() + " steps)"
+                    : "lag " + s.lagSteps() + " of bound " + c.maxLagSteps() + (waiting != null ? " -- " + waiting : ""));
             System.out.printf("%nproducers (%d)%n", s.producers().size());
             System.out.printf("  %-24s %8s %12s  %s%n", "id", "epoch", "seq", "cursor");
             for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {

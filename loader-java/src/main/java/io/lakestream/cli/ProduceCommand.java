@@ -4,6 +4,7 @@ import io.lakestream.format.Codec;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
+import io.lakestream.retention.BackgroundGc;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
@@ -47,6 +48,19 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--snapshot-interval", defaultValue = "64", description = "snapshot every N versions (new streams only)")
     int snapshotInterval;
 
+    @Option(names = "--keep-checkpoints", defaultValue = "2", description = "retention for a new stream: checkpoints kept")
+    int keepCheckpoints;
+
+    @Option(names = "--max-lag-steps", defaultValue = "0",
+            description = "flow control for a new stream: wait while committed steps - latest checkpoint exceeds this (0: off)")
+    long maxLagSteps;
+
+    @Option(names = "--gc-every-s", defaultValue = "0", description = "run GC in the background every N seconds (0: off)")
+    double gcEveryS;
+
+    @Option(names = "--orphan-grace-s", defaultValue = "3600", description = "background GC: orphan grace period")
+    long orphanGraceS;
+
     @Override
     public Integer call() {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
@@ -55,7 +69,9 @@ final class ProduceCommand implements Callable<Integer> {
         SyntheticSource src = SyntheticSource.parse(source, seqLen);
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true);
         try (ObjectStore store = ObjectStores.open(stream, true);
-             TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval), opts)) {
+             TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
+                     .withRetention(keepCheckpoints, maxLagSteps), opts);
+             BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000), orphanGraceS * 1000) : null) {
             long resume = SyntheticSource.parseCursor(p.committedCursor());
             long next = resume < 0 ? src.startIndex() : resume;
             long startSeq = p.committedSeq();

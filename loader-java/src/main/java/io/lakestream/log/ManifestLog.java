@@ -36,6 +36,13 @@ public final class ManifestLog {
     private static final Pattern VERSION_KEY = Pattern.compile("_log/(\\d{20})\\.json");
     private static final Pattern SNAPSHOT_KEY = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
+    /**
+     * GC deletes a version file only once it is older than this and below a retained snapshot.
+     * A follower whose newest known version is older than half of it double-checks the snapshot
+     * hint when the next version seems absent, so it never mistakes a reclaimed version for the
+     * head of the log (and never re-creates one). Must exceed clock skew between writers.
+     */
+    public static final long LOG_GRACE_MS = Long.getLong("lakestream.log.grace.ms", 600_000);
 
     private final ObjectStore store;
     private final StreamConfig config;
@@ -44,6 +51,8 @@ public final class ManifestLog {
     private final Object segmentLock = new Object();
     private String cachedSegmentKey;
     private Snapshot.SegmentFile cachedSegment;
+    private long newestVersionMillis; // timestamp of the newest version applied (0: unknown)
+    private long lastHintCheckMillis;
 
     private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly) {
         this.store = store;
@@ -139,15 +148,7 @@ public final class ManifestLog {
     // ---------------------------------------------------------------- loading and following
 
     private ManifestState load() {
-        Snapshot.Hint hint = null;
-        try {
-            Optional<byte[]> hb = store.getIfPresent(HINT_KEY);
-            if (hb.isPresent()) {
-                hint = Json.read(hb.get(), Snapshot.Hint.class, where(HINT_KEY));
-            }
-        } catch (FormatException | StoreException e) {
-            LOG.log(System.Logger.Level.DEBUG, "ignoring unreadable snapshot hint: " + e.getMessage());
-        }
+        Snapshot.Hint hint = readHint();
         ManifestState s = null;
         if (hint != null) {
             s = loadFromListing(String.format("_log/%020d", hint.version()));
@@ -215,9 +216,49 @@ public final class ManifestLog {
         while (true) {
             Optional<VersionFile> v = readVersion(s.version() + 1);
             if (v.isEmpty()) {
-                return s;
+                break;
             }
             s = s.apply(v.get(), where(versionKey(s.version() + 1)));
+            newestVersionMillis = v.get().timestampMillis();
+        }
+        long now = System.currentTimeMillis();
+        if (now - newestVersionMillis > LOG_GRACE_MS / 2 && (!readOnly || now - lastHintCheckMillis > 1000)) {
+            // Our newest version is old enough that GC may have reclaimed the next one: the next
+            // version being absent does not prove we are at the head. One LIST past our version
+            // settles it (committers check every time, readers at most once a second).
+            lastHintCheckMillis = now;
+            String after = String.format("_log/%020d.~", s.version());
+            List<ObjectInfo> next = store.list(LOG_PREFIX, after, 1);
+            if (!next.isEmpty() && isLaterLogFile(next.get(0).key(), s.version())) {
+                ManifestState fresh = loadFromListing(after);
+                if (fresh == null || fresh.version() <= s.version()) {
+                    throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
+                            + " is missing but " + next.get(0).key() + " exists and no later snapshot covers the gap");
+                }
+                return follow(fresh);
+            }
+        }
+        return s;
+    }
+
+    private static boolean isLaterLogFile(String key, long version) {
+        Matcher m = VERSION_KEY.matcher(key);
+        if (!m.matches()) {
+            m = SNAPSHOT_KEY.matcher(key);
+            if (!m.matches()) {
+                return false;
+            }
+        }
+        return Long.parseLong(m.group(1)) > version;
+    }
+
+    private Snapshot.Hint readHint() {
+        try {
+            Optional<byte[]> hb = store.getIfPresent(HINT_KEY);
+            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(HINT_KEY));
+        } catch (FormatException | StoreException e) {
+            LOG.log(System.Logger.Level.DEBUG, "ignoring unreadable snapshot hint: " + e.getMessage());
+            return null;
         }
     }
 
@@ -274,6 +315,9 @@ public final class ManifestLog {
         if (step < 0 || step >= s.committedSteps()) {
             throw new IllegalArgumentException("step " + step + " of " + store.describe() + " is not committed (committed steps: "
                     + s.committedSteps() + ")");
+        }
+        if (step < s.reclaimedBelowStep()) {
+            throw new BelowFloorException(store.describe(), step, s.floorStep());
         }
         if (step >= s.tailFirstStep()) {
             return s.tail().get((int) (step - s.tailFirstStep()));
@@ -347,7 +391,7 @@ public final class ManifestLog {
             }
             long v = s.version() + 1;
             VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
-                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints());
+                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
             byte[] bytes = Json.write(vf);
             FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;
@@ -361,6 +405,7 @@ public final class ManifestLog {
                 FailPoints.hit(FailPoints.AFTER_VERSION_PUT);
                 ManifestState ns = s.apply(vf, where(versionKey(v)));
                 state = ns;
+                newestVersionMillis = vf.timestampMillis();
                 maybeSnapshot();
                 return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state);
             }
@@ -463,7 +508,7 @@ public final class ManifestLog {
         }
         FailPoints.hit(FailPoints.BEFORE_SNAPSHOT);
         try {
-            List<Snapshot.IndexSegment> segs = new ArrayList<>(s.segments());
+            List<Snapshot.IndexSegment> segs = s.liveSegments(s.segments());
             if (!s.tail().isEmpty()) {
                 String sk = segmentKey(s.version(), s.tailFirstStep());
                 store.putIfAbsent(sk, Json.write(new Snapshot.SegmentFile(s.tailFirstStep(), s.tail())));

@@ -10,22 +10,26 @@ import java.util.TreeMap;
  * The log as of one version, immutable. TGBs before {@link #tailFirstStep()} live in index
  * segments on the store; the ones after are held here (the "tail" since the last snapshot).
  *
- * @param version        the newest applied version, -1 for an empty log
- * @param committedSteps number of committed TGBs = the next step to be committed
- * @param tailPartial    true if leading tail entries were dropped (a reader that trimmed what it
- *                       consumed); such a state cannot write snapshots
+ * @param version            the newest applied version, -1 for an empty log
+ * @param committedSteps     number of committed TGBs = the next step to be committed
+ * @param checkpoints        the retained checkpoints (at most keep_checkpoints), oldest first
+ * @param reclaimedBelowStep GC deleted the batch objects of every step below this
+ * @param tailPartial        true if leading tail entries were dropped (a reader that trimmed what
+ *                           it consumed); such a state cannot write snapshots
  */
 public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
                             List<Snapshot.IndexSegment> segments, long tailFirstStep, List<TgbEntry> tail,
-                            List<CheckpointRecord> checkpoints, long lastSnapshotVersion, boolean tailPartial) {
+                            List<CheckpointRecord> checkpoints, long reclaimedBelowStep, long lastSnapshotVersion,
+                            boolean tailPartial) {
 
     static ManifestState empty(StreamConfig config) {
-        return new ManifestState(config, -1, 0, Map.of(), List.of(), 0, List.of(), List.of(), -1, false);
+        return new ManifestState(config, -1, 0, Map.of(), List.of(), 0, List.of(), List.of(), 0, -1, false);
     }
 
     static ManifestState fromSnapshot(StreamConfig config, Snapshot s) {
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
-                List.copyOf(s.segments()), s.committedSteps(), List.of(), List.copyOf(s.checkpoints()), s.version(), false);
+                List.copyOf(s.segments()), s.committedSteps(), List.of(), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
+                s.version(), false);
     }
 
     /** The producer's state, or null if it never claimed an epoch. */
@@ -40,12 +44,13 @@ public record ManifestState(StreamConfig config, long version, long committedSte
 
     /** The retention floor: the step of the oldest retained checkpoint (0 if none). */
     public long floorStep() {
-        if (checkpoints.isEmpty()) {
-            return 0;
-        }
-        int keep = config.keepCheckpoints();
-        int from = Math.max(0, checkpoints.size() - keep);
-        return checkpoints.get(from).step();
+        return checkpoints.isEmpty() ? 0 : checkpoints.get(0).step();
+    }
+
+    /** Flow-control lag: committed steps beyond the newest checkpoint. */
+    public long lagSteps() {
+        CheckpointRecord c = latestCheckpoint();
+        return committedSteps - (c == null ? 0 : c.step());
     }
 
     ManifestState apply(VersionFile v, String where) {
@@ -83,15 +88,18 @@ public record ManifestState(StreamConfig config, long version, long committedSte
                     l.add(c);
                 }
             }
-            nc = Collections.unmodifiableList(l);
+            // Retention: only the newest keep_checkpoints are kept; the oldest of them is the floor.
+            int keep = config.keepCheckpoints();
+            nc = Collections.unmodifiableList(new ArrayList<>(l.subList(Math.max(0, l.size() - keep), l.size())));
         }
+        long reclaimed = v.reclaimedBelowStep() == null ? reclaimedBelowStep : Math.max(reclaimedBelowStep, v.reclaimedBelowStep());
         return new ManifestState(config, v.version(), committedSteps + v.tgbs().size(), p, segments, tailFirstStep, nt, nc,
-                lastSnapshotVersion, tailPartial);
+                reclaimed, lastSnapshotVersion, tailPartial);
     }
 
     ManifestState withSnapshot(long snapshotVersion, List<Snapshot.IndexSegment> segs) {
         return new ManifestState(config, version, committedSteps, producers, List.copyOf(segs), committedSteps, List.of(),
-                checkpoints, snapshotVersion, false);
+                checkpoints, reclaimedBelowStep, snapshotVersion, false);
     }
 
     /** Drops tail entries below {@code step} (readers that no longer need them). */
@@ -101,10 +109,21 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             return this;
         }
         return new ManifestState(config, version, committedSteps, producers, segments, tailFirstStep + drop,
-                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, lastSnapshotVersion, true);
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true);
+    }
+
+    /** Segments still needed: those with a step at or above what GC reclaimed. */
+    List<Snapshot.IndexSegment> liveSegments(List<Snapshot.IndexSegment> segs) {
+        List<Snapshot.IndexSegment> out = new ArrayList<>(segs.size());
+        for (Snapshot.IndexSegment s : segs) {
+            if (s.firstStep() + s.steps() > reclaimedBelowStep) {
+                out.add(s);
+            }
+        }
+        return out;
     }
 
     Snapshot toSnapshot(List<Snapshot.IndexSegment> segs) {
-        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, segs, checkpoints);
+        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, segs, checkpoints, reclaimedBelowStep);
     }
 }

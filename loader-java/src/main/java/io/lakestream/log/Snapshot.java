@@ -9,7 +9,7 @@ import java.util.Map;
  * than every TGB.
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
-                       List<IndexSegment> segments, List<CheckpointRecord> checkpoints) {
+                       List<IndexSegment> segments, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
         segments = segments == null ? List.of() : segments;

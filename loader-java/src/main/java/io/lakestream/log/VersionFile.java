@@ -11,10 +11,11 @@ import java.util.Map;
  * @param firstStep   step of the first TGB in {@code tgbs}: the number of TGBs committed before
  *                    this version (redundant with log order; checked on load)
  * @param producers   producer states changed by this version (epoch claims and commits)
+ * @param reclaimedBelowStep set by GC: batch objects of every step below it were deleted (null: unchanged)
  */
 public record VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
                           Map<String, ProducerState> producers, List<TgbEntry> tgbs,
-                          List<CheckpointRecord> checkpoints) {
+                          List<CheckpointRecord> checkpoints, Long reclaimedBelowStep) {
     public VersionFile {
         producers = producers == null ? Map.of() : producers;
         tgbs = tgbs == null ? List.of() : tgbs;

@@ -43,6 +43,8 @@ public final class TgbProducer implements AutoCloseable {
     private long conflicts;
     private long bytesWritten;
     private boolean closed;
+    private volatile String waitingReason;
+    private long flowWaits;
 
     private TgbProducer(ManifestLog log, String id, long epoch, ProducerState claimed, ProducerOptions options) {
         this.log = log;
@@ -124,6 +126,7 @@ public final class TgbProducer implements AutoCloseable {
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter) {
         checkOpen();
+        awaitFlowControl();
         int w = log.config().worldSize();
         if (shards.size() != w) {
             throw new IllegalArgumentException("global batch has " + shards.size() + " rank shards, stream " + log.store().describe()
@@ -167,6 +170,56 @@ public final class TgbProducer implements AutoCloseable {
             groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2) : Math.max(1, groupTarget - 1);
         }
         return r;
+    }
+
+    /**
+     * Flow control: while committed steps (plus ours in flight) would run more than
+     * {@code max_lag_steps} ahead of the newest checkpoint, commit what is queued (so nothing
+     * ages into an orphan while we wait) and poll the log with a backoff of up to a second.
+     */
+    private void awaitFlowControl() {
+        long bound = log.config().maxLagSteps();
+        if (bound <= 0) {
+            return;
+        }
+        long wait = 20;
+        while (true) {
+            ManifestState s = log.state();
+            long lag = s.lagSteps() + pending.size() + 1;
+            if (lag <= bound) {
+                waitingReason = null;
+                return;
+            }
+            if (!pending.isEmpty()) {
+                commit();
+                continue;
+            }
+            s = log.refresh();
+            if (s.lagSteps() + 1 <= bound) {
+                waitingReason = null;
+                return;
+            }
+            waitingReason = "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
+                    + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is " + bound;
+            flowWaits++;
+            try {
+                Thread.sleep(wait);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);
+            }
+            wait = Math.min(1000, wait * 2);
+        }
+    }
+
+    /** Why {@link #append} is blocked right now, or null. */
+    public String waitingReason() {
+        return waitingReason;
+    }
+
+    /** How many times flow control made this producer sleep. */
+    public long flowWaits() {
+        return flowWaits;
     }
 
     private Changes prepare(ManifestState s, List<TgbEntry> batch) {

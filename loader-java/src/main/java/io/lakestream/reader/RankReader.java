@@ -7,11 +7,14 @@ import io.lakestream.format.FormatException;
 import io.lakestream.format.Lz4Frames;
 import io.lakestream.format.ShardEntry;
 import io.lakestream.format.TensorBlob;
+import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.memory.Pinner;
 import io.lakestream.memory.PinnedPool;
+import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,6 +95,9 @@ public final class RankReader implements AutoCloseable {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
         ManifestLog log = ManifestLog.open(store, worldSize, true);
+        if (startStep < log.state().floorStep() || startStep < log.state().reclaimedBelowStep()) {
+            throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
+        }
         boolean owns = pool == null;
         PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinner.NONE) : pool;
         RankReader r = new RankReader(log, rank, startStep, options, p, owns);
@@ -198,7 +204,17 @@ public final class RankReader implements AutoCloseable {
         PinnedPool.Lease lease = pool.acquire(need, 60_000);
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
-            store.readRange(entry.object(), shard.offset(), stored);
+            try {
+                store.readRange(entry.object(), shard.offset(), stored);
+            } catch (NoSuchKeyException gone) {
+                // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
+                ManifestLog fresh = ManifestLog.open(store, true);
+                if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
+                    throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
+                }
+                throw new StoreException(where + ": batch object is missing although the step is at or above the retention floor "
+                        + fresh.state().floorStep(), entry.object(), gone);
+            }
             long crc = Crc32c.of(stored);
             if (crc != shard.crc32c()) {
                 throw new ChecksumMismatchException("checksum mismatch in " + where + " (bytes " + shard.offset() + ".."

@@ -115,7 +115,7 @@ class ManifestLogTest {
         ObjectStore fs = store();
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
         claim(log, "a");
-        VersionFile wrongStep = new VersionFile(1, "t", "x", 0, 7, Map.of(), List.of(), List.of());
+        VersionFile wrongStep = new VersionFile(1, "t", "x", 0, 7, Map.of(), List.of(), List.of(), null);
         fs.put(ManifestLog.versionKey(1), Json.write(wrongStep));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("first_step is 7"), e.getMessage());

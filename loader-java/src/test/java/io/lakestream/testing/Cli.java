@@ -39,6 +39,7 @@ public final class Cli {
         Files.createDirectories(logDir);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:TieredStopAtLevel=1",
+                "-Dlakestream.log.grace.ms=" + Long.getLong("lakestream.log.grace.ms", 600_000),
                 "-cp", System.getProperty("java.class.path"), "io.lakestream.cli.Main"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd)
@@ -55,6 +56,11 @@ public final class Cli {
             throw new AssertionError("child process did not finish within " + seconds + " s");
         }
         return p.exitValue();
+    }
+
+    /** Sends a signal (STOP, CONT, KILL, …) to a process. */
+    public static void signal(Process p, String sig) throws IOException, InterruptedException {
+        new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start().waitFor();
     }
 
     public static String read(Path logDir, String file) {
