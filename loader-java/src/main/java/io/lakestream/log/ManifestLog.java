@@ -6,6 +6,7 @@ import io.lakestream.format.Json;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -35,6 +36,8 @@ public final class ManifestLog {
     static final String HINT_KEY = "_log/_last_snapshot";
     private static final Pattern VERSION_KEY = Pattern.compile("_log/(\\d{20})\\.json");
     private static final Pattern SNAPSHOT_KEY = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
+    /** Attempts for each read of a log file: transient store errors are retried, not surfaced. */
+    private static final int READ_ATTEMPTS = 8;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
     /**
      * GC deletes a version file only once it is older than this and below a retained snapshot.
@@ -112,7 +115,7 @@ public final class ManifestLog {
     public static StreamConfig readConfig(ObjectStore store) {
         byte[] b;
         try {
-            b = store.get(StreamConfig.KEY);
+            b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.get(StreamConfig.KEY));
         } catch (NoSuchKeyException e) {
             throw new IllegalArgumentException("no Lakestream stream at " + store.describe() + " (missing " + StreamConfig.KEY + ")");
         }
@@ -168,7 +171,8 @@ public final class ManifestLog {
         List<Long> snapshots = new ArrayList<>();
         String after = startAfter;
         while (true) {
-            List<ObjectInfo> page = store.list(LOG_PREFIX, after, 1000);
+            final String from = after;
+            List<ObjectInfo> page = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, from, 1000));
             for (ObjectInfo o : page) {
                 Matcher m = VERSION_KEY.matcher(o.key());
                 if (m.matches()) {
@@ -228,7 +232,7 @@ public final class ManifestLog {
             // settles it (committers check every time, readers at most once a second).
             lastHintCheckMillis = now;
             String after = String.format("_log/%020d.~", s.version());
-            List<ObjectInfo> next = store.list(LOG_PREFIX, after, 1);
+            List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, after, 1));
             if (!next.isEmpty() && isLaterLogFile(next.get(0).key(), s.version())) {
                 ManifestState fresh = loadFromListing(after);
                 if (fresh == null || fresh.version() <= s.version()) {
@@ -277,7 +281,7 @@ public final class ManifestLog {
         String key = versionKey(v);
         FormatException last = null;
         for (int i = 0; i < 3; i++) {
-            Optional<byte[]> b = store.getIfPresent(key);
+            Optional<byte[]> b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.getIfPresent(key));
             if (b.isEmpty()) {
                 return Optional.empty();
             }
@@ -293,7 +297,7 @@ public final class ManifestLog {
     private <T> T readJson(String key, Class<T> type) {
         FormatException last = null;
         for (int i = 0; i < 3; i++) {
-            byte[] b = store.get(key);
+            byte[] b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.get(key));
             try {
                 return Json.read(b, type, where(key));
             } catch (FormatException e) {

@@ -12,6 +12,7 @@ import io.lakestream.log.StreamConfig;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.Retry;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -136,11 +137,17 @@ public final class TgbProducer implements AutoCloseable {
         String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
-        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        if (!log.store().putIfAbsent(key, enc.bytes())) {
-            throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
-                    + epoch + " of producer '" + id + "'");
-        }
+        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor,
+        // so finding it present after a failed attempt means that attempt landed (whole: writes
+        // are atomic). Only a first attempt that finds it present reveals a shared epoch.
+        int[] attempt = {0};
+        Retry.idempotent(8, 1000, () -> {
+            attempt[0]++;
+            if (!log.store().putIfAbsent(key, enc.bytes()) && attempt[0] == 1) {
+                throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
+                        + epoch + " of producer '" + id + "'");
+            }
+        });
         bytesWritten += enc.bytes().length;
         nextSeq++;
         pending.add(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards()));

@@ -14,6 +14,7 @@ import io.lakestream.memory.Pinner;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -171,7 +172,7 @@ public final class RankReader implements AutoCloseable {
         try {
             while (!closed) {
                 if (step >= log.state().committedSteps()) {
-                    log.refresh();
+                    Retry.idempotent(10, 2000, log::refresh);
                     if (step >= log.state().committedSteps()) {
                         Thread.sleep(wait);
                         wait = Math.min(options.maxPollMillis(), wait * 2);
@@ -205,7 +206,7 @@ public final class RankReader implements AutoCloseable {
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
-                store.readRange(entry.object(), shard.offset(), stored);
+                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
                 ManifestLog fresh = ManifestLog.open(store, true);
@@ -216,6 +217,11 @@ public final class RankReader implements AutoCloseable {
                         + fresh.state().floorStep(), entry.object(), gone);
             }
             long crc = Crc32c.of(stored);
+            if (crc != shard.crc32c()) {
+                // One re-read tells a torn transfer from corruption at rest.
+                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                crc = Crc32c.of(stored);
+            }
             if (crc != shard.crc32c()) {
                 throw new ChecksumMismatchException("checksum mismatch in " + where + " (bytes " + shard.offset() + ".."
                         + (shard.offset() + shard.length()) + "): manifest crc32c " + Long.toHexString(shard.crc32c())
