@@ -21,3 +21,23 @@ ls_find_jdk() {
   echo "lakestream: install one, e.g. Temurin 25, and set JAVA_HOME to it." >&2
   return 1
 }
+
+# ls_ensure_cmds "cmd:package" ... : installs the Debian package of each missing command.
+ls_ensure_pkgs() {
+  local missing=() spec
+  for spec in "$@"; do
+    case "$spec" in
+      *:*) command -v "${spec%%:*}" >/dev/null 2>&1 || missing+=("${spec#*:}") ;;
+      *) dpkg -s "$spec" >/dev/null 2>&1 || missing+=("$spec") ;;
+    esac
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "lakestream: installing ${missing[*]} with apt-get" >&2
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"; } \
+      >/tmp/lakestream-apt.log 2>&1; then
+    echo "lakestream: could not install ${missing[*]} (see /tmp/lakestream-apt.log); install them and retry" >&2
+    return 1
+  fi
+}
