@@ -71,8 +71,11 @@ public final class ManifestLog {
         return String.format("_log/%020d.snapshot.json", v);
     }
 
-    static String segmentKey(long snapshotVersion, long firstStep) {
-        return String.format("_log/%020d.snapshot.steps-%020d.json", snapshotVersion, firstStep);
+    public static final String INDEX_PREFIX = "_index/";
+
+    /** The index segment holding step {@code firstStep} onwards (firstStep a multiple of the segment size). */
+    public static String segmentKey(long firstStep) {
+        return String.format("_index/%020d.json", firstStep);
     }
 
     /**
@@ -219,30 +222,35 @@ public final class ManifestLog {
     private ManifestState follow(ManifestState s) {
         while (true) {
             Optional<VersionFile> v = readVersion(s.version() + 1);
-            if (v.isEmpty()) {
-                break;
+            if (v.isPresent()) {
+                s = s.apply(v.get(), where(versionKey(s.version() + 1)));
+                newestVersionMillis = v.get().timestampMillis();
+                continue;
             }
-            s = s.apply(v.get(), where(versionKey(s.version() + 1)));
-            newestVersionMillis = v.get().timestampMillis();
-        }
-        long now = System.currentTimeMillis();
-        if (now - newestVersionMillis > LOG_GRACE_MS / 2 && (!readOnly || now - lastHintCheckMillis > 1000)) {
-            // Our newest version is old enough that GC may have reclaimed the next one: the next
-            // version being absent does not prove we are at the head. One LIST past our version
-            // settles it (committers check every time, readers at most once a second).
+            long now = System.currentTimeMillis();
+            if (now - newestVersionMillis <= LOG_GRACE_MS / 2 || (readOnly && now - lastHintCheckMillis <= 1000)) {
+                return s;
+            }
+            // Our newest version is old enough that GC may have reclaimed the next one: its
+            // absence does not prove we are at the head. One LIST past our version settles it
+            // (committers check every time, readers at most once a second).
             lastHintCheckMillis = now;
             String after = String.format("_log/%020d.~", s.version());
             List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, after, 1));
-            if (!next.isEmpty() && isLaterLogFile(next.get(0).key(), s.version())) {
-                ManifestState fresh = loadFromListing(after);
-                if (fresh == null || fresh.version() <= s.version()) {
-                    throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
-                            + " is missing but " + next.get(0).key() + " exists and no later snapshot covers the gap");
-                }
-                return follow(fresh);
+            if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
+                return s;
             }
+            if (readVersion(s.version() + 1).isPresent()) {
+                continue; // it was committed between our GET and the LIST: keep following
+            }
+            ManifestState fresh = loadFromListing(after);
+            if (fresh == null || fresh.version() <= s.version()) {
+                throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
+                        + " is missing but " + next.get(0).key() + " exists and no later snapshot covers the gap");
+            }
+            s = fresh;
+            newestVersionMillis = 0;
         }
-        return s;
     }
 
     private static boolean isLaterLogFile(String key, long version) {
@@ -326,38 +334,29 @@ public final class ManifestLog {
         if (step >= s.tailFirstStep()) {
             return s.tail().get((int) (step - s.tailFirstStep()));
         }
-        List<Snapshot.IndexSegment> segs = s.segments();
-        int lo = 0;
-        int hi = segs.size() - 1;
-        while (lo <= hi) {
-            int mid = (lo + hi) >>> 1;
-            Snapshot.IndexSegment seg = segs.get(mid);
-            if (step < seg.firstStep()) {
-                hi = mid - 1;
-            } else if (step >= seg.firstStep() + seg.steps()) {
-                lo = mid + 1;
-            } else {
-                Snapshot.SegmentFile f = segment(seg);
-                return f.tgbs().get((int) (step - f.firstStep()));
-            }
+        if (step >= s.indexedSteps()) {
+            throw new IllegalStateException("step " + step + " of " + store.describe() + " was already forgotten by this reader"
+                    + " (it keeps steps from " + s.tailFirstStep() + ")");
         }
-        throw new IllegalStateException("step " + step + " of " + store.describe() + " is below what this reader kept ("
-                + s.tailFirstStep() + ") and in no index segment");
+        long n = config.indexSegmentSteps();
+        long first = step / n * n;
+        Snapshot.SegmentFile f = segment(first, n);
+        return f.tgbs().get((int) (step - first));
     }
 
-    private Snapshot.SegmentFile segment(Snapshot.IndexSegment seg) {
+    private Snapshot.SegmentFile segment(long first, long n) {
+        String key = segmentKey(first);
         synchronized (segmentLock) {
-            if (seg.key().equals(cachedSegmentKey)) {
+            if (key.equals(cachedSegmentKey)) {
                 return cachedSegment;
             }
         }
-        Snapshot.SegmentFile f = readJson(seg.key(), Snapshot.SegmentFile.class);
-        if (f.firstStep() != seg.firstStep() || f.tgbs() == null || f.tgbs().size() != seg.steps()) {
-            throw new LogFormatException(where(seg.key()) + ": index segment does not cover steps [" + seg.firstStep() + ", "
-                    + (seg.firstStep() + seg.steps()) + ")");
+        Snapshot.SegmentFile f = readJson(key, Snapshot.SegmentFile.class);
+        if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
+            throw new LogFormatException(where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
         }
         synchronized (segmentLock) {
-            cachedSegmentKey = seg.key();
+            cachedSegmentKey = key;
             cachedSegment = f;
         }
         return f;
@@ -512,19 +511,19 @@ public final class ManifestLog {
         }
         FailPoints.hit(FailPoints.BEFORE_SNAPSHOT);
         try {
-            List<Snapshot.IndexSegment> segs = s.liveSegments(s.segments());
-            if (!s.tail().isEmpty()) {
-                String sk = segmentKey(s.version(), s.tailFirstStep());
-                store.putIfAbsent(sk, Json.write(new Snapshot.SegmentFile(s.tailFirstStep(), s.tail())));
-                segs.add(new Snapshot.IndexSegment(s.tailFirstStep(), s.tail().size(), sk));
+            // Complete index segments first (their content is fixed by the log, so concurrent
+            // writers write identical bytes), then the snapshot that relies on them.
+            long seg = config.indexSegmentSteps();
+            long indexed = s.indexedSteps();
+            while (indexed + seg <= s.committedSteps()) {
+                int from = (int) (indexed - s.tailFirstStep());
+                store.putIfAbsent(segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
+                        List.copyOf(s.tail().subList(from, from + (int) seg)))));
+                indexed += seg;
             }
-            Snapshot snap = s.toSnapshot(segs);
-            if (!store.putIfAbsent(snapshotKey(s.version()), Json.write(snap))) {
-                // Someone else wrote it; adopt theirs so our segment list matches the store.
-                snap = readJson(snapshotKey(s.version()), Snapshot.class);
-                segs = snap.segments();
-            }
-            state = s.withSnapshot(s.version(), segs);
+            ManifestState ns = s.withIndexed(s.version(), indexed);
+            store.putIfAbsent(snapshotKey(s.version()), Json.write(ns.toSnapshot()));
+            state = ns;
             store.put(HINT_KEY, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()

@@ -7,8 +7,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * The log as of one version, immutable. TGBs before {@link #tailFirstStep()} live in index
- * segments on the store; the ones after are held here (the "tail" since the last snapshot).
+ * The log as of one version, immutable. TGBs of steps below {@link #indexedSteps()} live in
+ * fixed-size index segments on the store; those from {@link #tailFirstStep()} on are held here.
  *
  * @param version            the newest applied version, -1 for an empty log
  * @param committedSteps     number of committed TGBs = the next step to be committed
@@ -18,17 +18,17 @@ import java.util.TreeMap;
  *                           it consumed); such a state cannot write snapshots
  */
 public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
-                            List<Snapshot.IndexSegment> segments, long tailFirstStep, List<TgbEntry> tail,
+                            long indexedSteps, long tailFirstStep, List<TgbEntry> tail,
                             List<CheckpointRecord> checkpoints, long reclaimedBelowStep, long lastSnapshotVersion,
                             boolean tailPartial) {
 
     static ManifestState empty(StreamConfig config) {
-        return new ManifestState(config, -1, 0, Map.of(), List.of(), 0, List.of(), List.of(), 0, -1, false);
+        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false);
     }
 
     static ManifestState fromSnapshot(StreamConfig config, Snapshot s) {
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
-                List.copyOf(s.segments()), s.committedSteps(), List.of(), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
+                s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
                 s.version(), false);
     }
 
@@ -93,13 +93,15 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             nc = Collections.unmodifiableList(new ArrayList<>(l.subList(Math.max(0, l.size() - keep), l.size())));
         }
         long reclaimed = v.reclaimedBelowStep() == null ? reclaimedBelowStep : Math.max(reclaimedBelowStep, v.reclaimedBelowStep());
-        return new ManifestState(config, v.version(), committedSteps + v.tgbs().size(), p, segments, tailFirstStep, nt, nc,
+        return new ManifestState(config, v.version(), committedSteps + v.tgbs().size(), p, indexedSteps, tailFirstStep, nt, nc,
                 reclaimed, lastSnapshotVersion, tailPartial);
     }
 
-    ManifestState withSnapshot(long snapshotVersion, List<Snapshot.IndexSegment> segs) {
-        return new ManifestState(config, version, committedSteps, producers, List.copyOf(segs), committedSteps, List.of(),
-                checkpoints, reclaimedBelowStep, snapshotVersion, false);
+    /** After index segments up to {@code indexed} were written: drop those entries from the tail. */
+    ManifestState withIndexed(long snapshotVersion, long indexed) {
+        long drop = indexed - tailFirstStep;
+        return new ManifestState(config, version, committedSteps, producers, indexed, indexed,
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false);
     }
 
     /** Drops tail entries below {@code step} (readers that no longer need them). */
@@ -108,22 +110,12 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         if (drop == 0) {
             return this;
         }
-        return new ManifestState(config, version, committedSteps, producers, segments, tailFirstStep + drop,
+        return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep + drop,
                 List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true);
     }
 
-    /** Segments still needed: those with a step at or above what GC reclaimed. */
-    List<Snapshot.IndexSegment> liveSegments(List<Snapshot.IndexSegment> segs) {
-        List<Snapshot.IndexSegment> out = new ArrayList<>(segs.size());
-        for (Snapshot.IndexSegment s : segs) {
-            if (s.firstStep() + s.steps() > reclaimedBelowStep) {
-                out.add(s);
-            }
-        }
-        return out;
-    }
-
-    Snapshot toSnapshot(List<Snapshot.IndexSegment> segs) {
-        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, segs, checkpoints, reclaimedBelowStep);
+    Snapshot toSnapshot() {
+        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, indexedSteps, tail, checkpoints,
+                reclaimedBelowStep);
     }
 }

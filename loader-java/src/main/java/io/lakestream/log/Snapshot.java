@@ -4,22 +4,20 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The full log state as of {@code version}, {@code _log/<version>.snapshot.json}. The step index
- * lives in immutable segments it references, so the snapshot holds a short segment list rather
- * than every TGB.
+ * The full log state as of {@code version}, {@code _log/<version>.snapshot.json}. Its size is
+ * bounded: TGBs of steps below {@code indexedSteps} live in fixed-size index segments
+ * ({@code _index/<first step>.json}, {@code index_segment_steps} steps each); only the TGBs of
+ * steps [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
-                       List<IndexSegment> segments, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
+                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
-        segments = segments == null ? List.of() : segments;
+        tail = tail == null ? List.of() : tail;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
     }
 
-    /** Steps [firstStep, firstStep + steps) are listed in the segment object {@code key}. */
-    public record IndexSegment(long firstStep, long steps, String key) {}
-
-    /** Contents of one segment object. */
+    /** Contents of one index segment object. */
     public record SegmentFile(long firstStep, List<TgbEntry> tgbs) {}
 
     /** {@code _log/_last_snapshot}: a best-effort hint to the newest snapshot. */

@@ -12,22 +12,28 @@ package io.lakestream.log;
  * @param maxLagSteps      flow control: producers wait while committed steps − latest checkpoint
  *                         step exceeds this (0 = no bound)
  * @param createdAtMillis  creation time (informational)
+ * @param indexSegmentSteps steps per step-index segment: segment k lists the TGBs of steps
+ *                         [k·n, (k+1)·n), so its content is the same whoever writes it
  */
 public record StreamConfig(String format, int formatVersion, int worldSize, int snapshotInterval,
-                           int keepCheckpoints, long maxLagSteps, long createdAtMillis) {
+                           int keepCheckpoints, long maxLagSteps, long createdAtMillis, int indexSegmentSteps) {
     public static final String KEY = "_lakestream.json";
     public static final int FORMAT_VERSION = 1;
 
     public static StreamConfig of(int worldSize) {
-        return new StreamConfig("lakestream", FORMAT_VERSION, worldSize, 64, 2, 0, System.currentTimeMillis());
+        return new StreamConfig("lakestream", FORMAT_VERSION, worldSize, 64, 2, 0, System.currentTimeMillis(), 1024);
     }
 
     public StreamConfig withSnapshotInterval(int n) {
-        return new StreamConfig(format, formatVersion, worldSize, n, keepCheckpoints, maxLagSteps, createdAtMillis);
+        return new StreamConfig(format, formatVersion, worldSize, n, keepCheckpoints, maxLagSteps, createdAtMillis, indexSegmentSteps);
     }
 
     public StreamConfig withRetention(int keep, long maxLag) {
-        return new StreamConfig(format, formatVersion, worldSize, snapshotInterval, keep, maxLag, createdAtMillis);
+        return new StreamConfig(format, formatVersion, worldSize, snapshotInterval, keep, maxLag, createdAtMillis, indexSegmentSteps);
+    }
+
+    public StreamConfig withIndexSegmentSteps(int n) {
+        return new StreamConfig(format, formatVersion, worldSize, snapshotInterval, keepCheckpoints, maxLagSteps, createdAtMillis, n);
     }
 
     void validate(String where) {
@@ -43,6 +49,9 @@ public record StreamConfig(String format, int formatVersion, int worldSize, int 
         }
         if (snapshotInterval < 1) {
             throw new LogFormatException(where + ": snapshot_interval " + snapshotInterval + " must be >= 1");
+        }
+        if (indexSegmentSteps < 1) {
+            throw new LogFormatException(where + ": index_segment_steps " + indexSegmentSteps + " must be >= 1");
         }
         if (keepCheckpoints < 1) {
             throw new LogFormatException(where + ": keep_checkpoints " + keepCheckpoints + " must be >= 1");

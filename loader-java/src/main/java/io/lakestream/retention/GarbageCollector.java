@@ -3,9 +3,7 @@ package io.lakestream.retention;
 import io.lakestream.log.Changes;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
-import io.lakestream.log.Snapshot;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.format.Json;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import java.util.ArrayList;
@@ -26,9 +24,9 @@ import java.util.regex.Pattern;
  *   <li>orphans: objects under {@code data/} that no committed step references and that are older
  *       than the orphan grace period (a crashed producer's uncommitted writes; the grace must
  *       exceed the longest time between a producer's object write and its commit);</li>
- *   <li>log files: versions below the older of the two newest snapshots, older snapshots, and index
- *       segments neither of those snapshots references, each only once older than
- *       {@link ManifestLog#LOG_GRACE_MS} (a smaller grace passed in is raised to it).</li>
+ *   <li>log files: versions below the older of the two newest snapshots and older snapshots, each
+ *       only once older than {@link ManifestLog#LOG_GRACE_MS} (a smaller grace passed in is
+ *       raised to it), and index segments whose steps are all below the reclaimed mark.</li>
  * </ol>
  * Safe to run concurrently with producers, readers and other GC passes: every deletion is of
  * something already unreachable from the newest state, and deletes are idempotent.
@@ -36,7 +34,7 @@ import java.util.regex.Pattern;
 public final class GarbageCollector {
     private static final Pattern VERSION = Pattern.compile("_log/(\\d{20})\\.json");
     private static final Pattern SNAPSHOT = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
-    private static final Pattern SEGMENT = Pattern.compile("_log/(\\d{20})\\.snapshot\\.steps-\\d{20}\\.json");
+    private static final Pattern SEGMENT = Pattern.compile("_index/(\\d{20})\\.json");
 
     private final ManifestLog log;
     private final long orphanGraceMillis;
@@ -128,47 +126,38 @@ public final class GarbageCollector {
         ObjectStore store = log.store();
         TreeMap<Long, ObjectInfo> versions = new TreeMap<>();
         TreeMap<Long, ObjectInfo> snapshots = new TreeMap<>();
-        List<ObjectInfo> segments = new ArrayList<>();
         for (ObjectInfo o : store.list(ManifestLog.LOG_PREFIX, null, Integer.MAX_VALUE)) {
             Matcher m = VERSION.matcher(o.key());
             if (m.matches()) {
                 versions.put(Long.parseLong(m.group(1)), o);
             } else if ((m = SNAPSHOT.matcher(o.key())).matches()) {
                 snapshots.put(Long.parseLong(m.group(1)), o);
-            } else if (SEGMENT.matcher(o.key()).matches()) {
-                segments.add(o);
-            }
-        }
-        if (snapshots.size() < 2) {
-            return List.of();
-        }
-        // Keep the two newest snapshots (a reader may be loading the older one right now).
-        List<Long> kept = new ArrayList<>(snapshots.descendingKeySet()).subList(0, 2);
-        long oldestKept = kept.get(1);
-        Set<String> referenced = new HashSet<>();
-        for (long v : kept) {
-            Snapshot snap = Json.read(store.get(ManifestLog.snapshotKey(v)), Snapshot.class, log.where(ManifestLog.snapshotKey(v)));
-            for (Snapshot.IndexSegment seg : snap.segments()) {
-                referenced.add(seg.key());
             }
         }
         List<ObjectInfo> garbage = new ArrayList<>();
-        for (Map.Entry<Long, ObjectInfo> e : versions.headMap(oldestKept, false).entrySet()) {
-            if (now - e.getValue().lastModifiedMillis() > logGraceMillis) {
-                garbage.add(e.getValue());
-            }
-        }
-        for (Map.Entry<Long, ObjectInfo> e : snapshots.headMap(oldestKept, false).entrySet()) {
-            if (now - e.getValue().lastModifiedMillis() > logGraceMillis) {
-                garbage.add(e.getValue());
-            }
-        }
-        for (ObjectInfo o : segments) {
+        // Index segments whose every step is below what was reclaimed: only readers below the
+        // floor could want them, and those get a clear error anyway.
+        long n = log.config().indexSegmentSteps();
+        long reclaimed = log.state().reclaimedBelowStep();
+        for (ObjectInfo o : store.list(ManifestLog.INDEX_PREFIX, null, Integer.MAX_VALUE)) {
             Matcher m = SEGMENT.matcher(o.key());
-            m.matches();
-            long createdBy = Long.parseLong(m.group(1));
-            if (!referenced.contains(o.key()) && createdBy < oldestKept && now - o.lastModifiedMillis() > logGraceMillis) {
+            if (m.matches() && Long.parseLong(m.group(1)) + n <= reclaimed) {
                 garbage.add(o);
+            }
+        }
+        if (snapshots.size() >= 2) {
+            // Keep the two newest snapshots (a reader may be loading the older one right now) and
+            // every version after the older one.
+            long oldestKept = new ArrayList<>(snapshots.descendingKeySet()).get(1);
+            for (ObjectInfo o : versions.headMap(oldestKept, false).values()) {
+                if (now - o.lastModifiedMillis() > logGraceMillis) {
+                    garbage.add(o);
+                }
+            }
+            for (ObjectInfo o : snapshots.headMap(oldestKept, false).values()) {
+                if (now - o.lastModifiedMillis() > logGraceMillis) {
+                    garbage.add(o);
+                }
             }
         }
         return garbage;

@@ -139,6 +139,21 @@ class SoakTest {
                     GcReport rep = new GarbageCollector(log, 3_000, 1_000).run(false);
                     gcPasses.incrementAndGet();
                     gcObjects.addAndGet(rep.objects());
+                    if (gcPasses.get() % 5 == 0) {
+                        // a newcomer (inspect, a restoring trainer) opening now at the floor must
+                        // find everything it needs, however GC and snapshots interleave
+                        ManifestLog fresh = ManifestLog.open(fs, true);
+                        GarbageCollector.reclaimableBytes(fresh);
+                        long floor = fresh.state().floorStep();
+                        if (floor < fresh.state().committedSteps()) {
+                            try (RankReader r = RankReader.open(fs, 0, W, floor, ReaderOptions.defaults()); StepBatch b = r.next(30_000)) {
+                                assertEquals(floor, b.step());
+                            } catch (io.lakestream.log.BelowFloorException movedOn) {
+                                // a checkpoint raised the floor since we looked: only that is allowed
+                                assertTrue(ManifestLog.open(fs, true).state().floorStep() > floor, movedOn.getMessage());
+                            }
+                        }
+                    }
                     Thread.sleep(200);
                 }
             } catch (Throwable t) {
@@ -190,6 +205,11 @@ class SoakTest {
                     restored = true;
                 }
             }
+        }
+        if (failure.get() != null) {
+            procs.forEach(Process::destroyForcibly);
+            stop.set(true);
+            throw new AssertionError("soak failed: " + failure.get(), failure.get());
         }
         for (int k = 0; k < PRODUCERS; k++) {
             assertEquals(0, Cli.waitFor(procs.get(k), 300), "p" + k + ": " + Cli.read(logs, "p" + k + ".err"));

@@ -32,7 +32,7 @@ public final class Streams {
      */
     public static TgbProducer produce(ObjectStore store, String id, int w, int b, SyntheticSource src, long maxSteps,
                                       ProducerOptions opts) {
-        TgbProducer p = TgbProducer.open(store, id, StreamConfig.of(w).withSnapshotInterval(8), opts);
+        TgbProducer p = TgbProducer.open(store, id, StreamConfig.of(w).withSnapshotInterval(8).withIndexSegmentSteps(16), opts);
         produceWith(p, w, b, src, maxSteps);
         return p;
     }
