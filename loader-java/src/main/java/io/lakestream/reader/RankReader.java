@@ -9,7 +9,7 @@ import io.lakestream.format.ShardEntry;
 import io.lakestream.format.TensorBlob;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.memory.Pinner;
+import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.ObjectStore;
 import java.lang.foreign.MemorySegment;
@@ -93,7 +93,7 @@ public final class RankReader implements AutoCloseable {
         }
         ManifestLog log = ManifestLog.open(store, worldSize, true);
         boolean owns = pool == null;
-        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinner.NONE) : pool;
+        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner()) : pool;
         RankReader r = new RankReader(log, rank, startStep, options, p, owns);
         r.dispatcher.start();
         return r;
