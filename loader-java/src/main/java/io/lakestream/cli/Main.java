@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out. */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
-        subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, DemoCommand.class})
+        subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, DemoCommand.class,
+                NativeCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;
