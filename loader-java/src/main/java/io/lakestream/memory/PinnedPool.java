@@ -216,8 +216,10 @@ public final class PinnedPool implements AutoCloseable {
             if (closed) {
                 return;
             }
-            closed = true;
+            // Throws IllegalStateException while a native call or NIO operation still holds the
+            // memory; the lease then stays open (and its slab out of the pool) so it can be retried.
             scope.close();
+            closed = true;
             pool.giveBack(slab);
         }
     }

@@ -3,6 +3,7 @@ package io.lakestream.memory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -72,16 +73,15 @@ class PinnedPoolTest {
 
     @Test
     void closingThePoolUnpinsItsSlabs() throws Exception {
-        if (NativeShims.get().map(NativeShims::preferredMode).orElse(Pinner.Mode.NONE) != Pinner.Mode.MLOCK) {
-            return; // VmLck only tells about mlock
-        }
+        assumeTrue(NativeShims.get().map(NativeShims::preferredMode).orElse(Pinner.Mode.NONE) == Pinner.Mode.MLOCK,
+                "VmLck only tells about mlock");
         long before = NativeShimsTest.lockedKiB();
         PinnedPool pool = new PinnedPool(8L << 20, 2, Pinners.defaultPinner());
         PinnedPool.Lease l = pool.acquire(8L << 20, 1000);
         if (l.pinMode() != Pinner.Mode.MLOCK) {
             l.close();
             pool.close();
-            return; // the OS refused (ulimit -l): covered by PinningFallbackTest
+            assumeTrue(false, "the OS refused mlock (ulimit -l): covered by PinningFallbackTest");
         }
         assertTrue(NativeShimsTest.lockedKiB() - before >= 8192);
         pool.close(); // a lent slab is freed when its lease closes
