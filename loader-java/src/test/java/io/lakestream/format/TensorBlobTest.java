@@ -3,6 +3,7 @@ package io.lakestream.format;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -59,6 +60,25 @@ class TensorBlobTest {
                     v.get(0).shape()[0] = -1; // a caller scribbling on its shape must not reach the cache
                 }
             }
+        }
+    }
+
+    @Test
+    void steadyStateParseDoesNotAllocateAJsonTree() {
+        var mx = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment blob = offHeap(arena, TensorBlob.encode(shard(32, 2048, 1)));
+            for (int i = 0; i < 20_000; i++) { // warm up: JIT, escape analysis
+                TensorBlob.parse(blob, "warm-up");
+            }
+            int n = 1000;
+            long before = mx.getCurrentThreadAllocatedBytes();
+            for (int i = 0; i < n; i++) {
+                TensorBlob.parse(blob, "steady");
+            }
+            long perParse = (mx.getCurrentThreadAllocatedBytes() - before) / n;
+            // Two views with their shape arrays and slices: a few hundred bytes. A JSON parse is ~3.4 KB.
+            assertTrue(perParse < 1024, perParse + " bytes allocated per parse");
         }
     }
 
