@@ -173,7 +173,8 @@ static int probe_cuda(void) {
     return 1;
 fail:
     memset(&cuda, 0, sizeof cuda);
-    dlclose(lib);
+    /* No dlclose: a CUDA runtime that has run may have registered exit handlers; unloading it
+       under them can crash the process at exit. The handle is one per process. */
     return 0;
 }
 
