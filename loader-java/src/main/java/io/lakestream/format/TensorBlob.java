@@ -77,6 +77,20 @@ public final class TensorBlob {
     }
 
     /**
+     * A parsed and validated header: what every step of a stream with fixed batch shapes repeats
+     * byte for byte. Immutable, so fetch threads share it without locking.
+     */
+    private record Layout(byte[] header, MemorySegment headerSegment, long dataLen, String[] names, DType[] dtypes,
+                          long[][] shapes, long[] begins, long[] ends) {}
+
+    /**
+     * The last header parsed (one entry: a reader sees one stream, whose shapes rarely change).
+     * A hit costs one byte comparison of the header and skips the JSON parse, which otherwise
+     * allocates a few KiB per batch.
+     */
+    private static volatile Layout lastLayout;
+
+    /**
      * Parses a decoded blob in place: the returned views alias {@code blob}'s memory.
      *
      * @param where names the object, step and rank for error messages
@@ -90,6 +104,26 @@ public final class TensorBlob {
         if (n < 2 || n > MAX_HEADER || n > size - 8) {
             throw new FormatException(where + ": tensor blob header length " + n + " is invalid for a blob of " + size + " bytes");
         }
+        long dataStart = 8 + n;
+        long dataLen = size - dataStart;
+        Layout layout = lastLayout;
+        if (layout == null || layout.header.length != n || layout.dataLen != dataLen
+                || MemorySegment.mismatch(blob, 8, dataStart, layout.headerSegment, 0, n) != -1) {
+            layout = parseHeader(blob, n, dataLen, where);
+            lastLayout = layout;
+        }
+        int count = layout.names.length;
+        List<View> views = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            // A fresh shape array per view: callers may keep or change it without touching the cache.
+            views.add(new View(layout.names[i], layout.dtypes[i], layout.shapes[i].clone(),
+                    blob.asSlice(dataStart + layout.begins[i], layout.ends[i] - layout.begins[i])));
+        }
+        return views;
+    }
+
+    /** The JSON path: parses and validates a header against a data section of {@code dataLen} bytes. */
+    private static Layout parseHeader(MemorySegment blob, long n, long dataLen, String where) {
         byte[] hb = new byte[(int) n];
         MemorySegment.copy(blob, ValueLayout.JAVA_BYTE, 8, hb, 0, (int) n);
         JsonNode header;
@@ -101,9 +135,10 @@ public final class TensorBlob {
         if (header == null || !header.isObject()) {
             throw new FormatException(where + ": tensor blob header is not a JSON object");
         }
-        long dataStart = 8 + n;
-        long dataLen = size - dataStart;
-        List<View> views = new ArrayList<>(header.size());
+        List<String> names = new ArrayList<>(header.size());
+        List<DType> dtypes = new ArrayList<>(header.size());
+        List<long[]> shapes = new ArrayList<>(header.size());
+        List<long[]> ranges = new ArrayList<>(header.size());
         long covered = 0;
         Iterator<Map.Entry<String, JsonNode>> it = header.fields();
         while (it.hasNext()) {
@@ -137,12 +172,23 @@ public final class TensorBlob {
                 throw new FormatException(tw + ": data_offsets span " + (end - begin) + " bytes but shape needs " + elems * dt.size());
             }
             covered += end - begin;
-            views.add(new View(e.getKey(), dt, shape, blob.asSlice(dataStart + begin, end - begin)));
+            names.add(e.getKey());
+            dtypes.add(dt);
+            shapes.add(shape);
+            ranges.add(new long[] {begin, end});
         }
         if (covered != dataLen) {
             throw new FormatException(where + ": tensors cover " + covered + " of " + dataLen + " data bytes (holes or overlap)");
         }
-        return views;
+        int k = names.size();
+        long[] begins = new long[k];
+        long[] ends = new long[k];
+        for (int i = 0; i < k; i++) {
+            begins[i] = ranges.get(i)[0];
+            ends[i] = ranges.get(i)[1];
+        }
+        return new Layout(hb, MemorySegment.ofArray(hb), dataLen, names.toArray(String[]::new), dtypes.toArray(DType[]::new),
+                shapes.toArray(long[][]::new), begins, ends);
     }
 
     /** The data section of a blob (all tensors' bytes, in storage order). */

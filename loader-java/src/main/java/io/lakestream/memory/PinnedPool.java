@@ -100,12 +100,17 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     private Slab allocate(long bytes) {
-        long size = Math.max(minSlabBytes, (bytes + ALIGN - 1) / ALIGN * ALIGN);
+        // Whole pages: mlock/munlock act on pages, so a slab must not share one with its neighbours.
+        long size = roundUp(Math.max(minSlabBytes, roundUp(bytes, ALIGN)), SLAB_ALIGNMENT);
         Arena arena = Arena.ofShared();
         MemorySegment mem = arena.allocate(size, SLAB_ALIGNMENT);
         Slab s = new Slab(arena, mem, pinner.pin(mem));
         all.add(s);
         return s;
+    }
+
+    private static long roundUp(long n, long unit) {
+        return (n + unit - 1) / unit * unit;
     }
 
     private void dispose(Slab s) {
@@ -211,8 +216,10 @@ public final class PinnedPool implements AutoCloseable {
             if (closed) {
                 return;
             }
-            closed = true;
+            // Throws IllegalStateException while a native call or NIO operation still holds the
+            // memory; the lease then stays open (and its slab out of the pool) so it can be retried.
             scope.close();
+            closed = true;
             pool.giveBack(slab);
         }
     }

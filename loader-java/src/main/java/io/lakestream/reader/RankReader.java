@@ -10,7 +10,7 @@ import io.lakestream.format.TensorBlob;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.memory.Pinner;
+import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
@@ -100,7 +100,7 @@ public final class RankReader implements AutoCloseable {
             throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
         }
         boolean owns = pool == null;
-        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinner.NONE) : pool;
+        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner()) : pool;
         RankReader r = new RankReader(log, rank, startStep, options, p, owns);
         r.dispatcher.start();
         return r;

@@ -91,6 +91,7 @@ class SoakTest {
         AtomicLong[] position = new AtomicLong[W];
         AtomicLong reReads = new AtomicLong();
         AtomicLong restoreAt = new AtomicLong(-1);
+        AtomicBoolean restoreRequested = new AtomicBoolean();
         java.util.concurrent.atomic.AtomicInteger restoredRanks = new java.util.concurrent.atomic.AtomicInteger();
         for (int r = 0; r < W; r++) {
             position[r] = new AtomicLong();
@@ -112,11 +113,19 @@ class SoakTest {
                 ManifestLog log = ManifestLog.open(fs);
                 long last = 0;
                 while (!stop.get()) {
+                    if (restoreRequested.get() && restoreAt.get() < 0) {
+                        // the trainer "crashed": every rank restores from the oldest retained
+                        // checkpoint; no checkpoint is recorded until all ranks have reopened
+                        ManifestState st = log.refresh();
+                        if (st.latestCheckpoint() != null) {
+                            restoreAt.set(st.floorStep());
+                        }
+                    }
                     long min = Long.MAX_VALUE;
                     for (AtomicLong p : position) {
                         min = Math.min(min, p.get());
                     }
-                    boolean restoring = restoreAt.get() >= 0 && restoredRanks.get() < W;
+                    boolean restoring = restoreRequested.get() && restoredRanks.get() < W;
                     if (!restoring && min >= last + 10) {
                         Checkpoints.record(log, min, "ckpt-" + min);
                         checkpoints.incrementAndGet();
@@ -198,12 +207,8 @@ class SoakTest {
                 minPos = Math.min(minPos, pos.get());
             }
             if (!restored && minPos >= records / (W * B) / 2) {
-                // midway, the trainer "crashes" and every rank restores from the newest checkpoint
-                ManifestState s = ManifestLog.open(fs).state();
-                if (s.latestCheckpoint() != null) {
-                    restoreAt.set(s.floorStep()); // the oldest retained checkpoint: the most re-reading
-                    restored = true;
-                }
+                restoreRequested.set(true); // midway: the trainer thread performs the restore
+                restored = true;
             }
         }
         if (failure.get() != null) {
@@ -290,7 +295,13 @@ class SoakTest {
                 if (!restoredHere && rs >= 0) {
                     // the trainer crashed and restores from its checkpoint: reopen at that step
                     reader.close();
-                    reader = RankReader.open(fs, rank, W, rs, ReaderOptions.defaults());
+                    try {
+                        reader = RankReader.open(fs, rank, W, rs, ReaderOptions.defaults());
+                    } catch (RuntimeException e) {
+                        ManifestState st = ManifestLog.open(fs, true).state();
+                        throw new AssertionError("rank " + rank + " cannot restore at " + rs + "; the log now shows version "
+                                + st.version() + ", checkpoints " + st.checkpoints() + ", reclaimed below " + st.reclaimedBelowStep(), e);
+                    }
                     restoredHere = true;
                     restoredRanks.incrementAndGet();
                 }

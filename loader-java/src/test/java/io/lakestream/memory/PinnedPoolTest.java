@@ -1,0 +1,92 @@
+package io.lakestream.memory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import org.junit.jupiter.api.Test;
+
+/** The pool on the real shim pinner: reuse, bounds, and use-after-release. */
+class PinnedPoolTest {
+
+    @Test
+    void slabsArePinnedOnceAndReused() throws Exception {
+        try (PinnedPool pool = new PinnedPool(1L << 20, 2, Pinners.defaultPinner())) {
+            long address = -1;
+            for (int i = 0; i < 200; i++) {
+                try (PinnedPool.Lease l = pool.acquire(512 * 1024, 1000)) {
+                    if (address < 0) {
+                        address = l.segment().address();
+                    }
+                    assertEquals(address, l.segment().address(), "lease " + i + " got another slab");
+                    l.segment().set(ValueLayout.JAVA_INT, 0, i);
+                }
+            }
+            assertEquals(1, pool.slabCount());
+            assertEquals(200, pool.totalLeases());
+            Pinner.Mode expected = NativeShims.get().map(NativeShims::preferredMode).orElse(Pinner.Mode.NONE);
+            assertEquals(expected, pool.pinMode());
+        }
+    }
+
+    @Test
+    void slabsAreWholePages() throws Exception {
+        // A slab sharing a page with its neighbour would be unlocked by the neighbour's munlock.
+        try (PinnedPool pool = new PinnedPool(1000, 1, Pinners.defaultPinner());
+             PinnedPool.Lease l = pool.acquire(10, 1000)) {
+            assertEquals(0, l.segment().address() % 4096);
+        }
+    }
+
+    @Test
+    void useAfterReleaseThrowsInsteadOfReadingAnotherBatch() throws Exception {
+        try (PinnedPool pool = new PinnedPool(1L << 20, 1, Pinners.defaultPinner())) {
+            PinnedPool.Lease first = pool.acquire(4096, 1000);
+            MemorySegment view = first.segment();
+            MemorySegment slice = view.asSlice(128, 64);
+            first.close();
+            assertThrows(IllegalStateException.class, () -> view.get(ValueLayout.JAVA_BYTE, 0));
+            assertThrows(IllegalStateException.class, () -> slice.set(ValueLayout.JAVA_BYTE, 0, (byte) 1));
+            assertThrows(IllegalStateException.class, () -> view.asByteBuffer().get(0)); // NIO views die too
+            first.close(); // idempotent
+            try (PinnedPool.Lease second = pool.acquire(4096, 1000)) {
+                assertEquals(view.address(), second.segment().address(), "the slab went back and was lent again");
+                second.segment().set(ValueLayout.JAVA_LONG, 0, 42L);
+                assertThrows(IllegalStateException.class, () -> view.get(ValueLayout.JAVA_LONG, 0));
+            }
+        }
+    }
+
+    @Test
+    void exhaustedPoolTimesOutWithAClearError() throws Exception {
+        try (PinnedPool pool = new PinnedPool(1L << 20, 2, Pinners.defaultPinner());
+             PinnedPool.Lease a = pool.acquire(1, 1000);
+             PinnedPool.Lease b = pool.acquire(1, 1000)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> pool.acquire(1, 50));
+            assertTrue(e.getMessage().contains("exhausted"), e.getMessage());
+            assertEquals(2, pool.slabCount());
+        }
+    }
+
+    @Test
+    void closingThePoolUnpinsItsSlabs() throws Exception {
+        assumeTrue(NativeShims.get().map(NativeShims::preferredMode).orElse(Pinner.Mode.NONE) == Pinner.Mode.MLOCK,
+                "VmLck only tells about mlock");
+        long before = NativeShimsTest.lockedKiB();
+        PinnedPool pool = new PinnedPool(8L << 20, 2, Pinners.defaultPinner());
+        PinnedPool.Lease l = pool.acquire(8L << 20, 1000);
+        if (l.pinMode() != Pinner.Mode.MLOCK) {
+            l.close();
+            pool.close();
+            assumeTrue(false, "the OS refused mlock (ulimit -l): covered by PinningFallbackTest");
+        }
+        assertTrue(NativeShimsTest.lockedKiB() - before >= 8192);
+        pool.close(); // a lent slab is freed when its lease closes
+        assertTrue(NativeShimsTest.lockedKiB() - before >= 8192);
+        l.close();
+        assertTrue(NativeShimsTest.lockedKiB() - before < 8192, "slab still locked after pool and lease closed");
+    }
+}
