@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import lakestream
-from conftest import tokens_for, write_stream
+from conftest import write_stream
 
 
 def _java_batch(batch):

@@ -196,11 +196,9 @@ def ensure_jvm():
             return jpype
         java_home, libjvm = find_jdk()
         cp = find_jars(java_home)
-        if not os.path.isfile(JPYPE_JAR):
-            # pip's JPype1 ships its support classes inside the module; Debian's needs this jar.
-            extra = []
-        else:
-            extra = [JPYPE_JAR]
+        # Debian's JPype needs its support jar on the class path explicitly (else
+        # ClassNotFoundException: org.jpype.classloader.DynamicClassLoader); pip's JPype1 does not.
+        extra = [JPYPE_JAR] if os.path.isfile(JPYPE_JAR) else []
         opts = ["--enable-native-access=ALL-UNNAMED"]
         opts += os.environ.get("LAKESTREAM_JAVA_OPTS", "").split()
         try:
@@ -209,6 +207,11 @@ def ensure_jvm():
             raise JvmError("lakestream: starting the JVM at %s failed: %s" % (libjvm, e)) from e
         _started_pid = os.getpid()
     return jpype
+
+
+def owns_jvm() -> bool:
+    """False in a process forked from the one that started the JVM (Java must not be called there)."""
+    return _started_pid is None or _started_pid == os.getpid()
 
 
 def jclass(name: str):

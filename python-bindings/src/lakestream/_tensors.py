@@ -57,7 +57,8 @@ class BatchOwner:
             return
         try:
             import jpype
-            if jpype.isJVMStarted():
+            from . import _jvm
+            if jpype.isJVMStarted() and _jvm.owns_jvm():
                 b.close()
         except Exception:  # noqa: BLE001 - never raise from a finalizer (e.g. at interpreter exit)
             pass

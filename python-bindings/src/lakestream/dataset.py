@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 
-import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ._errors import InvalidArgumentError, StepTimeoutError

@@ -117,7 +117,7 @@ class Reader:
     def __del__(self):
         try:
             import jpype
-            if jpype.isJVMStarted():
+            if jpype.isJVMStarted() and _jvm.owns_jvm():  # never call Java in a forked child
                 self.close()
         except Exception:  # noqa: BLE001
             pass
