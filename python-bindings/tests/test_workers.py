@@ -43,3 +43,48 @@ def test_forked_workers_work_when_the_parent_has_no_jvm(jvm, uri):
                        env=python_env())
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[0, 1, 2, 3]"
+
+
+def test_per_worker_state_resumes_each_workers_share(jvm, uri, monkeypatch):
+    """What torchdata's StatefulDataLoader does with 2 workers, simulated in-process."""
+    import copy
+    import types
+
+    import lakestream.dataset as dsmod
+    write_stream(uri, world_size=1, steps=12, micro_batch=1)
+    worker = {"id": 0}
+    monkeypatch.setattr(dsmod, "get_worker_info", lambda: types.SimpleNamespace(num_workers=2, id=worker["id"]))
+    proto = lakestream.TorchDataset(uri, rank=0, world_size=1, steps=10, timeout_s=5)
+    proto.load_state_dict({"next_step": 1})
+
+    def start(copies):
+        its = []
+        for k, d in enumerate(copies):
+            worker["id"] = k
+            it = iter(d)
+            its.append(it)
+        return its
+
+    def take(its, copies, order):
+        out = []
+        for k in order:
+            worker["id"] = k
+            out.append(next(its[k])["step"])
+        return out
+
+    copies = [copy.deepcopy(proto) for _ in range(2)]
+    its = start(copies)
+    assert take(its, copies, [0, 1, 0]) == [1, 2, 3]
+    states = [d.state_dict() for d in copies]
+    assert states == [{"next_step": 4, "anchor": 1, "end": 11}, {"next_step": 3, "anchor": 1, "end": 11}]
+    del its
+    restored = [copy.deepcopy(proto) for _ in range(2)]
+    for d, st in zip(restored, states):
+        d.load_state_dict(st)
+    its = start(restored)
+    # Round robin continues with worker 1; steps 4..10 follow, then both workers end (end = 11).
+    assert take(its, restored, [1, 0, 1, 0, 1, 0, 1]) == [4, 5, 6, 7, 8, 9, 10]
+    for k in (0, 1):
+        worker["id"] = k
+        with pytest.raises(StopIteration):
+            next(its[k])

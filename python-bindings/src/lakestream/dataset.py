@@ -44,8 +44,10 @@ class TorchDataset(IterableDataset):
       ``num_workers=0`` is faster: the Java side already prefetches in parallel. If this process
       has already started its JVM, workers must be started with
       ``multiprocessing_context="spawn"`` (a JVM does not survive fork); otherwise a clear
-      error is raised. With workers, take the resume point from the batches
-      (``batch["step"] + 1``) since the workers' dataset copies hold the state.
+      error is raised. With workers and a plain DataLoader, take the resume point from the
+      batches (``batch["step"] + 1``), since the workers' dataset copies hold the state; with
+      torchdata's ``StatefulDataLoader`` each worker's ``state_dict()`` carries what it needs to
+      resume its own share.
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
@@ -62,6 +64,7 @@ class TorchDataset(IterableDataset):
         self.timeout_s = float(timeout_s)
         self.prefetch = int(prefetch)
         self._next_step = int(start_step)
+        self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
 
     def rank_and_world_size(self):
@@ -81,35 +84,49 @@ class TorchDataset(IterableDataset):
         return rank, ws
 
     def state_dict(self):
-        return {"next_step": self._next_step}
+        """``{"next_step": N}``: the step after the last one this copy yielded.
+
+        Inside a DataLoader worker (what torchdata's ``StatefulDataLoader`` saves per worker) it
+        also carries ``anchor`` and ``end``, so that each worker resumes its own share of steps.
+        """
+        if self._worker is None:
+            return {"next_step": self._next_step}
+        anchor, end = self._worker
+        return {"next_step": self._next_step, "anchor": anchor, "end": end}
 
     def load_state_dict(self, state):
         n = int(state["next_step"])
         if n < 0:
             raise InvalidArgumentError("lakestream: next_step must be >= 0, got %d" % n)
         self._next_step = n
+        self._worker = (state["anchor"], state.get("end")) if state.get("anchor") is not None else None
 
     def __iter__(self):
         rank, ws = self.rank_and_world_size()
         info = get_worker_info()
         n, k = (1, 0) if info is None else (info.num_workers, info.id)
         first = self._next_step
-        end = None if self.steps is None else first + self.steps
-        if end is not None and first + k >= end:
+        if n > 1 and self._worker is not None:
+            anchor, end = self._worker  # a worker's own saved state: keep its share of the steps
+        else:
+            anchor, end = first, (None if self.steps is None else first + self.steps)
+        self._worker = (anchor, end) if info is not None else None
+        mine = first + (k - (first - anchor)) % n  # this worker's first step: (s - anchor) % n == k
+        if end is not None and mine >= end:
             return
-        reader = Reader(self.uri, rank, ws, first + k, self.prefetch)
+        reader = Reader(self.uri, rank, ws, mine, self.prefetch)
         try:
             while True:
                 try:
                     b = reader.next(self.timeout_s)
                 except StepTimeoutError:
-                    if self.steps is None:
+                    if end is None:
                         return  # no new step within timeout_s: the stream is drained
                     raise
                 s = b.step
                 if end is not None and s >= end:
                     return
-                if (s - first) % n != k:
+                if (s - anchor) % n != k:
                     del b  # another worker's step: its slab goes back at once
                     continue
                 self.pin_mode = b.pin_mode
