@@ -98,3 +98,17 @@ def test_reader_follows_a_live_producer(jvm, uri):
     write_stream(uri, world_size=1, steps=1, producer="late", first_record=100)
     b = next(it)
     assert b["step"] == 1 and b["record_id"].tolist() == [100, 101, 102, 103]
+
+
+def test_holding_too_many_steps_raises_instead_of_ending_early(jvm, uri):
+    write_stream(uri, world_size=1, steps=8, micro_batch=1)
+    ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=1.0, prefetch=1)  # pool of 4 slabs
+    held = []
+    t0 = time.monotonic()
+    with pytest.raises(lakestream.StepTimeoutError, match="committed but was not fetched") as ei:
+        for b in ds:
+            held.append(b)  # never released: every step keeps its slab
+    assert ei.value.committed
+    assert 3 <= len(held) <= 5
+    held.clear()
+    assert time.monotonic() - t0 < 30

@@ -35,7 +35,16 @@ class WorldSizeMismatchError(LakestreamError, ValueError):
 
 
 class StepTimeoutError(LakestreamError, TimeoutError):
-    """The next step was not committed within the timeout."""
+    """The next step did not arrive within the timeout.
+
+    ``committed`` is False when the step is not committed yet (producers are done or slow), True
+    when it is committed but was not fetched in time: usually because more steps' tensors are
+    still alive than the reader's pool has slabs for (see the lifetime rule), else a slow store.
+    """
+
+    def __init__(self, message, committed=False):
+        super().__init__(message)
+        self.committed = committed
 
 
 class DataError(LakestreamError):

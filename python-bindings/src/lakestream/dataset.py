@@ -29,14 +29,16 @@ class TorchDataset(IterableDataset):
     * Iteration starts at ``start_step`` (or the step restored by :meth:`load_state_dict`) and
       ends after ``steps`` steps if given (a step missing for ``timeout_s`` then raises
       :class:`StepTimeoutError`), else when no new step is committed within ``timeout_s`` seconds
-      (the producers are done or stalled).
+      (the producers are done or stalled); a step that is committed but cannot be fetched in
+      time raises instead of ending the iteration.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
     * State (torchdata ``StatefulDataLoader`` convention): ``state_dict()`` is
       ``{"next_step": N}``, the step after the last one yielded; ``load_state_dict`` makes the next
       iteration start there, yielding byte-identical tensors.
     * Lifetime: a yielded tensor stays valid as long as you hold it; its step's pool slab is
       returned when every tensor of that step is garbage. Hold at most about ``prefetch`` steps
-      at once (``.clone()`` what you keep longer), or the reader stalls waiting for a slab.
+      at once (``.clone()`` what you keep longer), or the reader stalls waiting for a slab and
+      raises :class:`StepTimeoutError` (``committed=True``) after ``timeout_s``.
     * ``num_workers > 0``: every worker starts its own JVM lazily and worker ``k`` of ``n`` yields
       the steps ``s`` with ``(s - first) % n == k``; with the DataLoader's default in-order
       round robin the trainer still sees steps in order. Each worker reads (and drops) the other
@@ -119,9 +121,9 @@ class TorchDataset(IterableDataset):
             while True:
                 try:
                     b = reader.next(self.timeout_s)
-                except StepTimeoutError:
-                    if end is None:
-                        return  # no new step within timeout_s: the stream is drained
+                except StepTimeoutError as e:
+                    if end is None and not e.committed:
+                        return  # no new step committed within timeout_s: the stream is drained
                     raise
                 s = b.step
                 if end is not None and s >= end:

@@ -76,6 +76,7 @@ class Reader:
             raise
         self.rank = int(rank)
         self.world_size = int(world_size)
+        self.prefetch = int(prefetch)
         self._RTE = _jvm.jclass("io.lakestream.reader.ReaderTimeoutException")
 
     @property
@@ -91,6 +92,13 @@ class Reader:
         try:
             jb = self._reader.next(int(timeout_s * 1000))
         except self._RTE as e:
+            step = self.next_step
+            if self.committed_steps() > step:
+                raise StepTimeoutError(
+                    "step %d of %s is committed but was not fetched within %.3g s: the reader's pool is probably "
+                    "exhausted because tensors of too many earlier steps are still alive (each step holds one slab "
+                    "until all its tensors are garbage; keep at most about prefetch=%d steps, or .clone() what you "
+                    "keep), or the store is slow" % (step, self.uri, timeout_s, self.prefetch), committed=True) from None
             raise StepTimeoutError(str(e.getMessage())) from None
         except Exception as e:  # noqa: BLE001
             with java_errors("stream '%s' rank %d" % (self.uri, self.rank)):
