@@ -34,3 +34,19 @@ def test_import_without_torch_or_jvm():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                        env=dict(os.environ, PYTHONPATH=os.path.join(BINDINGS, "src")))
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+def test_jar_dir_and_home_env_vars(jvm, tmp_path, uri):
+    write_stream(uri, world_size=1, steps=1, micro_batch=2)
+    code = "import sys, lakestream; r = lakestream.Reader(sys.argv[1], 0, 1); print(r.next(10).arrays['record_id'].tolist())"
+    base = {k: v for k, v in os.environ.items() if k not in ("LAKESTREAM_HOME", "LAKESTREAM_JAR_DIR")}
+    base["PYTHONPATH"] = os.path.join(BINDINGS, "src")
+    ok = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120,
+                        env=dict(base, LAKESTREAM_JAR_DIR=os.path.join(REPO, "loader-java", "target")))
+    assert ok.returncode == 0 and ok.stdout.strip() == "[0, 1]", ok.stderr
+    bad = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120,
+                         env=dict(base, LAKESTREAM_JAR_DIR=str(tmp_path / "nowhere")))
+    assert bad.returncode != 0 and "JvmError" in bad.stderr and "LAKESTREAM_JAR_DIR" in bad.stderr
+    bad = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120,
+                         env=dict(base, LAKESTREAM_HOME=str(tmp_path)))
+    assert bad.returncode != 0 and "not a Lakestream checkout" in bad.stderr
