@@ -1,0 +1,32 @@
+"""Lakestream for Python: a PyTorch IterableDataset and a producer API over the Java library.
+
+The Java library runs in this process (JPype); tensors reach Python without a copy. See the
+"Python (PyTorch)" section of the repository README.
+
+    import lakestream
+    with lakestream.Producer("file:///tmp/s", "tokenizer-0", world_size=2) as p:
+        p.append([{"tokens": t0, "record_id": ids0}, {"tokens": t1, "record_id": ids1}], cursor="42")
+    ds = lakestream.TorchDataset("file:///tmp/s", rank=0, world_size=2)
+    for batch in torch.utils.data.DataLoader(ds, batch_size=None):
+        ...
+"""
+from ._errors import (CheckpointError, DataError, FencedError, InvalidArgumentError, LakestreamError,
+                      StepTimeoutError, StreamNotFoundError, StreamURIError, WorldSizeMismatchError)
+from ._jvm import JvmError, ensure_jvm
+from .checkpoint import record_checkpoint
+from .producer import Producer
+from .reader import Batch, Reader
+
+__version__ = "0.1.0"
+
+__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "ensure_jvm", "LakestreamError",
+           "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError", "StepTimeoutError",
+           "DataError", "CheckpointError", "InvalidArgumentError", "JvmError"]
+
+
+def __getattr__(name):
+    # torch is optional at import time: only the dataset class needs it.
+    if name == "TorchDataset":
+        from .dataset import TorchDataset
+        return TorchDataset
+    raise AttributeError("module 'lakestream' has no attribute %r" % name)

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+import torch
+
+import lakestream
+from conftest import write_stream
+
+
+def _shards(ws, start, n=2):
+    return [{"record_id": np.arange(start + r * n, start + (r + 1) * n, dtype=np.int64)} for r in range(ws)]
+
+
+def test_resume_cursor_and_seq(jvm, uri):
+    with lakestream.Producer(uri, "tok", 2) as p:
+        assert p.committed_cursor is None and p.committed_seq == 0 and p.epoch == 1
+        p.append(_shards(2, 0), cursor="offset=4")
+        p.append(_shards(2, 4), cursor="offset=8")
+        p.commit()
+        assert p.committed_seq == 2 and p.committed_cursor == "offset=8"
+    with lakestream.Producer(uri, "tok", 2) as p:
+        assert p.epoch == 2 and p.committed_seq == 2 and p.committed_cursor == "offset=8"
+
+
+def test_torch_tensors_are_accepted(jvm, uri):
+    with lakestream.Producer(uri, "t", 1) as p:
+        p.append([{"tokens": torch.arange(6, dtype=torch.int32).reshape(2, 3), "record_id": torch.tensor([7, 8])}])
+    with lakestream.Reader(uri, 0, 1) as r:
+        b = r.next(10).torch()
+        assert b["tokens"].tolist() == [[0, 1, 2], [3, 4, 5]] and b["record_id"].tolist() == [7, 8]
+
+
+def test_fencing_raises_fenced_error(jvm, uri):
+    old = lakestream.Producer(uri, "tok", 1)
+    old.append(_shards(1, 0), cursor="a")
+    old.commit()
+    new = lakestream.Producer(uri, "tok", 1)  # claims epoch 2: the old instance is a zombie now
+    with pytest.raises(lakestream.FencedError) as ei:
+        old.append(_shards(1, 2), cursor="b")  # group of 1: append commits
+    e = ei.value
+    assert isinstance(e, lakestream.LakestreamError)
+    assert e.producer == "tok" and e.epoch == 1 and e.current_epoch == 2
+    assert "fenced" in str(e) and "epoch 2" in str(e) and "newer instance" in str(e)
+    old.close()
+    new.append(_shards(1, 2), cursor="b")
+    new.close()
+    with lakestream.Reader(uri, 0, 1) as r:
+        assert [r.next(5).arrays["record_id"].tolist() for _ in range(2)] == [[0, 1], [2, 3]]
+        with pytest.raises(lakestream.StepTimeoutError):
+            r.next(0.3)
+
+
+@pytest.mark.parametrize("bad", ["nonsense://x/y", "file://relative/path", "file:relative", "", "no-scheme",
+                                 "file:///a/../b"])
+def test_bad_uri_raises_clear_error(jvm, bad):
+    with pytest.raises(lakestream.StreamURIError) as ei:
+        lakestream.Producer(bad, "p", 1)
+    assert isinstance(ei.value, ValueError)
+    assert "stream" in str(ei.value).lower() or "uri" in str(ei.value).lower()
+    with pytest.raises(lakestream.StreamURIError):
+        lakestream.Reader(bad, 0, 1)
+
+
+def test_missing_stream_raises_not_found(jvm, tmp_path):
+    with pytest.raises(lakestream.StreamNotFoundError, match="does not exist"):
+        lakestream.Reader("file://" + str(tmp_path / "nope"), 0, 1)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(lakestream.StreamNotFoundError, match="no Lakestream stream"):
+        lakestream.Reader("file://" + str(tmp_path / "empty"), 0, 1)
+
+
+def test_wrong_world_size_raises_clear_error(jvm, uri):
+    write_stream(uri, world_size=2, steps=1)
+    with pytest.raises(lakestream.WorldSizeMismatchError, match="world size 2.*world size 3") as ei:
+        lakestream.Producer(uri, "other", 3)
+    assert isinstance(ei.value, ValueError)
+    with pytest.raises(lakestream.WorldSizeMismatchError, match="world size 2"):
+        lakestream.Reader(uri, 0, 4)
+    with pytest.raises(lakestream.WorldSizeMismatchError):
+        next(iter(lakestream.TorchDataset(uri, rank=0, world_size=1)))
+    with lakestream.Producer(uri, "p", 2) as p:
+        with pytest.raises(lakestream.InvalidArgumentError, match="3 rank shards.*world size 2"):
+            p.append(_shards(3, 0))
+
+
+def test_record_checkpoint(jvm, uri):
+    write_stream(uri, world_size=1, steps=3)
+    with pytest.raises(lakestream.CheckpointError, match="only 3 steps are committed"):
+        lakestream.record_checkpoint(uri, 4)
+    v = lakestream.record_checkpoint(uri, 2, id="ckpt-a")
+    assert v >= 0
+    lakestream.record_checkpoint(uri, 3)
+    ObjectStores = jvm.JClass("io.lakestream.store.ObjectStores")
+    ManifestLog = jvm.JClass("io.lakestream.log.ManifestLog")
+    store = ObjectStores.open(uri, False)
+    try:
+        st = ManifestLog.open(store).refresh()
+        cps = [(int(c.step()), str(c.id())) for c in st.checkpoints()]
+        assert cps == [(2, "ckpt-a"), (3, "step-3")]
+        assert int(st.committedSteps()) == 3
+    finally:
+        store.close()
