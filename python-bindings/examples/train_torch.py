@@ -11,7 +11,8 @@ What it does (``--phase all``, the default):
    dataset ``state_dict()`` durably, calls ``lakestream.record_checkpoint``, keeps training ...
    and is killed with SIGKILL a couple of steps later.
 3. resume: a fresh subprocess loads the checkpoint and trains to the end.
-4. reference: the same training without a kill, in this process.
+4. reference: the same training without a kill, in this process (run before the others: after
+   a checkpoint is recorded, steps below the retention floor are no longer served).
 5. verify: the resumed run's first step is the checkpoint's step, its record ids are exactly the
    reference's from there on, every record is trained on exactly once in (before checkpoint +
    after restore), and the final weights equal the uninterrupted run's bit for bit.
@@ -182,6 +183,11 @@ def main(argv=None):
     produce(uri, a)
     print("produced %d steps with %d Python producers (%.1f s)" % (a.steps, a.producers, time.monotonic() - t0))
 
+    # The same training without interruption, for comparison. It runs first: once a checkpoint
+    # is recorded, steps below the retention floor are no longer served (they may be reclaimed).
+    train(uri, a, workdir, "reference.jsonl", restore=False)
+    ref = read_log(os.path.join(workdir, "reference.jsonl"))
+
     # Train in a subprocess; SIGKILL it a few steps after its checkpoint.
     p = sub("train", a, workdir, stdout=subprocess.PIPE, text=True)
     line = p.stdout.readline()
@@ -205,10 +211,6 @@ def main(argv=None):
     if r.wait() != 0:
         raise SystemExit("resume failed")
     resumed = read_log(os.path.join(workdir, "resume.jsonl"))
-
-    # The same training without interruption, for comparison.
-    train(uri, a, workdir, "reference.jsonl", restore=False)
-    ref = read_log(os.path.join(workdir, "reference.jsonl"))
 
     import torch
     c = a.checkpoint_at

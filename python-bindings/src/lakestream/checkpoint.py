@@ -13,9 +13,9 @@ def record_checkpoint(uri: str, step: int, id: str = None) -> int:
 
     ``step`` is the next step the trainer will consume when restored from that checkpoint (the
     dataset's ``state_dict()["next_step"]``). Call it only after the checkpoint files are
-    durable. A step beyond the committed steps is refused with :class:`CheckpointError`; a step
-    not above the latest recorded checkpoint is accepted and ignored by the log. ``id``
-    defaults to ``"step-<step>"``.
+    durable. A step beyond the committed steps is refused with :class:`CheckpointError`;
+    recording the same step again is a no-op; a step older than the newest recorded checkpoint
+    is refused. ``id`` defaults to ``"step-<step>"``.
     """
     step = int(step)
     if step < 0:
@@ -30,23 +30,14 @@ def record_checkpoint(uri: str, step: int, id: str = None) -> int:
 
 
 def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str) -> int:
-    # Kept in one place so it can switch to the Java helper (io.lakestream.log.Checkpoints)
-    # once that exists.
+    # The Java side validates (never-committed steps, steps older than the newest checkpoint)
+    # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.
+    Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
     ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
-    Changes = _jvm.jclass("io.lakestream.log.Changes")
-    CheckpointRecord = _jvm.jclass("io.lakestream.log.CheckpointRecord")
-    Map = _jvm.jclass("java.util.Map")
-    List = _jvm.jclass("java.util.List")
-    import jpype
-    log = ManifestLog.open(store)
-    committed = int(log.refresh().committedSteps())
+    committed = int(ManifestLog.open(store).state().committedSteps())
     if step > committed:
-        # Committed steps only grow, so checking before the commit is enough.
         raise CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
                               "(a checkpoint's step is the next step to consume, at most the committed count)"
                               % (step, uri, committed))
-    rec = CheckpointRecord(step, ckpt_id, int(time.time() * 1000))
-    changes = Changes(Map.of(), List.of(), List.of(rec))
-    prepare = jpype.JProxy("java.util.function.Function", dict={"apply": lambda state: changes})
-    r = log.commit("checkpoint", prepare)
+    r = Checkpoints.record(store, step, ckpt_id)
     return int(r.version())
