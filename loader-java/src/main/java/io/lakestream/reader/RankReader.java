@@ -264,7 +264,8 @@ public final class RankReader implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        fetchers.shutdown();
+        // Interrupt fetches too: one may be waiting for a pool slab the consumer still holds.
+        fetchers.shutdownNow();
         try {
             fetchers.awaitTermination(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
