@@ -26,7 +26,7 @@ import org.jclouds.http.HttpResponse;
 import org.jclouds.http.HttpResponseException;
 
 /**
- * A real S3 server in this JVM: S3Proxy 3.0.0 over jclouds' filesystem backend in a temporary
+ * A real S3 server in this JVM: S3Proxy 3.0.0 over its filesystem-nio2 backend in a temporary
  * directory, on 127.0.0.1 and a random port, with SigV4 authentication and a random key pair.
  * Used by the tests and by {@code lakestream demo --store s3}.
  *
@@ -63,7 +63,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
         }
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", dir.toString());
-        BlobStoreContext ctx = ContextBuilder.newBuilder("filesystem").overrides(props).buildView(BlobStoreContext.class);
+        BlobStoreContext ctx = ContextBuilder.newBuilder("filesystem-nio2").credentials("local", "local").overrides(props).buildView(BlobStoreContext.class);
         String ak = "lakestream-" + UUID.randomUUID().toString().substring(0, 8);
         String sk = UUID.randomUUID().toString().replace("-", "");
         S3Proxy proxy = S3Proxy.builder()
