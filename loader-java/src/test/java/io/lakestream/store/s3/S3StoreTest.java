@@ -80,6 +80,9 @@ class S3StoreTest {
         assertThrows(IllegalArgumentException.class, () -> S3Config.from(URI.create("s3://bucket/../up"), Map.of()));
         assertThrows(IllegalArgumentException.class, () -> S3Config.from(URI.create("s3://bucket/p?checksums=always"), Map.of()));
         assertThrows(IllegalArgumentException.class, () -> S3Config.from(URI.create("s3://bucket/p?endpoint=ftp://x"), Map.of()));
+        IllegalArgumentException m = assertThrows(IllegalArgumentException.class,
+                () -> ObjectStores.open("s3://bucket/p?secret_key=" + SECRET + " with a space", true));
+        assertFalse(m.getMessage().contains(SECRET), m.getMessage());
         S3Config c = S3Config.from(URI.create("s3://bucket/p?access_key=AKIAEXAMPLE&secret_key=" + SECRET), Map.of());
         assertFalse(c.toString().contains(SECRET), c.toString());
         assertFalse(c.location().contains(SECRET));
