@@ -565,8 +565,11 @@ public final class S3Store implements ObjectStore {
                     return true;
                 }
             }
-            String m = String.valueOf(s.getMessage());
-            return m.contains("AWS_IO_") || m.contains("AWS_ERROR_HTTP_") || m.contains("timed out") || m.contains("Timeout");
+            // the CRT reports throttling and 5xx it has given up on as client exceptions, by message
+            String m = String.valueOf(s.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            return m.contains("aws_io_") || m.contains("aws_error_http_") || m.contains("aws_error_s3_") || m.contains("throttl")
+                    || m.contains("slow down") || m.contains("internal server error") || m.contains("service unavailable")
+                    || m.contains("timed out") || m.contains("timeout") || m.contains("connection");
         }
         return false;
     }
