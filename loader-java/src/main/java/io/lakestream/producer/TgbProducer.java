@@ -134,7 +134,10 @@ public final class TgbProducer implements AutoCloseable {
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
         // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        if (!log.store().putIfAbsent(key, enc.bytes())) {
+        // It can find the key taken by our own earlier attempt, though, when the store retried a
+        // write whose response was lost (S3 then answers 412): identical bytes mean just that.
+        if (!log.store().putIfAbsent(key, enc.bytes())
+                && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, enc.bytes())).orElse(false)) {
             throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
                     + epoch + " of producer '" + id + "'");
         }

@@ -10,6 +10,9 @@ import io.lakestream.log.CommitResult;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.producer.ProducerOptions;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
 import java.nio.charset.StandardCharsets;
@@ -104,6 +107,32 @@ class S3LostResponseTest {
             }
             long slow = proxy.seen().stream().filter(s -> "slowdown".equals(s.fault())).count();
             assertEquals(4, slow, "4 SlowDown answers were met and retried past: " + proxy.seen());
+        }
+    }
+
+    @Test
+    void producerSurvivesALostResponseOnItsBatchObject() throws Exception {
+        String bucket = S3TestServer.newBucket("lost-wire-batch");
+        try (FaultyHttpProxy proxy = new FaultyHttpProxy(S3TestServer.server().endpoint())) {
+            AtomicInteger n = new AtomicInteger();
+            // the first batch object is created on the server, but its PUT's answer is lost
+            proxy.dropResponseWhen(h -> h.startsWith("PUT ") && h.contains("/data/") && h.toLowerCase().contains("\r\nif-none-match:")
+                    && n.getAndIncrement() == 0);
+            try (ObjectStore store = ObjectStores.open(throughProxy(bucket, proxy), true)) {
+                SyntheticSource src = SyntheticSource.parse("synthetic:records=64,seed=3", 16);
+                try (TgbProducer p = TgbProducer.open(store, "p0", StreamConfig.of(2), ProducerOptions.defaults())) {
+                    long next = src.startIndex();
+                    for (int step = 0; step < 4; step++) {
+                        long[] ids = src.take(next, 16);
+                        next = src.after(ids[ids.length - 1]);
+                        p.append(src.globalBatch(ids, 2), SyntheticSource.cursor(next));
+                    }
+                    p.commit();
+                    assertEquals(4, p.committedSeq());
+                }
+                assertTrue(n.get() >= 1, "a response was dropped");
+                assertEquals(4, ManifestLog.open(store, true).state().committedSteps());
+            }
         }
     }
 }
