@@ -34,6 +34,7 @@ import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.regions.providers.AwsProfileRegionProvider;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
 import software.amazon.awssdk.services.s3.S3CrtAsyncClientBuilder;
@@ -144,9 +145,13 @@ public final class S3Store implements ObjectStore {
             b.endpointOverride(c.endpoint());
         }
         String region = c.region();
-        if (region == null && c.endpoint() == null) {
+        if (region == null) {
             try {
-                region = new DefaultAwsRegionProviderChain().getRegion().id();
+                // with an endpoint override only the profile is asked: the full chain would end
+                // in a slow instance-metadata probe on machines that are not on EC2
+                region = (c.endpoint() != null || c.profile() != null
+                        ? new AwsProfileRegionProvider(null, c.profile()).getRegion()
+                        : new DefaultAwsRegionProviderChain().getRegion()).id();
             } catch (RuntimeException e) {
                 // no region anywhere: start at us-east-1 and let the SDK follow the bucket's region
                 region = null;
