@@ -55,6 +55,15 @@ public final class EmbeddedS3Server implements AutoCloseable {
 
     /** Starts a server storing its objects under a new temporary directory (removed on close). */
     public static EmbeddedS3Server start() {
+        return start(false);
+    }
+
+    /**
+     * @param ignoreUnknownHeaders accept requests with headers S3Proxy does not know (e.g. the
+     *     {@code x-amz-checksum-crc32} the SDK puts on DeleteObjects) instead of answering 501.
+     *     Off by default: an ignored header could be a condition the server then does not check.
+     */
+    static EmbeddedS3Server start(boolean ignoreUnknownHeaders) {
         Path dir;
         try {
             dir = Files.createTempDirectory("lakestream-s3proxy-");
@@ -70,6 +79,7 @@ public final class EmbeddedS3Server implements AutoCloseable {
                 .blobStore(new AtomicConditionalBlobStore(ctx.getBlobStore()))
                 .endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ak, sk)
+                .ignoreUnknownHeaders(ignoreUnknownHeaders)
                 .build();
         try {
             proxy.start();
