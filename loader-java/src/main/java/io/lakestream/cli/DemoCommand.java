@@ -8,9 +8,10 @@ import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.ReaderTimeoutException;
 import io.lakestream.reader.StepBatch;
-import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ObjectStores;
+import io.lakestream.store.s3.EmbeddedS3Server;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -67,6 +68,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--keep", description = "keep the stream directory afterwards")
     boolean keep;
 
+    @Option(names = "--store", defaultValue = "file",
+            description = "file: a temporary directory (default); s3: an embedded S3 server (S3Proxy) on 127.0.0.1")
+    String storeKind;
+
     private static final class RankStats {
         final List<Long> ids = new ArrayList<>();
         final List<String> objects = new ArrayList<>();
@@ -83,6 +88,15 @@ final class DemoCommand implements Callable<Integer> {
         Path streamDir = root.resolve("stream");
         Path logs = Files.createDirectories(root.resolve("logs"));
         String uri = "file://" + streamDir.toAbsolutePath();
+        EmbeddedS3Server s3 = null;
+        if (storeKind.equals("s3")) {
+            // same demo over S3: the producer processes and readers reach it through the URI
+            s3 = EmbeddedS3Server.start();
+            s3.createBucket("lakestream-demo");
+            uri = s3.streamUri("lakestream-demo", "stream");
+        } else if (!storeKind.equals("file")) {
+            throw new IllegalArgumentException("--store must be file or s3, not '" + storeKind + "'");
+        }
         int perStep = worldSize * microBatch;
         long expectedSteps = 0;
         for (int k = 0; k < producers; k++) {
@@ -90,8 +104,8 @@ final class DemoCommand implements Callable<Integer> {
             expectedSteps += (mine + perStep - 1) / perStep;
         }
         System.err.printf("lakestream demo: %d producers, world size %d, %d records of %d tokens -> %s%n",
-                producers, worldSize, records, seqLen, uri);
-        try (ObjectStore store = FileStore.open(streamDir, true)) {
+                producers, worldSize, records, seqLen, ObjectStores.redact(uri));
+        try (ObjectStore store = ObjectStores.open(uri, true)) {
             ManifestLog.openOrCreate(store, StreamConfig.of(worldSize));
             long t0 = System.nanoTime();
             List<Process> procs = new ArrayList<>();
@@ -169,6 +183,9 @@ final class DemoCommand implements Callable<Integer> {
             return summarize(store, (ManifestLog) result[0], (ManifestState) result[1], stats, kills, restarts,
                     (Long) result[2], readNanos, expectedSteps, root);
         } finally {
+            if (s3 != null) {
+                s3.close();
+            }
             if (!keep && dir == null) {
                 deleteTree(root);
             } else {

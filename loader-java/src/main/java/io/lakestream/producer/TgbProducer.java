@@ -137,13 +137,13 @@ public final class TgbProducer implements AutoCloseable {
         String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
-        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor,
-        // so finding it present after a failed attempt means that attempt landed (whole: writes
-        // are atomic). Only a first attempt that finds it present reveals a shared epoch.
-        int[] attempt = {0};
+        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
+        // It can find the key taken by our own earlier attempt, though: after a failed attempt
+        // that landed, or when the store itself retried a write whose response was lost (S3
+        // then answers 412). Identical bytes mean just that; anything else is a shared epoch.
         Retry.idempotent(8, 1000, () -> {
-            attempt[0]++;
-            if (!log.store().putIfAbsent(key, enc.bytes()) && attempt[0] == 1) {
+            if (!log.store().putIfAbsent(key, enc.bytes())
+                    && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, enc.bytes())).orElse(false)) {
                 throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
                         + epoch + " of producer '" + id + "'");
             }

@@ -3,6 +3,7 @@ package io.lakestream.store;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -19,6 +20,7 @@ public final class FaultInjectingStore implements ObjectStore {
     private volatile double failAfterRate;
     private volatile long latencyMillis;
     private volatile double truncateReadRate;
+    private volatile Set<String> lostResponseOps = Set.of("put", "putIfAbsent", "delete");
     private final AtomicLong injected = new AtomicLong();
 
     public FaultInjectingStore(ObjectStore inner, long seed) {
@@ -35,6 +37,22 @@ public final class FaultInjectingStore implements ObjectStore {
     /** Fraction of writes/deletes that take effect but then report failure (lost response). */
     public FaultInjectingStore failAfter(double rate) {
         this.failAfterRate = rate;
+        return this;
+    }
+
+    /**
+     * Restricts {@link #failAfter} to these operations ("put", "putIfAbsent", "delete"); all
+     * three by default. A lost response on put or delete is harmless to retry, one on
+     * putIfAbsent is the ambiguous case callers must resolve by reading the key back.
+     */
+    public FaultInjectingStore lostResponsesOn(String... ops) {
+        Set<String> s = Set.of(ops);
+        for (String op : s) {
+            if (!Set.of("put", "putIfAbsent", "delete").contains(op)) {
+                throw new IllegalArgumentException("no lost responses for operation '" + op + "' (put, putIfAbsent, delete)");
+            }
+        }
+        this.lostResponseOps = s;
         return this;
     }
 
@@ -79,7 +97,7 @@ public final class FaultInjectingStore implements ObjectStore {
     }
 
     private void after(String op, String key) {
-        if (roll(failAfterRate)) {
+        if (lostResponseOps.contains(op) && roll(failAfterRate)) {
             injected.incrementAndGet();
             throw new StoreException("injected fault: " + op + " of " + key + " succeeded but its response was lost", key);
         }

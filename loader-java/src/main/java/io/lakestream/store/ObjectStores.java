@@ -74,7 +74,9 @@ public final class ObjectStores {
         try {
             return new URI(uri);
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException("malformed stream URI '" + redact(uri) + "': " + e.getMessage());
+            // getMessage() would repeat the whole input, query (and any key in it) included
+            throw new IllegalArgumentException("malformed stream URI '" + redact(uri) + "': " + e.getReason()
+                    + (e.getIndex() >= 0 ? " at index " + e.getIndex() : ""));
         }
     }
 }
