@@ -37,8 +37,9 @@ class ExactlyOnceTest {
         FailPoints.clearAll();
     }
 
-    private ObjectStore store() {
-        return FileStore.open(dir.resolve("s"), true);
+    /** The store under test, fresh per call; {@link S3ExactlyOnceTest} runs every test here on s3://. */
+    ObjectStore store() {
+        return FileStore.open(dir.resolve("s-" + java.util.UUID.randomUUID()), true);
     }
 
     @Test
