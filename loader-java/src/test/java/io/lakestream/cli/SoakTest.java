@@ -188,7 +188,7 @@ class SoakTest {
             if (!p.isAlive()) {
                 continue;
             }
-            if (zombies == 0 && kills >= 2) {
+            if (kills >= 2 && zombies < 1 + kills / 100) { // one zombie, then one per 100 kills
                 // zombie: freeze the instance, start a replacement, let the frozen one resume
                 Cli.signal(p, "STOP");
                 procs.set(k, Cli.start(logs, "p" + k, Map.of(), args(uri, k, records)));
@@ -274,7 +274,7 @@ class SoakTest {
         System.out.printf("soak: %d records, %d steps, %d SIGKILLs, %d zombies (%d fenced), %d checkpoints, %d GC passes "
                         + "reclaiming %d objects, %d re-reads after restore at step %d: exactly once, gap-free, identical%n",
                 records, steps, kills, zombies, fenced, checkpoints.get(), gcPasses.get(), gcObjects.get(), reReads.get(), restoreAt.get());
-        assertTrue(kills > 0 && zombies == 1 && restored && reReads.get() > 0, "the soak exercised kills, a zombie and a restore");
+        assertTrue(kills > 0 && zombies >= 1 && restored && reReads.get() > 0, "the soak exercised kills, a zombie and a restore");
     }
 
     private static String sha(StepBatch b) throws Exception {
