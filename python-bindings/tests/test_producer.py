@@ -30,7 +30,7 @@ def test_torch_tensors_are_accepted(jvm, uri):
 
 
 def test_fencing_raises_fenced_error(jvm, uri):
-    old = lakestream.Producer(uri, "tok", 1)
+    old = lakestream.Producer(uri, "tok", 1, group=1)
     old.append(_shards(1, 0), cursor="a")
     old.commit()
     new = lakestream.Producer(uri, "tok", 1)  # claims epoch 2: the old instance is a zombie now
@@ -42,6 +42,7 @@ def test_fencing_raises_fenced_error(jvm, uri):
     assert "fenced" in str(e) and "epoch 2" in str(e) and "newer instance" in str(e)
     old.close()
     new.append(_shards(1, 2), cursor="b")
+    new.commit()
     new.close()
     with lakestream.Reader(uri, 0, 1) as r:
         assert [r.next(5).arrays["record_id"].tolist() for _ in range(2)] == [[0, 1], [2, 3]]

@@ -22,7 +22,7 @@ class Producer:
     commits what is pending when the block ends normally, and drops it when the block raises.
     """
 
-    def __init__(self, uri: str, producer_id: str, world_size: int, lz4: bool = False, group: int = 1,
+    def __init__(self, uri: str, producer_id: str, world_size: int, lz4: bool = False, group: int = 4,
                  snapshot_interval: int = 64):
         self.uri = uri
         self.producer_id = producer_id

@@ -42,7 +42,7 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--lz4", description = "store shards LZ4-compressed")
     boolean lz4;
 
-    @Option(names = "--group", defaultValue = "1", description = "initial TGBs per commit (adapts to conflicts)")
+    @Option(names = "--group", defaultValue = "4", description = "TGBs per commit at least (grows on conflicts)")
     int group;
 
     @Option(names = "--snapshot-interval", defaultValue = "64", description = "snapshot every N versions (new streams only)")

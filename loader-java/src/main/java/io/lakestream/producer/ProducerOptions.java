@@ -5,22 +5,29 @@ import io.lakestream.format.Codec;
 /**
  * Producer tuning.
  *
- * @param codec         how shards are stored
- * @param initialGroup  TGBs per commit to start with (group commit)
- * @param maxGroup      upper bound of the adaptive group size
- * @param adaptive      adapt the group size to observed conflicts (DAC, AIMD): lost races double
- *                      it, clean commits shrink it by one
+ * @param codec          how shards are stored
+ * @param initialGroup   TGBs per commit to start with (group commit); also the floor the
+ *                       adaptive group shrinks back to
+ * @param maxGroup       upper bound of the adaptive group size
+ * @param adaptive       adapt the group size to observed conflicts (DAC, AIMD): lost races double
+ *                       it, clean commits shrink it by one down to {@code initialGroup}
+ * @param writeParallelism batch objects written concurrently (their fsyncs overlap); a commit
+ *                       waits for the writes of the batches it commits
  */
-public record ProducerOptions(Codec codec, int initialGroup, int maxGroup, boolean adaptive) {
+public record ProducerOptions(Codec codec, int initialGroup, int maxGroup, boolean adaptive, int writeParallelism) {
     public static ProducerOptions defaults() {
-        return new ProducerOptions(Codec.NONE, 1, 64, true);
+        return new ProducerOptions(Codec.NONE, 4, 64, true, 4);
     }
 
     public ProducerOptions withCodec(Codec c) {
-        return new ProducerOptions(c, initialGroup, maxGroup, adaptive);
+        return new ProducerOptions(c, initialGroup, maxGroup, adaptive, writeParallelism);
     }
 
     public ProducerOptions withGroup(int initial, int max, boolean adapt) {
-        return new ProducerOptions(codec, initial, max, adapt);
+        return new ProducerOptions(codec, initial, max, adapt, writeParallelism);
+    }
+
+    public ProducerOptions withWriteParallelism(int n) {
+        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, n);
     }
 }

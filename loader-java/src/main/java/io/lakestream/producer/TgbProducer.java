@@ -14,6 +14,8 @@ import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.Retry;
 import java.util.ArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.List;
 import java.util.Map;
 
@@ -35,15 +37,17 @@ public final class TgbProducer implements AutoCloseable {
     private final String id;
     private final long epoch;
     private final ProducerOptions options;
-    private final List<TgbEntry> pending = new ArrayList<>();
+    private final List<Pending> pending = new ArrayList<>();
+    private final ObjectWriters writers;
+    private final java.util.concurrent.atomic.AtomicLong bytesWrittenAtomic = new java.util.concurrent.atomic.AtomicLong();
     private long nextSeq;
     private long committedSeq;
     private String committedCursor;
     private int groupTarget;
     private long commits;
     private long conflicts;
-    private long bytesWritten;
     private boolean closed;
+    private Throwable failed;
     private volatile String waitingReason;
     private long flowWaits;
 
@@ -56,6 +60,7 @@ public final class TgbProducer implements AutoCloseable {
         this.committedCursor = claimed.cursor();
         this.nextSeq = claimed.seq() + 1;
         this.groupTarget = Math.max(1, options.initialGroup());
+        this.writers = new ObjectWriters(id, Math.max(1, options.writeParallelism()));
     }
 
     /**
@@ -102,7 +107,7 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     public long bytesWritten() {
-        return bytesWritten;
+        return bytesWrittenAtomic.get();
     }
 
     public long commits() {
@@ -137,21 +142,14 @@ public final class TgbProducer implements AutoCloseable {
         String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
-        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        // It can find the key taken by our own earlier attempt, though: after a failed attempt
-        // that landed, or when the store itself retried a write whose response was lost (S3
-        // then answers 412). Identical bytes mean just that; anything else is a shared epoch.
-        Retry.idempotent(8, 1000, () -> {
-            if (!log.store().putIfAbsent(key, enc.bytes())
-                    && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, enc.bytes())).orElse(false)) {
-                throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
-                        + epoch + " of producer '" + id + "'");
-            }
-        });
-        bytesWritten += enc.bytes().length;
+        // Bound the encoded batches held in memory by writes in flight.
+        while (inFlight() >= 2 * writers.parallelism()) {
+            await(oldestInFlight());
+        }
+        Future<?> written = writers.submit(() -> writeObject(key, enc.bytes()));
         nextSeq++;
-        pending.add(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards()));
-        FailPoints.hit(FailPoints.AFTER_OBJECT_WRITE);
+        pending.add(new Pending(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards()),
+                written));
         if (pending.size() >= groupTarget) {
             commit();
         }
@@ -164,17 +162,22 @@ public final class TgbProducer implements AutoCloseable {
         if (pending.isEmpty()) {
             return null;
         }
-        final List<TgbEntry> batch = List.copyOf(pending);
+        // Every batch object must be durable before a version may name it.
+        for (Pending p : pending) {
+            await(p.written());
+        }
+        final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
         CommitResult r = log.commit(id, s -> prepare(s, batch));
         FailPoints.hit(FailPoints.AFTER_COMMIT);
         ProducerState mine = r.state().producer(id);
         committedSeq = mine.seq();
         committedCursor = mine.cursor();
-        pending.removeIf(t -> t.seq() <= committedSeq);
+        pending.removeIf(p -> p.entry().seq() <= committedSeq);
         commits++;
         conflicts += r.conflicts();
         if (options.adaptive()) {
-            groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2) : Math.max(1, groupTarget - 1);
+            groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2)
+                    : Math.max(Math.max(1, options.initialGroup()), groupTarget - 1);
         }
         return r;
     }
@@ -260,11 +263,77 @@ public final class TgbProducer implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("producer '" + id + "' is closed");
         }
+        if (failed != null) {
+            throw new IllegalStateException("producer '" + id + "' epoch " + epoch + " failed earlier (" + failed.getMessage()
+                    + "); open a new instance to resume from the committed cursor", failed);
+        }
     }
 
     /** Closes without committing: queued batches stay uncommitted (orphans for GC). */
     @Override
     public void close() {
         closed = true;
+        writers.close();
+    }
+
+    /** A batch queued for commit, and its object write. */
+    private record Pending(TgbEntry entry, Future<?> written) {}
+
+    private void writeObject(String key, byte[] bytes) {
+        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
+        // It can find the key taken by our own earlier attempt, though: after a failed attempt
+        // that landed, or when the store itself retried a write whose response was lost (S3
+        // then answers 412). Identical bytes mean just that; anything else is a shared epoch.
+        Retry.idempotent(8, 1000, () -> {
+            if (!log.store().putIfAbsent(key, bytes)
+                    && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, bytes)).orElse(false)) {
+                throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
+                        + epoch + " of producer '" + id + "'");
+            }
+        });
+        bytesWrittenAtomic.addAndGet(bytes.length);
+        FailPoints.hit(FailPoints.AFTER_OBJECT_WRITE);
+    }
+
+    private int inFlight() {
+        int n = 0;
+        for (Pending p : pending) {
+            if (!p.written().isDone()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private Future<?> oldestInFlight() {
+        for (Pending p : pending) {
+            if (!p.written().isDone()) {
+                return p.written();
+            }
+        }
+        throw new IllegalStateException("no write in flight");
+    }
+
+    /**
+     * Waits for an object write; its failure fails this producer instance for good (the
+     * supervisor restarts it with a new epoch, which resumes from the committed cursor).
+     */
+    private void await(Future<?> f) {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed = new IllegalStateException("interrupted while writing a batch object of producer '" + id + "'", e);
+            throw (IllegalStateException) failed;
+        } catch (ExecutionException e) {
+            failed = e.getCause();
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException("batch object write of producer '" + id + "' failed: " + e.getCause(), e.getCause());
+        }
     }
 }

@@ -107,7 +107,7 @@ class RetentionTest {
     void orphansOfACrashedProducerAreReclaimedOnlyAfterTheGracePeriod() {
         ObjectStore fs = produced(20);
         FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
-        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts());
+        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false));
         SyntheticSource src = new SyntheticSource(100, 5, 0, 1, 8);
         assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(p, W, B, src, -1));
         FailPoints.clearAll();
