@@ -3,6 +3,7 @@ package io.lakestream.retention;
 import io.lakestream.log.Changes;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
+import io.lakestream.log.ProducerState;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
@@ -21,9 +22,9 @@ import java.util.regex.Pattern;
  * <ol>
  *   <li>batch objects of steps in [already reclaimed, floor), then a log record that moves the
  *       "reclaimed below" mark to the floor (readers asking below it get a clear error);</li>
- *   <li>orphans: objects under {@code data/} that no committed step references and that are older
- *       than the orphan grace period (a crashed producer's uncommitted writes; the grace must
- *       exceed the longest time between a producer's object write and its commit);</li>
+ *   <li>orphans: objects under {@code data/} that no committed step references, that their
+ *       producer can no longer commit (a newer epoch fenced it, see {@link #mayStillBeCommitted}),
+ *       and that are older than the orphan grace period;</li>
  *   <li>log files: versions below the older of the two newest snapshots and older snapshots, each
  *       only once older than {@link ManifestLog#LOG_GRACE_MS} (a smaller grace passed in is
  *       raised to it), and index segments whose steps are all below the reclaimed mark.</li>
@@ -34,6 +35,7 @@ import java.util.regex.Pattern;
 public final class GarbageCollector {
     private static final Pattern VERSION = Pattern.compile("_log/(\\d{20})\\.json");
     private static final Pattern SNAPSHOT = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
+    private static final Pattern BATCH_OBJECT = Pattern.compile("data/([^/]+)/(\\d+)-(\\d+)\\.tgb");
     private static final Pattern SEGMENT = Pattern.compile("_index/(\\d{20})\\.json");
 
     private final ManifestLog log;
@@ -94,9 +96,11 @@ public final class GarbageCollector {
             }
         }
         if (!candidates.isEmpty()) {
-            // a commit may have landed since: re-read and spare whatever it references now
+            // a commit may have landed since: re-read and spare whatever it references now, and
+            // whatever its producer can still commit
             Set<String> liveNow = liveObjects(floor);
-            candidates.removeIf(o -> liveNow.contains(o.key()));
+            ManifestState now2 = log.state();
+            candidates.removeIf(o -> liveNow.contains(o.key()) || mayStillBeCommitted(o.key(), now2));
         }
         long orphanBytes = candidates.stream().mapToLong(ObjectInfo::size).sum();
         if (!dryRun && !candidates.isEmpty()) {
@@ -111,6 +115,27 @@ public final class GarbageCollector {
         }
         return new GcReport(dryRun, floor, from, belowFloor.size(), batchBytes, candidates.size(), orphanBytes,
                 logGarbage.size(), logBytes);
+    }
+
+    /**
+     * Whether the producer that wrote {@code key} could still commit it: its epoch is the
+     * producer's current one and its sequence is beyond the committed one. Such an object is
+     * never an orphan, however old (its producer may be slow, paused, or waiting on flow
+     * control); it becomes one once a newer epoch fences it. Keys that do not parse as batch
+     * objects are not ours to judge and are kept.
+     */
+    static boolean mayStillBeCommitted(String key, ManifestState s) {
+        Matcher m = BATCH_OBJECT.matcher(key);
+        if (!m.matches()) {
+            return true;
+        }
+        ProducerState p = s.producer(m.group(1));
+        if (p == null) {
+            return true; // its epoch claim is newer than our state
+        }
+        long epoch = Long.parseLong(m.group(2));
+        long seq = Long.parseLong(m.group(3));
+        return epoch > p.epoch() || (epoch == p.epoch() && seq > p.seq());
     }
 
     private Set<String> liveObjects(long floor) {

@@ -113,11 +113,38 @@ class RetentionTest {
         FailPoints.clearAll();
         assertEquals(6, dataKeys(fs).size(), "5 committed + 1 orphan");
         ManifestLog log = ManifestLog.open(fs);
+        assertEquals(0, new GarbageCollector(log, 0).run(false).orphanObjects(),
+                "an object its producer's current epoch may still commit is never an orphan, however old");
+        TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts()).close(); // the restart fences epoch 1
         assertEquals(0, new GarbageCollector(log, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
         GcReport r = new GarbageCollector(log, 0).run(false);
         assertEquals(1, r.orphanObjects());
         assertEquals(5, dataKeys(fs).size());
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
+    }
+
+    @Test
+    void aSlowProducersUncommittedObjectIsNeverReclaimed() throws Exception {
+        ObjectStore fs = produced(8); // 2 steps by "p"
+        FailPoints.Pause pause = new FailPoints.Pause();
+        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread slow = new Thread(() -> {
+            try {
+                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false)).close();
+            } catch (Throwable t) {
+                err.set(t);
+            }
+        });
+        slow.start();
+        assertTrue(pause.awaitReached(10, java.util.concurrent.TimeUnit.SECONDS));
+        Thread.sleep(20); // older than the (zero) grace period, and not committed yet
+        assertEquals(0, new GarbageCollector(ManifestLog.open(fs), 0).run(false).orphanObjects(),
+                "the writer's epoch is current: it may still commit the object");
+        pause.release();
+        slow.join(30_000);
+        assertEquals(null, err.get());
+        assertEquals(4, Streams.readAll(fs, W).get(0).size(), "the slow producer's batches are readable");
     }
 
     @Test
