@@ -34,13 +34,18 @@ class RetentionTest {
     @TempDir
     Path dir;
 
+    /** The store under test, fresh per call; {@link S3RetentionTest} runs every test here on s3://. */
+    ObjectStore store() {
+        return FileStore.open(dir.resolve("s-" + java.util.UUID.randomUUID()), true);
+    }
+
     @AfterEach
     void disarm() {
         FailPoints.clearAll();
     }
 
     private ObjectStore produced(long records) {
-        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
+        ObjectStore fs = store();
         Streams.produce(fs, "p", W, B, new SyntheticSource(records, 4, 0, 1, 8), -1, Streams.opts()).close();
         return fs;
     }
@@ -149,7 +154,7 @@ class RetentionTest {
 
     @Test
     void gcOfLogFilesKeepsTheStreamOpenableAndComplete() throws Exception {
-        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
+        ObjectStore fs = store();
         TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withSnapshotInterval(4), Streams.opts());
         Streams.produceWith(p, W, B, new SyntheticSource(120, 4, 0, 1, 8), -1);
         List<List<Streams.Seen>> first = Streams.readAll(fs, W);
@@ -175,7 +180,7 @@ class RetentionTest {
 
     @Test
     void flowControlHoldsProducersWithinTheBoundUntilACheckpoint() throws Exception {
-        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
+        ObjectStore fs = store();
         StreamConfig cfg = StreamConfig.of(W).withRetention(2, 5);
         ManifestLog.openOrCreate(fs, cfg);
         AtomicReference<Throwable> err = new AtomicReference<>();
