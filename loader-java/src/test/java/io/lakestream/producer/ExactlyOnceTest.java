@@ -15,9 +15,6 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.testing.Streams;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,25 +44,10 @@ class ExactlyOnceTest {
         ObjectStore fs = store();
         int producers = 4;
         long records = 400;
-        ConcurrentLinkedQueue<Throwable> errors = new ConcurrentLinkedQueue<>();
-        List<Thread> ts = new ArrayList<>();
-        for (int k = 0; k < producers; k++) {
-            final int part = k;
-            Thread t = new Thread(() -> {
-                try {
-                    SyntheticSource src = new SyntheticSource(records, 5, part, producers, L);
-                    Streams.produce(fs, "p" + part, W, B, src, -1, part % 2 == 0 ? Streams.opts() : Streams.lz4()).close();
-                } catch (Throwable e) {
-                    errors.add(e);
-                }
-            });
-            ts.add(t);
-            t.start();
-        }
-        for (Thread t : ts) {
-            t.join();
-        }
-        assertTrue(errors.isEmpty(), () -> "producer failed: " + errors.peek());
+        Streams.concurrently(producers, part -> {
+            SyntheticSource src = new SyntheticSource(records, 5, part, producers, L);
+            Streams.produce(fs, "p" + part, W, B, src, -1, part % 2 == 0 ? Streams.opts() : Streams.lz4()).close();
+        });
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(records));
     }
 
@@ -133,34 +115,20 @@ class ExactlyOnceTest {
         FaultInjectingStore faulty = new FaultInjectingStore(fs, 42).failBefore(0.05).failAfter(0.05);
         int producers = 3;
         long records = 240;
-        List<Thread> ts = new ArrayList<>();
-        ConcurrentLinkedQueue<Throwable> unexpected = new ConcurrentLinkedQueue<>();
-        for (int k = 0; k < producers; k++) {
-            final int part = k;
-            Thread t = new Thread(() -> {
-                SyntheticSource src = new SyntheticSource(records, 9, part, producers, L);
-                // A producer hit by a fault that escapes the log's retries dies and restarts,
-                // as a supervisor would restart it.
-                for (int life = 0; life < 200; life++) {
-                    try {
-                        Streams.produce(faulty, "p" + part, W, B, src, -1, Streams.opts()).close();
-                        return;
-                    } catch (StoreException | CommitStateUnknownException e) {
-                        // restart
-                    } catch (Throwable e) {
-                        unexpected.add(e);
-                        return;
-                    }
+        Streams.concurrently(producers, part -> {
+            SyntheticSource src = new SyntheticSource(records, 9, part, producers, L);
+            // A producer hit by a fault that escapes the log's retries dies and restarts, as a
+            // supervisor would restart it; any other failure fails the test.
+            for (int life = 0; life < 200; life++) {
+                try {
+                    Streams.produce(faulty, "p" + part, W, B, src, -1, Streams.opts()).close();
+                    return;
+                } catch (StoreException | CommitStateUnknownException e) {
+                    // restart
                 }
-                unexpected.add(new AssertionError("producer p" + part + " never finished"));
-            });
-            ts.add(t);
-            t.start();
-        }
-        for (Thread t : ts) {
-            t.join();
-        }
-        assertTrue(unexpected.isEmpty(), () -> "unexpected failure: " + unexpected.peek());
+            }
+            throw new AssertionError("producer p" + part + " never finished");
+        });
         assertTrue(faulty.injectedFaults() > 0, "faults were injected");
         long before = faulty.injectedFaults();
         // readers ride out the same faults (retries), and see exactly what a clean store shows

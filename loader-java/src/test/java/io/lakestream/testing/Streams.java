@@ -114,6 +114,36 @@ public final class Streams {
         assertTrue(missing.isEmpty(), "records never delivered: " + missing.cardinality() + " e.g. " + missing.nextSetBit(0));
     }
 
+    /** A body run by one thread per index; throwing is allowed. */
+    @FunctionalInterface
+    public interface IndexedBody {
+        void run(int index) throws Exception;
+    }
+
+    /** Runs {@code body(0..n-1)} on n threads at once, joins them, and fails with the first error. */
+    public static void concurrently(int n, IndexedBody body) throws InterruptedException {
+        java.util.concurrent.ConcurrentLinkedQueue<Throwable> errors = new java.util.concurrent.ConcurrentLinkedQueue<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            final int index = i;
+            Thread t = new Thread(() -> {
+                try {
+                    body.run(index);
+                } catch (Throwable e) {
+                    errors.add(e);
+                }
+            }, "test-worker-" + i);
+            threads.add(t);
+            t.start();
+        }
+        for (Thread t : threads) {
+            t.join();
+        }
+        if (!errors.isEmpty()) {
+            throw new AssertionError("a worker failed: " + errors.peek(), errors.peek());
+        }
+    }
+
     public static BitSet range(long n) {
         BitSet b = new BitSet();
         b.set(0, (int) n);
