@@ -281,12 +281,19 @@ public final class ManifestLog {
         return s;
     }
 
-    /**
-     * Reads a version, retrying a parse failure twice: a torn transfer heals on re-read, real
-     * corruption does not and is reported naming the file.
-     */
     private Optional<VersionFile> readVersion(long v) {
-        String key = versionKey(v);
+        return readIfPresent(versionKey(v), VersionFile.class, "manifest version ");
+    }
+
+    private <T> T readJson(String key, Class<T> type) {
+        return readIfPresent(key, type, "").orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
+    }
+
+    /**
+     * Reads and parses a log file, retrying transient store errors and a parse failure twice: a
+     * torn transfer heals on re-read, real corruption does not and is reported naming the file.
+     */
+    private <T> Optional<T> readIfPresent(String key, Class<T> type, String what) {
         FormatException last = null;
         for (int i = 0; i < 3; i++) {
             Optional<byte[]> b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.getIfPresent(key));
@@ -294,20 +301,7 @@ public final class ManifestLog {
                 return Optional.empty();
             }
             try {
-                return Optional.of(Json.read(b.get(), VersionFile.class, "manifest version " + where(key)));
-            } catch (FormatException e) {
-                last = e;
-            }
-        }
-        throw new LogFormatException(last.getMessage(), last);
-    }
-
-    private <T> T readJson(String key, Class<T> type) {
-        FormatException last = null;
-        for (int i = 0; i < 3; i++) {
-            byte[] b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.get(key));
-            try {
-                return Json.read(b, type, where(key));
+                return Optional.of(Json.read(b.get(), type, what + where(key)));
             } catch (FormatException e) {
                 last = e;
             }
