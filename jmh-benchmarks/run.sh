@@ -25,7 +25,7 @@ case "$mode" in
 esac
 
 JAR="$HERE/target/benchmarks.jar"
-if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/pom.xml" "$ROOT/native-shims/src" "$ROOT/loader-java/src/main" "$HERE/src" "$HERE/pom.xml" \
+if [ ! -f "$JAR" ] || [ -n "$(find "$ROOT/pom.xml" "$ROOT/native-shims/src" "$ROOT/loader-java/core/src/main" "$ROOT/loader-java/s3/src/main" "$HERE/src" "$HERE/pom.xml" \
       -newer "$JAR" -print -quit 2>/dev/null)" ]; then
   echo "run.sh: building benchmarks.jar..." >&2
   (cd "$ROOT" && mvn -q -B -DskipTests package -pl jmh-benchmarks -am) >&2

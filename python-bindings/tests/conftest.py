@@ -26,7 +26,7 @@ import lakestream  # noqa: E402
 
 @pytest.fixture(scope="session")
 def jvm():
-    """Starts the in-process JVM once (building loader-java/target/lakestream-loader.jar if missing)."""
+    """Starts the in-process JVM once (building loader-java/s3/target/lakestream-s3.jar if missing)."""
     return lakestream.ensure_jvm()
 
 

@@ -42,7 +42,7 @@ def test_jar_dir_and_home_env_vars(jvm, tmp_path, uri):
     base = {k: v for k, v in os.environ.items() if k not in ("LAKESTREAM_HOME", "LAKESTREAM_JAR_DIR")}
     base["PYTHONPATH"] = os.path.join(BINDINGS, "src")
     ok = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120,
-                        env=dict(base, LAKESTREAM_JAR_DIR=os.path.join(REPO, "loader-java", "target")))
+                        env=dict(base, LAKESTREAM_JAR_DIR=os.path.join(REPO, "loader-java", "s3", "target")))
     assert ok.returncode == 0 and ok.stdout.strip() == "[0, 1]", ok.stderr
     bad = subprocess.run([sys.executable, "-c", code, uri], capture_output=True, text=True, timeout=120,
                          env=dict(base, LAKESTREAM_JAR_DIR=str(tmp_path / "nowhere")))

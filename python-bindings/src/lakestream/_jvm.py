@@ -4,9 +4,10 @@ One JVM per process, started lazily by the first call that needs Java. The JDK i
 way the launcher (scripts/jdk.sh) finds it: $JAVA_HOME if it is 22 or newer, else the newest
 22+ JDK under /usr/lib/jvm. The jars are found through, in order:
 
-* ``LAKESTREAM_JAR_DIR``: a folder holding ``lakestream-loader.jar`` and ``lib/*.jar``
-  (what ``loader-java/target`` holds after a build);
-* ``LAKESTREAM_HOME``: a repository checkout (its ``loader-java/target`` is used);
+* ``LAKESTREAM_JAR_DIR``: a folder holding ``lakestream-s3.jar`` and ``lib/*.jar``
+  (what ``loader-java/s3/target`` holds after a build: the core, the S3 store and their
+  dependencies);
+* ``LAKESTREAM_HOME``: a repository checkout (its ``loader-java/s3/target`` is used);
 * the checkout this package was installed from (recorded at install time), else one found by
   searching upward from this file.
 
@@ -28,6 +29,7 @@ import threading
 from ._errors import LakestreamError
 
 JPYPE_JAR = "/usr/share/java/org.jpype.jar"
+JAR_NAME = "lakestream-s3.jar"
 MIN_JAVA = 22
 
 _lock = threading.Lock()
@@ -126,16 +128,19 @@ def _stale(repo: str, jar: str) -> bool:
     for p in (os.path.join(repo, "pom.xml"), os.path.join(repo, "loader-java", "pom.xml")):
         if os.path.getmtime(p) > t:
             return True
-    for dirpath, _, files in os.walk(os.path.join(repo, "loader-java", "src", "main")):
-        for f in files:
-            if os.path.getmtime(os.path.join(dirpath, f)) > t:
-                return True
+    for module in ("core", "s3"):
+        if os.path.getmtime(os.path.join(repo, "loader-java", module, "pom.xml")) > t:
+            return True
+        for dirpath, _, files in os.walk(os.path.join(repo, "loader-java", module, "src", "main")):
+            for f in files:
+                if os.path.getmtime(os.path.join(dirpath, f)) > t:
+                    return True
     return False
 
 
 def build_jar(repo: str, java_home: str, force: bool = False) -> None:
-    """Builds loader-java/target/lakestream-loader.jar with Maven if it is missing or stale."""
-    jar = os.path.join(repo, "loader-java", "target", "lakestream-loader.jar")
+    """Builds loader-java/s3/target/lakestream-s3.jar (and lib/) with Maven if it is missing or stale."""
+    jar = os.path.join(repo, "loader-java", "s3", "target", JAR_NAME)
     lockpath = os.path.join(tempfile.gettempdir(),
                             "lakestream-build-%s.lock" % hashlib.sha1(repo.encode()).hexdigest()[:12])
     import fcntl
@@ -147,13 +152,13 @@ def build_jar(repo: str, java_home: str, force: bool = False) -> None:
         if mvn is None:
             raise JvmError("lakestream: the Java library is not built (%s is missing) and Maven (mvn) is not installed "
                            "to build it: apt-get install -y maven, or set LAKESTREAM_JAR_DIR to a folder holding "
-                           "lakestream-loader.jar and lib/" % jar)
+                           "lakestream-s3.jar and lib/" % jar)
         log = os.path.join(repo, ".build.log")
         print("lakestream: building the Java library (first use or sources changed): mvn -q -B -DskipTests package "
-              "-pl loader-java -am in %s ..." % repo, file=sys.stderr, flush=True)
+              "-pl loader-java/s3 -am in %s ..." % repo, file=sys.stderr, flush=True)
         env = dict(os.environ, JAVA_HOME=java_home)
         with open(log, "w") as out:
-            rc = subprocess.run([mvn, "-q", "-B", "-DskipTests", "package", "-pl", "loader-java", "-am"], cwd=repo,
+            rc = subprocess.run([mvn, "-q", "-B", "-DskipTests", "package", "-pl", "loader-java/s3", "-am"], cwd=repo,
                                 env=env, stdout=out, stderr=subprocess.STDOUT).returncode
         if rc != 0 or not os.path.isfile(jar):
             with open(log, errors="replace") as f:
@@ -162,7 +167,7 @@ def build_jar(repo: str, java_home: str, force: bool = False) -> None:
 
 
 def find_jars(java_home: str):
-    """The class path: lakestream-loader.jar and its lib/*.jar."""
+    """The class path: lakestream-s3.jar and its lib/*.jar (lakestream-core among them)."""
     jar_dir = os.environ.get("LAKESTREAM_JAR_DIR")
     if jar_dir:
         jar_dir = os.path.abspath(jar_dir)
@@ -170,12 +175,12 @@ def find_jars(java_home: str):
         repo = find_repo()
         if repo is None:
             raise JvmError("lakestream: cannot find the Java library: set LAKESTREAM_JAR_DIR to a folder holding "
-                           "lakestream-loader.jar and lib/*.jar, or LAKESTREAM_HOME to a Lakestream checkout")
+                           "lakestream-s3.jar and lib/*.jar, or LAKESTREAM_HOME to a Lakestream checkout")
         build_jar(repo, java_home)
-        jar_dir = os.path.join(repo, "loader-java", "target")
-    jar = os.path.join(jar_dir, "lakestream-loader.jar")
+        jar_dir = os.path.join(repo, "loader-java", "s3", "target")
+    jar = os.path.join(jar_dir, JAR_NAME)
     if not os.path.isfile(jar):
-        raise JvmError("lakestream: %s is missing (LAKESTREAM_JAR_DIR=%s should hold lakestream-loader.jar and lib/)"
+        raise JvmError("lakestream: %s is missing (LAKESTREAM_JAR_DIR=%s should hold lakestream-s3.jar and lib/)"
                        % (jar, jar_dir))
     return [jar] + sorted(glob.glob(os.path.join(jar_dir, "lib", "*.jar")))
 

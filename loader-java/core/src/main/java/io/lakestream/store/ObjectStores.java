@@ -1,0 +1,84 @@
+package io.lakestream.store;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.util.ServiceLoader;
+
+/** Opens the store behind a stream URI. */
+public final class ObjectStores {
+    private ObjectStores() {}
+
+    /**
+     * Opens {@code uri}. Supported: {@code file:///absolute/dir} (the embedded store) and
+     * every scheme an {@link ObjectStoreProvider} on the class path serves ({@code s3://} with lakestream-s3).
+     *
+     * @param create whether a missing {@code file://} directory may be created
+     * @throws IllegalArgumentException for a malformed URI or an unknown scheme
+     */
+    public static ObjectStore open(String uri, boolean create) {
+        URI u = parse(uri);
+        String scheme = u.getScheme();
+        if (scheme == null) {
+            throw new IllegalArgumentException("stream URI '" + uri + "' has no scheme (use file:///path or s3://bucket/prefix)");
+        }
+        switch (scheme.toLowerCase(java.util.Locale.ROOT)) {
+            case "file": {
+                if (u.getAuthority() != null && !u.getAuthority().isEmpty() && !u.getAuthority().equals("localhost")) {
+                    throw new IllegalArgumentException("file URI '" + uri + "' names host '" + u.getAuthority()
+                            + "'; use file:///absolute/path");
+                }
+                String path = u.getPath();
+                if (path == null || path.isEmpty() || !path.startsWith("/")) {
+                    throw new IllegalArgumentException("file URI '" + uri + "' needs an absolute path: file:///absolute/path");
+                }
+                if (("/" + path + "/").contains("/../")) {
+                    throw new IllegalArgumentException("file URI '" + uri + "' must not contain '..'");
+                }
+                return FileStore.open(Path.of(path), create);
+            }
+            default:
+                return openProvided(u, uri, scheme.toLowerCase(java.util.Locale.ROOT), create);
+        }
+    }
+
+    private static ObjectStore openProvided(URI u, String uri, String scheme, boolean create) {
+        for (ObjectStoreProvider provider : ServiceLoader.load(ObjectStoreProvider.class, ObjectStores.class.getClassLoader())) {
+            if (provider.scheme().equalsIgnoreCase(scheme)) {
+                return provider.open(u, create);
+            }
+        }
+        if (scheme.equals("s3")) {
+            throw new IllegalArgumentException("s3:// streams need the lakestream-s3 module on the class path ('" + redact(uri) + "')");
+        }
+        throw new IllegalArgumentException("unknown URI scheme '" + scheme + "' in '" + redact(uri) + "' (supported: file://"
+                + providedSchemes() + ")");
+    }
+
+    private static String providedSchemes() {
+        StringBuilder b = new StringBuilder();
+        for (ObjectStoreProvider provider : ServiceLoader.load(ObjectStoreProvider.class, ObjectStores.class.getClassLoader())) {
+            b.append(", ").append(provider.scheme()).append("://");
+        }
+        return b.toString();
+    }
+
+    /** The URI with any query string (which may carry credentials) removed. */
+    public static String redact(String uri) {
+        int q = uri.indexOf('?');
+        return q < 0 ? uri : uri.substring(0, q) + "?…";
+    }
+
+    private static URI parse(String uri) {
+        if (uri == null || uri.isBlank()) {
+            throw new IllegalArgumentException("stream URI is empty");
+        }
+        try {
+            return new URI(uri);
+        } catch (URISyntaxException e) {
+            // getMessage() would repeat the whole input, query (and any key in it) included
+            throw new IllegalArgumentException("malformed stream URI '" + redact(uri) + "': " + e.getReason()
+                    + (e.getIndex() >= 0 ? " at index " + e.getIndex() : ""));
+        }
+    }
+}

@@ -1,0 +1,144 @@
+package io.lakestream.reader;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lakestream.format.ChecksumMismatchException;
+import io.lakestream.format.DType;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.log.WorldSizeMismatchException;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.FileStore;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.Streams;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RankReaderTest {
+    static final int W = 2;
+    static final int B = 3;
+    static final int L = 16;
+
+    @TempDir
+    Path dir;
+
+    private ObjectStore produced(long records, boolean lz4) {
+        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
+        Streams.produce(fs, "p", W, B, new SyntheticSource(records, 11, 0, 1, L), -1, lz4 ? Streams.lz4() : Streams.opts()).close();
+        return fs;
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void restartFromAnyStepGivesByteIdenticalShards(boolean lz4) {
+        ObjectStore fs = produced(60, lz4); // 10 steps
+        List<List<Streams.Seen>> first = Streams.readAll(fs, W);
+        for (int rank = 0; rank < W; rank++) {
+            for (long from = 0; from < 10; from += 3) {
+                List<Streams.Seen> again = Streams.readRank(fs, rank, W, from, 10);
+                for (Streams.Seen s : again) {
+                    Streams.Seen orig = first.get(rank).get((int) s.step());
+                    assertEquals(orig.sha256(), s.sha256(), "rank " + rank + " step " + s.step() + " re-read from " + from);
+                    assertArrayEquals(orig.ids(), s.ids());
+                }
+            }
+        }
+    }
+
+    @Test
+    void tensorsCarryTheSyntheticRecordsExactly() {
+        ObjectStore fs = produced(6, false);
+        try (RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults()); StepBatch b = r.next(10_000)) {
+            Tensor tokens = b.tensor("tokens");
+            assertEquals(DType.I32, tokens.dtype());
+            assertArrayEquals(new long[] {B, L}, tokens.shape());
+            long[] ids = b.tensor("record_id").toLongArray();
+            assertArrayEquals(new long[] {3, 4, 5}, ids);
+            int[] t = tokens.toIntArray();
+            for (int s = 0; s < B; s++) {
+                for (int j = 0; j < L; j++) {
+                    assertEquals(SyntheticSource.token(11, ids[s], j), t[s * L + j]);
+                }
+            }
+        }
+    }
+
+    @Test
+    void finalPartialBatchIsSpreadOverRanksAndNothingIsDropped() {
+        ObjectStore fs = produced(8, false); // one full step of 6, then 2 left: one per rank
+        List<List<Streams.Seen>> all = Streams.readAll(fs, W);
+        assertEquals(2, all.get(0).size());
+        assertEquals(1, all.get(0).get(1).ids().length);
+        assertEquals(1, all.get(1).get(1).ids().length);
+        Streams.assertExactlyOnce(all, Streams.range(8));
+    }
+
+    @Test
+    void flippedByteIsAChecksumErrorNamingStreamStepRankAndObject() throws Exception {
+        ObjectStore fs = produced(30, false);
+        TgbEntry e = ManifestLog.open(fs).entry(2);
+        Path obj = dir.resolve("s").resolve(e.object());
+        byte[] bytes = Files.readAllBytes(obj);
+        long at = e.shards().get(1).offset() + e.shards().get(1).length() - 5;
+        bytes[(int) at] ^= 0x01;
+        Files.write(obj, bytes);
+        try (RankReader r = RankReader.open(fs, 1, W, 2, ReaderOptions.defaults())) {
+            ChecksumMismatchException x = assertThrows(ChecksumMismatchException.class, () -> r.next(10_000));
+            String m = x.getMessage();
+            assertTrue(m.contains("step 2") && m.contains("rank 1") && m.contains(e.object()) && m.contains(fs.describe()), m);
+            assertThrows(IllegalStateException.class, () -> r.next(1000), "a failed reader does not skip the bad step");
+        }
+        // rank 0's shard of that step is intact and still readable
+        assertEquals(1, Streams.readRank(fs, 0, W, 2, 3).size());
+    }
+
+    @Test
+    void waitsForUncommittedStepsAndTimesOutClearly() throws Exception {
+        ObjectStore fs = produced(6, false);
+        try (RankReader r = RankReader.open(fs, 0, W, 0, ReaderOptions.defaults())) {
+            r.next(10_000).close();
+            ReaderTimeoutException t = assertThrows(ReaderTimeoutException.class, () -> r.next(200));
+            assertEquals(1, t.step());
+            Thread late = new Thread(() -> {
+                try (TgbProducer p = Streams.produce(fs, "q", W, B, new SyntheticSource(6, 2, 0, 1, L), -1, Streams.opts())) {
+                    // committed on close of the try block's produce
+                }
+            });
+            late.start();
+            try (StepBatch b = r.next(30_000)) {
+                assertEquals(1, b.step(), "the reader picked up the step committed while it waited");
+            }
+            late.join();
+        }
+    }
+
+    @Test
+    void batchMemoryIsUnusableAfterClose() {
+        ObjectStore fs = produced(6, false);
+        try (RankReader r = RankReader.open(fs, 0, W, 0, ReaderOptions.defaults())) {
+            StepBatch b = r.next(10_000);
+            Tensor t = b.tensor("record_id");
+            b.close();
+            assertThrows(IllegalStateException.class, t::toLongArray, "use after release must throw, not read reused memory");
+        }
+    }
+
+    @Test
+    void badArgumentsAreClearErrors() {
+        ObjectStore fs = produced(6, false);
+        WorldSizeMismatchException w = assertThrows(WorldSizeMismatchException.class,
+                () -> RankReader.open(fs, 0, 4, 0, ReaderOptions.defaults()));
+        assertTrue(w.getMessage().contains("world size 2"), w.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 2, W, 0, ReaderOptions.defaults()));
+        assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 0, W, -1, ReaderOptions.defaults()));
+    }
+}

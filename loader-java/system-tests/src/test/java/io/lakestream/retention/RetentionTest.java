@@ -1,0 +1,222 @@
+package io.lakestream.retention;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lakestream.fail.FailPoints;
+import io.lakestream.log.BelowFloorException;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.reader.RankReader;
+import io.lakestream.reader.ReaderOptions;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.FileStore;
+import io.lakestream.store.ObjectInfo;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.Streams;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RetentionTest {
+    static final int W = 2;
+    static final int B = 2;
+
+    @TempDir
+    Path dir;
+
+    /** The store under test, fresh per call; {@link S3RetentionTest} runs every test here on s3://. */
+    ObjectStore store() {
+        return FileStore.open(dir.resolve("s-" + java.util.UUID.randomUUID()), true);
+    }
+
+    @AfterEach
+    void disarm() {
+        FailPoints.clearAll();
+    }
+
+    private ObjectStore produced(long records) {
+        ObjectStore fs = store();
+        Streams.produce(fs, "p", W, B, new SyntheticSource(records, 4, 0, 1, 8), -1, Streams.opts()).close();
+        return fs;
+    }
+
+    private static Set<String> dataKeys(ObjectStore fs) {
+        Set<String> s = new HashSet<>();
+        for (ObjectInfo o : fs.list("data/", null, Integer.MAX_VALUE)) {
+            s.add(o.key());
+        }
+        return s;
+    }
+
+    @Test
+    void checkpointsAreIdempotentAndRefuseStepsNeverCommitted() {
+        ObjectStore fs = produced(40); // 10 steps
+        ManifestLog log = ManifestLog.open(fs);
+        assertTrue(Checkpoints.record(log, 4, "ckpt-4").committed());
+        assertFalse(Checkpoints.record(log, 4, "ckpt-4").committed(), "recording again is a no-op");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.record(log, 11, null));
+        assertTrue(e.getMessage().contains("only 10 steps were committed"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.record(log, 2, null));
+        assertTrue(e.getMessage().contains("older than the newest"), e.getMessage());
+        assertTrue(Checkpoints.record(log, 10, null).committed(), "the end of the stream is a valid checkpoint");
+        assertEquals(2, ManifestLog.open(fs).state().checkpoints().size());
+    }
+
+    @Test
+    void gcReclaimsBelowTheFloorAndRestoreAtACheckpointIsByteIdentical() {
+        ObjectStore fs = produced(80); // 20 steps
+        List<List<Streams.Seen>> first = Streams.readAll(fs, W);
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 6, null);
+        Checkpoints.record(log, 12, null); // keep 2: the floor is 6
+        assertEquals(6, log.refresh().floorStep());
+        long reclaimable = GarbageCollector.reclaimableBytes(log);
+        assertTrue(reclaimable > 0);
+
+        GcReport dry = new GarbageCollector(log, 3_600_000).run(true);
+        assertEquals(6, dry.batchObjects());
+        assertEquals(reclaimable, dry.batchBytes());
+        assertEquals(20, dataKeys(fs).size(), "a dry run deletes nothing");
+
+        GcReport r = new GarbageCollector(log, 3_600_000).run(false);
+        assertEquals(6, r.batchObjects());
+        Set<String> left = dataKeys(fs);
+        assertEquals(14, left.size());
+        for (int s = 0; s < 20; s++) {
+            assertEquals(s >= 6, left.contains(first.get(0).get(s).object()), "step " + s);
+        }
+        // restore from the floor checkpoint and from the newest: identical bytes
+        for (long from : new long[] {6, 12}) {
+            for (int rank = 0; rank < W; rank++) {
+                for (Streams.Seen s : Streams.readRank(fs, rank, W, from, 20)) {
+                    assertEquals(first.get(rank).get((int) s.step()).sha256(), s.sha256(), "rank " + rank + " step " + s.step());
+                }
+            }
+        }
+        BelowFloorException e = assertThrows(BelowFloorException.class, () -> RankReader.open(fs, 0, W, 5, ReaderOptions.defaults()));
+        assertTrue(e.getMessage().contains("floor 6"), e.getMessage());
+        assertEquals(0, new GarbageCollector(ManifestLog.open(fs), 3_600_000).run(false).batchObjects(), "a second pass finds nothing");
+    }
+
+    @Test
+    void orphansOfACrashedProducerAreReclaimedOnlyAfterTheGracePeriod() {
+        ObjectStore fs = produced(20);
+        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
+        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false));
+        SyntheticSource src = new SyntheticSource(100, 5, 0, 1, 8);
+        assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(p, W, B, src, -1));
+        FailPoints.clearAll();
+        assertEquals(6, dataKeys(fs).size(), "5 committed + 1 orphan");
+        ManifestLog log = ManifestLog.open(fs);
+        assertEquals(0, new GarbageCollector(log, 0).run(false).orphanObjects(),
+                "an object its producer's current epoch may still commit is never an orphan, however old");
+        TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts()).close(); // the restart fences epoch 1
+        assertEquals(0, new GarbageCollector(log, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
+        GcReport r = new GarbageCollector(log, 0).run(false);
+        assertEquals(1, r.orphanObjects());
+        assertEquals(5, dataKeys(fs).size());
+        Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
+    }
+
+    @Test
+    void aSlowProducersUncommittedObjectIsNeverReclaimed() throws Exception {
+        ObjectStore fs = produced(8); // 2 steps by "p"
+        FailPoints.Pause pause = new FailPoints.Pause();
+        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread slow = new Thread(() -> {
+            try {
+                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false)).close();
+            } catch (Throwable t) {
+                err.set(t);
+            }
+        });
+        slow.start();
+        assertTrue(pause.awaitReached(10, java.util.concurrent.TimeUnit.SECONDS));
+        Thread.sleep(20); // older than the (zero) grace period, and not committed yet
+        assertEquals(0, new GarbageCollector(ManifestLog.open(fs), 0).run(false).orphanObjects(),
+                "the writer's epoch is current: it may still commit the object");
+        pause.release();
+        slow.join(30_000);
+        assertEquals(null, err.get());
+        assertEquals(4, Streams.readAll(fs, W).get(0).size(), "the slow producer's batches are readable");
+    }
+
+    @Test
+    void gcOfLogFilesKeepsTheStreamOpenableAndComplete() throws Exception {
+        ObjectStore fs = store();
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withSnapshotInterval(4), Streams.opts());
+        Streams.produceWith(p, W, B, new SyntheticSource(120, 4, 0, 1, 8), -1);
+        List<List<Streams.Seen>> first = Streams.readAll(fs, W);
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 20, null);
+        Checkpoints.record(log, 25, null);
+        long logFilesBefore = fs.list("_log/", null, Integer.MAX_VALUE).size();
+        Thread.sleep(ManifestLog.LOG_GRACE_MS + 100); // log files are reclaimed only once older than the grace
+        GcReport r = new GarbageCollector(log, 3_600_000, 0).run(false);
+        assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
+        assertTrue(fs.list("_log/", null, Integer.MAX_VALUE).size() < logFilesBefore);
+        assertTrue(fs.stat(ManifestLog.versionKey(0)).isEmpty(), "version 0 is no longer needed");
+        ManifestLog reopened = ManifestLog.open(fs);
+        assertEquals(30, reopened.state().committedSteps());
+        assertEquals(p.committedCursor(), reopened.state().producer("p").cursor());
+        for (Streams.Seen s : Streams.readRank(fs, 1, W, 20, 30)) {
+            assertEquals(first.get(1).get((int) s.step()).sha256(), s.sha256());
+        }
+        // producing continues on the truncated log
+        Streams.produceWith(TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()), W, B, new SyntheticSource(160, 4, 0, 1, 8), -1);
+        assertEquals(40, ManifestLog.open(fs).state().committedSteps());
+    }
+
+    @Test
+    void flowControlHoldsProducersWithinTheBoundUntilACheckpoint() throws Exception {
+        ObjectStore fs = store();
+        StreamConfig cfg = StreamConfig.of(W).withRetention(2, 5);
+        ManifestLog.openOrCreate(fs, cfg);
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        AtomicLong maxLagSeen = new AtomicLong();
+        Thread producer = new Thread(() -> {
+            try (TgbProducer p = TgbProducer.open(fs, "p", cfg, Streams.opts())) {
+                Streams.produceWith(p, W, B, new SyntheticSource(80, 1, 0, 1, 8), -1); // 20 steps
+            } catch (Throwable t) {
+                err.set(t);
+            }
+        });
+        producer.start();
+        ManifestLog log = ManifestLog.open(fs);
+        long until = System.currentTimeMillis() + 10_000;
+        while (log.refresh().committedSteps() < 5 && System.currentTimeMillis() < until) {
+            Thread.sleep(20);
+        }
+        Thread.sleep(500);
+        assertEquals(5, log.refresh().committedSteps(), "the producer stops at the bound without a checkpoint");
+        assertTrue(producer.isAlive());
+        long ckpt = 0;
+        while (producer.isAlive() || log.refresh().committedSteps() > ckpt) {
+            var s = log.refresh();
+            maxLagSeen.accumulateAndGet(s.lagSteps(), Math::max);
+            if (s.committedSteps() > ckpt) {
+                ckpt = Math.min(s.committedSteps(), ckpt + 3);
+                Checkpoints.record(log, ckpt, null);
+            }
+            Thread.sleep(30);
+            if (System.currentTimeMillis() > until + 20_000) {
+                break;
+            }
+        }
+        producer.join(10_000);
+        assertEquals(null, err.get());
+        assertEquals(20, log.refresh().committedSteps());
+        assertTrue(maxLagSeen.get() <= 5, "lag never exceeded the bound: " + maxLagSeen.get());
+    }
+}
