@@ -61,13 +61,22 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--orphan-grace-s", defaultValue = "3600", description = "background GC: orphan grace period")
     long orphanGraceS;
 
+    @Option(names = "--unsafe-store", description = "create the stream even if the store fails the put-if-absent probe "
+            + "(see `lakestream doctor`): exactly-once is then NOT guaranteed")
+    boolean unsafeStore;
+
     @Override
     public Integer call() {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
         SyntheticSource src = SyntheticSource.parse(source, seqLen);
-        ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true);
+        ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true)
+                .withUnsafeStore(unsafeStore);
+        if (unsafeStore) {
+            System.err.println("lakestream produce: WARNING: --unsafe-store: a new stream is created without checking that the store's"
+                    + " conditional writes have exactly one winner; exactly-once is not guaranteed on such a store");
+        }
         try (ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
                      .withRetention(keepCheckpoints, maxLagSteps), opts);

@@ -8,6 +8,8 @@ import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
+import io.lakestream.store.StoreProbe;
+import io.lakestream.store.UnsafeStoreException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -84,7 +86,26 @@ public final class ManifestLog {
      * @throws WorldSizeMismatchException if it exists with another world size
      */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template) {
+        return openOrCreate(store, template, false);
+    }
+
+    /**
+     * As {@link #openOrCreate(ObjectStore, StreamConfig)}. Before creating a stream the store is
+     * probed once ({@link StoreProbe#requireSafe}): a store whose conditional writes can have two
+     * winners would break exactly-once silently, so it is refused unless {@code allowUnsafeStore}.
+     *
+     * @throws UnsafeStoreException if the stream is absent and the store fails the probe
+     */
+    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, boolean allowUnsafeStore) {
         template.validate("new stream config");
+        if (store.stat(StreamConfig.KEY).isEmpty()) {
+            if (allowUnsafeStore) {
+                LOG.log(System.Logger.Level.WARNING, "creating a stream on " + store.describe() + " WITHOUT checking that its "
+                        + "conditional writes have exactly one winner (unsafe store override): exactly-once is not guaranteed");
+            } else {
+                StoreProbe.requireSafe(store);
+            }
+        }
         boolean created = store.putIfAbsent(StreamConfig.KEY, Json.write(template));
         ManifestLog log = open(store, false);
         if (!created && log.config.worldSize() != template.worldSize()) {

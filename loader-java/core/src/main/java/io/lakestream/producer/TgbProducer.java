@@ -70,7 +70,7 @@ public final class TgbProducer implements AutoCloseable {
      */
     public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options) {
         Keys.validateId("producer id", producerId);
-        ManifestLog log = ManifestLog.openOrCreate(store, template);
+        ManifestLog log = ManifestLog.openOrCreate(store, template, options.allowUnsafeStore());
         CommitResult r = log.commit(producerId, s -> {
             ProducerState cur = s.producer(producerId);
             ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());

@@ -64,6 +64,22 @@ public final class EmbeddedS3Server implements AutoCloseable {
      *     Off by default: an ignored header could be a condition the server then does not check.
      */
     public static EmbeddedS3Server start(boolean ignoreUnknownHeaders) {
+        return start(ignoreUnknownHeaders, true, "filesystem-nio2");
+    }
+
+    /**
+     * A server WITHOUT the atomic conditional-write wrapper: S3Proxy 3.0.0 as shipped, which
+     * checks {@code If-None-Match: *} and then writes, so racing conditional writers can both win.
+     * Only for tests that show Lakestream refuses such a store.
+     *
+     * @param backend {@code "filesystem-nio2"} or the legacy {@code "filesystem"} (which also serves
+     *                half-written objects)
+     */
+    public static EmbeddedS3Server startUnsafe(String backend) {
+        return start(false, false, backend);
+    }
+
+    private static EmbeddedS3Server start(boolean ignoreUnknownHeaders, boolean atomicConditionalWrites, String backend) {
         Path dir;
         try {
             dir = Files.createTempDirectory("lakestream-s3proxy-");
@@ -72,11 +88,11 @@ public final class EmbeddedS3Server implements AutoCloseable {
         }
         Properties props = new Properties();
         props.setProperty("jclouds.filesystem.basedir", dir.toString());
-        BlobStoreContext ctx = ContextBuilder.newBuilder("filesystem-nio2").credentials("local", "local").overrides(props).buildView(BlobStoreContext.class);
+        BlobStoreContext ctx = ContextBuilder.newBuilder(backend).credentials("local", "local").overrides(props).buildView(BlobStoreContext.class);
         String ak = "lakestream-" + UUID.randomUUID().toString().substring(0, 8);
         String sk = UUID.randomUUID().toString().replace("-", "");
         S3Proxy proxy = S3Proxy.builder()
-                .blobStore(new AtomicConditionalBlobStore(ctx.getBlobStore()))
+                .blobStore(atomicConditionalWrites ? new AtomicConditionalBlobStore(ctx.getBlobStore()) : ctx.getBlobStore())
                 .endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ak, sk)
                 .ignoreUnknownHeaders(ignoreUnknownHeaders)
