@@ -139,7 +139,6 @@ public final class TensorBlob {
         List<DType> dtypes = new ArrayList<>(header.size());
         List<long[]> shapes = new ArrayList<>(header.size());
         List<long[]> ranges = new ArrayList<>(header.size());
-        long covered = 0;
         Iterator<Map.Entry<String, JsonNode>> it = header.fields();
         while (it.hasNext()) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -155,30 +154,53 @@ public final class TensorBlob {
                 throw new FormatException(tw + ": header entry needs 'shape' and two 'data_offsets'");
             }
             long[] shape = new long[shapeNode.size()];
-            long elems = 1;
-            for (int i = 0; i < shape.length; i++) {
-                shape[i] = shapeNode.get(i).asLong(-1);
-                if (shape[i] < 0) {
-                    throw new FormatException(tw + ": negative or non-integer dimension");
-                }
-                elems = Math.multiplyExact(elems, shape[i]);
+            if (shape.length == 0) {
+                throw new FormatException(tw + ": a shard tensor needs at least one dimension (dimension 0 counts samples)");
             }
-            long begin = offsNode.get(0).asLong(-1);
-            long end = offsNode.get(1).asLong(-1);
+            long bytes;
+            try {
+                long elems = 1;
+                for (int i = 0; i < shape.length; i++) {
+                    JsonNode d = shapeNode.get(i);
+                    shape[i] = d.canConvertToExactIntegral() && d.canConvertToLong() ? d.asLong() : -1;
+                    if (shape[i] < 0) {
+                        throw new FormatException(tw + ": dimension " + i + " is " + d + ", not a non-negative integer");
+                    }
+                    elems = Math.multiplyExact(elems, shape[i]);
+                }
+                bytes = Math.multiplyExact(elems, (long) dt.size());
+            } catch (ArithmeticException overflow) {
+                throw new FormatException(tw + ": shape " + shapeNode + " of " + dt + " needs more than 2^63 bytes");
+            }
+            long begin = offsNode.get(0).canConvertToLong() ? offsNode.get(0).asLong(-1) : -1;
+            long end = offsNode.get(1).canConvertToLong() ? offsNode.get(1).asLong(-1) : -1;
             if (begin < 0 || end < begin || end > dataLen) {
                 throw new FormatException(tw + ": data_offsets [" + begin + ", " + end + ") outside the " + dataLen + " data bytes");
             }
-            if (end - begin != elems * dt.size()) {
-                throw new FormatException(tw + ": data_offsets span " + (end - begin) + " bytes but shape needs " + elems * dt.size());
+            if (end - begin != bytes) {
+                throw new FormatException(tw + ": data_offsets span " + (end - begin) + " bytes but shape needs " + bytes);
             }
-            covered += end - begin;
             names.add(e.getKey());
             dtypes.add(dt);
             shapes.add(shape);
             ranges.add(new long[] {begin, end});
         }
-        if (covered != dataLen) {
-            throw new FormatException(where + ": tensors cover " + covered + " of " + dataLen + " data bytes (holes or overlap)");
+        // The tensors must tile the data section exactly: sorted by offset, each starts where the
+        // previous one ends, the first at 0 and the last at the end. (A byte count alone would let
+        // an overlap hide a hole of the same size.)
+        List<long[]> sorted = new ArrayList<>(ranges);
+        sorted.sort((a, b) -> Long.compare(a[0], b[0]));
+        long at = 0;
+        for (long[] r : sorted) {
+            if (r[0] != at) {
+                String name = names.get(ranges.indexOf(r));
+                throw new FormatException(where + ": tensor '" + name + "' starts at data byte " + r[0] + " but the previous tensor"
+                        + " ends at " + at + (r[0] < at ? " (tensors overlap)" : " (a hole)"));
+            }
+            at = r[1];
+        }
+        if (at != dataLen) {
+            throw new FormatException(where + ": tensors cover " + at + " of " + dataLen + " data bytes (trailing bytes)");
         }
         int k = names.size();
         long[] begins = new long[k];

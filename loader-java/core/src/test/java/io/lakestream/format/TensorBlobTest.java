@@ -104,4 +104,57 @@ class TensorBlobTest {
             assertEquals(DType.I32, TensorBlob.parse(offHeap(arena, i32), "c").get(0).dtype());
         }
     }
+
+    /** A blob with a hand-written header (padded to 8 bytes like the writer does) and {@code dataLen} zero bytes. */
+    static MemorySegment blob(String header, int dataLen) {
+        byte[] h = header.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int padded = (h.length + 7) & ~7;
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + padded + dataLen).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putLong(padded).put(h);
+        for (int i = h.length; i < padded; i++) {
+            b.put((byte) ' ');
+        }
+        return MemorySegment.ofArray(b.array());
+    }
+
+    private static String rejected(String header, int dataLen) {
+        return assertThrows(FormatException.class, () -> TensorBlob.parse(blob(header, dataLen), "step 3 rank 1")).getMessage();
+    }
+
+    @Test
+    void overlappingTensorsAreRejectedEvenWhenAHoleBalancesTheByteCount() {
+        // review finding: a and b both cover [0,4) and [4,8) is a hole: 8 bytes "covered" of 8
+        String m = rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8);
+        assertTrue(m.contains("step 3 rank 1") && m.contains("overlap"), m);
+        m = rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+                + "\"b\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12);
+        assertTrue(m.contains("tensor 'b' starts at data byte 8") && m.contains("hole"), m);
+        m = rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8);
+        assertTrue(m.contains("trailing"), m);
+        // out-of-order offsets that tile the data are fine (safetensors allows any header order)
+        List<TensorBlob.View> ok = TensorBlob.parse(blob("{\"a\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+                + "\"b\":{\"dtype\":\"I64\",\"shape\":[0],\"data_offsets\":[0,0]},"
+                + "\"c\":{\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 8), "ok");
+        assertEquals(3, ok.size());
+        assertEquals(4, ok.get(0).data().byteSize());
+    }
+
+    @Test
+    void shapesWhoseByteSizeOverflowAreRejected() {
+        // review finding: [2^62] x 4 bytes wraps to 0 and matched an empty range
+        String m = rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[4611686018427387904],\"data_offsets\":[0,0]}}", 0);
+        assertTrue(m.contains("tensor 'a'") && m.contains("2^63"), m);
+        m = rejected("{\"a\":{\"dtype\":\"U8\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,0]}}", 0);
+        assertTrue(m.contains("2^63"), m);
+    }
+
+    @Test
+    void badDimensionsAreRejectedNamingTheTensor() {
+        assertTrue(rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[],\"data_offsets\":[0,4]}}", 4).contains("dimension 0"));
+        assertTrue(rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[1.5],\"data_offsets\":[0,4]}}", 4).contains("not a non-negative"));
+        assertTrue(rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4).contains("not a non-negative"));
+        assertTrue(rejected("{\"a\":{\"dtype\":\"I32\",\"shape\":[\"1\"],\"data_offsets\":[0,4]}}", 4).contains("not a non-negative"));
+        assertTrue(rejected("{\"a\":{\"dtype\":\"Q7\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4).contains("Q7"));
+    }
 }
