@@ -226,7 +226,7 @@ public final class ManifestLog {
                 if (snap.version() != sv) {
                     throw new LogFormatException(where(snapshotKey(sv)) + ": holds version " + snap.version());
                 }
-                return ManifestState.fromSnapshot(config, snap);
+                return ManifestState.fromSnapshot(config, snap, where(snapshotKey(sv)));
             } catch (FormatException | NoSuchKeyException e) {
                 // A bad snapshot loses nothing: the versions it summarises are still there.
                 LOG.log(System.Logger.Level.WARNING, "skipping unusable snapshot " + sv + ": " + e.getMessage());
@@ -370,6 +370,9 @@ public final class ManifestLog {
         if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
             throw new LogFormatException(where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
         }
+        for (TgbEntry t : f.tgbs()) {
+            t.validate(config.worldSize(), where(key));
+        }
         synchronized (segmentLock) {
             cachedSegmentKey = key;
             cachedSegment = f;
@@ -410,6 +413,8 @@ public final class ManifestLog {
             long v = s.version() + 1;
             VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
+            // Validate before writing: an invalid version would poison the log for every reader.
+            ManifestState ns = s.apply(vf, where(versionKey(v)));
             byte[] bytes = Json.write(vf);
             FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;
@@ -421,7 +426,6 @@ public final class ManifestLog {
             }
             if (ours) {
                 FailPoints.hit(FailPoints.AFTER_VERSION_PUT);
-                ManifestState ns = s.apply(vf, where(versionKey(v)));
                 state = ns;
                 newestVersionMillis = vf.timestampMillis();
                 maybeSnapshot();

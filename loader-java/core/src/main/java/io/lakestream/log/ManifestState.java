@@ -26,7 +26,30 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false);
     }
 
-    static ManifestState fromSnapshot(StreamConfig config, Snapshot s) {
+    /**
+     * The state a snapshot records, after checking it is one this build can trust: its format
+     * version, an inline tail of exactly the steps above the indexed ones, segment-aligned, each
+     * TGB valid. A snapshot that fails is skipped by the caller (it summarises versions that a
+     * listing can still replay), never half-used.
+     */
+    static ManifestState fromSnapshot(StreamConfig config, Snapshot s, String where) {
+        if (s.formatVersion() != StreamConfig.FORMAT_VERSION) {
+            throw new LogFormatException(where + ": format_version " + s.formatVersion() + " is not supported (this build reads "
+                    + StreamConfig.FORMAT_VERSION + ")");
+        }
+        long n = config.indexSegmentSteps();
+        if (s.indexedSteps() < 0 || s.indexedSteps() % n != 0 || s.indexedSteps() > s.committedSteps()
+                || s.tail().size() != s.committedSteps() - s.indexedSteps()) {
+            throw new LogFormatException(where + ": inconsistent step counts: committed_steps " + s.committedSteps() + ", indexed_steps "
+                    + s.indexedSteps() + " (segments of " + n + "), " + s.tail().size() + " inline TGBs");
+        }
+        if (s.reclaimedBelowStep() < 0 || s.reclaimedBelowStep() > s.committedSteps()) {
+            throw new LogFormatException(where + ": reclaimed_below_step " + s.reclaimedBelowStep() + " is outside [0, "
+                    + s.committedSteps() + "]");
+        }
+        for (TgbEntry t : s.tail()) {
+            t.validate(config.worldSize(), where);
+        }
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
                 s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
                 s.version(), false);
@@ -62,10 +85,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
                     + " steps were committed before it");
         }
         for (TgbEntry t : v.tgbs()) {
-            if (t.shards() == null || t.shards().size() != config.worldSize()) {
-                throw new LogFormatException(where + ": TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + " has "
-                        + (t.shards() == null ? 0 : t.shards().size()) + " shards, world size is " + config.worldSize());
-            }
+            t.validate(config.worldSize(), where);
         }
         Map<String, ProducerState> p = producers;
         if (!v.producers().isEmpty()) {

@@ -18,4 +18,62 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
         }
         return n;
     }
+
+    /** LZ4 cannot expand a block by more than about 255x; a larger raw length is corruption. */
+    static final long MAX_LZ4_RATIO = 256;
+
+    /**
+     * Checks what a reader trusts before it allocates or reads: shard ranges inside the object
+     * and disjoint, lengths non-negative, a known codec and a raw length that codec can produce,
+     * sample ranges that tile the global batch. A manifest entry is data from the store, so a
+     * corrupt one must fail here, naming the version, batch and field, and never size a buffer.
+     */
+    void validate(int worldSize, String where) {
+        String w = where + ": TGB " + producer + "/" + epoch + "-" + seq;
+        if (shards == null || shards.size() != worldSize) {
+            throw new LogFormatException(w + " has " + (shards == null ? 0 : shards.size()) + " shards, world size is " + worldSize);
+        }
+        if (object == null || object.isEmpty()) {
+            throw new LogFormatException(w + ": field 'object' is missing");
+        }
+        if (objectSize < 0) {
+            throw new LogFormatException(w + ": object_size " + objectSize + " is negative");
+        }
+        io.lakestream.format.Codec c;
+        try {
+            c = io.lakestream.format.Codec.parse(codec, w);
+        } catch (io.lakestream.format.FormatException e) {
+            throw new LogFormatException(e.getMessage(), e);
+        }
+        long nextSample = 0;
+        long[][] ranges = new long[shards.size()][];
+        for (int r = 0; r < shards.size(); r++) {
+            ShardEntry s = shards.get(r);
+            String sw = w + " rank " + r;
+            if (s.offset() < 0 || s.length() < 0 || s.offset() > objectSize - s.length()) {
+                throw new LogFormatException(sw + ": bytes [" + s.offset() + ", +" + s.length() + ") are not inside the "
+                        + objectSize + "-byte object");
+            }
+            if (s.crc32c() < 0 || s.crc32c() > 0xFFFF_FFFFL) {
+                throw new LogFormatException(sw + ": crc32c " + s.crc32c() + " is not an unsigned 32-bit value");
+            }
+            long maxRaw = c == io.lakestream.format.Codec.NONE ? s.length() : s.length() * MAX_LZ4_RATIO + 64;
+            if (s.rawLength() < 0 || s.rawLength() > maxRaw || (c == io.lakestream.format.Codec.NONE && s.rawLength() != s.length())) {
+                throw new LogFormatException(sw + ": raw_length " + s.rawLength() + " is impossible for a " + codec + " shard of "
+                        + s.length() + " bytes");
+            }
+            if (s.samples() < 0 || s.firstSample() != nextSample) {
+                throw new LogFormatException(sw + ": samples [" + s.firstSample() + ", +" + s.samples() + ") do not follow rank "
+                        + (r - 1) + "'s, which end at " + nextSample);
+            }
+            nextSample += s.samples();
+            ranges[r] = new long[] {s.offset(), s.offset() + s.length()};
+        }
+        java.util.Arrays.sort(ranges, (a, b) -> Long.compare(a[0], b[0]));
+        for (int i = 1; i < ranges.length; i++) {
+            if (ranges[i][0] < ranges[i - 1][1]) {
+                throw new LogFormatException(w + ": two shards share bytes [" + ranges[i][0] + ", " + ranges[i - 1][1] + ")");
+            }
+        }
+    }
 }
