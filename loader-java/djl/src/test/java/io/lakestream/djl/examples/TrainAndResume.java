@@ -66,7 +66,7 @@ public final class TrainAndResume {
             long start = 0;
             if (resume) {
                 model.load(ckpt, "mlp");
-                start = Long.parseLong(model.getProperty(NEXT_STEP));
+                start = model.longProperty(NEXT_STEP, 0);
             }
             try (Trainer trainer = trainer(model, seqLen);
                  LakestreamDataset ds = dataset(store).startStep(start).build()) {
