@@ -31,8 +31,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,21 +44,11 @@ class DatasetConventionsTest {
     static final int L = 16;
     /** A timeout no test may wait out: only an end of stream or an error can end these waits. */
     static final long PATIENT_MS = 600_000;
-    static NDManager manager;
+    static final NDManager manager = DjlStreams.manager();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void engine() {
-        System.setProperty("ai.djl.offline", "true");
-        manager = NDManager.newBaseManager("PyTorch");
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private ObjectStore stream(int w, long records, boolean close) {
         return DjlStreams.produce(dir.resolve("s"), w, B, L, records, close);

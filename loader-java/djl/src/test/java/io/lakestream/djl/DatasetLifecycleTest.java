@@ -11,8 +11,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,21 +21,11 @@ class DatasetLifecycleTest {
     static final int L = 8;
     /** One reader: a dispatcher and prefetch (4) fetch threads. */
     static final int ONE_READER = 5;
-    static NDManager manager;
+    static final NDManager manager = DjlStreams.manager();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void engine() {
-        System.setProperty("ai.djl.offline", "true");
-        manager = NDManager.newBaseManager("PyTorch");
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private ObjectStore stream(long records) {
         return DjlStreams.produce(dir.resolve("s"), W, B, L, records, false);

@@ -1,5 +1,6 @@
 package io.lakestream.djl;
 
+import ai.djl.ndarray.NDManager;
 import io.lakestream.log.StreamEnd;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
@@ -11,7 +12,18 @@ import java.nio.file.Path;
 final class DjlStreams {
     static final long SEED = 21;
 
+    private static NDManager manager;
+
     private DjlStreams() {}
+
+    /** One PyTorch base manager for every DJL test in this JVM (the engine loads once, offline, from the Maven jars). */
+    static synchronized NDManager manager() {
+        if (manager == null) {
+            System.setProperty("ai.djl.offline", "true");
+            manager = NDManager.newBaseManager("PyTorch");
+        }
+        return manager;
+    }
 
     /** A stream in {@code dir} of {@code records} synthetic records (int32 tokens [L], int64 record_id) in global batches of W×B. */
     static ObjectStore produce(Path dir, int w, int b, int l, long records, boolean close) {

@@ -17,8 +17,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -27,21 +25,11 @@ class LakestreamDatasetTest {
     static final int W = 2;
     static final int B = 3;
     static final int L = 8;
-    static NDManager manager;
+    static final NDManager manager = DjlStreams.manager();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void engine() {
-        System.setProperty("ai.djl.offline", "true");
-        manager = NDManager.newBaseManager("PyTorch");
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private ObjectStore produced(long records) {
         return DjlStreams.produce(dir.resolve("s"), W, B, L, records, false);
