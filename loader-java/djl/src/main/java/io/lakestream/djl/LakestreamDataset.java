@@ -338,7 +338,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
 
         private boolean finish() {
             done = true;
-            cleanable.clean();
+            slot.close("this iterator has ended");
+            cleanable.clean(); // deregisters; the slot is already closed
             return false;
         }
 
