@@ -105,10 +105,30 @@ def test_holding_too_many_steps_raises_instead_of_ending_early(jvm, uri):
     ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=1.0, prefetch=1)  # pool of 4 slabs
     held = []
     t0 = time.monotonic()
-    with pytest.raises(lakestream.StepTimeoutError, match="committed but was not fetched") as ei:
+    with pytest.raises(lakestream.PoolExhaustedError, match="committed but could not be fetched") as ei:
         for b in ds:
             held.append(b)  # never released: every step keeps its slab
-    assert ei.value.committed
+    assert ei.value.committed and isinstance(ei.value, lakestream.StepTimeoutError)
+    assert ei.value.held_steps == [b["step"] for b in held]
+    assert "drop every tensor of the step" in str(ei.value)
     assert 3 <= len(held) <= 5
     held.clear()
     assert time.monotonic() - t0 < 30
+
+
+def test_a_closed_stream_ends_iteration_at_once_and_refuses_more_batches(jvm, uri):
+    write_stream(uri, world_size=1, steps=3)
+    assert lakestream.close_stream(uri) == 3
+    assert lakestream.close_stream(uri) == 3  # idempotent
+    ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=600)  # only the end can stop it early
+    t0 = time.monotonic()
+    assert [b["step"] for b in ds] == [0, 1, 2]
+    assert [b["step"] for b in ds] == []  # resumes at the end: nothing more, at once
+    assert time.monotonic() - t0 < 60
+    with lakestream.Reader(uri, 0, 1, start_step=3) as r:
+        with pytest.raises(lakestream.EndOfStreamError, match="ended at step 3") as ei:
+            r.next(600)
+        assert ei.value.end_step == 3
+    with pytest.raises(lakestream.StreamClosedError, match="is closed: it ended at step 3"):
+        with lakestream.Producer(uri, "late", 1):
+            pass

@@ -10,18 +10,20 @@ The Java library runs in this process (JPype); tensors reach Python without a co
     for batch in torch.utils.data.DataLoader(ds, batch_size=None):
         ...
 """
-from ._errors import (CheckpointError, DataError, FencedError, InvalidArgumentError, LakestreamError,
-                      StepTimeoutError, StreamNotFoundError, StreamURIError, WorldSizeMismatchError)
+from ._errors import (CheckpointError, DataError, EndOfStreamError, FencedError, InvalidArgumentError, LakestreamError,
+                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamNotFoundError, StreamURIError,
+                      WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
-from .checkpoint import record_checkpoint
+from .checkpoint import close_stream, record_checkpoint
 from .producer import Producer
 from .reader import Batch, Reader
 
 __version__ = "0.1.0"
 
-__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "ensure_jvm", "LakestreamError",
-           "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError", "StepTimeoutError",
-           "DataError", "CheckpointError", "InvalidArgumentError", "JvmError"]
+__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "close_stream", "ensure_jvm",
+           "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
+           "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
+           "CheckpointError", "InvalidArgumentError", "JvmError"]
 
 
 def __getattr__(name):

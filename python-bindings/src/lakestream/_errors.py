@@ -37,14 +37,40 @@ class WorldSizeMismatchError(LakestreamError, ValueError):
 class StepTimeoutError(LakestreamError, TimeoutError):
     """The next step did not arrive within the timeout.
 
-    ``committed`` is False when the step is not committed yet (producers are done or slow), True
-    when it is committed but was not fetched in time: usually because more steps' tensors are
-    still alive than the reader's pool has slabs for (see the lifetime rule), else a slow store.
+    ``committed`` is False when the step is not committed yet (producers are slow or done), True
+    when it is committed but was not fetched in time: a :class:`PoolExhaustedError` when the
+    tensors of too many earlier steps are still alive (see the lifetime rule), else a slow store.
     """
 
     def __init__(self, message, committed=False):
         super().__init__(message)
         self.committed = committed
+
+
+class PoolExhaustedError(StepTimeoutError):
+    """The next step is committed but cannot be fetched: every slab of the reader's pool is held
+    by earlier steps whose tensors are still alive. ``held_steps`` lists them; drop (or
+    ``.clone()`` and drop) their tensors and iterate again."""
+
+    def __init__(self, message, held_steps=()):
+        super().__init__(message, committed=True)
+        self.held_steps = list(held_steps)
+
+
+class EndOfStreamError(LakestreamError):
+    """The stream was closed (``lakestream close``, :func:`close_stream`) and every step was read.
+
+    ``Reader.next`` raises it at once instead of waiting for a step that will never exist;
+    ``TorchDataset`` ends its iteration. ``end_step`` is the number of steps the stream holds.
+    """
+
+    def __init__(self, message, end_step=None):
+        super().__init__(message)
+        self.end_step = end_step
+
+
+class StreamClosedError(LakestreamError):
+    """The stream is closed: no batch can be committed to it any more (a producer's commit or start)."""
 
 
 class DataError(LakestreamError):
@@ -100,7 +126,13 @@ def translate(e, context: str = "", uri_open: bool = False):
     if name == "io.lakestream.log.WorldSizeMismatchException":
         return WorldSizeMismatchError(where + msg)
     if name == "io.lakestream.reader.ReaderTimeoutException":
-        return StepTimeoutError(where + msg)
+        return StepTimeoutError(where + msg, committed=bool(e.committed()))
+    if name == "io.lakestream.reader.PoolExhaustedException":
+        return PoolExhaustedError(where + msg, held_steps=[int(s) for s in e.heldSteps()])
+    if name == "io.lakestream.reader.EndOfStreamException":
+        return EndOfStreamError(where + msg, end_step=int(e.endStep()))
+    if name == "io.lakestream.log.StreamClosedException":
+        return StreamClosedError(where + msg)
     if name in ("io.lakestream.format.ChecksumMismatchException", "io.lakestream.format.FormatException",
                 "io.lakestream.log.LogFormatException"):
         return DataError(where + msg)

@@ -29,6 +29,23 @@ def record_checkpoint(uri: str, step: int, id: str = None) -> int:
         store.close()
 
 
+def close_stream(uri: str) -> int:
+    """Closes the stream: commits its end-of-stream record; returns the number of steps it holds.
+
+    Call it once every producer is done. Readers that reach the end then stop at once
+    (``TorchDataset`` ends its iteration, ``Reader.next`` raises :class:`EndOfStreamError`) instead of
+    waiting ``timeout_s``; any later commit of batches raises :class:`StreamClosedError`. Final and
+    idempotent.
+    """
+    store = _open_store(uri, False)
+    try:
+        with java_errors("cannot close stream '%s'" % uri):
+            StreamEnd = _jvm.jclass("io.lakestream.log.StreamEnd")
+            return int(StreamEnd.close(store).state().endStep())
+    finally:
+        store.close()
+
+
 def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str) -> int:
     # The Java side validates (never-committed steps, steps older than the newest checkpoint)
     # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.

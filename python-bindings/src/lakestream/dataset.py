@@ -5,7 +5,7 @@ import os
 
 from torch.utils.data import IterableDataset, get_worker_info
 
-from ._errors import InvalidArgumentError, StepTimeoutError
+from ._errors import EndOfStreamError, InvalidArgumentError, StepTimeoutError
 from .reader import Reader
 
 
@@ -28,9 +28,10 @@ class TorchDataset(IterableDataset):
       else the ``RANK`` / ``WORLD_SIZE`` environment variables, else 0 / 1.
     * Iteration starts at ``start_step`` (or the step restored by :meth:`load_state_dict`) and
       ends after ``steps`` steps if given (a step missing for ``timeout_s`` then raises
-      :class:`StepTimeoutError`), else when no new step is committed within ``timeout_s`` seconds
-      (the producers are done or stalled); a step that is committed but cannot be fetched in
-      time raises instead of ending the iteration.
+      :class:`StepTimeoutError`), at once at the end of a closed stream (:func:`close_stream`),
+      else when no new step is committed within ``timeout_s`` seconds (the producers are done or
+      stalled); a step that is committed but cannot be fetched in time raises instead of ending
+      the iteration.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
     * State (torchdata ``StatefulDataLoader`` convention): ``state_dict()`` is
       ``{"next_step": N}``, the step after the last one yielded; ``load_state_dict`` makes the next
@@ -38,7 +39,8 @@ class TorchDataset(IterableDataset):
     * Lifetime: a yielded tensor stays valid as long as you hold it; its step's pool slab is
       returned when every tensor of that step is garbage. Hold at most about ``prefetch`` steps
       at once (``.clone()`` what you keep longer), or the reader stalls waiting for a slab and
-      raises :class:`StepTimeoutError` (``committed=True``) after ``timeout_s``.
+      raises :class:`PoolExhaustedError` (a :class:`StepTimeoutError`, ``committed=True``, naming
+      the held steps) after ``timeout_s``.
     * ``num_workers > 0``: every worker starts its own JVM lazily and worker ``k`` of ``n`` yields
       the steps ``s`` with ``(s - first) % n == k``; with the DataLoader's default in-order
       round robin the trainer still sees steps in order. Each worker reads (and drops) the other
@@ -121,6 +123,8 @@ class TorchDataset(IterableDataset):
             while True:
                 try:
                     b = reader.next(self.timeout_s)
+                except EndOfStreamError:
+                    return  # the stream is closed and every step was read: end at once
                 except StepTimeoutError as e:
                     if end is None and not e.committed:
                         return  # no new step committed within timeout_s: the stream is drained

@@ -58,7 +58,8 @@ class Reader:
     """Reads ``rank``'s shard of each step from ``start_step`` on (Java ``RankReader``).
 
     ``next(timeout_s)`` returns the next :class:`Batch` or raises :class:`StepTimeoutError`
-    (the reader stays usable). Fetch, checksum and decode run on Java threads, ``prefetch``
+    (the reader stays usable; :class:`PoolExhaustedError` when held tensors starve it), or
+    :class:`EndOfStreamError` at once at the end of a closed stream. Fetch, checksum and decode run on Java threads, ``prefetch``
     steps ahead. Use as a context manager or call :meth:`close`.
     """
 
@@ -92,14 +93,9 @@ class Reader:
         try:
             jb = self._reader.next(int(timeout_s * 1000))
         except self._RTE as e:
-            step = self.next_step
-            if self.committed_steps() > step:
-                raise StepTimeoutError(
-                    "step %d of %s is committed but was not fetched within %.3g s: the reader's pool is probably "
-                    "exhausted because tensors of too many earlier steps are still alive (each step holds one slab "
-                    "until all its tensors are garbage; keep at most about prefetch=%d steps, or .clone() what you "
-                    "keep), or the store is slow" % (step, self.uri, timeout_s, self.prefetch), committed=True) from None
-            raise StepTimeoutError(str(e.getMessage())) from None
+            # Not committed yet, or committed but slow to fetch (a pool starved by held tensors is
+            # a PoolExhaustedException instead, translated below).
+            raise StepTimeoutError(str(e.getMessage()), committed=bool(e.committed())) from None
         except Exception as e:  # noqa: BLE001
             with java_errors("stream '%s' rank %d" % (self.uri, self.rank)):
                 raise e

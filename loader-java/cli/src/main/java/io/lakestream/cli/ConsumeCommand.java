@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.reader.EndOfStreamException;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.ReaderTimeoutException;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "consume", description = {
         "Read one rank's shards in step order and print one JSON line per step.",
         "With --steps N it reads exactly N steps and fails (exit 4) if one is not committed within",
-        "--timeout-s; without it, it reads until no new step arrives for --timeout-s, then exits 0."})
+        "--timeout-s (exit 1 if the stream is closed before N steps); without it, it reads until the",
+        "end of a closed stream, or until no new step arrives for --timeout-s, then exits 0."})
 final class ConsumeCommand implements Callable<Integer> {
     enum Print { ids, digest }
 
@@ -53,10 +55,16 @@ final class ConsumeCommand implements Callable<Integer> {
                 try {
                     b = reader.next(timeoutMs);
                 } catch (ReaderTimeoutException e) {
-                    if (steps < 0) {
+                    if (steps < 0 && !e.committed()) {
                         break; // caught up and idle: a normal end without --steps
                     }
                     throw e;
+                } catch (EndOfStreamException e) {
+                    if (steps < 0) {
+                        break; // the stream is closed and every step was read
+                    }
+                    throw new IllegalStateException(e.getMessage() + "; only " + i + " of the " + steps + " steps asked for from step "
+                            + fromStep + " exist", e);
                 }
                 try (b) {
                     StringBuilder sb = new StringBuilder(256);

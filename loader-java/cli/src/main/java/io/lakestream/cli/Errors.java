@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.log.StreamClosedException;
 import io.lakestream.producer.ProducerFencedException;
 import io.lakestream.reader.ReaderTimeoutException;
 
@@ -24,6 +25,9 @@ final class Errors {
         }
         if (t instanceof ReaderTimeoutException) {
             return Main.EXIT_TIMEOUT;
+        }
+        if (t instanceof StreamClosedException) {
+            return Main.EXIT_CLOSED;
         }
         return Main.EXIT_ERROR;
     }

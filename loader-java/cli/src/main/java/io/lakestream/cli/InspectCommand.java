@@ -37,6 +37,11 @@ final class InspectCommand implements Callable<Integer> {
             root.put("world_size", c.worldSize());
             root.put("version", s.version());
             root.put("committed_steps", s.committedSteps());
+            if (s.ended()) {
+                root.put("ended_at_step", s.endStep());
+            } else {
+                root.putNull("ended_at_step");
+            }
             root.put("snapshot_version", s.lastSnapshotVersion());
             ObjectNode prods = root.putObject("producers");
             for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {
@@ -71,6 +76,8 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("world size       %d%n", c.worldSize());
             System.out.printf("version          %d (snapshot at %d, every %d)%n", s.version(), s.lastSnapshotVersion(), c.snapshotInterval());
             System.out.printf("committed steps  %d%n", s.committedSteps());
+            System.out.printf("end of stream    %s%n", s.ended() ? "closed: ended at step " + s.endStep()
+                    : "open (no end-of-stream record; close with 'lakestream close')");
             System.out.printf("floor step       %d (keep %d checkpoints; reclaimed below %d; %.1f MB reclaimable)%n", s.floorStep(),
                     c.keepCheckpoints(), s.reclaimedBelowStep(), reclaimable / 1e6);
             System.out.printf("flow control     %s%n", c.maxLagSteps() <= 0 ? "off (lag " + s.lagSteps() + " steps)"

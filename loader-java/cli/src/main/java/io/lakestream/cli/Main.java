@@ -3,16 +3,18 @@ package io.lakestream.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out. */
+/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out, 5 stream closed. */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
-                DemoCommand.class, NativeCommand.class, DoctorCommand.class})
+                CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_FENCED = 3;
     public static final int EXIT_TIMEOUT = 4;
+    /** A producer was refused because the stream is closed (see {@code lakestream close}). */
+    public static final int EXIT_CLOSED = 5;
 
     public static void main(String[] args) {
         System.exit(run(args));

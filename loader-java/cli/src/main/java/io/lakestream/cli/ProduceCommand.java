@@ -2,6 +2,7 @@ package io.lakestream.cli;
 
 import io.lakestream.format.Codec;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamEnd;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.retention.BackgroundGc;
@@ -16,7 +17,8 @@ import picocli.CommandLine.Option;
         "Write global batches from a source and commit them, exactly once.",
         "Creates the stream if absent, resumes from this producer's committed cursor, and exits 0",
         "when the source is exhausted (or --max-steps were written). A final partial batch (fewer",
-        "than W x B records left) is committed as a smaller batch spread evenly over the ranks."})
+        "than W x B records left) is committed as a smaller batch spread evenly over the ranks.",
+        "Exit 5 if the stream is closed."})
 final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true, description = "stream URI (file:///dir or s3://bucket/prefix)")
     String stream;
@@ -65,6 +67,10 @@ final class ProduceCommand implements Callable<Integer> {
             + "(see `lakestream doctor`): exactly-once is then NOT guaranteed")
     boolean unsafeStore;
 
+    @Option(names = "--close-when-done", description = "close the stream (end-of-stream record) once the source is exhausted: "
+            + "only for the stream's only producer; with several, run 'lakestream close' after all finished")
+    boolean closeWhenDone;
+
     @Override
     public Integer call() {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
@@ -98,9 +104,12 @@ final class ProduceCommand implements Callable<Integer> {
                 samples += ids.length;
             }
             p.commit();
+            boolean exhausted = maxSteps < 0 || steps < maxSteps || src.take(next, 1).length == 0;
+            long endedAt = closeWhenDone && exhausted ? StreamEnd.close(p.log()).state().endStep() : -1;
             System.out.printf("{\"producer\":\"%s\",\"epoch\":%d,\"resumed_at_seq\":%d,\"steps\":%d,\"samples\":%d,"
-                            + "\"committed_seq\":%d,\"cursor\":\"%s\",\"commits\":%d,\"conflicts\":%d}%n",
-                    producer, p.epoch(), startSeq, steps, samples, p.committedSeq(), p.committedCursor(), p.commits(), p.conflicts());
+                            + "\"committed_seq\":%d,\"cursor\":\"%s\",\"commits\":%d,\"conflicts\":%d%s}%n",
+                    producer, p.epoch(), startSeq, steps, samples, p.committedSeq(), p.committedCursor(), p.commits(), p.conflicts(),
+                    endedAt >= 0 ? ",\"ended_at_step\":" + endedAt : "");
             return 0;
         }
     }

@@ -84,6 +84,55 @@ class CliTest {
     }
 
     @Test
+    void aClosedStreamEndsConsumersAtOnceAndRefusesProducers() throws Exception {
+        String uri = "file://" + dir.resolve("s");
+        String[] produce = {"produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "2",
+                "--seq-len", "4", "--source", "synthetic:records=12,seed=1"};
+        assertEquals(0, Cli.run(produce).exit());
+        Cli.Result open = Cli.run("inspect", "--stream", uri, "--json");
+        assertTrue(M.readTree(open.out()).get("ended_at_step").isNull(), open.out());
+
+        Cli.Result close = Cli.run("close", "--stream", uri);
+        assertEquals(0, close.exit(), close.err());
+        assertEquals(3, M.readTree(close.out()).get("ended_at_step").asLong());
+        assertTrue(M.readTree(close.out()).get("committed").asBoolean());
+        assertTrue(!M.readTree(Cli.run("close", "--stream", uri).out()).get("committed").asBoolean(), "idempotent");
+
+        // a timeout of an hour: only the end-of-stream record can end this consume
+        Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--timeout-s", "3600");
+        assertEquals(0, c.exit(), c.err());
+        assertEquals(3, lines(c.out()).size());
+        Cli.Result more = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1",
+                "--steps", "5", "--timeout-s", "3600");
+        assertEquals(1, more.exit());
+        assertTrue(more.err().contains("ended at step 3") && more.err().contains("only 2 of the 5 steps"), more.err());
+
+        Cli.Result i = Cli.run("inspect", "--stream", uri, "--json");
+        assertEquals(3, M.readTree(i.out()).get("ended_at_step").asLong());
+        assertTrue(Cli.run("inspect", "--stream", uri).out().contains("closed: ended at step 3"));
+
+        Cli.Result refused = Cli.run(produce);
+        assertEquals(Main.EXIT_CLOSED, refused.exit());
+        assertTrue(refused.err().contains("is closed: it ended at step 3"), refused.err());
+    }
+
+    @Test
+    void produceCanCloseTheStreamWhenItsSourceIsDone() throws Exception {
+        String uri = "file://" + dir.resolve("s");
+        String[] partial = {"produce", "--stream", uri, "--producer", "a", "--world-size", "1", "--micro-batch", "2",
+                "--seq-len", "4", "--source", "synthetic:records=10,seed=1", "--max-steps", "2", "--close-when-done"};
+        Cli.Result p = Cli.run(partial);
+        assertEquals(0, p.exit(), p.err());
+        assertTrue(M.readTree(p.out()).get("ended_at_step") == null, "the source is not exhausted yet: " + p.out());
+        Cli.Result rest = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "1", "--micro-batch", "2",
+                "--seq-len", "4", "--source", "synthetic:records=10,seed=1", "--close-when-done");
+        assertEquals(0, rest.exit(), rest.err());
+        assertEquals(5, M.readTree(rest.out()).get("ended_at_step").asLong());
+        Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", "0", "--world-size", "1", "--timeout-s", "3600");
+        assertEquals(5, lines(c.out()).size());
+    }
+
+    @Test
     void errorsExitNonZeroWithAClearMessage() {
         String uri = "file://" + dir.resolve("s");
         Cli.Result r = Cli.run("consume", "--stream", "file://" + dir.resolve("nope"), "--rank", "0", "--world-size", "1");

@@ -410,9 +410,15 @@ public final class ManifestLog {
             if (ch == null || ch.isEmpty()) {
                 return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
             }
+            if (s.ended() && !ch.tgbs().isEmpty()) {
+                // Every committer is told, not only producers: no version may add steps after the end.
+                throw new StreamClosedException(store.describe(), s.endStep(), "so the commit of " + ch.tgbs().size()
+                        + " batches by '" + committer + "' was refused");
+            }
             long v = s.version() + 1;
             VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
-                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
+                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(),
+                    ch.endOfStream() ? Boolean.TRUE : null);
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(versionKey(v)));
             byte[] bytes = Json.write(vf);

@@ -16,14 +16,24 @@ import java.util.TreeMap;
  * @param reclaimedBelowStep GC deleted the batch objects of every step below this
  * @param tailPartial        true if leading tail entries were dropped (a reader that trimmed what
  *                           it consumed); such a state cannot write snapshots
+ * @param endStep            the step the stream ended at (= its committed steps) once an
+ *                           end-of-stream record is committed, else -1
  */
 public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
                             long indexedSteps, long tailFirstStep, List<TgbEntry> tail,
                             List<CheckpointRecord> checkpoints, long reclaimedBelowStep, long lastSnapshotVersion,
-                            boolean tailPartial) {
+                            boolean tailPartial, long endStep) {
+
+    /** A state of a stream that has not ended. */
+    public ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
+                         long indexedSteps, long tailFirstStep, List<TgbEntry> tail, List<CheckpointRecord> checkpoints,
+                         long reclaimedBelowStep, long lastSnapshotVersion, boolean tailPartial) {
+        this(config, version, committedSteps, producers, indexedSteps, tailFirstStep, tail, checkpoints, reclaimedBelowStep,
+                lastSnapshotVersion, tailPartial, -1);
+    }
 
     static ManifestState empty(StreamConfig config) {
-        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false);
+        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false, -1);
     }
 
     /**
@@ -47,12 +57,20 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             throw new LogFormatException(where + ": reclaimed_below_step " + s.reclaimedBelowStep() + " is outside [0, "
                     + s.committedSteps() + "]");
         }
+        if (s.endedAtStep() != null && s.endedAtStep() != s.committedSteps()) {
+            throw new LogFormatException(where + ": ended_at_step " + s.endedAtStep() + " is not committed_steps " + s.committedSteps());
+        }
         for (TgbEntry t : s.tail()) {
             t.validate(config.worldSize(), where);
         }
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
                 s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
-                s.version(), false);
+                s.version(), false, s.endedAtStep() == null ? -1 : s.endedAtStep());
+    }
+
+    /** Whether an end-of-stream record was committed: no step at or above {@link #endStep()} will ever exist. */
+    public boolean ended() {
+        return endStep >= 0;
     }
 
     /** The producer's state, or null if it never claimed an epoch. */
@@ -84,6 +102,10 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             throw new LogFormatException(where + ": first_step is " + v.firstStep() + " but " + committedSteps
                     + " steps were committed before it");
         }
+        if (ended() && !v.tgbs().isEmpty()) {
+            throw new LogFormatException(where + ": commits " + v.tgbs().size() + " TGBs after the stream ended at step " + endStep
+                    + " (end-of-stream record in an earlier version)");
+        }
         for (TgbEntry t : v.tgbs()) {
             t.validate(config.worldSize(), where);
         }
@@ -113,15 +135,18 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             nc = Collections.unmodifiableList(new ArrayList<>(l.subList(Math.max(0, l.size() - keep), l.size())));
         }
         long reclaimed = v.reclaimedBelowStep() == null ? reclaimedBelowStep : Math.max(reclaimedBelowStep, v.reclaimedBelowStep());
-        return new ManifestState(config, v.version(), committedSteps + v.tgbs().size(), p, indexedSteps, tailFirstStep, nt, nc,
-                reclaimed, lastSnapshotVersion, tailPartial);
+        long committed = committedSteps + v.tgbs().size();
+        // The first end-of-stream record fixes the end; a repeated one changes nothing.
+        long end = !ended() && Boolean.TRUE.equals(v.endOfStream()) ? committed : endStep;
+        return new ManifestState(config, v.version(), committed, p, indexedSteps, tailFirstStep, nt, nc,
+                reclaimed, lastSnapshotVersion, tailPartial, end);
     }
 
     /** After index segments up to {@code indexed} were written: drop those entries from the tail. */
     ManifestState withIndexed(long snapshotVersion, long indexed) {
         long drop = indexed - tailFirstStep;
         return new ManifestState(config, version, committedSteps, producers, indexed, indexed,
-                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false);
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false, endStep);
     }
 
     /** Drops tail entries below {@code step} (readers that no longer need them). */
@@ -131,11 +156,11 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             return this;
         }
         return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep + drop,
-                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true);
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true, endStep);
     }
 
     Snapshot toSnapshot() {
         return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, indexedSteps, tail, checkpoints,
-                reclaimedBelowStep);
+                reclaimedBelowStep, ended() ? endStep : null);
     }
 }

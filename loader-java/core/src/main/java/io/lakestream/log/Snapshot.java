@@ -1,5 +1,6 @@
 package io.lakestream.log;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
@@ -8,13 +9,23 @@ import java.util.Map;
  * bounded: TGBs of steps below {@code indexedSteps} live in fixed-size index segments
  * ({@code _index/<first step>.json}, {@code index_segment_steps} steps each); only the TGBs of
  * steps [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
+ *
+ * @param endedAtStep the step the stream ended at, if an end-of-stream record was committed at
+ *                    or before {@code version} (null: not ended, and not written)
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
-                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
+                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Long endedAtStep) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
         tail = tail == null ? List.of() : tail;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
+    }
+
+    /** A snapshot of a stream that has not ended. */
+    public Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
+                    long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
+        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, null);
     }
 
     /** Contents of one index segment object. */

@@ -60,6 +60,21 @@ public final class PinnedPool implements AutoCloseable {
      * released when the pool is at its bound.
      */
     public Lease acquire(long bytes, long timeoutMillis) throws InterruptedException {
+        Lease l = tryAcquire(bytes, timeoutMillis);
+        if (l == null) {
+            throw new IllegalStateException("pinned pool exhausted: all " + maxSlabs + " slabs are lent out "
+                    + "(batches not closed, or prefetch deeper than the pool)");
+        }
+        return l;
+    }
+
+    /**
+     * As {@link #acquire}, but returns null when no slab was released within {@code timeoutMillis}
+     * (a caller that waits on, and can tell its users why, loops on this).
+     *
+     * @throws IllegalStateException if the pool is closed
+     */
+    public Lease tryAcquire(long bytes, long timeoutMillis) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         lock.lock();
         try {
@@ -89,8 +104,7 @@ public final class PinnedPool implements AutoCloseable {
                 }
                 long left = deadline - System.nanoTime();
                 if (left <= 0) {
-                    throw new IllegalStateException("pinned pool exhausted: all " + maxSlabs + " slabs are lent out "
-                            + "(batches not closed, or prefetch deeper than the pool)");
+                    return null;
                 }
                 released.awaitNanos(left);
             }
@@ -135,6 +149,11 @@ public final class PinnedPool implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The most slabs alive at once. */
+    public int maxSlabs() {
+        return maxSlabs;
     }
 
     /** Slabs allocated so far (alive). */

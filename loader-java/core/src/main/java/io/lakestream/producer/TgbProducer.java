@@ -8,6 +8,7 @@ import io.lakestream.log.CommitResult;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.Keys;
@@ -28,7 +29,8 @@ import java.util.Map;
  * {@link #append} writes the batch object at once (so a crash leaves at most an orphan) and
  * queues it; {@link #commit} commits every queued batch in one manifest version. On commit the
  * log drops batches whose sequence is already committed (a retried commit) and rejects the
- * whole commit if a newer epoch exists ({@link ProducerFencedException}).
+ * whole commit if a newer epoch exists ({@link ProducerFencedException}), and every commit once
+ * the stream was closed ({@link StreamClosedException}; {@link io.lakestream.log.StreamEnd}).
  *
  * <p>Not thread-safe: one thread drives one producer.
  */
@@ -72,6 +74,10 @@ public final class TgbProducer implements AutoCloseable {
         Keys.validateId("producer id", producerId);
         ManifestLog log = ManifestLog.openOrCreate(store, template, options.allowUnsafeStore());
         CommitResult r = log.commit(producerId, s -> {
+            if (s.ended()) {
+                throw new StreamClosedException(store.describe(), s.endStep(), "so producer '" + producerId
+                        + "' was not started: no batch could ever be committed");
+            }
             ProducerState cur = s.producer(producerId);
             ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
             return new Changes(Map.of(producerId, next), List.of(), List.of());

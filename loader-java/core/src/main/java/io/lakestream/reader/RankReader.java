@@ -9,6 +9,7 @@ import io.lakestream.format.ShardEntry;
 import io.lakestream.format.TensorBlob;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
@@ -19,9 +20,12 @@ import io.lakestream.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListSet;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,6 +41,12 @@ import java.util.concurrent.TimeoutException;
  * CRC32C check, and an LZ4 decode into the same slab if the shard is compressed. At most
  * {@code prefetch} steps are in flight or waiting; the consumer takes them in order. The
  * reader's whole resumable state is {@link #nextStep()}.
+ *
+ * <p>Every delivered batch holds one slab of the reader's pool ({@code 2 × prefetch + 2} slabs)
+ * until it is closed. A consumer that keeps too many open starves the fetches; {@link #next}
+ * then says so ({@link PoolExhaustedException}, naming the held steps) rather than pretending
+ * the step is late. On a closed stream (see {@link io.lakestream.log.StreamEnd}) {@link #next}
+ * reports the end at once ({@link EndOfStreamException}).
  */
 public final class RankReader implements AutoCloseable {
     private final ManifestLog log;
@@ -53,6 +63,10 @@ public final class RankReader implements AutoCloseable {
     private long nextStep;
     private Future<StepBatch> head; // consumer-owned: taken from ready, not yet delivered
     private Throwable failed;
+    /** Steps whose fetch is waiting for a pool slab. */
+    private final Set<Long> waitingForSlab = ConcurrentHashMap.newKeySet();
+    /** Steps delivered to the consumer and not closed yet (each holds a slab). */
+    private final Set<Long> held = new ConcurrentSkipListSet<>();
 
     private RankReader(ManifestLog log, int rank, long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
         this.log = log;
@@ -123,11 +137,30 @@ public final class RankReader implements AutoCloseable {
         return log;
     }
 
+    /** The step the stream ended at (its number of steps) if it was closed, as of the reader's last look at the log; else -1. */
+    public long endStep() {
+        return log.state().endStep();
+    }
+
+    /** Whether the stream is closed and every one of its steps from the start step on was delivered. */
+    public boolean atEnd() {
+        ManifestState s = log.state();
+        return s.ended() && nextStep >= s.endStep();
+    }
+
+    /** Steps delivered by {@link #next} whose batches are not closed yet, in order. */
+    public List<Long> heldSteps() {
+        return List.copyOf(held);
+    }
+
     /**
      * The next step's batch, waiting up to {@code timeoutMillis} for it to be committed and
      * fetched. The caller closes the batch.
      *
      * @throws ReaderTimeoutException if it did not arrive in time (the reader stays usable)
+     * @throws PoolExhaustedException  if it is committed but cannot be fetched because the consumer
+     *                                holds every pool slab (the reader stays usable)
+     * @throws EndOfStreamException   at once, if the stream was closed and every step was delivered
      * @throws FormatException        on a checksum mismatch or malformed data, naming step, rank
      *                                and object
      */
@@ -150,13 +183,24 @@ public final class RankReader implements AutoCloseable {
             StepBatch b = head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             head = null;
             nextStep = b.step() + 1;
+            long step = b.step();
+            held.add(step);
+            b.onClose(() -> held.remove(step));
             return b;
         } catch (TimeoutException e) {
-            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
+            // head is a dispatched step, so it is committed: say why it is not here yet
+            if (waitingForSlab.contains(nextStep)) {
+                throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), List.copyOf(held), timeoutMillis);
+            }
+            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for step " + nextStep, e);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof EndOfStreamException end) {
+                // head stays: the end is reported again by every later call, never skipped
+                throw new EndOfStreamException(store.describe(), end.endStep(), nextStep);
+            }
             head = null;
             failed = e.getCause();
             if (e.getCause() instanceof RuntimeException re) {
@@ -173,7 +217,13 @@ public final class RankReader implements AutoCloseable {
             while (!closed) {
                 if (step >= log.state().committedSteps()) {
                     Retry.idempotent(10, 2000, log::refresh);
-                    if (step >= log.state().committedSteps()) {
+                    ManifestState st = log.state();
+                    if (st.ended() && step >= st.endStep()) {
+                        // Closed stream: nothing will follow. The consumer learns it after the last step.
+                        ready.put(CompletableFuture.failedFuture(new EndOfStreamException(store.describe(), st.endStep(), step)));
+                        return;
+                    }
+                    if (step >= st.committedSteps()) {
                         Thread.sleep(wait);
                         wait = Math.min(options.maxPollMillis(), wait * 2);
                         continue;
@@ -202,7 +252,19 @@ public final class RankReader implements AutoCloseable {
         String where = "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
         long need = shard.length() + (codec == Codec.LZ4 ? shard.rawLength() : 0);
-        PinnedPool.Lease lease = pool.acquire(need, 60_000);
+        PinnedPool.Lease lease = pool.tryAcquire(need, 0);
+        if (lease == null) {
+            // Wait as long as it takes (closing the reader interrupts us); the consumer's next()
+            // sees this step in waitingForSlab and reports the exhaustion instead of a timeout.
+            waitingForSlab.add(step);
+            try {
+                while (lease == null) {
+                    lease = pool.tryAcquire(need, 1_000);
+                }
+            } finally {
+                waitingForSlab.remove(step);
+            }
+        }
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
@@ -244,8 +306,8 @@ public final class RankReader implements AutoCloseable {
                 }
                 tensors.add(new Tensor(v.name(), v.dtype(), v.shape(), v.data()));
             }
-            return new StepBatch(step, rank, entry.object(), shard.samples(), List.copyOf(tensors), TensorBlob.dataSection(blob),
-                    lease, System.nanoTime() - t0, shard.length());
+            return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.copyOf(tensors),
+                    TensorBlob.dataSection(blob), lease, System.nanoTime() - t0, shard.length());
         } catch (RuntimeException e) {
             lease.close();
             throw e;

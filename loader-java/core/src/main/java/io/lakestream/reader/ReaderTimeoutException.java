@@ -1,15 +1,34 @@
 package io.lakestream.reader;
 
-/** The next step was not committed within the caller's timeout. */
+/**
+ * The next step did not arrive within the caller's timeout. Either it is not committed yet
+ * ({@link #committed()} false: producers are slow or done), or it is committed but its fetch did
+ * not finish in time (true: a slow or failing store). A step that cannot be fetched because the
+ * consumer holds every pool slab is a {@link PoolExhaustedException} instead.
+ */
 public final class ReaderTimeoutException extends RuntimeException {
     private final long step;
+    private final boolean committed;
 
     public ReaderTimeoutException(String stream, long step, long millis) {
-        super("step " + step + " of " + stream + " was not committed within " + millis + " ms");
+        this(stream, step, millis, false);
+    }
+
+    public ReaderTimeoutException(String stream, long step, long millis, boolean committed) {
+        super(committed
+                ? "step " + step + " of " + stream + " is committed but its fetch did not finish within " + millis
+                  + " ms (slow or failing store?)"
+                : "step " + step + " of " + stream + " was not committed within " + millis + " ms");
         this.step = step;
+        this.committed = committed;
     }
 
     public long step() {
         return step;
+    }
+
+    /** Whether the step was already committed (its fetch was slow), rather than not committed yet. */
+    public boolean committed() {
+        return committed;
     }
 }

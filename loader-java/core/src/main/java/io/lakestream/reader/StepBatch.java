@@ -18,18 +18,31 @@ public final class StepBatch implements AutoCloseable {
     private final PinnedPool.Lease lease;
     private final long fetchNanos;
     private final long bytesFetched;
+    private final long firstSample;
+    private volatile Runnable onClose;
 
     StepBatch(long step, int rank, String object, long samples, List<Tensor> tensors, MemorySegment tensorBytes,
+              PinnedPool.Lease lease, long fetchNanos, long bytesFetched) {
+        this(step, rank, object, samples, 0, tensors, tensorBytes, lease, fetchNanos, bytesFetched);
+    }
+
+    StepBatch(long step, int rank, String object, long samples, long firstSample, List<Tensor> tensors, MemorySegment tensorBytes,
               PinnedPool.Lease lease, long fetchNanos, long bytesFetched) {
         this.step = step;
         this.rank = rank;
         this.object = object;
         this.samples = samples;
+        this.firstSample = firstSample;
         this.tensors = tensors;
         this.tensorBytes = tensorBytes;
         this.lease = lease;
         this.fetchNanos = fetchNanos;
         this.bytesFetched = bytesFetched;
+    }
+
+    /** Run once when the batch is closed (the reader's count of batches its consumer holds). */
+    void onClose(Runnable r) {
+        this.onClose = r;
     }
 
     public long step() {
@@ -47,6 +60,14 @@ public final class StepBatch implements AutoCloseable {
 
     public long samples() {
         return samples;
+    }
+
+    /**
+     * Index of this shard's first sample within the step's global batch: the shard holds global
+     * samples {@code [firstSample, firstSample + samples)} of the step.
+     */
+    public long firstSample() {
+        return firstSample;
     }
 
     public List<Tensor> tensors() {
@@ -95,5 +116,10 @@ public final class StepBatch implements AutoCloseable {
     @Override
     public void close() {
         lease.close();
+        Runnable r = onClose;
+        if (r != null) {
+            onClose = null;
+            r.run();
+        }
     }
 }

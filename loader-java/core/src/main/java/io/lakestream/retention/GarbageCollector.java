@@ -121,13 +121,16 @@ public final class GarbageCollector {
      * Whether the producer that wrote {@code key} could still commit it: its epoch is the
      * producer's current one and its sequence is beyond the committed one. Such an object is
      * never an orphan, however old (its producer may be slow, paused, or waiting on flow
-     * control); it becomes one once a newer epoch fences it. Keys that do not parse as batch
-     * objects are not ours to judge and are kept.
+     * control); it becomes one once a newer epoch fences it, or the stream is closed. Keys that do
+     * not parse as batch objects are not ours to judge and are kept.
      */
     static boolean mayStillBeCommitted(String key, ManifestState s) {
         Matcher m = BATCH_OBJECT.matcher(key);
         if (!m.matches()) {
             return true;
+        }
+        if (s.ended()) {
+            return false; // a closed stream accepts no batch from anyone
         }
         ProducerState p = s.producer(m.group(1));
         if (p == null) {

@@ -39,7 +39,8 @@ public final class FileStore implements ObjectStore {
         Path r = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(r)) {
             if (!create) {
-                throw new StoreException("store directory does not exist: " + r, null);
+                // Readers open with create=false: a mistyped path is an error, never a new empty directory.
+                throw new StoreException("no stream at file://" + r + ": the store directory does not exist", null);
             }
             try {
                 Files.createDirectories(r);

@@ -2,6 +2,7 @@ package io.lakestream.djl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import ai.djl.ndarray.NDArray;
@@ -10,16 +11,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.dataset.Batch;
 import io.lakestream.reader.StepBatch;
 import io.lakestream.source.SyntheticSource;
-import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.testkit.Streams;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,26 +25,14 @@ class LakestreamDatasetTest {
     static final int W = 2;
     static final int B = 3;
     static final int L = 8;
-    static NDManager manager;
+    static final NDManager manager = DjlStreams.manager();
 
     @TempDir
     Path dir;
 
-    @BeforeAll
-    static void engine() {
-        System.setProperty("ai.djl.offline", "true");
-        manager = NDManager.newBaseManager("PyTorch");
-    }
-
-    @AfterAll
-    static void close() {
-        manager.close();
-    }
 
     private ObjectStore produced(long records) {
-        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
-        Streams.produce(fs, "p", W, B, new SyntheticSource(records, 21, 0, 1, L), -1, Streams.opts()).close();
-        return fs;
+        return DjlStreams.produce(dir.resolve("s"), W, B, L, records, false);
     }
 
     @Test
@@ -59,7 +44,9 @@ class LakestreamDatasetTest {
         long expectedStep = 0;
         for (Batch batch : ds.getData(manager)) {
             try (batch) {
-                assertEquals(List.of(expectedStep), batch.getIndices());
+                assertEquals(List.of(new SampleIndex(expectedStep, 3), new SampleIndex(expectedStep, 4), new SampleIndex(expectedStep, 5)),
+                        batch.getIndices(), "rank 1 holds samples 3..5 of each step's global batch");
+                assertEquals(expectedStep, ((LakestreamBatch) batch).step());
                 NDArray tokens = batch.getData().get(0);
                 NDArray rid = batch.getLabels().get(0);
                 assertEquals(DataType.INT32, tokens.getDataType());
@@ -86,7 +73,7 @@ class LakestreamDatasetTest {
         List<Long> steps = new ArrayList<>();
         for (Batch batch : resumed.getData(manager)) {
             try (batch) {
-                steps.add((Long) batch.getIndices().get(0));
+                steps.add(((LakestreamBatch) batch).step());
             }
         }
         assertEquals(List.of(4L, 5L), steps);
@@ -98,8 +85,8 @@ class LakestreamDatasetTest {
         AtomicReference<StepBatch> seen = new AtomicReference<>();
         LakestreamDataset.onStep = seen::set;
         try {
-            LakestreamDataset ds = LakestreamDataset.builder(fs, 0, W).steps(1).build();
-            try (Batch batch = ds.getData(manager).iterator().next()) {
+            try (LakestreamDataset ds = LakestreamDataset.builder(fs, 0, W).steps(1).build();
+                 Batch batch = ds.getData(manager).iterator().next()) {
                 StepBatch step = seen.get();
                 // write through the pool memory; the engine's array must see it
                 step.tensor("tokens").data().set(ValueLayout.JAVA_INT_UNALIGNED, 0, 1_234_567);
@@ -115,10 +102,12 @@ class LakestreamDatasetTest {
     @Test
     void aStepThatNeverArrivesIsAClearTimeoutWhenAStepCountWasAsked() {
         ObjectStore fs = produced(6); // 1 step
-        LakestreamDataset ds = LakestreamDataset.builder(fs, 0, W).steps(2).timeoutMillis(300).build();
-        var it = ds.getData(manager).iterator();
-        it.next().close();
-        var e = assertThrows(io.lakestream.reader.ReaderTimeoutException.class, it::hasNext);
-        assertEquals(1, e.step());
+        try (LakestreamDataset ds = LakestreamDataset.builder(fs, 0, W).steps(2).timeoutMillis(300).build()) {
+            var it = ds.getData(manager).iterator();
+            it.next().close();
+            var e = assertThrows(io.lakestream.reader.ReaderTimeoutException.class, it::hasNext);
+            assertEquals(1, e.step());
+            assertFalse(e.committed());
+        }
     }
 }
