@@ -9,9 +9,13 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.retention.GarbageCollector;
+import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -63,6 +67,15 @@ final class InspectCommand implements Callable<Integer> {
                       + "; record a checkpoint to release them"
                     : null;
             root.put("producers_waiting", waiting);
+            // Keys under the stream that are none of Lakestream's: shown, never interpreted or deleted.
+            List<String> unrecognised = new ArrayList<>();
+            for (ObjectInfo o : store.list("", null, Integer.MAX_VALUE)) {
+                if (StreamLayout.parse(o.key()) instanceof StreamLayout.Unknown u) {
+                    unrecognised.add(u.describe());
+                }
+            }
+            ArrayNode unknown = root.putArray("unrecognised_keys");
+            unrecognised.forEach(unknown::add);
             if (json) {
                 System.out.println(m.writeValueAsString(root));
                 return 0;
@@ -83,6 +96,12 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("%ncheckpoints (%d)%n", s.checkpoints().size());
             for (CheckpointRecord cp : s.checkpoints()) {
                 System.out.printf("  step %-10d %s%n", cp.step(), cp.id());
+            }
+            if (!unrecognised.isEmpty()) {
+                System.out.printf("%nunrecognised keys (%d; not Lakestream's, left alone)%n", unrecognised.size());
+                for (String u : unrecognised) {
+                    System.out.printf("  %s%n", u);
+                }
             }
             return 0;
         }

@@ -78,9 +78,18 @@ class CliTest {
         assertEquals(2, in.get("producers").get("a").get("epoch").asInt());
         assertEquals(4, in.get("producers").get("a").get("seq").asInt());
         assertEquals("next=20", in.get("producers").get("a").get("cursor").asText());
+        assertEquals(0, in.get("unrecognised_keys").size(), in.toString());
         Cli.Result table = Cli.run("inspect", "--stream", uri);
         assertEquals(0, table.exit());
         assertTrue(table.out().contains("committed steps  4"), table.out());
+
+        // a key Lakestream never writes is listed, not interpreted
+        java.nio.file.Files.writeString(dir.resolve("s/data/a/00000001-000000000001.tgb.partial"), "x");
+        in = M.readTree(Cli.run("inspect", "--stream", uri, "--json").out());
+        assertEquals(1, in.get("unrecognised_keys").size(), in.toString());
+        assertTrue(in.get("unrecognised_keys").get(0).asText().startsWith("data/a/00000001-000000000001.tgb.partial ("), in.toString());
+        table = Cli.run("inspect", "--stream", uri);
+        assertTrue(table.out().contains("unrecognised keys (1;"), table.out());
     }
 
     @Test

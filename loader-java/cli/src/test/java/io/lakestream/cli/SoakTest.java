@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -274,7 +275,7 @@ class SoakTest {
             live.add(firstRead.get(s)[0].object());
         }
         Set<String> left = new HashSet<>();
-        for (ObjectInfo o : fs.list("data/", null, Integer.MAX_VALUE)) {
+        for (ObjectInfo o : fs.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             left.add(o.key());
         }
         assertEquals(live, left, "exactly the batches at or above the floor remain");

@@ -16,8 +16,6 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The versioned manifest of one stream: {@code _log/<version>.json} files, each created by
@@ -32,10 +30,8 @@ import java.util.regex.Pattern;
  */
 public final class ManifestLog {
     private static final System.Logger LOG = System.getLogger(ManifestLog.class.getName());
-    public static final String LOG_PREFIX = "_log/";
-    static final String HINT_KEY = "_log/_last_snapshot";
-    private static final Pattern VERSION_KEY = Pattern.compile("_log/(\\d{20})\\.json");
-    private static final Pattern SNAPSHOT_KEY = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
+    /** @see StreamLayout#LOG_PREFIX */
+    public static final String LOG_PREFIX = StreamLayout.LOG_PREFIX;
     /** Attempts for each read of a log file: transient store errors are retried, not surfaced. */
     private static final int READ_ATTEMPTS = 8;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
@@ -63,19 +59,22 @@ public final class ManifestLog {
         this.readOnly = readOnly;
     }
 
+    /** @see StreamLayout#versionKey */
     public static String versionKey(long v) {
-        return String.format("_log/%020d.json", v);
+        return StreamLayout.versionKey(v);
     }
 
+    /** @see StreamLayout#snapshotKey */
     public static String snapshotKey(long v) {
-        return String.format("_log/%020d.snapshot.json", v);
+        return StreamLayout.snapshotKey(v);
     }
 
-    public static final String INDEX_PREFIX = "_index/";
+    /** @see StreamLayout#INDEX_PREFIX */
+    public static final String INDEX_PREFIX = StreamLayout.INDEX_PREFIX;
 
-    /** The index segment holding step {@code firstStep} onwards (firstStep a multiple of the segment size). */
+    /** @see StreamLayout#segmentKey */
     public static String segmentKey(long firstStep) {
-        return String.format("_index/%020d.json", firstStep);
+        return StreamLayout.segmentKey(firstStep);
     }
 
     /**
@@ -157,7 +156,7 @@ public final class ManifestLog {
         Snapshot.Hint hint = readHint();
         ManifestState s = null;
         if (hint != null) {
-            s = loadFromListing(String.format("_log/%020d", hint.version()));
+            s = loadFromListing(StreamLayout.logFrom(hint.version()));
         }
         if (s == null) {
             s = loadFromListing(null);
@@ -175,16 +174,14 @@ public final class ManifestLog {
         String after = startAfter;
         while (true) {
             final String from = after;
-            List<ObjectInfo> page = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, from, 1000));
+            List<ObjectInfo> page = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(StreamLayout.LOG_PREFIX, from, 1000));
             for (ObjectInfo o : page) {
-                Matcher m = VERSION_KEY.matcher(o.key());
-                if (m.matches()) {
-                    versions.add(Long.parseLong(m.group(1)));
-                    continue;
-                }
-                m = SNAPSHOT_KEY.matcher(o.key());
-                if (m.matches()) {
-                    snapshots.add(Long.parseLong(m.group(1)));
+                switch (StreamLayout.parse(o.key())) {
+                    case StreamLayout.Version v -> versions.add(v.version());
+                    case StreamLayout.Snapshot sn -> snapshots.add(sn.version());
+                    case StreamLayout.Unknown u -> LOG.log(System.Logger.Level.WARNING, "ignoring unrecognised key " + where(u.key())
+                            + ": " + u.reason());
+                    default -> { } // the snapshot hint
                 }
             }
             if (page.size() < 1000) {
@@ -201,9 +198,9 @@ public final class ManifestLog {
         Collections.reverse(snapshots);
         for (long sv : snapshots) {
             try {
-                Snapshot snap = readJson(snapshotKey(sv), Snapshot.class);
+                Snapshot snap = readJson(StreamLayout.snapshotKey(sv), Snapshot.class);
                 if (snap.version() != sv) {
-                    throw new LogFormatException(where(snapshotKey(sv)) + ": holds version " + snap.version());
+                    throw new LogFormatException(where(StreamLayout.snapshotKey(sv)) + ": holds version " + snap.version());
                 }
                 return ManifestState.fromSnapshot(config, snap);
             } catch (FormatException | NoSuchKeyException e) {
@@ -223,7 +220,7 @@ public final class ManifestLog {
         while (true) {
             Optional<VersionFile> v = readVersion(s.version() + 1);
             if (v.isPresent()) {
-                s = s.apply(v.get(), where(versionKey(s.version() + 1)));
+                s = s.apply(v.get(), where(StreamLayout.versionKey(s.version() + 1)));
                 newestVersionMillis = v.get().timestampMillis();
                 continue;
             }
@@ -235,8 +232,8 @@ public final class ManifestLog {
             // absence does not prove we are at the head. One LIST past our version settles it
             // (committers check every time, readers at most once a second).
             lastHintCheckMillis = now;
-            String after = String.format("_log/%020d.~", s.version());
-            List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, after, 1));
+            String after = StreamLayout.logAfter(s.version());
+            List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(StreamLayout.LOG_PREFIX, after, 1));
             if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
                 return s;
             }
@@ -254,20 +251,17 @@ public final class ManifestLog {
     }
 
     private static boolean isLaterLogFile(String key, long version) {
-        Matcher m = VERSION_KEY.matcher(key);
-        if (!m.matches()) {
-            m = SNAPSHOT_KEY.matcher(key);
-            if (!m.matches()) {
-                return false;
-            }
-        }
-        return Long.parseLong(m.group(1)) > version;
+        return switch (StreamLayout.parse(key)) {
+            case StreamLayout.Version v -> v.version() > version;
+            case StreamLayout.Snapshot sn -> sn.version() > version;
+            default -> false;
+        };
     }
 
     private Snapshot.Hint readHint() {
         try {
-            Optional<byte[]> hb = store.getIfPresent(HINT_KEY);
-            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(HINT_KEY));
+            Optional<byte[]> hb = store.getIfPresent(StreamLayout.SNAPSHOT_HINT);
+            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(StreamLayout.SNAPSHOT_HINT));
         } catch (FormatException | StoreException e) {
             LOG.log(System.Logger.Level.DEBUG, "ignoring unreadable snapshot hint: " + e.getMessage());
             return null;
@@ -282,7 +276,7 @@ public final class ManifestLog {
     }
 
     private Optional<VersionFile> readVersion(long v) {
-        return readIfPresent(versionKey(v), VersionFile.class, "manifest version ");
+        return readIfPresent(StreamLayout.versionKey(v), VersionFile.class, "manifest version ");
     }
 
     private <T> T readJson(String key, Class<T> type) {
@@ -339,7 +333,7 @@ public final class ManifestLog {
     }
 
     private Snapshot.SegmentFile segment(long first, long n) {
-        String key = segmentKey(first);
+        String key = StreamLayout.segmentKey(first);
         synchronized (segmentLock) {
             if (key.equals(cachedSegmentKey)) {
                 return cachedSegment;
@@ -394,13 +388,13 @@ public final class ManifestLog {
             attempts++;
             boolean ours;
             try {
-                ours = store.putIfAbsent(versionKey(v), bytes) || isOurs(v, token, deadline);
+                ours = store.putIfAbsent(StreamLayout.versionKey(v), bytes) || isOurs(v, token, deadline);
             } catch (StoreException e) {
                 ours = resolveAmbiguous(v, token, bytes, e, deadline);
             }
             if (ours) {
                 FailPoints.hit(FailPoints.AFTER_VERSION_PUT);
-                ManifestState ns = s.apply(vf, where(versionKey(v)));
+                ManifestState ns = s.apply(vf, where(StreamLayout.versionKey(v)));
                 state = ns;
                 newestVersionMillis = vf.timestampMillis();
                 maybeSnapshot();
@@ -409,7 +403,7 @@ public final class ManifestLog {
             conflicts++;
             if (System.currentTimeMillis() > deadline) {
                 throw new StoreException("commit by " + committer + " to " + store.describe() + " lost " + conflicts
-                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", versionKey(v));
+                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", StreamLayout.versionKey(v));
             }
             sleepJittered(backoff);
             backoff = Math.min(backoff * 2, 64);
@@ -422,12 +416,12 @@ public final class ManifestLog {
             try {
                 Optional<VersionFile> got = readVersion(v);
                 if (got.isEmpty()) {
-                    throw new LogFormatException(where(versionKey(v)) + " vanished after a conditional write found it present");
+                    throw new LogFormatException(where(StreamLayout.versionKey(v)) + " vanished after a conditional write found it present");
                 }
                 return token.equals(got.get().commitToken());
             } catch (StoreException e) {
                 if (System.currentTimeMillis() > deadline) {
-                    throw new CommitStateUnknownException("cannot read back " + where(versionKey(v)) + " to learn whether "
+                    throw new CommitStateUnknownException("cannot read back " + where(StreamLayout.versionKey(v)) + " to learn whether "
                             + "this commit won it: " + e.getMessage(), e);
                 }
                 sleepJittered(10);
@@ -441,7 +435,7 @@ public final class ManifestLog {
      * only one put-if-absent can ever win the key).
      */
     private boolean resolveAmbiguous(long v, String token, byte[] bytes, StoreException cause, long deadline) {
-        String key = versionKey(v);
+        String key = StreamLayout.versionKey(v);
         StoreException last = cause;
         for (int i = 0; i < 20 && System.currentTimeMillis() <= deadline; i++) {
             try {
@@ -511,14 +505,14 @@ public final class ManifestLog {
             long indexed = s.indexedSteps();
             while (indexed + seg <= s.committedSteps()) {
                 int from = (int) (indexed - s.tailFirstStep());
-                store.putIfAbsent(segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
+                store.putIfAbsent(StreamLayout.segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
                         List.copyOf(s.tail().subList(from, from + (int) seg)))));
                 indexed += seg;
             }
             ManifestState ns = s.withIndexed(s.version(), indexed);
-            store.putIfAbsent(snapshotKey(s.version()), Json.write(ns.toSnapshot()));
+            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
             state = ns;
-            store.put(HINT_KEY, Json.write(new Snapshot.Hint(s.version())));
+            store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                     + " not written: " + e.getMessage());

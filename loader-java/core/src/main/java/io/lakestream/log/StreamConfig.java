@@ -17,7 +17,7 @@ package io.lakestream.log;
  */
 public record StreamConfig(String format, int formatVersion, int worldSize, int snapshotInterval,
                            int keepCheckpoints, long maxLagSteps, long createdAtMillis, int indexSegmentSteps) {
-    public static final String KEY = "_lakestream.json";
+    public static final String KEY = StreamLayout.CONFIG;
     public static final int FORMAT_VERSION = 1;
 
     public static StreamConfig of(int worldSize) {

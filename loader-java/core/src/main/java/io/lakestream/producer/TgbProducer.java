@@ -9,6 +9,7 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
@@ -139,7 +140,7 @@ public final class TgbProducer implements AutoCloseable {
                     + " has world size " + w);
         }
         long seq = nextSeq;
-        String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
+        String key = StreamLayout.batchObjectKey(id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
         // Bound the encoded batches held in memory by writes in flight.

@@ -102,11 +102,11 @@ class ManifestLogTest {
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
         claim(log, "a");
         byte[] junk = "{\"version\": 1, \"first_st".getBytes(StandardCharsets.UTF_8);
-        fs.put(ManifestLog.versionKey(1), junk);
+        fs.put(StreamLayout.versionKey(1), junk);
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("_log/00000000000000000001.json"), e.getMessage());
         assertThrows(LogFormatException.class, () -> claim(log, "b"));
-        assertEquals(new String(junk, StandardCharsets.UTF_8), new String(fs.get(ManifestLog.versionKey(1)), StandardCharsets.UTF_8),
+        assertEquals(new String(junk, StandardCharsets.UTF_8), new String(fs.get(StreamLayout.versionKey(1)), StandardCharsets.UTF_8),
                 "the bad file is left for a human, not overwritten");
     }
 
@@ -116,7 +116,7 @@ class ManifestLogTest {
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
         claim(log, "a");
         VersionFile wrongStep = new VersionFile(1, "t", "x", 0, 7, Map.of(), List.of(), List.of(), null);
-        fs.put(ManifestLog.versionKey(1), Json.write(wrongStep));
+        fs.put(StreamLayout.versionKey(1), Json.write(wrongStep));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("first_step is 7"), e.getMessage());
         assertTrue(e.getMessage().contains("00000000000000000001.json"), e.getMessage());
@@ -129,7 +129,7 @@ class ManifestLogTest {
         for (int i = 0; i < 5; i++) {
             claim(log, "p" + i);
         }
-        fs.delete(ManifestLog.versionKey(2));
+        fs.delete(StreamLayout.versionKey(2));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("version 2 is missing"), e.getMessage());
     }
@@ -141,7 +141,7 @@ class ManifestLogTest {
         for (int i = 0; i < 10; i++) {
             claim(log, "p" + i);
         }
-        fs.put(ManifestLog.snapshotKey(8), "not json".getBytes(StandardCharsets.UTF_8));
+        fs.put(StreamLayout.snapshotKey(8), "not json".getBytes(StandardCharsets.UTF_8));
         ManifestState s = ManifestLog.open(fs).state();
         assertEquals(9, s.version());
         assertEquals(10, s.producers().size());

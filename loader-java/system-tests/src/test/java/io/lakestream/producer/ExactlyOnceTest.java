@@ -1,5 +1,6 @@
 package io.lakestream.producer;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -144,7 +145,7 @@ class ExactlyOnceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> p.append(src.globalBatch(src.take(0, 4), 2), "next=4"));
         assertTrue(e.getMessage().contains("world size 3"), e.getMessage());
-        assertTrue(fs.list("data/", null, 10).isEmpty(), "nothing written");
+        assertTrue(fs.list(StreamLayout.DATA_PREFIX, null, 10).isEmpty(), "nothing written");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.lakestream.retention;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -52,7 +53,7 @@ class RetentionTest {
 
     private static Set<String> dataKeys(ObjectStore fs) {
         Set<String> s = new HashSet<>();
-        for (ObjectInfo o : fs.list("data/", null, Integer.MAX_VALUE)) {
+        for (ObjectInfo o : fs.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             s.add(o.key());
         }
         return s;
@@ -129,6 +130,37 @@ class RetentionTest {
     }
 
     @Test
+    void strayKeysUnderTheStreamAreReportedNeverDeletedAndDoNotBreakOpening() {
+        ObjectStore fs = produced(40); // 10 steps
+        List<String> stray = List.of("data/p/1-1.tgb", "data/p/00000001-000000000001.tgb.partial", "data/notes.txt",
+                "data/p/00000001-99999999999999999999.tgb", "_log/00000000000000000003.json.tmp", "_log/99999999999999999999.json",
+                "_index/README", "backup/_lakestream.json");
+        for (String k : stray) {
+            fs.put(k, new byte[] {1});
+        }
+        ManifestLog log = ManifestLog.open(fs);
+        assertEquals(10, log.state().committedSteps(), "stray keys do not change what the log says");
+        Checkpoints.record(log, 4, null);
+        Checkpoints.record(log, 8, null);
+        TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()).close(); // fences p's epoch: nothing left to commit
+        GcReport r = new GarbageCollector(log, 0).run(false);
+        assertEquals(4, r.batchObjects(), "GC still does its work");
+        Set<String> reported = new HashSet<>();
+        for (String u : r.unrecognisedKeys()) {
+            reported.add(u.substring(0, u.indexOf(' ')));
+        }
+        for (String k : stray) {
+            assertTrue(fs.stat(k).isPresent(), "never deleted: " + k);
+            if (!k.startsWith("backup/")) { // GC looks only where Lakestream writes
+                assertTrue(reported.contains(k), "reported: " + k + " in " + r.unrecognisedKeys());
+            }
+        }
+        assertTrue(r.toJson().contains("\"unrecognised_keys\":7"), r.toJson());
+        assertEquals(10, ManifestLog.open(fs).state().committedSteps());
+        assertEquals(6, Streams.readRank(fs, 0, W, 4, 10).size());
+    }
+
+    @Test
     void aSlowProducersUncommittedObjectIsNeverReclaimed() throws Exception {
         ObjectStore fs = produced(8); // 2 steps by "p"
         FailPoints.Pause pause = new FailPoints.Pause();
@@ -161,12 +193,12 @@ class RetentionTest {
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 20, null);
         Checkpoints.record(log, 25, null);
-        long logFilesBefore = fs.list("_log/", null, Integer.MAX_VALUE).size();
+        long logFilesBefore = fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size();
         Thread.sleep(ManifestLog.LOG_GRACE_MS + 100); // log files are reclaimed only once older than the grace
         GcReport r = new GarbageCollector(log, 3_600_000, 0).run(false);
         assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
-        assertTrue(fs.list("_log/", null, Integer.MAX_VALUE).size() < logFilesBefore);
-        assertTrue(fs.stat(ManifestLog.versionKey(0)).isEmpty(), "version 0 is no longer needed");
+        assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size() < logFilesBefore);
+        assertTrue(fs.stat(StreamLayout.versionKey(0)).isEmpty(), "version 0 is no longer needed");
         ManifestLog reopened = ManifestLog.open(fs);
         assertEquals(30, reopened.state().committedSteps());
         assertEquals(p.committedCursor(), reopened.state().producer("p").cursor());

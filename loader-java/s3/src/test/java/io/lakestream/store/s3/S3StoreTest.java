@@ -1,5 +1,6 @@
 package io.lakestream.store.s3;
 
+import io.lakestream.log.StreamLayout;
 import io.lakestream.testkit.s3.S3TestServer;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -168,8 +169,8 @@ class S3StoreTest {
             assertTrue(faulty.injectedFaults() > 5, "faults were injected: " + faulty.injectedFaults());
             ManifestLog fresh = ManifestLog.open(plain, true);
             assertEquals(commits, fresh.state().producer("p").seq());
-            List<ObjectInfo> versions = plain.list("_log/", null, 1000).stream()
-                    .filter(o -> o.key().matches("_log/\\d{20}\\.json")).toList();
+            List<ObjectInfo> versions = plain.list(StreamLayout.LOG_PREFIX, null, 1000).stream()
+                    .filter(o -> StreamLayout.parse(o.key()) instanceof StreamLayout.Version).toList();
             Set<String> seqs = new HashSet<>();
             for (ObjectInfo o : versions) {
                 String body = new String(plain.get(o.key()), StandardCharsets.UTF_8);
