@@ -1,5 +1,6 @@
 package io.lakestream.log;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.format.FormatException;
 import io.lakestream.format.Json;
@@ -8,6 +9,7 @@ import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
+import io.lakestream.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -35,6 +37,8 @@ public final class ManifestLog {
     /** Attempts for each read of a log file: transient store errors are retried, not surfaced. */
     private static final int READ_ATTEMPTS = 8;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
+    /** A read-only follower checks for a reclaimed next version at most this often. */
+    private static final long HEAD_CHECK_INTERVAL_NANOS = 1_000_000_000L;
     /**
      * GC deletes a version file only once it is older than this and below a retained snapshot.
      * A follower whose newest known version is older than half of it double-checks the snapshot
@@ -46,17 +50,22 @@ public final class ManifestLog {
     private final ObjectStore store;
     private final StreamConfig config;
     private final boolean readOnly;
+    private final StreamEnv env;
+    private final Clock clock;
     private volatile ManifestState state;
     private final Object segmentLock = new Object();
     private String cachedSegmentKey;
     private Snapshot.SegmentFile cachedSegment;
     private long newestVersionMillis; // timestamp of the newest version applied (0: unknown)
-    private long lastHintCheckMillis;
+    private boolean headChecked;
+    private long lastHeadCheckNanos; // monotonic time of the last LIST past our version (if headChecked)
 
-    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly) {
+    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env) {
         this.store = store;
         this.config = config;
         this.readOnly = readOnly;
+        this.env = env;
+        this.clock = env.clock();
     }
 
     /** @see StreamLayout#versionKey */
@@ -83,9 +92,14 @@ public final class ManifestLog {
      * @throws WorldSizeMismatchException if it exists with another world size
      */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template) {
+        return openOrCreate(store, template, StreamEnv.defaults());
+    }
+
+    /** As {@link #openOrCreate(ObjectStore, StreamConfig)}, with the given environment. */
+    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, StreamEnv env) {
         template.validate("new stream config");
         boolean created = store.putIfAbsent(StreamConfig.KEY, Json.write(template));
-        ManifestLog log = open(store, false);
+        ManifestLog log = open(store, false, env);
         if (!created && log.config.worldSize() != template.worldSize()) {
             throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), template.worldSize());
         }
@@ -97,17 +111,32 @@ public final class ManifestLog {
         return open(store, false);
     }
 
+    /** Opens an existing stream for committing, with the given environment. */
+    public static ManifestLog open(ObjectStore store, StreamEnv env) {
+        return open(store, false, env);
+    }
+
     /** Opens an existing stream; a read-only log may drop consumed tail entries to bound memory. */
     public static ManifestLog open(ObjectStore store, boolean readOnly) {
+        return open(store, readOnly, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, boolean)}, with the given environment. */
+    public static ManifestLog open(ObjectStore store, boolean readOnly, StreamEnv env) {
         StreamConfig cfg = readConfig(store);
-        ManifestLog log = new ManifestLog(store, cfg, readOnly);
+        ManifestLog log = new ManifestLog(store, cfg, readOnly, env);
         log.state = log.load();
         return log;
     }
 
     /** Opens an existing stream and checks its world size. */
     public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly) {
-        ManifestLog log = open(store, readOnly);
+        return open(store, worldSize, readOnly, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, int, boolean)}, with the given environment. */
+    public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly, StreamEnv env) {
+        ManifestLog log = open(store, readOnly, env);
         if (log.config.worldSize() != worldSize) {
             throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), worldSize);
         }
@@ -138,6 +167,11 @@ public final class ManifestLog {
 
     public StreamConfig config() {
         return config;
+    }
+
+    /** The environment (clock, ...) this log and everything built on it uses. */
+    public StreamEnv env() {
+        return env;
     }
 
     /** The state as of the last refresh or commit. */
@@ -224,14 +258,17 @@ public final class ManifestLog {
                 newestVersionMillis = v.get().timestampMillis();
                 continue;
             }
-            long now = System.currentTimeMillis();
-            if (now - newestVersionMillis <= LOG_GRACE_MS / 2 || (readOnly && now - lastHintCheckMillis <= 1000)) {
+            long now = clock.wallMillis();
+            long nowNanos = clock.monotonicNanos();
+            if (now - newestVersionMillis <= LOG_GRACE_MS / 2
+                    || (readOnly && headChecked && nowNanos - lastHeadCheckNanos <= HEAD_CHECK_INTERVAL_NANOS)) {
                 return s;
             }
             // Our newest version is old enough that GC may have reclaimed the next one: its
             // absence does not prove we are at the head. One LIST past our version settles it
             // (committers check every time, readers at most once a second).
-            lastHintCheckMillis = now;
+            headChecked = true;
+            lastHeadCheckNanos = nowNanos;
             String after = StreamLayout.logAfter(s.version());
             List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(StreamLayout.LOG_PREFIX, after, 1));
             if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
@@ -370,7 +407,7 @@ public final class ManifestLog {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
         String token = UUID.randomUUID().toString();
-        long deadline = System.currentTimeMillis() + COMMIT_TIMEOUT_MS;
+        long deadline = clock.monotonicNanos() + COMMIT_TIMEOUT_MS * 1_000_000;
         int attempts = 0;
         int conflicts = 0;
         long backoff = 1;
@@ -381,7 +418,7 @@ public final class ManifestLog {
                 return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
             }
             long v = s.version() + 1;
-            VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
+            VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
             byte[] bytes = Json.write(vf);
             FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
@@ -401,7 +438,7 @@ public final class ManifestLog {
                 return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state);
             }
             conflicts++;
-            if (System.currentTimeMillis() > deadline) {
+            if (pastDeadline(deadline)) {
                 throw new StoreException("commit by " + committer + " to " + store.describe() + " lost " + conflicts
                         + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", StreamLayout.versionKey(v));
             }
@@ -420,7 +457,7 @@ public final class ManifestLog {
                 }
                 return token.equals(got.get().commitToken());
             } catch (StoreException e) {
-                if (System.currentTimeMillis() > deadline) {
+                if (pastDeadline(deadline)) {
                     throw new CommitStateUnknownException("cannot read back " + where(StreamLayout.versionKey(v)) + " to learn whether "
                             + "this commit won it: " + e.getMessage(), e);
                 }
@@ -437,7 +474,7 @@ public final class ManifestLog {
     private boolean resolveAmbiguous(long v, String token, byte[] bytes, StoreException cause, long deadline) {
         String key = StreamLayout.versionKey(v);
         StoreException last = cause;
-        for (int i = 0; i < 20 && System.currentTimeMillis() <= deadline; i++) {
+        for (int i = 0; i < 20 && !pastDeadline(deadline); i++) {
             try {
                 Optional<VersionFile> got = readVersion(v);
                 if (got.isPresent()) {
@@ -462,7 +499,7 @@ public final class ManifestLog {
             try {
                 return refresh();
             } catch (StoreException e) {
-                if (System.currentTimeMillis() > deadline) {
+                if (pastDeadline(deadline)) {
                     throw e;
                 }
                 sleepJittered(backoff);
@@ -471,11 +508,15 @@ public final class ManifestLog {
         }
     }
 
-    private static void sleepJittered(long maxMillis) {
+    private boolean pastDeadline(long deadlineNanos) {
+        return clock.monotonicNanos() - deadlineNanos > 0;
+    }
+
+    private void sleepJittered(long maxMillis) {
         long ms = ThreadLocalRandom.current().nextLong(maxMillis + 1);
         try {
             if (ms > 0) {
-                Thread.sleep(ms);
+                clock.sleep(ms);
             } else {
                 Thread.onSpinWait();
             }

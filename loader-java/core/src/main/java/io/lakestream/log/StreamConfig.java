@@ -21,7 +21,7 @@ public record StreamConfig(String format, int formatVersion, int worldSize, int 
     public static final int FORMAT_VERSION = 1;
 
     public static StreamConfig of(int worldSize) {
-        return new StreamConfig("lakestream", FORMAT_VERSION, worldSize, 64, 2, 0, System.currentTimeMillis(), 1024);
+        return new StreamConfig("lakestream", FORMAT_VERSION, worldSize, 64, 2, 0, io.lakestream.time.Clock.system().wallMillis(), 1024);
     }
 
     public StreamConfig withSnapshotInterval(int n) {

@@ -1,5 +1,6 @@
 package io.lakestream.producer;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.format.BatchObject;
 import io.lakestream.format.TensorData;
@@ -70,8 +71,14 @@ public final class TgbProducer implements AutoCloseable {
      * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
      */
     public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options) {
+        return open(store, producerId, template, options, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, String, StreamConfig, ProducerOptions)}, with the given environment. */
+    public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options,
+                                   StreamEnv env) {
         Keys.validateId("producer id", producerId);
-        ManifestLog log = ManifestLog.openOrCreate(store, template);
+        ManifestLog log = ManifestLog.openOrCreate(store, template, env);
         CommitResult r = log.commit(producerId, s -> {
             ProducerState cur = s.producer(producerId);
             ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
@@ -214,7 +221,7 @@ public final class TgbProducer implements AutoCloseable {
                     + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is " + bound;
             flowWaits++;
             try {
-                Thread.sleep(wait);
+                log.env().clock().sleep(wait);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);

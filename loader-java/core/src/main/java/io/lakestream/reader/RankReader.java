@@ -1,5 +1,6 @@
 package io.lakestream.reader;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.Codec;
 import io.lakestream.format.Crc32c;
@@ -16,6 +17,7 @@ import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
+import io.lakestream.time.Clock;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,7 +41,10 @@ import java.util.concurrent.TimeoutException;
  * reader's whole resumable state is {@link #nextStep()}.
  */
 public final class RankReader implements AutoCloseable {
+    /** Longest single wait on the queue or a fetch, so a deadline on the injected clock is seen. */
+    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private final ManifestLog log;
+    private final Clock clock;
     private final ObjectStore store;
     private final int rank;
     private final int worldSize;
@@ -56,6 +61,7 @@ public final class RankReader implements AutoCloseable {
 
     private RankReader(ManifestLog log, int rank, long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
         this.log = log;
+        this.clock = log.env().clock();
         this.store = log.store();
         this.rank = rank;
         this.worldSize = log.config().worldSize();
@@ -86,6 +92,12 @@ public final class RankReader implements AutoCloseable {
     /** As {@link #open(ObjectStore, int, int, long, ReaderOptions)}, lending from {@code pool} (null: a private pool). */
     public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
                                   PinnedPool pool) {
+        return open(store, rank, worldSize, startStep, options, pool, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, int, int, long, ReaderOptions, PinnedPool)}, with the given environment. */
+    public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                  PinnedPool pool, StreamEnv env) {
         if (worldSize < 1) {
             throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
         }
@@ -95,7 +107,7 @@ public final class RankReader implements AutoCloseable {
         if (startStep < 0) {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
-        ManifestLog log = ManifestLog.open(store, worldSize, true);
+        ManifestLog log = ManifestLog.open(store, worldSize, true, env);
         if (startStep < log.state().floorStep() || startStep < log.state().reclaimedBelowStep()) {
             throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
         }
@@ -138,21 +150,28 @@ public final class RankReader implements AutoCloseable {
         if (failed != null) {
             throw new IllegalStateException("reader stopped at step " + nextStep + " after an error: " + failed.getMessage(), failed);
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis));
         try {
-            if (head == null) {
-                head = ready.poll(timeoutMillis, TimeUnit.MILLISECONDS);
+            // Waits in slices so the deadline is measured on the injected clock.
+            while (true) {
+                long slice = Math.clamp(deadline - clock.monotonicNanos(), 0, WAIT_SLICE_NANOS);
                 if (head == null) {
+                    head = ready.poll(slice, TimeUnit.NANOSECONDS);
+                }
+                if (head != null) {
+                    try {
+                        StepBatch b = head.get(slice, TimeUnit.NANOSECONDS);
+                        head = null;
+                        nextStep = b.step() + 1;
+                        return b;
+                    } catch (TimeoutException notYet) {
+                        // head is kept: the step is still delivered by a later call
+                    }
+                }
+                if (clock.monotonicNanos() - deadline >= 0) {
                     throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
                 }
             }
-            // A timeout below keeps head: the step is still delivered by the next call.
-            StepBatch b = head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            head = null;
-            nextStep = b.step() + 1;
-            return b;
-        } catch (TimeoutException e) {
-            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for step " + nextStep, e);
@@ -174,7 +193,7 @@ public final class RankReader implements AutoCloseable {
                 if (step >= log.state().committedSteps()) {
                     Retry.idempotent(10, 2000, log::refresh);
                     if (step >= log.state().committedSteps()) {
-                        Thread.sleep(wait);
+                        clock.sleep(wait);
                         wait = Math.min(options.maxPollMillis(), wait * 2);
                         continue;
                     }
@@ -197,7 +216,7 @@ public final class RankReader implements AutoCloseable {
     }
 
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
-        long t0 = System.nanoTime();
+        long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
         String where = "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
@@ -245,7 +264,7 @@ public final class RankReader implements AutoCloseable {
                 tensors.add(new Tensor(v.name(), v.dtype(), v.shape(), v.data()));
             }
             return new StepBatch(step, rank, entry.object(), shard.samples(), List.copyOf(tensors), TensorBlob.dataSection(blob),
-                    lease, System.nanoTime() - t0, shard.length());
+                    lease, clock.monotonicNanos() - t0, shard.length());
         } catch (RuntimeException e) {
             lease.close();
             throw e;

@@ -83,7 +83,7 @@ public final class GarbageCollector {
         }
 
         // 2. orphans: listed objects referenced by no committed step at or above the floor
-        long now = System.currentTimeMillis();
+        long now = log.env().clock().wallMillis();
         List<ObjectInfo> candidates = new ArrayList<>();
         List<String> unrecognised = new ArrayList<>();
         Set<String> live = liveObjects(floor);

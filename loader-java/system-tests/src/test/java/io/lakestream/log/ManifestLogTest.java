@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.Json;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.CountingStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,6 +49,34 @@ class ManifestLogTest {
         assertTrue(reopened.state().lastSnapshotVersion() >= 384, "a recent snapshot was used: " + reopened.state().lastSnapshotVersion());
         // config + hint + snapshot + at most the versions since it + the probe for the next one
         assertTrue(counting.gets.get() <= 3 + 16 + 1, "open read " + counting.gets.get() + " objects");
+    }
+
+    @Test
+    void aFollowerWhoseNewestVersionIsOldChecksForReclaimedVersionsOnItsInjectedClock() {
+        ObjectStore fs = store();
+        ManualClock clock = new ManualClock(1_000_000_000L);
+        StreamEnv env = StreamEnv.defaults().withClock(clock);
+        ManifestLog writer = ManifestLog.openOrCreate(fs, StreamConfig.of(1), env);
+        claim(writer, "a"); // version 0, stamped with the injected wall clock
+        CountingStore counting = new CountingStore(fs);
+        ManifestLog follower = ManifestLog.open(counting, true, env);
+        long grace = ManifestLog.LOG_GRACE_MS;
+        counting.reset();
+        follower.refresh();
+        assertEquals(0, counting.lists.get(), "a fresh head needs no LIST: the next version's absence is proof");
+        clock.advance(grace / 2 + 1);
+        follower.refresh();
+        assertEquals(1, counting.lists.get(), "older than half the log grace: one LIST past our version");
+        follower.refresh();
+        assertEquals(1, counting.lists.get(), "a read-only follower checks at most once a second (monotonic clock)");
+        clock.advance(1_001);
+        follower.refresh();
+        assertEquals(2, counting.lists.get());
+        claim(writer, "b"); // a new version, stamped now: fresh again
+        follower.refresh();
+        follower.refresh();
+        assertEquals(2, counting.lists.get());
+        assertEquals(1, follower.state().version());
     }
 
     @Test

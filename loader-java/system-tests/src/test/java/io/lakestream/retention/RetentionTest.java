@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
@@ -17,6 +18,7 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -122,8 +124,12 @@ class RetentionTest {
         assertEquals(0, new GarbageCollector(log, 0).run(false).orphanObjects(),
                 "an object its producer's current epoch may still commit is never an orphan, however old");
         TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts()).close(); // the restart fences epoch 1
-        assertEquals(0, new GarbageCollector(log, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
-        GcReport r = new GarbageCollector(log, 0).run(false);
+        // ages are measured on the injected clock against the store's modification times
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        assertEquals(0, new GarbageCollector(gcLog, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
+        clock.advance(3_600_000 + 1_000);
+        GcReport r = new GarbageCollector(gcLog, 3_600_000).run(false);
         assertEquals(1, r.orphanObjects());
         assertEquals(5, dataKeys(fs).size());
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
@@ -194,8 +200,11 @@ class RetentionTest {
         Checkpoints.record(log, 20, null);
         Checkpoints.record(log, 25, null);
         long logFilesBefore = fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size();
-        Thread.sleep(ManifestLog.LOG_GRACE_MS + 100); // log files are reclaimed only once older than the grace
-        GcReport r = new GarbageCollector(log, 3_600_000, 0).run(false);
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        assertEquals(0, new GarbageCollector(gcLog, 3_600_000, 0).run(false).logFiles(), "log files younger than the grace are kept");
+        clock.advance(ManifestLog.LOG_GRACE_MS + 1_000); // log files are reclaimed only once older than the grace
+        GcReport r = new GarbageCollector(gcLog, 3_600_000, 0).run(false);
         assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
         assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size() < logFilesBefore);
         assertTrue(fs.stat(StreamLayout.versionKey(0)).isEmpty(), "version 0 is no longer needed");
@@ -208,6 +217,38 @@ class RetentionTest {
         // producing continues on the truncated log
         Streams.produceWith(TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()), W, B, new SyntheticSource(160, 4, 0, 1, 8), -1);
         assertEquals(40, ManifestLog.open(fs).state().committedSteps());
+    }
+
+    @Test
+    void flowControlWaitsOnTheInjectedClock() throws Exception {
+        ObjectStore fs = store();
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withRetention(2, 2), Streams.opts().withGroup(1, 1, false),
+                StreamEnv.defaults().withClock(clock));
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread producer = new Thread(() -> {
+            try {
+                Streams.produceWith(p, W, B, new SyntheticSource(12, 1, 0, 1, 8), -1); // 3 steps
+            } catch (Throwable t) {
+                err.set(t);
+            }
+        });
+        producer.start();
+        long until = System.currentTimeMillis() + 30_000;
+        while (clock.sleeps() == 0 && producer.isAlive() && System.currentTimeMillis() < until) {
+            Thread.sleep(5); // until the producer waits on the clock
+        }
+        ManifestLog log = ManifestLog.open(fs);
+        assertEquals(2, log.refresh().committedSteps(), "held at the bound");
+        assertTrue(producer.isAlive(), "the producer waits on the injected clock, which stands still");
+        assertTrue(p.waitingReason().contains("flow control"), p.waitingReason());
+        Checkpoints.record(log, 2, null);
+        clock.advance(clock.sleptMillis()); // its poll interval passes: it sees the checkpoint and goes on
+        producer.join(30_000);
+        assertEquals(null, err.get());
+        assertEquals(3, log.refresh().committedSteps());
+        assertEquals(1, p.flowWaits());
+        p.close();
     }
 
     @Test
