@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.retention.GcReport;
@@ -26,7 +27,7 @@ final class GcCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (ObjectStore store = ObjectStores.open(stream, false)) {
-            GcReport r = new GarbageCollector(ManifestLog.open(store), orphanGraceS * 1000).run(dryRun);
+            GcReport r = new GarbageCollector(ManifestLog.open(store, StreamEnv.fromEnvironment()), orphanGraceS * 1000).run(dryRun);
             System.out.println(r.toJson());
             System.err.printf("gc%s: floor step %d; %s %d objects, %.1f MB (%d batches below the floor, %d orphans, %d log files)%n",
                     dryRun ? " (dry run)" : "", r.floor(), dryRun ? "would reclaim" : "reclaimed", r.objects(), r.bytes() / 1e6,

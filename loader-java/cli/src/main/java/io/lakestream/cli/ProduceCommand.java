@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.Codec;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.producer.ProducerOptions;
@@ -68,10 +69,12 @@ final class ProduceCommand implements Callable<Integer> {
         }
         SyntheticSource src = SyntheticSource.parse(source, seqLen);
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true);
+        // LAKESTREAM_FAILPOINTS arms fail points in this process (the crash tests' child producers)
+        StreamEnv env = StreamEnv.fromEnvironment();
         try (ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
-                     .withRetention(keepCheckpoints, maxLagSteps), opts);
-             BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000), orphanGraceS * 1000) : null) {
+                     .withRetention(keepCheckpoints, maxLagSteps), opts, env);
+             BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000), orphanGraceS * 1000, env) : null) {
             long resume = SyntheticSource.parseCursor(p.committedCursor());
             long next = resume < 0 ? src.startIndex() : resume;
             long startSeq = p.committedSeq();

@@ -421,7 +421,7 @@ public final class ManifestLog {
             VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
             byte[] bytes = Json.write(vf);
-            FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
+            env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;
             boolean ours;
             try {
@@ -430,7 +430,7 @@ public final class ManifestLog {
                 ours = resolveAmbiguous(v, token, bytes, e, deadline);
             }
             if (ours) {
-                FailPoints.hit(FailPoints.AFTER_VERSION_PUT);
+                env.failPoints().hit(FailPoints.AFTER_VERSION_PUT);
                 ManifestState ns = s.apply(vf, where(StreamLayout.versionKey(v)));
                 state = ns;
                 newestVersionMillis = vf.timestampMillis();
@@ -538,7 +538,7 @@ public final class ManifestLog {
         if (!due || s.tailPartial()) {
             return;
         }
-        FailPoints.hit(FailPoints.BEFORE_SNAPSHOT);
+        env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
             // Complete index segments first (their content is fixed by the log, so concurrent
             // writers write identical bytes), then the snapshot that relies on them.

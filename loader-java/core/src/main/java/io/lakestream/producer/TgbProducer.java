@@ -176,7 +176,7 @@ public final class TgbProducer implements AutoCloseable {
         }
         final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
         CommitResult r = log.commit(id, s -> prepare(s, batch));
-        FailPoints.hit(FailPoints.AFTER_COMMIT);
+        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
         ProducerState mine = r.state().producer(id);
         committedSeq = mine.seq();
         committedCursor = mine.cursor();
@@ -300,7 +300,7 @@ public final class TgbProducer implements AutoCloseable {
             }
         });
         bytesWrittenAtomic.addAndGet(bytes.length);
-        FailPoints.hit(FailPoints.AFTER_OBJECT_WRITE);
+        log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
     }
 
     private int inFlight() {

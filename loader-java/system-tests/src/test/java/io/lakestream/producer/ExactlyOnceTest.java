@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.CommitStateUnknownException;
 import io.lakestream.log.ManifestLog;
@@ -16,7 +17,6 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,10 +30,9 @@ class ExactlyOnceTest {
     @TempDir
     Path dir;
 
-    @AfterEach
-    void disarm() {
-        FailPoints.clearAll();
-    }
+    /** This test's own fail points: armed here, seen only by the producers given {@link #env}. */
+    final FailPoints failPoints = new FailPoints();
+    final StreamEnv env = StreamEnv.defaults().withFailPoints(failPoints);
 
     /** The store under test, fresh per call; {@link S3ExactlyOnceTest} runs every test here on s3://. */
     ObjectStore store() {
@@ -73,11 +72,11 @@ class ExactlyOnceTest {
     void aRetriedCommitOfAlreadyCommittedSequencesIsDropped() {
         ObjectStore fs = store();
         SyntheticSource src = new SyntheticSource(12, 1, 0, 1, L);
-        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(100, 100, false));
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(100, 100, false), env);
         long[] ids = src.take(0, W * B);
         p.append(src.globalBatch(ids, W), SyntheticSource.cursor(src.after(ids[ids.length - 1])));
         // the commit lands but the producer crashes before learning it: the fail point throws after the put
-        FailPoints.set(FailPoints.AFTER_COMMIT, new FailPoints.Throw(), 1);
+        failPoints.set(FailPoints.AFTER_COMMIT, new FailPoints.Throw(), 1);
         assertThrows(FailPoints.InjectedFailure.class, p::commit);
         assertEquals(1, p.pendingCount(), "the producer did not learn the outcome");
         var r = p.commit(); // retried: same seq, already in the log
@@ -97,13 +96,13 @@ class ExactlyOnceTest {
         long records = 90;
         SyntheticSource src = new SyntheticSource(records, 3, 0, 1, L);
         for (int crashAt = 2; crashAt <= 8; crashAt += 3) {
-            FailPoints.set(point, new FailPoints.Throw(), crashAt);
+            failPoints.set(point, new FailPoints.Throw(), crashAt);
             try {
-                Streams.produce(fs, "p", W, B, src, -1, Streams.opts().withGroup(2, 2, false));
+                Streams.produce(fs, "p", W, B, src, -1, Streams.opts().withGroup(2, 2, false), env);
             } catch (FailPoints.InjectedFailure expected) {
                 // the instance "died" here; the next iteration is its replacement
             }
-            FailPoints.clearAll();
+            failPoints.clearAll();
         }
         Streams.produce(fs, "p", W, B, src, -1, Streams.opts()).close();
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(records));

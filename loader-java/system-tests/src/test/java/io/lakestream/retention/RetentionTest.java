@@ -26,7 +26,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -42,10 +41,9 @@ class RetentionTest {
         return FileStore.open(dir.resolve("s-" + java.util.UUID.randomUUID()), true);
     }
 
-    @AfterEach
-    void disarm() {
-        FailPoints.clearAll();
-    }
+    /** This test's own fail points: armed here, seen only by the producers given {@link #env}. */
+    final FailPoints failPoints = new FailPoints();
+    final StreamEnv env = StreamEnv.defaults().withFailPoints(failPoints);
 
     private ObjectStore produced(long records) {
         ObjectStore fs = store();
@@ -114,11 +112,11 @@ class RetentionTest {
     @Test
     void orphansOfACrashedProducerAreReclaimedOnlyAfterTheGracePeriod() {
         ObjectStore fs = produced(20);
-        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
-        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false));
+        failPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
+        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false), env);
         SyntheticSource src = new SyntheticSource(100, 5, 0, 1, 8);
         assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(p, W, B, src, -1));
-        FailPoints.clearAll();
+        failPoints.clearAll();
         assertEquals(6, dataKeys(fs).size(), "5 committed + 1 orphan");
         ManifestLog log = ManifestLog.open(fs);
         assertEquals(0, new GarbageCollector(log, 0).run(false).orphanObjects(),
@@ -170,11 +168,12 @@ class RetentionTest {
     void aSlowProducersUncommittedObjectIsNeverReclaimed() throws Exception {
         ObjectStore fs = produced(8); // 2 steps by "p"
         FailPoints.Pause pause = new FailPoints.Pause();
-        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
+        failPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
         AtomicReference<Throwable> err = new AtomicReference<>();
         Thread slow = new Thread(() -> {
             try {
-                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false)).close();
+                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false), env)
+                        .close();
             } catch (Throwable t) {
                 err.set(t);
             }
