@@ -45,6 +45,7 @@ public final class RankReader implements AutoCloseable {
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private final ManifestLog log;
     private final Clock clock;
+    private final TensorBlob.Parser blobs = new TensorBlob.Parser();
     private final ObjectStore store;
     private final int rank;
     private final int worldSize;
@@ -254,7 +255,7 @@ public final class RankReader implements AutoCloseable {
                 throw new FormatException(where + ": uncompressed shard has raw_length " + shard.rawLength() + " != length "
                         + shard.length());
             }
-            List<TensorBlob.View> views = TensorBlob.parse(blob, where);
+            List<TensorBlob.View> views = blobs.parse(blob, where);
             List<Tensor> tensors = new ArrayList<>(views.size());
             for (TensorBlob.View v : views) {
                 if (v.shape()[0] != shard.samples()) {
