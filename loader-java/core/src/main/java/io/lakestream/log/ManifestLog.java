@@ -7,7 +7,7 @@ import io.lakestream.format.Json;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
+import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.StoreException;
 import io.lakestream.time.Clock;
 import java.util.ArrayList;
@@ -34,8 +34,6 @@ public final class ManifestLog {
     private static final System.Logger LOG = System.getLogger(ManifestLog.class.getName());
     /** @see StreamLayout#LOG_PREFIX */
     public static final String LOG_PREFIX = StreamLayout.LOG_PREFIX;
-    /** Attempts for each read of a log file: transient store errors are retried, not surfaced. */
-    private static final int READ_ATTEMPTS = 8;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
     /** A read-only follower checks for a reclaimed next version at most this often. */
     private static final long HEAD_CHECK_INTERVAL_NANOS = 1_000_000_000L;
@@ -146,7 +144,7 @@ public final class ManifestLog {
     public static StreamConfig readConfig(ObjectStore store) {
         byte[] b;
         try {
-            b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.get(StreamConfig.KEY));
+            b = store.get(StreamConfig.KEY);
         } catch (NoSuchKeyException e) {
             throw new IllegalArgumentException("no Lakestream stream at " + store.describe() + " (missing " + StreamConfig.KEY + ")");
         }
@@ -207,8 +205,7 @@ public final class ManifestLog {
         List<Long> snapshots = new ArrayList<>();
         String after = startAfter;
         while (true) {
-            final String from = after;
-            List<ObjectInfo> page = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(StreamLayout.LOG_PREFIX, from, 1000));
+            List<ObjectInfo> page = store.list(StreamLayout.LOG_PREFIX, after, 1000);
             for (ObjectInfo o : page) {
                 switch (StreamLayout.parse(o.key())) {
                     case StreamLayout.Version v -> versions.add(v.version());
@@ -270,7 +267,7 @@ public final class ManifestLog {
             headChecked = true;
             lastHeadCheckNanos = nowNanos;
             String after = StreamLayout.logAfter(s.version());
-            List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(StreamLayout.LOG_PREFIX, after, 1));
+            List<ObjectInfo> next = store.list(StreamLayout.LOG_PREFIX, after, 1);
             if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
                 return s;
             }
@@ -321,13 +318,14 @@ public final class ManifestLog {
     }
 
     /**
-     * Reads and parses a log file, retrying transient store errors and a parse failure twice: a
-     * torn transfer heals on re-read, real corruption does not and is reported naming the file.
+     * Reads and parses a log file. A parse failure is read once more: a torn transfer heals on
+     * re-read, real corruption does not and is reported naming the file. (Transient store errors
+     * were already retried by the store's retry layer.)
      */
     private <T> Optional<T> readIfPresent(String key, Class<T> type, String what) {
         FormatException last = null;
-        for (int i = 0; i < 3; i++) {
-            Optional<byte[]> b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.getIfPresent(key));
+        for (int i = 0; i < 2; i++) {
+            Optional<byte[]> b = store.getIfPresent(key);
             if (b.isEmpty()) {
                 return Optional.empty();
             }
@@ -401,6 +399,11 @@ public final class ManifestLog {
      * Commits what {@code prepare} returns for the newest state. {@code prepare} is called again
      * after every lost race, with the state that won; it validates (throwing to abort, e.g. when
      * fenced) and returns the changes, or {@link Changes#NONE} when nothing is left to commit.
+     *
+     * <p>The loop here is for meaning only: losing the race for the next version. Transient store
+     * failures were retried by the store's retry layer; one that still surfaces from reading the
+     * log ends the commit (nothing of it was written), and a write whose outcome cannot be
+     * learned is {@link CommitStateUnknownException}.
      */
     public synchronized CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
         if (readOnly) {
@@ -412,26 +415,31 @@ public final class ManifestLog {
         int conflicts = 0;
         long backoff = 1;
         while (true) {
-            ManifestState s = refreshRetrying(deadline);
+            ManifestState s = refresh();
             Changes ch = prepare.apply(s);
             if (ch == null || ch.isEmpty()) {
                 return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
             }
             long v = s.version() + 1;
+            String key = StreamLayout.versionKey(v);
             VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
             byte[] bytes = Json.write(vf);
             env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;
-            boolean ours;
+            ConditionalPut.Outcome outcome;
             try {
-                ours = store.putIfAbsent(StreamLayout.versionKey(v), bytes) || isOurs(v, token, deadline);
-            } catch (StoreException e) {
-                ours = resolveAmbiguous(v, token, bytes, e, deadline);
+                outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token));
+            } catch (ConditionalPut.OutcomeUnknownException e) {
+                throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
+                        + "; re-open the stream to learn the producer's committed state", e);
             }
-            if (ours) {
+            if (outcome == ConditionalPut.Outcome.VANISHED) {
+                throw new LogFormatException(where(key) + " vanished after a conditional write found it present");
+            }
+            if (outcome != ConditionalPut.Outcome.THEIRS) {
                 env.failPoints().hit(FailPoints.AFTER_VERSION_PUT);
-                ManifestState ns = s.apply(vf, where(StreamLayout.versionKey(v)));
+                ManifestState ns = s.apply(vf, where(key));
                 state = ns;
                 newestVersionMillis = vf.timestampMillis();
                 maybeSnapshot();
@@ -440,71 +448,19 @@ public final class ManifestLog {
             conflicts++;
             if (pastDeadline(deadline)) {
                 throw new StoreException("commit by " + committer + " to " + store.describe() + " lost " + conflicts
-                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", StreamLayout.versionKey(v));
+                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", key, null, false);
             }
             sleepJittered(backoff);
             backoff = Math.min(backoff * 2, 64);
         }
     }
 
-    /** The version key was taken: by an earlier attempt of ours whose confirmation was lost? */
-    private boolean isOurs(long v, String token, long deadline) {
-        while (true) {
-            try {
-                Optional<VersionFile> got = readVersion(v);
-                if (got.isEmpty()) {
-                    throw new LogFormatException(where(StreamLayout.versionKey(v)) + " vanished after a conditional write found it present");
-                }
-                return token.equals(got.get().commitToken());
-            } catch (StoreException e) {
-                if (pastDeadline(deadline)) {
-                    throw new CommitStateUnknownException("cannot read back " + where(StreamLayout.versionKey(v)) + " to learn whether "
-                            + "this commit won it: " + e.getMessage(), e);
-                }
-                sleepJittered(10);
-            }
-        }
-    }
-
-    /**
-     * The put failed without saying whether it happened. Read the key: ours, theirs, or absent
-     * (then the put did not happen, or has not landed: retrying the same bytes is safe because
-     * only one put-if-absent can ever win the key).
-     */
-    private boolean resolveAmbiguous(long v, String token, byte[] bytes, StoreException cause, long deadline) {
-        String key = StreamLayout.versionKey(v);
-        StoreException last = cause;
-        for (int i = 0; i < 20 && !pastDeadline(deadline); i++) {
-            try {
-                Optional<VersionFile> got = readVersion(v);
-                if (got.isPresent()) {
-                    return token.equals(got.get().commitToken());
-                }
-                if (store.putIfAbsent(key, bytes)) {
-                    return true;
-                }
-            } catch (StoreException e) {
-                last = e;
-            }
-            sleepJittered(Math.min(1L << Math.min(i, 6), 64));
-        }
-        throw new CommitStateUnknownException("commit of " + where(key) + ": the write failed ambiguously and its outcome "
-                + "could not be read back (" + last.getMessage() + "); re-open the stream to learn the producer's committed state",
-                last);
-    }
-
-    private ManifestState refreshRetrying(long deadline) {
-        long backoff = 1;
-        while (true) {
-            try {
-                return refresh();
-            } catch (StoreException e) {
-                if (pastDeadline(deadline)) {
-                    throw e;
-                }
-                sleepJittered(backoff);
-                backoff = Math.min(backoff * 2, 100);
-            }
+    /** Whether version file bytes found at {@code key} are this commit's (an earlier attempt landed). */
+    private boolean isOurs(byte[] found, String key, String token) {
+        try {
+            return token.equals(Json.read(found, VersionFile.class, "manifest version " + where(key)).commitToken());
+        } catch (FormatException e) {
+            throw new LogFormatException(e.getMessage(), e);
         }
     }
 

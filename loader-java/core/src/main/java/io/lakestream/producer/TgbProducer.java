@@ -14,7 +14,7 @@ import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
+import io.lakestream.store.ConditionalPut;
 import java.util.ArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -289,16 +289,16 @@ public final class TgbProducer implements AutoCloseable {
 
     private void writeObject(String key, byte[] bytes) {
         // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        // It can find the key taken by our own earlier attempt, though: after a failed attempt
-        // that landed, or when the store itself retried a write whose response was lost (S3
-        // then answers 412). Identical bytes mean just that; anything else is a shared epoch.
-        Retry.idempotent(8, 1000, () -> {
-            if (!log.store().putIfAbsent(key, bytes)
-                    && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, bytes)).orElse(false)) {
-                throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
-                        + epoch + " of producer '" + id + "'");
-            }
-        });
+        // It can find the key taken by our own earlier attempt, though: one that landed without
+        // an answer, which the store's retry (S3's SDK, the file store's retry layer) then meets.
+        // Identical bytes mean just that; anything else is a shared epoch.
+        switch (ConditionalPut.put(log.store(), key, bytes, found -> java.util.Arrays.equals(found, bytes))) {
+            case CREATED, OURS -> { }
+            case THEIRS -> throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances"
+                    + " share epoch " + epoch + " of producer '" + id + "'");
+            case VANISHED -> throw new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before"
+                    + " producer '" + id + "' epoch " + epoch + " could read it back");
+        }
         bytesWrittenAtomic.addAndGet(bytes.length);
         log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
     }

@@ -15,7 +15,6 @@ import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
 import io.lakestream.time.Clock;
 import java.lang.foreign.MemorySegment;
@@ -192,7 +191,8 @@ public final class RankReader implements AutoCloseable {
         try {
             while (!closed) {
                 if (step >= log.state().committedSteps()) {
-                    Retry.idempotent(10, 2000, log::refresh);
+                    // a store failure that outlives the store's retries stops the reader: next() throws it
+                    log.refresh();
                     if (step >= log.state().committedSteps()) {
                         clock.sleep(wait);
                         wait = Math.min(options.maxPollMillis(), wait * 2);
@@ -226,7 +226,7 @@ public final class RankReader implements AutoCloseable {
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
-                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                store.readRange(entry.object(), shard.offset(), stored);
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
                 ManifestLog fresh = ManifestLog.open(store, true);
@@ -239,7 +239,7 @@ public final class RankReader implements AutoCloseable {
             long crc = Crc32c.of(stored);
             if (crc != shard.crc32c()) {
                 // One re-read tells a torn transfer from corruption at rest.
-                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                store.readRange(entry.object(), shard.offset(), stored);
                 crc = Crc32c.of(stored);
             }
             if (crc != shard.crc32c()) {

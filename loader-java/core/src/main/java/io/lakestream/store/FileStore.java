@@ -26,6 +26,9 @@ import java.util.UUID;
  * processes), {@code rename(2)} for put. The directory is fsynced after publishing so the name
  * survives a power loss. Readers therefore only ever see whole objects. Temporary names start
  * with '.', which {@link Keys} forbids for real keys, so listing skips them.
+ *
+ * <p>I/O errors are reported as retryable {@link StoreException}s (on a shared file system they
+ * can be transient); {@link ObjectStores#open} puts a {@link RetryingStore} in front of it.
  */
 public final class FileStore implements ObjectStore {
     private final Path root;
@@ -88,7 +91,7 @@ public final class FileStore implements ObjectStore {
             long size = ch.size();
             if (offset < 0 || offset + want > size) {
                 throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "
-                        + key + " of " + size + " bytes in " + describe(), key);
+                        + key + " of " + size + " bytes in " + describe(), key, null, false);
             }
             ByteBuffer buf = dst.asByteBuffer();
             long pos = offset;
@@ -129,7 +132,7 @@ public final class FileStore implements ObjectStore {
             try {
                 Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e);
+                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e, false);
             }
             tmp = null;
             fsyncDir(p.getParent());

@@ -35,7 +35,8 @@ public final class ObjectStores {
                 if (("/" + path + "/").contains("/../")) {
                     throw new IllegalArgumentException("file URI '" + uri + "' must not contain '..'");
                 }
-                return FileStore.open(Path.of(path), create);
+                // the file store's client has no retries of its own: this is its one retry layer
+                return new RetryingStore(FileStore.open(Path.of(path), create));
             }
             default:
                 return openProvided(u, uri, scheme.toLowerCase(java.util.Locale.ROOT), create);

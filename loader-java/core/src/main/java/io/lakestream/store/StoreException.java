@@ -1,20 +1,37 @@
 package io.lakestream.store;
 
-/** A store operation failed. Always names the store location and the key involved. */
+/**
+ * A store operation failed. Always names the store location and the key involved, and says
+ * whether trying again may help ({@link #isRetryable()}: network trouble, throttling, I/O errors)
+ * or not (an impossible range, a missing feature).
+ */
 public class StoreException extends RuntimeException {
     private final String key;
+    private final boolean retryable;
 
-    public StoreException(String message, String key, Throwable cause) {
+    public StoreException(String message, String key, Throwable cause, boolean retryable) {
         super(message, cause);
         this.key = key;
+        this.retryable = retryable;
     }
 
+    /** A retryable failure. */
+    public StoreException(String message, String key, Throwable cause) {
+        this(message, key, cause, true);
+    }
+
+    /** A retryable failure. */
     public StoreException(String message, String key) {
-        this(message, key, null);
+        this(message, key, null, true);
     }
 
     /** The key the operation was about, or null for store-wide failures. */
     public String key() {
         return key;
+    }
+
+    /** Whether the same call may succeed if tried again. */
+    public boolean isRetryable() {
+        return retryable;
     }
 }

@@ -14,7 +14,10 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.testkit.FaultInjectingStore;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -112,12 +115,14 @@ class ExactlyOnceTest {
     @Test
     void tenPercentInjectedStoreFaultsKeepExactlyOnce() throws Exception {
         ObjectStore fs = store();
-        FaultInjectingStore faulty = new FaultInjectingStore(fs, 42).failBefore(0.05).failAfter(0.05);
+        FaultInjectingStore faultyWire = new FaultInjectingStore(fs, 42).failBefore(0.05).failAfter(0.05);
+        // the faults happen below the store's one retry layer, as on a real network
+        ObjectStore faulty = new RetryingStore(faultyWire, RetryPolicy.defaults().withMaxAttempts(8), ManualClock.autoAdvancing(0));
         int producers = 3;
         long records = 240;
         Streams.concurrently(producers, part -> {
             SyntheticSource src = new SyntheticSource(records, 9, part, producers, L);
-            // A producer hit by a fault that escapes the log's retries dies and restarts, as a
+            // A producer hit by a fault that outlives the store's retries dies and restarts, as a
             // supervisor would restart it; any other failure fails the test.
             for (int life = 0; life < 200; life++) {
                 try {
@@ -129,11 +134,11 @@ class ExactlyOnceTest {
             }
             throw new AssertionError("producer p" + part + " never finished");
         });
-        assertTrue(faulty.injectedFaults() > 0, "faults were injected");
-        long before = faulty.injectedFaults();
+        assertTrue(faultyWire.injectedFaults() > 0, "faults were injected");
+        long before = faultyWire.injectedFaults();
         // readers ride out the same faults (retries), and see exactly what a clean store shows
         Streams.assertExactlyOnce(Streams.readAll(faulty, W), Streams.range(records));
-        assertTrue(faulty.injectedFaults() > before, "reads were faulted too");
+        assertTrue(faultyWire.injectedFaults() > before, "reads were faulted too");
     }
 
     @Test

@@ -16,9 +16,12 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.testkit.FaultInjectingStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -154,7 +157,8 @@ class S3StoreTest {
             // 40% of conditional writes succeed but report failure; 10% of all calls fail outright
             FaultInjectingStore faulty = new FaultInjectingStore(plain, 7).failAfter(0.4).lostResponsesOn("putIfAbsent")
                     .failBefore(0.1);
-            ManifestLog log = ManifestLog.open(faulty);
+            // the faults happen below the store's one retry layer, as on a real network
+            ManifestLog log = ManifestLog.open(new RetryingStore(faulty, RetryPolicy.defaults(), ManualClock.autoAdvancing(0)));
             for (long seq = 1; seq <= commits; seq++) {
                 long s = seq;
                 CommitResult r = log.commit("p", st -> {
