@@ -55,6 +55,10 @@ final class InspectCommand implements Callable<Integer> {
                 o.put("step", cp.step());
                 o.put("id", cp.id());
             }
+            root.put("snapshot_interval", c.snapshotInterval());
+            root.put("index_segment_steps", c.indexSegmentSteps());
+            root.put("log_grace_ms", c.logGraceMs());
+            root.put("orphan_grace_ms", c.orphanGraceMs());
             root.put("keep_checkpoints", c.keepCheckpoints());
             root.put("floor_step", s.floorStep());
             root.put("max_lag_steps", c.maxLagSteps());
@@ -86,6 +90,7 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("committed steps  %d%n", s.committedSteps());
             System.out.printf("floor step       %d (keep %d checkpoints; reclaimed below %d; %.1f MB reclaimable)%n", s.floorStep(),
                     c.keepCheckpoints(), s.reclaimedBelowStep(), reclaimable / 1e6);
+            System.out.printf("grace            log files %.0f s, orphans %.0f s%n", c.logGraceMs() / 1e3, c.orphanGraceMs() / 1e3);
             System.out.printf("flow control     %s%n", c.maxLagSteps() <= 0 ? "off (lag " + s.lagSteps() + " steps)"
                     : "lag " + s.lagSteps() + " of bound " + c.maxLagSteps() + (waiting != null ? " -- " + waiting : ""));
             System.out.printf("%nproducers (%d)%n", s.producers().size());

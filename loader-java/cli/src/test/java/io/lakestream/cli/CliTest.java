@@ -34,7 +34,8 @@ class CliTest {
     void produceConsumeInspectContract() throws Exception {
         String uri = "file://" + dir.resolve("s");
         Cli.Result p = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
-                "--seq-len", "8", "--source", "synthetic:records=20,seed=1", "--max-steps", "2", "--lz4");
+                "--seq-len", "8", "--source", "synthetic:records=20,seed=1", "--max-steps", "2", "--lz4",
+                "--log-grace-s", "30", "--orphan-grace-s", "90", "--index-segment-steps", "32", "--keep-checkpoints", "3");
         assertEquals(0, p.exit(), p.err());
         Cli.Result p2 = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
                 "--seq-len", "8", "--source", "synthetic:records=20,seed=1");
@@ -78,6 +79,11 @@ class CliTest {
         assertEquals(2, in.get("producers").get("a").get("epoch").asInt());
         assertEquals(4, in.get("producers").get("a").get("seq").asInt());
         assertEquals("next=20", in.get("producers").get("a").get("cursor").asText());
+        // the stream-wide settings the first producer created the stream with
+        assertEquals(30_000, in.get("log_grace_ms").asLong());
+        assertEquals(90_000, in.get("orphan_grace_ms").asLong());
+        assertEquals(32, in.get("index_segment_steps").asInt());
+        assertEquals(3, in.get("keep_checkpoints").asInt());
         assertEquals(0, in.get("unrecognised_keys").size(), in.toString());
         Cli.Result table = Cli.run("inspect", "--stream", uri);
         assertEquals(0, table.exit());

@@ -56,6 +56,8 @@ class SoakTest {
     private String[] args(String uri, int k, long records) {
         return new String[] {"produce", "--stream", uri, "--producer", "p" + k, "--world-size", Integer.toString(W),
                 "--micro-batch", Integer.toString(B), "--seq-len", "32", "--snapshot-interval", "8",
+                // a short log grace, so GC reclaims log files under the readers and their guard is exercised
+                "--log-grace-s", "4",
                 "--keep-checkpoints", "2", "--max-lag-steps", Long.toString(MAX_LAG),
                 "--source", "synthetic:records=" + records + ",seed=17,partition=" + k + "/" + PRODUCERS};
     }

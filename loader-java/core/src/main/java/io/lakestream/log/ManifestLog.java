@@ -37,13 +37,6 @@ public final class ManifestLog {
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
     /** A read-only follower checks for a reclaimed next version at most this often. */
     private static final long HEAD_CHECK_INTERVAL_NANOS = 1_000_000_000L;
-    /**
-     * GC deletes a version file only once it is older than this and below a retained snapshot.
-     * A follower whose newest known version is older than half of it double-checks the snapshot
-     * hint when the next version seems absent, so it never mistakes a reclaimed version for the
-     * head of the log (and never re-creates one). Must exceed clock skew between writers.
-     */
-    public static final long LOG_GRACE_MS = Long.getLong("lakestream.log.grace.ms", 600_000);
 
     private final ObjectStore store;
     private final StreamConfig config;
@@ -257,7 +250,9 @@ public final class ManifestLog {
             }
             long now = clock.wallMillis();
             long nowNanos = clock.monotonicNanos();
-            if (now - newestVersionMillis <= LOG_GRACE_MS / 2
+            // GC deletes a version file only once it is older than the stream's log grace (and below
+            // a retained snapshot), so a newest version younger than half of it is still there.
+            if (now - newestVersionMillis <= config.logGraceMs() / 2
                     || (readOnly && headChecked && nowNanos - lastHeadCheckNanos <= HEAD_CHECK_INTERVAL_NANOS)) {
                 return s;
             }

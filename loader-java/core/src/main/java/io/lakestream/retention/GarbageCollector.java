@@ -4,6 +4,7 @@ import io.lakestream.log.Changes;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectInfo;
@@ -23,10 +24,12 @@ import java.util.TreeMap;
  *       "reclaimed below" mark to the floor (readers asking below it get a clear error);</li>
  *   <li>orphans: objects under {@code data/} that no committed step references, that their
  *       producer can no longer commit (a newer epoch fenced it, see {@link #mayStillBeCommitted}),
- *       and that are older than the orphan grace period;</li>
+ *       and that are older than the orphan grace period (by default the stream's
+ *       {@code orphan_grace_ms});</li>
  *   <li>log files: versions below the older of the two newest snapshots and older snapshots, each
- *       only once older than {@link ManifestLog#LOG_GRACE_MS} (a smaller grace passed in is
- *       raised to it), and index segments whose steps are all below the reclaimed mark.</li>
+ *       only once older than the stream's log grace ({@link StreamConfig#logGraceMs()}; a smaller
+ *       grace passed in is raised to it), and index segments whose steps are all below the
+ *       reclaimed mark.</li>
  * </ol>
  * Safe to run concurrently with producers, readers and other GC passes: every deletion is of
  * something already unreachable from the newest state, and deletes are idempotent.
@@ -41,13 +44,19 @@ public final class GarbageCollector {
     public GarbageCollector(ManifestLog log, long orphanGraceMillis, long logGraceMillis) {
         this.log = log;
         this.orphanGraceMillis = orphanGraceMillis;
-        // Never below the followers' guard (see ManifestLog.LOG_GRACE_MS): a shorter grace could
-        // reclaim a version a stale committer then re-creates.
-        this.logGraceMillis = Math.max(logGraceMillis, ManifestLog.LOG_GRACE_MS);
+        // Never below the stream's log grace, which every follower's guard relies on: a shorter
+        // one could reclaim a version a stale committer then re-creates.
+        this.logGraceMillis = Math.max(logGraceMillis, log.config().logGraceMs());
     }
 
+    /** With the stream's log grace. */
     public GarbageCollector(ManifestLog log, long orphanGraceMillis) {
-        this(log, orphanGraceMillis, ManifestLog.LOG_GRACE_MS);
+        this(log, orphanGraceMillis, 0);
+    }
+
+    /** With the stream's orphan grace and log grace. */
+    public GarbageCollector(ManifestLog log) {
+        this(log, log.config().orphanGraceMs(), 0);
     }
 
     /** Bytes GC could reclaim below the floor right now (batch objects only). */

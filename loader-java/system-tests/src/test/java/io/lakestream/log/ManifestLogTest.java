@@ -60,7 +60,7 @@ class ManifestLogTest {
         claim(writer, "a"); // version 0, stamped with the injected wall clock
         CountingStore counting = new CountingStore(fs);
         ManifestLog follower = ManifestLog.open(counting, true, env);
-        long grace = ManifestLog.LOG_GRACE_MS;
+        long grace = follower.config().logGraceMs();
         counting.reset();
         follower.refresh();
         assertEquals(0, counting.lists.get(), "a fresh head needs no LIST: the next version's absence is proof");
@@ -190,6 +190,44 @@ class ManifestLogTest {
                 .getBytes(StandardCharsets.UTF_8));
         e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("world_size 0"), e.getMessage());
+    }
+
+    @Test
+    void aConfigWrittenBeforeTheStreamWideSettingsReadsWithTheDocumentedDefaults() {
+        ObjectStore fs = store();
+        // the config of an early stream: no index_segment_steps, no log or orphan grace
+        fs.put(StreamConfig.KEY, ("{\"format\":\"lakestream\",\"format_version\":1,\"world_size\":2,\"snapshot_interval\":8,"
+                + "\"keep_checkpoints\":3,\"max_lag_steps\":5,\"created_at_millis\":1764028800000}").getBytes(StandardCharsets.UTF_8));
+        StreamConfig c = ManifestLog.open(fs).config();
+        assertEquals(2, c.worldSize());
+        assertEquals(8, c.snapshotInterval());
+        assertEquals(3, c.keepCheckpoints());
+        assertEquals(5, c.maxLagSteps());
+        assertEquals(1024, c.indexSegmentSteps());
+        assertEquals(600_000, c.logGraceMs());
+        assertEquals(3_600_000, c.orphanGraceMs());
+        // the bare minimum
+        fs.put(StreamConfig.KEY, "{\"format\":\"lakestream\",\"format_version\":1,\"world_size\":1}".getBytes(StandardCharsets.UTF_8));
+        c = ManifestLog.open(fs).config();
+        assertEquals(StreamConfig.DEFAULT_SNAPSHOT_INTERVAL, c.snapshotInterval());
+        assertEquals(StreamConfig.DEFAULT_KEEP_CHECKPOINTS, c.keepCheckpoints());
+        assertEquals(0, c.maxLagSteps());
+    }
+
+    @Test
+    void streamWideSettingsRoundTripThroughTheStoreAndBadOnesAreRefused() {
+        ObjectStore fs = store();
+        StreamConfig mine = StreamConfig.of(2).withLogGraceMs(4_321).withOrphanGraceMs(1_234).withIndexSegmentSteps(32)
+                .withRetention(4, 9).withSnapshotInterval(16);
+        ManifestLog.openOrCreate(fs, mine);
+        assertEquals(mine, ManifestLog.open(fs).config(), "every process reads the same settings from the store");
+        String json = new String(fs.get(StreamConfig.KEY), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"log_grace_ms\":4321") && json.contains("\"orphan_grace_ms\":1234"), json);
+        // a later process asking for other settings gets the stream's (only the world size must match)
+        assertEquals(4_321, ManifestLog.openOrCreate(fs, StreamConfig.of(2)).config().logGraceMs());
+        fs.put(StreamConfig.KEY, json.replace("\"log_grace_ms\":4321", "\"log_grace_ms\":0").getBytes(StandardCharsets.UTF_8));
+        LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
+        assertTrue(e.getMessage().contains("log_grace_ms 0"), e.getMessage());
     }
 
     @Test

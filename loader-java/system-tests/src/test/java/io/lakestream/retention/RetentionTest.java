@@ -202,7 +202,7 @@ class RetentionTest {
         ManualClock clock = new ManualClock(System.currentTimeMillis());
         ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
         assertEquals(0, new GarbageCollector(gcLog, 3_600_000, 0).run(false).logFiles(), "log files younger than the grace are kept");
-        clock.advance(ManifestLog.LOG_GRACE_MS + 1_000); // log files are reclaimed only once older than the grace
+        clock.advance(gcLog.config().logGraceMs() + 1_000); // log files are reclaimed only once older than the grace
         GcReport r = new GarbageCollector(gcLog, 3_600_000, 0).run(false);
         assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
         assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size() < logFilesBefore);

@@ -44,9 +44,12 @@ public final class Streams {
         return p;
     }
 
-    /** The config the test streams are created with: small snapshot interval and index segments. */
+    /** Log grace of the test streams: short, so tests exercise GC of log files and the followers' guard. */
+    public static final long TEST_LOG_GRACE_MS = 4_000;
+
+    /** The config the test streams are created with: small snapshot interval and index segments, short log grace. */
     public static StreamConfig config(int w) {
-        return StreamConfig.of(w).withSnapshotInterval(8).withIndexSegmentSteps(16);
+        return StreamConfig.of(w).withSnapshotInterval(8).withIndexSegmentSteps(16).withLogGraceMs(TEST_LOG_GRACE_MS);
     }
 
     public static void produceWith(TgbProducer p, int w, int b, SyntheticSource src, long maxSteps) {
