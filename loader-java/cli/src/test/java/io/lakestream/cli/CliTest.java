@@ -105,7 +105,7 @@ class CliTest {
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("does not exist"), r.err());
         r = Cli.run("inspect", "--stream", "ftp://x/y");
-        assertEquals(1, r.exit());
+        assertEquals(Main.EXIT_USAGE, r.exit(), "an invalid stream URI is a usage error");
         assertTrue(r.err().contains("unknown URI scheme 'ftp'"), r.err());
         assertEquals(0, Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "1",
                 "--seq-len", "4", "--source", "synthetic:records=4,seed=1").exit());

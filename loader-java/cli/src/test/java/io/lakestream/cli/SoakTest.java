@@ -17,6 +17,7 @@ import io.lakestream.retention.GcReport;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.testing.Cli;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -83,7 +84,7 @@ class SoakTest {
             try {
                 ManifestLog.open(fs);
                 break;
-            } catch (IllegalArgumentException notYet) {
+            } catch (StreamNotFoundException notYet) {
                 Thread.sleep(20);
             }
         }

@@ -9,6 +9,7 @@ import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.StoreException;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -139,14 +140,14 @@ public final class ManifestLog {
         try {
             b = store.get(StreamConfig.KEY);
         } catch (NoSuchKeyException e) {
-            throw new IllegalArgumentException("no Lakestream stream at " + store.describe() + " (missing " + StreamConfig.KEY + ")");
+            throw new StreamNotFoundException(store.describe(), "missing " + StreamConfig.KEY);
         }
         String where = store.describe() + "/" + StreamConfig.KEY;
         StreamConfig cfg;
         try {
             cfg = Json.read(b, StreamConfig.class, where);
         } catch (FormatException e) {
-            throw new LogFormatException(e.getMessage(), e);
+            throw new LogFormatException(e.getMessage(), store.describe(), StreamConfig.KEY, e);
         }
         cfg.validate(where);
         return cfg;
@@ -330,7 +331,7 @@ public final class ManifestLog {
                 last = e;
             }
         }
-        throw new LogFormatException(last.getMessage(), last);
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
     }
 
     // ---------------------------------------------------------------- step lookup
@@ -427,10 +428,11 @@ public final class ManifestLog {
                 outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token));
             } catch (ConditionalPut.OutcomeUnknownException e) {
                 throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
-                        + "; re-open the stream to learn the producer's committed state", e);
+                        + "; re-open the stream to learn the producer's committed state", store.describe(), key, e);
             }
             if (outcome == ConditionalPut.Outcome.VANISHED) {
-                throw new LogFormatException(where(key) + " vanished after a conditional write found it present");
+                throw new LogFormatException(where(key) + " vanished after a conditional write found it present", store.describe(),
+                        key, null);
             }
             if (outcome != ConditionalPut.Outcome.THEIRS) {
                 env.failPoints().hit(FailPoints.AFTER_VERSION_PUT);
@@ -455,7 +457,7 @@ public final class ManifestLog {
         try {
             return token.equals(Json.read(found, VersionFile.class, "manifest version " + where(key)).commitToken());
         } catch (FormatException e) {
-            throw new LogFormatException(e.getMessage(), e);
+            throw new LogFormatException(e.getMessage(), store.describe(), key, e);
         }
     }
 

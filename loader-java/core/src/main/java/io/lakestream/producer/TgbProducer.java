@@ -260,8 +260,7 @@ public final class TgbProducer implements AutoCloseable {
             return Changes.NONE; // every batch already committed: an idempotent retry
         }
         if (fresh.get(0).seq() != cur.seq() + 1) {
-            throw new IllegalStateException("producer '" + id + "' would leave a sequence gap: log has seq " + cur.seq()
-                    + ", next queued batch is seq " + fresh.get(0).seq());
+            throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());
         }
         TgbEntry last = fresh.get(fresh.size() - 1);
         return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
@@ -294,8 +293,7 @@ public final class TgbProducer implements AutoCloseable {
         // Identical bytes mean just that; anything else is a shared epoch.
         switch (ConditionalPut.put(log.store(), key, bytes, found -> java.util.Arrays.equals(found, bytes))) {
             case CREATED, OURS -> { }
-            case THEIRS -> throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances"
-                    + " share epoch " + epoch + " of producer '" + id + "'");
+            case THEIRS -> throw new SharedEpochException(log.store().describe(), id, epoch, key);
             case VANISHED -> throw new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before"
                     + " producer '" + id + "' epoch " + epoch + " could read it back");
         }

@@ -229,12 +229,12 @@ public final class RankReader implements AutoCloseable {
                 store.readRange(entry.object(), shard.offset(), stored);
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
-                ManifestLog fresh = ManifestLog.open(store, true);
+                ManifestLog fresh = ManifestLog.open(store, true, log.env());
                 if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
                     throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
                 }
                 throw new StoreException(where + ": batch object is missing although the step is at or above the retention floor "
-                        + fresh.state().floorStep(), entry.object(), gone);
+                        + fresh.state().floorStep(), store.describe(), entry.object(), gone, false);
             }
             long crc = Crc32c.of(stored);
             if (crc != shard.crc32c()) {
@@ -245,7 +245,7 @@ public final class RankReader implements AutoCloseable {
             if (crc != shard.crc32c()) {
                 throw new ChecksumMismatchException("checksum mismatch in " + where + " (bytes " + shard.offset() + ".."
                         + (shard.offset() + shard.length()) + "): manifest crc32c " + Long.toHexString(shard.crc32c())
-                        + ", read " + Long.toHexString(crc));
+                        + ", read " + Long.toHexString(crc), store.describe(), step, rank, entry.object());
             }
             MemorySegment blob = stored;
             if (codec == Codec.LZ4) {
@@ -266,6 +266,10 @@ public final class RankReader implements AutoCloseable {
             }
             return new StepBatch(step, rank, entry.object(), shard.samples(), List.copyOf(tensors), TensorBlob.dataSection(blob),
                     lease, clock.monotonicNanos() - t0, shard.length());
+        } catch (FormatException e) {
+            lease.close();
+            // corrupt data from the decoders names the object in its message; carry it as fields too
+            throw e.key() != null ? e : new FormatException(e.getMessage(), store.describe(), entry.object(), e);
         } catch (RuntimeException e) {
             lease.close();
             throw e;

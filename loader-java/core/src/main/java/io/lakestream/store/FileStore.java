@@ -37,12 +37,16 @@ public final class FileStore implements ObjectStore {
         this.root = root.toAbsolutePath().normalize();
     }
 
-    /** Opens a store at an existing or new directory. */
+    /**
+     * Opens a store at an existing or new directory.
+     *
+     * @throws StreamNotFoundException if the directory does not exist and {@code create} is false
+     */
     public static FileStore open(Path root, boolean create) {
         Path r = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(r)) {
             if (!create) {
-                throw new StoreException("store directory does not exist: " + r, null);
+                throw new StreamNotFoundException("file://" + r, "directory " + r + " does not exist");
             }
             try {
                 Files.createDirectories(r);

@@ -11,6 +11,7 @@ import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.testkit.CountingStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
@@ -233,8 +234,9 @@ class ManifestLogTest {
     @Test
     void missingStreamAndWrongWorldSizeAreClearErrors() {
         ObjectStore fs = store();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ManifestLog.open(fs));
+        StreamNotFoundException e = assertThrows(StreamNotFoundException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("no Lakestream stream"), e.getMessage());
+        assertEquals(fs.describe(), e.stream());
         ManifestLog.openOrCreate(fs, StreamConfig.of(4));
         WorldSizeMismatchException w = assertThrows(WorldSizeMismatchException.class,
                 () -> ManifestLog.openOrCreate(fs, StreamConfig.of(8)));

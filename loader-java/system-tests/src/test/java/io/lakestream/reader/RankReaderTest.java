@@ -129,6 +129,10 @@ class RankReaderTest {
             ChecksumMismatchException x = assertThrows(ChecksumMismatchException.class, () -> r.next(10_000));
             String m = x.getMessage();
             assertTrue(m.contains("step 2") && m.contains("rank 1") && m.contains(e.object()) && m.contains(fs.describe()), m);
+            assertEquals(2, x.step());
+            assertEquals(1, x.rank());
+            assertEquals(e.object(), x.key());
+            assertEquals(fs.describe(), x.stream());
             assertThrows(IllegalStateException.class, () -> r.next(1000), "a failed reader does not skip the bad step");
         }
         // rank 0's shard of that step is intact and still readable

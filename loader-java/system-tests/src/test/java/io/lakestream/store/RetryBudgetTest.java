@@ -10,6 +10,7 @@ import io.lakestream.log.CommitStateUnknownException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.source.SyntheticSource;
@@ -108,7 +109,9 @@ class RetryBudgetTest {
         // same bytes once more, and then reports that it cannot know the outcome
         f.wire().failBefore(1.0).failBeforeOn("putIfAbsent");
         f.counted().reset();
-        assertThrows(CommitStateUnknownException.class, () -> log.commit("q", RetryBudgetTest::claim));
+        CommitStateUnknownException unknown = assertThrows(CommitStateUnknownException.class,
+                () -> log.commit("q", RetryBudgetTest::claim));
+        assertEquals(StreamLayout.versionKey(log.state().version() + 1), unknown.key(), "names the version in doubt");
         long writes = f.counted().puts.get();
         long reads = f.counted().gets.get() + f.counted().lists.get();
         System.out.printf("retry budget, file:// (max %d attempts): one commit made %d store attempts when every call"
