@@ -92,6 +92,19 @@ def _java_name(e) -> str:
         return ""
 
 
+def _java_types(e) -> list:
+    """The class names of Java exception ``e`` and its superclasses, most specific first."""
+    names = []
+    try:
+        c = e.getClass()
+        while c is not None:
+            names.append(str(c.getName()))
+            c = c.getSuperclass()
+    except Exception:  # noqa: BLE001 - not a Java exception
+        return []
+    return names
+
+
 def _java_message(e) -> str:
     try:
         m = e.getMessage()
@@ -113,42 +126,60 @@ def _chain(e):
         seen += 1
 
 
+def _fenced(e, where, msg):
+    return FencedError("fenced: " + msg, producer=str(e.producer()), epoch=int(e.epoch()), current_epoch=int(e.currentEpoch()))
+
+
+# Java exception type -> Python exception, by type (the Java class or a superclass), never by
+# message text. Checked in this order, so more specific types come first.
+_BY_TYPE = (
+    ("io.lakestream.producer.ProducerFencedException", _fenced),
+    ("io.lakestream.log.WorldSizeMismatchException", lambda e, where, msg: WorldSizeMismatchError(where + msg)),
+    ("io.lakestream.reader.PoolExhaustedException",
+     lambda e, where, msg: PoolExhaustedError(where + msg, held_steps=[int(s) for s in e.heldSteps()])),
+    ("io.lakestream.reader.ReaderTimeoutException",
+     lambda e, where, msg: StepTimeoutError(where + msg, committed=bool(e.committed()))),
+    ("io.lakestream.reader.EndOfStreamException", lambda e, where, msg: EndOfStreamError(where + msg, end_step=int(e.endStep()))),
+    ("io.lakestream.log.StreamClosedException", lambda e, where, msg: StreamClosedError(where + msg)),
+    ("io.lakestream.store.StreamNotFoundException", lambda e, where, msg: StreamNotFoundError(where + msg)),
+    ("io.lakestream.store.InvalidStreamUriException", lambda e, where, msg: StreamURIError(where + msg)),
+    ("io.lakestream.format.FormatException", lambda e, where, msg: DataError(where + msg)),  # checksum, log format
+    ("io.lakestream.log.BelowFloorException", lambda e, where, msg: InvalidArgumentError(where + msg)),
+    ("java.lang.IllegalArgumentException", lambda e, where, msg: InvalidArgumentError(where + msg)),
+)
+
+
+def _by_type(e, where):
+    types = _java_types(e)
+    for java_type, make in _BY_TYPE:
+        if java_type in types:
+            return make(e, where, _java_message(e))
+    return None
+
+
 def translate(e, context: str = "", uri_open: bool = False):
-    """The Python exception for Java exception ``e`` (None if ``e`` is not a Java exception)."""
+    """The Python exception for Java exception ``e`` (None if ``e`` is not a Java exception).
+
+    ``uri_open`` marks the opening of a stream URI: a plain IllegalArgumentException there is
+    about the URI (a store provider's own check) and becomes a StreamURIError.
+    """
     name = _java_name(e)
     if not name:
         return None
-    msg = _java_message(e)
     where = (context + ": ") if context else ""
-    if name == "io.lakestream.producer.ProducerFencedException":
-        return FencedError("fenced: " + msg, producer=str(e.producer()), epoch=int(e.epoch()),
-                           current_epoch=int(e.currentEpoch()))
-    if name == "io.lakestream.log.WorldSizeMismatchException":
-        return WorldSizeMismatchError(where + msg)
-    if name == "io.lakestream.reader.ReaderTimeoutException":
-        return StepTimeoutError(where + msg, committed=bool(e.committed()))
-    if name == "io.lakestream.reader.PoolExhaustedException":
-        return PoolExhaustedError(where + msg, held_steps=[int(s) for s in e.heldSteps()])
-    if name == "io.lakestream.reader.EndOfStreamException":
-        return EndOfStreamError(where + msg, end_step=int(e.endStep()))
-    if name == "io.lakestream.log.StreamClosedException":
-        return StreamClosedError(where + msg)
-    if name in ("io.lakestream.format.ChecksumMismatchException", "io.lakestream.format.FormatException",
-                "io.lakestream.log.LogFormatException"):
-        return DataError(where + msg)
-    if name == "io.lakestream.store.StoreException" and "does not exist" in msg:
-        return StreamNotFoundError(where + msg)
-    if name == "java.lang.IllegalArgumentException":
-        if msg.startswith("no Lakestream stream at"):
-            return StreamNotFoundError(where + msg)
-        if uri_open:
-            return StreamURIError(where + msg)
-        return InvalidArgumentError(where + msg)
-    # A wrapped cause we know better (e.g. an IllegalStateException around a fenced commit).
+    types = _java_types(e)
+    if uri_open and "java.lang.IllegalArgumentException" in types:
+        return StreamURIError(where + _java_message(e))
+    py = _by_type(e, where)
+    if py is not None:
+        return py
+    # A wrapped Lakestream cause we know better (e.g. an IllegalStateException around a fenced commit).
     for c in list(_chain(e))[1:]:
-        if _java_name(c) == "io.lakestream.producer.ProducerFencedException":
-            return translate(c, context)
-    return LakestreamError("%s%s (%s)" % (where, msg, name))
+        if "io.lakestream.LakestreamException" in _java_types(c):
+            py = _by_type(c, where)
+            if py is not None:
+                return py
+    return LakestreamError("%s%s (%s)" % (where, _java_message(e), name))
 
 
 @contextlib.contextmanager

@@ -56,6 +56,7 @@ public class StepReadBenchmark {
     private BenchStream stream;
     private PinnedPool pool;
     private int next;
+    private final TensorBlob.Parser blobs = new TensorBlob.Parser(); // one per reader, as RankReader has
 
     /** Bytes fetched from the store and tensor bytes delivered, summed over an iteration. */
     @State(Scope.Thread)
@@ -108,7 +109,7 @@ public class StepReadBenchmark {
                 blob = lease.segment().asSlice(shard.length(), shard.rawLength());
                 Lz4Frames.decode(stored, blob, where);
             }
-            List<TensorBlob.View> views = TensorBlob.parse(blob, where);
+            List<TensorBlob.View> views = blobs.parse(blob, where);
             List<Tensor> tensors = new ArrayList<>(views.size());
             for (TensorBlob.View v : views) {
                 if (v.shape()[0] != shard.samples()) {

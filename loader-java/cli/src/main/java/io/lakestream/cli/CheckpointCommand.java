@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.retention.Checkpoints;
@@ -25,7 +26,7 @@ final class CheckpointCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (ObjectStore store = ObjectStores.open(stream, false)) {
-            ManifestLog log = ManifestLog.open(store);
+            ManifestLog log = ManifestLog.open(store, StreamEnv.fromEnvironment());
             CommitResult r = Checkpoints.record(log, step, id);
             System.out.printf("{\"step\":%d,\"recorded\":%s,\"version\":%d,\"floor_step\":%d}%n", step, r.committed(), r.version(),
                     r.state().floorStep());

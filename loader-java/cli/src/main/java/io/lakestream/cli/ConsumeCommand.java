@@ -1,6 +1,7 @@
 package io.lakestream.cli;
 
 import io.lakestream.reader.EndOfStreamException;
+import io.lakestream.StreamEnv;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.ReaderTimeoutException;
@@ -48,7 +49,8 @@ final class ConsumeCommand implements Callable<Integer> {
         long timeoutMs = (long) (timeoutS * 1000);
         PrintStream out = System.out;
         try (ObjectStore store = ObjectStores.open(stream, false);
-             RankReader reader = RankReader.open(store, rank, worldSize, fromStep, ReaderOptions.defaults())) {
+             RankReader reader = RankReader.open(store, rank, worldSize, fromStep, ReaderOptions.defaults(), null,
+                     StreamEnv.fromEnvironment())) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             for (long i = 0; steps < 0 || i < steps; i++) {
                 StepBatch b;

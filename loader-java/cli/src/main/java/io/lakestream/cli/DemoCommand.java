@@ -3,6 +3,7 @@ package io.lakestream.cli;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
@@ -249,7 +250,7 @@ final class DemoCommand implements Callable<Integer> {
             committed.add(e.object());
         }
         long orphans = 0;
-        for (ObjectInfo o : store.list("data/", null, Integer.MAX_VALUE)) {
+        for (ObjectInfo o : store.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             if (!committed.contains(o.key())) {
                 orphans++;
             }

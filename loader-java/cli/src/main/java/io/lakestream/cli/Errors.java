@@ -1,10 +1,12 @@
 package io.lakestream.cli;
 
 import io.lakestream.log.StreamClosedException;
+import io.lakestream.log.CommitStateUnknownException;
 import io.lakestream.producer.ProducerFencedException;
 import io.lakestream.reader.ReaderTimeoutException;
+import io.lakestream.store.InvalidStreamUriException;
 
-/** Maps failures to one clear line and an exit code. */
+/** Maps failures, by type, to one clear line and an exit code. */
 final class Errors {
     private Errors() {}
 
@@ -16,19 +18,20 @@ final class Errors {
         if (t instanceof ProducerFencedException) {
             return "fenced: " + m;
         }
+        if (t instanceof CommitStateUnknownException) {
+            return "commit outcome unknown: " + m;
+        }
         return m;
     }
 
     static int exitCode(Throwable t) {
-        if (t instanceof ProducerFencedException) {
-            return Main.EXIT_FENCED;
-        }
-        if (t instanceof ReaderTimeoutException) {
-            return Main.EXIT_TIMEOUT;
-        }
-        if (t instanceof StreamClosedException) {
-            return Main.EXIT_CLOSED;
-        }
-        return Main.EXIT_ERROR;
+        return switch (t) {
+            case ProducerFencedException f -> Main.EXIT_FENCED;
+            case ReaderTimeoutException r -> Main.EXIT_TIMEOUT;
+            case InvalidStreamUriException u -> Main.EXIT_USAGE;
+            case CommitStateUnknownException c -> Main.EXIT_COMMIT_UNKNOWN;
+            case StreamClosedException c -> Main.EXIT_CLOSED;
+            default -> Main.EXIT_ERROR;
+        };
     }
 }

@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.retention.GcReport;
@@ -19,14 +20,17 @@ final class GcCommand implements Callable<Integer> {
     @Option(names = "--dry-run", description = "report what would be reclaimed, delete nothing")
     boolean dryRun;
 
-    @Option(names = "--orphan-grace-s", defaultValue = "3600",
-            description = "only delete uncommitted objects older than this (must exceed write-to-commit time)")
-    long orphanGraceS;
+    @Option(names = "--orphan-grace-s",
+            description = "only delete uncommitted objects older than this (default: the stream's orphan_grace_ms)")
+    Double orphanGraceS;
 
     @Override
     public Integer call() {
         try (ObjectStore store = ObjectStores.open(stream, false)) {
-            GcReport r = new GarbageCollector(ManifestLog.open(store), orphanGraceS * 1000).run(dryRun);
+            ManifestLog log = ManifestLog.open(store, StreamEnv.fromEnvironment());
+            GarbageCollector gc = orphanGraceS == null ? new GarbageCollector(log)
+                    : new GarbageCollector(log, Math.round(orphanGraceS * 1000));
+            GcReport r = gc.run(dryRun);
             System.out.println(r.toJson());
             System.err.printf("gc%s: floor step %d; %s %d objects, %.1f MB (%d batches below the floor, %d orphans, %d log files)%n",
                     dryRun ? " (dry run)" : "", r.floor(), dryRun ? "would reclaim" : "reclaimed", r.objects(), r.bytes() / 1e6,

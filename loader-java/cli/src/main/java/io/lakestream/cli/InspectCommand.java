@@ -9,9 +9,13 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.retention.GarbageCollector;
+import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -56,6 +60,10 @@ final class InspectCommand implements Callable<Integer> {
                 o.put("step", cp.step());
                 o.put("id", cp.id());
             }
+            root.put("snapshot_interval", c.snapshotInterval());
+            root.put("index_segment_steps", c.indexSegmentSteps());
+            root.put("log_grace_ms", c.logGraceMs());
+            root.put("orphan_grace_ms", c.orphanGraceMs());
             root.put("keep_checkpoints", c.keepCheckpoints());
             root.put("floor_step", s.floorStep());
             root.put("max_lag_steps", c.maxLagSteps());
@@ -68,6 +76,15 @@ final class InspectCommand implements Callable<Integer> {
                       + "; record a checkpoint to release them"
                     : null;
             root.put("producers_waiting", waiting);
+            // Keys under the stream that are none of Lakestream's: shown, never interpreted or deleted.
+            List<String> unrecognised = new ArrayList<>();
+            for (ObjectInfo o : store.list("", null, Integer.MAX_VALUE)) {
+                if (StreamLayout.parse(o.key()) instanceof StreamLayout.Unknown u) {
+                    unrecognised.add(u.describe());
+                }
+            }
+            ArrayNode unknown = root.putArray("unrecognised_keys");
+            unrecognised.forEach(unknown::add);
             if (json) {
                 System.out.println(m.writeValueAsString(root));
                 return 0;
@@ -80,6 +97,7 @@ final class InspectCommand implements Callable<Integer> {
                     : "open (no end-of-stream record; close with 'lakestream close')");
             System.out.printf("floor step       %d (keep %d checkpoints; reclaimed below %d; %.1f MB reclaimable)%n", s.floorStep(),
                     c.keepCheckpoints(), s.reclaimedBelowStep(), reclaimable / 1e6);
+            System.out.printf("grace            log files %.0f s, orphans %.0f s%n", c.logGraceMs() / 1e3, c.orphanGraceMs() / 1e3);
             System.out.printf("flow control     %s%n", c.maxLagSteps() <= 0 ? "off (lag " + s.lagSteps() + " steps)"
                     : "lag " + s.lagSteps() + " of bound " + c.maxLagSteps() + (waiting != null ? " -- " + waiting : ""));
             System.out.printf("%nproducers (%d)%n", s.producers().size());
@@ -90,6 +108,12 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("%ncheckpoints (%d)%n", s.checkpoints().size());
             for (CheckpointRecord cp : s.checkpoints()) {
                 System.out.printf("  step %-10d %s%n", cp.step(), cp.id());
+            }
+            if (!unrecognised.isEmpty()) {
+                System.out.printf("%nunrecognised keys (%d; not Lakestream's, left alone)%n", unrecognised.size());
+                for (String u : unrecognised) {
+                    System.out.printf("  %s%n", u);
+                }
             }
             return 0;
         }

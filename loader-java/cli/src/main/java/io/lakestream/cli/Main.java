@@ -3,7 +3,11 @@ package io.lakestream.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out, 5 stream closed. */
+/**
+ * The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage (including an invalid
+ * stream URI), 3 fenced, 4 timed out, 5 commit outcome unknown (re-run: the producer resumes from
+ * what the log says was committed), 6 stream closed (see {@code lakestream close}).
+ */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
@@ -13,8 +17,9 @@ public final class Main {
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_FENCED = 3;
     public static final int EXIT_TIMEOUT = 4;
+    public static final int EXIT_COMMIT_UNKNOWN = 5;
     /** A producer was refused because the stream is closed (see {@code lakestream close}). */
-    public static final int EXIT_CLOSED = 5;
+    public static final int EXIT_CLOSED = 6;
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.Codec;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamEnd;
@@ -47,21 +48,32 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--group", defaultValue = "4", description = "TGBs per commit at least (grows on conflicts)")
     int group;
 
-    @Option(names = "--snapshot-interval", defaultValue = "64", description = "snapshot every N versions (new streams only)")
+    // Stream-wide settings: they go into _lakestream.json when this producer creates the stream,
+    // and are ignored for an existing stream (every process then reads the stream's own).
+
+    @Option(names = "--snapshot-interval", defaultValue = "64", description = "new stream: snapshot every N versions")
     int snapshotInterval;
 
-    @Option(names = "--keep-checkpoints", defaultValue = "2", description = "retention for a new stream: checkpoints kept")
+    @Option(names = "--keep-checkpoints", defaultValue = "2", description = "new stream: retention, checkpoints kept")
     int keepCheckpoints;
 
     @Option(names = "--max-lag-steps", defaultValue = "0",
-            description = "flow control for a new stream: wait while committed steps - latest checkpoint exceeds this (0: off)")
+            description = "new stream: flow control, wait while committed steps - latest checkpoint exceeds this (0: off)")
     long maxLagSteps;
+
+    @Option(names = "--index-segment-steps", defaultValue = "1024", description = "new stream: steps per step-index segment")
+    int indexSegmentSteps;
+
+    @Option(names = "--log-grace-s", defaultValue = "600",
+            description = "new stream: log grace, GC keeps log files younger than this (must exceed clock skew)")
+    double logGraceS;
+
+    @Option(names = "--orphan-grace-s",
+            description = "new stream: GC's default orphan grace (default 3600); also this producer's background GC's")
+    Double orphanGraceS;
 
     @Option(names = "--gc-every-s", defaultValue = "0", description = "run GC in the background every N seconds (0: off)")
     double gcEveryS;
-
-    @Option(names = "--orphan-grace-s", defaultValue = "3600", description = "background GC: orphan grace period")
-    long orphanGraceS;
 
     @Option(names = "--unsafe-store", description = "create the stream even if the store fails the put-if-absent probe "
             + "(see `lakestream doctor`): exactly-once is then NOT guaranteed")
@@ -83,10 +95,18 @@ final class ProduceCommand implements Callable<Integer> {
             System.err.println("lakestream produce: WARNING: --unsafe-store: a new stream is created without checking that the store's"
                     + " conditional writes have exactly one winner; exactly-once is not guaranteed on such a store");
         }
+        // LAKESTREAM_FAILPOINTS arms fail points in this process (the crash tests' child producers)
+        StreamEnv env = StreamEnv.fromEnvironment();
+        StreamConfig template = StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
+                .withRetention(keepCheckpoints, maxLagSteps).withIndexSegmentSteps(indexSegmentSteps)
+                .withLogGraceMs(Math.round(logGraceS * 1000));
+        if (orphanGraceS != null) {
+            template = template.withOrphanGraceMs(Math.round(orphanGraceS * 1000));
+        }
         try (ObjectStore store = ObjectStores.open(stream, true);
-             TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
-                     .withRetention(keepCheckpoints, maxLagSteps), opts);
-             BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000), orphanGraceS * 1000) : null) {
+             TgbProducer p = TgbProducer.open(store, producer, template, opts, env);
+             BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000),
+                     orphanGraceS != null ? Math.round(orphanGraceS * 1000) : p.log().config().orphanGraceMs(), env) : null) {
             long resume = SyntheticSource.parseCursor(p.committedCursor());
             long next = resume < 0 ? src.startIndex() : resume;
             long startSeq = p.committedSeq();

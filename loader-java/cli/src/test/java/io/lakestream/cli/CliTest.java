@@ -34,7 +34,8 @@ class CliTest {
     void produceConsumeInspectContract() throws Exception {
         String uri = "file://" + dir.resolve("s");
         Cli.Result p = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
-                "--seq-len", "8", "--source", "synthetic:records=20,seed=1", "--max-steps", "2", "--lz4");
+                "--seq-len", "8", "--source", "synthetic:records=20,seed=1", "--max-steps", "2", "--lz4",
+                "--log-grace-s", "30", "--orphan-grace-s", "90", "--index-segment-steps", "32", "--keep-checkpoints", "3");
         assertEquals(0, p.exit(), p.err());
         Cli.Result p2 = Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "3",
                 "--seq-len", "8", "--source", "synthetic:records=20,seed=1");
@@ -78,9 +79,23 @@ class CliTest {
         assertEquals(2, in.get("producers").get("a").get("epoch").asInt());
         assertEquals(4, in.get("producers").get("a").get("seq").asInt());
         assertEquals("next=20", in.get("producers").get("a").get("cursor").asText());
+        // the stream-wide settings the first producer created the stream with
+        assertEquals(30_000, in.get("log_grace_ms").asLong());
+        assertEquals(90_000, in.get("orphan_grace_ms").asLong());
+        assertEquals(32, in.get("index_segment_steps").asInt());
+        assertEquals(3, in.get("keep_checkpoints").asInt());
+        assertEquals(0, in.get("unrecognised_keys").size(), in.toString());
         Cli.Result table = Cli.run("inspect", "--stream", uri);
         assertEquals(0, table.exit());
         assertTrue(table.out().contains("committed steps  4"), table.out());
+
+        // a key Lakestream never writes is listed, not interpreted
+        java.nio.file.Files.writeString(dir.resolve("s/data/a/00000001-000000000001.tgb.partial"), "x");
+        in = M.readTree(Cli.run("inspect", "--stream", uri, "--json").out());
+        assertEquals(1, in.get("unrecognised_keys").size(), in.toString());
+        assertTrue(in.get("unrecognised_keys").get(0).asText().startsWith("data/a/00000001-000000000001.tgb.partial ("), in.toString());
+        table = Cli.run("inspect", "--stream", uri);
+        assertTrue(table.out().contains("unrecognised keys (1;"), table.out());
     }
 
     @Test
@@ -139,7 +154,7 @@ class CliTest {
         assertEquals(1, r.exit());
         assertTrue(r.err().contains("does not exist"), r.err());
         r = Cli.run("inspect", "--stream", "ftp://x/y");
-        assertEquals(1, r.exit());
+        assertEquals(Main.EXIT_USAGE, r.exit(), "an invalid stream URI is a usage error");
         assertTrue(r.err().contains("unknown URI scheme 'ftp'"), r.err());
         assertEquals(0, Cli.run("produce", "--stream", uri, "--producer", "a", "--world-size", "2", "--micro-batch", "1",
                 "--seq-len", "4", "--source", "synthetic:records=4,seed=1").exit());

@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -99,7 +100,7 @@ class ProcessCrashTest {
         // The zombie writes its first batch object, then stalls (a long GC pause) before committing.
         Process zombie = Cli.start(logs, "zombie", Map.of("LAKESTREAM_FAILPOINTS", FailPoints.AFTER_OBJECT_WRITE + "=sleep:4000@1"),
                 produceArgs(uri, 0, 1, 40));
-        Path data = streamDir.resolve("data/p0");
+        Path data = streamDir.resolve(StreamLayout.DATA_PREFIX + "p0");
         long until = System.currentTimeMillis() + 30_000;
         while (!(Files.isDirectory(data) && Files.list(data).findAny().isPresent()) && System.currentTimeMillis() < until) {
             Thread.sleep(20);

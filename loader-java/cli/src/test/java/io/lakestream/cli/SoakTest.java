@@ -1,5 +1,6 @@
 package io.lakestream.cli;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,7 @@ import io.lakestream.retention.GcReport;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.testing.Cli;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -55,6 +57,8 @@ class SoakTest {
     private String[] args(String uri, int k, long records) {
         return new String[] {"produce", "--stream", uri, "--producer", "p" + k, "--world-size", Integer.toString(W),
                 "--micro-batch", Integer.toString(B), "--seq-len", "32", "--snapshot-interval", "8",
+                // a short log grace, so GC reclaims log files under the readers and their guard is exercised
+                "--log-grace-s", "4",
                 "--keep-checkpoints", "2", "--max-lag-steps", Long.toString(MAX_LAG),
                 "--source", "synthetic:records=" + records + ",seed=17,partition=" + k + "/" + PRODUCERS};
     }
@@ -80,7 +84,7 @@ class SoakTest {
             try {
                 ManifestLog.open(fs);
                 break;
-            } catch (IllegalArgumentException notYet) {
+            } catch (StreamNotFoundException notYet) {
                 Thread.sleep(20);
             }
         }
@@ -274,7 +278,7 @@ class SoakTest {
             live.add(firstRead.get(s)[0].object());
         }
         Set<String> left = new HashSet<>();
-        for (ObjectInfo o : fs.list("data/", null, Integer.MAX_VALUE)) {
+        for (ObjectInfo o : fs.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             left.add(o.key());
         }
         assertEquals(live, left, "exactly the batches at or above the floor remain");

@@ -39,7 +39,6 @@ public final class Cli {
         Files.createDirectories(logDir);
         String java = ProcessHandle.current().info().command().orElse(System.getProperty("java.home") + "/bin/java");
         List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m", "-XX:TieredStopAtLevel=1",
-                "-Dlakestream.log.grace.ms=" + Long.getLong("lakestream.log.grace.ms", 600_000),
                 "-cp", System.getProperty("java.class.path"), "io.lakestream.cli.Main"));
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd)

@@ -1,5 +1,6 @@
 package io.lakestream.fail;
 
+import io.lakestream.time.Clock;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -7,16 +8,22 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Named fail points at every step of the commit protocol, so tests can crash or pause a writer
- * exactly there (after SlateDB's fail points). Disabled points cost one volatile read.
+ * A registry of named fail points at every step of the commit protocol, so tests can crash or
+ * pause a writer exactly there (after SlateDB's fail points). A registry is an instance the
+ * caller passes in (through {@link io.lakestream.StreamEnv}), so tests that arm points do not
+ * disturb each other and can run in parallel. Disabled points cost one volatile read.
  *
- * <p>Configured from tests through {@link #set}, or for child processes through the environment
- * variable {@code LAKESTREAM_FAILPOINTS="name=action[@n];…"} where action is
- * {@code throw} (a {@link InjectedFailure}), {@code halt} (the JVM dies at once with status 137,
- * like SIGKILL: no shutdown hooks, no finally blocks), {@code sleep:MS}; {@code @n} fires on the
- * n-th hit only (1-based), otherwise on every hit.
+ * <p>{@link #none()} is the shared, always-disabled registry every overload without an env uses.
+ * Child processes are configured through the environment variable
+ * {@code LAKESTREAM_FAILPOINTS="name=action[@n];…"} (read by {@link #fromEnvironment()}, which
+ * the command line uses), where action is {@code throw} (an {@link InjectedFailure}),
+ * {@code halt} (the JVM dies at once with status 137, like SIGKILL: no shutdown hooks, no
+ * finally blocks), {@code sleep:MS}; {@code @n} fires on the n-th hit only (1-based), otherwise
+ * on every hit.
  */
 public final class FailPoints {
+    /** The environment variable {@link #fromEnvironment()} reads. */
+    public static final String ENV = "LAKESTREAM_FAILPOINTS";
     /** Producer: batch object written, commit not yet attempted. */
     public static final String AFTER_OBJECT_WRITE = "producer.after_object_write";
     /** Log: version validated and serialized, put-if-absent not yet issued. */
@@ -34,9 +41,10 @@ public final class FailPoints {
 
     public record Halt() implements Action {}
 
+    /** Sleeps on the system clock: it stands for a real stall (a GC pause) other processes live through. */
     public record Sleep(long millis) implements Action {}
 
-    /** Blocks the hitting thread until {@link #release()}; {@link #reached()} signals the hit. */
+    /** Blocks the hitting thread until {@link #release()}; {@link #awaitReached} waits for the hit. */
     public record Pause(CountDownLatch reachedLatch, CountDownLatch releaseLatch) implements Action {
         public Pause() {
             this(new CountDownLatch(1), new CountDownLatch(1));
@@ -53,82 +61,118 @@ public final class FailPoints {
 
     private record Armed(Action action, int onHit, AtomicInteger hits) {}
 
-    private static final Map<String, Armed> ARMED = new ConcurrentHashMap<>();
-    private static volatile boolean anyArmed;
+    private static final FailPoints NONE = new FailPoints(false);
 
-    static {
-        String env = System.getenv("LAKESTREAM_FAILPOINTS");
-        if (env != null && !env.isBlank()) {
-            for (String spec : env.split(";")) {
-                if (!spec.isBlank()) {
-                    parseAndSet(spec.trim());
-                }
-            }
-        }
+    private final boolean armable;
+    private final Map<String, Armed> armed = new ConcurrentHashMap<>();
+    private volatile boolean anyArmed;
+
+    /** A new, empty registry that tests arm with {@link #set}. */
+    public FailPoints() {
+        this(true);
     }
 
-    private FailPoints() {}
+    private FailPoints(boolean armable) {
+        this.armable = armable;
+    }
 
-    static void parseAndSet(String spec) {
+    /** The shared registry that never fires and cannot be armed. */
+    public static FailPoints none() {
+        return NONE;
+    }
+
+    /** The points armed by {@code LAKESTREAM_FAILPOINTS}, or {@link #none()} if it is unset. */
+    public static FailPoints fromEnvironment() {
+        return parse(System.getenv(ENV));
+    }
+
+    /**
+     * A registry armed from {@code "name=action[@n];…"} ({@link #none()} for null or blank).
+     *
+     * @throws IllegalArgumentException naming the bad entry
+     */
+    public static FailPoints parse(String specs) {
+        if (specs == null || specs.isBlank()) {
+            return NONE;
+        }
+        FailPoints f = new FailPoints();
+        for (String spec : specs.split(";")) {
+            if (!spec.isBlank()) {
+                f.parseAndSet(spec.trim());
+            }
+        }
+        return f;
+    }
+
+    private void parseAndSet(String spec) {
         int eq = spec.indexOf('=');
         if (eq <= 0) {
-            throw new IllegalArgumentException("bad LAKESTREAM_FAILPOINTS entry '" + spec + "': want name=action[@n]");
+            throw new IllegalArgumentException("bad " + ENV + " entry '" + spec + "': want name=action[@n]");
         }
         String name = spec.substring(0, eq);
         String act = spec.substring(eq + 1);
         int onHit = 0;
         int at = act.indexOf('@');
-        if (at >= 0) {
-            onHit = Integer.parseInt(act.substring(at + 1));
-            act = act.substring(0, at);
+        try {
+            if (at >= 0) {
+                onHit = Integer.parseInt(act.substring(at + 1));
+                act = act.substring(0, at);
+            }
+            Action a;
+            if (act.equals("throw")) {
+                a = new Throw();
+            } else if (act.equals("halt")) {
+                a = new Halt();
+            } else if (act.startsWith("sleep:")) {
+                a = new Sleep(Long.parseLong(act.substring(6)));
+            } else {
+                throw new IllegalArgumentException("bad fail point action '" + act + "' in '" + spec + "'");
+            }
+            set(name, a, onHit);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("bad number in " + ENV + " entry '" + spec + "'");
         }
-        Action a;
-        if (act.equals("throw")) {
-            a = new Throw();
-        } else if (act.equals("halt")) {
-            a = new Halt();
-        } else if (act.startsWith("sleep:")) {
-            a = new Sleep(Long.parseLong(act.substring(6)));
-        } else {
-            throw new IllegalArgumentException("bad fail point action '" + act + "' in '" + spec + "'");
-        }
-        set(name, a, onHit);
     }
 
     /** Arms {@code name}; {@code onHit} 0 fires on every hit, n fires on the n-th hit only. */
-    public static void set(String name, Action action, int onHit) {
-        ARMED.put(name, new Armed(action, onHit, new AtomicInteger()));
+    public FailPoints set(String name, Action action, int onHit) {
+        if (!armable) {
+            throw new IllegalStateException("FailPoints.none() is shared and never fires; arm a registry of your own "
+                    + "(new FailPoints()) and pass it in a StreamEnv");
+        }
+        armed.put(name, new Armed(action, onHit, new AtomicInteger()));
         anyArmed = true;
+        return this;
     }
 
-    public static void set(String name, Action action) {
-        set(name, action, 0);
+    public FailPoints set(String name, Action action) {
+        return set(name, action, 0);
     }
 
-    public static void clear(String name) {
-        ARMED.remove(name);
-        anyArmed = !ARMED.isEmpty();
+    public void clear(String name) {
+        armed.remove(name);
+        anyArmed = !armed.isEmpty();
     }
 
-    public static void clearAll() {
-        ARMED.clear();
+    public void clearAll() {
+        armed.clear();
         anyArmed = false;
     }
 
     /** Called by the protocol at the named point. */
-    public static void hit(String name) {
+    public void hit(String name) {
         if (!anyArmed) {
             return;
         }
-        Armed armed = ARMED.get(name);
-        if (armed == null) {
+        Armed a = armed.get(name);
+        if (a == null) {
             return;
         }
-        int n = armed.hits.incrementAndGet();
-        if (armed.onHit != 0 && n != armed.onHit) {
+        int n = a.hits.incrementAndGet();
+        if (a.onHit != 0 && n != a.onHit) {
             return;
         }
-        switch (armed.action) {
+        switch (a.action) {
             case Throw t -> throw new InjectedFailure(name);
             case Halt h -> {
                 System.err.flush();
@@ -136,7 +180,7 @@ public final class FailPoints {
             }
             case Sleep s -> {
                 try {
-                    Thread.sleep(s.millis());
+                    Clock.system().sleep(s.millis());
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }
@@ -150,6 +194,11 @@ public final class FailPoints {
                 }
             }
         }
+    }
+
+    @Override
+    public String toString() {
+        return this == NONE ? "FailPoints.none()" : "FailPoints" + armed.keySet();
     }
 
     /** The failure a {@code throw} fail point raises. */

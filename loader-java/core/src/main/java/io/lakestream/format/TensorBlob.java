@@ -84,42 +84,50 @@ public final class TensorBlob {
                           long[][] shapes, long[] begins, long[] ends) {}
 
     /**
-     * The last header parsed (one entry: a reader sees one stream, whose shapes rarely change).
-     * A hit costs one byte comparison of the header and skips the JSON parse, which otherwise
-     * allocates a few KiB per batch.
-     */
-    private static volatile Layout lastLayout;
-
-    /**
-     * Parses a decoded blob in place: the returned views alias {@code blob}'s memory.
+     * Parses a decoded blob in place: the returned views alias {@code blob}'s memory. Parses the
+     * header every time; a reader of many blobs uses a {@link Parser}, which remembers the last one.
      *
      * @param where names the object, step and rank for error messages
      */
     public static List<View> parse(MemorySegment blob, String where) {
-        long size = blob.byteSize();
-        if (size < 8) {
-            throw new FormatException(where + ": tensor blob of " + size + " bytes is shorter than its 8-byte header length");
+        return new Parser().parse(blob, where);
+    }
+
+    /**
+     * Parses blobs, remembering the last header (one entry: a reader sees one stream, whose
+     * shapes rarely change). A hit costs one byte comparison of the header and skips the JSON
+     * parse, which otherwise allocates a few KiB per batch. Thread-safe: one per reader.
+     */
+    public static final class Parser {
+        private volatile Layout lastLayout;
+
+        /** As {@link TensorBlob#parse}. */
+        public List<View> parse(MemorySegment blob, String where) {
+            long size = blob.byteSize();
+            if (size < 8) {
+                throw new FormatException(where + ": tensor blob of " + size + " bytes is shorter than its 8-byte header length");
+            }
+            long n = blob.get(U64, 0);
+            if (n < 2 || n > MAX_HEADER || n > size - 8) {
+                throw new FormatException(where + ": tensor blob header length " + n + " is invalid for a blob of " + size + " bytes");
+            }
+            long dataStart = 8 + n;
+            long dataLen = size - dataStart;
+            Layout layout = lastLayout;
+            if (layout == null || layout.header.length != n || layout.dataLen != dataLen
+                    || MemorySegment.mismatch(blob, 8, dataStart, layout.headerSegment, 0, n) != -1) {
+                layout = parseHeader(blob, n, dataLen, where);
+                lastLayout = layout;
+            }
+            int count = layout.names.length;
+            List<View> views = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                // A fresh shape array per view: callers may keep or change it without touching the cache.
+                views.add(new View(layout.names[i], layout.dtypes[i], layout.shapes[i].clone(),
+                        blob.asSlice(dataStart + layout.begins[i], layout.ends[i] - layout.begins[i])));
+            }
+            return views;
         }
-        long n = blob.get(U64, 0);
-        if (n < 2 || n > MAX_HEADER || n > size - 8) {
-            throw new FormatException(where + ": tensor blob header length " + n + " is invalid for a blob of " + size + " bytes");
-        }
-        long dataStart = 8 + n;
-        long dataLen = size - dataStart;
-        Layout layout = lastLayout;
-        if (layout == null || layout.header.length != n || layout.dataLen != dataLen
-                || MemorySegment.mismatch(blob, 8, dataStart, layout.headerSegment, 0, n) != -1) {
-            layout = parseHeader(blob, n, dataLen, where);
-            lastLayout = layout;
-        }
-        int count = layout.names.length;
-        List<View> views = new ArrayList<>(count);
-        for (int i = 0; i < count; i++) {
-            // A fresh shape array per view: callers may keep or change it without touching the cache.
-            views.add(new View(layout.names[i], layout.dtypes[i], layout.shapes[i].clone(),
-                    blob.asSlice(dataStart + layout.begins[i], layout.ends[i] - layout.begins[i])));
-        }
-        return views;
     }
 
     /** The JSON path: parses and validates a header against a data section of {@code dataLen} bytes. */

@@ -11,4 +11,9 @@ public final class LogFormatException extends FormatException {
     public LogFormatException(String message, Throwable cause) {
         super(message, cause);
     }
+
+    /** About log file {@code key} of {@code stream}. */
+    public LogFormatException(String message, String stream, String key, Throwable cause) {
+        super(message, stream, key, cause);
+    }
 }

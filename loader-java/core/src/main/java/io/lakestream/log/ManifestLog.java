@@ -1,15 +1,18 @@
 package io.lakestream.log;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.format.FormatException;
 import io.lakestream.format.Json;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
+import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.StoreException;
 import io.lakestream.store.StoreProbe;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.store.UnsafeStoreException;
+import io.lakestream.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -18,8 +21,6 @@ import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * The versioned manifest of one stream: {@code _log/<version>.json} files, each created by
@@ -34,50 +35,49 @@ import java.util.regex.Pattern;
  */
 public final class ManifestLog {
     private static final System.Logger LOG = System.getLogger(ManifestLog.class.getName());
-    public static final String LOG_PREFIX = "_log/";
-    static final String HINT_KEY = "_log/_last_snapshot";
-    private static final Pattern VERSION_KEY = Pattern.compile("_log/(\\d{20})\\.json");
-    private static final Pattern SNAPSHOT_KEY = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
-    /** Attempts for each read of a log file: transient store errors are retried, not surfaced. */
-    private static final int READ_ATTEMPTS = 8;
+    /** @see StreamLayout#LOG_PREFIX */
+    public static final String LOG_PREFIX = StreamLayout.LOG_PREFIX;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
-    /**
-     * GC deletes a version file only once it is older than this and below a retained snapshot.
-     * A follower whose newest known version is older than half of it double-checks the snapshot
-     * hint when the next version seems absent, so it never mistakes a reclaimed version for the
-     * head of the log (and never re-creates one). Must exceed clock skew between writers.
-     */
-    public static final long LOG_GRACE_MS = Long.getLong("lakestream.log.grace.ms", 600_000);
+    /** A read-only follower checks for a reclaimed next version at most this often. */
+    private static final long HEAD_CHECK_INTERVAL_NANOS = 1_000_000_000L;
 
     private final ObjectStore store;
     private final StreamConfig config;
     private final boolean readOnly;
+    private final StreamEnv env;
+    private final Clock clock;
     private volatile ManifestState state;
     private final Object segmentLock = new Object();
     private String cachedSegmentKey;
     private Snapshot.SegmentFile cachedSegment;
     private long newestVersionMillis; // timestamp of the newest version applied (0: unknown)
-    private long lastHintCheckMillis;
+    private boolean headChecked;
+    private long lastHeadCheckNanos; // monotonic time of the last LIST past our version (if headChecked)
 
-    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly) {
+    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env) {
         this.store = store;
         this.config = config;
         this.readOnly = readOnly;
+        this.env = env;
+        this.clock = env.clock();
     }
 
+    /** @see StreamLayout#versionKey */
     public static String versionKey(long v) {
-        return String.format("_log/%020d.json", v);
+        return StreamLayout.versionKey(v);
     }
 
+    /** @see StreamLayout#snapshotKey */
     public static String snapshotKey(long v) {
-        return String.format("_log/%020d.snapshot.json", v);
+        return StreamLayout.snapshotKey(v);
     }
 
-    public static final String INDEX_PREFIX = "_index/";
+    /** @see StreamLayout#INDEX_PREFIX */
+    public static final String INDEX_PREFIX = StreamLayout.INDEX_PREFIX;
 
-    /** The index segment holding step {@code firstStep} onwards (firstStep a multiple of the segment size). */
+    /** @see StreamLayout#segmentKey */
     public static String segmentKey(long firstStep) {
-        return String.format("_index/%020d.json", firstStep);
+        return StreamLayout.segmentKey(firstStep);
     }
 
     /**
@@ -86,17 +86,29 @@ public final class ManifestLog {
      * @throws WorldSizeMismatchException if it exists with another world size
      */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template) {
-        return openOrCreate(store, template, false);
+        return openOrCreate(store, template, StreamEnv.defaults(), false);
+    }
+
+    /** As {@link #openOrCreate(ObjectStore, StreamConfig)}, with the given environment. */
+    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, StreamEnv env) {
+        return openOrCreate(store, template, env, false);
+    }
+
+    /** As {@link #openOrCreate(ObjectStore, StreamConfig, StreamEnv, boolean)} with the default environment. */
+    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, boolean allowUnsafeStore) {
+        return openOrCreate(store, template, StreamEnv.defaults(), allowUnsafeStore);
     }
 
     /**
-     * As {@link #openOrCreate(ObjectStore, StreamConfig)}. Before creating a stream the store is
-     * probed once ({@link StoreProbe#requireSafe}): a store whose conditional writes can have two
-     * winners would break exactly-once silently, so it is refused unless {@code allowUnsafeStore}.
+     * Opens the stream, creating it with {@code template} if absent. Before creating a stream the
+     * store is probed once ({@link StoreProbe#requireSafe}): a store whose conditional writes can
+     * have two winners would break exactly-once silently, so it is refused unless
+     * {@code allowUnsafeStore}.
      *
      * @throws UnsafeStoreException if the stream is absent and the store fails the probe
+     * @throws WorldSizeMismatchException if it exists with another world size
      */
-    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, boolean allowUnsafeStore) {
+    public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, StreamEnv env, boolean allowUnsafeStore) {
         template.validate("new stream config");
         if (store.stat(StreamConfig.KEY).isEmpty()) {
             if (allowUnsafeStore) {
@@ -107,7 +119,7 @@ public final class ManifestLog {
             }
         }
         boolean created = store.putIfAbsent(StreamConfig.KEY, Json.write(template));
-        ManifestLog log = open(store, false);
+        ManifestLog log = open(store, false, env);
         if (!created && log.config.worldSize() != template.worldSize()) {
             throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), template.worldSize());
         }
@@ -119,17 +131,32 @@ public final class ManifestLog {
         return open(store, false);
     }
 
+    /** Opens an existing stream for committing, with the given environment. */
+    public static ManifestLog open(ObjectStore store, StreamEnv env) {
+        return open(store, false, env);
+    }
+
     /** Opens an existing stream; a read-only log may drop consumed tail entries to bound memory. */
     public static ManifestLog open(ObjectStore store, boolean readOnly) {
+        return open(store, readOnly, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, boolean)}, with the given environment. */
+    public static ManifestLog open(ObjectStore store, boolean readOnly, StreamEnv env) {
         StreamConfig cfg = readConfig(store);
-        ManifestLog log = new ManifestLog(store, cfg, readOnly);
+        ManifestLog log = new ManifestLog(store, cfg, readOnly, env);
         log.state = log.load();
         return log;
     }
 
     /** Opens an existing stream and checks its world size. */
     public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly) {
-        ManifestLog log = open(store, readOnly);
+        return open(store, worldSize, readOnly, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, int, boolean)}, with the given environment. */
+    public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly, StreamEnv env) {
+        ManifestLog log = open(store, readOnly, env);
         if (log.config.worldSize() != worldSize) {
             throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), worldSize);
         }
@@ -139,16 +166,16 @@ public final class ManifestLog {
     public static StreamConfig readConfig(ObjectStore store) {
         byte[] b;
         try {
-            b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.get(StreamConfig.KEY));
+            b = store.get(StreamConfig.KEY);
         } catch (NoSuchKeyException e) {
-            throw new IllegalArgumentException("no Lakestream stream at " + store.describe() + " (missing " + StreamConfig.KEY + ")");
+            throw new StreamNotFoundException(store.describe(), "missing " + StreamConfig.KEY);
         }
         String where = store.describe() + "/" + StreamConfig.KEY;
         StreamConfig cfg;
         try {
             cfg = Json.read(b, StreamConfig.class, where);
         } catch (FormatException e) {
-            throw new LogFormatException(e.getMessage(), e);
+            throw new LogFormatException(e.getMessage(), store.describe(), StreamConfig.KEY, e);
         }
         cfg.validate(where);
         return cfg;
@@ -160,6 +187,11 @@ public final class ManifestLog {
 
     public StreamConfig config() {
         return config;
+    }
+
+    /** The environment (clock, ...) this log and everything built on it uses. */
+    public StreamEnv env() {
+        return env;
     }
 
     /** The state as of the last refresh or commit. */
@@ -178,7 +210,7 @@ public final class ManifestLog {
         Snapshot.Hint hint = readHint();
         ManifestState s = null;
         if (hint != null) {
-            s = loadFromListing(String.format("_log/%020d", hint.version()));
+            s = loadFromListing(StreamLayout.logFrom(hint.version()));
         }
         if (s == null) {
             s = loadFromListing(null);
@@ -195,17 +227,14 @@ public final class ManifestLog {
         List<Long> snapshots = new ArrayList<>();
         String after = startAfter;
         while (true) {
-            final String from = after;
-            List<ObjectInfo> page = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, from, 1000));
+            List<ObjectInfo> page = store.list(StreamLayout.LOG_PREFIX, after, 1000);
             for (ObjectInfo o : page) {
-                Matcher m = VERSION_KEY.matcher(o.key());
-                if (m.matches()) {
-                    versions.add(Long.parseLong(m.group(1)));
-                    continue;
-                }
-                m = SNAPSHOT_KEY.matcher(o.key());
-                if (m.matches()) {
-                    snapshots.add(Long.parseLong(m.group(1)));
+                switch (StreamLayout.parse(o.key())) {
+                    case StreamLayout.Version v -> versions.add(v.version());
+                    case StreamLayout.Snapshot sn -> snapshots.add(sn.version());
+                    case StreamLayout.Unknown u -> LOG.log(System.Logger.Level.WARNING, "ignoring unrecognised key " + where(u.key())
+                            + ": " + u.reason());
+                    default -> { } // the snapshot hint
                 }
             }
             if (page.size() < 1000) {
@@ -222,9 +251,9 @@ public final class ManifestLog {
         Collections.reverse(snapshots);
         for (long sv : snapshots) {
             try {
-                Snapshot snap = readJson(snapshotKey(sv), Snapshot.class);
+                Snapshot snap = readJson(StreamLayout.snapshotKey(sv), Snapshot.class);
                 if (snap.version() != sv) {
-                    throw new LogFormatException(where(snapshotKey(sv)) + ": holds version " + snap.version());
+                    throw new LogFormatException(where(StreamLayout.snapshotKey(sv)) + ": holds version " + snap.version());
                 }
                 return ManifestState.fromSnapshot(config, snap, where(snapshotKey(sv)));
             } catch (FormatException | NoSuchKeyException e) {
@@ -244,20 +273,25 @@ public final class ManifestLog {
         while (true) {
             Optional<VersionFile> v = readVersion(s.version() + 1);
             if (v.isPresent()) {
-                s = s.apply(v.get(), where(versionKey(s.version() + 1)));
+                s = s.apply(v.get(), where(StreamLayout.versionKey(s.version() + 1)));
                 newestVersionMillis = v.get().timestampMillis();
                 continue;
             }
-            long now = System.currentTimeMillis();
-            if (now - newestVersionMillis <= LOG_GRACE_MS / 2 || (readOnly && now - lastHintCheckMillis <= 1000)) {
+            long now = clock.wallMillis();
+            long nowNanos = clock.monotonicNanos();
+            // GC deletes a version file only once it is older than the stream's log grace (and below
+            // a retained snapshot), so a newest version younger than half of it is still there.
+            if (now - newestVersionMillis <= config.logGraceMs() / 2
+                    || (readOnly && headChecked && nowNanos - lastHeadCheckNanos <= HEAD_CHECK_INTERVAL_NANOS)) {
                 return s;
             }
             // Our newest version is old enough that GC may have reclaimed the next one: its
             // absence does not prove we are at the head. One LIST past our version settles it
             // (committers check every time, readers at most once a second).
-            lastHintCheckMillis = now;
-            String after = String.format("_log/%020d.~", s.version());
-            List<ObjectInfo> next = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.list(LOG_PREFIX, after, 1));
+            headChecked = true;
+            lastHeadCheckNanos = nowNanos;
+            String after = StreamLayout.logAfter(s.version());
+            List<ObjectInfo> next = store.list(StreamLayout.LOG_PREFIX, after, 1);
             if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
                 return s;
             }
@@ -275,20 +309,17 @@ public final class ManifestLog {
     }
 
     private static boolean isLaterLogFile(String key, long version) {
-        Matcher m = VERSION_KEY.matcher(key);
-        if (!m.matches()) {
-            m = SNAPSHOT_KEY.matcher(key);
-            if (!m.matches()) {
-                return false;
-            }
-        }
-        return Long.parseLong(m.group(1)) > version;
+        return switch (StreamLayout.parse(key)) {
+            case StreamLayout.Version v -> v.version() > version;
+            case StreamLayout.Snapshot sn -> sn.version() > version;
+            default -> false;
+        };
     }
 
     private Snapshot.Hint readHint() {
         try {
-            Optional<byte[]> hb = store.getIfPresent(HINT_KEY);
-            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(HINT_KEY));
+            Optional<byte[]> hb = store.getIfPresent(StreamLayout.SNAPSHOT_HINT);
+            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(StreamLayout.SNAPSHOT_HINT));
         } catch (FormatException | StoreException e) {
             LOG.log(System.Logger.Level.DEBUG, "ignoring unreadable snapshot hint: " + e.getMessage());
             return null;
@@ -303,7 +334,7 @@ public final class ManifestLog {
     }
 
     private Optional<VersionFile> readVersion(long v) {
-        return readIfPresent(versionKey(v), VersionFile.class, "manifest version ");
+        return readIfPresent(StreamLayout.versionKey(v), VersionFile.class, "manifest version ");
     }
 
     private <T> T readJson(String key, Class<T> type) {
@@ -311,13 +342,14 @@ public final class ManifestLog {
     }
 
     /**
-     * Reads and parses a log file, retrying transient store errors and a parse failure twice: a
-     * torn transfer heals on re-read, real corruption does not and is reported naming the file.
+     * Reads and parses a log file. A parse failure is read once more: a torn transfer heals on
+     * re-read, real corruption does not and is reported naming the file. (Transient store errors
+     * were already retried by the store's retry layer.)
      */
     private <T> Optional<T> readIfPresent(String key, Class<T> type, String what) {
         FormatException last = null;
-        for (int i = 0; i < 3; i++) {
-            Optional<byte[]> b = Retry.idempotent(READ_ATTEMPTS, 1000, () -> store.getIfPresent(key));
+        for (int i = 0; i < 2; i++) {
+            Optional<byte[]> b = store.getIfPresent(key);
             if (b.isEmpty()) {
                 return Optional.empty();
             }
@@ -327,7 +359,7 @@ public final class ManifestLog {
                 last = e;
             }
         }
-        throw new LogFormatException(last.getMessage(), last);
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
     }
 
     // ---------------------------------------------------------------- step lookup
@@ -360,7 +392,7 @@ public final class ManifestLog {
     }
 
     private Snapshot.SegmentFile segment(long first, long n) {
-        String key = segmentKey(first);
+        String key = StreamLayout.segmentKey(first);
         synchronized (segmentLock) {
             if (key.equals(cachedSegmentKey)) {
                 return cachedSegment;
@@ -394,18 +426,23 @@ public final class ManifestLog {
      * Commits what {@code prepare} returns for the newest state. {@code prepare} is called again
      * after every lost race, with the state that won; it validates (throwing to abort, e.g. when
      * fenced) and returns the changes, or {@link Changes#NONE} when nothing is left to commit.
+     *
+     * <p>The loop here is for meaning only: losing the race for the next version. Transient store
+     * failures were retried by the store's retry layer; one that still surfaces from reading the
+     * log ends the commit (nothing of it was written), and a write whose outcome cannot be
+     * learned is {@link CommitStateUnknownException}.
      */
     public synchronized CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
         if (readOnly) {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
         String token = UUID.randomUUID().toString();
-        long deadline = System.currentTimeMillis() + COMMIT_TIMEOUT_MS;
+        long deadline = clock.monotonicNanos() + COMMIT_TIMEOUT_MS * 1_000_000;
         int attempts = 0;
         int conflicts = 0;
         long backoff = 1;
         while (true) {
-            ManifestState s = refreshRetrying(deadline);
+            ManifestState s = refresh();
             Changes ch = prepare.apply(s);
             if (ch == null || ch.isEmpty()) {
                 return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
@@ -416,103 +453,61 @@ public final class ManifestLog {
                         + " batches by '" + committer + "' was refused");
             }
             long v = s.version() + 1;
-            VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
+            String key = StreamLayout.versionKey(v);
+            VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(),
                     ch.endOfStream() ? Boolean.TRUE : null);
             // Validate before writing: an invalid version would poison the log for every reader.
-            ManifestState ns = s.apply(vf, where(versionKey(v)));
+            ManifestState ns = s.apply(vf, where(key));
             byte[] bytes = Json.write(vf);
-            FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
+            env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;
-            boolean ours;
+            ConditionalPut.Outcome outcome;
             try {
-                ours = store.putIfAbsent(versionKey(v), bytes) || isOurs(v, token, deadline);
-            } catch (StoreException e) {
-                ours = resolveAmbiguous(v, token, bytes, e, deadline);
+                outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token));
+            } catch (ConditionalPut.OutcomeUnknownException e) {
+                throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
+                        + "; re-open the stream to learn the producer's committed state", store.describe(), key, e);
             }
-            if (ours) {
-                FailPoints.hit(FailPoints.AFTER_VERSION_PUT);
+            if (outcome == ConditionalPut.Outcome.VANISHED) {
+                throw new LogFormatException(where(key) + " vanished after a conditional write found it present", store.describe(),
+                        key, null);
+            }
+            if (outcome != ConditionalPut.Outcome.THEIRS) {
+                env.failPoints().hit(FailPoints.AFTER_VERSION_PUT);
                 state = ns;
                 newestVersionMillis = vf.timestampMillis();
                 maybeSnapshot();
                 return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state);
             }
             conflicts++;
-            if (System.currentTimeMillis() > deadline) {
+            if (pastDeadline(deadline)) {
                 throw new StoreException("commit by " + committer + " to " + store.describe() + " lost " + conflicts
-                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", versionKey(v));
+                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", key, null, false);
             }
             sleepJittered(backoff);
             backoff = Math.min(backoff * 2, 64);
         }
     }
 
-    /** The version key was taken: by an earlier attempt of ours whose confirmation was lost? */
-    private boolean isOurs(long v, String token, long deadline) {
-        while (true) {
-            try {
-                Optional<VersionFile> got = readVersion(v);
-                if (got.isEmpty()) {
-                    throw new LogFormatException(where(versionKey(v)) + " vanished after a conditional write found it present");
-                }
-                return token.equals(got.get().commitToken());
-            } catch (StoreException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw new CommitStateUnknownException("cannot read back " + where(versionKey(v)) + " to learn whether "
-                            + "this commit won it: " + e.getMessage(), e);
-                }
-                sleepJittered(10);
-            }
+    /** Whether version file bytes found at {@code key} are this commit's (an earlier attempt landed). */
+    private boolean isOurs(byte[] found, String key, String token) {
+        try {
+            return token.equals(Json.read(found, VersionFile.class, "manifest version " + where(key)).commitToken());
+        } catch (FormatException e) {
+            throw new LogFormatException(e.getMessage(), store.describe(), key, e);
         }
     }
 
-    /**
-     * The put failed without saying whether it happened. Read the key: ours, theirs, or absent
-     * (then the put did not happen, or has not landed: retrying the same bytes is safe because
-     * only one put-if-absent can ever win the key).
-     */
-    private boolean resolveAmbiguous(long v, String token, byte[] bytes, StoreException cause, long deadline) {
-        String key = versionKey(v);
-        StoreException last = cause;
-        for (int i = 0; i < 20 && System.currentTimeMillis() <= deadline; i++) {
-            try {
-                Optional<VersionFile> got = readVersion(v);
-                if (got.isPresent()) {
-                    return token.equals(got.get().commitToken());
-                }
-                if (store.putIfAbsent(key, bytes)) {
-                    return true;
-                }
-            } catch (StoreException e) {
-                last = e;
-            }
-            sleepJittered(Math.min(1L << Math.min(i, 6), 64));
-        }
-        throw new CommitStateUnknownException("commit of " + where(key) + ": the write failed ambiguously and its outcome "
-                + "could not be read back (" + last.getMessage() + "); re-open the stream to learn the producer's committed state",
-                last);
+    private boolean pastDeadline(long deadlineNanos) {
+        return clock.monotonicNanos() - deadlineNanos > 0;
     }
 
-    private ManifestState refreshRetrying(long deadline) {
-        long backoff = 1;
-        while (true) {
-            try {
-                return refresh();
-            } catch (StoreException e) {
-                if (System.currentTimeMillis() > deadline) {
-                    throw e;
-                }
-                sleepJittered(backoff);
-                backoff = Math.min(backoff * 2, 100);
-            }
-        }
-    }
-
-    private static void sleepJittered(long maxMillis) {
+    private void sleepJittered(long maxMillis) {
         long ms = ThreadLocalRandom.current().nextLong(maxMillis + 1);
         try {
             if (ms > 0) {
-                Thread.sleep(ms);
+                clock.sleep(ms);
             } else {
                 Thread.onSpinWait();
             }
@@ -534,7 +529,7 @@ public final class ManifestLog {
         if (!due || s.tailPartial()) {
             return;
         }
-        FailPoints.hit(FailPoints.BEFORE_SNAPSHOT);
+        env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
             // Complete index segments first (their content is fixed by the log, so concurrent
             // writers write identical bytes), then the snapshot that relies on them.
@@ -542,14 +537,14 @@ public final class ManifestLog {
             long indexed = s.indexedSteps();
             while (indexed + seg <= s.committedSteps()) {
                 int from = (int) (indexed - s.tailFirstStep());
-                store.putIfAbsent(segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
+                store.putIfAbsent(StreamLayout.segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
                         List.copyOf(s.tail().subList(from, from + (int) seg)))));
                 indexed += seg;
             }
             ManifestState ns = s.withIndexed(s.version(), indexed);
-            store.putIfAbsent(snapshotKey(s.version()), Json.write(ns.toSnapshot()));
+            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
             state = ns;
-            store.put(HINT_KEY, Json.write(new Snapshot.Hint(s.version())));
+            store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                     + " not written: " + e.getMessage());

@@ -1,5 +1,6 @@
 package io.lakestream.producer;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.format.BatchObject;
 import io.lakestream.format.TensorData;
@@ -10,10 +11,11 @@ import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
+import io.lakestream.store.ConditionalPut;
 import java.util.ArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -71,8 +73,14 @@ public final class TgbProducer implements AutoCloseable {
      * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
      */
     public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options) {
+        return open(store, producerId, template, options, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, String, StreamConfig, ProducerOptions)}, with the given environment. */
+    public static TgbProducer open(ObjectStore store, String producerId, StreamConfig template, ProducerOptions options,
+                                   StreamEnv env) {
         Keys.validateId("producer id", producerId);
-        ManifestLog log = ManifestLog.openOrCreate(store, template, options.allowUnsafeStore());
+        ManifestLog log = ManifestLog.openOrCreate(store, template, env, options.allowUnsafeStore());
         CommitResult r = log.commit(producerId, s -> {
             if (s.ended()) {
                 throw new StreamClosedException(store.describe(), s.endStep(), "so producer '" + producerId
@@ -145,7 +153,7 @@ public final class TgbProducer implements AutoCloseable {
                     + " has world size " + w);
         }
         long seq = nextSeq;
-        String key = String.format("data/%s/%08d-%012d.tgb", id, epoch, seq);
+        String key = StreamLayout.batchObjectKey(id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
         // Bound the encoded batches held in memory by writes in flight.
@@ -174,7 +182,7 @@ public final class TgbProducer implements AutoCloseable {
         }
         final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
         CommitResult r = log.commit(id, s -> prepare(s, batch));
-        FailPoints.hit(FailPoints.AFTER_COMMIT);
+        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
         ProducerState mine = r.state().producer(id);
         committedSeq = mine.seq();
         committedCursor = mine.cursor();
@@ -219,7 +227,7 @@ public final class TgbProducer implements AutoCloseable {
                     + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is " + bound;
             flowWaits++;
             try {
-                Thread.sleep(wait);
+                log.env().clock().sleep(wait);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);
@@ -258,8 +266,7 @@ public final class TgbProducer implements AutoCloseable {
             return Changes.NONE; // every batch already committed: an idempotent retry
         }
         if (fresh.get(0).seq() != cur.seq() + 1) {
-            throw new IllegalStateException("producer '" + id + "' would leave a sequence gap: log has seq " + cur.seq()
-                    + ", next queued batch is seq " + fresh.get(0).seq());
+            throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());
         }
         TgbEntry last = fresh.get(fresh.size() - 1);
         return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
@@ -287,18 +294,17 @@ public final class TgbProducer implements AutoCloseable {
 
     private void writeObject(String key, byte[] bytes) {
         // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        // It can find the key taken by our own earlier attempt, though: after a failed attempt
-        // that landed, or when the store itself retried a write whose response was lost (S3
-        // then answers 412). Identical bytes mean just that; anything else is a shared epoch.
-        Retry.idempotent(8, 1000, () -> {
-            if (!log.store().putIfAbsent(key, bytes)
-                    && !log.store().getIfPresent(key).map(b -> java.util.Arrays.equals(b, bytes)).orElse(false)) {
-                throw new IllegalStateException("batch object " + log.where(key) + " already exists: two live instances share epoch "
-                        + epoch + " of producer '" + id + "'");
-            }
-        });
+        // It can find the key taken by our own earlier attempt, though: one that landed without
+        // an answer, which the store's retry (S3's SDK, the file store's retry layer) then meets.
+        // Identical bytes mean just that; anything else is a shared epoch.
+        switch (ConditionalPut.put(log.store(), key, bytes, found -> java.util.Arrays.equals(found, bytes))) {
+            case CREATED, OURS -> { }
+            case THEIRS -> throw new SharedEpochException(log.store().describe(), id, epoch, key);
+            case VANISHED -> throw new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before"
+                    + " producer '" + id + "' epoch " + epoch + " could read it back");
+        }
         bytesWrittenAtomic.addAndGet(bytes.length);
-        FailPoints.hit(FailPoints.AFTER_OBJECT_WRITE);
+        log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
     }
 
     private int inFlight() {

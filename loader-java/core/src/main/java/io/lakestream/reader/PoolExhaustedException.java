@@ -1,5 +1,7 @@
 package io.lakestream.reader;
 
+import io.lakestream.LakestreamException;
+
 import java.util.List;
 
 /**
@@ -7,12 +9,12 @@ import java.util.List;
  * batches the consumer received and has not closed. The reader stays usable: close (or copy and
  * close) the held batches and ask again.
  */
-public final class PoolExhaustedException extends IllegalStateException {
+public final class PoolExhaustedException extends LakestreamException {
     private final long step;
     private final List<Long> heldSteps;
 
     public PoolExhaustedException(String stream, int rank, long step, int slabs, List<Long> heldSteps, long waitedMillis) {
-        super(message(stream, rank, step, slabs, heldSteps, waitedMillis));
+        super(message(stream, rank, step, slabs, heldSteps, waitedMillis), stream);
         this.step = step;
         this.heldSteps = List.copyOf(heldSteps);
     }

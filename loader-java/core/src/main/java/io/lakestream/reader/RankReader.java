@@ -1,5 +1,6 @@
 package io.lakestream.reader;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.Codec;
 import io.lakestream.format.Crc32c;
@@ -15,8 +16,8 @@ import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.Retry;
 import io.lakestream.store.StoreException;
+import io.lakestream.time.Clock;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
@@ -49,7 +50,11 @@ import java.util.concurrent.TimeoutException;
  * reports the end at once ({@link EndOfStreamException}).
  */
 public final class RankReader implements AutoCloseable {
+    /** Longest single wait on the queue or a fetch, so a deadline on the injected clock is seen. */
+    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     private final ManifestLog log;
+    private final Clock clock;
+    private final TensorBlob.Parser blobs = new TensorBlob.Parser();
     private final ObjectStore store;
     private final int rank;
     private final int worldSize;
@@ -70,6 +75,7 @@ public final class RankReader implements AutoCloseable {
 
     private RankReader(ManifestLog log, int rank, long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
         this.log = log;
+        this.clock = log.env().clock();
         this.store = log.store();
         this.rank = rank;
         this.worldSize = log.config().worldSize();
@@ -100,6 +106,12 @@ public final class RankReader implements AutoCloseable {
     /** As {@link #open(ObjectStore, int, int, long, ReaderOptions)}, lending from {@code pool} (null: a private pool). */
     public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
                                   PinnedPool pool) {
+        return open(store, rank, worldSize, startStep, options, pool, StreamEnv.defaults());
+    }
+
+    /** As {@link #open(ObjectStore, int, int, long, ReaderOptions, PinnedPool)}, with the given environment. */
+    public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                  PinnedPool pool, StreamEnv env) {
         if (worldSize < 1) {
             throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
         }
@@ -109,7 +121,7 @@ public final class RankReader implements AutoCloseable {
         if (startStep < 0) {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
-        ManifestLog log = ManifestLog.open(store, worldSize, true);
+        ManifestLog log = ManifestLog.open(store, worldSize, true, env);
         if (startStep < log.state().floorStep() || startStep < log.state().reclaimedBelowStep()) {
             throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
         }
@@ -171,28 +183,39 @@ public final class RankReader implements AutoCloseable {
         if (failed != null) {
             throw new IllegalStateException("reader stopped at step " + nextStep + " after an error: " + failed.getMessage(), failed);
         }
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis));
         try {
-            if (head == null) {
-                head = ready.poll(timeoutMillis, TimeUnit.MILLISECONDS);
+            // Waits in slices so the deadline is measured on the injected clock.
+            while (true) {
+                long slice = Math.clamp(deadline - clock.monotonicNanos(), 0, WAIT_SLICE_NANOS);
                 if (head == null) {
-                    throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
+                    head = ready.poll(slice, TimeUnit.NANOSECONDS);
+                }
+                if (head != null) {
+                    try {
+                        StepBatch b = head.get(slice, TimeUnit.NANOSECONDS);
+                        head = null;
+                        nextStep = b.step() + 1;
+                        long step = b.step();
+                        held.add(step);
+                        b.onClose(() -> held.remove(step));
+                        return b;
+                    } catch (TimeoutException notYet) {
+                        // head is kept: the step is still delivered by a later call
+                    }
+                }
+                if (clock.monotonicNanos() - deadline >= 0) {
+                    if (head == null) {
+                        throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
+                    }
+                    // head is a dispatched step, so it is committed: say why it is not here yet
+                    if (waitingForSlab.contains(nextStep)) {
+                        throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), List.copyOf(held),
+                                timeoutMillis);
+                    }
+                    throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
                 }
             }
-            // A timeout below keeps head: the step is still delivered by the next call.
-            StepBatch b = head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            head = null;
-            nextStep = b.step() + 1;
-            long step = b.step();
-            held.add(step);
-            b.onClose(() -> held.remove(step));
-            return b;
-        } catch (TimeoutException e) {
-            // head is a dispatched step, so it is committed: say why it is not here yet
-            if (waitingForSlab.contains(nextStep)) {
-                throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), List.copyOf(held), timeoutMillis);
-            }
-            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while waiting for step " + nextStep, e);
@@ -216,15 +239,15 @@ public final class RankReader implements AutoCloseable {
         try {
             while (!closed) {
                 if (step >= log.state().committedSteps()) {
-                    Retry.idempotent(10, 2000, log::refresh);
-                    ManifestState st = log.state();
+                    // a store failure that outlives the store's retries stops the reader: next() throws it
+                    ManifestState st = log.refresh();
                     if (st.ended() && step >= st.endStep()) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.
                         ready.put(CompletableFuture.failedFuture(new EndOfStreamException(store.describe(), st.endStep(), step)));
                         return;
                     }
                     if (step >= st.committedSteps()) {
-                        Thread.sleep(wait);
+                        clock.sleep(wait);
                         wait = Math.min(options.maxPollMillis(), wait * 2);
                         continue;
                     }
@@ -247,7 +270,7 @@ public final class RankReader implements AutoCloseable {
     }
 
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
-        long t0 = System.nanoTime();
+        long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
         String where = "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
@@ -268,26 +291,26 @@ public final class RankReader implements AutoCloseable {
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
-                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                store.readRange(entry.object(), shard.offset(), stored);
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
-                ManifestLog fresh = ManifestLog.open(store, true);
+                ManifestLog fresh = ManifestLog.open(store, true, log.env());
                 if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
                     throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
                 }
                 throw new StoreException(where + ": batch object is missing although the step is at or above the retention floor "
-                        + fresh.state().floorStep(), entry.object(), gone);
+                        + fresh.state().floorStep(), store.describe(), entry.object(), gone, false);
             }
             long crc = Crc32c.of(stored);
             if (crc != shard.crc32c()) {
                 // One re-read tells a torn transfer from corruption at rest.
-                Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                store.readRange(entry.object(), shard.offset(), stored);
                 crc = Crc32c.of(stored);
             }
             if (crc != shard.crc32c()) {
                 throw new ChecksumMismatchException("checksum mismatch in " + where + " (bytes " + shard.offset() + ".."
                         + (shard.offset() + shard.length()) + "): manifest crc32c " + Long.toHexString(shard.crc32c())
-                        + ", read " + Long.toHexString(crc));
+                        + ", read " + Long.toHexString(crc), store.describe(), step, rank, entry.object());
             }
             MemorySegment blob = stored;
             if (codec == Codec.LZ4) {
@@ -297,7 +320,7 @@ public final class RankReader implements AutoCloseable {
                 throw new FormatException(where + ": uncompressed shard has raw_length " + shard.rawLength() + " != length "
                         + shard.length());
             }
-            List<TensorBlob.View> views = TensorBlob.parse(blob, where);
+            List<TensorBlob.View> views = blobs.parse(blob, where);
             List<Tensor> tensors = new ArrayList<>(views.size());
             for (TensorBlob.View v : views) {
                 if (v.shape()[0] != shard.samples()) {
@@ -307,7 +330,11 @@ public final class RankReader implements AutoCloseable {
                 tensors.add(new Tensor(v.name(), v.dtype(), v.shape(), v.data()));
             }
             return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.copyOf(tensors),
-                    TensorBlob.dataSection(blob), lease, System.nanoTime() - t0, shard.length());
+                    TensorBlob.dataSection(blob), lease, clock.monotonicNanos() - t0, shard.length());
+        } catch (FormatException e) {
+            lease.close();
+            // corrupt data from the decoders names the object in its message; carry it as fields too
+            throw e.key() != null ? e : new FormatException(e.getMessage(), store.describe(), entry.object(), e);
         } catch (RuntimeException e) {
             lease.close();
             throw e;

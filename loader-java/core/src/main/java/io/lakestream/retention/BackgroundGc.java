@@ -1,5 +1,6 @@
 package io.lakestream.retention;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.store.ObjectStore;
 import java.util.concurrent.atomic.AtomicLong;
@@ -13,18 +14,23 @@ public final class BackgroundGc implements AutoCloseable {
     private volatile boolean closed;
 
     public BackgroundGc(ObjectStore store, long intervalMillis, long orphanGraceMillis) {
-        this.thread = new Thread(() -> loop(store, intervalMillis, orphanGraceMillis), "lakestream-gc");
+        this(store, intervalMillis, orphanGraceMillis, StreamEnv.defaults());
+    }
+
+    /** As {@link #BackgroundGc(ObjectStore, long, long)}, with the given environment. */
+    public BackgroundGc(ObjectStore store, long intervalMillis, long orphanGraceMillis, StreamEnv env) {
+        this.thread = new Thread(() -> loop(store, intervalMillis, orphanGraceMillis, env), "lakestream-gc");
         this.thread.setDaemon(true);
         this.thread.start();
     }
 
-    private void loop(ObjectStore store, long intervalMillis, long orphanGraceMillis) {
+    private void loop(ObjectStore store, long intervalMillis, long orphanGraceMillis, StreamEnv env) {
         ManifestLog log = null;
         while (!closed) {
             try {
-                Thread.sleep(intervalMillis);
+                env.clock().sleep(intervalMillis);
                 if (log == null) {
-                    log = ManifestLog.open(store);
+                    log = ManifestLog.open(store, env);
                 }
                 GcReport r = new GarbageCollector(log, orphanGraceMillis).run(false);
                 reclaimedObjects.addAndGet(r.objects());

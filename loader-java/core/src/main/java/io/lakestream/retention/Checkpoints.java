@@ -1,5 +1,6 @@
 package io.lakestream.retention;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.Changes;
 import io.lakestream.log.CheckpointRecord;
 import io.lakestream.log.CommitResult;
@@ -20,7 +21,12 @@ public final class Checkpoints {
 
     /** Opens the stream at {@code store} and records a checkpoint. */
     public static CommitResult record(ObjectStore store, long step, String id) {
-        return record(ManifestLog.open(store), step, id);
+        return record(store, step, id, StreamEnv.defaults());
+    }
+
+    /** As {@link #record(ObjectStore, long, String)}, with the given environment. */
+    public static CommitResult record(ObjectStore store, long step, String id, StreamEnv env) {
+        return record(ManifestLog.open(store, env), step, id);
     }
 
     /**
@@ -56,6 +62,6 @@ public final class Checkpoints {
         if (step < s.floorStep()) {
             throw new IllegalArgumentException("checkpoint step " + step + " is below the retention floor " + s.floorStep());
         }
-        return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, System.currentTimeMillis())));
+        return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, log.env().clock().wallMillis())));
     }
 }

@@ -4,6 +4,8 @@ import io.lakestream.log.Changes;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
@@ -14,8 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * Reclaims storage no reader at or above the retention floor can need:
@@ -24,19 +24,18 @@ import java.util.regex.Pattern;
  *       "reclaimed below" mark to the floor (readers asking below it get a clear error);</li>
  *   <li>orphans: objects under {@code data/} that no committed step references, that their
  *       producer can no longer commit (a newer epoch fenced it, see {@link #mayStillBeCommitted}),
- *       and that are older than the orphan grace period;</li>
+ *       and that are older than the orphan grace period (by default the stream's
+ *       {@code orphan_grace_ms});</li>
  *   <li>log files: versions below the older of the two newest snapshots and older snapshots, each
- *       only once older than {@link ManifestLog#LOG_GRACE_MS} (a smaller grace passed in is
- *       raised to it), and index segments whose steps are all below the reclaimed mark.</li>
+ *       only once older than the stream's log grace ({@link StreamConfig#logGraceMs()}; a smaller
+ *       grace passed in is raised to it), and index segments whose steps are all below the
+ *       reclaimed mark.</li>
  * </ol>
  * Safe to run concurrently with producers, readers and other GC passes: every deletion is of
  * something already unreachable from the newest state, and deletes are idempotent.
  */
 public final class GarbageCollector {
-    private static final Pattern VERSION = Pattern.compile("_log/(\\d{20})\\.json");
-    private static final Pattern SNAPSHOT = Pattern.compile("_log/(\\d{20})\\.snapshot\\.json");
-    private static final Pattern BATCH_OBJECT = Pattern.compile("data/([^/]+)/(\\d+)-(\\d+)\\.tgb");
-    private static final Pattern SEGMENT = Pattern.compile("_index/(\\d{20})\\.json");
+    private static final System.Logger LOG = System.getLogger(GarbageCollector.class.getName());
 
     private final ManifestLog log;
     private final long orphanGraceMillis;
@@ -45,13 +44,19 @@ public final class GarbageCollector {
     public GarbageCollector(ManifestLog log, long orphanGraceMillis, long logGraceMillis) {
         this.log = log;
         this.orphanGraceMillis = orphanGraceMillis;
-        // Never below the followers' guard (see ManifestLog.LOG_GRACE_MS): a shorter grace could
-        // reclaim a version a stale committer then re-creates.
-        this.logGraceMillis = Math.max(logGraceMillis, ManifestLog.LOG_GRACE_MS);
+        // Never below the stream's log grace, which every follower's guard relies on: a shorter
+        // one could reclaim a version a stale committer then re-creates.
+        this.logGraceMillis = Math.max(logGraceMillis, log.config().logGraceMs());
     }
 
+    /** With the stream's log grace. */
     public GarbageCollector(ManifestLog log, long orphanGraceMillis) {
-        this(log, orphanGraceMillis, ManifestLog.LOG_GRACE_MS);
+        this(log, orphanGraceMillis, 0);
+    }
+
+    /** With the stream's orphan grace and log grace. */
+    public GarbageCollector(ManifestLog log) {
+        this(log, log.config().orphanGraceMs(), 0);
     }
 
     /** Bytes GC could reclaim below the floor right now (batch objects only). */
@@ -87,11 +92,14 @@ public final class GarbageCollector {
         }
 
         // 2. orphans: listed objects referenced by no committed step at or above the floor
-        long now = System.currentTimeMillis();
+        long now = log.env().clock().wallMillis();
         List<ObjectInfo> candidates = new ArrayList<>();
+        List<String> unrecognised = new ArrayList<>();
         Set<String> live = liveObjects(floor);
-        for (ObjectInfo o : store.list("data/", null, Integer.MAX_VALUE)) {
-            if (!live.contains(o.key()) && !belowFloor.containsKey(o.key()) && now - o.lastModifiedMillis() > orphanGraceMillis) {
+        for (ObjectInfo o : store.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
+            if (StreamLayout.parse(o.key()) instanceof StreamLayout.Unknown u) {
+                unrecognised.add(u.describe());
+            } else if (!live.contains(o.key()) && !belowFloor.containsKey(o.key()) && now - o.lastModifiedMillis() > orphanGraceMillis) {
                 candidates.add(o);
             }
         }
@@ -108,13 +116,17 @@ public final class GarbageCollector {
         }
 
         // 3. log files no reader can need
-        List<ObjectInfo> logGarbage = logGarbage(now);
+        List<ObjectInfo> logGarbage = logGarbage(now, unrecognised);
         long logBytes = logGarbage.stream().mapToLong(ObjectInfo::size).sum();
         if (!dryRun && !logGarbage.isEmpty()) {
             store.deleteAll(logGarbage.stream().map(ObjectInfo::key).toList());
         }
+        if (!unrecognised.isEmpty()) {
+            LOG.log(System.Logger.Level.WARNING, unrecognised.size() + " keys of " + store.describe() + " are not Lakestream keys and"
+                    + " were left alone, e.g. " + unrecognised.get(0));
+        }
         return new GcReport(dryRun, floor, from, belowFloor.size(), batchBytes, candidates.size(), orphanBytes,
-                logGarbage.size(), logBytes);
+                logGarbage.size(), logBytes, List.copyOf(unrecognised));
     }
 
     /**
@@ -125,20 +137,17 @@ public final class GarbageCollector {
      * not parse as batch objects are not ours to judge and are kept.
      */
     static boolean mayStillBeCommitted(String key, ManifestState s) {
-        Matcher m = BATCH_OBJECT.matcher(key);
-        if (!m.matches()) {
+        if (!(StreamLayout.parse(key) instanceof StreamLayout.BatchObject b)) {
             return true;
         }
         if (s.ended()) {
             return false; // a closed stream accepts no batch from anyone
         }
-        ProducerState p = s.producer(m.group(1));
+        ProducerState p = s.producer(b.producer());
         if (p == null) {
             return true; // its epoch claim is newer than our state
         }
-        long epoch = Long.parseLong(m.group(2));
-        long seq = Long.parseLong(m.group(3));
-        return epoch > p.epoch() || (epoch == p.epoch() && seq > p.seq());
+        return b.epoch() > p.epoch() || (b.epoch() == p.epoch() && b.seq() > p.seq());
     }
 
     private Set<String> liveObjects(long floor) {
@@ -150,16 +159,16 @@ public final class GarbageCollector {
         return live;
     }
 
-    private List<ObjectInfo> logGarbage(long now) {
+    private List<ObjectInfo> logGarbage(long now, List<String> unrecognised) {
         ObjectStore store = log.store();
         TreeMap<Long, ObjectInfo> versions = new TreeMap<>();
         TreeMap<Long, ObjectInfo> snapshots = new TreeMap<>();
-        for (ObjectInfo o : store.list(ManifestLog.LOG_PREFIX, null, Integer.MAX_VALUE)) {
-            Matcher m = VERSION.matcher(o.key());
-            if (m.matches()) {
-                versions.put(Long.parseLong(m.group(1)), o);
-            } else if ((m = SNAPSHOT.matcher(o.key())).matches()) {
-                snapshots.put(Long.parseLong(m.group(1)), o);
+        for (ObjectInfo o : store.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE)) {
+            switch (StreamLayout.parse(o.key())) {
+                case StreamLayout.Version v -> versions.put(v.version(), o);
+                case StreamLayout.Snapshot sn -> snapshots.put(sn.version(), o);
+                case StreamLayout.Unknown u -> unrecognised.add(u.describe());
+                default -> { } // the snapshot hint
             }
         }
         List<ObjectInfo> garbage = new ArrayList<>();
@@ -167,10 +176,15 @@ public final class GarbageCollector {
         // floor could want them, and those get a clear error anyway.
         long n = log.config().indexSegmentSteps();
         long reclaimed = log.state().reclaimedBelowStep();
-        for (ObjectInfo o : store.list(ManifestLog.INDEX_PREFIX, null, Integer.MAX_VALUE)) {
-            Matcher m = SEGMENT.matcher(o.key());
-            if (m.matches() && Long.parseLong(m.group(1)) + n <= reclaimed) {
-                garbage.add(o);
+        for (ObjectInfo o : store.list(StreamLayout.INDEX_PREFIX, null, Integer.MAX_VALUE)) {
+            switch (StreamLayout.parse(o.key())) {
+                case StreamLayout.IndexSegment seg -> {
+                    if (seg.firstStep() + n <= reclaimed) {
+                        garbage.add(o);
+                    }
+                }
+                case StreamLayout.Unknown u -> unrecognised.add(u.describe());
+                default -> unrecognised.add(o.key() + " (not an index segment)");
             }
         }
         if (snapshots.size() >= 2) {

@@ -26,6 +26,9 @@ import java.util.UUID;
  * processes), {@code rename(2)} for put. The directory is fsynced after publishing so the name
  * survives a power loss. Readers therefore only ever see whole objects. Temporary names start
  * with '.', which {@link Keys} forbids for real keys, so listing skips them.
+ *
+ * <p>I/O errors are reported as retryable {@link StoreException}s (on a shared file system they
+ * can be transient); {@link ObjectStores#open} puts a {@link RetryingStore} in front of it.
  */
 public final class FileStore implements ObjectStore {
     private final Path root;
@@ -34,13 +37,17 @@ public final class FileStore implements ObjectStore {
         this.root = root.toAbsolutePath().normalize();
     }
 
-    /** Opens a store at an existing or new directory. */
+    /**
+     * Opens a store at an existing or new directory.
+     *
+     * @throws StreamNotFoundException if the directory does not exist and {@code create} is false
+     */
     public static FileStore open(Path root, boolean create) {
         Path r = root.toAbsolutePath().normalize();
         if (!Files.isDirectory(r)) {
             if (!create) {
                 // Readers open with create=false: a mistyped path is an error, never a new empty directory.
-                throw new StoreException("no stream at file://" + r + ": the store directory does not exist", null);
+                throw new StreamNotFoundException("file://" + r, "directory " + r + " does not exist");
             }
             try {
                 Files.createDirectories(r);
@@ -89,7 +96,7 @@ public final class FileStore implements ObjectStore {
             long size = ch.size();
             if (offset < 0 || offset + want > size) {
                 throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "
-                        + key + " of " + size + " bytes in " + describe(), key);
+                        + key + " of " + size + " bytes in " + describe(), key, null, false);
             }
             ByteBuffer buf = dst.asByteBuffer();
             long pos = offset;
@@ -130,7 +137,7 @@ public final class FileStore implements ObjectStore {
             try {
                 Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
             } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e);
+                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e, false);
             }
             tmp = null;
             fsyncDir(p.getParent());

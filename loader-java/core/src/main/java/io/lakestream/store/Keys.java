@@ -51,9 +51,14 @@ public final class Keys {
         return prefix;
     }
 
+    /** Whether {@code id} is a valid producer id (or other name that becomes one key segment). */
+    public static boolean isValidId(String id) {
+        return id != null && ID.matcher(id).matches();
+    }
+
     /** Validates a producer id or other name that becomes one key segment. */
     public static String validateId(String what, String id) {
-        if (id == null || !ID.matcher(id).matches()) {
+        if (!isValidId(id)) {
             throw new IllegalArgumentException("invalid " + what + " '" + id + "': must match " + ID.pattern());
         }
         return id;

@@ -1,8 +1,8 @@
 package io.lakestream.store;
 
-/** The object does not exist. */
+/** The object does not exist. Never retried: asking again gives the same answer. */
 public final class NoSuchKeyException extends StoreException {
     public NoSuchKeyException(String where, String key) {
-        super("no such object: " + key + " in " + where, key);
+        super("no such object: " + key + " in " + where, where, key, null, false);
     }
 }

@@ -17,7 +17,8 @@ public interface ObjectStoreProvider {
      *
      * @param create whether a missing location may be created (stores that cannot create, e.g. a
      *               bucket, ignore it)
-     * @throws IllegalArgumentException for a URI this store cannot use, naming what is wrong
+     * @throws InvalidStreamUriException (or IllegalArgumentException, which the caller turns into
+     *                                   one) for a URI this store cannot use, naming what is wrong
      */
     ObjectStore open(URI uri, boolean create);
 }

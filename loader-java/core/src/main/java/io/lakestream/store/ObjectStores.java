@@ -14,28 +14,31 @@ public final class ObjectStores {
      * every scheme an {@link ObjectStoreProvider} on the class path serves ({@code s3://} with lakestream-s3).
      *
      * @param create whether a missing {@code file://} directory may be created
-     * @throws IllegalArgumentException for a malformed URI or an unknown scheme
+     * @throws InvalidStreamUriException for a malformed URI or an unknown scheme
+     * @throws StreamNotFoundException   for a {@code file://} directory that does not exist when {@code create} is false
      */
     public static ObjectStore open(String uri, boolean create) {
         URI u = parse(uri);
         String scheme = u.getScheme();
         if (scheme == null) {
-            throw new IllegalArgumentException("stream URI '" + uri + "' has no scheme (use file:///path or s3://bucket/prefix)");
+            throw new InvalidStreamUriException(redact(uri), "stream URI '" + redact(uri)
+                    + "' has no scheme (use file:///path or s3://bucket/prefix)");
         }
         switch (scheme.toLowerCase(java.util.Locale.ROOT)) {
             case "file": {
                 if (u.getAuthority() != null && !u.getAuthority().isEmpty() && !u.getAuthority().equals("localhost")) {
-                    throw new IllegalArgumentException("file URI '" + uri + "' names host '" + u.getAuthority()
+                    throw new InvalidStreamUriException(redact(uri), "file URI '" + uri + "' names host '" + u.getAuthority()
                             + "'; use file:///absolute/path");
                 }
                 String path = u.getPath();
                 if (path == null || path.isEmpty() || !path.startsWith("/")) {
-                    throw new IllegalArgumentException("file URI '" + uri + "' needs an absolute path: file:///absolute/path");
+                    throw new InvalidStreamUriException(redact(uri), "file URI '" + uri + "' needs an absolute path: file:///absolute/path");
                 }
                 if (("/" + path + "/").contains("/../")) {
-                    throw new IllegalArgumentException("file URI '" + uri + "' must not contain '..'");
+                    throw new InvalidStreamUriException(redact(uri), "file URI '" + uri + "' must not contain '..'");
                 }
-                return FileStore.open(Path.of(path), create);
+                // the file store's client has no retries of its own: this is its one retry layer
+                return new RetryingStore(FileStore.open(Path.of(path), create));
             }
             default:
                 return openProvided(u, uri, scheme.toLowerCase(java.util.Locale.ROOT), create);
@@ -45,13 +48,18 @@ public final class ObjectStores {
     private static ObjectStore openProvided(URI u, String uri, String scheme, boolean create) {
         for (ObjectStoreProvider provider : ServiceLoader.load(ObjectStoreProvider.class, ObjectStores.class.getClassLoader())) {
             if (provider.scheme().equalsIgnoreCase(scheme)) {
-                return provider.open(u, create);
+                try {
+                    return provider.open(u, create);
+                } catch (IllegalArgumentException e) { // the provider contract's "bad URI"
+                    throw new InvalidStreamUriException(redact(uri), e.getMessage());
+                }
             }
         }
         if (scheme.equals("s3")) {
-            throw new IllegalArgumentException("s3:// streams need the lakestream-s3 module on the class path ('" + redact(uri) + "')");
+            throw new InvalidStreamUriException(redact(uri), "s3:// streams need the lakestream-s3 module on the class path ('"
+                    + redact(uri) + "')");
         }
-        throw new IllegalArgumentException("unknown URI scheme '" + scheme + "' in '" + redact(uri) + "' (supported: file://"
+        throw new InvalidStreamUriException(redact(uri), "unknown URI scheme '" + scheme + "' in '" + redact(uri) + "' (supported: file://"
                 + providedSchemes() + ")");
     }
 
@@ -71,13 +79,13 @@ public final class ObjectStores {
 
     private static URI parse(String uri) {
         if (uri == null || uri.isBlank()) {
-            throw new IllegalArgumentException("stream URI is empty");
+            throw new InvalidStreamUriException("", "stream URI is empty");
         }
         try {
             return new URI(uri);
         } catch (URISyntaxException e) {
             // getMessage() would repeat the whole input, query (and any key in it) included
-            throw new IllegalArgumentException("malformed stream URI '" + redact(uri) + "': " + e.getReason()
+            throw new InvalidStreamUriException(redact(uri), "malformed stream URI '" + redact(uri) + "': " + e.getReason()
                     + (e.getIndex() >= 0 ? " at index " + e.getIndex() : ""));
         }
     }

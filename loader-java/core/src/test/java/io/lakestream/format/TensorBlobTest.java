@@ -35,6 +35,24 @@ class TensorBlobTest {
         return arena.allocate(b.length).copyFrom(MemorySegment.ofArray(b));
     }
 
+    /** One parser per test, as one per reader: its cache is what these tests exercise. */
+    private final TensorBlob.Parser parser = new TensorBlob.Parser();
+
+    @Test
+    void theStaticParseNeedsNoParserAndGivesTheSameViews() {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment blob = offHeap(arena, TensorBlob.encode(shard(4, 16, 100)));
+            List<TensorBlob.View> a = TensorBlob.parse(blob, "static");
+            List<TensorBlob.View> b = parser.parse(blob, "parser");
+            assertEquals(a.size(), b.size());
+            for (int i = 0; i < a.size(); i++) {
+                assertEquals(a.get(i).name(), b.get(i).name());
+                assertArrayEquals(a.get(i).shape(), b.get(i).shape());
+                assertEquals(a.get(i).data().address(), b.get(i).data().address());
+            }
+        }
+    }
+
     @Test
     void repeatedAndAlternatingHeadersParseToTheRightViews() {
         try (Arena arena = Arena.ofConfined()) {
@@ -43,7 +61,7 @@ class TensorBlobTest {
             MemorySegment b = offHeap(arena, TensorBlob.encode(shard(3, 8, 5)));     // another header
             for (int round = 0; round < 3; round++) {
                 for (MemorySegment blob : List.of(a1, a2, b, a1)) {
-                    List<TensorBlob.View> v = TensorBlob.parse(blob, "test");
+                    List<TensorBlob.View> v = parser.parse(blob, "test");
                     assertEquals(2, v.size());
                     assertEquals("tokens", v.get(0).name());
                     assertEquals(DType.I32, v.get(0).dtype());
@@ -69,12 +87,12 @@ class TensorBlobTest {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment blob = offHeap(arena, TensorBlob.encode(shard(32, 2048, 1)));
             for (int i = 0; i < 20_000; i++) { // warm up: JIT, escape analysis
-                TensorBlob.parse(blob, "warm-up");
+                parser.parse(blob, "warm-up");
             }
             int n = 1000;
             long before = mx.getCurrentThreadAllocatedBytes();
             for (int i = 0; i < n; i++) {
-                TensorBlob.parse(blob, "steady");
+                parser.parse(blob, "steady");
             }
             long perParse = (mx.getCurrentThreadAllocatedBytes() - before) / n;
             // Two views with their shape arrays and slices: a few hundred bytes. A JSON parse is ~3.4 KB.
@@ -86,9 +104,9 @@ class TensorBlobTest {
     void cachedHeaderStillRejectsAShortDataSection() {
         byte[] good = TensorBlob.encode(shard(4, 16, 1));
         try (Arena arena = Arena.ofConfined()) {
-            TensorBlob.parse(offHeap(arena, good), "warm the cache");
+            parser.parse(offHeap(arena, good), "warm the cache");
             MemorySegment truncated = offHeap(arena, java.util.Arrays.copyOf(good, good.length - 4));
-            FormatException e = assertThrows(FormatException.class, () -> TensorBlob.parse(truncated, "step 9"));
+            FormatException e = assertThrows(FormatException.class, () -> parser.parse(truncated, "step 9"));
             assertEquals(true, e.getMessage().startsWith("step 9"), e.getMessage());
         }
     }
@@ -99,9 +117,9 @@ class TensorBlobTest {
         byte[] f32 = TensorBlob.encode(Map.of("x", TensorData.ofFloats(new float[] {1, 2, 3, 4}, 4)));
         assertEquals(i32.length, f32.length);
         try (Arena arena = Arena.ofConfined()) {
-            assertEquals(DType.I32, TensorBlob.parse(offHeap(arena, i32), "a").get(0).dtype());
-            assertEquals(DType.F32, TensorBlob.parse(offHeap(arena, f32), "b").get(0).dtype());
-            assertEquals(DType.I32, TensorBlob.parse(offHeap(arena, i32), "c").get(0).dtype());
+            assertEquals(DType.I32, parser.parse(offHeap(arena, i32), "a").get(0).dtype());
+            assertEquals(DType.F32, parser.parse(offHeap(arena, f32), "b").get(0).dtype());
+            assertEquals(DType.I32, parser.parse(offHeap(arena, i32), "c").get(0).dtype());
         }
     }
 

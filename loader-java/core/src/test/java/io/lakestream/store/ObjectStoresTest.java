@@ -17,23 +17,28 @@ class ObjectStoresTest {
 
     @Test
     void unknownSchemeAndMalformedUrisAreClearErrors() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("gs://b/p", false));
+        InvalidStreamUriException e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("gs://b/p", false));
         assertTrue(e.getMessage().contains("unknown URI scheme 'gs'"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("/no/scheme", false));
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("/no/scheme", false));
         assertTrue(e.getMessage().contains("no scheme"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file://host/x", false));
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("file://host/x", false));
         assertTrue(e.getMessage().contains("host"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file:///a/../b", false));
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("file:///a/../b", false));
         assertTrue(e.getMessage().contains(".."), e.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("file:///a b^", false));
-        assertThrows(IllegalArgumentException.class, () -> ObjectStores.open("", false));
+        assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("file:///a b^", false));
+        assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("", false));
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open("gs://b/p?key=secret", false));
+        assertEquals("gs://b/p?…", e.stream(), "the URI it names has its query cut off");
+        assertFalse(e.getMessage().contains("secret"), e.getMessage());
+        assertTrue(e instanceof io.lakestream.LakestreamException);
     }
 
     @Test
     void missingFileStoreIsAnErrorUnlessCreating() {
         Path p = dir.resolve("missing");
-        StoreException e = assertThrows(StoreException.class, () -> ObjectStores.open("file://" + p, false));
+        StreamNotFoundException e = assertThrows(StreamNotFoundException.class, () -> ObjectStores.open("file://" + p, false));
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
+        assertEquals("file://" + p, e.stream());
         assertFalse(Files.exists(p));
         ObjectStores.open("file://" + p, true).close();
         assertTrue(Files.isDirectory(p));

@@ -24,7 +24,7 @@ import io.lakestream.reader.PoolExhaustedException;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.StoreException;
+import io.lakestream.store.StreamNotFoundException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -141,12 +141,14 @@ class DatasetConventionsTest {
         LakestreamDataset.builder(fs, 0, W).setSampling(3, false).build().close();
 
         Path typo = dir.resolve("strem");
-        StoreException missing = assertThrows(StoreException.class,
+        StreamNotFoundException missing = assertThrows(StreamNotFoundException.class,
                 () -> LakestreamDataset.builder("file://" + typo, 0, W).build());
-        assertTrue(missing.getMessage().contains("no stream at file://" + typo), missing.getMessage());
+        assertTrue(missing.getMessage().contains("file://" + typo) && missing.getMessage().contains("does not exist"),
+                missing.getMessage());
         assertFalse(Files.exists(typo), "a reader never creates a directory for a mistyped path");
-        e = assertThrows(IllegalArgumentException.class, () -> LakestreamDataset.builder("file://" + dir, 0, W).build());
-        assertTrue(e.getMessage().contains("no Lakestream stream at"), e.getMessage());
+        StreamNotFoundException noStream = assertThrows(StreamNotFoundException.class,
+                () -> LakestreamDataset.builder("file://" + dir, 0, W).build());
+        assertTrue(noStream.getMessage().contains("no Lakestream stream at"), noStream.getMessage());
 
         io.lakestream.log.StreamEnd.close(fs);
         e = assertThrows(IllegalArgumentException.class, () -> LakestreamDataset.builder(fs, 0, W).startStep(9).build());

@@ -5,12 +5,15 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.Json;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.testkit.CountingStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -47,6 +50,34 @@ class ManifestLogTest {
         assertTrue(reopened.state().lastSnapshotVersion() >= 384, "a recent snapshot was used: " + reopened.state().lastSnapshotVersion());
         // config + hint + snapshot + at most the versions since it + the probe for the next one
         assertTrue(counting.gets.get() <= 3 + 16 + 1, "open read " + counting.gets.get() + " objects");
+    }
+
+    @Test
+    void aFollowerWhoseNewestVersionIsOldChecksForReclaimedVersionsOnItsInjectedClock() {
+        ObjectStore fs = store();
+        ManualClock clock = new ManualClock(1_000_000_000L);
+        StreamEnv env = StreamEnv.defaults().withClock(clock);
+        ManifestLog writer = ManifestLog.openOrCreate(fs, StreamConfig.of(1), env);
+        claim(writer, "a"); // version 0, stamped with the injected wall clock
+        CountingStore counting = new CountingStore(fs);
+        ManifestLog follower = ManifestLog.open(counting, true, env);
+        long grace = follower.config().logGraceMs();
+        counting.reset();
+        follower.refresh();
+        assertEquals(0, counting.lists.get(), "a fresh head needs no LIST: the next version's absence is proof");
+        clock.advance(grace / 2 + 1);
+        follower.refresh();
+        assertEquals(1, counting.lists.get(), "older than half the log grace: one LIST past our version");
+        follower.refresh();
+        assertEquals(1, counting.lists.get(), "a read-only follower checks at most once a second (monotonic clock)");
+        clock.advance(1_001);
+        follower.refresh();
+        assertEquals(2, counting.lists.get());
+        claim(writer, "b"); // a new version, stamped now: fresh again
+        follower.refresh();
+        follower.refresh();
+        assertEquals(2, counting.lists.get());
+        assertEquals(1, follower.state().version());
     }
 
     @Test
@@ -102,11 +133,11 @@ class ManifestLogTest {
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
         claim(log, "a");
         byte[] junk = "{\"version\": 1, \"first_st".getBytes(StandardCharsets.UTF_8);
-        fs.put(ManifestLog.versionKey(1), junk);
+        fs.put(StreamLayout.versionKey(1), junk);
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("_log/00000000000000000001.json"), e.getMessage());
         assertThrows(LogFormatException.class, () -> claim(log, "b"));
-        assertEquals(new String(junk, StandardCharsets.UTF_8), new String(fs.get(ManifestLog.versionKey(1)), StandardCharsets.UTF_8),
+        assertEquals(new String(junk, StandardCharsets.UTF_8), new String(fs.get(StreamLayout.versionKey(1)), StandardCharsets.UTF_8),
                 "the bad file is left for a human, not overwritten");
     }
 
@@ -116,7 +147,7 @@ class ManifestLogTest {
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
         claim(log, "a");
         VersionFile wrongStep = new VersionFile(1, "t", "x", 0, 7, Map.of(), List.of(), List.of(), null);
-        fs.put(ManifestLog.versionKey(1), Json.write(wrongStep));
+        fs.put(StreamLayout.versionKey(1), Json.write(wrongStep));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("first_step is 7"), e.getMessage());
         assertTrue(e.getMessage().contains("00000000000000000001.json"), e.getMessage());
@@ -129,7 +160,7 @@ class ManifestLogTest {
         for (int i = 0; i < 5; i++) {
             claim(log, "p" + i);
         }
-        fs.delete(ManifestLog.versionKey(2));
+        fs.delete(StreamLayout.versionKey(2));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("version 2 is missing"), e.getMessage());
     }
@@ -141,7 +172,7 @@ class ManifestLogTest {
         for (int i = 0; i < 10; i++) {
             claim(log, "p" + i);
         }
-        fs.put(ManifestLog.snapshotKey(8), "not json".getBytes(StandardCharsets.UTF_8));
+        fs.put(StreamLayout.snapshotKey(8), "not json".getBytes(StandardCharsets.UTF_8));
         ManifestState s = ManifestLog.open(fs).state();
         assertEquals(9, s.version());
         assertEquals(10, s.producers().size());
@@ -163,10 +194,49 @@ class ManifestLogTest {
     }
 
     @Test
+    void aConfigWrittenBeforeTheStreamWideSettingsReadsWithTheDocumentedDefaults() {
+        ObjectStore fs = store();
+        // the config of an early stream: no index_segment_steps, no log or orphan grace
+        fs.put(StreamConfig.KEY, ("{\"format\":\"lakestream\",\"format_version\":1,\"world_size\":2,\"snapshot_interval\":8,"
+                + "\"keep_checkpoints\":3,\"max_lag_steps\":5,\"created_at_millis\":1764028800000}").getBytes(StandardCharsets.UTF_8));
+        StreamConfig c = ManifestLog.open(fs).config();
+        assertEquals(2, c.worldSize());
+        assertEquals(8, c.snapshotInterval());
+        assertEquals(3, c.keepCheckpoints());
+        assertEquals(5, c.maxLagSteps());
+        assertEquals(1024, c.indexSegmentSteps());
+        assertEquals(600_000, c.logGraceMs());
+        assertEquals(3_600_000, c.orphanGraceMs());
+        // the bare minimum
+        fs.put(StreamConfig.KEY, "{\"format\":\"lakestream\",\"format_version\":1,\"world_size\":1}".getBytes(StandardCharsets.UTF_8));
+        c = ManifestLog.open(fs).config();
+        assertEquals(StreamConfig.DEFAULT_SNAPSHOT_INTERVAL, c.snapshotInterval());
+        assertEquals(StreamConfig.DEFAULT_KEEP_CHECKPOINTS, c.keepCheckpoints());
+        assertEquals(0, c.maxLagSteps());
+    }
+
+    @Test
+    void streamWideSettingsRoundTripThroughTheStoreAndBadOnesAreRefused() {
+        ObjectStore fs = store();
+        StreamConfig mine = StreamConfig.of(2).withLogGraceMs(4_321).withOrphanGraceMs(1_234).withIndexSegmentSteps(32)
+                .withRetention(4, 9).withSnapshotInterval(16);
+        ManifestLog.openOrCreate(fs, mine);
+        assertEquals(mine, ManifestLog.open(fs).config(), "every process reads the same settings from the store");
+        String json = new String(fs.get(StreamConfig.KEY), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"log_grace_ms\":4321") && json.contains("\"orphan_grace_ms\":1234"), json);
+        // a later process asking for other settings gets the stream's (only the world size must match)
+        assertEquals(4_321, ManifestLog.openOrCreate(fs, StreamConfig.of(2)).config().logGraceMs());
+        fs.put(StreamConfig.KEY, json.replace("\"log_grace_ms\":4321", "\"log_grace_ms\":0").getBytes(StandardCharsets.UTF_8));
+        LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(fs));
+        assertTrue(e.getMessage().contains("log_grace_ms 0"), e.getMessage());
+    }
+
+    @Test
     void missingStreamAndWrongWorldSizeAreClearErrors() {
         ObjectStore fs = store();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ManifestLog.open(fs));
+        StreamNotFoundException e = assertThrows(StreamNotFoundException.class, () -> ManifestLog.open(fs));
         assertTrue(e.getMessage().contains("no Lakestream stream"), e.getMessage());
+        assertEquals(fs.describe(), e.stream());
         ManifestLog.openOrCreate(fs, StreamConfig.of(4));
         WorldSizeMismatchException w = assertThrows(WorldSizeMismatchException.class,
                 () -> ManifestLog.openOrCreate(fs, StreamConfig.of(8)));

@@ -1,9 +1,11 @@
 package io.lakestream.producer;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.CommitStateUnknownException;
 import io.lakestream.log.ManifestLog;
@@ -12,10 +14,12 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.testkit.FaultInjectingStore;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -29,10 +33,9 @@ class ExactlyOnceTest {
     @TempDir
     Path dir;
 
-    @AfterEach
-    void disarm() {
-        FailPoints.clearAll();
-    }
+    /** This test's own fail points: armed here, seen only by the producers given {@link #env}. */
+    final FailPoints failPoints = new FailPoints();
+    final StreamEnv env = StreamEnv.defaults().withFailPoints(failPoints);
 
     /** The store under test, fresh per call; {@link S3ExactlyOnceTest} runs every test here on s3://. */
     ObjectStore store() {
@@ -72,11 +75,11 @@ class ExactlyOnceTest {
     void aRetriedCommitOfAlreadyCommittedSequencesIsDropped() {
         ObjectStore fs = store();
         SyntheticSource src = new SyntheticSource(12, 1, 0, 1, L);
-        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(100, 100, false));
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(100, 100, false), env);
         long[] ids = src.take(0, W * B);
         p.append(src.globalBatch(ids, W), SyntheticSource.cursor(src.after(ids[ids.length - 1])));
         // the commit lands but the producer crashes before learning it: the fail point throws after the put
-        FailPoints.set(FailPoints.AFTER_COMMIT, new FailPoints.Throw(), 1);
+        failPoints.set(FailPoints.AFTER_COMMIT, new FailPoints.Throw(), 1);
         assertThrows(FailPoints.InjectedFailure.class, p::commit);
         assertEquals(1, p.pendingCount(), "the producer did not learn the outcome");
         var r = p.commit(); // retried: same seq, already in the log
@@ -96,13 +99,13 @@ class ExactlyOnceTest {
         long records = 90;
         SyntheticSource src = new SyntheticSource(records, 3, 0, 1, L);
         for (int crashAt = 2; crashAt <= 8; crashAt += 3) {
-            FailPoints.set(point, new FailPoints.Throw(), crashAt);
+            failPoints.set(point, new FailPoints.Throw(), crashAt);
             try {
-                Streams.produce(fs, "p", W, B, src, -1, Streams.opts().withGroup(2, 2, false));
+                Streams.produce(fs, "p", W, B, src, -1, Streams.opts().withGroup(2, 2, false), env);
             } catch (FailPoints.InjectedFailure expected) {
                 // the instance "died" here; the next iteration is its replacement
             }
-            FailPoints.clearAll();
+            failPoints.clearAll();
         }
         Streams.produce(fs, "p", W, B, src, -1, Streams.opts()).close();
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(records));
@@ -112,12 +115,14 @@ class ExactlyOnceTest {
     @Test
     void tenPercentInjectedStoreFaultsKeepExactlyOnce() throws Exception {
         ObjectStore fs = store();
-        FaultInjectingStore faulty = new FaultInjectingStore(fs, 42).failBefore(0.05).failAfter(0.05);
+        FaultInjectingStore faultyWire = new FaultInjectingStore(fs, 42).failBefore(0.05).failAfter(0.05);
+        // the faults happen below the store's one retry layer, as on a real network
+        ObjectStore faulty = new RetryingStore(faultyWire, RetryPolicy.defaults().withMaxAttempts(8), ManualClock.autoAdvancing(0));
         int producers = 3;
         long records = 240;
         Streams.concurrently(producers, part -> {
             SyntheticSource src = new SyntheticSource(records, 9, part, producers, L);
-            // A producer hit by a fault that escapes the log's retries dies and restarts, as a
+            // A producer hit by a fault that outlives the store's retries dies and restarts, as a
             // supervisor would restart it; any other failure fails the test.
             for (int life = 0; life < 200; life++) {
                 try {
@@ -129,11 +134,11 @@ class ExactlyOnceTest {
             }
             throw new AssertionError("producer p" + part + " never finished");
         });
-        assertTrue(faulty.injectedFaults() > 0, "faults were injected");
-        long before = faulty.injectedFaults();
+        assertTrue(faultyWire.injectedFaults() > 0, "faults were injected");
+        long before = faultyWire.injectedFaults();
         // readers ride out the same faults (retries), and see exactly what a clean store shows
         Streams.assertExactlyOnce(Streams.readAll(faulty, W), Streams.range(records));
-        assertTrue(faulty.injectedFaults() > before, "reads were faulted too");
+        assertTrue(faultyWire.injectedFaults() > before, "reads were faulted too");
     }
 
     @Test
@@ -144,7 +149,7 @@ class ExactlyOnceTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> p.append(src.globalBatch(src.take(0, 4), 2), "next=4"));
         assertTrue(e.getMessage().contains("world size 3"), e.getMessage());
-        assertTrue(fs.list("data/", null, 10).isEmpty(), "nothing written");
+        assertTrue(fs.list(StreamLayout.DATA_PREFIX, null, 10).isEmpty(), "nothing written");
     }
 
     @Test

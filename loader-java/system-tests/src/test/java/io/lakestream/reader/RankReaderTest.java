@@ -2,9 +2,11 @@ package io.lakestream.reader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.DType;
 import io.lakestream.log.ManifestLog;
@@ -14,10 +16,12 @@ import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -51,6 +55,36 @@ class RankReaderTest {
                     assertArrayEquals(orig.ids(), s.ids());
                 }
             }
+        }
+    }
+
+    @Test
+    void nextTimesOutOnTheInjectedClockNotOnTheWallClock() throws Exception {
+        ObjectStore fs = produced(12, false); // 2 steps
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        try (RankReader r = RankReader.open(fs, 0, W, 0, ReaderOptions.defaults(), null, StreamEnv.defaults().withClock(clock))) {
+            // committed steps arrive however long the fetch takes in real time: the clock stands still
+            r.next(1_000).close();
+            r.next(1_000).close();
+            AtomicReference<Throwable> outcome = new AtomicReference<>();
+            Thread waiter = new Thread(() -> {
+                try {
+                    r.next(60_000).close();
+                } catch (Throwable t) {
+                    outcome.set(t);
+                }
+            });
+            waiter.start();
+            waiter.join(300);
+            assertTrue(waiter.isAlive(), "60 s of injected time have not passed: still waiting for step 2");
+            clock.advance(59_999);
+            waiter.join(300);
+            assertTrue(waiter.isAlive(), "one millisecond short of the timeout: still waiting");
+            clock.advance(1);
+            waiter.join(30_000);
+            ReaderTimeoutException e = assertInstanceOf(ReaderTimeoutException.class, outcome.get());
+            assertEquals(2, e.step(), e.getMessage());
+            assertEquals(2, r.nextStep(), "a timeout leaves the reader at the step it waits for");
         }
     }
 
@@ -95,6 +129,10 @@ class RankReaderTest {
             ChecksumMismatchException x = assertThrows(ChecksumMismatchException.class, () -> r.next(10_000));
             String m = x.getMessage();
             assertTrue(m.contains("step 2") && m.contains("rank 1") && m.contains(e.object()) && m.contains(fs.describe()), m);
+            assertEquals(2, x.step());
+            assertEquals(1, x.rank());
+            assertEquals(e.object(), x.key());
+            assertEquals(fs.describe(), x.stream());
             assertThrows(IllegalStateException.class, () -> r.next(1000), "a failed reader does not skip the bad step");
         }
         // rank 0's shard of that step is intact and still readable

@@ -1,10 +1,12 @@
 package io.lakestream.retention;
 
+import io.lakestream.log.StreamLayout;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
@@ -16,6 +18,7 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -23,7 +26,6 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -39,10 +41,9 @@ class RetentionTest {
         return FileStore.open(dir.resolve("s-" + java.util.UUID.randomUUID()), true);
     }
 
-    @AfterEach
-    void disarm() {
-        FailPoints.clearAll();
-    }
+    /** This test's own fail points: armed here, seen only by the producers given {@link #env}. */
+    final FailPoints failPoints = new FailPoints();
+    final StreamEnv env = StreamEnv.defaults().withFailPoints(failPoints);
 
     private ObjectStore produced(long records) {
         ObjectStore fs = store();
@@ -52,7 +53,7 @@ class RetentionTest {
 
     private static Set<String> dataKeys(ObjectStore fs) {
         Set<String> s = new HashSet<>();
-        for (ObjectInfo o : fs.list("data/", null, Integer.MAX_VALUE)) {
+        for (ObjectInfo o : fs.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             s.add(o.key());
         }
         return s;
@@ -111,32 +112,68 @@ class RetentionTest {
     @Test
     void orphansOfACrashedProducerAreReclaimedOnlyAfterTheGracePeriod() {
         ObjectStore fs = produced(20);
-        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
-        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false));
+        failPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
+        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false), env);
         SyntheticSource src = new SyntheticSource(100, 5, 0, 1, 8);
         assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(p, W, B, src, -1));
-        FailPoints.clearAll();
+        failPoints.clearAll();
         assertEquals(6, dataKeys(fs).size(), "5 committed + 1 orphan");
         ManifestLog log = ManifestLog.open(fs);
         assertEquals(0, new GarbageCollector(log, 0).run(false).orphanObjects(),
                 "an object its producer's current epoch may still commit is never an orphan, however old");
         TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts()).close(); // the restart fences epoch 1
-        assertEquals(0, new GarbageCollector(log, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
-        GcReport r = new GarbageCollector(log, 0).run(false);
+        // ages are measured on the injected clock against the store's modification times
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        assertEquals(0, new GarbageCollector(gcLog, 3_600_000).run(false).orphanObjects(), "young orphans are spared");
+        clock.advance(3_600_000 + 1_000);
+        GcReport r = new GarbageCollector(gcLog, 3_600_000).run(false);
         assertEquals(1, r.orphanObjects());
         assertEquals(5, dataKeys(fs).size());
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
     }
 
     @Test
+    void strayKeysUnderTheStreamAreReportedNeverDeletedAndDoNotBreakOpening() {
+        ObjectStore fs = produced(40); // 10 steps
+        List<String> stray = List.of("data/p/1-1.tgb", "data/p/00000001-000000000001.tgb.partial", "data/notes.txt",
+                "data/p/00000001-99999999999999999999.tgb", "_log/00000000000000000003.json.tmp", "_log/99999999999999999999.json",
+                "_index/README", "backup/_lakestream.json");
+        for (String k : stray) {
+            fs.put(k, new byte[] {1});
+        }
+        ManifestLog log = ManifestLog.open(fs);
+        assertEquals(10, log.state().committedSteps(), "stray keys do not change what the log says");
+        Checkpoints.record(log, 4, null);
+        Checkpoints.record(log, 8, null);
+        TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()).close(); // fences p's epoch: nothing left to commit
+        GcReport r = new GarbageCollector(log, 0).run(false);
+        assertEquals(4, r.batchObjects(), "GC still does its work");
+        Set<String> reported = new HashSet<>();
+        for (String u : r.unrecognisedKeys()) {
+            reported.add(u.substring(0, u.indexOf(' ')));
+        }
+        for (String k : stray) {
+            assertTrue(fs.stat(k).isPresent(), "never deleted: " + k);
+            if (!k.startsWith("backup/")) { // GC looks only where Lakestream writes
+                assertTrue(reported.contains(k), "reported: " + k + " in " + r.unrecognisedKeys());
+            }
+        }
+        assertTrue(r.toJson().contains("\"unrecognised_keys\":7"), r.toJson());
+        assertEquals(10, ManifestLog.open(fs).state().committedSteps());
+        assertEquals(6, Streams.readRank(fs, 0, W, 4, 10).size());
+    }
+
+    @Test
     void aSlowProducersUncommittedObjectIsNeverReclaimed() throws Exception {
         ObjectStore fs = produced(8); // 2 steps by "p"
         FailPoints.Pause pause = new FailPoints.Pause();
-        FailPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
+        failPoints.set(FailPoints.AFTER_OBJECT_WRITE, pause, 1);
         AtomicReference<Throwable> err = new AtomicReference<>();
         Thread slow = new Thread(() -> {
             try {
-                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false)).close();
+                Streams.produce(fs, "slow", W, B, new SyntheticSource(8, 9, 0, 1, 8), -1, Streams.opts().withGroup(1, 1, false), env)
+                        .close();
             } catch (Throwable t) {
                 err.set(t);
             }
@@ -161,12 +198,15 @@ class RetentionTest {
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 20, null);
         Checkpoints.record(log, 25, null);
-        long logFilesBefore = fs.list("_log/", null, Integer.MAX_VALUE).size();
-        Thread.sleep(ManifestLog.LOG_GRACE_MS + 100); // log files are reclaimed only once older than the grace
-        GcReport r = new GarbageCollector(log, 3_600_000, 0).run(false);
+        long logFilesBefore = fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size();
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        assertEquals(0, new GarbageCollector(gcLog, 3_600_000, 0).run(false).logFiles(), "log files younger than the grace are kept");
+        clock.advance(gcLog.config().logGraceMs() + 1_000); // log files are reclaimed only once older than the grace
+        GcReport r = new GarbageCollector(gcLog, 3_600_000, 0).run(false);
         assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
-        assertTrue(fs.list("_log/", null, Integer.MAX_VALUE).size() < logFilesBefore);
-        assertTrue(fs.stat(ManifestLog.versionKey(0)).isEmpty(), "version 0 is no longer needed");
+        assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size() < logFilesBefore);
+        assertTrue(fs.stat(StreamLayout.versionKey(0)).isEmpty(), "version 0 is no longer needed");
         ManifestLog reopened = ManifestLog.open(fs);
         assertEquals(30, reopened.state().committedSteps());
         assertEquals(p.committedCursor(), reopened.state().producer("p").cursor());
@@ -176,6 +216,38 @@ class RetentionTest {
         // producing continues on the truncated log
         Streams.produceWith(TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()), W, B, new SyntheticSource(160, 4, 0, 1, 8), -1);
         assertEquals(40, ManifestLog.open(fs).state().committedSteps());
+    }
+
+    @Test
+    void flowControlWaitsOnTheInjectedClock() throws Exception {
+        ObjectStore fs = store();
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withRetention(2, 2), Streams.opts().withGroup(1, 1, false),
+                StreamEnv.defaults().withClock(clock));
+        AtomicReference<Throwable> err = new AtomicReference<>();
+        Thread producer = new Thread(() -> {
+            try {
+                Streams.produceWith(p, W, B, new SyntheticSource(12, 1, 0, 1, 8), -1); // 3 steps
+            } catch (Throwable t) {
+                err.set(t);
+            }
+        });
+        producer.start();
+        long until = System.currentTimeMillis() + 30_000;
+        while (clock.sleeps() == 0 && producer.isAlive() && System.currentTimeMillis() < until) {
+            Thread.sleep(5); // until the producer waits on the clock
+        }
+        ManifestLog log = ManifestLog.open(fs);
+        assertEquals(2, log.refresh().committedSteps(), "held at the bound");
+        assertTrue(producer.isAlive(), "the producer waits on the injected clock, which stands still");
+        assertTrue(p.waitingReason().contains("flow control"), p.waitingReason());
+        Checkpoints.record(log, 2, null);
+        clock.advance(clock.sleptMillis()); // its poll interval passes: it sees the checkpoint and goes on
+        producer.join(30_000);
+        assertEquals(null, err.get());
+        assertEquals(3, log.refresh().committedSteps());
+        assertEquals(1, p.flowWaits());
+        p.close();
     }
 
     @Test

@@ -25,6 +25,7 @@ public final class FaultInjectingStore implements ObjectStore {
     private volatile long latencyMillis;
     private volatile double truncateReadRate;
     private volatile Set<String> lostResponseOps = Set.of("put", "putIfAbsent", "delete");
+    private volatile Set<String> failBeforeOps = null; // null: every operation
     private final AtomicLong injected = new AtomicLong();
 
     public FaultInjectingStore(ObjectStore inner, long seed) {
@@ -35,6 +36,21 @@ public final class FaultInjectingStore implements ObjectStore {
     /** Fraction of calls that fail without touching the store. */
     public FaultInjectingStore failBefore(double rate) {
         this.failBeforeRate = rate;
+        return this;
+    }
+
+    /**
+     * Restricts {@link #failBefore} to these operations ("get", "readRange", "put",
+     * "putIfAbsent", "stat", "delete", "list"); all of them by default.
+     */
+    public FaultInjectingStore failBeforeOn(String... ops) {
+        Set<String> s = Set.of(ops);
+        for (String op : s) {
+            if (!Set.of("get", "readRange", "put", "putIfAbsent", "stat", "delete", "list").contains(op)) {
+                throw new IllegalArgumentException("no operation '" + op + "' (get, readRange, put, putIfAbsent, stat, delete, list)");
+            }
+        }
+        this.failBeforeOps = s;
         return this;
     }
 
@@ -94,7 +110,8 @@ public final class FaultInjectingStore implements ObjectStore {
                 Thread.currentThread().interrupt();
             }
         }
-        if (roll(failBeforeRate)) {
+        Set<String> ops = failBeforeOps;
+        if ((ops == null || ops.contains(op)) && roll(failBeforeRate)) {
             injected.incrementAndGet();
             throw new StoreException("injected fault: " + op + " of " + key + " failed before reaching the store", key);
         }
@@ -140,7 +157,9 @@ public final class FaultInjectingStore implements ObjectStore {
     public boolean putIfAbsent(String key, byte[] data) {
         before("putIfAbsent", key);
         boolean created = inner.putIfAbsent(key, data);
-        after("putIfAbsent", key);
+        if (created) { // a response is "lost" only for a write that took effect
+            after("putIfAbsent", key);
+        }
         return created;
     }
 

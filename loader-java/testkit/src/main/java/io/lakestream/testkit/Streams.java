@@ -3,6 +3,7 @@ package io.lakestream.testkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.format.Codec;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.StreamConfig;
@@ -32,9 +33,23 @@ public final class Streams {
      */
     public static TgbProducer produce(ObjectStore store, String id, int w, int b, SyntheticSource src, long maxSteps,
                                       ProducerOptions opts) {
-        TgbProducer p = TgbProducer.open(store, id, StreamConfig.of(w).withSnapshotInterval(8).withIndexSegmentSteps(16), opts);
+        return produce(store, id, w, b, src, maxSteps, opts, StreamEnv.defaults());
+    }
+
+    /** As {@link #produce(ObjectStore, String, int, int, SyntheticSource, long, ProducerOptions)} in {@code env}. */
+    public static TgbProducer produce(ObjectStore store, String id, int w, int b, SyntheticSource src, long maxSteps,
+                                      ProducerOptions opts, StreamEnv env) {
+        TgbProducer p = TgbProducer.open(store, id, config(w), opts, env);
         produceWith(p, w, b, src, maxSteps);
         return p;
+    }
+
+    /** Log grace of the test streams: short, so tests exercise GC of log files and the followers' guard. */
+    public static final long TEST_LOG_GRACE_MS = 4_000;
+
+    /** The config the test streams are created with: small snapshot interval and index segments, short log grace. */
+    public static StreamConfig config(int w) {
+        return StreamConfig.of(w).withSnapshotInterval(8).withIndexSegmentSteps(16).withLogGraceMs(TEST_LOG_GRACE_MS);
     }
 
     public static void produceWith(TgbProducer p, int w, int b, SyntheticSource src, long maxSteps) {

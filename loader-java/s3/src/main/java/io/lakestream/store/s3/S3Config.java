@@ -1,5 +1,6 @@
 package io.lakestream.store.s3;
 
+import io.lakestream.store.InvalidStreamUriException;
 import io.lakestream.store.Keys;
 import java.net.URI;
 import java.net.URLDecoder;
@@ -80,9 +81,25 @@ public final class S3Config {
     /**
      * Resolves {@code uri} against {@code env} (a parameter so tests can pass a fake environment).
      *
-     * @throws IllegalArgumentException naming the problem, never echoing a secret
+     * @throws InvalidStreamUriException naming the problem, never echoing a secret
      */
     public static S3Config from(URI uri, Map<String, String> env) {
+        try {
+            return parse(uri, env);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidStreamUriException(redacted(uri), e.getMessage());
+        }
+    }
+
+    /** The URI for messages: no query, no user part. */
+    private static String redacted(URI uri) {
+        String authority = uri.getRawAuthority() == null ? "" : uri.getRawAuthority();
+        int at = authority.lastIndexOf('@');
+        return uri.getScheme() + "://" + (at >= 0 ? "…@" + authority.substring(at + 1) : authority)
+                + (uri.getRawPath() == null ? "" : uri.getRawPath());
+    }
+
+    private static S3Config parse(URI uri, Map<String, String> env) {
         if (uri.getScheme() == null || !uri.getScheme().equalsIgnoreCase("s3")) {
             throw new IllegalArgumentException("not an s3:// URI: " + uri.getScheme() + "://...");
         }

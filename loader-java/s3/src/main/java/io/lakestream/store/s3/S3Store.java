@@ -12,12 +12,10 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
@@ -32,7 +30,6 @@ import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
-import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.regions.providers.AwsProfileRegionProvider;
 import software.amazon.awssdk.regions.providers.DefaultAwsRegionProviderChain;
@@ -58,9 +55,11 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *       ({@link SegmentResponseTransformer}).</li>
  *   <li>listing is ListObjectsV2 with start-after, paginated; batch delete is DeleteObjects,
  *       1000 keys a call.</li>
- *   <li>every call is retried with full-jitter exponential backoff on 5xx, 429, SlowDown and
- *       other throttling codes, 409 ConditionalRequestConflict, timeouts and network errors
- *       (on top of the CRT's own per-request retries).</li>
+ *   <li>retries are the SDK's: the CRT retries each request (and each part of a large one) on
+ *       5xx, throttling and network errors with exponential backoff, at most {@code max_attempts}
+ *       attempts in all, and drops a connection that stalls (no byte for {@code timeout_ms}) so
+ *       the stall is retried too. This class adds no retry loop of its own: it keeps only what
+ *       the SDK cannot know, the meaning of answers (412, 416 on empty objects, 501 fallbacks).</li>
  * </ul>
  *
  * <p><b>Lost responses and put-if-absent.</b> If a conditional PUT succeeds but its response is
@@ -82,9 +81,6 @@ public final class S3Store implements ObjectStore {
     /** Blocking single deletes (each is one quick async call waited on) when batches are refused. */
     private static final java.util.concurrent.ExecutorService DELETE_POOL =
             java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
-    private static final Set<String> RETRYABLE_CODES = Set.of("SlowDown", "Throttling", "ThrottlingException",
-            "ThrottledException", "RequestThrottled", "TooManyRequests", "RequestTimeout", "RequestTimeoutException",
-            "InternalError", "ServiceUnavailable", "ConditionalRequestConflict", "OperationAborted");
 
     /** An unstarted thread, only used to ask whether a segment may be written from other threads. */
     private static final Thread OTHER_THREAD = new Thread(() -> {});
@@ -138,9 +134,12 @@ public final class S3Store implements ObjectStore {
                         ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED)
                 .minimumPartSizeInBytes(PART_SIZE)
                 .thresholdInBytes(multipartThreshold)
-                .httpConfiguration(h -> h.connectionTimeout(java.time.Duration.ofSeconds(5)))
-                // the CRT retries each request (and each part) a little; we retry whole calls on top
-                .retryConfiguration(r -> r.numRetries(2));
+                // a connection that moves less than 1 byte/s for timeout_ms is dropped, and the
+                // request retried like any other network failure
+                .httpConfiguration(h -> h.connectionTimeout(java.time.Duration.ofSeconds(5))
+                        .connectionHealthConfiguration(hc -> hc.minimumThroughputInBps(1L).minimumThroughputTimeout(c.timeout())))
+                // the one retry layer: max_attempts attempts per request in all
+                .retryConfiguration(r -> r.numRetries(c.maxAttempts() - 1));
         if (c.endpoint() != null) {
             b.endpointOverride(c.endpoint());
         }
@@ -232,7 +231,7 @@ public final class S3Store implements ObjectStore {
         long want = dst.byteSize();
         if (offset < 0) {
             throw new StoreException("range [" + offset + ", " + (offset + want) + ") of " + key + " in " + describe()
-                    + " starts before the object", key);
+                    + " starts before the object", key, null, false);
         }
         if (want == 0) {
             // HTTP cannot express an empty range; only check the object exists and is long enough
@@ -286,7 +285,7 @@ public final class S3Store implements ObjectStore {
 
     private StoreException outside(String key, long offset, long want, long size) {
         return new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object " + key
-                + (size >= 0 ? " of " + size + " bytes" : "") + " in " + describe(), key);
+                + (size >= 0 ? " of " + size + " bytes" : "") + " in " + describe(), key, null, false);
     }
 
     @Override
@@ -502,81 +501,31 @@ public final class S3Store implements ObjectStore {
     // ------------------------------------------------------------------ retries and errors
 
     /**
-     * Runs one S3 call, retrying transient failures with full-jitter exponential backoff.
-     * Returns the result, or throws the last failure as it came from the SDK (so callers can
-     * look at status codes) or a {@link StoreException} for a timeout.
+     * Runs one S3 call (the SDK retries inside it) and waits for it. Returns the result, or throws
+     * the failure as it came from the SDK (so callers can look at status codes), or a
+     * {@link StoreException} if even the SDK's attempts overran their time: a last line of
+     * defence, as stalled connections are already dropped and retried by the CRT.
      */
     private <T> T execute(String op, String key, long bytes, Supplier<CompletableFuture<T>> call) {
         // a slow link must not time out a large transfer: allow 10 MB/s on top of the base timeout
-        long timeoutMs = config.timeout().toMillis() + bytes / 10_000;
-        RuntimeException last = null;
-        for (int attempt = 1; ; attempt++) {
-            CompletableFuture<T> f = null;
-            try {
-                f = call.get();
-                return f.get(timeoutMs, TimeUnit.MILLISECONDS);
-            } catch (InterruptedException e) {
-                f.cancel(true);
-                Thread.currentThread().interrupt();
-                throw new StoreException(op + " of " + key + " in " + describe() + " interrupted", key, e);
-            } catch (TimeoutException e) {
-                f.cancel(true);
-                last = new StoreException(op + " of " + key + " in " + describe() + " (endpoint "
-                        + config.endpointForMessages() + ") timed out after " + timeoutMs + " ms", key, e);
-            } catch (ExecutionException | CompletionException | CancellationException e) {
-                Throwable c = unwrap(e);
-                last = c instanceof RuntimeException re ? re : new StoreException(String.valueOf(c), key, c);
-            } catch (RuntimeException e) { // thrown synchronously while starting the call
-                last = e;
-            }
-            if (attempt >= config.maxAttempts() || !retryable(last)) {
-                throw last;
-            }
-            long cap = Math.min(5_000, 50L << Math.min(attempt - 1, 10));
-            long sleep = ThreadLocalRandom.current().nextLong(cap + 1);
-            if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
-                LOG.log(System.Logger.Level.DEBUG, op + " of " + key + " in " + describe() + " failed (attempt " + attempt
-                        + "), retrying in " + sleep + " ms: " + config.scrub(String.valueOf(rootCause(last).getMessage())));
-            }
-            try {
-                Thread.sleep(sleep);
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                throw new StoreException(op + " of " + key + " in " + describe() + " interrupted", key, ie);
-            }
+        long perAttemptMs = config.timeout().toMillis() + bytes / 10_000;
+        long timeoutMs = config.maxAttempts() * (perAttemptMs + 5_000L);
+        CompletableFuture<T> f = null;
+        try {
+            f = call.get();
+            return f.get(timeoutMs, TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            f.cancel(true);
+            Thread.currentThread().interrupt();
+            throw new StoreException(op + " of " + key + " in " + describe() + " interrupted", key, e, false);
+        } catch (TimeoutException e) {
+            f.cancel(true);
+            throw new StoreException(op + " of " + key + " in " + describe() + " (endpoint " + config.endpointForMessages()
+                    + ") did not finish within " + timeoutMs + " ms (" + config.maxAttempts() + " attempts)", key, e);
+        } catch (ExecutionException | CompletionException | CancellationException e) {
+            Throwable c = unwrap(e);
+            throw c instanceof RuntimeException re ? re : new StoreException(String.valueOf(c), key, c);
         }
-    }
-
-    static boolean retryable(Throwable t) {
-        if (t instanceof StoreException) {
-            return t.getCause() instanceof TimeoutException;
-        }
-        if (t instanceof S3Exception s) {
-            int sc = s.statusCode();
-            String code = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorCode();
-            if (code != null && RETRYABLE_CODES.contains(code)) {
-                return true;
-            }
-            return (sc >= 500 && sc != 501) || sc == 429; // 501: the server lacks the feature
-        }
-        if (t instanceof SdkException s) {
-            // client-side failures: network trouble is transient, a missing credential is not
-            if (s.retryable()) {
-                return true;
-            }
-            for (Throwable c = s.getCause(); c != null; c = c.getCause()) {
-                if (c instanceof java.io.IOException || c instanceof TimeoutException
-                        || c.getClass().getName().startsWith("software.amazon.awssdk.crt.")) {
-                    return true;
-                }
-            }
-            // the CRT reports throttling and 5xx it has given up on as client exceptions, by message
-            String m = String.valueOf(s.getMessage()).toLowerCase(java.util.Locale.ROOT);
-            return m.contains("aws_io_") || m.contains("aws_error_http_") || m.contains("aws_error_s3_") || m.contains("throttl")
-                    || m.contains("slow down") || m.contains("internal server error") || m.contains("service unavailable")
-                    || m.contains("timed out") || m.contains("timeout") || m.contains("connection");
-        }
-        return false;
     }
 
     private static Throwable unwrap(Throwable e) {
@@ -619,7 +568,7 @@ public final class S3Store implements ObjectStore {
             String msg = s.awsErrorDetails() == null ? null : s.awsErrorDetails().errorMessage();
             if ("NoSuchBucket".equals(code) || (key == null && sc == 404)) {
                 return new StoreException("S3 bucket '" + config.bucket() + "' does not exist at endpoint "
-                        + config.endpointForMessages() + " (" + op + " of " + describe() + ")", key, e);
+                        + config.endpointForMessages() + " (" + op + " of " + describe() + ")", key, e, false);
             }
             if (key != null && isMissingKey(e)) {
                 return new NoSuchKeyException(describe(), key);
@@ -627,13 +576,14 @@ public final class S3Store implements ObjectStore {
             String detail = "HTTP " + sc + (code != null ? " " + code : "") + (msg != null ? ": " + msg : "");
             if (sc == 403 || sc == 401) {
                 return new StoreException(what + " was denied (" + detail + "); check the credentials and permissions for bucket '"
-                        + config.bucket() + "'", key, e);
+                        + config.bucket() + "'", key, e, false);
             }
             if (sc == 301 || "PermanentRedirect".equals(code) || "AuthorizationHeaderMalformed".equals(code)) {
                 return new StoreException(what + " failed (" + detail + "); the bucket is probably in another region than "
-                        + (config.region() == null ? "the default" : config.region()) + ": set AWS_REGION or ?region=", key, e);
+                        + (config.region() == null ? "the default" : config.region()) + ": set AWS_REGION or ?region=", key, e, false);
             }
-            return new StoreException(what + " failed: " + config.scrub(detail), key, e);
+            // transient by nature (the SDK has already retried them): 5xx, 429, 409 ConditionalRequestConflict
+            return new StoreException(what + " failed: " + config.scrub(detail), key, e, sc >= 500 || sc == 429 || sc == 409);
         }
         Throwable root = rootCause(e);
         String why = root == e ? String.valueOf(e.getMessage()) : e.getMessage() + " (" + root + ")";

@@ -1,5 +1,6 @@
 package io.lakestream.store.s3;
 
+import io.lakestream.log.StreamLayout;
 import io.lakestream.testkit.s3.EmbeddedS3Server;
 import io.lakestream.testkit.s3.FaultyHttpProxy;
 import io.lakestream.testkit.s3.S3TestServer;
@@ -44,7 +45,7 @@ class S3LostResponseTest {
     @Test
     void conditionalPutWhoseResponseIsLostIsReportedNotCreatedAndWrittenOnce() throws Exception {
         String bucket = S3TestServer.newBucket("lost-wire");
-        String key = "_log/00000000000000000001.json";
+        String key = StreamLayout.versionKey(1);
         try (FaultyHttpProxy proxy = new FaultyHttpProxy(S3TestServer.server().endpoint())) {
             AtomicInteger n = new AtomicInteger();
             proxy.dropResponseWhen(h -> conditionalPutOf(h, key) && n.getAndIncrement() == 0);
@@ -92,8 +93,8 @@ class S3LostResponseTest {
                 assertTrue(droppedOnce.size() >= commits, "responses were dropped: " + droppedOnce);
                 ManifestLog fresh = ManifestLog.open(store, true);
                 assertEquals(commits, fresh.state().producer("p").seq());
-                long versionFiles = store.list("_log/", null, 1000).stream()
-                        .filter(o -> o.key().matches("_log/\\d{20}\\.json")).count();
+                long versionFiles = store.list(StreamLayout.LOG_PREFIX, null, 1000).stream()
+                        .filter(o -> StreamLayout.parse(o.key()) instanceof StreamLayout.Version).count();
                 assertEquals(commits, versionFiles, "one version per commit, none doubled: " + store.list("", null, 1000));
             }
         }

@@ -85,11 +85,12 @@ public final class FaultyHttpProxy implements AutoCloseable {
             if (slowDown.test(head)) {
                 byte[] xml = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>SlowDown</Code>"
                         + "<Message>Please reduce your request rate.</Message></Error>").getBytes(StandardCharsets.UTF_8);
+                // recorded before answering: a client that has its answer finds the request counted
+                seen.add(new Seen(parts[0], parts[1], conditional, 503, "slowdown"));
                 out.write(("HTTP/1.1 503 Slow Down\r\nContent-Type: application/xml\r\nContent-Length: " + xml.length
                         + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.ISO_8859_1));
                 out.write(xml);
                 out.flush();
-                seen.add(new Seen(parts[0], parts[1], conditional, 503, "slowdown"));
                 return;
             }
             byte[] response;

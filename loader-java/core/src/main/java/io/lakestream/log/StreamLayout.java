@@ -1,0 +1,243 @@
+package io.lakestream.log;
+
+import io.lakestream.store.Keys;
+
+/**
+ * The one place that names every key of a stream and parses keys back (docs/format.md §2):
+ * <pre>
+ * _lakestream.json                            stream config
+ * _log/&lt;v:020d&gt;.json                         manifest version v
+ * _log/&lt;v:020d&gt;.snapshot.json                snapshot as of version v
+ * _log/_last_snapshot                         hint to a recent snapshot
+ * _index/&lt;first:020d&gt;.json                   step-index segment from step first
+ * data/&lt;producer&gt;/&lt;epoch:08d&gt;-&lt;seq:012d&gt;.tgb batch object
+ * </pre>
+ * Parsing is strict: a key is recognised only in the exact form this class writes (so format
+ * and parse round-trip), and anything else under the stream is {@link Unknown} with the reason.
+ * Unknown keys are reported, never guessed at and never deleted.
+ */
+public final class StreamLayout {
+    public static final String CONFIG = "_lakestream.json";
+    public static final String LOG_PREFIX = "_log/";
+    public static final String SNAPSHOT_HINT = LOG_PREFIX + "_last_snapshot";
+    public static final String INDEX_PREFIX = "_index/";
+    public static final String DATA_PREFIX = "data/";
+    private static final String VERSION_SUFFIX = ".json";
+    private static final String SNAPSHOT_SUFFIX = ".snapshot.json";
+    private static final String BATCH_SUFFIX = ".tgb";
+
+    private StreamLayout() {}
+
+    /** What a key of a stream is. */
+    public sealed interface Key permits Config, Version, Snapshot, SnapshotHint, IndexSegment, BatchObject, Unknown {
+        /** The key itself (formatted again from the parts: parsing then formatting is the identity). */
+        String key();
+    }
+
+    /** {@code _lakestream.json}. */
+    public record Config() implements Key {
+        @Override
+        public String key() {
+            return CONFIG;
+        }
+    }
+
+    /** {@code _log/<version:020d>.json}. */
+    public record Version(long version) implements Key {
+        @Override
+        public String key() {
+            return versionKey(version);
+        }
+    }
+
+    /** {@code _log/<version:020d>.snapshot.json}. */
+    public record Snapshot(long version) implements Key {
+        @Override
+        public String key() {
+            return snapshotKey(version);
+        }
+    }
+
+    /** {@code _log/_last_snapshot}. */
+    public record SnapshotHint() implements Key {
+        @Override
+        public String key() {
+            return SNAPSHOT_HINT;
+        }
+    }
+
+    /** {@code _index/<firstStep:020d>.json}. */
+    public record IndexSegment(long firstStep) implements Key {
+        @Override
+        public String key() {
+            return segmentKey(firstStep);
+        }
+    }
+
+    /** {@code data/<producer>/<epoch:08d>-<seq:012d>.tgb}. */
+    public record BatchObject(String producer, long epoch, long seq) implements Key {
+        @Override
+        public String key() {
+            return batchObjectKey(producer, epoch, seq);
+        }
+    }
+
+    /** A key under the stream that is none of the above, and why. */
+    public record Unknown(String key, String reason) implements Key {
+        /** "key (reason)", for reports. */
+        public String describe() {
+            return key + " (" + reason + ")";
+        }
+    }
+
+    // ---------------------------------------------------------------- formatting
+
+    public static String versionKey(long version) {
+        return LOG_PREFIX + pad20("version", version) + VERSION_SUFFIX;
+    }
+
+    public static String snapshotKey(long version) {
+        return LOG_PREFIX + pad20("snapshot version", version) + SNAPSHOT_SUFFIX;
+    }
+
+    /** The index segment holding step {@code firstStep} onwards (a multiple of the segment size). */
+    public static String segmentKey(long firstStep) {
+        return INDEX_PREFIX + pad20("segment first step", firstStep) + VERSION_SUFFIX;
+    }
+
+    /** The batch object of {@code (producer, epoch, seq)}. */
+    public static String batchObjectKey(String producer, long epoch, long seq) {
+        Keys.validateId("producer id", producer);
+        if (epoch < 0 || seq < 0) {
+            throw new IllegalArgumentException("batch object of producer '" + producer + "' needs epoch and seq >= 0, got "
+                    + epoch + "-" + seq);
+        }
+        return DATA_PREFIX + producer + "/" + String.format("%08d-%012d", epoch, seq) + BATCH_SUFFIX;
+    }
+
+    /**
+     * A LIST start-after bound that includes version {@code v}'s files ({@code .json} and
+     * {@code .snapshot.json}) and everything after them.
+     */
+    public static String logFrom(long v) {
+        return LOG_PREFIX + pad20("version", v);
+    }
+
+    /**
+     * A LIST start-after bound past every file of version {@code v} ('~' sorts after
+     * '.json'/'.snapshot.json'); for -1 (an empty log) the bound before every log file.
+     */
+    public static String logAfter(long v) {
+        return v == -1 ? LOG_PREFIX : LOG_PREFIX + pad20("version", v) + ".~";
+    }
+
+    private static String pad20(String what, long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException(what + " must be >= 0, got " + n);
+        }
+        return String.format("%020d", n);
+    }
+
+    // ---------------------------------------------------------------- parsing
+
+    /** What {@code key} (relative to the stream root) is; never throws. */
+    public static Key parse(String key) {
+        if (key == null) {
+            return new Unknown(null, "null key");
+        }
+        if (key.equals(CONFIG)) {
+            return new Config();
+        }
+        if (key.startsWith(LOG_PREFIX)) {
+            return parseLog(key);
+        }
+        if (key.startsWith(INDEX_PREFIX)) {
+            String rest = key.substring(INDEX_PREFIX.length());
+            if (!rest.endsWith(VERSION_SUFFIX)) {
+                return new Unknown(key, "not an index segment (_index/<first step:020d>.json)");
+            }
+            String digits = rest.substring(0, rest.length() - VERSION_SUFFIX.length());
+            String why = fixedDigits(digits, "segment first step");
+            return why != null ? new Unknown(key, why) : new IndexSegment(decimal(digits));
+        }
+        if (key.startsWith(DATA_PREFIX)) {
+            return parseBatchObject(key);
+        }
+        return new Unknown(key, "not a Lakestream key (expected _lakestream.json, _log/, _index/ or data/)");
+    }
+
+    private static Key parseLog(String key) {
+        String rest = key.substring(LOG_PREFIX.length());
+        if (key.equals(SNAPSHOT_HINT)) {
+            return new SnapshotHint();
+        }
+        boolean snapshot = rest.endsWith(SNAPSHOT_SUFFIX);
+        if (!snapshot && !rest.endsWith(VERSION_SUFFIX)) {
+            return new Unknown(key, "not a manifest version, snapshot or snapshot hint");
+        }
+        String digits = rest.substring(0, rest.length() - (snapshot ? SNAPSHOT_SUFFIX : VERSION_SUFFIX).length());
+        String why = fixedDigits(digits, snapshot ? "snapshot version" : "version");
+        if (why != null) {
+            return new Unknown(key, why);
+        }
+        long v = decimal(digits);
+        return snapshot ? new Snapshot(v) : new Version(v);
+    }
+
+    private static Key parseBatchObject(String key) {
+        String rest = key.substring(DATA_PREFIX.length());
+        int slash = rest.indexOf('/');
+        if (slash < 0 || rest.indexOf('/', slash + 1) >= 0) {
+            return new Unknown(key, "not a batch object (data/<producer>/<epoch>-<seq>.tgb)");
+        }
+        String producer = rest.substring(0, slash);
+        if (!Keys.isValidId(producer)) {
+            return new Unknown(key, "'" + producer + "' is not a valid producer id");
+        }
+        String name = rest.substring(slash + 1);
+        int dash = name.indexOf('-');
+        if (!name.endsWith(BATCH_SUFFIX) || dash < 0) {
+            return new Unknown(key, "not a batch object name (<epoch:08d>-<seq:012d>.tgb)");
+        }
+        long epoch = decimal(name.substring(0, dash));
+        long seq = decimal(name.substring(dash + 1, name.length() - BATCH_SUFFIX.length()));
+        if (epoch < 0 || seq < 0) {
+            return new Unknown(key, "epoch and sequence must be decimal numbers that fit a long");
+        }
+        if (!batchObjectKey(producer, epoch, seq).equals(key)) {
+            return new Unknown(key, "not in canonical form (<epoch:08d>-<seq:012d>.tgb)");
+        }
+        return new BatchObject(producer, epoch, seq);
+    }
+
+    /** Null if {@code s} is exactly 20 decimal digits whose value fits a long, else why not. */
+    private static String fixedDigits(String s, String what) {
+        if (s.length() != 20) {
+            return what + " must be exactly 20 decimal digits, got '" + s + "'";
+        }
+        if (decimal(s) < 0) {
+            return what + " '" + s + "' is not a decimal number that fits a long";
+        }
+        return null;
+    }
+
+    /** The value of a non-empty string of ASCII digits, or -1 if it is not one or exceeds Long.MAX_VALUE. */
+    private static long decimal(String s) {
+        if (s.isEmpty() || s.length() > 20) {
+            return -1;
+        }
+        long v = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            int d = c - '0';
+            if (v > (Long.MAX_VALUE - d) / 10) {
+                return -1;
+            }
+            v = v * 10 + d;
+        }
+        return v;
+    }
+}

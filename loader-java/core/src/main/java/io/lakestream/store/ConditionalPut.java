@@ -1,0 +1,78 @@
+package io.lakestream.store;
+
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * A put-if-absent whose outcome is settled, not guessed. A store answers a conditional write
+ * with "created", "exists" (which may be this caller's own earlier attempt, landed but
+ * unanswered: a retry then meets it) or an error that does not say whether the write happened.
+ * The last two are settled by reading the key back: present → ours or theirs by its content;
+ * absent after an unanswered write → it did not happen (or has not landed yet), and writing the
+ * same bytes again is safe because only one put-if-absent can ever win the key.
+ *
+ * <p>This is a loop for meaning, not a retry of transient failures: the store's own retry layer
+ * (below) has already done that for each call. At most two writes and two reads are made.
+ */
+public final class ConditionalPut {
+    private ConditionalPut() {}
+
+    /** How a conditional write ended. */
+    public enum Outcome {
+        /** This call created the object. */
+        CREATED,
+        /** The object holds this writer's bytes: an earlier attempt landed. */
+        OURS,
+        /** Another writer created the object first. */
+        THEIRS,
+        /** The write found the key taken, but it was gone when read back (deleted meanwhile). */
+        VANISHED
+    }
+
+    /** Neither the write nor a read-back could tell whether the object was written. */
+    public static final class OutcomeUnknownException extends StoreException {
+        OutcomeUnknownException(String message, String key, Throwable cause) {
+            super(message, key, cause, false);
+        }
+    }
+
+    /**
+     * Writes {@code bytes} to {@code key} if absent and settles the outcome.
+     *
+     * @param isOurs whether bytes found at the key are this writer's (same commit token, same bytes)
+     * @throws OutcomeUnknownException if the outcome cannot be learned from the store
+     */
+    public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs) {
+        StoreException unanswered = null;
+        for (int write = 0; write < 2; write++) {
+            try {
+                if (store.putIfAbsent(key, bytes)) {
+                    return Outcome.CREATED;
+                }
+                unanswered = null;
+            } catch (StoreException e) {
+                unanswered = e;
+            }
+            Optional<byte[]> found;
+            try {
+                found = store.getIfPresent(key);
+            } catch (StoreException e) {
+                if (unanswered != null) {
+                    e.addSuppressed(unanswered);
+                }
+                throw new OutcomeUnknownException("conditional write of " + key + " in " + store.describe() + ": "
+                        + (unanswered != null ? "the write failed without an answer (" + unanswered.getMessage() + ") and"
+                        : "the key was taken and") + " reading it back failed too: " + e.getMessage(), key, e);
+            }
+            if (found.isPresent()) {
+                return isOurs.test(found.get()) ? Outcome.OURS : Outcome.THEIRS;
+            }
+            if (unanswered == null) {
+                return Outcome.VANISHED;
+            }
+            // absent after an unanswered write: write the same bytes once more
+        }
+        throw new OutcomeUnknownException("conditional write of " + key + " in " + store.describe() + " failed twice without an"
+                + " answer and the key is still absent (" + unanswered.getMessage() + "); the write may yet land", key, unanswered);
+    }
+}

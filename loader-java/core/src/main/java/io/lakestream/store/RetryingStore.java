@@ -1,0 +1,136 @@
+package io.lakestream.store;
+
+import io.lakestream.time.Clock;
+import java.lang.foreign.MemorySegment;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * The retry layer of a store whose client has none of its own (the {@code file://} store, and
+ * the fault-injecting store in tests): every operation that fails with a
+ * {@linkplain StoreException#isRetryable() retryable} {@link StoreException} is tried again per
+ * the {@link RetryPolicy}, waiting on the injected {@link Clock}. A missing key, a bad key and
+ * permanent failures surface at once.
+ *
+ * <p>Put-if-absent is retried too, as the S3 SDK retries a conditional PUT: if an earlier
+ * attempt did land, the retry answers {@code false} although this caller wrote the object. The
+ * {@link ObjectStore} contract already makes callers read the key back to learn a conditional
+ * write's outcome ({@link ConditionalPut}); the manifest log and the producer do.
+ */
+public final class RetryingStore implements ObjectStore {
+    private final ObjectStore inner;
+    private final RetryPolicy policy;
+    private final Clock clock;
+
+    public RetryingStore(ObjectStore inner, RetryPolicy policy, Clock clock) {
+        this.inner = inner;
+        this.policy = policy;
+        this.clock = clock;
+    }
+
+    /** With {@link RetryPolicy#defaults()} on the system clock. */
+    public RetryingStore(ObjectStore inner) {
+        this(inner, RetryPolicy.defaults(), Clock.system());
+    }
+
+    public ObjectStore inner() {
+        return inner;
+    }
+
+    public RetryPolicy policy() {
+        return policy;
+    }
+
+    private <T> T retry(String op, String key, Supplier<T> call) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return call.get();
+            } catch (NoSuchKeyException e) {
+                throw e;
+            } catch (StoreException e) {
+                if (attempt >= policy.maxAttempts() || !e.isRetryable()) {
+                    throw e;
+                }
+                try {
+                    clock.sleep(policy.backoffMillis(attempt));
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new StoreException(op + " of " + key + " in " + describe() + " interrupted while backing off after: "
+                            + e.getMessage(), key, e, false);
+                }
+            }
+        }
+    }
+
+    private void retry(String op, String key, Runnable call) {
+        retry(op, key, () -> {
+            call.run();
+            return null;
+        });
+    }
+
+    @Override
+    public String describe() {
+        return inner.describe();
+    }
+
+    @Override
+    public byte[] get(String key) {
+        return retry("read", key, () -> inner.get(key));
+    }
+
+    @Override
+    public Optional<byte[]> getIfPresent(String key) {
+        return retry("read", key, () -> inner.getIfPresent(key));
+    }
+
+    @Override
+    public void readRange(String key, long offset, MemorySegment dst) {
+        retry("ranged read", key, () -> inner.readRange(key, offset, dst));
+    }
+
+    @Override
+    public void put(String key, byte[] data) {
+        retry("write", key, () -> inner.put(key, data));
+    }
+
+    @Override
+    public boolean putIfAbsent(String key, byte[] data) {
+        return retry("conditional write", key, () -> inner.putIfAbsent(key, data));
+    }
+
+    @Override
+    public Optional<ObjectInfo> stat(String key) {
+        return retry("stat", key, () -> inner.stat(key));
+    }
+
+    @Override
+    public void delete(String key) {
+        retry("delete", key, () -> inner.delete(key));
+    }
+
+    /** Key by key, each retried: a failure part-way through a batch loses none of its progress. */
+    @Override
+    public void deleteAll(Collection<String> keys) {
+        for (String key : keys) {
+            delete(key);
+        }
+    }
+
+    @Override
+    public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
+        return retry("list", prefix, () -> inner.list(prefix, startAfter, limit));
+    }
+
+    @Override
+    public void close() {
+        inner.close();
+    }
+
+    @Override
+    public String toString() {
+        return "RetryingStore[" + inner + ", " + policy + "]";
+    }
+}

@@ -1,0 +1,97 @@
+package io.lakestream.log;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class StreamLayoutTest {
+    @Test
+    void everyKindOfKeyRoundTrips() {
+        List<StreamLayout.Key> keys = List.of(new StreamLayout.Config(), new StreamLayout.SnapshotHint(),
+                new StreamLayout.Version(0), new StreamLayout.Version(7), new StreamLayout.Version(Long.MAX_VALUE),
+                new StreamLayout.Snapshot(64), new StreamLayout.Snapshot(Long.MAX_VALUE),
+                new StreamLayout.IndexSegment(0), new StreamLayout.IndexSegment(1024L * 1024),
+                new StreamLayout.BatchObject("p0", 1, 1), new StreamLayout.BatchObject("tok.en-izer_3", 12, 999_999_999_999L),
+                // wider than the padding: %08d / %012d simply print more digits
+                new StreamLayout.BatchObject("p", 123_456_789_012L, Long.MAX_VALUE));
+        for (StreamLayout.Key k : keys) {
+            assertEquals(k, StreamLayout.parse(k.key()), k.key());
+        }
+    }
+
+    @Test
+    void keysHaveTheDocumentedForm() {
+        assertEquals("_lakestream.json", StreamLayout.CONFIG);
+        assertEquals("_log/00000000000000000042.json", StreamLayout.versionKey(42));
+        assertEquals("_log/00000000000000000064.snapshot.json", StreamLayout.snapshotKey(64));
+        assertEquals("_log/_last_snapshot", StreamLayout.SNAPSHOT_HINT);
+        assertEquals("_index/00000000000000001024.json", StreamLayout.segmentKey(1024));
+        assertEquals("data/p0/00000002-000000000009.tgb", StreamLayout.batchObjectKey("p0", 2, 9));
+        // list bounds: from includes v's files, after excludes them, both before v+1's
+        String v = StreamLayout.versionKey(5);
+        String snap = StreamLayout.snapshotKey(5);
+        String next = StreamLayout.versionKey(6);
+        assertTrue(StreamLayout.logFrom(5).compareTo(v) < 0 && StreamLayout.logFrom(5).compareTo(snap) < 0);
+        assertTrue(StreamLayout.logAfter(5).compareTo(v) > 0 && StreamLayout.logAfter(5).compareTo(snap) > 0);
+        assertTrue(StreamLayout.logAfter(5).compareTo(next) < 0);
+        assertTrue(StreamLayout.logAfter(-1).compareTo(StreamLayout.versionKey(0)) < 0, "an empty log lists from the start");
+    }
+
+    @Test
+    void formattingRefusesWhatNoKeyCanHold() {
+        assertThrows(IllegalArgumentException.class, () -> StreamLayout.versionKey(-1));
+        assertThrows(IllegalArgumentException.class, () -> StreamLayout.batchObjectKey("a/b", 1, 1));
+        assertThrows(IllegalArgumentException.class, () -> StreamLayout.batchObjectKey("p", -1, 1));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+            "_log/99999999999999999999.json",               // 20 digits above Long.MAX_VALUE
+            "_log/99999999999999999999.snapshot.json",
+            "_index/99999999999999999999.json",
+            "data/p/00000001-99999999999999999999.tgb",     // seq above Long.MAX_VALUE
+            "data/p/99999999999999999999-000000000001.tgb",
+            "_log/0000000000000000001.json",                // 19 digits
+            "_log/000000000000000000001.json",              // 21 digits
+            "_log/0000000000000000000x.json",
+            "_log/-0000000000000000001.json",
+            "_log/+0000000000000000001.json",
+            "_log/00000000000000000001.json.tmp",
+            "_log/00000000000000000001.snapshot.json.bak",
+            "_log/_last_snapshot.old",
+            "_log/notes.txt",
+            "_index/00000000000000000001.idx",
+            "_index/1.json",
+            "data/p/1-1.tgb",                               // not zero-padded
+            "data/p/000000001-000000000001.tgb",            // 9-digit epoch with a leading zero: not canonical
+            "data/p/00000001-000000000001.tgb.partial",
+            "data/p/00000001_000000000001.tgb",
+            "data/p/00000001-000000000001-x.tgb",
+            "data/p/sub/00000001-000000000001.tgb",         // nested
+            "data/00000001-000000000001.tgb",               // no producer
+            "data/-bad/00000001-000000000001.tgb",          // invalid producer id
+            "data/p/",
+            "_lakestream.json.bak",
+            "README",
+            "other/_log/00000000000000000001.json",
+            ""})
+    void strayAndOddKeysAreUnknownWithAReasonAndNeverThrow(String key) {
+        StreamLayout.Unknown u = assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse(key), key);
+        assertEquals(key, u.key());
+        assertTrue(!u.reason().isBlank(), key);
+        assertTrue(u.describe().startsWith(key), u.describe());
+    }
+
+    @Test
+    void aNumberThatDoesNotFitALongSaysSo() {
+        StreamLayout.Unknown u = assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse("_log/99999999999999999999.json"));
+        assertTrue(u.reason().contains("fits a long"), u.reason());
+        assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse(null));
+    }
+}
