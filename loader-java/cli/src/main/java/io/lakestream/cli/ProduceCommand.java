@@ -1,11 +1,15 @@
 package io.lakestream.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakestream.format.Codec;
+import io.lakestream.format.Json;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.retention.BackgroundGc;
-import io.lakestream.source.SyntheticSource;
+import io.lakestream.source.SampleBatch;
+import io.lakestream.source.SampleSource;
+import io.lakestream.source.Sources;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
 import java.util.concurrent.Callable;
@@ -33,7 +37,10 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--seq-len", required = true, description = "tokens per sample")
     int seqLen;
 
-    @Option(names = "--source", required = true, description = "synthetic:records=N,seed=S[,partition=P/Q]")
+    @Option(names = "--source", required = true, description = {"synthetic:records=N,seed=S[,partition=P/Q]",
+            "text:path=DIR_OR_FILE[,glob=G][,partition=P/Q][,tokenizer=tokenizer.json[,eod=ID][,pad=ID]]  (a file is a document)",
+            "jsonl:path=FILE_OR_DIR[,field=text][,glob=G][,partition=P/Q][,tokenizer=...]  (a line is a document)",
+            "Text and JSONL are tokenised (bytes by default) and packed into --seq-len samples."})
     String source;
 
     @Option(names = "--max-steps", defaultValue = "-1", description = "stop after this many global batches (default: until exhausted)")
@@ -66,32 +73,42 @@ final class ProduceCommand implements Callable<Integer> {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
-        SyntheticSource src = SyntheticSource.parse(source, seqLen);
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true);
-        try (ObjectStore store = ObjectStores.open(stream, true);
+        try (SampleSource src = Sources.open(source, seqLen);
+             ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
                      .withRetention(keepCheckpoints, maxLagSteps), opts);
              BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000), orphanGraceS * 1000) : null) {
-            long resume = SyntheticSource.parseCursor(p.committedCursor());
-            long next = resume < 0 ? src.startIndex() : resume;
+            src.seek(p.committedCursor());
             long startSeq = p.committedSeq();
             long steps = 0;
             long samples = 0;
             int perStep = Math.multiplyExact(worldSize, microBatch);
+            SampleBatch batch = new SampleBatch(seqLen, perStep);
             while (maxSteps < 0 || steps < maxSteps) {
-                long[] ids = src.take(next, perStep);
-                if (ids.length == 0) {
+                batch.clear();
+                while (batch.size() < perStep && src.next(batch)) {
+                    // gather one global batch
+                }
+                if (batch.size() == 0) {
                     break;
                 }
-                next = src.after(ids[ids.length - 1]);
-                p.append(src.globalBatch(ids, worldSize), SyntheticSource.cursor(next));
+                p.append(batch.shards(worldSize, src.packed()), src.cursor());
                 steps++;
-                samples += ids.length;
+                samples += batch.size();
             }
             p.commit();
-            System.out.printf("{\"producer\":\"%s\",\"epoch\":%d,\"resumed_at_seq\":%d,\"steps\":%d,\"samples\":%d,"
-                            + "\"committed_seq\":%d,\"cursor\":\"%s\",\"commits\":%d,\"conflicts\":%d}%n",
-                    producer, p.epoch(), startSeq, steps, samples, p.committedSeq(), p.committedCursor(), p.commits(), p.conflicts());
+            ObjectNode summary = Json.MAPPER.createObjectNode();
+            summary.put("producer", producer);
+            summary.put("epoch", p.epoch());
+            summary.put("resumed_at_seq", startSeq);
+            summary.put("steps", steps);
+            summary.put("samples", samples);
+            summary.put("committed_seq", p.committedSeq());
+            summary.put("cursor", p.committedCursor());
+            summary.put("commits", p.commits());
+            summary.put("conflicts", p.conflicts());
+            System.out.println(summary);
             return 0;
         }
     }
