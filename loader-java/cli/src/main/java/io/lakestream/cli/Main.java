@@ -3,16 +3,18 @@ package io.lakestream.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out. */
+/** The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage, 3 fenced, 4 timed out, 5 not found. */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
-                DemoCommand.class, NativeCommand.class})
+                DemoCommand.class, NativeCommand.class, BlameCommand.class, FindCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_FENCED = 3;
     public static final int EXIT_TIMEOUT = 4;
+    /** {@code find}: the record is in no committed step (yet). */
+    public static final int EXIT_NOT_FOUND = 5;
 
     public static void main(String[] args) {
         System.exit(run(args));
