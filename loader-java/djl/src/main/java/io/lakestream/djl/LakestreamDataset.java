@@ -36,6 +36,7 @@ public final class LakestreamDataset implements Dataset {
     private final ObjectStore store;
     private final int rank;
     private final int worldSize;
+    private final boolean elastic;
     private final long steps;
     private final long timeoutMillis;
     private final List<String> dataNames;
@@ -49,6 +50,7 @@ public final class LakestreamDataset implements Dataset {
         this.store = b.store;
         this.rank = b.rank;
         this.worldSize = b.worldSize;
+        this.elastic = b.elastic;
         this.nextStep = b.startStep;
         this.steps = b.steps;
         this.timeoutMillis = b.timeoutMillis;
@@ -100,7 +102,8 @@ public final class LakestreamDataset implements Dataset {
                 return false;
             }
             if (reader == null) {
-                reader = RankReader.open(store, rank, worldSize, nextStep, options);
+                reader = elastic ? RankReader.openElastic(store, rank, worldSize, nextStep, options)
+                        : RankReader.open(store, rank, worldSize, nextStep, options);
             }
             try {
                 pending = reader.next(timeoutMillis);
@@ -187,6 +190,7 @@ public final class LakestreamDataset implements Dataset {
         private List<String> dataNames = List.of("tokens");
         private List<String> labelNames = List.of();
         private ReaderOptions options = ReaderOptions.defaults();
+        private boolean elastic;
 
         private Builder(ObjectStore store, int rank, int worldSize) {
             this.store = store;
@@ -222,6 +226,15 @@ public final class LakestreamDataset implements Dataset {
 
         public Builder readerOptions(ReaderOptions o) {
             this.options = o;
+            return this;
+        }
+
+        /**
+         * Read a stream written for another world size: each step's samples are split into
+         * {@code worldSize} contiguous ranges ({@link RankReader#openElastic}). Default: refuse it.
+         */
+        public Builder elastic(boolean e) {
+            this.elastic = e;
             return this;
         }
 
