@@ -51,3 +51,19 @@ def test_find_of_a_record_not_produced_yet_and_blame_of_a_reclaimed_step(jvm, ur
     assert lakestream.blame(uri, 3)["ranks"][0]["record_ids"] == [6, 7]
     with pytest.raises(lakestream.InvalidArgumentError, match="not committed"):
         lakestream.blame(uri, 60)
+
+
+def test_control_records_govern_steps_in_lineage(jvm, uri):
+    write_stream(uri, world_size=1, steps=2, micro_batch=2)
+    assert lakestream.control(uri)["control"] == 0
+    r = lakestream.set_control(uri, mixture="web:0.7,code:0.3", id="trainer")
+    assert r == {"control": 1, "from_step": 2, "settings": {"mixture": "web:0.7,code:0.3"}, "committed_steps": 2,
+                 "committed": True}
+    assert lakestream.set_control(uri, mixture="web:0.7,code:0.3")["committed"] is False
+    with pytest.raises(lakestream.InvalidArgumentError, match="mixture"):
+        lakestream.set_control(uri, mixture="web:lots")
+    write_stream(uri, world_size=1, steps=1, micro_batch=2, first_record=4)
+    assert lakestream.blame(uri, 1)["control"] == 0
+    b = lakestream.blame(uri, 2)
+    assert b["control"] == 1 and b["control_settings"] == {"mixture": "web:0.7,code:0.3"}
+    assert b["control_applied"] is None  # the Python producer does not follow control records

@@ -14,6 +14,7 @@ from ._errors import (CheckpointError, DataError, FencedError, InvalidArgumentEr
                       StepTimeoutError, StreamNotFoundError, StreamURIError, WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
 from .checkpoint import record_checkpoint
+from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
 from .reader import Batch, Reader
@@ -22,7 +23,7 @@ __version__ = "0.1.0"
 
 __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "ensure_jvm", "LakestreamError",
            "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError", "StepTimeoutError",
-           "DataError", "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError"]
+           "DataError", "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control", "set_control"]
 
 
 def __getattr__(name):

@@ -40,6 +40,9 @@ final class BlameCommand implements Callable<Integer> {
             System.out.printf("  cursor     %s -> %s%n", !l.cursorBeforeKnown() ? "(unknown: reclaimed)"
                     : l.cursorBefore() == null ? "(start)" : l.cursorBefore(), l.cursorAfter());
             System.out.printf("  object     %s (%d bytes, codec %s, %d samples)%n", l.object(), l.objectSize(), l.codec(), l.samples());
+            System.out.printf("  control    %s%s%n", l.control() == 0 ? "none" : "version " + l.control() + " " + l.controlSettings(),
+                    l.controlApplied() == null ? " (producer does not follow controls)"
+                            : " (generated under version " + l.controlApplied() + ")");
             for (StepLineage.RankLineage r : l.ranks()) {
                 System.out.printf("  rank %-4d  bytes [%d, %d)  %d samples (step samples %d..%d)%n", r.rank(), r.offset(),
                         r.offset() + r.length(), r.samples(), r.firstSample(), r.firstSample() + r.samples() - 1);

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
-                DemoCommand.class, NativeCommand.class, BlameCommand.class, FindCommand.class})
+                DemoCommand.class, NativeCommand.class, BlameCommand.class, FindCommand.class, ControlCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;

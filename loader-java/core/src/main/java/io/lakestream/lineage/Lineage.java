@@ -4,6 +4,7 @@ import io.lakestream.format.DType;
 import io.lakestream.format.FormatException;
 import io.lakestream.format.TensorBlob;
 import io.lakestream.log.BelowFloorException;
+import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
@@ -70,8 +71,10 @@ public final class Lineage {
             ranks.add(new StepLineage.RankLineage(r, sh.offset(), sh.length(), sh.crc32c(), sh.samples(), sh.firstSample(),
                     ids[0], ids[1]));
         }
+        ControlRecord c = s.controlAt(step);
         return new StepLineage(log.store().describe(), step, e.producer(), e.epoch(), e.seq(), before, known, e.cursor(), e.object(),
-                e.objectSize(), e.codec(), e.samples(), List.copyOf(ranks));
+                e.objectSize(), e.codec(), e.samples(), c == null ? 0 : c.version(), c == null ? Map.of() : c.settings(), e.control(),
+                List.copyOf(ranks));
     }
 
     /** Where record {@code recordId} was or will be trained, among the committed steps GC has not reclaimed. */

@@ -388,7 +388,7 @@ public final class ManifestLog {
             }
             long v = s.version() + 1;
             VersionFile vf = new VersionFile(v, token, committer, System.currentTimeMillis(), s.committedSteps(),
-                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep());
+                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(), ch.controls());
             byte[] bytes = Json.write(vf);
             FailPoints.hit(FailPoints.BEFORE_VERSION_PUT);
             attempts++;

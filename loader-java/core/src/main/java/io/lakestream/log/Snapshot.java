@@ -1,5 +1,6 @@
 package io.lakestream.log;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
@@ -10,11 +11,13 @@ import java.util.Map;
  * steps [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
-                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
+                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
         tail = tail == null ? List.of() : tail;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
+        controls = controls == null ? List.of() : controls;
     }
 
     /** Contents of one index segment object. */

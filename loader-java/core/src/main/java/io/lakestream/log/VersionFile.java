@@ -1,5 +1,6 @@
 package io.lakestream.log;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import java.util.List;
 import java.util.Map;
 
@@ -12,13 +13,22 @@ import java.util.Map;
  *                    this version (redundant with log order; checked on load)
  * @param producers   producer states changed by this version (epoch claims and commits)
  * @param reclaimedBelowStep set by GC: batch objects of every step below it were deleted (null: unchanged)
+ * @param controls    control records (a version with controls carries no TGBs); omitted when empty
  */
 public record VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
                           Map<String, ProducerState> producers, List<TgbEntry> tgbs,
-                          List<CheckpointRecord> checkpoints, Long reclaimedBelowStep) {
+                          List<CheckpointRecord> checkpoints, Long reclaimedBelowStep,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
     public VersionFile {
         producers = producers == null ? Map.of() : producers;
         tgbs = tgbs == null ? List.of() : tgbs;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
+        controls = controls == null ? List.of() : controls;
+    }
+
+    public VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
+                       Map<String, ProducerState> producers, List<TgbEntry> tgbs, List<CheckpointRecord> checkpoints,
+                       Long reclaimedBelowStep) {
+        this(version, commitToken, committer, timestampMillis, firstStep, producers, tgbs, checkpoints, reclaimedBelowStep, null);
     }
 }

@@ -10,7 +10,8 @@ package io.lakestream.source;
  * <p>A built-in source's cursors only move forward in record-id order: a synthetic source's
  * {@code next=i} has delivered records below {@code i} (of its partition); a packed source's
  * {@code <kind>:i=F,off=O,tok=T} has delivered every document before {@code (F, O)} and, when
- * {@code T > 0}, part of the document at {@code (F, O)}.
+ * {@code T > 0}, part of the document at {@code (F, O)}; a mixture's cursor holds one such cursor
+ * per sub-source, picked by the sub-source number in the record id.
  */
 public final class SourceCursors {
     private SourceCursors() {}
@@ -41,6 +42,24 @@ public final class SourceCursors {
     private static Boolean compare(String cursor, long record, boolean reached) {
         if (cursor == null) {
             return Boolean.FALSE; // the start: nothing delivered, nothing passed
+        }
+        if (cursor.startsWith("{\"at\":")) {
+            // A mixture: the record's sub-source number picks the sub-cursor (names sorted).
+            com.fasterxml.jackson.databind.JsonNode at;
+            try {
+                at = Mixture.parse(cursor).get("at");
+            } catch (IllegalArgumentException e) {
+                return null;
+            }
+            java.util.List<String> names = new java.util.ArrayList<>();
+            at.fieldNames().forEachRemaining(names::add);
+            names.sort(null);
+            int sub = RecordIds.sub(record);
+            if (sub >= names.size()) {
+                return !reached;
+            }
+            com.fasterxml.jackson.databind.JsonNode c = at.get(names.get(sub));
+            return compare(c == null || c.isNull() ? null : c.asText(), RecordIds.of(0, RecordIds.local(record)), reached);
         }
         if (cursor.startsWith("next=")) {
             long next;
