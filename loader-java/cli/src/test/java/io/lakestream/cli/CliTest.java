@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakestream.testing.Cli;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,16 +18,6 @@ class CliTest {
 
     @TempDir
     Path dir;
-
-    private List<JsonNode> lines(String out) throws Exception {
-        List<JsonNode> l = new ArrayList<>();
-        for (String s : out.split("\n")) {
-            if (!s.isBlank()) {
-                l.add(M.readTree(s));
-            }
-        }
-        return l;
-    }
 
     @Test
     void produceConsumeInspectContract() throws Exception {
@@ -48,7 +37,7 @@ class CliTest {
             Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", Integer.toString(rank), "--world-size", "2",
                     "--print", "ids", "--timeout-s", "1");
             assertEquals(0, c.exit(), c.err());
-            List<JsonNode> ls = lines(c.out());
+            List<JsonNode> ls = Cli.jsonLines(c.out());
             steps = ls.size();
             for (int i = 0; i < ls.size(); i++) {
                 assertEquals(i, ls.get(i).get("step").asInt());
@@ -66,7 +55,7 @@ class CliTest {
         Cli.Result d2 = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1", "--steps", "2");
         assertEquals(0, d1.exit(), d1.err());
         assertEquals(d1.out(), d2.out(), "digests are stable across runs");
-        List<JsonNode> dl = lines(d1.out());
+        List<JsonNode> dl = Cli.jsonLines(d1.out());
         assertEquals(1, dl.get(0).get("step").asInt());
         assertEquals(64, dl.get(0).get("sha256").asText().length());
         assertNotEquals(dl.get(0).get("sha256").asText(), dl.get(1).get("sha256").asText());

@@ -7,7 +7,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakestream.testing.Cli;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,16 +17,6 @@ class LineageCliTest {
 
     @TempDir
     Path dir;
-
-    private static List<JsonNode> lines(String out) throws Exception {
-        List<JsonNode> l = new ArrayList<>();
-        for (String s : out.split("\n")) {
-            if (!s.isBlank()) {
-                l.add(M.readTree(s));
-            }
-        }
-        return l;
-    }
 
     @Test
     void blameAndFindMatchConsume() throws Exception {
@@ -41,7 +30,7 @@ class LineageCliTest {
             Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", Integer.toString(rank), "--world-size", "2", "--print", "ids",
                     "--timeout-s", "1");
             assertEquals(0, c.exit(), c.err());
-            List<JsonNode> steps = lines(c.out());
+            List<JsonNode> steps = Cli.jsonLines(c.out());
             assertEquals(14, steps.size());
             for (JsonNode s : steps) {
                 Cli.Result b = Cli.run("blame", "--stream", uri, "--step", s.get("step").asText(), "--rank", Integer.toString(rank), "--json");
