@@ -15,6 +15,8 @@ from ._errors import (CheckpointError, DataError, EndOfStreamError, FencedError,
                       WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
 from .checkpoint import close_stream, record_checkpoint
+from .control import control, set_control
+from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
 from .reader import Batch, Reader
 
@@ -23,7 +25,8 @@ __version__ = "0.1.0"
 __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "close_stream", "ensure_jvm",
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
            "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
-           "CheckpointError", "InvalidArgumentError", "JvmError"]
+           "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
+           "set_control"]
 
 
 def __getattr__(name):

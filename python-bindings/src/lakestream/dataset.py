@@ -33,6 +33,9 @@ class TorchDataset(IterableDataset):
       stalled); a step that is committed but cannot be fetched in time raises instead of ending
       the iteration.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
+    * ``elastic=True``: read a stream written for another world size (e.g. resume a checkpoint
+      taken with 8 GPUs on 4): each step's samples are split into ``world_size`` contiguous
+      ranges, the first ``n % world_size`` ranks one more. Default: refuse another world size.
     * State (torchdata ``StatefulDataLoader`` convention): ``state_dict()`` is
       ``{"next_step": N}``, the step after the last one yielded; ``load_state_dict`` makes the next
       iteration start there, yielding byte-identical tensors.
@@ -55,7 +58,7 @@ class TorchDataset(IterableDataset):
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
-                 timeout_s: float = 30.0, prefetch: int = 4):
+                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False):
         super().__init__()
         if start_step < 0:
             raise InvalidArgumentError("lakestream: start_step must be >= 0, got %d" % start_step)
@@ -67,6 +70,7 @@ class TorchDataset(IterableDataset):
         self.steps = steps
         self.timeout_s = float(timeout_s)
         self.prefetch = int(prefetch)
+        self.elastic = bool(elastic)
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
@@ -118,7 +122,7 @@ class TorchDataset(IterableDataset):
         mine = first + (k - (first - anchor)) % n  # this worker's first step: (s - anchor) % n == k
         if end is not None and mine >= end:
             return
-        reader = Reader(self.uri, rank, ws, mine, self.prefetch)
+        reader = Reader(self.uri, rank, ws, mine, self.prefetch, elastic=self.elastic)
         try:
             while True:
                 try:

@@ -59,19 +59,22 @@ class Reader:
 
     ``next(timeout_s)`` returns the next :class:`Batch` or raises :class:`StepTimeoutError`
     (the reader stays usable; :class:`PoolExhaustedError` when held tensors starve it), or
-    :class:`EndOfStreamError` at once at the end of a closed stream. Fetch, checksum and decode run on Java threads, ``prefetch``
+    :class:`EndOfStreamError` at once at the end of a closed stream. ``elastic=True`` reads a
+    stream written for another world size: each step's samples are split into ``world_size``
+    contiguous ranges (default: refuse). Fetch, checksum and decode run on Java threads, ``prefetch``
     steps ahead. Use as a context manager or call :meth:`close`.
     """
 
-    def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4):
+    def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4, elastic: bool = False):
         self.uri = uri
         self._store = _open_store(uri, False)
         try:
             RankReader = _jvm.jclass("io.lakestream.reader.RankReader")
             ReaderOptions = _jvm.jclass("io.lakestream.reader.ReaderOptions")
             with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
-                self._reader = RankReader.open(self._store, int(rank), int(world_size), int(start_step),
-                                               ReaderOptions.defaults().withPrefetch(int(prefetch)))
+                # elastic: a stream written for another world size, each step's samples split in contiguous ranges
+                self._reader = (RankReader.openElastic if elastic else RankReader.open)(
+                    self._store, int(rank), int(world_size), int(start_step), ReaderOptions.defaults().withPrefetch(int(prefetch)))
         except BaseException:
             self._store.close()
             raise

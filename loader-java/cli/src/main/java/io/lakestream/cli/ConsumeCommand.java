@@ -29,8 +29,12 @@ final class ConsumeCommand implements Callable<Integer> {
     @Option(names = "--rank", required = true)
     int rank;
 
-    @Option(names = "--world-size", required = true)
+    @Option(names = "--world-size", required = true, description = "ranks reading the stream (another than the stream's needs --elastic)")
     int worldSize;
+
+    @Option(names = "--elastic", description = {"read a stream written for another world size: each step's samples are split",
+            "into --world-size contiguous ranges (default: refuse another world size)"})
+    boolean elastic;
 
     @Option(names = "--from-step", defaultValue = "0")
     long fromStep;
@@ -49,8 +53,9 @@ final class ConsumeCommand implements Callable<Integer> {
         long timeoutMs = (long) (timeoutS * 1000);
         PrintStream out = System.out;
         try (ObjectStore store = ObjectStores.open(stream, false);
-             RankReader reader = RankReader.open(store, rank, worldSize, fromStep, ReaderOptions.defaults(), null,
-                     StreamEnv.fromEnvironment())) {
+             RankReader reader = elastic
+                     ? RankReader.openElastic(store, rank, worldSize, fromStep, ReaderOptions.defaults(), null, StreamEnv.fromEnvironment())
+                     : RankReader.open(store, rank, worldSize, fromStep, ReaderOptions.defaults(), null, StreamEnv.fromEnvironment())) {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             for (long i = 0; steps < 0 || i < steps; i++) {
                 StepBatch b;

@@ -85,6 +85,12 @@ final class InspectCommand implements Callable<Integer> {
             }
             ArrayNode unknown = root.putArray("unrecognised_keys");
             unrecognised.forEach(unknown::add);
+            ObjectNode control = root.putObject("control");
+            if (s.control() != null) {
+                control.put("version", s.control().version());
+                control.put("from_step", s.control().fromStep());
+                s.control().settings().forEach(control.putObject("settings")::put);
+            }
             if (json) {
                 System.out.println(m.writeValueAsString(root));
                 return 0;
@@ -100,6 +106,8 @@ final class InspectCommand implements Callable<Integer> {
             System.out.printf("grace            log files %.0f s, orphans %.0f s%n", c.logGraceMs() / 1e3, c.orphanGraceMs() / 1e3);
             System.out.printf("flow control     %s%n", c.maxLagSteps() <= 0 ? "off (lag " + s.lagSteps() + " steps)"
                     : "lag " + s.lagSteps() + " of bound " + c.maxLagSteps() + (waiting != null ? " -- " + waiting : ""));
+            System.out.printf("control          %s%n", s.control() == null ? "none" : "version " + s.control().version() + " from step "
+                    + s.control().fromStep() + " " + s.control().settings());
             System.out.printf("%nproducers (%d)%n", s.producers().size());
             System.out.printf("  %-24s %8s %12s  %s%n", "id", "epoch", "seq", "cursor");
             for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {

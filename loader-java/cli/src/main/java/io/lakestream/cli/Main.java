@@ -6,12 +6,14 @@ import picocli.CommandLine.Command;
 /**
  * The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage (including an invalid
  * stream URI), 3 fenced, 4 timed out, 5 commit outcome unknown (re-run: the producer resumes from
- * what the log says was committed), 6 stream closed (see {@code lakestream close}).
+ * what the log says was committed), 6 stream closed (see {@code lakestream close}), 7 not found
+ * ({@code find}: the record is in no committed step yet).
  */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
-                CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class})
+                CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class, BlameCommand.class,
+                FindCommand.class, ControlCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;
@@ -20,6 +22,8 @@ public final class Main {
     public static final int EXIT_COMMIT_UNKNOWN = 5;
     /** A producer was refused because the stream is closed (see {@code lakestream close}). */
     public static final int EXIT_CLOSED = 6;
+    /** {@code find}: the record is in no committed step (yet). */
+    public static final int EXIT_NOT_FOUND = 7;
 
     public static void main(String[] args) {
         System.exit(run(args));

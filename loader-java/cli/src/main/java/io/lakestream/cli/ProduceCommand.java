@@ -1,15 +1,27 @@
 package io.lakestream.cli;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.Codec;
+import io.lakestream.format.Json;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamEnd;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.retention.BackgroundGc;
-import io.lakestream.source.SyntheticSource;
+import io.lakestream.control.Controls;
+import io.lakestream.log.ControlRecord;
+import io.lakestream.producer.ControlChangedException;
+import io.lakestream.source.Mixture;
+import io.lakestream.source.SampleBatch;
+import io.lakestream.source.SampleSource;
+import io.lakestream.source.Sources;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -36,8 +48,16 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--seq-len", required = true, description = "tokens per sample")
     int seqLen;
 
-    @Option(names = "--source", required = true, description = "synthetic:records=N,seed=S[,partition=P/Q]")
-    String source;
+    @Option(names = "--source", required = true, description = {"synthetic:records=N,seed=S[,partition=P/Q]",
+            "text:path=DIR_OR_FILE[,glob=G][,partition=P/Q][,tokenizer=tokenizer.json[,eod=ID][,pad=ID]]  (a file is a document)",
+            "jsonl:path=FILE_OR_DIR[,field=text][,glob=G][,partition=P/Q][,tokenizer=...]  (a line is a document)",
+            "Text and JSONL are tokenised (bytes by default) and packed into --seq-len samples.",
+            "Repeat as NAME=SPEC for a mixture of named sources weighted by --mixture or the stream's control records."})
+    List<String> source;
+
+    @Option(names = "--mixture", description = {"weights of named sources (--source NAME=SPEC, repeated), e.g. web:0.7,code:0.3,",
+            "used until a control record sets 'mixture' (default: equal weights)"})
+    String mixture;
 
     @Option(names = "--max-steps", defaultValue = "-1", description = "stop after this many global batches (default: until exhausted)")
     long maxSteps;
@@ -83,12 +103,44 @@ final class ProduceCommand implements Callable<Integer> {
             + "only for the stream's only producer; with several, run 'lakestream close' after all finished")
     boolean closeWhenDone;
 
+    /** Positions the source at the producer's committed cursor, under the control in force. */
+    private static void resume(SampleSource src, Mixture mix, TgbProducer p) {
+        src.seek(p.committedCursor());
+        if (mix != null) {
+            ControlRecord c = p.control();
+            mix.applyControl(c == null ? 0 : c.version(), c == null ? null : c.settings().get(Controls.MIXTURE));
+        }
+    }
+
+    /** A mixture when the sources are named (NAME=SPEC), else null (one plain source). */
+    private Mixture mixture() {
+        Map<String, String> named = new LinkedHashMap<>();
+        for (String s : source) {
+            int eq = s.indexOf('=');
+            int colon = s.indexOf(':');
+            if (eq > 0 && (colon < 0 || eq < colon)) {
+                if (named.put(s.substring(0, eq), s.substring(eq + 1)) != null) {
+                    throw new IllegalArgumentException("--source name '" + s.substring(0, eq) + "' given twice");
+                }
+            }
+        }
+        if (named.isEmpty()) {
+            if (source.size() > 1 || mixture != null) {
+                throw new IllegalArgumentException("several --source options and --mixture need named sources: --source NAME=SPEC");
+            }
+            return null;
+        }
+        if (named.size() != source.size()) {
+            throw new IllegalArgumentException("name every --source of a mixture: --source NAME=SPEC");
+        }
+        return new Mixture(named, seqLen, mixture == null ? null : Mixture.parseWeights(mixture));
+    }
+
     @Override
     public Integer call() {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
-        SyntheticSource src = SyntheticSource.parse(source, seqLen);
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true)
                 .withUnsafeStore(unsafeStore);
         if (unsafeStore) {
@@ -103,33 +155,62 @@ final class ProduceCommand implements Callable<Integer> {
         if (orphanGraceS != null) {
             template = template.withOrphanGraceMs(Math.round(orphanGraceS * 1000));
         }
-        try (ObjectStore store = ObjectStores.open(stream, true);
+        Mixture mix = mixture();
+        try (SampleSource src = mix != null ? mix : Sources.open(source.get(0), seqLen);
+             ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, template, opts, env);
              BackgroundGc gc = gcEveryS > 0 ? new BackgroundGc(store, (long) (gcEveryS * 1000),
                      orphanGraceS != null ? Math.round(orphanGraceS * 1000) : p.log().config().orphanGraceMs(), env) : null) {
-            long resume = SyntheticSource.parseCursor(p.committedCursor());
-            long next = resume < 0 ? src.startIndex() : resume;
+            resume(src, mix, p);
             long startSeq = p.committedSeq();
-            long steps = 0;
-            long samples = 0;
             int perStep = Math.multiplyExact(worldSize, microBatch);
-            while (maxSteps < 0 || steps < maxSteps) {
-                long[] ids = src.take(next, perStep);
-                if (ids.length == 0) {
-                    break;
+            SampleBatch batch = new SampleBatch(seqLen, perStep);
+            TreeMap<Long, Integer> samplesOf = new TreeMap<>(); // seq -> samples, for this run's summary
+            boolean exhausted = false;
+            while (true) {
+                long written = p.committedSeq() + p.pendingCount() - startSeq;
+                batch.clear();
+                if (maxSteps < 0 || written < maxSteps) {
+                    while (batch.size() < perStep && src.next(batch)) {
+                        // gather one global batch
+                    }
+                    exhausted = batch.size() == 0;
                 }
-                next = src.after(ids[ids.length - 1]);
-                p.append(src.globalBatch(ids, worldSize), SyntheticSource.cursor(next));
-                steps++;
-                samples += ids.length;
+                try {
+                    if (batch.size() == 0) {
+                        p.commit();
+                        break;
+                    }
+                    // A mixture follows the control records: the batch is stamped with the version it was made under.
+                    long seq = p.append(batch.shards(worldSize, src.packed()), src.cursor(), mix == null ? null : mix.controlVersion());
+                    samplesOf.put(seq, batch.size());
+                } catch (ControlChangedException e) {
+                    // The queued batches were dropped: generate again from the committed cursor, under the new control.
+                    samplesOf.tailMap(p.committedSeq(), false).clear();
+                    resume(src, mix, p);
+                }
             }
-            p.commit();
-            boolean exhausted = maxSteps < 0 || steps < maxSteps || src.take(next, 1).length == 0;
+            long steps = p.committedSeq() - startSeq;
+            long samples = samplesOf.values().stream().mapToLong(Integer::longValue).sum();
             long endedAt = closeWhenDone && exhausted ? StreamEnd.close(p.log()).state().endStep() : -1;
-            System.out.printf("{\"producer\":\"%s\",\"epoch\":%d,\"resumed_at_seq\":%d,\"steps\":%d,\"samples\":%d,"
-                            + "\"committed_seq\":%d,\"cursor\":\"%s\",\"commits\":%d,\"conflicts\":%d%s}%n",
-                    producer, p.epoch(), startSeq, steps, samples, p.committedSeq(), p.committedCursor(), p.commits(), p.conflicts(),
-                    endedAt >= 0 ? ",\"ended_at_step\":" + endedAt : "");
+            ObjectNode summary = Json.MAPPER.createObjectNode();
+            summary.put("producer", producer);
+            summary.put("epoch", p.epoch());
+            summary.put("resumed_at_seq", startSeq);
+            summary.put("steps", steps);
+            summary.put("samples", samples);
+            summary.put("committed_seq", p.committedSeq());
+            summary.put("cursor", p.committedCursor());
+            summary.put("commits", p.commits());
+            summary.put("conflicts", p.conflicts());
+            if (mix != null) {
+                summary.put("control_version", mix.controlVersion());
+                summary.put("control_rewinds", p.controlRewinds());
+            }
+            if (endedAt >= 0) {
+                summary.put("ended_at_step", endedAt);
+            }
+            System.out.println(summary);
             return 0;
         }
     }

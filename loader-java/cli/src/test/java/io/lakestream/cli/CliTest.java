@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakestream.testing.Cli;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -19,16 +18,6 @@ class CliTest {
 
     @TempDir
     Path dir;
-
-    private List<JsonNode> lines(String out) throws Exception {
-        List<JsonNode> l = new ArrayList<>();
-        for (String s : out.split("\n")) {
-            if (!s.isBlank()) {
-                l.add(M.readTree(s));
-            }
-        }
-        return l;
-    }
 
     @Test
     void produceConsumeInspectContract() throws Exception {
@@ -49,7 +38,7 @@ class CliTest {
             Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", Integer.toString(rank), "--world-size", "2",
                     "--print", "ids", "--timeout-s", "1");
             assertEquals(0, c.exit(), c.err());
-            List<JsonNode> ls = lines(c.out());
+            List<JsonNode> ls = Cli.jsonLines(c.out());
             steps = ls.size();
             for (int i = 0; i < ls.size(); i++) {
                 assertEquals(i, ls.get(i).get("step").asInt());
@@ -67,7 +56,7 @@ class CliTest {
         Cli.Result d2 = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1", "--steps", "2");
         assertEquals(0, d1.exit(), d1.err());
         assertEquals(d1.out(), d2.out(), "digests are stable across runs");
-        List<JsonNode> dl = lines(d1.out());
+        List<JsonNode> dl = Cli.jsonLines(d1.out());
         assertEquals(1, dl.get(0).get("step").asInt());
         assertEquals(64, dl.get(0).get("sha256").asText().length());
         assertNotEquals(dl.get(0).get("sha256").asText(), dl.get(1).get("sha256").asText());
@@ -116,7 +105,7 @@ class CliTest {
         // a timeout of an hour: only the end-of-stream record can end this consume
         Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--timeout-s", "3600");
         assertEquals(0, c.exit(), c.err());
-        assertEquals(3, lines(c.out()).size());
+        assertEquals(3, Cli.jsonLines(c.out()).size());
         Cli.Result more = Cli.run("consume", "--stream", uri, "--rank", "1", "--world-size", "2", "--from-step", "1",
                 "--steps", "5", "--timeout-s", "3600");
         assertEquals(1, more.exit());
@@ -144,7 +133,7 @@ class CliTest {
         assertEquals(0, rest.exit(), rest.err());
         assertEquals(5, M.readTree(rest.out()).get("ended_at_step").asLong());
         Cli.Result c = Cli.run("consume", "--stream", uri, "--rank", "0", "--world-size", "1", "--timeout-s", "3600");
-        assertEquals(5, lines(c.out()).size());
+        assertEquals(5, Cli.jsonLines(c.out()).size());
     }
 
     @Test

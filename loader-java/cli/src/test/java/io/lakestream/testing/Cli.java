@@ -62,6 +62,21 @@ public final class Cli {
         new ProcessBuilder("kill", "-" + sig, Long.toString(p.pid())).inheritIO().start().waitFor();
     }
 
+    /** The JSON lines of a command's output (blank lines skipped). */
+    public static List<com.fasterxml.jackson.databind.JsonNode> jsonLines(String out) {
+        List<com.fasterxml.jackson.databind.JsonNode> l = new ArrayList<>();
+        try {
+            for (String s : out.split("\n")) {
+                if (!s.isBlank()) {
+                    l.add(io.lakestream.format.Json.MAPPER.readTree(s));
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new AssertionError("not JSON lines: " + out, e);
+        }
+        return l;
+    }
+
     public static String read(Path logDir, String file) {
         try {
             return Files.readString(logDir.resolve(file));

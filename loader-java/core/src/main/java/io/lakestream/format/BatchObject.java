@@ -50,7 +50,9 @@ public final class BatchObject {
             byte[] stored = codec == Codec.LZ4 ? Lz4Frames.encode(raw) : raw;
             long offset = out.size();
             out.writeBytes(stored);
-            entries.add(new ShardEntry(offset, stored.length, Crc32c.of(stored, 0, stored.length), raw.length, samples, firstSample));
+            long headerLength = 8 + ByteBuffer.wrap(raw, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            entries.add(new ShardEntry(offset, stored.length, Crc32c.of(stored, 0, stored.length), raw.length, samples, firstSample,
+                    headerLength, Crc32c.of(raw, 0, (int) headerLength)));
             firstSample += samples;
         }
         byte[] footer = Json.write(new Footer(1, codec.id(), new LinkedHashMap<>(meta), entries));

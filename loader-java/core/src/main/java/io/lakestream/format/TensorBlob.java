@@ -19,6 +19,13 @@ import java.util.Map;
  */
 public final class TensorBlob {
     static final long MAX_HEADER = 16L << 20;
+    /**
+     * Metadata key of the per-sample checksums: 8 lowercase hex digits per sample, the CRC32C of
+     * sample i's rows of every tensor in data order. They let a reader that fetches only some
+     * samples of a shard (another world size) verify what it read.
+     */
+    public static final String SAMPLE_CRC_KEY = "sample_crc32c";
+    private static final byte[] SAMPLE_CRC_PATTERN = ("\"" + SAMPLE_CRC_KEY + "\":\"").getBytes(StandardCharsets.US_ASCII);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN);
 
     private TensorBlob() {}
@@ -60,6 +67,7 @@ public final class TensorBlob {
         }
         meta.put("format", "lakestream");
         meta.put("samples", Long.toString(samples));
+        meta.put(SAMPLE_CRC_KEY, sampleCrcs(tensors, samples));
         byte[] h = Json.writeString(header).getBytes(StandardCharsets.UTF_8);
         int padded = (h.length + 7) & ~7;
         ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, 8L + padded + off));
@@ -76,12 +84,42 @@ public final class TensorBlob {
         return out.toByteArray();
     }
 
+    private static String sampleCrcs(Map<String, TensorData> tensors, long samples) {
+        StringBuilder hex = new StringBuilder((int) (8 * samples));
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        for (long i = 0; i < samples; i++) {
+            crc.reset();
+            for (TensorData t : tensors.values()) {
+                int row = (int) (t.bytes().length / samples);
+                crc.update(t.bytes(), (int) (i * row), row);
+            }
+            String h = Long.toHexString(crc.getValue());
+            hex.append("00000000", h.length(), 8).append(h);
+        }
+        return hex.toString();
+    }
+
     /**
      * A parsed and validated header: what every step of a stream with fixed batch shapes repeats
      * byte for byte. Immutable, so fetch threads share it without locking.
      */
     private record Layout(byte[] header, MemorySegment headerSegment, long dataLen, String[] names, DType[] dtypes,
-                          long[][] shapes, long[] begins, long[] ends) {}
+                          long[][] shapes, long[] begins, long[] ends, int crcFrom, int crcTo) {
+        /**
+         * Does the header at {@code blob[8, 8+n)} equal this one, except for the per-sample
+         * checksums (which differ from shard to shard; the read path has the shard's own CRC)?
+         */
+        boolean matches(MemorySegment blob, long n, long dataLen) {
+            if (header.length != n || this.dataLen != dataLen) {
+                return false;
+            }
+            if (crcFrom < 0) {
+                return MemorySegment.mismatch(blob, 8, 8 + n, headerSegment, 0, n) == -1;
+            }
+            return MemorySegment.mismatch(blob, 8, 8 + crcFrom, headerSegment, 0, crcFrom) == -1
+                    && MemorySegment.mismatch(blob, 8 + crcTo, 8 + n, headerSegment, crcTo, n) == -1;
+        }
+    }
 
     /**
      * Parses a decoded blob in place: the returned views alias {@code blob}'s memory. Parses the
@@ -114,8 +152,7 @@ public final class TensorBlob {
             long dataStart = 8 + n;
             long dataLen = size - dataStart;
             Layout layout = lastLayout;
-            if (layout == null || layout.header.length != n || layout.dataLen != dataLen
-                    || MemorySegment.mismatch(blob, 8, dataStart, layout.headerSegment, 0, n) != -1) {
+            if (layout == null || !layout.matches(blob, n, dataLen)) {
                 layout = parseHeader(blob, n, dataLen, where);
                 lastLayout = layout;
             }
@@ -217,8 +254,98 @@ public final class TensorBlob {
             begins[i] = ranges.get(i)[0];
             ends[i] = ranges.get(i)[1];
         }
+        int crcFrom = indexOf(hb, SAMPLE_CRC_PATTERN);
+        int crcTo = -1;
+        if (crcFrom >= 0) {
+            crcFrom += SAMPLE_CRC_PATTERN.length;
+            crcTo = crcFrom;
+            while (crcTo < hb.length && hb[crcTo] != '"') {
+                crcTo++;
+            }
+        }
         return new Layout(hb, MemorySegment.ofArray(hb), dataLen, names.toArray(String[]::new), dtypes.toArray(DType[]::new),
-                shapes.toArray(long[][]::new), begins, ends);
+                shapes.toArray(long[][]::new), begins, ends, crcFrom, crcTo);
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
+    }
+
+    /**
+     * A blob's header without its data: tensor names, dtypes, shapes, data offsets (relative to
+     * the data section) and the per-sample checksums (null when the writer did not record them).
+     */
+    public record Header(long headerLength, String[] names, DType[] dtypes, long[][] shapes, long[] begins, long[] ends,
+                         long[] sampleCrcs) {
+        /** Bytes of one sample (one row along dimension 0) of tensor {@code t}. */
+        public long rowBytes(int t) {
+            long samples = shapes[t][0];
+            return samples == 0 ? rowBytesOfShape(shapes[t], dtypes[t]) : (ends[t] - begins[t]) / samples;
+        }
+
+        private static long rowBytesOfShape(long[] shape, DType d) {
+            long n = d.size();
+            for (int i = 1; i < shape.length; i++) {
+                n *= shape[i];
+            }
+            return n;
+        }
+    }
+
+    /**
+     * Parses and validates the header at the start of {@code prefix} (at least its first
+     * {@code 8 + N} bytes) of a blob whose data section is {@code dataLen} bytes.
+     */
+    public static Header readHeader(MemorySegment prefix, long dataLen, String where) {
+        if (prefix.byteSize() < 8) {
+            throw new FormatException(where + ": tensor blob header of " + prefix.byteSize() + " bytes is shorter than 8");
+        }
+        long n = prefix.get(U64, 0);
+        if (n < 2 || n > MAX_HEADER || n > prefix.byteSize() - 8) {
+            throw new FormatException(where + ": tensor blob header length " + n + " is invalid for a header of "
+                    + prefix.byteSize() + " bytes");
+        }
+        Layout l = parseHeader(prefix, n, dataLen, where);
+        long[] crcs = null;
+        if (l.crcFrom >= 0) {
+            int len = l.crcTo - l.crcFrom;
+            long samples = l.names.length == 0 ? 0 : l.shapes[0][0];
+            if (len != 8 * samples) {
+                throw new FormatException(where + ": " + SAMPLE_CRC_KEY + " has " + len + " hex digits for " + samples + " samples");
+            }
+            crcs = new long[(int) samples];
+            for (int i = 0; i < crcs.length; i++) {
+                try {
+                    crcs[i] = Long.parseLong(new String(l.header, l.crcFrom + 8 * i, 8, StandardCharsets.US_ASCII), 16);
+                } catch (NumberFormatException e) {
+                    throw new FormatException(where + ": " + SAMPLE_CRC_KEY + " is not hexadecimal");
+                }
+            }
+        }
+        return new Header(8 + n, l.names.clone(), l.dtypes.clone(), deepClone(l.shapes), l.begins.clone(), l.ends.clone(), crcs);
+    }
+
+    /** {@link #readHeader(MemorySegment, long, String)} of a whole decoded blob. */
+    public static Header readHeader(MemorySegment blob, String where) {
+        long n = blob.byteSize() < 8 ? 0 : blob.get(U64, 0);
+        return readHeader(blob, n < 0 || n > blob.byteSize() - 8 ? 0 : blob.byteSize() - 8 - n, where);
+    }
+
+    private static long[][] deepClone(long[][] a) {
+        long[][] out = new long[a.length][];
+        for (int i = 0; i < a.length; i++) {
+            out[i] = a[i].clone();
+        }
+        return out;
     }
 
     /** The data section of a blob (all tensors' bytes, in storage order). */

@@ -456,7 +456,7 @@ public final class ManifestLog {
             String key = StreamLayout.versionKey(v);
             VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
                     new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(),
-                    ch.endOfStream() ? Boolean.TRUE : null);
+                    ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(key));
             byte[] bytes = Json.write(vf);

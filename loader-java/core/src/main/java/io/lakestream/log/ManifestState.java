@@ -18,22 +18,23 @@ import java.util.TreeMap;
  *                           it consumed); such a state cannot write snapshots
  * @param endStep            the step the stream ended at (= its committed steps) once an
  *                           end-of-stream record is committed, else -1
+ * @param controls           every control record, oldest first (the last one is in force)
  */
 public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
                             long indexedSteps, long tailFirstStep, List<TgbEntry> tail,
                             List<CheckpointRecord> checkpoints, long reclaimedBelowStep, long lastSnapshotVersion,
-                            boolean tailPartial, long endStep) {
+                            boolean tailPartial, long endStep, List<ControlRecord> controls) {
 
-    /** A state of a stream that has not ended. */
+    /** A state of a stream that has not ended and has no control records. */
     public ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
                          long indexedSteps, long tailFirstStep, List<TgbEntry> tail, List<CheckpointRecord> checkpoints,
                          long reclaimedBelowStep, long lastSnapshotVersion, boolean tailPartial) {
         this(config, version, committedSteps, producers, indexedSteps, tailFirstStep, tail, checkpoints, reclaimedBelowStep,
-                lastSnapshotVersion, tailPartial, -1);
+                lastSnapshotVersion, tailPartial, -1, List.of());
     }
 
     static ManifestState empty(StreamConfig config) {
-        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false, -1);
+        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false, -1, List.of());
     }
 
     /**
@@ -65,12 +66,32 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         }
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
                 s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
-                s.version(), false, s.endedAtStep() == null ? -1 : s.endedAtStep());
+                s.version(), false, s.endedAtStep() == null ? -1 : s.endedAtStep(), List.copyOf(s.controls()));
     }
 
     /** Whether an end-of-stream record was committed: no step at or above {@link #endStep()} will ever exist. */
     public boolean ended() {
         return endStep >= 0;
+    }
+
+    /** The control record in force now, or null if none was ever committed. */
+    public ControlRecord control() {
+        return controls.isEmpty() ? null : controls.get(controls.size() - 1);
+    }
+
+    /** The version of the control record in force now (0: none). */
+    public long controlVersion() {
+        return controls.isEmpty() ? 0 : controls.get(controls.size() - 1).version();
+    }
+
+    /** The control record governing {@code step} (the last one whose from_step is at or below it), or null. */
+    public ControlRecord controlAt(long step) {
+        for (int i = controls.size() - 1; i >= 0; i--) {
+            if (controls.get(i).fromStep() <= step) {
+                return controls.get(i);
+            }
+        }
+        return null;
     }
 
     /** The producer's state, or null if it never claimed an epoch. */
@@ -135,18 +156,33 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             nc = Collections.unmodifiableList(new ArrayList<>(l.subList(Math.max(0, l.size() - keep), l.size())));
         }
         long reclaimed = v.reclaimedBelowStep() == null ? reclaimedBelowStep : Math.max(reclaimedBelowStep, v.reclaimedBelowStep());
+        List<ControlRecord> ncon = controls;
+        if (!v.controls().isEmpty()) {
+            ArrayList<ControlRecord> l = new ArrayList<>(controls);
+            for (ControlRecord c : v.controls()) {
+                long want = l.isEmpty() ? 1 : l.get(l.size() - 1).version() + 1;
+                if (c.version() != want || c.fromStep() != committedSteps || !v.tgbs().isEmpty()) {
+                    throw new LogFormatException(where + ": control record version " + c.version() + " from step " + c.fromStep()
+                            + " does not follow the log (expected version " + want + " from step " + committedSteps
+                            + ", in a version without TGBs)");
+                }
+                l.add(c);
+            }
+            ncon = Collections.unmodifiableList(l);
+        }
         long committed = committedSteps + v.tgbs().size();
         // The first end-of-stream record fixes the end; a repeated one changes nothing.
         long end = !ended() && Boolean.TRUE.equals(v.endOfStream()) ? committed : endStep;
         return new ManifestState(config, v.version(), committed, p, indexedSteps, tailFirstStep, nt, nc,
-                reclaimed, lastSnapshotVersion, tailPartial, end);
+                reclaimed, lastSnapshotVersion, tailPartial, end, ncon);
     }
 
     /** After index segments up to {@code indexed} were written: drop those entries from the tail. */
     ManifestState withIndexed(long snapshotVersion, long indexed) {
         long drop = indexed - tailFirstStep;
         return new ManifestState(config, version, committedSteps, producers, indexed, indexed,
-                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false, endStep);
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false, endStep,
+                controls);
     }
 
     /** Drops tail entries below {@code step} (readers that no longer need them). */
@@ -156,11 +192,12 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             return this;
         }
         return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep + drop,
-                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true, endStep);
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true, endStep,
+                controls);
     }
 
     Snapshot toSnapshot() {
         return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, indexedSteps, tail, checkpoints,
-                reclaimedBelowStep, ended() ? endStep : null);
+                reclaimedBelowStep, ended() ? endStep : null, controls);
     }
 }

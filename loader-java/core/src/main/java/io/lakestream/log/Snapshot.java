@@ -12,20 +12,23 @@ import java.util.Map;
  *
  * @param endedAtStep the step the stream ended at, if an end-of-stream record was committed at
  *                    or before {@code version} (null: not ended, and not written)
+ * @param controls    the control records in force (omitted when none)
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
                        long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
-                       @JsonInclude(JsonInclude.Include.NON_NULL) Long endedAtStep) {
+                       @JsonInclude(JsonInclude.Include.NON_NULL) Long endedAtStep,
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
         tail = tail == null ? List.of() : tail;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
+        controls = controls == null ? List.of() : controls;
     }
 
     /** A snapshot of a stream that has not ended. */
     public Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
                     long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
-        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, null);
+        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, null, null);
     }
 
     /** Contents of one index segment object. */

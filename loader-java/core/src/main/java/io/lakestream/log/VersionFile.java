@@ -15,21 +15,25 @@ import java.util.Map;
  * @param reclaimedBelowStep set by GC: batch objects of every step below it were deleted (null: unchanged)
  * @param endOfStream true: the stream ends after this version's TGBs, no later version may carry
  *                    any (null, the usual case, is not written: old streams read as never ended)
+ * @param controls    control records (a version with controls carries no TGBs); omitted when empty
  */
 public record VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
                           Map<String, ProducerState> producers, List<TgbEntry> tgbs,
                           List<CheckpointRecord> checkpoints, Long reclaimedBelowStep,
-                          @JsonInclude(JsonInclude.Include.NON_NULL) Boolean endOfStream) {
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Boolean endOfStream,
+                          @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
     public VersionFile {
         producers = producers == null ? Map.of() : producers;
         tgbs = tgbs == null ? List.of() : tgbs;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
+        controls = controls == null ? List.of() : controls;
     }
 
-    /** A version without an end-of-stream record. */
+    /** A version without an end-of-stream record or control records. */
     public VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
                        Map<String, ProducerState> producers, List<TgbEntry> tgbs, List<CheckpointRecord> checkpoints,
                        Long reclaimedBelowStep) {
-        this(version, commitToken, committer, timestampMillis, firstStep, producers, tgbs, checkpoints, reclaimedBelowStep, null);
+        this(version, commitToken, committer, timestampMillis, firstStep, producers, tgbs, checkpoints, reclaimedBelowStep, null,
+                null);
     }
 }

@@ -23,4 +23,12 @@ public final class WorldSizeMismatchException extends LakestreamException {
     public int requested() {
         return requested;
     }
+
+    /** With a hint on what to do instead (e.g. read it elastically). */
+    public WorldSizeMismatchException(String stream, int streamWorldSize, int requested, String hint) {
+        super("stream " + stream + " was created with world size " + streamWorldSize + ", but world size " + requested
+                + " was requested; " + hint, stream);
+        this.streamWorldSize = streamWorldSize;
+        this.requested = requested;
+    }
 }

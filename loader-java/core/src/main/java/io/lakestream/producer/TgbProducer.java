@@ -6,6 +6,7 @@ import io.lakestream.format.BatchObject;
 import io.lakestream.format.TensorData;
 import io.lakestream.log.Changes;
 import io.lakestream.log.CommitResult;
+import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
@@ -39,7 +40,7 @@ import java.util.Map;
 public final class TgbProducer implements AutoCloseable {
     private final ManifestLog log;
     private final String id;
-    private final long epoch;
+    private long epoch; // a control change re-claims it (the dropped batches' keys must never be reused)
     private final ProducerOptions options;
     private final List<Pending> pending = new ArrayList<>();
     private final ObjectWriters writers;
@@ -54,6 +55,8 @@ public final class TgbProducer implements AutoCloseable {
     private Throwable failed;
     private volatile String waitingReason;
     private long flowWaits;
+    private ControlRecord control;
+    private long controlRewinds;
 
     private TgbProducer(ManifestLog log, String id, long epoch, ProducerState claimed, ProducerOptions options) {
         this.log = log;
@@ -65,6 +68,7 @@ public final class TgbProducer implements AutoCloseable {
         this.nextSeq = claimed.seq() + 1;
         this.groupTarget = Math.max(1, options.initialGroup());
         this.writers = new ObjectWriters(id, Math.max(1, options.writeParallelism()));
+        this.control = log.state().control();
     }
 
     /**
@@ -81,21 +85,43 @@ public final class TgbProducer implements AutoCloseable {
                                    StreamEnv env) {
         Keys.validateId("producer id", producerId);
         ManifestLog log = ManifestLog.openOrCreate(store, template, env, options.allowUnsafeStore());
+        ProducerState claimed = claimEpoch(log, producerId, 0);
+        return new TgbProducer(log, producerId, claimed.epoch(), claimed, options);
+    }
+
+    /** Commits the next epoch of {@code producerId}; fenced if one above {@code mine} (0: any) was claimed meanwhile. */
+    private static ProducerState claimEpoch(ManifestLog log, String producerId, long mine) {
         CommitResult r = log.commit(producerId, s -> {
             if (s.ended()) {
-                throw new StreamClosedException(store.describe(), s.endStep(), "so producer '" + producerId
+                throw new StreamClosedException(log.store().describe(), s.endStep(), "so producer '" + producerId
                         + "' was not started: no batch could ever be committed");
             }
             ProducerState cur = s.producer(producerId);
+            if (mine > 0 && cur.epoch() != mine) {
+                throw new ProducerFencedException(log.store().describe(), producerId, mine, cur.epoch());
+            }
             ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
             return new Changes(Map.of(producerId, next), List.of(), List.of());
         });
-        ProducerState claimed = r.state().producer(producerId);
-        return new TgbProducer(log, producerId, claimed.epoch(), claimed, options);
+        return r.state().producer(producerId);
     }
 
     public String id() {
         return id;
+    }
+
+    /**
+     * The control record this producer knows to be in force (null: none yet), as of its last
+     * commit. A producer that follows control records generates its next batch under it and
+     * passes its version to {@link #append(List, String, Long)}.
+     */
+    public ControlRecord control() {
+        return control;
+    }
+
+    /** How many times a control change made this producer drop its queued batches and rewind. */
+    public long controlRewinds() {
+        return controlRewinds;
     }
 
     public long epoch() {
@@ -145,6 +171,17 @@ public final class TgbProducer implements AutoCloseable {
      * @return the batch's sequence number
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter) {
+        return append(shards, cursorAfter, null);
+    }
+
+    /**
+     * As {@link #append(List, String)}, for a producer that follows control records:
+     * {@code controlVersion} is the version the batch was generated under ({@code control()}'s,
+     * 0 when there is none; null: does not follow). The commit refuses it unless that version is
+     * still in force, with a {@link ControlChangedException} after which the caller resumes at
+     * {@link #committedCursor()} under the new {@link #control()}.
+     */
+    public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter, Long controlVersion) {
         checkOpen();
         awaitFlowControl();
         int w = log.config().worldSize();
@@ -162,8 +199,8 @@ public final class TgbProducer implements AutoCloseable {
         }
         Future<?> written = writers.submit(() -> writeObject(key, enc.bytes()));
         nextSeq++;
-        pending.add(new Pending(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards()),
-                written));
+        pending.add(new Pending(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards(),
+                controlVersion), written));
         if (pending.size() >= groupTarget) {
             commit();
         }
@@ -181,9 +218,16 @@ public final class TgbProducer implements AutoCloseable {
             await(p.written());
         }
         final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
-        CommitResult r = log.commit(id, s -> prepare(s, batch));
+        CommitResult r;
+        try {
+            r = log.commit(id, s -> prepare(s, batch));
+        } catch (ControlChangedException e) {
+            rewindForControl();
+            throw e;
+        }
         log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
         ProducerState mine = r.state().producer(id);
+        control = r.state().control();
         committedSeq = mine.seq();
         committedCursor = mine.cursor();
         pending.removeIf(p -> p.entry().seq() <= committedSeq);
@@ -194,6 +238,33 @@ public final class TgbProducer implements AutoCloseable {
                     : Math.max(Math.max(1, options.initialGroup()), groupTarget - 1);
         }
         return r;
+    }
+
+    /**
+     * The queued batches were generated under a control version no longer in force: drop them
+     * (their objects become orphans) and claim a new epoch, so the batches generated again get
+     * fresh keys; the committed sequence and cursor are what the log says.
+     */
+    private void rewindForControl() {
+        for (Pending p : pending) {
+            try {
+                p.written().get();
+            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
+                // an orphan either way
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                failed = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
+                throw (IllegalStateException) failed;
+            }
+        }
+        pending.clear();
+        ProducerState claimed = claimEpoch(log, id, epoch);
+        epoch = claimed.epoch();
+        committedSeq = claimed.seq();
+        committedCursor = claimed.cursor();
+        nextSeq = committedSeq + 1;
+        control = log.state().control();
+        controlRewinds++;
     }
 
     /**
@@ -264,6 +335,15 @@ public final class TgbProducer implements AutoCloseable {
         }
         if (fresh.isEmpty()) {
             return Changes.NONE; // every batch already committed: an idempotent retry
+        }
+        for (TgbEntry t : fresh) {
+            if (t.control() != null && t.control() > s.controlVersion()) {
+                throw new IllegalArgumentException("producer '" + id + "' stamped a batch with control version " + t.control()
+                        + ", but the newest in the log of " + log.store().describe() + " is " + s.controlVersion());
+            }
+            if (t.control() != null && t.control() != s.controlVersion()) {
+                throw new ControlChangedException(log.store().describe(), id, t.control(), s.control());
+            }
         }
         if (fresh.get(0).seq() != cur.seq() + 1) {
             throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());

@@ -12,6 +12,7 @@ import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.log.WorldSizeMismatchException;
 import io.lakestream.memory.Pinners;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.NoSuchKeyException;
@@ -58,6 +59,7 @@ public final class RankReader implements AutoCloseable {
     private final ObjectStore store;
     private final int rank;
     private final int worldSize;
+    private final int streamWorldSize; // differs from worldSize only for an elastic reader
     private final ReaderOptions options;
     private final PinnedPool pool;
     private final boolean ownsPool;
@@ -73,12 +75,14 @@ public final class RankReader implements AutoCloseable {
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
     private final Set<Long> held = new ConcurrentSkipListSet<>();
 
-    private RankReader(ManifestLog log, int rank, long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
+    private RankReader(ManifestLog log, int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool,
+                       boolean ownsPool) {
         this.log = log;
         this.clock = log.env().clock();
         this.store = log.store();
         this.rank = rank;
-        this.worldSize = log.config().worldSize();
+        this.worldSize = worldSize;
+        this.streamWorldSize = log.config().worldSize();
         this.options = options;
         this.pool = pool;
         this.ownsPool = ownsPool;
@@ -112,6 +116,34 @@ public final class RankReader implements AutoCloseable {
     /** As {@link #open(ObjectStore, int, int, long, ReaderOptions, PinnedPool)}, with the given environment. */
     public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
                                   PinnedPool pool, StreamEnv env) {
+        return open(store, rank, worldSize, startStep, options, pool, env, false);
+    }
+
+    /**
+     * Opens a reader for {@code rank} of {@code worldSize} ranks on a stream written for any
+     * world size W: each step's samples are split into {@code worldSize} contiguous ranges (the
+     * first {@code n mod worldSize} ranks get one more) and this rank gets range {@code rank}.
+     * With {@code worldSize == W} it is the ordinary reader. The reader's state is still the next
+     * step, so a checkpoint taken at W resumes at another world size with the same global batches.
+     */
+    public static RankReader openElastic(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options) {
+        return open(store, rank, worldSize, startStep, options, null, StreamEnv.defaults(), true);
+    }
+
+    /** As {@link #openElastic(ObjectStore, int, int, long, ReaderOptions)}, lending from {@code pool} (null: a private pool). */
+    public static RankReader openElastic(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                         PinnedPool pool) {
+        return open(store, rank, worldSize, startStep, options, pool, StreamEnv.defaults(), true);
+    }
+
+    /** As {@link #openElastic(ObjectStore, int, int, long, ReaderOptions, PinnedPool)}, with the given environment. */
+    public static RankReader openElastic(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                         PinnedPool pool, StreamEnv env) {
+        return open(store, rank, worldSize, startStep, options, pool, env, true);
+    }
+
+    private static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool,
+                                   StreamEnv env, boolean elastic) {
         if (worldSize < 1) {
             throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
         }
@@ -121,13 +153,18 @@ public final class RankReader implements AutoCloseable {
         if (startStep < 0) {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
-        ManifestLog log = ManifestLog.open(store, worldSize, true, env);
+        ManifestLog log = ManifestLog.open(store, true, env);
+        if (!elastic && log.config().worldSize() != worldSize) {
+            throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), worldSize,
+                    "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
+                            + "each step's samples over " + worldSize + " ranks");
+        }
         if (startStep < log.state().floorStep() || startStep < log.state().reclaimedBelowStep()) {
             throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
         }
         boolean owns = pool == null;
         PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner()) : pool;
-        RankReader r = new RankReader(log, rank, startStep, options, p, owns);
+        RankReader r = new RankReader(log, rank, worldSize, startStep, options, p, owns);
         r.dispatcher.start();
         return r;
     }
@@ -136,8 +173,14 @@ public final class RankReader implements AutoCloseable {
         return rank;
     }
 
+    /** The world size this reader reads as (for an elastic reader, possibly not the stream's). */
     public int worldSize() {
         return worldSize;
+    }
+
+    /** True when this reader splits steps over another world size than the stream was written for. */
+    public boolean elastic() {
+        return worldSize != streamWorldSize;
     }
 
     /** The next step {@link #next} returns: save this with the training checkpoint. */
@@ -270,6 +313,9 @@ public final class RankReader implements AutoCloseable {
     }
 
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
+        if (worldSize != streamWorldSize) {
+            return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+        }
         long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
         String where = "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();

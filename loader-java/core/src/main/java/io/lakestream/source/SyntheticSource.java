@@ -38,42 +38,23 @@ public final class SyntheticSource {
         if (spec == null || !spec.startsWith("synthetic:")) {
             throw new IllegalArgumentException("unknown --source '" + spec + "' (supported: synthetic:records=N,seed=S[,partition=P/Q])");
         }
-        long n = -1;
-        long seed = 0;
-        int p = 0;
-        int q = 1;
-        for (String kv : spec.substring("synthetic:".length()).split(",")) {
-            if (kv.isBlank()) {
-                continue;
-            }
-            int eq = kv.indexOf('=');
-            if (eq < 0) {
-                throw new IllegalArgumentException("--source field '" + kv + "' is not key=value");
-            }
-            String k = kv.substring(0, eq);
-            String v = kv.substring(eq + 1);
-            try {
-                switch (k) {
-                    case "records" -> n = Long.parseLong(v);
-                    case "seed" -> seed = Long.parseLong(v);
-                    case "partition" -> {
-                        String[] pq = v.split("/");
-                        if (pq.length != 2) {
-                            throw new IllegalArgumentException("--source partition must be P/Q, got '" + v + "'");
-                        }
-                        p = Integer.parseInt(pq[0]);
-                        q = Integer.parseInt(pq[1]);
-                    }
-                    default -> throw new IllegalArgumentException("unknown --source field '" + k + "'");
-                }
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("--source field '" + k + "' is not a number: '" + v + "'");
-            }
-        }
+        java.util.Map<String, String> f = Sources.fields(spec.substring("synthetic:".length()), java.util.Set.of("records", "seed",
+                "partition"));
+        int[] pq = Sources.partition(f.getOrDefault("partition", "0/1"));
+        long n = number(f, "records", -1);
         if (n < 0) {
             throw new IllegalArgumentException("--source needs records=N");
         }
-        return new SyntheticSource(n, seed, p, q, seqLen);
+        return new SyntheticSource(n, number(f, "seed", 0), pq[0], pq[1], seqLen);
+    }
+
+    private static long number(java.util.Map<String, String> f, String k, long dflt) {
+        String v = f.get(k);
+        try {
+            return v == null ? dflt : Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--source field '" + k + "' is not a number: '" + v + "'");
+        }
     }
 
     /** The first cursor: before any record of this partition. */

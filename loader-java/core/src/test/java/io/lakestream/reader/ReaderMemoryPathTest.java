@@ -71,7 +71,8 @@ class ReaderMemoryPathTest {
                     assertArrayEquals(new long[] {SAMPLES, SEQ}, tokens.shape());
                     assertEquals(token(want[3], 5), tokens.data().getAtIndex(ValueLayout.JAVA_INT_UNALIGNED, 3L * SEQ + 5));
                     if (codec == Codec.NONE) {
-                        assertEquals(1.0, (double) b.bytesFetched() / b.bytesDelivered(), 0.1, "read amplification");
+                        // Only the tensor header (names, shapes, per-sample CRCs: ~280 bytes here) on top of 2,112 data bytes.
+                        assertEquals(1.0, (double) b.bytesFetched() / b.bytesDelivered(), 0.15, "read amplification");
                     }
                     stale.add(tokens);
                 }

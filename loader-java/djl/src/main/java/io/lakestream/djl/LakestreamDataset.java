@@ -76,6 +76,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
     private final boolean ownsStore;
     private final int rank;
     private final int worldSize;
+    private final boolean elastic;
     private final long steps;
     private final long timeoutMillis;
     private final List<String> dataNames;
@@ -99,6 +100,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
         this.ownsStore = b.ownsStore;
         this.rank = b.rank;
         this.worldSize = b.worldSize;
+        this.elastic = b.elastic;
         this.nextStep = b.startStep;
         this.steps = b.steps;
         this.timeoutMillis = b.timeoutMillis;
@@ -169,7 +171,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
         }
         long n = 0;
         for (long step = from; step < end; step++) {
-            n += log.entry(step).shards().get(rank).samples();
+            n += rankSamples(log.entry(step), rank, worldSize, elastic);
         }
         return n;
     }
@@ -262,6 +264,18 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
         return it;
     }
 
+    /**
+     * The samples {@code rank} gets of a step: its shard's, or, read elastically, its contiguous
+     * share of the step's samples (the first {@code n mod worldSize} ranks get one more).
+     */
+    private static long rankSamples(io.lakestream.log.TgbEntry e, int rank, int worldSize, boolean elastic) {
+        if (!elastic) {
+            return e.shards().get(rank).samples();
+        }
+        long n = e.samples();
+        return n / worldSize + (rank < n % worldSize ? 1 : 0);
+    }
+
     private final class StepIterator implements Iterator<Batch> {
         private final NDManager manager;
         private final ReaderSlot slot;
@@ -297,7 +311,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 return finish();
             }
             try {
-                RankReader r = slot.reader(() -> RankReader.open(store, rank, worldSize, nextStep, options));
+                RankReader r = slot.reader(() -> elastic ? RankReader.openElastic(store, rank, worldSize, nextStep, options)
+                        : RankReader.open(store, rank, worldSize, nextStep, options));
                 StepBatch b = r.next(timeoutMillis);
                 if (!slot.hold(b)) {
                     b.close();
@@ -456,6 +471,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
         private Device device;
         private boolean copyArrays;
         private int batchSize = -1;
+        private boolean elastic;
 
         private Builder(ObjectStore store, boolean ownsStore, int rank, int worldSize) {
             this.store = store;
@@ -580,6 +596,15 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
          * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
          * @throws BelowFloorException       if the start step was already reclaimed by retention
          */
+        /**
+         * Read a stream written for another world size: each step's samples are split into
+         * {@code worldSize} contiguous ranges ({@link RankReader#openElastic}). Default: refuse it.
+         */
+        public Builder elastic(boolean e) {
+            this.elastic = e;
+            return this;
+        }
+
         public LakestreamDataset build() {
             try {
                 return new LakestreamDataset(this, validated());
@@ -612,7 +637,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             if (labelNames != null) {
                 checkNames("labels", labelNames, true);
             }
-            ManifestLog log = ManifestLog.open(store, worldSize, true);
+            // Elastic: any written world size; the samples of each step are split over ours.
+            ManifestLog log = elastic ? ManifestLog.open(store, true) : ManifestLog.open(store, worldSize, true);
             ManifestState s = log.state();
             long floor = Math.max(s.floorStep(), s.reclaimedBelowStep());
             if (startStep < floor) {
@@ -623,7 +649,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                         + ": the stream was closed at step " + s.endStep());
             }
             if (batchSize > 0 && startStep < s.committedSteps()) {
-                long samples = log.entry(startStep).shards().get(rank).samples();
+                long samples = rankSamples(log.entry(startStep), rank, worldSize, elastic);
                 if (samples != batchSize) {
                     throw new IllegalArgumentException(sizeMismatch(batchSize, startStep, rank, samples));
                 }
