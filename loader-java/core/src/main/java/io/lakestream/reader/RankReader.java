@@ -28,6 +28,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Reads one rank's shard of every step, in step order, from a start step on.
@@ -37,6 +38,10 @@ import java.util.concurrent.TimeoutException;
  * CRC32C check, and an LZ4 decode into the same slab if the shard is compressed. At most
  * {@code prefetch} steps are in flight or waiting; the consumer takes them in order. The
  * reader's whole resumable state is {@link #nextStep()}.
+ *
+ * <p>With {@link ReaderOptions#stepStride()} {@code n > 1} the reader delivers only the start step
+ * and every {@code n}-th step after it; the dispatcher neither fetches nor checksums the others
+ * (so {@code n} readers started at {@code first, first + 1, …} together read each step once).
  */
 public final class RankReader implements AutoCloseable {
     private final ManifestLog log;
@@ -49,6 +54,8 @@ public final class RankReader implements AutoCloseable {
     private final ExecutorService fetchers;
     private final Thread dispatcher;
     private final BlockingQueue<Future<StepBatch>> ready;
+    private final int stride;
+    private final LongAdder bytesRead = new LongAdder();
     private volatile boolean closed;
     private long nextStep;
     private Future<StepBatch> head; // consumer-owned: taken from ready, not yet delivered
@@ -63,6 +70,7 @@ public final class RankReader implements AutoCloseable {
         this.pool = pool;
         this.ownsPool = ownsPool;
         this.nextStep = startStep;
+        this.stride = options.stepStride();
         int depth = Math.max(1, options.prefetch());
         this.ready = new ArrayBlockingQueue<>(depth);
         this.fetchers = Executors.newFixedThreadPool(depth, r -> {
@@ -114,6 +122,14 @@ public final class RankReader implements AutoCloseable {
         return worldSize;
     }
 
+    /**
+     * Bytes of batch data this reader read from the store so far (each shard read, a re-read
+     * after a checksum mismatch included; log reads not).
+     */
+    public long bytesRead() {
+        return bytesRead.sum();
+    }
+
     /** The next step {@link #next} returns: save this with the training checkpoint. */
     public long nextStep() {
         return nextStep;
@@ -149,7 +165,7 @@ public final class RankReader implements AutoCloseable {
             // A timeout below keeps head: the step is still delivered by the next call.
             StepBatch b = head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             head = null;
-            nextStep = b.step() + 1;
+            nextStep = b.step() + stride;
             return b;
         } catch (TimeoutException e) {
             throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
@@ -185,7 +201,7 @@ public final class RankReader implements AutoCloseable {
                 log.forgetBefore(s + 1);
                 Future<StepBatch> f = fetchers.submit(() -> fetch(s, entry));
                 ready.put(f);
-                step++;
+                step += stride; // the steps in between belong to other readers: never fetched
             }
         } catch (InterruptedException e) {
             // closing
@@ -207,6 +223,7 @@ public final class RankReader implements AutoCloseable {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
                 Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                bytesRead.add(stored.byteSize());
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
                 ManifestLog fresh = ManifestLog.open(store, true);
@@ -220,6 +237,7 @@ public final class RankReader implements AutoCloseable {
             if (crc != shard.crc32c()) {
                 // One re-read tells a torn transfer from corruption at rest.
                 Retry.idempotent(6, 1000, () -> store.readRange(entry.object(), shard.offset(), stored));
+                bytesRead.add(stored.byteSize());
                 crc = Crc32c.of(stored);
             }
             if (crc != shard.crc32c()) {
