@@ -10,7 +10,7 @@ from conftest import write_stream
 
 
 def _java_batch(batch):
-    return batch._owner._jbatch
+    return batch.java_batch()
 
 
 def test_tensor_data_ptr_is_the_java_segment_address(jvm, uri):

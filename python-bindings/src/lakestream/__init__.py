@@ -16,10 +16,12 @@ from ._jvm import JvmError, ensure_jvm
 from .checkpoint import record_checkpoint
 from .producer import Producer
 from .reader import Batch, Reader
+from ._tensors import record_stream
 
 __version__ = "0.1.0"
 
-__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "ensure_jvm", "LakestreamError",
+__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "record_stream", "ensure_jvm",
+           "LakestreamError",
            "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError", "StepTimeoutError",
            "DataError", "CheckpointError", "InvalidArgumentError", "JvmError"]
 
