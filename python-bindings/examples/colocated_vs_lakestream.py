@@ -312,7 +312,7 @@ def run_trainer(a, loader, it, setup, worker_pids=lambda: [], on_step=None):
     torch.set_num_threads(1)
     vocab = a.vocab
     model, opt = make_model(vocab, a.d_model)
-    waits, log = [], []
+    waits, computes, log = [], [], []
     t_start = cpu_start = None
     wcpu_start = {}
     total = a.warmup + a.steps
@@ -332,6 +332,7 @@ def run_trainer(a, loader, it, setup, worker_pids=lambda: [], on_step=None):
         train_step(model, opt, batch["tokens"], vocab)
         if step >= a.warmup:
             waits.append(t1 - t0)
+            computes.append(time.perf_counter() - t1)
         log.append([int(x) for x in batch["record_id"]] + [digest(r.numpy()) for r in batch["tokens"]])
         del batch
         if on_step:
@@ -344,7 +345,8 @@ def run_trainer(a, loader, it, setup, worker_pids=lambda: [], on_step=None):
     wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
     res = {
         "setup": setup, "steps": a.steps, "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
-        "longest_stall_s": max(waits), "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall,
+        "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
+        "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall,
         "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
         "workers_rss_mb": sum(proc_rss_mb(p) for p in worker_pids()), "load_avg": os.getloadavg()[0],
         "log": log,
@@ -405,9 +407,17 @@ def phase_lakestream(a):
     ds = lakestream.TorchDataset(a.uri, rank=0, world_size=1, steps=a.warmup + a.steps, timeout_s=120)
     it = iter(torch.utils.data.DataLoader(ds, batch_size=None))
 
+    import threading
+    recorder = []
+
     def progress(step):
-        if (step + 1) % a.checkpoint_every == 0:  # what a trainer does after each durable checkpoint
-            lakestream.record_checkpoint(a.uri, step + 1)
+        if (step + 1) % a.checkpoint_every == 0:
+            # What a trainer does once a checkpoint is durable; in the background, as the write
+            # of a real checkpoint would be (JPype releases the GIL during the Java call).
+            if recorder:
+                recorder[0].join()
+            recorder[:] = [threading.Thread(target=lakestream.record_checkpoint, args=(a.uri, step + 1))]
+            recorder[0].start()
         print("STEP %d" % step, flush=True)
     return run_trainer(a, None, it, "lakestream, %d producers" % a.producers, on_step=progress)
 
@@ -442,14 +452,15 @@ def parse_args(argv=None):
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--quick", action="store_true", help="short runs (under 3 minutes on 2 cores)")
     ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 24)")
-    ap.add_argument("--warmup", type=int, help="steps before measuring (default 5, --quick 3)")
+    ap.add_argument("--warmup", type=int, help="steps before measuring (default 20, --quick 8)")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="colocated num_workers (default 0 1 2)")
     ap.add_argument("--producers", type=int, default=2, help="Lakestream producer processes (default 2)")
     ap.add_argument("--micro-batch", type=int, default=16, help="sequences per step (default 16)")
     ap.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default 256)")
     ap.add_argument("--d-model", type=int, default=12, help="model width (default 12)")
-    ap.add_argument("--checkpoint-every", type=int, default=8, help="lakestream: record a checkpoint every N steps")
-    ap.add_argument("--max-lag", type=int, default=32, help="lakestream: flow-control bound in steps (default 32)")
+    ap.add_argument("--checkpoint-every", type=int, default=16,
+                    help="lakestream: record a checkpoint every N steps (default 16)")
+    ap.add_argument("--max-lag", type=int, default=48, help="lakestream: flow-control bound in steps (default 48)")
     ap.add_argument("--merges", type=int, default=400, help="BPE merges learned at start-up (default 400)")
     ap.add_argument("--restart-after", type=float, default=1.0, help="seconds before the killed producer restarts")
     ap.add_argument("--trainer-cpus", help="CPUs of the trainer node, e.g. 0 (default: first half)")
@@ -469,7 +480,7 @@ def parse_args(argv=None):
     if a.steps is None:
         a.steps = 24 if a.quick else 100
     if a.warmup is None:
-        a.warmup = 3 if a.quick else 5
+        a.warmup = 8 if a.quick else 20
     cpus = sorted(os.sched_getaffinity(0))
     half = max(1, len(cpus) // 2)
     a.trainer_cpus = cpu_list(a.trainer_cpus) if a.trainer_cpus else cpus[:half]
@@ -514,6 +525,16 @@ def start_producer(a, uri, part):
                             stderr=subprocess.PIPE, text=True)
 
 
+def wait_for_stream(path, producers, timeout_s=120):
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(os.path.join(path, "_lakestream.json")):
+        dead = [p for p in producers if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            raise SystemExit("no producer created the stream %s (%s)" % (
+                path, "a producer exited: " + dead[0].stderr.read()[-2000:] if dead else "timed out"))
+        time.sleep(0.02)
+
+
 def run_lakestream(a, name, kill=False):
     """Producers + trainer on a fresh stream; with ``kill``, SIGKILL producer 1 a third of the way
     through the measured steps and restart it ``--restart-after`` s later (it resumes at its
@@ -522,6 +543,7 @@ def run_lakestream(a, name, kill=False):
     import threading
     uri = "file://" + os.path.join(a.workdir, name)
     producers = [start_producer(a, uri, p) for p in range(a.producers)]
+    wait_for_stream(os.path.join(a.workdir, name), producers)  # a trainer on a stream not created yet fails
     trainer = subprocess.Popen(child_args(a, "lakestream", uri=uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
     lines = queue.Queue()
@@ -563,7 +585,7 @@ def run_lakestream(a, name, kill=False):
         p.kill()
         p.wait()
     if rc != 0:
-        raise SystemExit("lakestream trainer failed (exit %d):\n%s" % (rc, err[-3000:]))
+        raise SystemExit("lakestream trainer failed (exit %d):\n%s%s" % (rc, "".join(out)[-3000:], err[-3000:]))
     res = result_of("".join(out), err)
     res["exit"] = rc
     wall = a.steps / res["steps_per_s"]
@@ -724,12 +746,13 @@ def main(argv=None):
         colo = [r for r in rows if r["setup"].startswith("colocated")]
         best = max(colo, key=lambda r: r["steps_per_s"])
         ls = rows[-1]
-        table = ["| setup | steps/s | data stall | longest stall s | trainer CPU (cores) | workers/producers CPU "
-                 "(cores) | preprocessing CPU ms/step | trainer peak RSS MB | workers/producers RSS MB |",
-                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        table = ["| setup | steps/s | data stall | longest stall s | train step ms (median) | trainer CPU (cores) "
+                 "| workers/producers CPU (cores) | preprocessing CPU ms/step | trainer peak RSS MB "
+                 "| workers/producers RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
-            table.append("| %s | %.2f | %.1f%% | %.3f | %.2f | %.2f | %.0f%s | %.0f | %.0f |" % (
-                r["setup"], r["steps_per_s"], 100 * r["stall_share"], r["longest_stall_s"], r["trainer_cpu"],
+            table.append("| %s | %.2f | %.1f%% | %.3f | %.1f | %.2f | %.2f | %.0f%s | %.0f | %.0f |" % (
+                r["setup"], r["steps_per_s"], 100 * r["stall_share"], r["longest_stall_s"], r["compute_ms"],
+                r["trainer_cpu"],
                 r["workers_cpu"], r["prep_cpu_ms_per_step"],
                 " (producers)" if r["setup"].startswith("lakestream") else
                 (" (workers)" if r.get("workers") else " (trainer)"), r["trainer_rss_mb"], r["workers_rss_mb"]))

@@ -193,6 +193,12 @@ def main(argv=None):
     print("workdir %s, stream %s" % (workdir, uri))
     producers = [subprocess.Popen(this(a, workdir, "--phase", "produce", "--producer-index", str(i)))
                  for i in range(a.producers)]
+    stream = os.path.join(workdir, "stream", "_lakestream.json")
+    while not os.path.exists(stream):  # a rank opening a stream not created yet would fail
+        if time.monotonic() > deadline or any(p.poll() is not None for p in producers):
+            wait_all(producers, "creating the stream", deadline)
+            raise SystemExit("no producer created the stream")
+        time.sleep(0.02)
     ranks = launch_ranks(a, workdir, restore=False)  # while the producers write
     wait_all(producers + ranks, "run A", deadline)
     print("run A: %d ranks (gloo, env://) trained %d steps from %d producer processes, checkpoint at step %d "

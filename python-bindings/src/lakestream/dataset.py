@@ -143,8 +143,10 @@ class TorchDataset(IterableDataset):
                 if end is not None and s + n >= end:
                     return
         finally:
-            self.bytes_read += reader.bytes_read
-            reader.close()
+            import jpype
+            if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
+                self.bytes_read += reader.bytes_read
+                reader.close()
 
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (
