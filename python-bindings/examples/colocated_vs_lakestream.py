@@ -44,13 +44,14 @@ import glob
 import hashlib
 import json
 import os
+import queue
 import re
-import resource
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 
@@ -306,7 +307,7 @@ def proc_rss_mb(pid, key="VmRSS"):
     return 0.0
 
 
-def run_trainer(a, loader, it, setup, worker_pids=lambda: [], on_step=None):
+def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
     """Trains ``a.warmup + a.steps`` steps from ``it``; prints one JSON result line."""
     import torch
     torch.set_num_threads(1)
@@ -397,7 +398,7 @@ def phase_colocated(a):
     def kill_worker(step):
         if a.kill_at is not None and step == a.kill_at:
             os.kill(it._workers[0].pid, signal.SIGKILL)
-    return run_trainer(a, loader, it, "colocated, num_workers=%d" % a.num_workers, pids, kill_worker)
+    return run_trainer(a, it, "colocated, num_workers=%d" % a.num_workers, pids, kill_worker)
 
 
 def phase_lakestream(a):
@@ -406,8 +407,6 @@ def phase_lakestream(a):
     lakestream = import_lakestream()
     ds = lakestream.TorchDataset(a.uri, rank=0, world_size=1, steps=a.warmup + a.steps, timeout_s=120)
     it = iter(torch.utils.data.DataLoader(ds, batch_size=None))
-
-    import threading
     recorder = []
 
     def progress(step):
@@ -419,7 +418,7 @@ def phase_lakestream(a):
             recorder[:] = [threading.Thread(target=lakestream.record_checkpoint, args=(a.uri, step + 1))]
             recorder[0].start()
         print("STEP %d" % step, flush=True)
-    return run_trainer(a, None, it, "lakestream, %d producers" % a.producers, on_step=progress)
+    return run_trainer(a, it, "lakestream, %d producers" % a.producers, on_step=progress)
 
 
 def phase_producer(a):
@@ -539,8 +538,6 @@ def run_lakestream(a, name, kill=False):
     """Producers + trainer on a fresh stream; with ``kill``, SIGKILL producer 1 a third of the way
     through the measured steps and restart it ``--restart-after`` s later (it resumes at its
     committed cursor). The producers' CPU over the measured steps is read from /proc."""
-    import queue
-    import threading
     uri = "file://" + os.path.join(a.workdir, name)
     producers = [start_producer(a, uri, p) for p in range(a.producers)]
     wait_for_stream(os.path.join(a.workdir, name), producers)  # a trainer on a stream not created yet fails
