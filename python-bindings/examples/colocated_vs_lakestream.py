@@ -326,11 +326,12 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
         t0 = time.perf_counter()
         try:
             batch = next(it)
-        except Exception as e:  # noqa: BLE001 - e.g. a DataLoader worker killed
+            t1 = time.perf_counter()
+            train_step(model, opt, batch["tokens"], vocab)
+        except Exception as e:  # noqa: BLE001 - e.g. a DataLoader worker killed: PyTorch raises in
+            # next() or, from its SIGCHLD handler, wherever the training loop happens to be
             died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
             break
-        t1 = time.perf_counter()
-        train_step(model, opt, batch["tokens"], vocab)
         if step >= a.warmup:
             waits.append(t1 - t0)
             computes.append(time.perf_counter() - t1)
@@ -389,7 +390,6 @@ def import_lakestream():
 
 def phase_colocated(a):
     import torch
-    pin(a.trainer_cpus)
     ds = pipeline_dataset(a.workdir, a.micro_batch, a.seq_len)
     loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.num_workers)
     it = iter(loader)
@@ -403,7 +403,6 @@ def phase_colocated(a):
 
 def phase_lakestream(a):
     import torch
-    pin(a.trainer_cpus)
     lakestream = import_lakestream()
     ds = lakestream.TorchDataset(a.uri, rank=0, world_size=1, steps=a.warmup + a.steps, timeout_s=120)
     it = iter(torch.utils.data.DataLoader(ds, batch_size=None))
@@ -422,11 +421,13 @@ def phase_lakestream(a):
 
 
 def phase_producer(a):
-    pin(a.producer_cpus)
     lakestream = import_lakestream()
     files, tok = load_pipeline(a.workdir)
-    # Runs until killed; flow control (max_lag_steps) keeps it close to the trainer.
-    with lakestream.Producer(a.uri, "prep-%d" % a.part, world_size=1, max_lag_steps=a.max_lag) as p:
+    # Runs until killed; flow control (max_lag_steps) keeps it close to the trainer, so the
+    # measured steps are the steady state, not a backlog built while the trainer started. Frequent
+    # snapshots keep each record_checkpoint (which opens the log) cheap for the trainer.
+    with lakestream.Producer(a.uri, "prep-%d" % a.part, world_size=1, max_lag_steps=a.max_lag,
+                             snapshot_interval=8) as p:
         packer = Packer(files, tok, a.part, a.producers, a.seq_len + 1, p.committed_cursor)
         while True:
             tokens, ids, cursor = packer.batch(a.micro_batch)
@@ -435,8 +436,22 @@ def phase_producer(a):
 
 
 def pin(cpus):
+    """Pins this process to ``cpus``. Called first thing in a child, while it has one thread:
+    the affinity applies to the calling thread and is inherited by every thread and process
+    started later (torch's, the JVM's, DataLoader workers)."""
     if cpus:
         os.sched_setaffinity(0, cpus)
+
+
+def child_env():
+    # One compute thread per process, and no OpenMP threads spinning on other CPUs.
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+# Every trainer and producer runs in a session of its own (start_new_session): with the kernel's
+# autogroup scheduling, processes of one session share one scheduling weight, so busy producers
+# on the producer node's CPUs would otherwise shrink the trainer's share of its own CPU whenever
+# other work runs on the machine. Separate machines share nothing; separate sessions come closest.
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,13 +468,14 @@ def parse_args(argv=None):
     ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 24)")
     ap.add_argument("--warmup", type=int, help="steps before measuring (default 20, --quick 8)")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="colocated num_workers (default 0 1 2)")
+    ap.add_argument("--rounds", type=int, help="run every setup this many times, report the median (default 3, --quick 1)")
     ap.add_argument("--producers", type=int, default=2, help="Lakestream producer processes (default 2)")
     ap.add_argument("--micro-batch", type=int, default=16, help="sequences per step (default 16)")
     ap.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default 256)")
     ap.add_argument("--d-model", type=int, default=12, help="model width (default 12)")
-    ap.add_argument("--checkpoint-every", type=int, default=16,
-                    help="lakestream: record a checkpoint every N steps (default 16)")
-    ap.add_argument("--max-lag", type=int, default=48, help="lakestream: flow-control bound in steps (default 48)")
+    ap.add_argument("--checkpoint-every", type=int, default=4,
+                    help="lakestream: record a checkpoint every N steps (default 4)")
+    ap.add_argument("--max-lag", type=int, default=8, help="lakestream: flow-control bound in steps (default 8)")
     ap.add_argument("--merges", type=int, default=400, help="BPE merges learned at start-up (default 400)")
     ap.add_argument("--restart-after", type=float, default=1.0, help="seconds before the killed producer restarts")
     ap.add_argument("--trainer-cpus", help="CPUs of the trainer node, e.g. 0 (default: first half)")
@@ -478,6 +494,8 @@ def parse_args(argv=None):
     a = ap.parse_args(argv)
     if a.steps is None:
         a.steps = 24 if a.quick else 100
+    if a.rounds is None:
+        a.rounds = 1 if a.quick else 3
     if a.warmup is None:
         a.warmup = 8 if a.quick else 20
     cpus = sorted(os.sched_getaffinity(0))
@@ -508,7 +526,7 @@ def result_of(out, err=""):
 
 def run_colocated(a, workers, kill_at=None):
     r = subprocess.run(child_args(a, "colocated", num_workers=workers, kill_at=kill_at), capture_output=True,
-                       text=True, timeout=600)
+                       text=True, timeout=600, env=child_env(), start_new_session=True)
     res = result_of(r.stdout, r.stderr)
     res["exit"] = r.returncode
     res["workers"] = workers
@@ -521,7 +539,7 @@ def run_colocated(a, workers, kill_at=None):
 
 def start_producer(a, uri, part):
     return subprocess.Popen(child_args(a, "producer", uri=uri, part=part), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True)
 
 
 def wait_for_stream(path, producers, timeout_s=120):
@@ -539,10 +557,27 @@ def run_lakestream(a, name, kill=False):
     through the measured steps and restart it ``--restart-after`` s later (it resumes at its
     committed cursor). The producers' CPU over the measured steps is read from /proc."""
     uri = "file://" + os.path.join(a.workdir, name)
-    producers = [start_producer(a, uri, p) for p in range(a.producers)]
+    started = []  # every process started here: none outlives this call
+    try:
+        return _run_lakestream(a, name, uri, kill, started)
+    finally:
+        for p in started:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _run_lakestream(a, name, uri, kill, started):
+    def producer(part):
+        p = start_producer(a, uri, part)
+        started.append(p)
+        return p
+
+    producers = [producer(p) for p in range(a.producers)]
     wait_for_stream(os.path.join(a.workdir, name), producers)  # a trainer on a stream not created yet fails
     trainer = subprocess.Popen(child_args(a, "lakestream", uri=uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, env=child_env(), start_new_session=True)
+    started.append(trainer)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in trainer.stdout] + [lines.put(None)], daemon=True).start()
     victim = 1 % a.producers
@@ -570,18 +605,14 @@ def run_lakestream(a, name, kill=False):
             producers[victim].wait()
             killed = (producers[victim].returncode, time.monotonic())
         if killed is not None and restarted is None and time.monotonic() - killed[1] >= a.restart_after:
-            producers[victim] = start_producer(a, uri, victim)
+            producers[victim] = producer(victim)
             restarted = time.monotonic()
     rc = trainer.wait()
     err = trainer.stderr.read()
-    alive = [p for p in producers if p.poll() is None]
     for p in producers:
         if p.poll() is not None and not (killed and p.returncode == -signal.SIGKILL and restarted is None):
             # a producer runs until we stop it (the victim may still be down if training ended first)
             raise SystemExit("a producer exited early (exit %s):\n%s" % (p.returncode, p.stderr.read()[-3000:]))
-    for p in alive:
-        p.kill()
-        p.wait()
     if rc != 0:
         raise SystemExit("lakestream trainer failed (exit %d):\n%s%s" % (rc, "".join(out)[-3000:], err[-3000:]))
     res = result_of("".join(out), err)
@@ -685,6 +716,7 @@ def plot(rows, path, title):
 def main(argv=None):
     a = parse_args(argv)
     if a.phase != "all":
+        pin(a.producer_cpus if a.phase == "producer" else a.trainer_cpus)
         return {"colocated": phase_colocated, "lakestream": phase_lakestream, "producer": phase_producer}[a.phase](a)
 
     t0 = time.monotonic()
@@ -700,18 +732,23 @@ def main(argv=None):
               "load average %.2f"
               % ("%d Debian copyright/licence files" % n_files if n_files else "generated documents", a.merges,
                  a.vocab, a.micro_batch, a.seq_len, a.d_model, a.trainer_cpus, a.producer_cpus, load0), flush=True)
+        # Rounds run every setup in turn, so a burst of other load on the machine hits all of
+        # them alike; each setup reports its median round (by steps/s).
+        runs = collections.defaultdict(list)
+        for rnd in range(a.rounds):
+            for n in a.workers:
+                runs[n].append(run_colocated(a, n))
+            runs["ls"].append(run_lakestream(a, "stream-%d" % rnd))
+            for key in list(a.workers) + ["ls"]:
+                r = runs[key][-1]
+                print("  %-28s %6.2f steps/s, stall %5.1f%%%s" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"],
+                                                                   " (round %d)" % (rnd + 1) if a.rounds > 1 else ""),
+                      flush=True)
         rows = []
-        for n in a.workers:
-            r = run_colocated(a, n)
-            r["label"] = "colocated\nworkers=%d" % n
+        for key in list(a.workers) + ["ls"]:
+            r = sorted(runs[key], key=lambda x: x["steps_per_s"])[(len(runs[key]) - 1) // 2]
+            r["label"] = "colocated\nworkers=%d" % key if key != "ls" else "lakestream\n%d producers" % a.producers
             rows.append(r)
-            print("  %-28s %6.2f steps/s, stall %5.1f%%" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"]),
-                  flush=True)
-        r = run_lakestream(a, "stream")
-        r["label"] = "lakestream\n%d producers" % a.producers
-        rows.append(r)
-        print("  %-28s %6.2f steps/s, stall %5.1f%%" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"]),
-              flush=True)
 
         iso = {}
         if not a.no_isolation:
@@ -754,9 +791,10 @@ def main(argv=None):
                 r["workers_cpu"], r["prep_cpu_ms_per_step"],
                 " (producers)" if r["setup"].startswith("lakestream") else
                 (" (workers)" if r.get("workers") else " (trainer)"), r["trainer_rss_mb"], r["workers_rss_mb"]))
-        header = ("%d measured steps per setup after %d warm-up steps; %d x %d tokens per step; trainer node CPUs %s, "
+        header = ("%d measured steps per setup after %d warm-up steps%s; %d x %d tokens per step; trainer node CPUs %s, "
                   "producer node CPUs %s; load average %.2f at start, %.2f at end"
-                  % (a.steps, a.warmup, a.micro_batch, a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1))
+                  % (a.steps, a.warmup, ", median of %d rounds" % a.rounds if a.rounds > 1 else "", a.micro_batch,
+                     a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1))
         print("\n" + header + "\n" + "\n".join(table))
         results = {"header": header, "rows": rows, "isolation": iso, "args": {k: v for k, v in vars(a).items()
                                                                               if k not in ("workdir", "out")}}
