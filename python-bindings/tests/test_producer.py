@@ -100,3 +100,31 @@ def test_record_checkpoint(jvm, uri):
         assert int(st.committedSteps()) == 3
     finally:
         store.close()
+
+
+def test_flow_control_settings_hold_a_producer_until_a_checkpoint(jvm, uri):
+    """max_lag_steps (a stream setting) makes append wait until the trainer records a checkpoint."""
+    import json
+    import threading
+    import time
+    p = lakestream.Producer(uri, "p", 1, max_lag_steps=2, keep_checkpoints=3)
+    try:
+        cfg = json.load(open(uri[len("file://"):] + "/_lakestream.json"))
+        assert (cfg["max_lag_steps"], cfg["keep_checkpoints"]) == (2, 3)
+        for s in range(2):
+            p.append([{"x": np.full((1, 2), s)}], cursor=str(s + 1))
+        p.commit()
+        third = threading.Thread(target=lambda: p.append([{"x": np.full((1, 2), 2)}], cursor="3"))
+        third.start()
+        deadline = time.monotonic() + 60
+        while p._p.waitingReason() is None and third.is_alive():
+            assert time.monotonic() < deadline, "the third append never waited for flow control"
+            time.sleep(0.01)
+        assert third.is_alive() and "flow control" in str(p._p.waitingReason())
+        lakestream.record_checkpoint(uri, 2)  # the trainer consumed steps 0 and 1 and checkpointed
+        third.join(60)
+        assert not third.is_alive()
+        p.commit()
+        assert p.committed_seq == 3
+    finally:
+        p.close()

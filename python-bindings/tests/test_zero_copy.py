@@ -10,7 +10,7 @@ from conftest import write_stream
 
 
 def _java_batch(batch):
-    return batch._owner._jbatch
+    return batch.java_batch()
 
 
 def test_tensor_data_ptr_is_the_java_segment_address(jvm, uri):
@@ -116,23 +116,3 @@ def test_pin_mode_is_reported(jvm, uri):
         t = b.torch()["tokens"]
         if b.pin_mode == "CUDA" and torch.cuda.is_available():
             assert t.is_pinned()
-
-
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device and a CUDA build of torch")
-def test_cuda_registered_pool_memory_is_pinned(jvm, uri):
-    # What the native shim does to pool slabs (cudaHostRegister), done here by hand on one batch:
-    # torch then sees the zero-copy tensor as pinned and copies it to the GPU asynchronously.
-    write_stream(uri, world_size=1, steps=1, micro_batch=4, seq_len=1024)
-    with lakestream.Reader(uri, 0, 1) as r:
-        b = r.next(10)
-        t = b.torch()["tokens"]
-        cudart = torch.cuda.cudart()
-        assert not t.is_pinned()
-        assert int(cudart.cudaHostRegister(b.address, b.bytes_delivered, 0)) == 0
-        try:
-            assert t.is_pinned()
-            g = t.cuda(non_blocking=True)
-            torch.cuda.synchronize()
-            assert torch.equal(g.cpu(), t)
-        finally:
-            cudart.cudaHostUnregister(b.address)

@@ -19,10 +19,11 @@ from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
 from .reader import Batch, Reader
+from ._tensors import record_stream
 
 __version__ = "0.1.0"
 
-__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "close_stream", "ensure_jvm",
+__all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "record_stream", "close_stream", "ensure_jvm",
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
            "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",

@@ -3,14 +3,16 @@
 Lifetime rule: a delivered step (a Java ``StepBatch``) holds one pool slab. Every array or
 tensor built on it keeps a small owner object alive through its base chain
 (torch tensor -> NumPy array -> ctypes buffer -> owner); when the last of them is garbage,
-the owner's finalizer closes the Java batch and the slab goes back to the reader's pool for a
-later step. So: keep a tensor as long as you like, but each step you keep pins one slab, and
+the owner's finalizer releases the step and the slab goes back to the reader's pool for a
+later step (in CUDA pin mode only once the CUDA copies queued from it have run). So: keep a tensor as long as you like, but each step you keep pins one slab, and
 the pool has ``2 * prefetch + 2`` slabs: keeping more steps alive than that stalls the reader
 (``.clone()`` what you want to keep for long).
 """
 from __future__ import annotations
 
 import ctypes
+import sys
+import weakref
 
 import numpy as np
 
@@ -43,38 +45,149 @@ _FROM_NUMPY = {
 
 
 class BatchOwner:
-    """Owns one Java StepBatch; closes it when garbage (i.e. when no view of its memory is left)."""
+    """Owns one delivered step (a handle of the Java ``PyReader``); releases it when garbage,
+    i.e. when no view of its memory is left.
 
-    __slots__ = ("_jbatch", "__weakref__")
+    In CUDA pin mode the release waits (on the Java side, through CUDA events) for every copy
+    queued from the step's memory on the streams recorded with :func:`record_stream`, and on
+    torch's current CUDA stream at the time of release: a ``.cuda(non_blocking=True)`` copy from
+    a CUDA-registered slab runs later, and PyTorch records no event for memory it did not allocate.
+    """
 
-    def __init__(self, jbatch):
-        self._jbatch = jbatch
+    __slots__ = ("_reader", "_handle", "address", "nbytes", "cuda", "streams", "__weakref__")
+
+    def __init__(self, reader, handle: int, address: int, nbytes: int, cuda: bool):
+        self._reader = reader
+        self._handle = handle
+        self.address = address
+        self.nbytes = nbytes
+        self.cuda = cuda
+        self.streams = None  # CUDA stream handles copies from this step may be queued on
+        if cuda:
+            _cuda_owners.add(self)
+
+    def java_batch(self):
+        """The Java ``StepBatch`` (None once released): for diagnostics and tests."""
+        return None if self._reader is None else self._reader.batch(self._handle)
+
+    def release(self):
+        r, self._reader = self._reader, None
+        if r is None:
+            return
+        import jpype
+        from . import _jvm
+        if not (jpype.isJVMStarted() and _jvm.owns_jvm()):
+            return  # interpreter exit, or a forked child that must not call Java
+        streams = set(self.streams or ())
+        if self.cuda:
+            cur = _current_torch_stream()
+            if cur is not None:
+                streams.add(cur)
+        if streams:
+            r.releaseAfter(self._handle, jpype.JArray(jpype.JLong)(sorted(streams)))
+        else:
+            r.release(self._handle)
 
     def __del__(self):
-        b = self._jbatch
-        self._jbatch = None
-        if b is None:
-            return
         try:
-            import jpype
-            from . import _jvm
-            if jpype.isJVMStarted() and _jvm.owns_jvm():
-                b.close()
+            self.release()
         except Exception:  # noqa: BLE001 - never raise from a finalizer (e.g. at interpreter exit)
             pass
 
 
-def view(owner: BatchOwner, address: int, nbytes: int, dtype_name: str, shape) -> np.ndarray:
-    """A NumPy array on ``nbytes`` of native memory at ``address``, keeping ``owner`` alive."""
-    dt = NUMPY_DTYPES.get(dtype_name)
-    if dt is None:
-        raise TypeError("lakestream: unsupported dtype %s" % dtype_name)
-    shape = tuple(int(d) for d in shape)
-    if nbytes == 0:
-        return np.empty(shape, dtype=dt)
-    buf = (ctypes.c_char * nbytes).from_address(address)
-    buf._lakestream_owner = owner  # the base chain ends here: owner lives as long as any view
-    return np.frombuffer(buf, dtype=dt).reshape(shape)
+# Owners of CUDA-mode steps still alive (record_stream looks tensors up here by address).
+_cuda_owners = weakref.WeakSet()
+
+
+def _current_torch_stream():
+    """torch's current CUDA stream handle if torch has initialised CUDA in this process, else None."""
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_initialized():
+            return int(torch.cuda.current_stream().cuda_stream)
+    except Exception:  # noqa: BLE001 - a CPU-only or partial torch build
+        pass
+    return None
+
+
+def _stream_handle(stream) -> int:
+    if stream is None:
+        cur = _current_torch_stream()
+        if cur is None:
+            raise ValueError("lakestream: record_stream(x) without a stream needs torch with CUDA initialised")
+        return cur
+    if isinstance(stream, int):
+        return stream
+    handle = getattr(stream, "cuda_stream", None)  # torch.cuda.Stream
+    if handle is None:
+        raise TypeError("lakestream: stream must be a torch.cuda.Stream or a CUDA stream handle (int), got %s"
+                        % type(stream).__name__)
+    return int(handle)
+
+
+def _pointers(obj):
+    """Data addresses of the tensors/arrays in ``obj`` (a tensor, array, Batch, dict or sequence)."""
+    if isinstance(obj, np.ndarray):
+        yield obj.__array_interface__["data"][0]
+        return
+    ptr = getattr(obj, "data_ptr", None)  # torch.Tensor
+    if callable(ptr):
+        yield int(ptr())
+        return
+    arrays = getattr(obj, "arrays", None)  # lakestream Batch
+    if isinstance(arrays, dict):
+        obj = arrays
+    if isinstance(obj, dict):
+        obj = obj.values()
+    if isinstance(obj, (list, tuple)) or hasattr(obj, "__iter__") and not isinstance(obj, (str, bytes)):
+        for x in obj:
+            yield from _pointers(x)
+
+
+def record_stream(obj, stream=None) -> int:
+    """Marks the steps whose memory ``obj`` uses as read by copies queued on ``stream``.
+
+    Like ``torch.Tensor.record_stream`` for lakestream's pool memory: when the step's tensors
+    are garbage, its pool slab is lent again only after every copy queued on ``stream`` up to
+    then has run. Needed in CUDA pin mode when ``.cuda(non_blocking=True)`` copies run on a
+    stream other than torch's current one at release time (that one is always waited for).
+    ``obj``: a tensor, NumPy array, :class:`Batch`, dict or sequence of them; ``stream``: a
+    ``torch.cuda.Stream`` or a raw handle (None: torch's current stream). Tensors not on a
+    CUDA-mode step (copies, MLOCK/NONE pools, whose copies CUDA stages synchronously) are
+    ignored. Returns how many steps were marked.
+    """
+    handle = _stream_handle(stream)
+    owners = list(_cuda_owners)
+    marked = set()
+    for p in _pointers(obj):
+        for o in owners:
+            if o.address <= p < o.address + max(o.nbytes, 1) and id(o) not in marked:
+                if o.streams is None:
+                    o.streams = set()
+                o.streams.add(handle)
+                marked.add(id(o))
+    return len(marked)
+
+
+def views(owner: BatchOwner, layout, words, base: int) -> dict:
+    """NumPy arrays on a step's tensor bytes, one buffer object for all of them, keeping ``owner`` alive.
+
+    ``layout``: [(name, numpy dtype, shape)] per tensor; ``words``: the descriptor, whose
+    words 12 + 2i and 13 + 2i are tensor i's offset from the tensor bytes and its length.
+    """
+    out = {}
+    buf = None
+    if owner.nbytes > 0:
+        buf = (ctypes.c_char * owner.nbytes).from_address(owner.address)
+        buf._lakestream_owner = owner  # the base chain ends here: owner lives as long as any view
+    for i, (name, dt, shape) in enumerate(layout):
+        nbytes = words[base + 2 * i + 1]
+        if nbytes == 0:
+            out[name] = np.empty(shape, dtype=dt)
+        else:
+            out[name] = np.frombuffer(buf, dtype=dt, count=nbytes // dt.itemsize,
+                                      offset=words[base + 2 * i]).reshape(shape)
+    return out
 
 
 def to_torch(arr: np.ndarray, dtype_name: str):

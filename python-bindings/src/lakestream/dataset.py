@@ -36,6 +36,8 @@ class TorchDataset(IterableDataset):
     * ``elastic=True``: read a stream written for another world size (e.g. resume a checkpoint
       taken with 8 GPUs on 4): each step's samples are split into ``world_size`` contiguous
       ranges, the first ``n % world_size`` ranks one more. Default: refuse another world size.
+    * ``bytes_read``: batch bytes this dataset copy read from the store, summed over its finished
+      iterations (in a DataLoader worker: that worker's share).
     * State (torchdata ``StatefulDataLoader`` convention): ``state_dict()`` is
       ``{"next_step": N}``, the step after the last one yielded; ``load_state_dict`` makes the next
       iteration start there, yielding byte-identical tensors.
@@ -46,9 +48,11 @@ class TorchDataset(IterableDataset):
       the held steps) after ``timeout_s``.
     * ``num_workers > 0``: every worker starts its own JVM lazily and worker ``k`` of ``n`` yields
       the steps ``s`` with ``(s - first) % n == k``; with the DataLoader's default in-order
-      round robin the trainer still sees steps in order. Each worker reads (and drops) the other
-      workers' steps too, and tensors are copied into shared memory to reach the trainer, so
-      ``num_workers=0`` is faster: the Java side already prefetches in parallel. If this process
+      round robin the trainer still sees steps in order. The stride is pushed down into the Java
+      reader: a worker never fetches, checksums or decodes another worker's steps, so the workers
+      together read each step once. Tensors are still copied into shared memory to reach the
+      trainer (and each worker holds a JVM), so ``num_workers=0`` is usually faster: the Java side
+      already fetches and decodes ``prefetch`` steps ahead on its own threads. If this process
       has already started its JVM, workers must be started with
       ``multiprocessing_context="spawn"`` (a JVM does not survive fork); otherwise a clear
       error is raised. With workers and a plain DataLoader, take the resume point from the
@@ -74,6 +78,7 @@ class TorchDataset(IterableDataset):
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
+        self.bytes_read = 0  # batch bytes this copy's finished iterations read from the store
 
     def rank_and_world_size(self):
         """(rank, world size) this dataset reads as (arguments, torch.distributed, env, (0, 1))."""
@@ -122,7 +127,8 @@ class TorchDataset(IterableDataset):
         mine = first + (k - (first - anchor)) % n  # this worker's first step: (s - anchor) % n == k
         if end is not None and mine >= end:
             return
-        reader = Reader(self.uri, rank, ws, mine, self.prefetch, elastic=self.elastic)
+        # The stride goes down to the Java reader: this worker never reads the others' steps.
+        reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic)
         try:
             while True:
                 try:
@@ -136,9 +142,6 @@ class TorchDataset(IterableDataset):
                 s = b.step
                 if end is not None and s >= end:
                     return
-                if (s - anchor) % n != k:
-                    del b  # another worker's step: its slab goes back at once
-                    continue
                 self.pin_mode = b.pin_mode
                 item = b.torch()
                 item.setdefault("step", s)
@@ -148,7 +151,10 @@ class TorchDataset(IterableDataset):
                 if end is not None and s + n >= end:
                     return
         finally:
-            reader.close()
+            import jpype
+            if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
+                self.bytes_read += reader.bytes_read
+                reader.close()
 
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (

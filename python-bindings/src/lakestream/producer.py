@@ -18,12 +18,16 @@ class Producer:
     committed when the process dies are never seen by readers.
 
     ``group`` is the initial number of batches per commit (``append`` commits by itself when the
-    adaptive group is full); ``lz4`` stores shards LZ4-compressed. As a context manager it
+    adaptive group is full); ``lz4`` stores shards LZ4-compressed. ``max_lag_steps`` and
+    ``keep_checkpoints`` are settings of the stream (flow control: producers wait while more
+    than ``max_lag_steps`` committed steps lie beyond the newest checkpoint, 0 = no bound;
+    retention keeps the newest ``keep_checkpoints``); they apply when this producer creates the
+    stream, an existing stream keeps its own. As a context manager it
     commits what is pending when the block ends normally, and drops it when the block raises.
     """
 
     def __init__(self, uri: str, producer_id: str, world_size: int, lz4: bool = False, group: int = 4,
-                 snapshot_interval: int = 64):
+                 snapshot_interval: int = 64, max_lag_steps: int = 0, keep_checkpoints: int = 2):
         self.uri = uri
         self.producer_id = producer_id
         self.world_size = int(world_size)
@@ -36,7 +40,8 @@ class Producer:
             ProducerOptions = _jvm.jclass("io.lakestream.producer.ProducerOptions")
             Codec = _jvm.jclass("io.lakestream.format.Codec")
             opts = ProducerOptions.defaults().withCodec(Codec.LZ4 if lz4 else Codec.NONE).withGroup(int(group), 64, True)
-            cfg = StreamConfig.of(self.world_size).withSnapshotInterval(int(snapshot_interval))
+            cfg = (StreamConfig.of(self.world_size).withSnapshotInterval(int(snapshot_interval))
+                   .withRetention(int(keep_checkpoints), int(max_lag_steps)))
             with java_errors("cannot open producer '%s' on stream '%s'" % (producer_id, uri)):
                 self._p = TgbProducer.open(self._store, producer_id, cfg, opts)
         except BaseException:

@@ -1,9 +1,15 @@
 """A rank reader: one rank's shard of every committed step, in step order, zero-copy."""
 from __future__ import annotations
 
+import ctypes
+
 from . import _jvm
 from ._errors import StepTimeoutError, java_errors
-from ._tensors import BatchOwner, to_torch, view
+from ._tensors import NUMPY_DTYPES, BatchOwner, record_stream, to_torch, views
+
+PIN_MODES = ("NONE", "MLOCK", "CUDA")  # descriptor word 5
+_HEADER = 12  # descriptor words before the per-tensor (offset, length) pairs; see Java PyReader
+_dtype_names = None  # dtype ordinal -> name, from PyReader.dtypeNames()
 
 
 def _open_store(uri: str, create: bool):
@@ -17,36 +23,43 @@ def _open_store(uri: str, create: bool):
 class Batch:
     """One rank's shard of one step, as NumPy arrays on the reader's pool memory (no copy).
 
-    ``arrays`` maps tensor names to NumPy arrays (BF16 as raw ``uint16`` bits). The Java batch
-    is closed when this object and every array/tensor made from it are garbage (see the
-    lifetime rule in the package docs).
+    ``arrays`` maps tensor names to NumPy arrays (BF16 as raw ``uint16`` bits). The step is
+    released when this object and every array/tensor made from it are garbage (see the lifetime
+    rule in the package docs); in CUDA pin mode only after the CUDA copies queued from it ran
+    (:meth:`record_stream`).
     """
 
-    __slots__ = ("step", "rank", "samples", "object", "pin_mode", "bytes_delivered", "address", "arrays", "dtypes",
-                 "_owner")
+    __slots__ = ("step", "rank", "samples", "pin_mode", "bytes_fetched", "bytes_delivered", "address", "arrays",
+                 "dtypes", "_owner")
 
-    def __init__(self, jbatch):
-        owner = BatchOwner(jbatch)
+    def __init__(self, owner, words, layout):
         self._owner = owner
-        self.step = int(jbatch.step())
-        self.rank = int(jbatch.rank())
-        self.samples = int(jbatch.samples())
-        self.object = str(jbatch.object())
-        self.pin_mode = str(jbatch.lease().pinMode().name())
-        self.bytes_delivered = int(jbatch.bytesDelivered())
-        self.address = int(jbatch.address())
-        self.arrays = {}
-        self.dtypes = {}
-        for t in jbatch.tensors():
-            name = str(t.name())
-            dtype = str(t.dtype().name())
-            seg = t.data()
-            self.arrays[name] = view(owner, int(seg.address()), int(seg.byteSize()), dtype, t.shape())
-            self.dtypes[name] = dtype
+        self.step = words[2]
+        self.rank = words[3]
+        self.samples = words[4]
+        self.pin_mode = PIN_MODES[words[5]]
+        self.bytes_fetched = words[6]
+        self.bytes_delivered = words[7]
+        self.address = words[8]
+        self.arrays = views(owner, [(name, dt, shape) for name, dt, _, shape in layout], words, _HEADER)
+        self.dtypes = {name: dname for name, _, dname, _ in layout}
+
+    @property
+    def object(self) -> str:
+        """Key of the batch object this shard came from."""
+        return str(self._owner.java_batch().object())
+
+    def java_batch(self):
+        """The Java ``StepBatch`` behind this step (diagnostics and tests)."""
+        return self._owner.java_batch()
 
     def torch(self):
         """The tensors as a dict of torch tensors sharing the pool memory (BF16 as torch.bfloat16)."""
         return {k: to_torch(a, self.dtypes[k]) for k, a in self.arrays.items()}
+
+    def record_stream(self, stream=None):
+        """Copies from this step may be queued on ``stream``: see :func:`lakestream.record_stream`."""
+        return record_stream(self, stream)
 
     def __repr__(self):
         return "Batch(step=%d, rank=%d, samples=%d, tensors=%s)" % (
@@ -62,39 +75,54 @@ class Reader:
     :class:`EndOfStreamError` at once at the end of a closed stream. ``elastic=True`` reads a
     stream written for another world size: each step's samples are split into ``world_size``
     contiguous ranges (default: refuse). Fetch, checksum and decode run on Java threads, ``prefetch``
-    steps ahead. Use as a context manager or call :meth:`close`.
+    steps ahead. With ``step_stride`` n > 1 it delivers only ``start_step``, ``start_step + n``,
+    …; the steps in between are never read from the store (DataLoader workers). Each step
+    reaches Python through one JPype call (a packed descriptor of all its tensors). Use as a
+    context manager or call :meth:`close`.
     """
 
-    def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4, elastic: bool = False):
+    def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4,
+                 step_stride: int = 1, elastic: bool = False):
+        global _dtype_names
         self.uri = uri
         self._store = _open_store(uri, False)
         try:
-            RankReader = _jvm.jclass("io.lakestream.reader.RankReader")
-            ReaderOptions = _jvm.jclass("io.lakestream.reader.ReaderOptions")
+            PyReader = _jvm.jclass("io.lakestream.python.PyReader")
             with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
                 # elastic: a stream written for another world size, each step's samples split in contiguous ranges
-                self._reader = (RankReader.openElastic if elastic else RankReader.open)(
-                    self._store, int(rank), int(world_size), int(start_step), ReaderOptions.defaults().withPrefetch(int(prefetch)))
+                self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
+                                             int(step_stride), bool(elastic))
         except BaseException:
             self._store.close()
             raise
+        if _dtype_names is None:
+            _dtype_names = [str(n) for n in PyReader.dtypeNames()]
         self.rank = int(rank)
         self.world_size = int(world_size)
         self.prefetch = int(prefetch)
+        self.step_stride = int(step_stride)
         self._RTE = _jvm.jclass("io.lakestream.reader.ReaderTimeoutException")
+        self._words = None  # ctypes int64 array over the Java descriptor buffer
+        self._layout_id = None
+        self._layout = None
 
     @property
     def next_step(self) -> int:
         """The step :meth:`next` returns next: the reader's whole resumable state."""
         return int(self._reader.nextStep())
 
+    @property
+    def bytes_read(self) -> int:
+        """Batch bytes this reader has read from the store (each shard read; log reads not counted)."""
+        return int(self._reader.bytesRead())
+
     def committed_steps(self) -> int:
         """Steps committed to the stream as of the reader's last look at the log."""
-        return int(self._reader.log().state().committedSteps())
+        return int(self._reader.committedSteps())
 
     def next(self, timeout_s: float = 30.0) -> Batch:
         try:
-            jb = self._reader.next(int(timeout_s * 1000))
+            n = int(self._reader.next(int(timeout_s * 1000)))  # the one JPype call of a step
         except self._RTE as e:
             # Not committed yet, or committed but slow to fetch (a pool starved by held tensors is
             # a PoolExhaustedException instead, translated below).
@@ -103,16 +131,52 @@ class Reader:
             with java_errors("stream '%s' rank %d" % (self.uri, self.rank)):
                 raise e
             raise
+        words = self._read_words(n)
+        owner = BatchOwner(self._reader, words[1], words[8], words[7], words[5] == 2)
         try:
-            return Batch(jb)
+            if words[10] != self._layout_id:
+                self._layout = self._parse_layout(words)
+                self._layout_id = words[10]
+            return Batch(owner, words, self._layout)
         except BaseException:
-            jb.close()
+            owner.release()
             raise
+
+    def _read_words(self, n: int):
+        moved = n < 0
+        n = abs(n)
+        if moved or self._words is None or len(self._words) < n:
+            self._words = (ctypes.c_int64 * n).from_address(int(self._reader.descriptorAddress()))
+        return self._words[:n]
+
+    def _parse_layout(self, w):
+        """[(name, numpy dtype, dtype name, shape)] from the descriptor's layout section."""
+        t = w[9]
+        at = _HEADER + 2 * t
+        specs = []
+        for _ in range(t):
+            dname = _dtype_names[w[at]]
+            ndim = w[at + 1]
+            shape = tuple(w[at + 2:at + 2 + ndim])
+            specs.append((dname, shape, w[at + 2 + ndim]))
+            at += 3 + ndim
+        raw = ctypes.string_at(ctypes.addressof(self._words) + 8 * at, sum(s[2] for s in specs))
+        out = []
+        pos = 0
+        for dname, shape, nlen in specs:
+            name = raw[pos:pos + nlen].decode("utf-8")
+            pos += nlen
+            dt = NUMPY_DTYPES.get(dname)
+            if dt is None:
+                raise TypeError("lakestream: unsupported dtype %s of tensor '%s'" % (dname, name))
+            out.append((name, dt, dname, shape))
+        return out
 
     def close(self):
         r, self._reader = getattr(self, "_reader", None), None
+        self._words = None
         if r is not None:
-            r.close()
+            r.close()  # delivered steps stay valid until their tensors are garbage
             self._store.close()
 
     def __enter__(self):

@@ -8,6 +8,8 @@
  *  2. Saying which mode is active and why (ls_pin_mode, ls_mode_reason, ls_last_error).
  *  3. An asynchronous host-to-device copy (cudaMemcpyAsync on a stream) plus the stream and
  *     device-memory calls a caller needs around it.
+ *  4. CUDA events recorded on a stream, so a pool slab is lent again only after every copy
+ *     queued from it has run (PyTorch records no event for memory it did not allocate).
  *
  * Test-only switches, read once at first use: LS_SHIMS_DISABLE_CUDA=1 skips the CUDA probe,
  * LS_SHIMS_DISABLE_MLOCK=1 skips mlock, so every fallback path can be exercised anywhere.
@@ -24,8 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
-#define LS_SHIMS_VERSION 1
+#define LS_SHIMS_VERSION 2
 
 /* Pin modes; the Java enum Pinner.Mode maps them by these values. */
 #define LS_MODE_NONE 0
@@ -52,11 +55,20 @@ typedef int (*cuda_stream_create_fn)(void **);
 typedef int (*cuda_stream_sync_fn)(void *);
 typedef int (*cuda_stream_destroy_fn)(void *);
 typedef int (*cuda_get_last_error_fn)(void);
+typedef int (*cuda_event_create_with_flags_fn)(void **, unsigned int);
+typedef int (*cuda_event_record_fn)(void *, void *);
+typedef int (*cuda_event_query_fn)(void *);
+typedef int (*cuda_event_sync_fn)(void *);
+typedef int (*cuda_event_destroy_fn)(void *);
+typedef void (*cuda_host_fn)(void *);
+typedef int (*cuda_launch_host_func_fn)(void *, cuda_host_fn, void *);
 typedef const char *(*cuda_get_error_string_fn)(int);
 
 #define CUDA_HOST_REGISTER_PORTABLE 1u /* pinned for every CUDA context, not just the current one */
 #define CUDA_MEMCPY_HOST_TO_DEVICE 1
 #define CUDA_MEMCPY_DEVICE_TO_HOST 2
+#define CUDA_EVENT_DISABLE_TIMING 2u /* cheaper events: no timestamps */
+#define CUDA_ERROR_NOT_READY 600    /* cudaEventQuery: work before the event still runs */
 
 static struct {
     void *lib;
@@ -71,6 +83,12 @@ static struct {
     cuda_stream_destroy_fn stream_destroy;
     cuda_get_last_error_fn get_last_error;
     cuda_get_error_string_fn get_error_string;
+    cuda_event_create_with_flags_fn event_create;
+    cuda_event_record_fn event_record;
+    cuda_event_query_fn event_query;
+    cuda_event_sync_fn event_sync;
+    cuda_event_destroy_fn event_destroy;
+    cuda_launch_host_func_fn launch_host_func;
 } cuda;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -156,6 +174,12 @@ static int probe_cuda(void) {
     LOAD(stream_create, "cudaStreamCreate");
     LOAD(stream_sync, "cudaStreamSynchronize");
     LOAD(stream_destroy, "cudaStreamDestroy");
+    LOAD(event_create, "cudaEventCreateWithFlags");
+    LOAD(event_record, "cudaEventRecord");
+    LOAD(event_query, "cudaEventQuery");
+    LOAD(event_sync, "cudaEventSynchronize");
+    LOAD(event_destroy, "cudaEventDestroy");
+    LOAD(launch_host_func, "cudaLaunchHostFunc");
     int devices = 0;
     int rc = get_device_count(&devices);
     if (rc != 0 || devices <= 0) {
@@ -362,4 +386,70 @@ int ls_cuda_memcpy_h2d_async(void *dst_dev, const void *src_host, size_t len, vo
 int ls_cuda_memcpy_d2h(void *dst_host, const void *src_dev, size_t len) {
     REQUIRE_CUDA("cudaMemcpy");
     return cuda_call(cuda.memcpy_(dst_host, src_dev, len, CUDA_MEMCPY_DEVICE_TO_HOST), "cudaMemcpy(D2H)");
+}
+
+/* ------------------------------------------------------------------ CUDA events */
+
+/*
+ * Records a new event on `stream` (0: the legacy default stream): it completes when every
+ * operation queued on the stream before this call has run. The caller destroys it.
+ */
+int ls_cuda_event_record(void *stream, void **event_out) {
+    REQUIRE_CUDA("cudaEventRecord");
+    if (event_out == NULL) {
+        set_error("cudaEventRecord: null out pointer");
+        return LS_ERR_ARG;
+    }
+    void *ev = NULL;
+    int rc = cuda_call(cuda.event_create(&ev, CUDA_EVENT_DISABLE_TIMING), "cudaEventCreateWithFlags");
+    if (rc != LS_OK) {
+        return rc;
+    }
+    rc = cuda_call(cuda.event_record(ev, stream), "cudaEventRecord");
+    if (rc != LS_OK) {
+        (void)cuda.event_destroy(ev);
+        return rc;
+    }
+    *event_out = ev;
+    return LS_OK;
+}
+
+/* 1 when the work before the event has run, 0 while it still runs, < 0 on an error. */
+int ls_cuda_event_done(void *event) {
+    REQUIRE_CUDA("cudaEventQuery");
+    int rc = cuda.event_query(event);
+    if (rc == 0) {
+        return 1;
+    }
+    if (rc == CUDA_ERROR_NOT_READY) {
+        cuda_clear();
+        return 0;
+    }
+    return cuda_call(rc, "cudaEventQuery");
+}
+
+int ls_cuda_event_sync(void *event) {
+    REQUIRE_CUDA("cudaEventSynchronize");
+    return cuda_call(cuda.event_sync(event), "cudaEventSynchronize");
+}
+
+int ls_cuda_event_destroy(void *event) {
+    REQUIRE_CUDA("cudaEventDestroy");
+    return cuda_call(cuda.event_destroy(event), "cudaEventDestroy");
+}
+
+static void sleep_host_fn(void *arg) {
+    size_t micros = (size_t)arg;
+    struct timespec ts = {(time_t)(micros / 1000000), (long)(micros % 1000000) * 1000};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/*
+ * Queues a host function that sleeps `micros` on `stream`: later work on the stream waits
+ * behind it. For tests and diagnostics that need an asynchronous copy to stay queued.
+ */
+int ls_cuda_stream_sleep(void *stream, size_t micros) {
+    REQUIRE_CUDA("cudaLaunchHostFunc");
+    return cuda_call(cuda.launch_host_func(stream, sleep_host_fn, (void *)micros), "cudaLaunchHostFunc");
 }

@@ -25,6 +25,11 @@ int ls_cuda_malloc(void **dev, size_t len);
 int ls_cuda_free(void *dev);
 int ls_cuda_memcpy_h2d_async(void *dst, const void *src, size_t len, void *stream);
 int ls_cuda_memcpy_d2h(void *dst, const void *src, size_t len);
+int ls_cuda_event_record(void *stream, void **event);
+int ls_cuda_event_done(void *event);
+int ls_cuda_event_sync(void *event);
+int ls_cuda_event_destroy(void *event);
+int ls_cuda_stream_sleep(void *stream, size_t micros);
 
 static int failures;
 #define CHECK(cond, ...)                                           \
@@ -55,6 +60,15 @@ static void cuda_round_trip(void *host, size_t len) {
     CHECK(ls_cuda_stream_sync(stream) == 0, "stream sync: %s", ls_last_error());
     CHECK(ls_cuda_memcpy_d2h(back, dev, len) == 0, "memcpy d2h: %s", ls_last_error());
     CHECK(memcmp(back, host, len) == 0, "device round trip changed the bytes");
+    /* An event recorded behind a queued copy is not done until the copy ran. */
+    void *ev = NULL;
+    CHECK(ls_cuda_stream_sleep(stream, 300000) == 0, "stream sleep: %s", ls_last_error());
+    CHECK(ls_cuda_memcpy_h2d_async(dev, host, len, stream) == 0, "memcpy async: %s", ls_last_error());
+    CHECK(ls_cuda_event_record(stream, &ev) == 0, "event record: %s", ls_last_error());
+    CHECK(ls_cuda_event_done(ev) == 0, "event done while the stream sleeps 300 ms");
+    CHECK(ls_cuda_event_sync(ev) == 0, "event sync: %s", ls_last_error());
+    CHECK(ls_cuda_event_done(ev) == 1, "event not done after its sync");
+    CHECK(ls_cuda_event_destroy(ev) == 0, "event destroy: %s", ls_last_error());
     CHECK(ls_cuda_free(dev) == 0, "cudaFree: %s", ls_last_error());
     CHECK(ls_cuda_stream_destroy(stream) == 0, "stream destroy: %s", ls_last_error());
     free(back);
@@ -98,6 +112,9 @@ int main(int argc, char **argv) {
         CHECK(strstr(ls_last_error(), "not available") != NULL, "error should say CUDA is absent: %s", ls_last_error());
         CHECK(ls_cuda_malloc(&p, 16) == -1, "cudaMalloc without CUDA must return -1");
         CHECK(ls_cuda_memcpy_h2d_async(NULL, buf, 16, NULL) == -1, "memcpy without CUDA must return -1");
+        CHECK(ls_cuda_event_record(NULL, &p) == -1, "event record without CUDA must return -1");
+        CHECK(ls_cuda_event_done(NULL) == -1, "event query without CUDA must return -1");
+        CHECK(ls_cuda_stream_sleep(NULL, 1) == -1, "stream sleep without CUDA must return -1");
     } else {
         CHECK(preferred == 2, "CUDA available but preferred %s", mode_name(preferred));
         cuda_round_trip(buf, len);

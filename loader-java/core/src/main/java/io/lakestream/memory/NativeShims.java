@@ -61,6 +61,11 @@ public final class NativeShims {
     private final MethodHandle cudaFree;
     private final MethodHandle h2dAsync;
     private final MethodHandle d2h;
+    private final MethodHandle eventRecord;
+    private final MethodHandle eventDone;
+    private final MethodHandle eventSync;
+    private final MethodHandle eventDestroy;
+    private final MethodHandle streamSleep;
 
     /** Loaded once, on first use; holds the shims or the reason they are unavailable. */
     private static final class Holder {
@@ -97,6 +102,11 @@ public final class NativeShims {
         this.cudaFree = bind(linker, lib, "ls_cuda_free", FunctionDescriptor.of(C_INT, C_PTR));
         this.h2dAsync = bind(linker, lib, "ls_cuda_memcpy_h2d_async", FunctionDescriptor.of(C_INT, C_PTR, C_PTR, C_SIZE_T, C_PTR));
         this.d2h = bind(linker, lib, "ls_cuda_memcpy_d2h", FunctionDescriptor.of(C_INT, C_PTR, C_PTR, C_SIZE_T));
+        this.eventRecord = bind(linker, lib, "ls_cuda_event_record", FunctionDescriptor.of(C_INT, C_PTR, C_PTR));
+        this.eventDone = bind(linker, lib, "ls_cuda_event_done", FunctionDescriptor.of(C_INT, C_PTR));
+        this.eventSync = bind(linker, lib, "ls_cuda_event_sync", FunctionDescriptor.of(C_INT, C_PTR));
+        this.eventDestroy = bind(linker, lib, "ls_cuda_event_destroy", FunctionDescriptor.of(C_INT, C_PTR));
+        this.streamSleep = bind(linker, lib, "ls_cuda_stream_sleep", FunctionDescriptor.of(C_INT, C_PTR, C_SIZE_T));
     }
 
     private static MethodHandle bind(Linker linker, SymbolLookup lib, String name, FunctionDescriptor fd) {
@@ -134,7 +144,7 @@ public final class NativeShims {
 
     private void check() {
         int v = version();
-        if (v < 1) {
+        if (v < 2) {
             throw new IllegalStateException("libls_shims.so reports version " + v);
         }
     }
@@ -291,6 +301,62 @@ public final class NativeShims {
     public void copyToHost(MemorySegment dst, long devicePtr) {
         try {
             check((int) d2h.invokeExact(dst, MemorySegment.ofAddress(devicePtr), dst.byteSize()), "cudaMemcpy");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Records a new CUDA event on {@code stream} (0: the legacy default stream); it completes when
+     * everything queued on the stream before this call has run. Destroy it with
+     * {@link #cudaEventDestroy}.
+     */
+    public long cudaEventRecord(long stream) {
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment out = a.allocate(C_PTR);
+            check((int) eventRecord.invokeExact(MemorySegment.ofAddress(stream), out), "cudaEventRecord");
+            return out.get(C_PTR, 0).address();
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** True when the work queued before the event has run (cudaEventQuery). */
+    public boolean cudaEventDone(long event) {
+        try {
+            int rc = (int) eventDone.invokeExact(MemorySegment.ofAddress(event));
+            if (rc < 0) {
+                check(rc, "cudaEventQuery");
+            }
+            return rc == 1;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public void cudaEventSynchronize(long event) {
+        try {
+            check((int) eventSync.invokeExact(MemorySegment.ofAddress(event)), "cudaEventSynchronize");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    public void cudaEventDestroy(long event) {
+        try {
+            check((int) eventDestroy.invokeExact(MemorySegment.ofAddress(event)), "cudaEventDestroy");
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Queues a host function sleeping {@code micros} on {@code stream}, so later work there waits
+     * behind it: lets a test keep an asynchronous copy queued for a known time.
+     */
+    public void cudaStreamSleep(long stream, long micros) {
+        try {
+            check((int) streamSleep.invokeExact(MemorySegment.ofAddress(stream), micros), "cudaLaunchHostFunc");
         } catch (Throwable t) {
             throw rethrow(t);
         }

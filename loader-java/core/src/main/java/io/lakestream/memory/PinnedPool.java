@@ -15,10 +15,16 @@ import java.util.concurrent.locks.ReentrantLock;
  * slab to one batch. Memory handed out through a lease is a view scoped to the lease: after
  * {@link Lease#close()} any access through it throws {@link IllegalStateException} instead of
  * reading a slab that already holds another batch.
+ *
+ * <p>Java's scope check cannot see a device copy queued from the slab (e.g. a CUDA
+ * {@code cudaMemcpyAsync} that runs later): a lease released with {@link Lease#closeAfter(Fence)}
+ * keeps its slab out of the pool until the fence says that work has run.
  */
 public final class PinnedPool implements AutoCloseable {
     private static final long ALIGN = 1L << 20;
     private static final long SLAB_ALIGNMENT = 4096;
+    private static final long FENCE_POLL_NANOS = 200_000; // how often an exhausted pool re-checks fences
+    private static final System.Logger LOG = System.getLogger(PinnedPool.class.getName());
 
     private final long minSlabBytes;
     private final int maxSlabs;
@@ -26,6 +32,7 @@ public final class PinnedPool implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final ArrayDeque<Slab> free = new ArrayDeque<>();
+    private final ArrayDeque<Fenced> fenced = new ArrayDeque<>(); // released, waiting for their fence
     private final List<Slab> all = new ArrayList<>();
     private boolean closed;
     private long leases;
@@ -41,6 +48,8 @@ public final class PinnedPool implements AutoCloseable {
             this.mode = mode;
         }
     }
+
+    private record Fenced(Slab slab, Fence fence) {}
 
     /**
      * @param minSlabBytes smallest slab allocated (slabs grow to fit a larger request, rounded up to 1 MiB)
@@ -62,10 +71,22 @@ public final class PinnedPool implements AutoCloseable {
     public Lease acquire(long bytes, long timeoutMillis) throws InterruptedException {
         Lease l = tryAcquire(bytes, timeoutMillis);
         if (l == null) {
+            int waiting = fencedCount();
             throw new IllegalStateException("pinned pool exhausted: all " + maxSlabs + " slabs are lent out "
-                    + "(batches not closed, or prefetch deeper than the pool)");
+                    + "(batches not closed, or prefetch deeper than the pool)"
+                    + (waiting == 0 ? "" : "; " + waiting + " of them wait for device copies queued from them"));
         }
         return l;
+    }
+
+    /** Slabs released by their batches but still waiting for device copies queued from them. */
+    public int fencedCount() {
+        lock.lock();
+        try {
+            return fenced.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -82,6 +103,7 @@ public final class PinnedPool implements AutoCloseable {
                 if (closed) {
                     throw new IllegalStateException("pool is closed");
                 }
+                reapFences();
                 Slab best = null;
                 for (Slab s : free) {
                     if (s.memory.byteSize() >= bytes && (best == null || s.memory.byteSize() < best.memory.byteSize())) {
@@ -106,7 +128,8 @@ public final class PinnedPool implements AutoCloseable {
                 if (left <= 0) {
                     return null;
                 }
-                released.awaitNanos(left);
+                // Fences complete on the device, not by a signal: poll them while some are pending.
+                released.awaitNanos(fenced.isEmpty() ? left : Math.min(left, FENCE_POLL_NANOS));
             }
         } finally {
             lock.unlock();
@@ -135,6 +158,55 @@ public final class PinnedPool implements AutoCloseable {
     private Lease lend(Slab s, long bytes) {
         leases++;
         return new Lease(this, s, bytes);
+    }
+
+    /** Moves slabs whose fence is done back to the free list. Holds the lock. */
+    private void reapFences() {
+        for (var it = fenced.iterator(); it.hasNext(); ) {
+            Fenced f = it.next();
+            boolean done;
+            try {
+                done = f.fence.isDone();
+            } catch (RuntimeException e) {
+                // The device cannot say whether a copy still reads the slab: never lend or free it
+                // again (it leaks); the pool may allocate a replacement.
+                it.remove();
+                all.remove(f.slab);
+                LOG.log(System.Logger.Level.WARNING, "dropping a pool slab whose device fence failed: " + e.getMessage());
+                continue;
+            }
+            if (done) {
+                it.remove();
+                f.fence.close();
+                free.push(f.slab);
+            }
+        }
+    }
+
+    void giveBackAfter(Slab s, Fence fence) {
+        lock.lock();
+        try {
+            if (closed) {
+                fence.await();
+                fence.close();
+                dispose(s);
+                return;
+            }
+            fenced.add(new Fenced(s, fence));
+            released.signalAll(); // a waiter polls the fence from now on
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Released slabs still waiting for their fence (device copies queued from them). */
+    public int fencedSlabs() {
+        lock.lock();
+        try {
+            return fenced.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     void giveBack(Slab s) {
@@ -199,6 +271,13 @@ public final class PinnedPool implements AutoCloseable {
                 dispose(s);
             }
             free.clear();
+            for (Fenced f : fenced) { // a queued copy may still read these: wait for it first
+                all.remove(f.slab);
+                f.fence.await();
+                f.fence.close();
+                dispose(f.slab);
+            }
+            fenced.clear();
             released.signalAll();
         } finally {
             lock.unlock();
@@ -240,6 +319,38 @@ public final class PinnedPool implements AutoCloseable {
             scope.close();
             closed = true;
             pool.giveBack(slab);
+        }
+
+        /**
+         * Releases the slab, but lends it again only after {@code fence} is done: for memory a
+         * device copy may still read (an asynchronous CUDA copy queued from it). Java views die at
+         * once, as with {@link #close()}. {@code null}: same as {@link #close()}.
+         *
+         * @throws IllegalStateException if the lease was already closed (its slab may already hold
+         *                               another batch: the fence comes too late)
+         */
+        public synchronized void closeAfter(Fence fence) {
+            if (fence == null) {
+                close();
+                return;
+            }
+            if (closed) {
+                fence.close();
+                throw new IllegalStateException("lease already released: a device copy queued from it may have read "
+                        + "another batch's bytes; release with the fence instead of closing first");
+            }
+            try {
+                scope.close();
+            } catch (IllegalStateException busy) {
+                fence.close();
+                throw busy;
+            }
+            closed = true;
+            pool.giveBackAfter(slab, fence);
+        }
+
+        public synchronized boolean isClosed() {
+            return closed;
         }
     }
 }

@@ -33,4 +33,17 @@ public final class PyBridge {
         }
         return new TensorData(t, shape, bytes);
     }
+
+    /**
+     * A segment on {@code nbytes} of native memory at {@code address} (e.g. a NumPy array's
+     * buffer), for passing Python memory to Java APIs that take a {@link MemorySegment}. JPype
+     * cannot call {@code reinterpret} itself (it reflects on the JDK-internal implementation
+     * class). The caller keeps the memory alive while Java uses the segment.
+     */
+    public static MemorySegment segment(long address, long nbytes) {
+        if (address == 0 || nbytes < 0) {
+            throw new IllegalArgumentException("no native memory at address " + address + " (" + nbytes + " bytes)");
+        }
+        return MemorySegment.ofAddress(address).reinterpret(nbytes);
+    }
 }

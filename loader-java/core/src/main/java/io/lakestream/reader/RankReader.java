@@ -34,6 +34,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Reads one rank's shard of every step, in step order, from a start step on.
@@ -49,6 +50,10 @@ import java.util.concurrent.TimeoutException;
  * then says so ({@link PoolExhaustedException}, naming the held steps) rather than pretending
  * the step is late. On a closed stream (see {@link io.lakestream.log.StreamEnd}) {@link #next}
  * reports the end at once ({@link EndOfStreamException}).
+ *
+ * <p>With {@link ReaderOptions#stepStride()} {@code n > 1} the reader delivers only the start step
+ * and every {@code n}-th step after it; the dispatcher neither fetches nor checksums the others
+ * (so {@code n} readers started at {@code first, first + 1, …} together read each step once).
  */
 public final class RankReader implements AutoCloseable {
     /** Longest single wait on the queue or a fetch, so a deadline on the injected clock is seen. */
@@ -66,6 +71,8 @@ public final class RankReader implements AutoCloseable {
     private final ExecutorService fetchers;
     private final Thread dispatcher;
     private final BlockingQueue<Future<StepBatch>> ready;
+    private final int stride;
+    private final LongAdder bytesRead = new LongAdder();
     private volatile boolean closed;
     private long nextStep;
     private Future<StepBatch> head; // consumer-owned: taken from ready, not yet delivered
@@ -87,6 +94,7 @@ public final class RankReader implements AutoCloseable {
         this.pool = pool;
         this.ownsPool = ownsPool;
         this.nextStep = startStep;
+        this.stride = options.stepStride();
         int depth = Math.max(1, options.prefetch());
         this.ready = new ArrayBlockingQueue<>(depth);
         this.fetchers = Executors.newFixedThreadPool(depth, r -> {
@@ -183,6 +191,14 @@ public final class RankReader implements AutoCloseable {
         return worldSize != streamWorldSize;
     }
 
+    /**
+     * Bytes of batch data this reader read from the store so far (each shard read, a re-read
+     * after a checksum mismatch included; log reads not).
+     */
+    public long bytesRead() {
+        return bytesRead.sum();
+    }
+
     /** The next step {@link #next} returns: save this with the training checkpoint. */
     public long nextStep() {
         return nextStep;
@@ -238,7 +254,7 @@ public final class RankReader implements AutoCloseable {
                     try {
                         StepBatch b = head.get(slice, TimeUnit.NANOSECONDS);
                         head = null;
-                        nextStep = b.step() + 1;
+                        nextStep = b.step() + stride;
                         long step = b.step();
                         held.add(step);
                         b.onClose(() -> held.remove(step));
@@ -301,7 +317,7 @@ public final class RankReader implements AutoCloseable {
                 log.forgetBefore(s + 1);
                 Future<StepBatch> f = fetchers.submit(() -> fetch(s, entry));
                 ready.put(f);
-                step++;
+                step += stride; // the steps in between belong to other readers: never fetched
             }
         } catch (InterruptedException e) {
             // closing
@@ -338,6 +354,7 @@ public final class RankReader implements AutoCloseable {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {
                 store.readRange(entry.object(), shard.offset(), stored);
+                bytesRead.add(stored.byteSize());
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
                 ManifestLog fresh = ManifestLog.open(store, true, log.env());
@@ -351,6 +368,7 @@ public final class RankReader implements AutoCloseable {
             if (crc != shard.crc32c()) {
                 // One re-read tells a torn transfer from corruption at rest.
                 store.readRange(entry.object(), shard.offset(), stored);
+                bytesRead.add(stored.byteSize());
                 crc = Crc32c.of(stored);
             }
             if (crc != shard.crc32c()) {

@@ -7,13 +7,33 @@ package io.lakestream.reader;
  * @param poolSlabBytes  smallest pool slab
  * @param minPollMillis  first wait when the next step is not committed yet
  * @param maxPollMillis  longest wait between polls of the log (backoff cap)
+ * @param stepStride     the reader delivers every {@code stepStride}-th step from its start step:
+ *                       {@code start, start + stride, …}; the steps in between are never fetched
+ *                       (e.g. DataLoader worker {@code k} of {@code n} starts at {@code first + k}
+ *                       with stride {@code n}). 1: every step
  */
-public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis) {
+public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis, int stepStride) {
+    public ReaderOptions {
+        if (stepStride < 1) {
+            throw new IllegalArgumentException("step stride must be >= 1, got " + stepStride);
+        }
+    }
+
+    /** Every step (stride 1). */
+    public ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis) {
+        this(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, 1);
+    }
+
     public static ReaderOptions defaults() {
-        return new ReaderOptions(4, 1L << 20, 2, 100);
+        return new ReaderOptions(4, 1L << 20, 2, 100, 1);
     }
 
     public ReaderOptions withPrefetch(int n) {
-        return new ReaderOptions(n, poolSlabBytes, minPollMillis, maxPollMillis);
+        return new ReaderOptions(n, poolSlabBytes, minPollMillis, maxPollMillis, stepStride);
+    }
+
+    /** Delivers only every {@code stride}-th step from the start step (see {@link #stepStride()}). */
+    public ReaderOptions withStepStride(int stride) {
+        return new ReaderOptions(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, stride);
     }
 }

@@ -1,6 +1,10 @@
 package io.lakestream.reader;
 
+import io.lakestream.memory.CudaFence;
+import io.lakestream.memory.Fence;
+import io.lakestream.memory.NativeShims;
 import io.lakestream.memory.PinnedPool;
+import io.lakestream.memory.Pinner;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -121,5 +125,27 @@ public final class StepBatch implements AutoCloseable {
             onClose = null;
             r.run();
         }
+    }
+
+    /**
+     * Releases the step, but keeps its slab out of the pool until every copy queued so far on
+     * {@code cudaStreams} (CUDA stream handles; 0 = the legacy default stream) has run. Use it
+     * after {@code .cuda(non_blocking=True)} / {@code cudaMemcpyAsync} from the step's memory:
+     * such a copy runs later, and reading a slab already refilled with another step would copy
+     * the wrong bytes. Only CUDA-registered slabs need this: CUDA stages copies from other host
+     * memory before the call returns, so in MLOCK/NONE mode (or with no streams) this is
+     * {@link #close()}.
+     */
+    public void closeAfterCudaStreams(long... cudaStreams) {
+        if (cudaStreams.length == 0 || lease.pinMode() != Pinner.Mode.CUDA) {
+            close();
+            return;
+        }
+        lease.closeAfter(CudaFence.record(NativeShims.require(), cudaStreams));
+    }
+
+    /** Releases the step; its slab is lent again only after {@code fence} is done (see {@link PinnedPool}). */
+    public void closeAfter(Fence fence) {
+        lease.closeAfter(fence);
     }
 }

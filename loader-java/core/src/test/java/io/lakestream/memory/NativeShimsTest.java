@@ -71,6 +71,9 @@ class NativeShimsTest {
         UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, s::cudaStreamCreate);
         assertTrue(e.getMessage().contains("not available"), e.getMessage());
         assertThrows(UnsupportedOperationException.class, () -> s.cudaMalloc(64));
+        assertThrows(UnsupportedOperationException.class, () -> s.cudaEventRecord(0));
+        assertThrows(UnsupportedOperationException.class, () -> CudaFence.record(s, 0));
+        assertThrows(UnsupportedOperationException.class, () -> s.cudaStreamSleep(0, 1));
     }
 
     /** Runs only where a CUDA device is present (a GPU machine): pin, async H2D, read back. */

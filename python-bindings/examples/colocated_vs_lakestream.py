@@ -1,0 +1,826 @@
+#!/usr/bin/env python3
+"""Colocated DataLoader workers vs Lakestream producers: the same CPU-heavy preprocessing, the same
+trainer, side by side; then failure isolation both ways.
+
+The preprocessing is a text pipeline real LLM training runs: read raw documents (the copyright
+and licence texts every Debian system ships under /usr/share/doc and /usr/share/common-licenses;
+generated text if they are missing), Unicode NFKC normalisation, line-level boilerplate
+filtering, GPT-2-style byte-level BPE tokenisation (the original algorithm, pure Python, merges
+learned from the corpus at start-up), a CCNet-style quality filter (a document is kept only if its
+per-token perplexity under a unigram model of the corpus is in the lowest third, CCNet's "head":
+two thirds of the tokenised text is thrown away, as such filters do), and packing into fixed-length sequences
+with an end-of-document token between documents. The trainer is a small next-token model (embedding +
+MLP) with a fixed amount of compute per step, one thread.
+
+Setups, each in a fresh trainer process:
+* colocated, num_workers 0, 1, 2: the pipeline runs in ``torch.utils.data.DataLoader`` workers
+  (or in the trainer itself for 0), on the trainer node's CPUs;
+* lakestream: ``--producers`` producer processes (Python ``lakestream.Producer``) run the same
+  pipeline on the producer node's CPUs and commit to a file:// stream; the trainer reads it with
+  ``lakestream.TorchDataset`` and records a checkpoint every ``--checkpoint-every`` steps (as it
+  would after each durable checkpoint; the benchmark skips writing the model), so the stream's
+  flow control keeps producers at most ``--max-lag`` steps ahead.
+Placement: the trainer node is ``--trainer-cpus`` (default: the first half of this machine's
+CPUs), the producer node ``--producer-cpus`` (the rest); processes are pinned with
+sched_setaffinity. On one machine the two "nodes" are cores of the same box, standing in for a
+GPU node whose CPUs are scarce and separate preprocessing machines.
+
+Measured per setup, after ``--warmup`` steps, over ``--steps`` steps: steps/s, data-stall share
+(time the trainer waited for the next batch / wall time), trainer-process CPU (cores) and peak
+RSS, and the CPU and RSS of colocated workers or of producers.
+
+Failure isolation: SIGKILL one DataLoader worker mid-run (PyTorch fails the whole training loop);
+SIGKILL one Lakestream producer mid-run and restart it ``--restart-after`` seconds later, as a
+supervisor would: training goes on; the longest stall is reported and every trained record is
+checked against a re-run of the pipeline (none lost, none repeated, none altered).
+
+Run: /usr/bin/python3 python-bindings/examples/colocated_vs_lakestream.py [--quick]
+It writes results.json, results.md and (with matplotlib, from Debian's python3-matplotlib)
+colocated_vs_lakestream.png to ``--out``. The last line is the summary.
+"""
+import argparse
+import collections
+import glob
+import hashlib
+import json
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unicodedata
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+EOS = 0  # token id between documents; byte b is id b + 1, merge m is id 257 + m
+
+
+# ---------------------------------------------------------------------------------------------
+# The preprocessing pipeline: documents -> normalised text -> byte-level BPE -> packed sequences.
+
+PRETOKENIZE = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+""")
+
+
+def _bytes_to_unicode():
+    """GPT-2's reversible byte -> printable character table."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+B2U = _bytes_to_unicode()
+
+
+def corpus_files():
+    """The raw documents: Debian's copyright and licence texts, sorted (same order everywhere)."""
+    files = sorted(glob.glob("/usr/share/doc/*/copyright") + glob.glob("/usr/share/common-licenses/*"))
+    return [f for f in files if os.path.isfile(f)]
+
+
+def generated_document(i):
+    """Text for document ``i`` when the machine has no Debian docs: deterministic pseudo-prose."""
+    import random
+    rnd = random.Random(i)
+    words = ["data", "training", "model", "stream", "batch", "object", "store", "commit", "reader", "producer",
+             "licence", "software", "permission", "copyright", "notice", "warranty", "distribution", "source"]
+    return "\n".join(" ".join(rnd.choice(words) for _ in range(rnd.randint(5, 15))) + "." for _ in range(200))
+
+
+def clean(text):
+    """NFKC, then drop boilerplate lines (mostly punctuation or very short), collapse spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    keep = []
+    for line in text.splitlines():
+        line = " ".join(line.split())
+        letters = sum(c.isalpha() for c in line)
+        if len(line) >= 8 and letters >= 0.5 * len(line):
+            keep.append(line)
+    return "\n".join(keep)
+
+
+def learn_merges(texts, n_merges, top_words=1500):
+    """Byte-level BPE merges learned from the most frequent pre-tokens of ``texts``."""
+    counts = collections.Counter()
+    for t in texts:
+        counts.update("".join(B2U[b] for b in w.encode()) for w in PRETOKENIZE.findall(t))
+    vocab = {tuple(w): c for w, c in counts.most_common(top_words)}
+    merges = []
+    for _ in range(n_merges):
+        pairs = collections.Counter()
+        for w, c in vocab.items():
+            for p in zip(w, w[1:]):
+                pairs[p] += c
+        if not pairs:
+            break
+        a, b = max(pairs, key=lambda p: (pairs[p], p))
+        merges.append((a, b))
+        merged = {}
+        for w, c in vocab.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            merged[tuple(out)] = merged.get(tuple(out), 0) + c
+        vocab = merged
+    return merges
+
+
+class Tokenizer:
+    """GPT-2's byte-level BPE (encoder.py's algorithm), without its per-word cache."""
+
+    def __init__(self, merges, unigram_nll=None, max_nll=None):
+        self.nll = unigram_nll  # per token id: -log p under the corpus' unigram model
+        self.max_nll = max_nll
+        self.ranks = {tuple(m): i for i, m in enumerate(merges)}
+        self.ids = {chr_: b + 1 for b, chr_ in B2U.items()}
+        for i, (a, b) in enumerate(merges):
+            self.ids.setdefault(a + b, 257 + i)
+        self.vocab_size = 257 + len(merges)
+
+    def _bpe(self, token):
+        word = tuple(token)
+        pairs = set(zip(word, word[1:]))
+        ranks = self.ranks
+        while pairs:
+            bigram = min(pairs, key=lambda p: ranks.get(p, 1 << 30))
+            if bigram not in ranks:
+                break
+            first, second = bigram
+            new, i = [], 0
+            while i < len(word):
+                try:
+                    j = word.index(first, i)
+                except ValueError:
+                    new.extend(word[i:])
+                    break
+                new.extend(word[i:j])
+                i = j
+                if i < len(word) - 1 and word[i + 1] == second:
+                    new.append(first + second)
+                    i += 2
+                else:
+                    new.append(word[i])
+                    i += 1
+            word = tuple(new)
+            if len(word) == 1:
+                break
+            pairs = set(zip(word, word[1:]))
+        return word
+
+    def keep(self, tokens):
+        """The quality filter: mean per-token NLL at most the threshold (and some text at all)."""
+        if len(tokens) < 64:
+            return False
+        if self.nll is None:
+            return True
+        import numpy as np
+        return float(self.nll[np.asarray(tokens)].mean()) <= self.max_nll
+
+    def encode(self, text):
+        ids = self.ids
+        out = []
+        for w in PRETOKENIZE.findall(text):
+            out.extend(ids[p] for p in self._bpe("".join(B2U[b] for b in w.encode())))
+        return out
+
+
+class Packer:
+    """Partition ``part`` of ``parts`` of the document sequence, packed into sequences of
+    ``seq_len`` tokens. Document ``i`` (i = part, part + parts, ...) is file ``i % len(files)``.
+    Sequence ``j`` of the partition is record ``j * parts + part``. The cursor
+    ``"doc,offset,j"`` (next document, tokens of it already used, next sequence) resumes exactly.
+    """
+
+    def __init__(self, files, tokenizer, part, parts, seq_len, cursor=None):
+        self.files, self.tok, self.part, self.parts, self.seq_len = files, tokenizer, part, parts, seq_len
+        self.dropped = 0
+        doc, offset, j = (int(x) for x in cursor.split(",")) if cursor else (part, 0, 0)
+        self.doc, self.offset, self.j = doc, offset, j
+        self.tokens = None
+
+    def _document(self, i):
+        if self.files:
+            with open(self.files[i % len(self.files)], "rb") as f:
+                text = f.read().decode("utf-8", errors="replace")
+        else:
+            text = generated_document(i)
+        tokens = self.tok.encode(clean(text))
+        return tokens + [EOS] if self.tok.keep(tokens) else None
+
+    def sequence(self):
+        """(record id, seq_len tokens)."""
+        out = []
+        while len(out) < self.seq_len:
+            while self.tokens is None:
+                self.tokens = self._document(self.doc)
+                if self.tokens is None:  # filtered out
+                    self.dropped += 1
+                    if self.dropped > 2 * max(1, len(self.files)) and self.j == 0:
+                        raise RuntimeError("the quality filter drops every document of partition %d" % self.part)
+                    self.doc += self.parts
+            take = self.tokens[self.offset:self.offset + self.seq_len - len(out)]
+            out += take
+            self.offset += len(take)
+            if self.offset >= len(self.tokens):
+                self.doc += self.parts
+                self.offset = 0
+                self.tokens = None
+        rid = self.j * self.parts + self.part
+        self.j += 1
+        return rid, out
+
+    def batch(self, micro_batch):
+        """(tokens int32 [micro_batch, seq_len], record ids int64 [micro_batch], cursor after them)."""
+        import numpy as np
+        ids, rows = zip(*(self.sequence() for _ in range(micro_batch)))
+        return (np.asarray(rows, dtype=np.int32), np.asarray(ids, dtype=np.int64),
+                "%d,%d,%d" % (self.doc, self.offset, self.j))
+
+
+def load_pipeline(workdir):
+    import numpy as np
+    with open(os.path.join(workdir, "pipeline.json")) as f:
+        p = json.load(f)
+    return p["files"], Tokenizer(p["merges"], np.asarray(p["unigram_nll"]), p["max_nll"])
+
+
+def digest(row):
+    return hashlib.sha1(row.tobytes()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------------------------------------
+# The trainer: a fixed amount of compute per step.
+
+def make_model(vocab, d):
+    import torch
+    torch.manual_seed(0)
+    # Next-token model over the previous token: embedding -> MLP -> logits (real, small, CPU).
+    model = torch.nn.Sequential(torch.nn.Embedding(vocab, d), torch.nn.Linear(d, 2 * d), torch.nn.GELU(),
+                                torch.nn.Linear(2 * d, vocab))
+    return model, torch.optim.AdamW(model.parameters(), lr=1e-3)
+
+
+def train_step(model, opt, tokens, vocab):
+    import torch
+    x = tokens[:, :-1].long()
+    y = tokens[:, 1:].long()
+    loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, vocab), y.reshape(-1))
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    return float(loss)
+
+
+def proc_cpu_s(pid):
+    """User + system CPU seconds of process ``pid`` (all its threads)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def proc_rss_mb(pid, key="VmRSS"):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
+    """Trains ``a.warmup + a.steps`` steps from ``it``; prints one JSON result line."""
+    import torch
+    torch.set_num_threads(1)
+    vocab = a.vocab
+    model, opt = make_model(vocab, a.d_model)
+    waits, computes, log = [], [], []
+    t_start = cpu_start = None
+    wcpu_start = {}
+    total = a.warmup + a.steps
+    died = None
+    for step in range(total):
+        if step == a.warmup:
+            t_start = time.perf_counter()
+            cpu_start = time.process_time()
+            wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
+        t0 = time.perf_counter()
+        try:
+            batch = next(it)
+            t1 = time.perf_counter()
+            train_step(model, opt, batch["tokens"], vocab)
+        except Exception as e:  # noqa: BLE001 - e.g. a DataLoader worker killed: PyTorch raises in
+            # next() or, from its SIGCHLD handler, wherever the training loop happens to be
+            died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+            break
+        if step >= a.warmup:
+            waits.append(t1 - t0)
+            computes.append(time.perf_counter() - t1)
+        log.append([int(x) for x in batch["record_id"]] + [digest(r.numpy()) for r in batch["tokens"]])
+        del batch
+        if on_step:
+            on_step(step)
+    if died is not None:
+        print(json.dumps({"setup": setup, "died": died, "steps_done": len(log)}), flush=True)
+        return 3
+    wall = time.perf_counter() - t_start
+    cpu = time.process_time() - cpu_start
+    wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
+    res = {
+        "setup": setup, "steps": a.steps, "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
+        "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
+        "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall,
+        "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
+        "workers_rss_mb": sum(proc_rss_mb(p) for p in worker_pids()), "load_avg": os.getloadavg()[0],
+        "log": log,
+    }
+    print(json.dumps(res), flush=True)
+    return 0
+
+
+def pipeline_dataset(workdir, micro_batch, seq_len):
+    """The colocated pipeline as a torch IterableDataset: worker k of n packs partition k of n.
+
+    Built here so that producer processes, which import this file too, never import torch.
+    The trainer starts its workers with fork (it has no JVM), so a local class is fine.
+    """
+    import torch
+    from torch.utils.data import IterableDataset, get_worker_info
+
+    class PipelineDataset(IterableDataset):
+        def __iter__(self):
+            info = get_worker_info()
+            k, n = (0, 1) if info is None else (info.id, info.num_workers)
+            files, tok = load_pipeline(workdir)
+            packer = Packer(files, tok, k, n, seq_len + 1)
+            while True:
+                tokens, ids, _ = packer.batch(micro_batch)
+                yield {"tokens": torch.from_numpy(tokens), "record_id": torch.from_numpy(ids)}
+
+    return PipelineDataset()
+
+
+def import_lakestream():
+    try:
+        import lakestream  # installed with pip
+    except ImportError:  # running from a checkout without installing
+        sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
+        import lakestream
+    return lakestream
+
+
+def phase_colocated(a):
+    import torch
+    ds = pipeline_dataset(a.workdir, a.micro_batch, a.seq_len)
+    loader = torch.utils.data.DataLoader(ds, batch_size=None, num_workers=a.num_workers)
+    it = iter(loader)
+    pids = (lambda: [w.pid for w in it._workers]) if a.num_workers else (lambda: [])
+
+    def kill_worker(step):
+        if a.kill_at is not None and step == a.kill_at:
+            os.kill(it._workers[0].pid, signal.SIGKILL)
+    return run_trainer(a, it, "colocated, num_workers=%d" % a.num_workers, pids, kill_worker)
+
+
+def phase_lakestream(a):
+    import torch
+    lakestream = import_lakestream()
+    ds = lakestream.TorchDataset(a.uri, rank=0, world_size=1, steps=a.warmup + a.steps, timeout_s=120)
+    it = iter(torch.utils.data.DataLoader(ds, batch_size=None))
+    recorder = []
+
+    def progress(step):
+        if (step + 1) % a.checkpoint_every == 0:
+            # What a trainer does once a checkpoint is durable; in the background, as the write
+            # of a real checkpoint would be (JPype releases the GIL during the Java call).
+            if recorder:
+                recorder[0].join()
+            recorder[:] = [threading.Thread(target=lakestream.record_checkpoint, args=(a.uri, step + 1))]
+            recorder[0].start()
+        print("STEP %d" % step, flush=True)
+    return run_trainer(a, it, "lakestream, %d producers" % a.producers, on_step=progress)
+
+
+def phase_producer(a):
+    lakestream = import_lakestream()
+    files, tok = load_pipeline(a.workdir)
+    # Runs until killed; flow control (max_lag_steps) keeps it close to the trainer, so the
+    # measured steps are the steady state, not a backlog built while the trainer started. Frequent
+    # snapshots keep each record_checkpoint (which opens the log) cheap for the trainer.
+    with lakestream.Producer(a.uri, "prep-%d" % a.part, world_size=1, max_lag_steps=a.max_lag,
+                             snapshot_interval=8) as p:
+        packer = Packer(files, tok, a.part, a.producers, a.seq_len + 1, p.committed_cursor)
+        while True:
+            tokens, ids, cursor = packer.batch(a.micro_batch)
+            p.append([{"tokens": tokens, "record_id": ids}], cursor=cursor)
+            p.commit()  # visible at once: the trainer never waits for a group to fill
+
+
+def pin(cpus):
+    """Pins this process to ``cpus``. Called first thing in a child, while it has one thread:
+    the affinity applies to the calling thread and is inherited by every thread and process
+    started later (torch's, the JVM's, DataLoader workers)."""
+    if cpus:
+        os.sched_setaffinity(0, cpus)
+
+
+def child_env():
+    # One compute thread per process, and no OpenMP threads spinning on other CPUs.
+    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+
+
+# Every trainer and producer runs in a session of its own (start_new_session): with the kernel's
+# autogroup scheduling, processes of one session share one scheduling weight, so busy producers
+# on the producer node's CPUs would otherwise shrink the trainer's share of its own CPU whenever
+# other work runs on the machine. Separate machines share nothing; separate sessions come closest.
+
+
+# ---------------------------------------------------------------------------------------------
+# The launcher.
+
+def cpu_list(s):
+    return sorted({int(x) for x in s.split(",") if x.strip()}) if s else []
+
+
+def parse_args(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
+    ap.add_argument("--quick", action="store_true", help="short runs (under 3 minutes on 2 cores)")
+    ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 24)")
+    ap.add_argument("--warmup", type=int, help="steps before measuring (default 20, --quick 8)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="colocated num_workers (default 0 1 2)")
+    ap.add_argument("--rounds", type=int, help="run every setup this many times, report the median (default 3, --quick 1)")
+    ap.add_argument("--producers", type=int, default=2, help="Lakestream producer processes (default 2)")
+    ap.add_argument("--micro-batch", type=int, default=16, help="sequences per step (default 16)")
+    ap.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default 256)")
+    ap.add_argument("--d-model", type=int, default=12, help="model width (default 12)")
+    ap.add_argument("--checkpoint-every", type=int, default=4,
+                    help="lakestream: record a checkpoint every N steps (default 4)")
+    ap.add_argument("--max-lag", type=int, default=8, help="lakestream: flow-control bound in steps (default 8)")
+    ap.add_argument("--merges", type=int, default=400, help="BPE merges learned at start-up (default 400)")
+    ap.add_argument("--restart-after", type=float, default=1.0, help="seconds before the killed producer restarts")
+    ap.add_argument("--trainer-cpus", help="CPUs of the trainer node, e.g. 0 (default: first half)")
+    ap.add_argument("--producer-cpus", help="CPUs of the producer node, e.g. 1 (default: the rest)")
+    ap.add_argument("--no-isolation", action="store_true", help="skip the failure-isolation runs")
+    ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where results go (default examples/results)")
+    ap.add_argument("--workdir", help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=["all", "colocated", "lakestream", "producer"], default="all",
+                    help=argparse.SUPPRESS)
+    ap.add_argument("--uri", help=argparse.SUPPRESS)
+    ap.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--kill-at", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--num-workers", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--vocab", type=int, default=0, help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.steps is None:
+        a.steps = 24 if a.quick else 100
+    if a.rounds is None:
+        a.rounds = 1 if a.quick else 3
+    if a.warmup is None:
+        a.warmup = 8 if a.quick else 20
+    cpus = sorted(os.sched_getaffinity(0))
+    half = max(1, len(cpus) // 2)
+    a.trainer_cpus = cpu_list(a.trainer_cpus) if a.trainer_cpus else cpus[:half]
+    a.producer_cpus = cpu_list(a.producer_cpus) if a.producer_cpus else (cpus[half:] or cpus)
+    return a
+
+
+def child_args(a, phase, **kw):
+    args = [sys.executable, os.path.abspath(__file__), "--phase", phase, "--workdir", a.workdir, "--steps", str(a.steps),
+            "--warmup", str(a.warmup), "--producers", str(a.producers), "--micro-batch", str(a.micro_batch),
+            "--seq-len", str(a.seq_len), "--d-model", str(a.d_model), "--vocab", str(a.vocab),
+            "--checkpoint-every", str(a.checkpoint_every), "--max-lag", str(a.max_lag),
+            "--trainer-cpus", ",".join(map(str, a.trainer_cpus)), "--producer-cpus", ",".join(map(str, a.producer_cpus))]
+    for k, v in kw.items():
+        if v is not None:
+            args += ["--" + k.replace("_", "-"), str(v)]
+    return args
+
+
+def result_of(out, err=""):
+    lines = [x for x in out.splitlines() if x.startswith("{")]
+    if not lines:
+        raise SystemExit("a trainer printed no result:\n" + out[-2000:] + err[-3000:])
+    return json.loads(lines[-1])
+
+
+def run_colocated(a, workers, kill_at=None):
+    r = subprocess.run(child_args(a, "colocated", num_workers=workers, kill_at=kill_at), capture_output=True,
+                       text=True, timeout=600, env=child_env(), start_new_session=True)
+    res = result_of(r.stdout, r.stderr)
+    res["exit"] = r.returncode
+    res["workers"] = workers
+    if "steps_per_s" in res:  # preprocessing CPU per step: in the workers, or in the trainer itself
+        res["prep_cpu_ms_per_step"] = 1000 * (res["workers_cpu"] if workers else res["trainer_cpu"]) / res["steps_per_s"]
+    if kill_at is None and r.returncode != 0:
+        raise SystemExit("colocated num_workers=%d failed (exit %d):\n%s" % (workers, r.returncode, r.stderr[-3000:]))
+    return res
+
+
+def start_producer(a, uri, part):
+    return subprocess.Popen(child_args(a, "producer", uri=uri, part=part), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, env=child_env(), start_new_session=True)
+
+
+def wait_for_stream(path, producers, timeout_s=120):
+    deadline = time.monotonic() + timeout_s
+    while not os.path.exists(os.path.join(path, "_lakestream.json")):
+        dead = [p for p in producers if p.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            raise SystemExit("no producer created the stream %s (%s)" % (
+                path, "a producer exited: " + dead[0].stderr.read()[-2000:] if dead else "timed out"))
+        time.sleep(0.02)
+
+
+def run_lakestream(a, name, kill=False):
+    """Producers + trainer on a fresh stream; with ``kill``, SIGKILL producer 1 a third of the way
+    through the measured steps and restart it ``--restart-after`` s later (it resumes at its
+    committed cursor). The producers' CPU over the measured steps is read from /proc."""
+    uri = "file://" + os.path.join(a.workdir, name)
+    started = []  # every process started here: none outlives this call
+    try:
+        return _run_lakestream(a, name, uri, kill, started)
+    finally:
+        for p in started:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
+def _run_lakestream(a, name, uri, kill, started):
+    def producer(part):
+        p = start_producer(a, uri, part)
+        started.append(p)
+        return p
+
+    producers = [producer(p) for p in range(a.producers)]
+    wait_for_stream(os.path.join(a.workdir, name), producers)  # a trainer on a stream not created yet fails
+    trainer = subprocess.Popen(child_args(a, "lakestream", uri=uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=child_env(), start_new_session=True)
+    started.append(trainer)
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in trainer.stdout] + [lines.put(None)], daemon=True).start()
+    victim = 1 % a.producers
+    kill_at = a.warmup + a.steps // 3
+    killed = restarted = None
+    out = []
+    cpu = {}  # producer pid -> CPU seconds at the start of the measured steps
+    prod_cpu = prod_rss = 0.0
+    while True:
+        try:
+            line = lines.get(timeout=0.05)
+        except queue.Empty:
+            line = ""
+        if line is None:
+            break
+        out.append(line)
+        step = int(line.split()[1]) if line.startswith("STEP ") else None
+        if step == a.warmup - 1:
+            cpu = {p.pid: proc_cpu_s(p.pid) for p in producers}
+        if step == a.warmup + a.steps - 1:
+            prod_cpu = sum(proc_cpu_s(pid) - c for pid, c in cpu.items())
+            prod_rss = sum(proc_rss_mb(p.pid) for p in producers)
+        if kill and killed is None and step is not None and step >= kill_at:
+            producers[victim].send_signal(signal.SIGKILL)
+            producers[victim].wait()
+            killed = (producers[victim].returncode, time.monotonic())
+        if killed is not None and restarted is None and time.monotonic() - killed[1] >= a.restart_after:
+            producers[victim] = producer(victim)
+            restarted = time.monotonic()
+    rc = trainer.wait()
+    err = trainer.stderr.read()
+    for p in producers:
+        if p.poll() is not None and not (killed and p.returncode == -signal.SIGKILL and restarted is None):
+            # a producer runs until we stop it (the victim may still be down if training ended first)
+            raise SystemExit("a producer exited early (exit %s):\n%s" % (p.returncode, p.stderr.read()[-3000:]))
+    if rc != 0:
+        raise SystemExit("lakestream trainer failed (exit %d):\n%s%s" % (rc, "".join(out)[-3000:], err[-3000:]))
+    res = result_of("".join(out), err)
+    res["exit"] = rc
+    wall = a.steps / res["steps_per_s"]
+    res["workers_cpu"] = prod_cpu / wall  # the producer node's CPU over the measured steps
+    res["prep_cpu_ms_per_step"] = 1000 * prod_cpu / a.steps
+    res["workers_rss_mb"] = prod_rss
+    if kill:
+        res["producer_killed"] = killed is not None and killed[0] == -signal.SIGKILL
+        res["producer_restarted"] = restarted is not None
+    return res
+
+
+def verify_records(a, log):
+    """Every trained record: ids unique, each partition a gap-free prefix, tokens as the pipeline makes them."""
+    import numpy as np
+    files, tok = load_pipeline(a.workdir)
+    seen = {}
+    for row in log:
+        n = len(row) // 2
+        for rid, dig in zip(row[:n], row[n:]):
+            if rid in seen:
+                return "record %d trained twice" % rid
+            seen[rid] = dig
+    for part in range(a.producers):
+        mine = sorted(r for r in seen if r % a.producers == part)
+        if mine != [j * a.producers + part for j in range(len(mine))]:
+            return "partition %d has a gap: %s" % (part, mine[:20])
+        packer = Packer(files, tok, part, a.producers, a.seq_len + 1)
+        for rid in mine:
+            want_id, row = packer.sequence()
+            if want_id != rid or digest(np.asarray(row, dtype=np.int32)) != seen[rid]:
+                return "record %d differs from what the pipeline produces" % rid
+    return None
+
+
+def prepare(a):
+    files = corpus_files()
+    texts = []
+    if len(files) < 20:
+        print("note: fewer than 20 Debian copyright/licence files here: using generated documents", flush=True)
+        files = []
+        texts = [generated_document(i) for i in range(50)]
+    else:
+        for f in files[:120]:
+            with open(f, "rb") as fh:
+                texts.append(clean(fh.read().decode("utf-8", errors="replace")))
+    merges = learn_merges(texts, a.merges)
+    # The quality filter's model: unigram token frequencies of the sample (add-one smoothed);
+    # the threshold is the lower tercile of the documents' scores, so about a third pass.
+    import numpy as np
+    tok = Tokenizer(merges)
+    docs = [tok.encode(t) for t in texts]
+    counts = np.ones(tok.vocab_size)
+    for d in docs:
+        np.add.at(counts, d, 1)
+    nll = -np.log(counts / counts.sum())
+    max_nll = float(np.percentile([nll[d].mean() for d in docs if len(d) >= 64], 100 / 3))
+    with open(os.path.join(a.workdir, "pipeline.json"), "w") as f:
+        json.dump({"files": files, "merges": merges, "unigram_nll": nll.tolist(), "max_nll": max_nll}, f)
+    a.vocab = tok.vocab_size
+    return len(files)
+
+
+def ensure_matplotlib():
+    try:
+        import matplotlib  # noqa: F401
+        return True
+    except ImportError:
+        pass
+    print("the plot needs matplotlib: installing Debian's python3-matplotlib with apt-get ...", flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "python3-matplotlib"], capture_output=True, text=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if r.returncode != 0:
+        print("could not install python3-matplotlib (%s); no plot. Install it and rerun, or pass --no-plot"
+              % (r.stderr.strip().splitlines() or ["apt-get failed"])[-1], flush=True)
+        return False
+    return True
+
+
+def plot(rows, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    names = [r["label"] for r in rows]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = ["#8c8c8c" if r["setup"].startswith("colocated") else "#2a7ab9" for r in rows]
+    ax1.bar(names, [r["steps_per_s"] for r in rows], color=colors)
+    ax1.set_ylabel("trainer steps/s (higher is better)")
+    ax2.bar(names, [100 * r["stall_share"] for r in rows], color=colors)
+    ax2.set_ylabel("data stall, % of wall time (lower is better)")
+    for ax in (ax1, ax2):
+        ax.tick_params(axis="x", labelrotation=20)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if a.phase != "all":
+        pin(a.producer_cpus if a.phase == "producer" else a.trainer_cpus)
+        return {"colocated": phase_colocated, "lakestream": phase_lakestream, "producer": phase_producer}[a.phase](a)
+
+    t0 = time.monotonic()
+    own_workdir = a.workdir is None
+    a.workdir = a.workdir or tempfile.mkdtemp(prefix="lakestream-colocated-")
+    os.makedirs(a.out, exist_ok=True)
+    load0 = os.getloadavg()[0]
+    try:
+        n_files = prepare(a)
+        tokens_per_step = a.micro_batch * a.seq_len
+        print("pipeline: %s -> NFKC + boilerplate filter -> byte-level BPE (%d merges, vocab %d) -> packed %d x %d "
+              "tokens per step; trainer: embedding+MLP d=%d, 1 thread; trainer node CPUs %s, producer node CPUs %s; "
+              "load average %.2f"
+              % ("%d Debian copyright/licence files" % n_files if n_files else "generated documents", a.merges,
+                 a.vocab, a.micro_batch, a.seq_len, a.d_model, a.trainer_cpus, a.producer_cpus, load0), flush=True)
+        # Rounds run every setup in turn, so a burst of other load on the machine hits all of
+        # them alike; each setup reports its median round (by steps/s).
+        runs = collections.defaultdict(list)
+        for rnd in range(a.rounds):
+            for n in a.workers:
+                runs[n].append(run_colocated(a, n))
+            runs["ls"].append(run_lakestream(a, "stream-%d" % rnd))
+            for key in list(a.workers) + ["ls"]:
+                r = runs[key][-1]
+                print("  %-28s %6.2f steps/s, stall %5.1f%%%s" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"],
+                                                                   " (round %d)" % (rnd + 1) if a.rounds > 1 else ""),
+                      flush=True)
+        rows = []
+        for key in list(a.workers) + ["ls"]:
+            r = sorted(runs[key], key=lambda x: x["steps_per_s"])[(len(runs[key]) - 1) // 2]
+            r["label"] = "colocated\nworkers=%d" % key if key != "ls" else "lakestream\n%d producers" % a.producers
+            rows.append(r)
+
+        iso = {}
+        if not a.no_isolation:
+            with_workers = [r for r in rows if r.get("workers")]
+            best_n = max(with_workers, key=lambda r: r["steps_per_s"])["workers"] if with_workers else 1
+            c = run_colocated(a, best_n, kill_at=a.warmup + a.steps // 3)
+            iso["worker_kill"] = {"num_workers": best_n, "died": c.get("died"), "exit": c["exit"],
+                                  "steps_done": c.get("steps_done")}
+            print("  SIGKILL of a DataLoader worker (num_workers=%d) at step %d: %s"
+                  % (best_n, a.warmup + a.steps // 3, "training died: " + c["died"] if c.get("died")
+                     else "training continued (unexpected)"), flush=True)
+            k = run_lakestream(a, "stream-kill", kill=True)
+            problem = verify_records(a, k["log"])
+            iso["producer_kill"] = {"killed": k["producer_killed"], "restarted": k["producer_restarted"],
+                                    "restart_after_s": a.restart_after, "steps": k["steps"],
+                                    "longest_stall_s": k["longest_stall_s"], "steps_per_s": k["steps_per_s"],
+                                    "records_ok": problem is None, "problem": problem,
+                                    "records": sum(len(x) // 2 for x in k["log"])}
+            print("  SIGKILL of Lakestream producer 1 at step %d, restarted %.1f s later: training %s %d steps, longest "
+                  "stall %.2f s, %d records %s" % (a.warmup + a.steps // 3, a.restart_after,
+                                                   "continued for all" if k["exit"] == 0 else "failed after",
+                                                   a.warmup + a.steps, k["longest_stall_s"],
+                                                   iso["producer_kill"]["records"],
+                                                   "each trained exactly once, bytes as the pipeline makes them"
+                                                   if problem is None else "BAD: " + problem), flush=True)
+
+        load1 = os.getloadavg()[0]
+        for r in rows:
+            r.pop("log", None)
+        colo = [r for r in rows if r["setup"].startswith("colocated")]
+        best = max(colo, key=lambda r: r["steps_per_s"])
+        ls = rows[-1]
+        table = ["| setup | steps/s | data stall | longest stall s | train step ms (median) | trainer CPU (cores) "
+                 "| workers/producers CPU (cores) | preprocessing CPU ms/step | trainer peak RSS MB "
+                 "| workers/producers RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in rows:
+            table.append("| %s | %.2f | %.1f%% | %.3f | %.1f | %.2f | %.2f | %.0f%s | %.0f | %.0f |" % (
+                r["setup"], r["steps_per_s"], 100 * r["stall_share"], r["longest_stall_s"], r["compute_ms"],
+                r["trainer_cpu"],
+                r["workers_cpu"], r["prep_cpu_ms_per_step"],
+                " (producers)" if r["setup"].startswith("lakestream") else
+                (" (workers)" if r.get("workers") else " (trainer)"), r["trainer_rss_mb"], r["workers_rss_mb"]))
+        header = ("%d measured steps per setup after %d warm-up steps%s; %d x %d tokens per step; trainer node CPUs %s, "
+                  "producer node CPUs %s; load average %.2f at start, %.2f at end"
+                  % (a.steps, a.warmup, ", median of %d rounds" % a.rounds if a.rounds > 1 else "", a.micro_batch,
+                     a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1))
+        print("\n" + header + "\n" + "\n".join(table))
+        results = {"header": header, "rows": rows, "isolation": iso, "args": {k: v for k, v in vars(a).items()
+                                                                              if k not in ("workdir", "out")}}
+        with open(os.path.join(a.out, "results.json"), "w") as f:
+            json.dump(results, f, indent=1)
+        with open(os.path.join(a.out, "results.md"), "w") as f:
+            f.write(header + "\n\n" + "\n".join(table) + "\n")
+        if not a.no_plot and ensure_matplotlib():
+            png = os.path.join(a.out, "colocated_vs_lakestream.png")
+            plot(rows, png, "Colocated DataLoader vs Lakestream (%s; load average %.1f-%.1f)"
+                 % ("2-core machine" if os.cpu_count() == 2 else "%d CPUs" % os.cpu_count(), load0, load1))
+            print("plot: %s" % png)
+        kept = iso.get("producer_kill", {})
+        continued = bool(kept) and kept["killed"] and kept["records_ok"]
+        died = bool(iso.get("worker_kill", {}).get("died"))
+        print("(%.0f s)" % (time.monotonic() - t0))
+        print("steps/s lakestream/colocated = %.2f, stall lakestream = %.0f%%, colocated = %.0f%%, producer SIGKILL: "
+              "training %s, worker SIGKILL: colocated run %s"
+              % (ls["steps_per_s"] / best["steps_per_s"], 100 * ls["stall_share"], 100 * best["stall_share"],
+                 "continued" if continued else ("not run" if not iso else "DID NOT continue cleanly"),
+                 "died" if died else ("not run" if not iso else "did not die")))
+        return 0
+    finally:
+        if own_workdir:
+            shutil.rmtree(a.workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
