@@ -18,8 +18,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -436,7 +434,7 @@ public final class ManifestLog {
         if (readOnly) {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
-        String token = UUID.randomUUID().toString();
+        String token = env.newToken();
         long deadline = clock.monotonicNanos() + COMMIT_TIMEOUT_MS * 1_000_000;
         int attempts = 0;
         int conflicts = 0;
@@ -504,7 +502,7 @@ public final class ManifestLog {
     }
 
     private void sleepJittered(long maxMillis) {
-        long ms = ThreadLocalRandom.current().nextLong(maxMillis + 1);
+        long ms = env.random().nextLong(maxMillis + 1);
         try {
             if (ms > 0) {
                 clock.sleep(ms);

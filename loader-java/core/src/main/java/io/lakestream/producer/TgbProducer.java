@@ -67,7 +67,7 @@ public final class TgbProducer implements AutoCloseable {
         this.committedCursor = claimed.cursor();
         this.nextSeq = claimed.seq() + 1;
         this.groupTarget = Math.max(1, options.initialGroup());
-        this.writers = new ObjectWriters(id, Math.max(1, options.writeParallelism()));
+        this.writers = new ObjectWriters(id, Math.max(0, options.writeParallelism()));
         this.control = log.state().control();
     }
 
