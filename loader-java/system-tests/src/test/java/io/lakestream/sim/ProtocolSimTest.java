@@ -10,7 +10,7 @@ import org.junit.jupiter.api.Test;
 
 /** The protocol under deterministic simulation: a few thousand seeds per CI run. */
 class ProtocolSimTest {
-    static final long SEEDS = Long.getLong("lakestream.dst.seeds", 300);
+    static final long SEEDS = Long.getLong("lakestream.dst.seeds", 2000);
     static final long FROM = Long.getLong("lakestream.dst.from", 1);
 
     @Test

@@ -18,6 +18,9 @@ import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.NoSuchKeyException;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -149,9 +152,11 @@ public final class ProtocolSim {
         // simulated store's put-if-absent is atomic by construction); producers start after.
         sim.spawn("creator", 0, self -> {
             StreamEnv env = env(self, 0);
+            ObjectStore store = store(self, env);
             while (true) {
                 try {
-                    ManifestLog.openOrCreate(store, config, env, true);
+                    // creating a stream = put-if-absent of its config (docs/format.md §3)
+                    store.putIfAbsent(StreamConfig.KEY, io.lakestream.format.Json.write(config));
                     break;
                 } catch (StoreException e) {
                     sleep(env, 5);
@@ -169,7 +174,7 @@ public final class ProtocolSim {
         sim.spawn("gc", 50 * MS, this::gc);
         sim.spawn("chaos", 30 * MS, this::chaos);
         sim.spawn("verifier", 0, this::verifier);
-        Throwable f = sim.run(3_600_000 * MS, 5_000_000);
+        Throwable f = sim.run(600_000 * MS, 2_000_000);
         if (f == null && !finished) {
             f = new AssertionError("no progress: the run stopped after " + sim.events() + " events and " + sim.nowNanos() / MS
                     + " simulated ms without finishing (producers done " + java.util.Arrays.toString(sourceDone) + ", readers at "
@@ -183,6 +188,11 @@ public final class ProtocolSim {
         long skew = maxSkewMillis == 0 ? 0 : self.random().nextLong(-maxSkewMillis, maxSkewMillis + 1);
         SimClock clock = new SimClock(sim, skew, 1.0 + (self.random().nextDouble() - 0.5) * 2e-4);
         return new StreamEnv(clock, FailPoints.none()).withRandom(self.random());
+    }
+
+    /** The store as a process sees it: the shared simulated store behind that process's own retry layer. */
+    private ObjectStore store(SimScheduler.Actor self, StreamEnv env) {
+        return new RetryingStore(store, RetryPolicy.defaults(), env.clock(), self.random());
     }
 
     private static void sleep(StreamEnv env, long millis) {
@@ -202,6 +212,7 @@ public final class ProtocolSim {
 
     private void producer(SimScheduler.Actor self, int i, int inc) throws Exception {
         StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
         SyntheticSource src = new SyntheticSource(records, seed, i, producers, 2);
         boolean restart = false;
         try (TgbProducer p = TgbProducer.open(store, "p" + i, config, producerOptions, env)) {
@@ -238,12 +249,13 @@ public final class ProtocolSim {
 
     private void reader(SimScheduler.Actor self, int rank) {
         StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
         ManifestLog log = null;
         long next = 0;
         while (!finished) {
             try {
                 if (log == null) {
-                    if (store.peek(StreamConfig.KEY) == null) {
+                    if (this.store.peek(StreamConfig.KEY) == null) {
                         sleep(env, 20);
                         continue;
                     }
@@ -259,12 +271,17 @@ public final class ProtocolSim {
                     continue;
                 }
                 ManifestState s = log.refresh();
+                long bound = config.maxLagSteps();
+                if (bound > 0 && s.lagSteps() > bound) {
+                    sim.fail("flow control overshot: version " + s.version() + " has " + s.lagSteps() + " committed steps beyond the"
+                            + " latest checkpoint, max_lag_steps is " + bound);
+                }
                 if (next >= s.committedSteps()) {
                     readerNext[rank] = next;
                     sleep(env, 5 + self.random().nextLong(20));
                     continue;
                 }
-                readStep(self, log, next, rank);
+                readStep(self, store, log, next, rank);
                 next++;
                 readerNext[rank] = next;
                 log.forgetBefore(next);
@@ -277,7 +294,7 @@ public final class ProtocolSim {
         }
     }
 
-    private void readStep(SimScheduler.Actor self, ManifestLog log, long step, int rank) {
+    private void readStep(SimScheduler.Actor self, ObjectStore store, ManifestLog log, long step, int rank) {
         TgbEntry e = log.entry(step);
         String batch = e.producer() + "/" + e.epoch() + "-" + e.seq() + " " + e.object();
         String seen = stepBatch.putIfAbsent(step, batch);
@@ -323,31 +340,37 @@ public final class ProtocolSim {
 
     private void trainer(SimScheduler.Actor self) {
         StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
         ManifestLog log = null;
+        long recorded = 0;
         while (!finished) {
             sleep(env, 20 + self.random().nextLong(200));
             long c = Long.MAX_VALUE;
             for (long n : readerNext) {
                 c = Math.min(c, n);
             }
-            if (c <= latestCheckpoint) {
+            // The training checkpoint is durable before it is recorded: a rank restoring now
+            // restores from it, whether or not the record lands.
+            latestCheckpoint = Math.max(latestCheckpoint, c);
+            if (latestCheckpoint <= recorded) {
                 continue;
             }
             try {
                 if (log == null) {
                     log = ManifestLog.open(store, env);
                 }
-                Checkpoints.record(log, c, "ckpt-" + c);
-                latestCheckpoint = c;
+                Checkpoints.record(log, latestCheckpoint, "ckpt-" + latestCheckpoint);
+                recorded = latestCheckpoint;
                 checkpoints++;
             } catch (StoreException | CommitStateUnknownException e) {
-                log = null; // re-open; the next round records a newer step (recording is idempotent)
+                log = null; // re-open and record again next round (recording is idempotent)
             }
         }
     }
 
     private void gc(SimScheduler.Actor self) {
         StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
         while (!finished) {
             sleep(env, 100 + self.random().nextLong(logGraceMillis));
             try {
@@ -395,6 +418,7 @@ public final class ProtocolSim {
 
     private void verifier(SimScheduler.Actor self) {
         StreamEnv env = env(self, 0);
+        ObjectStore store = store(self, env);
         while (true) {
             sleep(env, 50);
             boolean allDone = true;
