@@ -87,6 +87,11 @@ class Producer:
         torch tensor; dimension 0 is the sample dimension, and every tensor of one shard has
         the same number of samples. ``cursor``: the source position after this batch (a str),
         returned by :attr:`committed_cursor` once committed.
+
+        ``append`` commits by itself when the group is full. If that commit (or :meth:`commit`)
+        raises, this producer is finished: every later call raises too, so records cannot be sent
+        twice. Open a new ``Producer`` with the same id and resume the source at its
+        :attr:`committed_cursor`, which says exactly which records are in the stream.
         """
         if isinstance(shards, dict):
             raise TypeError("lakestream: append() takes a list of per-rank dicts (one per rank), got one dict")
@@ -117,6 +122,8 @@ class Producer:
 
         Returns ``(first_step, count)`` of the steps this commit made visible, or None when nothing
         was pending. Raises :class:`FencedError` if a newer instance claimed this producer id.
+        Any failure finishes this producer (see :meth:`append`): reopen and resume from
+        :attr:`committed_cursor`.
         """
         with java_errors("producer '%s' on stream '%s'" % (self.producer_id, self.uri)):
             r = self._p.commit()

@@ -3,19 +3,50 @@ package io.lakestream;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.time.Clock;
 import java.util.Objects;
+import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * What a process's protocol code takes from its surroundings, passed in rather than read from
- * globals: the clock and the fail-point registry. {@link #defaults()} (the system clock, no fail
- * points) is what every overload without an env uses; tests pass their own (a manual clock,
- * a registry they arm), so they are deterministic and can run in parallel.
+ * globals: the clock, the fail-point registry and the random source (backoff jitter, commit
+ * tokens). {@link #defaults()} (the system clock, no fail points, thread-local randomness) is
+ * what every overload without an env uses; tests pass their own (a manual clock, a registry they
+ * arm, a seeded random), so they are deterministic and can run in parallel.
  */
-public record StreamEnv(Clock clock, FailPoints failPoints) {
-    private static final StreamEnv DEFAULTS = new StreamEnv(Clock.system(), FailPoints.none());
+public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator random) {
+    /** Each call goes to the calling thread's {@link ThreadLocalRandom}: safe to share. */
+    private static final RandomGenerator THREAD_LOCAL = new RandomGenerator() {
+        @Override
+        public long nextLong() {
+            return ThreadLocalRandom.current().nextLong();
+        }
+    };
+    private static final StreamEnv DEFAULTS = new StreamEnv(Clock.system(), FailPoints.none(), THREAD_LOCAL);
 
     public StreamEnv {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(failPoints, "failPoints");
+        Objects.requireNonNull(random, "random");
+    }
+
+    public StreamEnv(Clock clock, FailPoints failPoints) {
+        this(clock, failPoints, THREAD_LOCAL);
+    }
+
+    /**
+     * A random source used only by the thread that owns this env (a seeded simulation process);
+     * the default is safe to share between threads.
+     */
+    public StreamEnv withRandom(RandomGenerator r) {
+        return new StreamEnv(clock, failPoints, r);
+    }
+
+    /** A fresh random token (a commit's identity in the log): 122 random bits, UUID-formatted. */
+    public String newToken() {
+        long hi = (random.nextLong() & ~0xF000L) | 0x4000L;
+        long lo = (random.nextLong() & 0x3FFFFFFFFFFFFFFFL) | 0x8000000000000000L;
+        return new UUID(hi, lo).toString();
     }
 
     /** The system clock and {@link FailPoints#none()}. */
@@ -29,10 +60,10 @@ public record StreamEnv(Clock clock, FailPoints failPoints) {
     }
 
     public StreamEnv withClock(Clock c) {
-        return new StreamEnv(c, failPoints);
+        return new StreamEnv(c, failPoints, random);
     }
 
     public StreamEnv withFailPoints(FailPoints f) {
-        return new StreamEnv(clock, f);
+        return new StreamEnv(clock, f, random);
     }
 }

@@ -18,8 +18,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.function.Function;
 
 /**
@@ -38,8 +36,8 @@ public final class ManifestLog {
     /** @see StreamLayout#LOG_PREFIX */
     public static final String LOG_PREFIX = StreamLayout.LOG_PREFIX;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
-    /** A read-only follower checks for a reclaimed next version at most this often. */
-    private static final long HEAD_CHECK_INTERVAL_NANOS = 1_000_000_000L;
+    /** Listings of the log that found it changing underneath (GC racing them) before giving up. */
+    private static final int LISTING_ATTEMPTS = 5;
 
     private final ObjectStore store;
     private final StreamConfig config;
@@ -50,9 +48,16 @@ public final class ManifestLog {
     private final Object segmentLock = new Object();
     private String cachedSegmentKey;
     private Snapshot.SegmentFile cachedSegment;
-    private long newestVersionMillis; // timestamp of the newest version applied (0: unknown)
-    private boolean headChecked;
-    private long lastHeadCheckNanos; // monotonic time of the last LIST past our version (if headChecked)
+    /**
+     * The head guard (see {@link #follow}): at monotonic time {@code headConfirmedNanos} of this
+     * process (the start of the request that showed it) no version above {@code headVersion}
+     * existed, so any such version was created after that moment and log GC, which deletes only
+     * version files older than the stream's log grace, cannot have deleted it before
+     * {@code headConfirmedNanos + log grace}. Never another process's clock.
+     */
+    private boolean headConfirmed;
+    private long headVersion = -1;
+    private long headConfirmedNanos;
 
     private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env) {
         this.store = store;
@@ -208,23 +213,48 @@ public final class ManifestLog {
 
     private ManifestState load() {
         Snapshot.Hint hint = readHint();
-        ManifestState s = null;
-        if (hint != null) {
-            s = loadFromListing(StreamLayout.logFrom(hint.version()));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                ManifestState s = null;
+                if (hint != null) {
+                    s = loadFromListing(StreamLayout.logFrom(hint.version()), -1);
+                }
+                if (s == null) {
+                    s = loadFromListing(null, -1);
+                }
+                if (s == null) {
+                    s = ManifestState.empty(config);
+                }
+                return follow(s);
+            } catch (ListingRaceException e) {
+                // GC moved the log on while we listed and read it: list again (it only ever moves forward)
+                if (attempt >= LISTING_ATTEMPTS) {
+                    throw new LogFormatException(e.getMessage() + " (" + attempt + " listings in a row)", store.describe(), null, e);
+                }
+                hint = null;
+            }
         }
-        if (s == null) {
-            s = loadFromListing(null);
-        }
-        if (s == null) {
-            s = ManifestState.empty(config);
-        }
-        return follow(s);
     }
 
-    /** Newest loadable snapshot at or after {@code startAfter}, checking the versions are gap-free. */
-    private ManifestState loadFromListing(String startAfter) {
+    /** The log changed under a listing in a way a later listing resolves (GC deleted what we were reading). */
+    private static final class ListingRaceException extends RuntimeException {
+        ListingRaceException(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /**
+     * The state from the newest loadable snapshot listed after {@code startAfter} whose version is
+     * above {@code above}, or null if there is none. Versions below that snapshot are not needed
+     * and may have any gaps (log GC deletes them, possibly between two pages of this listing or
+     * in any order); versions above it must be contiguous, or the listing raced GC and is retried.
+     * A listing that completes is also a head confirmation: nothing above the highest version it
+     * saw existed when it started.
+     */
+    private ManifestState loadFromListing(String startAfter, long above) {
         List<Long> versions = new ArrayList<>();
         List<Long> snapshots = new ArrayList<>();
+        long listedAt = clock.monotonicNanos();
         String after = startAfter;
         while (true) {
             List<ObjectInfo> page = store.list(StreamLayout.LOG_PREFIX, after, 1000);
@@ -234,7 +264,7 @@ public final class ManifestLog {
                     case StreamLayout.Snapshot sn -> snapshots.add(sn.version());
                     case StreamLayout.Unknown u -> LOG.log(System.Logger.Level.WARNING, "ignoring unrecognised key " + where(u.key())
                             + ": " + u.reason());
-                    default -> { } // the snapshot hint
+                    default -> { } // the snapshot hint, the store clock
                 }
             }
             if (page.size() < 1000) {
@@ -242,69 +272,135 @@ public final class ManifestLog {
             }
             after = page.get(page.size() - 1).key();
         }
-        for (int i = 1; i < versions.size(); i++) {
-            if (versions.get(i) != versions.get(i - 1) + 1) {
-                throw new LogFormatException("manifest of " + store.describe() + " has a gap: version " + (versions.get(i - 1) + 1)
-                        + " is missing but version " + versions.get(i) + " exists");
-            }
-        }
-        Collections.reverse(snapshots);
+        Collections.sort(versions);
+        Collections.sort(snapshots, Collections.reverseOrder());
+        long newestListed = versions.isEmpty() ? -1 : versions.get(versions.size() - 1);
         for (long sv : snapshots) {
+            if (sv <= above) {
+                break;
+            }
+            ManifestState s;
             try {
                 Snapshot snap = readJson(StreamLayout.snapshotKey(sv), Snapshot.class);
                 if (snap.version() != sv) {
                     throw new LogFormatException(where(StreamLayout.snapshotKey(sv)) + ": holds version " + snap.version());
                 }
-                return ManifestState.fromSnapshot(config, snap, where(snapshotKey(sv)));
+                s = ManifestState.fromSnapshot(config, snap, where(snapshotKey(sv)));
             } catch (FormatException | NoSuchKeyException e) {
-                // A bad snapshot loses nothing: the versions it summarises are still there.
+                // A bad or vanished snapshot is skipped: an older one (or the versions) can stand in.
                 LOG.log(System.Logger.Level.WARNING, "skipping unusable snapshot " + sv + ": " + e.getMessage());
+                continue;
             }
+            checkContiguous(versions, sv);
+            confirmHead(newestListed, listedAt);
+            return s;
         }
-        if (startAfter == null && !versions.isEmpty() && versions.get(0) != 0) {
-            throw new LogFormatException("manifest of " + store.describe() + " starts at version " + versions.get(0)
-                    + " and has no usable snapshot to start from");
+        if (startAfter != null || above >= 0) {
+            return null;
         }
+        if (!versions.isEmpty() && versions.get(0) != 0) {
+            // Version 0 was reclaimed (so a snapshot above it existed): the snapshots we listed were
+            // reclaimed too before we read them. A new listing finds the newer ones.
+            throw new ListingRaceException("manifest of " + store.describe() + " starts at version " + versions.get(0)
+                    + " and no snapshot listed with it could be loaded");
+        }
+        checkContiguous(versions, -1);
+        confirmHead(newestListed, listedAt);
         return null;
     }
 
-    /** Applies every version after {@code s} that exists now. */
-    private ManifestState follow(ManifestState s) {
-        while (true) {
-            Optional<VersionFile> v = readVersion(s.version() + 1);
-            if (v.isPresent()) {
-                s = s.apply(v.get(), where(StreamLayout.versionKey(s.version() + 1)));
-                newestVersionMillis = v.get().timestampMillis();
+    /** Listed versions above {@code from} must follow each other: a hole there is not GC's doing. */
+    private void checkContiguous(List<Long> versions, long from) {
+        long expect = from + 1;
+        for (long v : versions) {
+            if (v <= from) {
                 continue;
             }
-            long now = clock.wallMillis();
-            long nowNanos = clock.monotonicNanos();
-            // GC deletes a version file only once it is older than the stream's log grace (and below
-            // a retained snapshot), so a newest version younger than half of it is still there.
-            if (now - newestVersionMillis <= config.logGraceMs() / 2
-                    || (readOnly && headChecked && nowNanos - lastHeadCheckNanos <= HEAD_CHECK_INTERVAL_NANOS)) {
+            if (v != expect) {
+                throw new ListingRaceException("manifest of " + store.describe() + " has a gap: version " + expect
+                        + " is missing but version " + v + " exists");
+            }
+            expect++;
+        }
+    }
+
+    private void confirmHead(long version, long atNanos) {
+        headConfirmed = true;
+        headVersion = version;
+        headConfirmedNanos = atNanos;
+    }
+
+    /** Whether a head confirmation of {@code version} (or an older one) is younger than {@code maxAgeMillis}. */
+    private boolean headFresh(long version, long maxAgeMillis) {
+        return headConfirmed && headVersion <= version && clock.monotonicNanos() - headConfirmedNanos < maxAgeMillis * 1_000_000;
+    }
+
+    /**
+     * Applies every version after {@code s} that exists now.
+     *
+     * <p>A version absent from the store is either not committed yet or committed and already
+     * reclaimed by log GC (a follower that fell behind). The two are told apart by this process's
+     * own monotonic time since it last confirmed the head (see {@link #headConfirmedNanos}): while
+     * that is under half the log grace, no version above the confirmed head can have been
+     * reclaimed yet, so the absent version is not committed, and this GET confirms the head anew.
+     * Otherwise one LIST past our version settles it: nothing later means we are at the head;
+     * later files mean the next version was reclaimed, and we reload from the newest snapshot.
+     */
+    private ManifestState follow(ManifestState s) {
+        for (int races = 0; ; ) {
+            long askedAt = clock.monotonicNanos();
+            VersionSlot v = readVersion(s.version() + 1);
+            if (v.file() != null) {
+                s = s.apply(v.file(), where(StreamLayout.versionKey(s.version() + 1)));
+                continue;
+            }
+            if (v.reclaimed()) {
+                // We fell behind log GC: the versions we need were folded into a newer snapshot.
+                ManifestState fresh = reloadAfter(s.version());
+                if (fresh == null) {
+                    if (++races >= LISTING_ATTEMPTS) {
+                        throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
+                                + " was reclaimed but no later snapshot could be loaded (" + races + " listings)");
+                    }
+                    continue;
+                }
+                s = fresh;
+                continue;
+            }
+            if (headFresh(s.version(), config.logGraceMs() / 2)) {
+                confirmHead(s.version(), askedAt);
                 return s;
             }
-            // Our newest version is old enough that GC may have reclaimed the next one: its
-            // absence does not prove we are at the head. One LIST past our version settles it
-            // (committers check every time, readers at most once a second).
-            headChecked = true;
-            lastHeadCheckNanos = nowNanos;
+            askedAt = clock.monotonicNanos();
             String after = StreamLayout.logAfter(s.version());
             List<ObjectInfo> next = store.list(StreamLayout.LOG_PREFIX, after, 1);
             if (next.isEmpty() || !isLaterLogFile(next.get(0).key(), s.version())) {
+                confirmHead(s.version(), askedAt);
                 return s;
             }
-            if (readVersion(s.version() + 1).isPresent()) {
-                continue; // it was committed between our GET and the LIST: keep following
+            if (!readVersion(s.version() + 1).absent()) {
+                continue; // it was committed (or reclaimed) between our GET and the LIST: look again
             }
-            ManifestState fresh = loadFromListing(after);
-            if (fresh == null || fresh.version() <= s.version()) {
-                throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
-                        + " is missing but " + next.get(0).key() + " exists and no later snapshot covers the gap");
+            // The next version was deleted (by log GC of a build before tombstones): we fell behind.
+            ManifestState fresh = reloadAfter(s.version());
+            if (fresh == null) {
+                if (++races >= LISTING_ATTEMPTS) {
+                    throw new LogFormatException("manifest of " + store.describe() + ": version " + (s.version() + 1)
+                            + " is missing but " + next.get(0).key() + " exists and no later snapshot covers the gap ("
+                            + races + " listings)");
+                }
+                continue;
             }
             s = fresh;
-            newestVersionMillis = 0;
+        }
+    }
+
+    /** The state from the newest loadable snapshot above {@code version}, or null if none could be loaded now. */
+    private ManifestState reloadAfter(long version) {
+        try {
+            return loadFromListing(StreamLayout.logAfter(version), version);
+        } catch (ListingRaceException e) {
+            return null;
         }
     }
 
@@ -333,8 +429,34 @@ public final class ManifestLog {
         return s;
     }
 
-    private Optional<VersionFile> readVersion(long v) {
-        return readIfPresent(StreamLayout.versionKey(v), VersionFile.class, "manifest version ");
+    /** A version key's content: the version, a tombstone (reclaimed by log GC), or nothing yet. */
+    private record VersionSlot(VersionFile file, boolean reclaimed) {
+        static final VersionSlot ABSENT = new VersionSlot(null, false);
+        static final VersionSlot RECLAIMED = new VersionSlot(null, true);
+
+        boolean absent() {
+            return file == null && !reclaimed;
+        }
+    }
+
+    private VersionSlot readVersion(long v) {
+        String key = StreamLayout.versionKey(v);
+        FormatException last = null;
+        for (int i = 0; i < 2; i++) {
+            Optional<byte[]> b = store.getIfPresent(key);
+            if (b.isEmpty()) {
+                return VersionSlot.ABSENT;
+            }
+            if (VersionTombstone.is(b.get())) {
+                return VersionSlot.RECLAIMED;
+            }
+            try {
+                return new VersionSlot(Json.read(b.get(), VersionFile.class, "manifest version " + where(key)), false);
+            } catch (FormatException e) {
+                last = e; // a torn transfer heals on re-read; corruption does not
+            }
+        }
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
     }
 
     private <T> T readJson(String key, Class<T> type) {
@@ -436,13 +558,20 @@ public final class ManifestLog {
         if (readOnly) {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
-        String token = UUID.randomUUID().toString();
+        String token = env.newToken();
         long deadline = clock.monotonicNanos() + COMMIT_TIMEOUT_MS * 1_000_000;
         int attempts = 0;
         int conflicts = 0;
         long backoff = 1;
         while (true) {
             ManifestState s = refresh();
+            if (!headFresh(s.version(), config.logGraceMs() / 4)) {
+                // The head was confirmed too long ago (a slow store, a long pause): a version above
+                // ours could have been committed and reclaimed since. Look again.
+                headConfirmed = false;
+                checkDeadline(deadline, committer, conflicts, StreamLayout.versionKey(s.version() + 1));
+                continue;
+            }
             Changes ch = prepare.apply(s);
             if (ch == null || ch.isEmpty()) {
                 return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
@@ -461,41 +590,72 @@ public final class ManifestLog {
             ManifestState ns = s.apply(vf, where(key));
             byte[] bytes = Json.write(vf);
             env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
+            if (!headFresh(s.version(), config.logGraceMs() / 4)) {
+                headConfirmed = false;
+                checkDeadline(deadline, committer, conflicts, key);
+                continue; // prepare or a fail point took long: confirm the head again before writing
+            }
             attempts++;
+            long putStartedAt = clock.monotonicNanos();
             ConditionalPut.Outcome outcome;
             try {
-                outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token));
+                outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token), () -> guardRewrite(v));
             } catch (ConditionalPut.OutcomeUnknownException e) {
                 throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
                         + "; re-open the stream to learn the producer's committed state", store.describe(), key, e);
             }
-            if (outcome == ConditionalPut.Outcome.VANISHED) {
-                throw new LogFormatException(where(key) + " vanished after a conditional write found it present", store.describe(),
-                        key, null);
-            }
-            if (outcome != ConditionalPut.Outcome.THEIRS) {
+            // VANISHED: another writer's version v, already reclaimed by GC: we lost that race long ago.
+            if (outcome == ConditionalPut.Outcome.CREATED || outcome == ConditionalPut.Outcome.OURS) {
                 env.failPoints().hit(FailPoints.AFTER_VERSION_PUT);
                 state = ns;
-                newestVersionMillis = vf.timestampMillis();
+                confirmHead(v, putStartedAt); // nothing above v existed when our put of v started
                 maybeSnapshot();
                 return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state);
             }
             conflicts++;
-            if (pastDeadline(deadline)) {
-                throw new StoreException("commit by " + committer + " to " + store.describe() + " lost " + conflicts
-                        + " races in a row and timed out after " + COMMIT_TIMEOUT_MS + " ms", key, null, false);
-            }
+            checkDeadline(deadline, committer, conflicts, key);
             sleepJittered(backoff);
             backoff = Math.min(backoff * 2, 64);
         }
     }
 
+    /**
+     * Before writing version {@code v} again after an unanswered write whose key then read back
+     * absent: the absence must mean "never written", not "written (maybe by us) and reclaimed
+     * since". It does while the head confirmation that preceded the first write is younger than
+     * half the log grace; otherwise a LIST past version {@code v - 1} decides: anything later means
+     * {@code v} existed and was reclaimed, and whether it was ours can no longer be learned.
+     */
+    private void guardRewrite(long v) {
+        if (headFresh(v - 1, config.logGraceMs() / 2)) {
+            return;
+        }
+        long askedAt = clock.monotonicNanos();
+        List<ObjectInfo> next = store.list(StreamLayout.LOG_PREFIX, StreamLayout.logAfter(v - 1), 1);
+        if (!next.isEmpty() && isLaterLogFile(next.get(0).key(), v - 1)) {
+            throw new ConditionalPut.OutcomeUnknownException("version " + v + " is absent but " + next.get(0).key() + " exists: the"
+                    + " version was written and reclaimed by log GC while this commit stalled, so whether it held this commit is"
+                    + " unknown", StreamLayout.versionKey(v), null);
+        }
+        confirmHead(v - 1, askedAt);
+    }
+
     /** Whether version file bytes found at {@code key} are this commit's (an earlier attempt landed). */
     private boolean isOurs(byte[] found, String key, String token) {
+        if (VersionTombstone.is(found)) {
+            return false; // reclaimed: if it was ours, our batches' sequences are in the log and a retry drops them
+        }
         try {
             return token.equals(Json.read(found, VersionFile.class, "manifest version " + where(key)).commitToken());
         } catch (FormatException e) {
             throw new LogFormatException(e.getMessage(), store.describe(), key, e);
+        }
+    }
+
+    private void checkDeadline(long deadline, String committer, int conflicts, String key) {
+        if (pastDeadline(deadline)) {
+            throw new StoreException("commit by " + committer + " to " + store.describe() + " did not succeed within "
+                    + COMMIT_TIMEOUT_MS + " ms (" + conflicts + " races lost to other committers)", key, null, false);
         }
     }
 
@@ -504,7 +664,7 @@ public final class ManifestLog {
     }
 
     private void sleepJittered(long maxMillis) {
-        long ms = ThreadLocalRandom.current().nextLong(maxMillis + 1);
+        long ms = env.random().nextLong(maxMillis + 1);
         try {
             if (ms > 0) {
                 clock.sleep(ms);

@@ -119,6 +119,9 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         if (v.version() != version + 1) {
             throw new LogFormatException(where + ": holds version " + v.version() + ", expected " + (version + 1));
         }
+        if (v.commitToken() == null || v.commitToken().isEmpty()) {
+            throw new LogFormatException(where + ": required field 'commit_token' is missing");
+        }
         if (v.firstStep() != committedSteps) {
             throw new LogFormatException(where + ": first_step is " + v.firstStep() + " but " + committedSteps
                     + " steps were committed before it");

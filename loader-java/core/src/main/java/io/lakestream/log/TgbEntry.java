@@ -45,6 +45,13 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
         if (object == null || object.isEmpty()) {
             throw new LogFormatException(w + ": field 'object' is missing");
         }
+        // The object must be this batch's own key: GC deletes what entries name, so an entry naming
+        // any other key (the stream config, another producer's batch) must never be trusted.
+        if (!(StreamLayout.parse(object) instanceof StreamLayout.BatchObject key) || !key.producer().equals(producer)
+                || key.epoch() != epoch || key.seq() != seq) {
+            throw new LogFormatException(w + ": field 'object' is '" + object + "', not this batch's object key (data/" + producer
+                    + "/<epoch:08d>-<seq:012d>.tgb of epoch " + epoch + ", seq " + seq + ")");
+        }
         if (objectSize < 0) {
             throw new LogFormatException(w + ": object_size " + objectSize + " is negative");
         }

@@ -11,7 +11,8 @@ import io.lakestream.format.Codec;
  * @param maxGroup       upper bound of the adaptive group size
  * @param adaptive       adapt the group size to observed conflicts (DAC, AIMD): lost races double
  *                       it, clean commits shrink it by one down to {@code initialGroup}
- * @param writeParallelism batch objects written concurrently (their fsyncs overlap); a commit
+ * @param writeParallelism batch objects written concurrently (their fsyncs overlap; 0: inline on the
+ *                       appending thread, as a deterministic simulation needs); a commit
  *                       waits for the writes of the batches it commits
  * @param allowUnsafeStore create the stream (if absent) without probing the store's conditional
  *                       writes first; for stores known to fail the probe, at the cost of exactly-once

@@ -67,7 +67,7 @@ public final class TgbProducer implements AutoCloseable {
         this.committedCursor = claimed.cursor();
         this.nextSeq = claimed.seq() + 1;
         this.groupTarget = Math.max(1, options.initialGroup());
-        this.writers = new ObjectWriters(id, Math.max(1, options.writeParallelism()));
+        this.writers = new ObjectWriters(id, Math.max(0, options.writeParallelism()));
         this.control = log.state().control();
     }
 
@@ -207,37 +207,85 @@ public final class TgbProducer implements AutoCloseable {
         return seq;
     }
 
-    /** Commits every queued batch in one version. Returns null if nothing was queued. */
+    /**
+     * Commits every queued batch, in one version when flow control allows (else in as many as it
+     * takes, waiting for checkpoints in between). Returns the last commit's result, or null if
+     * nothing was queued.
+     *
+     * <p>A commit that fails (the store, a lost race past the deadline, an unknown outcome, a
+     * newer epoch) fails this instance for good: every later call throws, so a caller that retries
+     * the same records cannot commit them twice. Open a new instance; it resumes from the
+     * committed cursor, which says exactly which records are in the log.
+     */
     public CommitResult commit() {
         checkOpen();
         if (pending.isEmpty()) {
             return null;
         }
+        try {
+            return commitPending();
+        } catch (ControlChangedException e) {
+            throw e; // the queued batches were dropped and a new epoch claimed: this instance goes on
+        } catch (RuntimeException | Error e) {
+            failed = e;
+            throw e;
+        }
+    }
+
+    private CommitResult commitPending() {
         // Every batch object must be durable before a version may name it.
         for (Pending p : pending) {
             await(p.written());
         }
-        final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
-        CommitResult r;
-        try {
-            r = log.commit(id, s -> prepare(s, batch));
-        } catch (ControlChangedException e) {
-            rewindForControl();
-            throw e;
-        }
-        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
-        ProducerState mine = r.state().producer(id);
-        control = r.state().control();
-        committedSeq = mine.seq();
-        committedCursor = mine.cursor();
-        pending.removeIf(p -> p.entry().seq() <= committedSeq);
-        commits++;
-        conflicts += r.conflicts();
-        if (options.adaptive()) {
-            groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2)
-                    : Math.max(Math.max(1, options.initialGroup()), groupTarget - 1);
+        CommitResult r = null;
+        long wait = 20;
+        while (!pending.isEmpty()) {
+            final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
+            try {
+                r = log.commit(id, s -> prepare(s, batch));
+            } catch (ControlChangedException e) {
+                rewindForControl();
+                throw e;
+            }
+            log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
+            ProducerState mine = r.state().producer(id);
+            control = r.state().control();
+            long before = committedSeq;
+            committedSeq = mine.seq();
+            committedCursor = mine.cursor();
+            pending.removeIf(p -> p.entry().seq() <= committedSeq);
+            commits++;
+            conflicts += r.conflicts();
+            if (options.adaptive()) {
+                groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2)
+                        : Math.max(Math.max(1, options.initialGroup()), groupTarget - 1);
+            }
+            if (pending.isEmpty()) {
+                waitingReason = null;
+                break;
+            }
+            if (committedSeq > before) {
+                wait = 20;
+                continue; // flow control let part of the group through: commit the rest as room allows
+            }
+            waitForCheckpoint(r.state(), wait);
+            wait = Math.min(1000, wait * 2);
         }
         return r;
+    }
+
+    /** Flow control allows no more steps now: wait (backing off) for a newer checkpoint. */
+    private void waitForCheckpoint(ManifestState s, long waitMillis) {
+        waitingReason = "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
+                + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is "
+                + log.config().maxLagSteps();
+        flowWaits++;
+        try {
+            log.env().clock().sleep(waitMillis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);
+        }
     }
 
     /**
@@ -268,9 +316,12 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     /**
-     * Flow control: while committed steps (plus ours in flight) would run more than
-     * {@code max_lag_steps} ahead of the newest checkpoint, commit what is queued (so nothing
-     * ages into an orphan while we wait) and poll the log with a backoff of up to a second.
+     * Flow control before producing more: while committed steps plus ours queued would run more
+     * than {@code max_lag_steps} ahead of the newest checkpoint, commit what is queued (so nothing
+     * ages into an orphan while we wait) and poll the log with a backoff of up to a second. This
+     * is only the early, cheap check on this producer's view; the bound itself is enforced when a
+     * commit is validated against the newest state ({@link #prepare}), so several producers
+     * together cannot overshoot it.
      */
     private void awaitFlowControl() {
         long bound = log.config().maxLagSteps();
@@ -280,8 +331,7 @@ public final class TgbProducer implements AutoCloseable {
         long wait = 20;
         while (true) {
             ManifestState s = log.state();
-            long lag = s.lagSteps() + pending.size() + 1;
-            if (lag <= bound) {
+            if (s.lagSteps() + pending.size() + 1 <= bound) {
                 waitingReason = null;
                 return;
             }
@@ -294,15 +344,7 @@ public final class TgbProducer implements AutoCloseable {
                 waitingReason = null;
                 return;
             }
-            waitingReason = "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
-                    + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is " + bound;
-            flowWaits++;
-            try {
-                log.env().clock().sleep(wait);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);
-            }
+            waitForCheckpoint(s, wait);
             wait = Math.min(1000, wait * 2);
         }
     }
@@ -348,6 +390,18 @@ public final class TgbProducer implements AutoCloseable {
         if (fresh.get(0).seq() != cur.seq() + 1) {
             throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());
         }
+        // Flow control, decided on the state this version extends: with several producers, each
+        // one's own view is stale, and only here can the bound hold for all of them together.
+        long bound = log.config().maxLagSteps();
+        if (bound > 0) {
+            long room = bound - s.lagSteps();
+            if (room <= 0) {
+                return Changes.NONE; // commit() waits for a checkpoint and tries again
+            }
+            if (room < fresh.size()) {
+                fresh = fresh.subList(0, (int) room);
+            }
+        }
         TgbEntry last = fresh.get(fresh.size() - 1);
         return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
     }
@@ -380,11 +434,29 @@ public final class TgbProducer implements AutoCloseable {
         switch (ConditionalPut.put(log.store(), key, bytes, found -> java.util.Arrays.equals(found, bytes))) {
             case CREATED, OURS -> { }
             case THEIRS -> throw new SharedEpochException(log.store().describe(), id, epoch, key);
-            case VANISHED -> throw new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before"
-                    + " producer '" + id + "' epoch " + epoch + " could read it back");
+            case VANISHED -> throw vanished(key);
         }
         bytesWrittenAtomic.addAndGet(bytes.length);
         log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
+    }
+
+    /**
+     * Our batch object was found taken and then gone: GC reclaimed it as an orphan, which it does
+     * only once this producer can no longer commit it. Say why, from the log.
+     */
+    private RuntimeException vanished(String key) {
+        ManifestState s = log.refresh();
+        ProducerState cur = s.producer(id);
+        if (cur != null && cur.epoch() > epoch) {
+            return new ProducerFencedException(log.store().describe(), id, epoch, cur.epoch());
+        }
+        if (s.ended()) {
+            return new StreamClosedException(log.store().describe(), s.endStep(), "so batch object " + key + " of producer '" + id
+                    + "' was reclaimed before it could be committed");
+        }
+        return new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before producer '" + id
+                + "' epoch " + epoch + " could read it back, although the log does not fence it: something other than"
+                + " Lakestream's GC deletes batch objects");
     }
 
     private int inFlight() {

@@ -7,6 +7,7 @@ import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.log.VersionTombstone;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import java.util.ArrayList;
@@ -79,7 +80,10 @@ public final class GarbageCollector {
         Map<String, Long> belowFloor = new HashMap<>();
         for (long step = from; step < floor; step++) {
             TgbEntry e = log.entry(step);
-            belowFloor.put(e.object(), e.objectSize());
+            // Only ever a batch object: the log rejects an entry naming another key, and GC checks again.
+            if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject) {
+                belowFloor.put(e.object(), e.objectSize());
+            }
         }
         long batchBytes = belowFloor.values().stream().mapToLong(Long::longValue).sum();
         if (!dryRun && !belowFloor.isEmpty()) {
@@ -119,7 +123,15 @@ public final class GarbageCollector {
         List<ObjectInfo> logGarbage = logGarbage(now, unrecognised);
         long logBytes = logGarbage.stream().mapToLong(ObjectInfo::size).sum();
         if (!dryRun && !logGarbage.isEmpty()) {
-            store.deleteAll(logGarbage.stream().map(ObjectInfo::key).toList());
+            List<String> deletable = new ArrayList<>();
+            for (ObjectInfo o : logGarbage) {
+                if (StreamLayout.parse(o.key()) instanceof StreamLayout.Version v) {
+                    store.put(o.key(), VersionTombstone.bytes(v.version()));
+                } else {
+                    deletable.add(o.key());
+                }
+            }
+            store.deleteAll(deletable);
         }
         if (!unrecognised.isEmpty()) {
             LOG.log(System.Logger.Level.WARNING, unrecognised.size() + " keys of " + store.describe() + " are not Lakestream keys and"
@@ -192,7 +204,8 @@ public final class GarbageCollector {
             // every version after the older one.
             long oldestKept = new ArrayList<>(snapshots.descendingKeySet()).get(1);
             for (ObjectInfo o : versions.headMap(oldestKept, false).values()) {
-                if (now - o.lastModifiedMillis() > logGraceMillis) {
+                // Versions become tombstones, never absent keys (see VersionTombstone); skip those that are.
+                if (o.size() > VersionTombstone.MAX_BYTES && now - o.lastModifiedMillis() > logGraceMillis) {
                     garbage.add(o);
                 }
             }

@@ -31,7 +31,7 @@ public final class ConditionalPut {
 
     /** Neither the write nor a read-back could tell whether the object was written. */
     public static final class OutcomeUnknownException extends StoreException {
-        OutcomeUnknownException(String message, String key, Throwable cause) {
+        public OutcomeUnknownException(String message, String key, Throwable cause) {
             super(message, key, cause, false);
         }
     }
@@ -43,8 +43,22 @@ public final class ConditionalPut {
      * @throws OutcomeUnknownException if the outcome cannot be learned from the store
      */
     public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs) {
+        return put(store, key, bytes, isOurs, () -> { });
+    }
+
+    /**
+     * As {@link #put(ObjectStore, String, byte[], Predicate)}, calling {@code beforeRewrite} before
+     * the bytes are written a second time (after an unanswered write and an absent read-back). A
+     * caller whose keys can be deleted after they were written (the manifest log's versions, by
+     * log GC) checks there that "absent" still means "never written", and throws
+     * {@link OutcomeUnknownException} if it cannot tell.
+     */
+    public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs, Runnable beforeRewrite) {
         StoreException unanswered = null;
         for (int write = 0; write < 2; write++) {
+            if (write > 0) {
+                beforeRewrite.run();
+            }
             try {
                 if (store.putIfAbsent(key, bytes)) {
                     return Outcome.CREATED;

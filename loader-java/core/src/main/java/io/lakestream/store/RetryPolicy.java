@@ -1,6 +1,7 @@
 package io.lakestream.store;
 
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.random.RandomGenerator;
 
 /**
  * How often and how patiently a store operation is retried after a transient failure: at most
@@ -40,8 +41,13 @@ public record RetryPolicy(int maxAttempts, long baseDelayMillis, long maxDelayMi
 
     /** The wait after the {@code failedAttempt}-th failure (1-based), jittered. */
     public long backoffMillis(int failedAttempt) {
+        return backoffMillis(failedAttempt, ThreadLocalRandom.current());
+    }
+
+    /** As {@link #backoffMillis(int)}, jittered by {@code random} (a simulation's seeded source). */
+    public long backoffMillis(int failedAttempt, RandomGenerator random) {
         int shift = Math.min(Math.max(failedAttempt - 1, 0), 30);
         long cap = Math.min(maxDelayMillis, baseDelayMillis << shift);
-        return cap <= 0 ? 0 : ThreadLocalRandom.current().nextLong(cap + 1);
+        return cap <= 0 ? 0 : random.nextLong(cap + 1);
     }
 }

@@ -1,6 +1,7 @@
 package io.lakestream.store;
 
 import io.lakestream.time.Clock;
+import java.util.random.RandomGenerator;
 import java.lang.foreign.MemorySegment;
 import java.util.Collection;
 import java.util.List;
@@ -23,11 +24,18 @@ public final class RetryingStore implements ObjectStore {
     private final ObjectStore inner;
     private final RetryPolicy policy;
     private final Clock clock;
+    private final RandomGenerator random;
 
     public RetryingStore(ObjectStore inner, RetryPolicy policy, Clock clock) {
+        this(inner, policy, clock, null);
+    }
+
+    /** Jittering its backoff with {@code random} (null: thread-local randomness), e.g. a simulation's seeded source. */
+    public RetryingStore(ObjectStore inner, RetryPolicy policy, Clock clock, RandomGenerator random) {
         this.inner = inner;
         this.policy = policy;
         this.clock = clock;
+        this.random = random;
     }
 
     /** With {@link RetryPolicy#defaults()} on the system clock. */
@@ -54,7 +62,7 @@ public final class RetryingStore implements ObjectStore {
                     throw e;
                 }
                 try {
-                    clock.sleep(policy.backoffMillis(attempt));
+                    clock.sleep(random == null ? policy.backoffMillis(attempt) : policy.backoffMillis(attempt, random));
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
                     throw new StoreException(op + " of " + key + " in " + describe() + " interrupted while backing off after: "

@@ -53,30 +53,34 @@ class ManifestLogTest {
     }
 
     @Test
-    void aFollowerWhoseNewestVersionIsOldChecksForReclaimedVersionsOnItsInjectedClock() {
+    void aFollowerListsForReclaimedVersionsOnlyAfterHalfTheLogGraceOfItsOwnMonotonicTime() {
         ObjectStore fs = store();
         ManualClock clock = new ManualClock(1_000_000_000L);
         StreamEnv env = StreamEnv.defaults().withClock(clock);
-        ManifestLog writer = ManifestLog.openOrCreate(fs, StreamConfig.of(1), env);
-        claim(writer, "a"); // version 0, stamped with the injected wall clock
+        // the writer's wall clock runs an hour fast: the follower must not care what it stamps
+        ManualClock fast = new ManualClock(1_000_000_000L + 3_600_000);
+        ManifestLog writer = ManifestLog.openOrCreate(fs, StreamConfig.of(1), StreamEnv.defaults().withClock(fast));
+        claim(writer, "a"); // version 0
         CountingStore counting = new CountingStore(fs);
         ManifestLog follower = ManifestLog.open(counting, true, env);
         long grace = follower.config().logGraceMs();
         counting.reset();
         follower.refresh();
-        assertEquals(0, counting.lists.get(), "a fresh head needs no LIST: the next version's absence is proof");
-        clock.advance(grace / 2 + 1);
+        assertEquals(0, counting.lists.get(), "opening confirmed the head: the next version's absence is proof");
+        clock.advance(grace / 2 - 1);
         follower.refresh();
-        assertEquals(1, counting.lists.get(), "older than half the log grace: one LIST past our version");
+        assertEquals(0, counting.lists.get(), "each absent GET within half the grace confirms the head again");
+        clock.advance(grace / 2 - 1);
         follower.refresh();
-        assertEquals(1, counting.lists.get(), "a read-only follower checks at most once a second (monotonic clock)");
-        clock.advance(1_001);
+        assertEquals(0, counting.lists.get());
+        clock.advance(grace / 2 + 1); // paused longer than half the grace: a version could have come and gone
         follower.refresh();
-        assertEquals(2, counting.lists.get());
-        claim(writer, "b"); // a new version, stamped now: fresh again
+        assertEquals(1, counting.lists.get(), "one LIST past our version settles it");
         follower.refresh();
+        assertEquals(1, counting.lists.get(), "and confirms the head again");
+        claim(writer, "b");
         follower.refresh();
-        assertEquals(2, counting.lists.get());
+        assertEquals(1, counting.lists.get());
         assertEquals(1, follower.state().version());
     }
 

@@ -72,18 +72,26 @@ class ExactlyOnceTest {
     }
 
     @Test
-    void aRetriedCommitOfAlreadyCommittedSequencesIsDropped() {
+    void aCommitWhoseOutcomeWasNotLearnedIsNeverCommittedTwice() {
         ObjectStore fs = store();
         SyntheticSource src = new SyntheticSource(12, 1, 0, 1, L);
         TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(100, 100, false), env);
         long[] ids = src.take(0, W * B);
-        p.append(src.globalBatch(ids, W), SyntheticSource.cursor(src.after(ids[ids.length - 1])));
-        // the commit lands but the producer crashes before learning it: the fail point throws after the put
+        String cursor = SyntheticSource.cursor(src.after(ids[ids.length - 1]));
+        p.append(src.globalBatch(ids, W), cursor);
+        // the commit lands but the producer fails before learning it: the fail point throws after the put
         failPoints.set(FailPoints.AFTER_COMMIT, new FailPoints.Throw(), 1);
         assertThrows(FailPoints.InjectedFailure.class, p::commit);
-        assertEquals(1, p.pendingCount(), "the producer did not learn the outcome");
-        var r = p.commit(); // retried: same seq, already in the log
-        assertEquals(false, r.committed(), "a duplicate sequence is dropped, not committed twice");
+        // The instance refuses to go on (a caller retrying the same records would otherwise queue them again) ...
+        IllegalStateException refused = assertThrows(IllegalStateException.class, () -> p.append(src.globalBatch(ids, W), cursor));
+        assertTrue(refused.getMessage().contains("open a new instance"), refused.getMessage());
+        assertThrows(IllegalStateException.class, p::commit);
+        p.close();
+        // ... and a new instance learns from the log that the batch is in: it resumes after it.
+        try (TgbProducer q = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts(), env)) {
+            assertEquals(1, q.committedSeq());
+            assertEquals(cursor, q.committedCursor());
+        }
         assertEquals(1, ManifestLog.open(fs).state().committedSteps());
     }
 

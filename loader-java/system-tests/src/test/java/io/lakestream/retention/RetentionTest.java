@@ -1,6 +1,7 @@
 package io.lakestream.retention;
 
 import io.lakestream.log.StreamLayout;
+import io.lakestream.log.VersionTombstone;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -198,15 +199,17 @@ class RetentionTest {
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 20, null);
         Checkpoints.record(log, 25, null);
-        long logFilesBefore = fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size();
+        long logBytesBefore = fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).stream().mapToLong(ObjectInfo::size).sum();
         ManualClock clock = new ManualClock(System.currentTimeMillis());
         ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
         assertEquals(0, new GarbageCollector(gcLog, 3_600_000, 0).run(false).logFiles(), "log files younger than the grace are kept");
         clock.advance(gcLog.config().logGraceMs() + 1_000); // log files are reclaimed only once older than the grace
         GcReport r = new GarbageCollector(gcLog, 3_600_000, 0).run(false);
         assertTrue(r.logFiles() > 0, "old versions, snapshots and segments reclaimed");
-        assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).size() < logFilesBefore);
-        assertTrue(fs.stat(StreamLayout.versionKey(0)).isEmpty(), "version 0 is no longer needed");
+        assertTrue(fs.list(StreamLayout.LOG_PREFIX, null, Integer.MAX_VALUE).stream().mapToLong(ObjectInfo::size).sum() < logBytesBefore,
+                "the log holds fewer bytes");
+        assertTrue(VersionTombstone.is(fs.get(StreamLayout.versionKey(0))),
+                "version 0 is no longer needed: its content is reclaimed, a tombstone keeps its key taken");
         ManifestLog reopened = ManifestLog.open(fs);
         assertEquals(30, reopened.state().committedSteps());
         assertEquals(p.committedCursor(), reopened.state().producer("p").cursor());

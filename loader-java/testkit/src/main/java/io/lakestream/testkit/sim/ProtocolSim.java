@@ -1,0 +1,513 @@
+package io.lakestream.testkit.sim;
+
+import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
+import io.lakestream.format.Crc32c;
+import io.lakestream.format.ShardEntry;
+import io.lakestream.format.TensorBlob;
+import io.lakestream.log.BelowFloorException;
+import io.lakestream.log.CommitStateUnknownException;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.producer.ProducerFencedException;
+import io.lakestream.producer.ProducerOptions;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.retention.Checkpoints;
+import io.lakestream.retention.GarbageCollector;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.NoSuchKeyException;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
+import io.lakestream.store.StoreException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+
+/**
+ * The Lakestream protocol under deterministic simulation: producers (crashed and restarted,
+ * zombies paused past the log grace and resumed), rank readers (paused, restored from a
+ * checkpoint), a trainer recording checkpoints, and GC, all running the real code against one
+ * {@link SimStore} with latencies, failures, lost replies and interleaved LIST pages, each
+ * process with its own skewed clock. Invariants are checked as the run goes and at its end:
+ * <ul>
+ *   <li>every reader maps a step to the same batch (producer, epoch, seq, object) and the same
+ *       shard bytes as every other reader and as its own earlier reads;</li>
+ *   <li>steps are gap-free (the log checks it on every apply; a reader sees each step once, in
+ *       order, unless it restores);</li>
+ *   <li>every source record is committed exactly once;</li>
+ *   <li>nothing a reader at or above the floor needs is deleted;</li>
+ *   <li>no exception surfaces but the documented ones (fenced, below floor, commit state
+ *       unknown, store failures), each handled as a real process would.</li>
+ * </ul>
+ * A run is a function of its seed: {@link #run(long, boolean)} twice gives the same result.
+ */
+public final class ProtocolSim {
+    /** What one seed did. */
+    public record Result(long seed, Throwable failure, String failureActor, String config, long storeOps, long events,
+                         long steps, long records, int crashes, int zombies, int pauses, int restores, int gcRuns,
+                         int checkpoints, long simMillis, long traceHash) {
+        public boolean ok() {
+            return failure == null;
+        }
+
+        public String replay() {
+            return "scripts/dst --seeds 1 --from " + seed + " --trace";
+        }
+
+        public String line() {
+            return "seed " + seed + (ok() ? " ok" : " FAILED in " + failureActor + ": " + failure) + " [" + config + "; " + steps
+                    + " steps, " + records + " records, " + storeOps + " store ops, " + crashes + " crashes, " + zombies + " zombies, "
+                    + pauses + " pauses, " + restores + " restores, " + gcRuns + " GC runs, " + checkpoints + " checkpoints, "
+                    + simMillis + " ms simulated]";
+        }
+    }
+
+    private static final long MS = 1_000_000L;
+
+    private final long seed;
+    private final SimScheduler sim;
+    private final SimStore store;
+    private final SplittableRandom plan;
+    private final int worldSize;
+    private final int producers;
+    private final int microBatch;
+    private final long records;
+    private final StreamConfig config;
+    private final ProducerOptions producerOptions;
+    private final long logGraceMillis;
+    private final String configLine;
+
+    // Bookkeeping of the test (not protocol state): shared by actors, touched only while holding the baton.
+    private final boolean[] sourceDone;
+    private final int[] incarnation;
+    private final SimScheduler.Actor[] liveProducer;
+    private final long[] readerNext;
+    private final SimScheduler.Actor[] readers;
+    private final boolean[] restoreRequested;
+    private final Map<Long, String> stepBatch = new HashMap<>();
+    private final Map<Long, Long> shardCrc = new HashMap<>(); // (step * 1024 + rank) -> crc of the stored shard
+    private final TreeMap<Long, Long> recordStep = new TreeMap<>(); // record id -> step it was read at
+    private long latestCheckpoint;
+    private long finalSteps = -1;
+    private boolean finished;
+    private int crashes;
+    private int zombies;
+    private int pauses;
+    private int restores;
+    private int gcRuns;
+    private int checkpoints;
+
+    private ProtocolSim(long seed) {
+        this.seed = seed;
+        this.sim = new SimScheduler(seed);
+        this.plan = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + 0x632BE59BD9B4E019L);
+        this.worldSize = 1 + plan.nextInt(3);
+        this.producers = 1 + plan.nextInt(3);
+        this.microBatch = 1 + plan.nextInt(2);
+        this.records = producers * (4L + plan.nextInt(20));
+        int snapshotInterval = 2 + plan.nextInt(4);
+        int segmentSteps = 2 + plan.nextInt(3);
+        int keep = 1 + plan.nextInt(3);
+        long maxLag = plan.nextInt(3) == 0 ? 0 : 3 + plan.nextInt(8);
+        this.logGraceMillis = 1_000 + plan.nextInt(3_000);
+        this.config = StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval).withIndexSegmentSteps(segmentSteps)
+                .withRetention(keep, maxLag).withLogGraceMs(logGraceMillis).withOrphanGraceMs(50);
+        int group = 1 + plan.nextInt(3);
+        this.producerOptions = ProducerOptions.defaults().withGroup(group, 8, plan.nextBoolean()).withWriteParallelism(0);
+        SimStore.Faults faults = plan.nextInt(4) == 0 ? SimStore.Faults.none() : SimStore.Faults.s3Like();
+        this.store = new SimStore(sim, faults, "s" + seed).withStoreClockSkew(plan.nextLong(-200, 200));
+        this.sourceDone = new boolean[producers];
+        this.incarnation = new int[producers];
+        this.liveProducer = new SimScheduler.Actor[producers];
+        this.readerNext = new long[worldSize];
+        this.readers = new SimScheduler.Actor[worldSize];
+        this.restoreRequested = new boolean[worldSize];
+        this.configLine = "W=" + worldSize + " P=" + producers + " B=" + microBatch + " records=" + records + " snap=" + snapshotInterval
+                + " seg=" + segmentSteps + " keep=" + keep + " maxLag=" + maxLag + " group=" + group + " faults="
+                + (faults.failProbability() > 0 ? "s3" : "none") + " grace=" + logGraceMillis + "ms";
+    }
+
+    /** Runs one seed. {@code trace} prints every store operation and scheduling decision. */
+    public static Result run(long seed, boolean trace) {
+        return new ProtocolSim(seed).go(trace);
+    }
+
+    private Result go(boolean trace) {
+        if (trace) {
+            sim.onTrace(System.out::println);
+        }
+        long[] producerDelays = new long[producers];
+        for (int i = 0; i < producers; i++) {
+            producerDelays[i] = plan.nextLong(0, 20) * MS;
+        }
+        // The stream is created first, without the store probe (it races real threads; the
+        // simulated store's put-if-absent is atomic by construction); producers start after.
+        sim.spawn("creator", 0, self -> {
+            StreamEnv env = env(self, 0);
+            ObjectStore store = store(self, env);
+            while (true) {
+                try {
+                    // creating a stream = put-if-absent of its config (docs/format.md §3)
+                    store.putIfAbsent(StreamConfig.KEY, io.lakestream.format.Json.write(config));
+                    break;
+                } catch (StoreException e) {
+                    sleep(env, 5);
+                }
+            }
+            for (int i = 0; i < producers; i++) {
+                startProducer(i, producerDelays[i]);
+            }
+        });
+        for (int r = 0; r < worldSize; r++) {
+            final int rank = r;
+            readers[r] = sim.spawn("r" + r, plan.nextLong(0, 50) * MS, self -> reader(self, rank));
+        }
+        sim.spawn("trainer", 10 * MS, this::trainer);
+        sim.spawn("gc", 50 * MS, this::gc);
+        sim.spawn("chaos", 30 * MS, this::chaos);
+        sim.spawn("verifier", 0, this::verifier);
+        Throwable f = sim.run(600_000 * MS, 2_000_000);
+        if (f == null && !finished) {
+            f = new AssertionError("no progress: the run stopped after " + sim.events() + " events and " + sim.nowNanos() / MS
+                    + " simulated ms without finishing (producers done " + java.util.Arrays.toString(sourceDone) + ", readers at "
+                    + java.util.Arrays.toString(readerNext) + ")");
+        }
+        return new Result(seed, f, sim.failureActor(), configLine, store.operations(), sim.events(), Math.max(0, finalSteps),
+                recordStep.size(), crashes, zombies, pauses, restores, gcRuns, checkpoints, sim.nowNanos() / MS, sim.traceHash());
+    }
+
+    private StreamEnv env(SimScheduler.Actor self, long maxSkewMillis) {
+        long skew = maxSkewMillis == 0 ? 0 : self.random().nextLong(-maxSkewMillis, maxSkewMillis + 1);
+        SimClock clock = new SimClock(sim, skew, 1.0 + (self.random().nextDouble() - 0.5) * 2e-4);
+        return new StreamEnv(clock, FailPoints.none()).withRandom(self.random());
+    }
+
+    /** The store as a process sees it: the shared simulated store behind that process's own retry layer. */
+    private ObjectStore store(SimScheduler.Actor self, StreamEnv env) {
+        return new RetryingStore(store, RetryPolicy.defaults(), env.clock(), self.random());
+    }
+
+    private static void sleep(StreamEnv env, long millis) {
+        try {
+            env.clock().sleep(millis);
+        } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    // ---------------------------------------------------------------- producers
+
+    private void startProducer(int i, long delayNanos) {
+        int inc = ++incarnation[i];
+        liveProducer[i] = sim.spawn("p" + i + "." + inc, delayNanos, self -> producer(self, i, inc));
+    }
+
+    private void producer(SimScheduler.Actor self, int i, int inc) throws Exception {
+        StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
+        SyntheticSource src = new SyntheticSource(records, seed, i, producers, 2);
+        boolean restart = false;
+        try (TgbProducer p = TgbProducer.open(store, "p" + i, config, producerOptions, env)) {
+            long resume = SyntheticSource.parseCursor(p.committedCursor());
+            long next = resume < 0 ? src.startIndex() : resume;
+            while (true) {
+                long[] ids = src.take(next, worldSize * microBatch);
+                if (ids.length == 0) {
+                    p.commit();
+                    // Whichever incarnation commits the last batch (even a zombie that claimed the
+                    // newest epoch before it froze: it is the live instance then) finished the source.
+                    sourceDone[i] = true;
+                    return;
+                }
+                next = src.after(ids[ids.length - 1]);
+                p.append(src.globalBatch(ids, worldSize), SyntheticSource.cursor(next));
+            }
+        } catch (ProducerFencedException e) {
+            // A newer epoch exists: this instance stops. Not necessarily an older incarnation: a
+            // zombie frozen before its epoch claim landed claims a newer epoch when it wakes up
+            // and is the live instance from then on.
+            sim.trace(self + " fenced: " + e.getMessage());
+        } catch (CommitStateUnknownException | StoreException e) {
+            // What a supervisor does: restart the producer; it resumes from the committed cursor.
+            sim.trace(self + " failed (" + e.getClass().getSimpleName() + "), restarting: " + e.getMessage());
+            restart = true;
+        }
+        if (restart && !sourceDone[i]) {
+            startProducer(i, (10 + self.random().nextLong(50)) * MS);
+        }
+    }
+
+    // ---------------------------------------------------------------- readers
+
+    private void reader(SimScheduler.Actor self, int rank) {
+        StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
+        ManifestLog log = null;
+        long next = 0;
+        while (!finished) {
+            try {
+                if (log == null) {
+                    if (this.store.peek(StreamConfig.KEY) == null) {
+                        sleep(env, 20);
+                        continue;
+                    }
+                    log = ManifestLog.open(store, worldSize, true, env);
+                }
+                if (restoreRequested[rank]) {
+                    restoreRequested[rank] = false;
+                    next = latestCheckpoint;
+                    readerNext[rank] = next;
+                    restores++;
+                    sim.trace(self + " restores from checkpoint step " + next);
+                    log = null; // a restarted rank opens the stream afresh
+                    continue;
+                }
+                ManifestState s = log.refresh();
+                long bound = config.maxLagSteps();
+                if (bound > 0 && s.lagSteps() > bound) {
+                    sim.fail("flow control overshot: version " + s.version() + " has " + s.lagSteps() + " committed steps beyond the"
+                            + " latest checkpoint, max_lag_steps is " + bound);
+                }
+                if (next >= s.committedSteps()) {
+                    readerNext[rank] = next;
+                    sleep(env, 5 + self.random().nextLong(20));
+                    continue;
+                }
+                readStep(self, store, log, next, rank);
+                next++;
+                readerNext[rank] = next;
+                log.forgetBefore(next);
+            } catch (StoreException e) {
+                sleep(env, 5);
+            } catch (BelowFloorException e) {
+                sim.fail(self + " asked for step " + next + " below the floor although the trainer only checkpoints steps every"
+                        + " reader has read: " + e.getMessage());
+            }
+        }
+    }
+
+    private void readStep(SimScheduler.Actor self, ObjectStore store, ManifestLog log, long step, int rank) {
+        TgbEntry e = log.entry(step);
+        String batch = e.producer() + "/" + e.epoch() + "-" + e.seq() + " " + e.object();
+        String seen = stepBatch.putIfAbsent(step, batch);
+        if (seen != null && !seen.equals(batch)) {
+            sim.fail("step " + step + " maps to " + batch + " for " + self + " but to " + seen + " for an earlier reader");
+        }
+        ShardEntry sh = e.shards().get(rank);
+        MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
+        try {
+            store.readRange(e.object(), sh.offset(), dst);
+        } catch (NoSuchKeyException gone) {
+            sim.fail(self + ": batch object " + e.object() + " of step " + step + " is gone although the floor is "
+                    + latestCheckpointFloorHint() + " (GC deleted what a reader at or above the floor needs)");
+        }
+        long crc = Crc32c.of(dst);
+        if (crc != sh.crc32c()) {
+            sim.fail(self + ": step " + step + " rank " + rank + " checksum mismatch");
+        }
+        Long prev = shardCrc.putIfAbsent(step * 1024 + rank, crc);
+        if (prev != null && prev != crc) {
+            sim.fail(self + ": step " + step + " rank " + rank + " read different bytes than before");
+        }
+        if (prev == null) {
+            for (TensorBlob.View v : TensorBlob.parse(dst, "step " + step + " rank " + rank)) {
+                if (v.name().equals("record_id")) {
+                    for (long j = 0; j < v.shape()[0]; j++) {
+                        long id = v.data().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), j);
+                        Long was = recordStep.putIfAbsent(id, step);
+                        if (was != null) {
+                            sim.fail("record " + id + " was committed twice: at step " + was + " and at step " + step);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private String latestCheckpointFloorHint() {
+        return "at most step " + latestCheckpoint;
+    }
+
+    // ---------------------------------------------------------------- trainer, GC, chaos, verifier
+
+    private void trainer(SimScheduler.Actor self) {
+        StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
+        ManifestLog log = null;
+        long recorded = 0;
+        while (!finished) {
+            sleep(env, 20 + self.random().nextLong(200));
+            long c = Long.MAX_VALUE;
+            for (long n : readerNext) {
+                c = Math.min(c, n);
+            }
+            // The training checkpoint is durable before it is recorded: a rank restoring now
+            // restores from it, whether or not the record lands.
+            latestCheckpoint = Math.max(latestCheckpoint, c);
+            if (latestCheckpoint <= recorded) {
+                continue;
+            }
+            try {
+                if (log == null) {
+                    log = ManifestLog.open(store, env);
+                }
+                Checkpoints.record(log, latestCheckpoint, "ckpt-" + latestCheckpoint);
+                recorded = latestCheckpoint;
+                checkpoints++;
+            } catch (StoreException | CommitStateUnknownException e) {
+                log = null; // re-open and record again next round (recording is idempotent)
+            }
+        }
+    }
+
+    private void gc(SimScheduler.Actor self) {
+        StreamEnv env = env(self, logGraceMillis / 8);
+        ObjectStore store = store(self, env);
+        while (!finished) {
+            sleep(env, 100 + self.random().nextLong(logGraceMillis));
+            try {
+                new GarbageCollector(ManifestLog.open(store, env)).run(false);
+                gcRuns++;
+            } catch (StoreException | CommitStateUnknownException e) {
+                // the next pass retries
+            }
+        }
+    }
+
+    private void chaos(SimScheduler.Actor self) {
+        StreamEnv env = env(self, 0);
+        while (!finished) {
+            sleep(env, 50 + self.random().nextLong(400));
+            int what = self.random().nextInt(10);
+            if (what < 4) {
+                int i = self.random().nextInt(producers);
+                SimScheduler.Actor a = liveProducer[i];
+                if (a != null && !a.done() && !sourceDone[i] && crashes < 20) {
+                    sim.crash(a);
+                    crashes++;
+                    startProducer(i, (20 + self.random().nextLong(200)) * MS);
+                }
+            } else if (what < 5) {
+                int i = self.random().nextInt(producers);
+                SimScheduler.Actor a = liveProducer[i];
+                if (a != null && !a.done() && !sourceDone[i] && zombies < 3) {
+                    // SIGSTOP past the log grace, a replacement takes over, then SIGCONT: a zombie.
+                    sim.pause(a, (logGraceMillis + 100 + self.random().nextLong(logGraceMillis)) * MS);
+                    zombies++;
+                    startProducer(i, (10 + self.random().nextLong(100)) * MS);
+                }
+            } else if (what < 7) {
+                int r = self.random().nextInt(worldSize);
+                if (pauses < 6) {
+                    sim.pause(readers[r], (self.random().nextBoolean() ? logGraceMillis * 2 : 100) * MS);
+                    pauses++;
+                }
+            } else if (what < 8 && restores < 4 && latestCheckpoint > 0) {
+                restoreRequested[self.random().nextInt(worldSize)] = true;
+            }
+        }
+    }
+
+    private void verifier(SimScheduler.Actor self) {
+        StreamEnv env = env(self, 0);
+        ObjectStore store = store(self, env);
+        while (true) {
+            sleep(env, 50);
+            boolean allDone = true;
+            for (boolean d : sourceDone) {
+                allDone &= d;
+            }
+            if (!allDone) {
+                continue;
+            }
+            ManifestState s;
+            try {
+                s = ManifestLog.open(store, env).state();
+            } catch (StoreException e) {
+                continue;
+            }
+            boolean caughtUp = true;
+            for (int r = 0; r < worldSize; r++) {
+                caughtUp &= readerNext[r] >= s.committedSteps() && !restoreRequested[r];
+            }
+            if (!caughtUp) {
+                continue;
+            }
+            finalSteps = s.committedSteps();
+            if (recordStep.size() != records || (records > 0 && (recordStep.firstKey() != 0 || recordStep.lastKey() != records - 1))) {
+                List<Long> missing = new ArrayList<>();
+                for (long id = 0; id < records && missing.size() < 10; id++) {
+                    if (!recordStep.containsKey(id)) {
+                        missing.add(id);
+                    }
+                }
+                sim.fail("exactly-once violated: " + recordStep.size() + " of " + records + " records were trained on; missing e.g. "
+                        + missing);
+            }
+            if (stepBatch.size() != finalSteps) {
+                sim.fail("readers saw " + stepBatch.size() + " distinct steps, the log has " + finalSteps);
+            }
+            finished = true;
+            return;
+        }
+    }
+
+    /** {@code scripts/dst}: runs seeds, prints failures with their replay command, ends with "N passed, M failed". */
+    public static void main(String[] args) {
+        long seeds = 100;
+        long from = 1;
+        boolean trace = false;
+        boolean verbose = false;
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--seeds" -> seeds = Long.parseLong(args[++i]);
+                case "--from" -> from = Long.parseLong(args[++i]);
+                case "--trace" -> trace = true;
+                case "--verbose" -> verbose = true;
+                default -> {
+                    System.err.println("usage: dst [--seeds N] [--from S] [--trace] [--verbose]");
+                    System.exit(2);
+                }
+            }
+        }
+        long passed = 0;
+        long failed = 0;
+        long ops = 0;
+        long steps = 0;
+        long crashes = 0;
+        long zombies = 0;
+        long t0 = System.nanoTime();
+        for (long s = from; s < from + seeds; s++) {
+            Result r = run(s, trace);
+            ops += r.storeOps();
+            steps += r.steps();
+            crashes += r.crashes();
+            zombies += r.zombies();
+            if (r.ok()) {
+                passed++;
+                if (verbose) {
+                    System.out.println(r.line());
+                }
+            } else {
+                failed++;
+                System.out.println(r.line());
+                System.out.println("  replay: " + r.replay());
+                if (r.failure() != null) {
+                    r.failure().printStackTrace(System.out);
+                }
+            }
+        }
+        System.out.printf("dst: seeds %d..%d: %d simulated store operations, %d steps, %d crashes, %d zombies in %.1f s%n", from,
+                from + seeds - 1, ops, steps, crashes, zombies, (System.nanoTime() - t0) / 1e9);
+        System.out.println(passed + " passed, " + failed + " failed");
+        System.exit(failed == 0 ? 0 : 1);
+    }
+}
