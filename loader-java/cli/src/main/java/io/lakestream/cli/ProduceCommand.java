@@ -1,6 +1,7 @@
 package io.lakestream.cli;
 
 import io.lakestream.format.Codec;
+import io.lakestream.format.DType;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
@@ -39,6 +40,10 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--max-steps", defaultValue = "-1", description = "stop after this many global batches (default: until exhausted)")
     long maxSteps;
 
+    @Option(names = "--dtype", defaultValue = "i32",
+            description = "token dtype of the synthetic source: i32 (default) or u16 (vocabularies under 65,536: half the bytes)")
+    String dtype;
+
     @Option(names = "--lz4", description = "store shards LZ4-compressed")
     boolean lz4;
 
@@ -66,7 +71,11 @@ final class ProduceCommand implements Callable<Integer> {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
-        SyntheticSource src = SyntheticSource.parse(source, seqLen);
+        SyntheticSource src = SyntheticSource.parse(source, seqLen).withTokenType(switch (dtype.toLowerCase(java.util.Locale.ROOT)) {
+            case "i32" -> DType.I32;
+            case "u16" -> DType.U16;
+            default -> throw new IllegalArgumentException("--dtype must be i32 or u16, got '" + dtype + "'");
+        });
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true);
         try (ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
