@@ -129,6 +129,19 @@ final class Child implements AutoCloseable {
         return ProcStat.peakRssBytes(process.pid());
     }
 
+    /** Stops a child that does not watch stdin (the broker): SIGTERM (a clean shutdown), then SIGKILL after 30 s. */
+    void terminate() {
+        process.destroy();
+        try {
+            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            process.destroyForcibly();
+        }
+    }
+
     /** Closes stdin (the child's cue to exit), waits a while, then kills it. */
     @Override
     public void close() {

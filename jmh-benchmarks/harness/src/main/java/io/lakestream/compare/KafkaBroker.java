@@ -92,7 +92,7 @@ final class KafkaBroker implements AutoCloseable {
             } catch (Exception e) {
                 if (System.nanoTime() > deadline) {
                     admin.close();
-                    broker.close();
+                    broker.terminate();
                     throw new IllegalStateException("Kafka broker did not come up within 90 s; see " + outLog, e);
                 }
                 Thread.sleep(200);
@@ -124,16 +124,19 @@ final class KafkaBroker implements AutoCloseable {
         admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1).configs(configs))).all().get(60, TimeUnit.SECONDS);
         // Wait until every partition has a leader, or the first produce request races the election.
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (true) {
-            var d = admin.describeTopics(List.of(name)).allTopicNames().get(10, TimeUnit.SECONDS).get(name);
-            if (d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
-                return;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new IllegalStateException("topic " + name + " has partitions without a leader after 30 s");
+        Exception last = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                var d = admin.describeTopics(List.of(name)).allTopicNames().get(10, TimeUnit.SECONDS).get(name);
+                if (d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) {
+                    return;
+                }
+            } catch (java.util.concurrent.ExecutionException e) {
+                last = e; // metadata not propagated yet (UnknownTopicOrPartition): ask again
             }
             Thread.sleep(100);
         }
+        throw new IllegalStateException("topic " + name + " has partitions without a leader after 30 s", last);
     }
 
     void deleteTopic(String name) throws Exception {
@@ -149,6 +152,6 @@ final class KafkaBroker implements AutoCloseable {
     @Override
     public void close() {
         admin.close(java.time.Duration.ofSeconds(5));
-        process.close(); // stdin closed does not stop a broker: Child.close then sends SIGTERM (clean shutdown)
+        process.terminate(); // a broker does not watch stdin: SIGTERM is its clean shutdown
     }
 }

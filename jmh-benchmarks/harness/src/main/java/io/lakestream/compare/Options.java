@@ -28,7 +28,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
               --steps N             timed steps per producer in ingestion runs
               --latency-rate R      steps per second in the latency runs (open loop, default 25)
               --latency-seconds S   length of each latency run
-              --growth-sizes N,...  committed-step sizes for the DAC growth runs on file:// (cached)
+              --growth-sizes N,...  committed-step sizes for the DAC growth runs on file:// (> 10k: built once and cached)
               --growth-sizes-s3 N,.. the same on s3:// (built fresh every run; empty = skip)
               --dac-producers 1,..  producer counts for the DAC runs
               --dac-seconds S       length of each DAC run
@@ -186,12 +186,12 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     producers = List.of(1, 2);
                     steps = 96;
                     warmup = 16;
-                    latencySeconds = 6;
+                    latencySeconds = 5;
                     growthFile = List.of(1_000L, 1_000_000L);
                     growthS3 = List.of();
-                    growthCommits = 200;
+                    growthCommits = 150;
                     dacProducers = List.of(1, 4);
-                    dacSeconds = 3;
+                    dacSeconds = 2.5;
                     dacStores = new LinkedHashSet<>(List.of("file"));
                     stores = new LinkedHashSet<>(List.of("file", "s3", "kafka", "kafka-flush"));
                 }
@@ -213,7 +213,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     producers = List.of(1, 2, 4, 8);
                     steps = 256;
                     warmup = 32;
-                    latencySeconds = 30;
+                    latencySeconds = 45; // 1,125 steps at 25/s: enough for a p99.9
                     growthFile = List.of(1_000L, 10_000L, 100_000L, 1_000_000L);
                     growthS3 = List.of(1_000L, 10_000L);
                     growthCommits = 500;

@@ -186,7 +186,8 @@ final class Summary {
         md.append(String.format(Locale.ROOT, "## Append→visible latency%n%nOne producer process paced at %.0f steps/s (open loop), one reader "
                 + "process with all %d ranks. Latency of a step = the last rank's `next()` (Lakestream) or `poll()` (Kafka, end to end "
                 + "with acks=all) returning it, minus the wall-clock time the producer handed it over (stamped in the payload). "
-                + "`file, commit each` commits every step (group 1); the others use the library's default group commit.%n%n",
+                + "`file, commit each` commits every step (group 1); the others use the library's default group commit. "
+                + "With fewer than 1,000 steps p99.9 is the maximum.%n%n",
                 o.latencyRate(), o.worldSize()));
         md.append("| side | steps | p50 ms | p99 ms | p99.9 ms | max ms | p99 / Kafka p99 |\n|---|---:|---:|---:|---:|---:|---:|\n");
         double kp99 = num(path("latency", "kafka", "latency"), "p99_ms");
