@@ -27,6 +27,8 @@ import java.util.stream.Stream;
 public final class Compare {
     /** Growth streams up to this size are built fresh in every run; larger ones are cached. */
     private static final long FRESH_GROWTH_STEPS = 10_000;
+    /** Growth measurements per size (--smoke: 1), round robin over the sizes; the median is reported. */
+    private static final int GROWTH_ROUNDS = 3;
     private static final long STARTED = System.nanoTime();
 
     private final Options o;
@@ -276,8 +278,7 @@ public final class Compare {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("growth", section);
         if (o.store("file")) {
-            Map<String, Object> bySize = new LinkedHashMap<>();
-            section.put("file", bySize);
+            Map<String, String> uris = new LinkedHashMap<>();
             for (long n : o.growthSizesFile()) {
                 // Each run adds its commits to the stream it measures: small sizes are built fresh
                 // (seconds), large ones cached (a run adds 0.2 % to 100k, 0.02 % to 1M; see start_steps).
@@ -286,21 +287,49 @@ public final class Compare {
                     say("growth  file %,d steps: not cached; build it once with ./jmh-benchmarks/compare --build-cache", n);
                     continue;
                 }
-                bySize.put(Long.toString(n), growthRun("file://" + dir, "file-" + n, null));
+                uris.put(Long.toString(n), "file://" + dir);
             }
+            section.put("file", growthRounds(uris, "file", null));
         }
         if (s3 != null && !o.growthSizesS3().isEmpty()) {
-            Map<String, Object> bySize = new LinkedHashMap<>();
-            section.put("s3", bySize);
+            Map<String, String> uris = new LinkedHashMap<>();
             for (long n : o.growthSizesS3()) {
                 Target t = target("s3", "growth" + n);
                 Map<String, Object> cfg = t.cfg(o);
                 cfg.put("shardBytes", o.dacShardBytes());
                 cfg.put("target", n);
                 runWorker("s3-growth-build-" + n, "dac-build", cfg, null, 4 * 3600_000L);
-                bySize.put(Long.toString(n), growthRun(t.uri, "s3-" + n, s3));
+                uris.put(Long.toString(n), t.uri);
+            }
+            section.put("s3", growthRounds(uris, "s3", s3));
+        }
+    }
+
+    /**
+     * Measures every size {@value #GROWTH_ROUNDS} times (--smoke: once), round robin (so a change of machine load
+     * hits every size alike), and keeps per size the round with the median commit rate plus
+     * every round's rate ({@code rounds_commits_per_s}).
+     */
+    private Map<String, Object> growthRounds(Map<String, String> uris, String store, Child server) throws Exception {
+        Map<String, List<Map<String, Object>>> runs = new LinkedHashMap<>();
+        int rounds = o.mode().equals("smoke") ? 1 : GROWTH_ROUNDS;
+        for (int round = 0; round < rounds; round++) {
+            for (Map.Entry<String, String> e : uris.entrySet()) {
+                runs.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(growthRun(e.getValue(), store + "-" + e.getKey(), server));
             }
         }
+        Map<String, Object> bySize = new LinkedHashMap<>();
+        for (Map.Entry<String, List<Map<String, Object>>> e : runs.entrySet()) {
+            List<Map<String, Object>> rs = new ArrayList<>(e.getValue());
+            List<Double> rates = rs.stream().map(x -> num(x, "commits_per_s")).toList();
+            rs.sort(Comparator.comparingDouble(x -> num(x, "commits_per_s")));
+            Map<String, Object> median = rs.get(rs.size() / 2);
+            median.put("rounds_commits_per_s", rates);
+            bySize.put(e.getKey(), median);
+            say("growth  %-4s %9s steps: median of %d rounds %.0f commits/s (rounds %s)", store, e.getKey(), rates.size(),
+                    num(median, "commits_per_s"), rates.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList());
+        }
+        return bySize;
     }
 
     private Map<String, Object> growthRun(String uri, String name, Child server) throws Exception {

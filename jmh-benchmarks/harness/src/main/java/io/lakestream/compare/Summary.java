@@ -230,9 +230,10 @@ final class Summary {
         md.append(String.format(Locale.ROOT, "## DAC: commit rate as the stream grows%n%nOne producer commits %d tiny steps (%d B per rank "
                 + "shard, group 1: one manifest version per step) on a stream that already holds N committed steps (file:// streams "
                 + "are built once and cached under `%s`), while a rank-0 reader follows. `open` is `TgbProducer.open` (epoch claim "
-                + "included).%n%n", o.growthCommits(), o.dacShardBytes(), o.cache()));
+                + "included). Each size is measured 3 times (--smoke: once), round robin over the sizes; the table shows the round with the median "
+                + "commit rate, the last column every round's rate.%n%n", o.growthCommits(), o.dacShardBytes(), o.cache()));
         md.append("| store | committed steps | open ms | commits/s | commit p50 ms | commit p99 ms | visible p50 ms | visible p99 ms | "
-                + "rate / rate at smallest |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+                + "rate / rate at smallest | rounds commits/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Map.Entry<String, Object> s : g.entrySet()) {
             double base = Double.NaN;
             for (Map.Entry<String, Object> e : map(s.getValue()).entrySet()) {
@@ -245,7 +246,8 @@ final class Summary {
                         .append(" | ").append(f1(num(x, "open_ms"))).append(" | ").append(f1(rate)).append(" | ")
                         .append(ms(num(map(x.get("commit")), "p50_ms"))).append(" | ").append(ms(num(map(x.get("commit")), "p99_ms")))
                         .append(" | ").append(ms(num(map(x.get("visible")), "p50_ms"))).append(" | ")
-                        .append(ms(num(map(x.get("visible")), "p99_ms"))).append(" | ").append(f2(rate / base)).append(" |\n");
+                        .append(ms(num(map(x.get("visible")), "p99_ms"))).append(" | ").append(f2(rate / base)).append(" | ")
+                        .append(rounds(x.get("rounds_commits_per_s"))).append(" |\n");
             }
         }
         md.append("\n![commit rate vs committed steps](compare-").append(o.mode()).append("-growth.png)\n\n");
@@ -315,6 +317,17 @@ final class Summary {
             cur = m.get(k);
         }
         return map(cur);
+    }
+
+    private static String rounds(Object list) {
+        if (!(list instanceof List<?> l)) {
+            return "";
+        }
+        List<String> out = new ArrayList<>();
+        for (Object v : l) {
+            out.add(v instanceof Number n ? String.format(Locale.ROOT, "%.0f", n.doubleValue()) : "?");
+        }
+        return String.join(", ", out);
     }
 
     private static String lastKey(Map<String, Object> m) {
