@@ -49,7 +49,7 @@ final class Summary {
             double ls = num(path("ingest", "file", n), "mb_per_s");
             double k = num(path("ingest", "kafka", n), "mb_per_s");
             out.add(new Check("ingestion >= 2.5x Kafka's, " + n + " producer(s) (file:// vs Kafka acks=all)",
-                    String.format(Locale.ROOT, "%.1f vs %.1f MB/s = %sx", ls, k, f2(ls / k)), met(ls / k >= 2.5, ls, k)));
+                    f1(ls) + " vs " + f1(k) + " MB/s = " + f2(ls / k) + "x", met(ls / k >= 2.5, ls, k)));
         }
         double lv = num(path("latency", "file", "latency"), "p99_ms");
         double kv = num(path("latency", "kafka", "latency"), "p99_ms");
@@ -60,16 +60,15 @@ final class Summary {
                 met(lf <= 0.5 * kf, lf, kf)));
         double c1 = num(path("growth", "file", "1000"), "commits_per_s");
         double cm = num(path("growth", "file", "1000000"), "commits_per_s");
-        out.add(new Check("commit rate at 1M steps >= 0.9x the rate at 1k", String.format(Locale.ROOT, "%.0f vs %.0f commits/s = %sx",
-                cm, c1, f2(cm / c1)), met(cm >= 0.9 * c1, cm, c1)));
+        out.add(new Check("commit rate at 1M steps >= 0.9x the rate at 1k", f0(cm) + " vs " + f0(c1) + " commits/s = " + f2(cm / c1) + "x", met(cm >= 0.9 * c1, cm, c1)));
         String maxN = lastKey(path("ingest", "file"));
         double i1 = num(path("ingest", "file", "1"), "mb_per_s");
         double i8 = num(path("ingest", "file", maxN), "mb_per_s");
-        out.add(new Check(maxN + " producers' aggregate >= 1 producer's (file://)", String.format(Locale.ROOT, "%.1f vs %.1f MB/s", i8, i1),
+        out.add(new Check(maxN + " producers' aggregate >= 1 producer's (file://)", f1(i8) + " vs " + f1(i1) + " MB/s",
                 maxN.equals("1") ? null : met(i8 >= i1, i8, i1)));
         double rss = num(path("ingest", "file", "1"), "client_peak_rss_mb");
         out.add(new Check("producer RSS <= 256 MB at " + (long) o.shardBytes() * o.worldSize() / (1 << 20) + " MiB steps",
-                String.format(Locale.ROOT, "%.0f MB (peak, one producer process)", rss), met(rss <= 256, rss, 0)));
+                f0(rss) + " MB (peak, one producer process)", met(rss <= 256, rss, 0)));
         out.add(new Check("<= 1 KiB allocated per step on the read path", "see ./jmh-benchmarks/run.sh (gc.alloc.rate.norm)", null));
         return out;
     }
@@ -342,6 +341,10 @@ final class Summary {
 
     private static double num(Map<String, Object> m, String f) {
         return Compare.num(m, f);
+    }
+
+    static String f0(double d) {
+        return Double.isNaN(d) ? "n/a" : String.format(Locale.ROOT, "%.0f", d);
     }
 
     static String f1(double d) {
