@@ -92,6 +92,28 @@ def test_every_dtype_round_trips(jvm, uri):
     assert b.dtypes["bf16"] == "BF16" and b.arrays["bf16"].dtype == np.uint16
 
 
+def test_u16_tokens_round_trip_without_a_copy(jvm, uri):
+    # Token ids of a vocabulary under 65,536, including ids >= 32768 (the sign bit of int16).
+    want = np.array([[0, 1, 32767, 32768], [50256, 65535, 12345, 40000]], dtype=np.uint16)
+    with lakestream.Producer(uri, "p", 1) as p:
+        p.append([{"tokens": want}], cursor="c")
+    with lakestream.Reader(uri, 0, 1) as r:
+        b = r.next(10)
+        assert b.dtypes["tokens"] == "U16"
+        arr = b.arrays["tokens"]
+        assert arr.dtype == np.uint16 and np.array_equal(arr, want)  # NumPy: exact
+        t = b.torch()["tokens"]
+        seg = _java_batch(b).tensor("tokens").data()
+        assert t.data_ptr() == int(seg.address())  # torch: a view of the pool slab, no copy
+        assert t.element_size() == 2
+        if hasattr(torch, "uint16"):
+            assert t.dtype == torch.uint16
+        else:  # torch 1.13: int16 view of the same bits, documented in to_torch
+            assert t.dtype == torch.int16
+        assert (t.long() & 0xFFFF).tolist() == want.astype(np.int64).tolist()
+        assert list(_java_batch(b).tensor("tokens").toIntArray()) == want.ravel().tolist()
+
+
 def test_unsupported_inputs_are_refused(jvm, uri):
     with lakestream.Producer(uri, "p", 1) as p:
         with pytest.raises(TypeError, match="complex"):

@@ -26,6 +26,7 @@ NUMPY_DTYPES = {
     "I32": np.dtype("<i4"),
     "I16": np.dtype("<i2"),
     "I8": np.dtype("i1"),
+    "U16": np.dtype("<u2"),
     "U8": np.dtype("u1"),
     "BOOL": np.dtype("?"),
 }
@@ -39,6 +40,7 @@ _FROM_NUMPY = {
     ("i", 4): "I32",
     ("i", 2): "I16",
     ("i", 1): "I8",
+    ("u", 2): "U16",
     ("u", 1): "U8",
     ("b", 1): "BOOL",
 }
@@ -191,10 +193,21 @@ def views(owner: BatchOwner, layout, words, base: int) -> dict:
 
 
 def to_torch(arr: np.ndarray, dtype_name: str):
-    """Zero-copy torch tensor on a view made by :func:`view` (BF16 reinterpreted as torch.bfloat16)."""
+    """Zero-copy torch tensor on a view made by :func:`view`.
+
+    BF16 is reinterpreted as ``torch.bfloat16``. U16 (token ids under 65,536) becomes
+    ``torch.uint16`` where torch has it (2.3+); older torch (1.13 here) has no unsigned 16-bit
+    type, so U16 arrives as a zero-copy ``torch.int16`` view of the same bits: ids >= 32768 read
+    negative, and ``t.long() & 0xFFFF`` (or ``t.int() & 0xFFFF``) gives the ids, e.g. for an
+    embedding lookup, which needs a widening copy anyway. Widening here instead would copy every
+    step and double its bytes, which is what U16 exists to avoid. NumPy arrays stay ``uint16``.
+    """
     import torch
     if dtype_name == "BF16":  # raw bits: reinterpret, still no copy
         return torch.from_numpy(arr.view(np.int16)).view(torch.bfloat16)
+    if dtype_name == "U16":  # same bits, no copy
+        t = torch.from_numpy(arr.view(np.int16))
+        return t.view(torch.uint16) if hasattr(torch, "uint16") else t
     return torch.from_numpy(arr)  # shares the array's memory (and keeps the array alive)
 
 
@@ -203,7 +216,7 @@ def to_java_dtype(a: np.ndarray) -> str:
     name = _FROM_NUMPY.get((dt.kind, dt.itemsize))
     if name is None:
         raise TypeError("lakestream: dtype %s is not supported (supported: float64, float32, float16, bfloat16 "
-                        "(torch), int64, int32, int16, int8, uint8, bool)" % dt)
+                        "(torch), int64, int32, int16, int8, uint16, uint8, bool)" % dt)
     return name
 
 
@@ -215,6 +228,8 @@ def as_numpy(value, name: str):
             t = value.detach().cpu().contiguous()
             if t.dtype == torch.bfloat16:
                 return "BF16", t.view(torch.int16).numpy().view(np.uint16)
+            if getattr(torch, "uint16", None) is not None and t.dtype == torch.uint16:
+                return "U16", t.view(torch.int16).numpy().view(np.uint16)
             value = t.numpy()
     except ImportError:
         pass

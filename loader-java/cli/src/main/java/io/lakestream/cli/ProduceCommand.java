@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.Codec;
 import io.lakestream.format.Json;
+import io.lakestream.format.DType;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamEnd;
 import io.lakestream.producer.ProducerOptions;
@@ -61,6 +62,10 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Option(names = "--max-steps", defaultValue = "-1", description = "stop after this many global batches (default: until exhausted)")
     long maxSteps;
+
+    @Option(names = "--dtype", defaultValue = "i32",
+            description = "how tokens are stored: i32 (default) or u16 (vocabularies under 65,536: half the bytes)")
+    String dtype;
 
     @Option(names = "--lz4", description = "store shards LZ4-compressed")
     boolean lz4;
@@ -141,6 +146,11 @@ final class ProduceCommand implements Callable<Integer> {
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
+        DType tokenType = switch (dtype.toLowerCase(java.util.Locale.ROOT)) {
+            case "i32" -> DType.I32;
+            case "u16" -> DType.U16;
+            default -> throw new IllegalArgumentException("--dtype must be i32 or u16, got '" + dtype + "'");
+        };
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true)
                 .withUnsafeStore(unsafeStore);
         if (unsafeStore) {
@@ -164,7 +174,7 @@ final class ProduceCommand implements Callable<Integer> {
             resume(src, mix, p);
             long startSeq = p.committedSeq();
             int perStep = Math.multiplyExact(worldSize, microBatch);
-            SampleBatch batch = new SampleBatch(seqLen, perStep);
+            SampleBatch batch = new SampleBatch(seqLen, perStep, tokenType);
             TreeMap<Long, Integer> samplesOf = new TreeMap<>(); // seq -> samples, for this run's summary
             boolean exhausted = false;
             while (true) {

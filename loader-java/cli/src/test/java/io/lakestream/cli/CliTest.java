@@ -137,6 +137,32 @@ class CliTest {
     }
 
     @Test
+    void dtypeU16WritesTheSameTokensInHalfTheBytes() {
+        String i32 = "file://" + dir.resolve("i32");
+        String u16 = "file://" + dir.resolve("u16");
+        for (String[] run : new String[][] {{i32, "i32"}, {u16, "u16"}}) {
+            Cli.Result p = Cli.run("produce", "--stream", run[0], "--producer", "a", "--world-size", "2", "--micro-batch", "4",
+                    "--seq-len", "64", "--source", "synthetic:records=16,seed=3", "--dtype", run[1]);
+            assertEquals(0, p.exit(), p.err());
+        }
+        try (var a = io.lakestream.store.ObjectStores.open(i32, false); var b = io.lakestream.store.ObjectStores.open(u16, false);
+             var ra = io.lakestream.reader.RankReader.open(a, 1, 2, 0, io.lakestream.reader.ReaderOptions.defaults());
+             var rb = io.lakestream.reader.RankReader.open(b, 1, 2, 0, io.lakestream.reader.ReaderOptions.defaults())) {
+            for (int step = 0; step < 2; step++) {
+                try (var x = ra.next(10_000); var y = rb.next(10_000)) {
+                    assertEquals(io.lakestream.format.DType.U16, y.tensor("tokens").dtype());
+                    assertEquals(x.tensor("tokens").data().byteSize(), 2 * y.tensor("tokens").data().byteSize());
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(x.tensor("tokens").toIntArray(), y.tensor("tokens").toIntArray());
+                }
+            }
+        }
+        Cli.Result bad = Cli.run("produce", "--stream", u16, "--producer", "b", "--world-size", "2", "--micro-batch", "1",
+                "--seq-len", "4", "--source", "synthetic:records=4,seed=1", "--dtype", "f32");
+        assertEquals(1, bad.exit());
+        assertTrue(bad.err().contains("--dtype must be i32 or u16"), bad.err());
+    }
+
+    @Test
     void errorsExitNonZeroWithAClearMessage() {
         String uri = "file://" + dir.resolve("s");
         Cli.Result r = Cli.run("consume", "--stream", "file://" + dir.resolve("nope"), "--rank", "0", "--world-size", "1");

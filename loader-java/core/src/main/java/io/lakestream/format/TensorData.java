@@ -36,6 +36,23 @@ public record TensorData(DType dtype, long[] shape, byte[] bytes) {
         return new TensorData(DType.I32, shape, b.array());
     }
 
+    /**
+     * A U16 tensor (token ids of a vocabulary under 65,536) from ints; each value must lie in
+     * 0..65535, else the exception names the first one that does not.
+     */
+    public static TensorData ofU16(int[] values, long... shape) {
+        byte[] b = new byte[values.length * 2];
+        for (int i = 0; i < values.length; i++) {
+            int v = values[i];
+            if (v < 0 || v > 0xFFFF) {
+                throw new IllegalArgumentException("value " + v + " at index " + i + " does not fit U16 (0..65535)");
+            }
+            b[2 * i] = (byte) v;
+            b[2 * i + 1] = (byte) (v >>> 8);
+        }
+        return new TensorData(DType.U16, shape, b);
+    }
+
     public static TensorData ofLongs(long[] values, long... shape) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
         b.asLongBuffer().put(values);

@@ -13,6 +13,7 @@ import java.util.Arrays;
 public record Tensor(String name, DType dtype, long[] shape, MemorySegment data) {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     public long elements() {
         long n = 1;
@@ -34,12 +35,18 @@ public record Tensor(String name, DType dtype, long[] shape, MemorySegment data)
         return out;
     }
 
-    /** Copies an I32 tensor out. */
+    /** Copies an I32 tensor out, or a U16 tensor widened to int (0..65535: token ids). */
     public int[] toIntArray() {
-        if (dtype != DType.I32) {
-            throw new IllegalStateException("tensor '" + name + "' is " + dtype + ", not I32");
+        if (dtype != DType.I32 && dtype != DType.U16) {
+            throw new IllegalStateException("tensor '" + name + "' is " + dtype + ", not I32 or U16");
         }
         int[] out = new int[(int) elements()];
+        if (dtype == DType.U16) {
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Short.toUnsignedInt(data.get(U16, 2L * i));
+            }
+            return out;
+        }
         for (int i = 0; i < out.length; i++) {
             out[i] = data.get(I32, 4L * i);
         }

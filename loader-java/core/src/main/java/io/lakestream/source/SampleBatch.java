@@ -1,5 +1,6 @@
 package io.lakestream.source;
 
+import io.lakestream.format.DType;
 import io.lakestream.format.TensorData;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -14,15 +15,29 @@ import java.util.Map;
  */
 public final class SampleBatch {
     private final int seqLen;
+    private final DType tokenType;
     private int[] tokens;
     private long[] first;
     private long[] last;
     private int size;
 
     public SampleBatch(int seqLen, int capacity) {
+        this(seqLen, capacity, DType.I32);
+    }
+
+    /**
+     * @param tokenType how {@code tokens} is stored: {@link DType#I32}, or {@link DType#U16} for
+     *                  vocabularies under 65,536 (half the bytes; a token id that does not fit is
+     *                  an error naming it)
+     */
+    public SampleBatch(int seqLen, int capacity, DType tokenType) {
         if (seqLen < 1 || capacity < 1) {
             throw new IllegalArgumentException("seq-len and capacity must be >= 1");
         }
+        if (tokenType != DType.I32 && tokenType != DType.U16) {
+            throw new IllegalArgumentException("tokens are stored as I32 or U16, not " + tokenType);
+        }
+        this.tokenType = tokenType;
         this.seqLen = seqLen;
         this.tokens = new int[Math.multiplyExact(seqLen, capacity)];
         this.first = new long[capacity];
@@ -95,7 +110,8 @@ public final class SampleBatch {
         for (int r = 0; r < worldSize; r++) {
             int c = base + (r < extra ? 1 : 0);
             Map<String, TensorData> m = new LinkedHashMap<>();
-            m.put("tokens", TensorData.ofInts(Arrays.copyOfRange(tokens, from * seqLen, (from + c) * seqLen), c, seqLen));
+            int[] rows = Arrays.copyOfRange(tokens, from * seqLen, (from + c) * seqLen);
+            m.put("tokens", tokenType == DType.U16 ? TensorData.ofU16(rows, c, seqLen) : TensorData.ofInts(rows, c, seqLen));
             m.put("record_id", TensorData.ofLongs(Arrays.copyOfRange(first, from, from + c), c));
             if (withLastRecord) {
                 m.put("last_record_id", TensorData.ofLongs(Arrays.copyOfRange(last, from, from + c), c));

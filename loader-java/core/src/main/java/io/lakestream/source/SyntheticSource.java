@@ -1,5 +1,6 @@
 package io.lakestream.source;
 
+import io.lakestream.format.DType;
 import io.lakestream.format.TensorData;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,8 +21,17 @@ public final class SyntheticSource {
     private final int partition;
     private final int partitions;
     private final int seqLen;
+    private final DType tokenType;
 
     public SyntheticSource(long records, long seed, int partition, int partitions, int seqLen) {
+        this(records, seed, partition, partitions, seqLen, DType.I32);
+    }
+
+    /**
+     * @param tokenType I32 (the default) or U16: the vocabulary ({@value #VOCAB} ids) fits 16
+     *                  bits, so U16 carries the same tokens in half the bytes
+     */
+    public SyntheticSource(long records, long seed, int partition, int partitions, int seqLen, DType tokenType) {
         if (records < 0 || partitions < 1 || partition < 0 || partition >= partitions || seqLen < 1) {
             throw new IllegalArgumentException("bad synthetic source: records=" + records + " partition=" + partition + "/"
                     + partitions + " seq-len=" + seqLen);
@@ -31,6 +41,19 @@ public final class SyntheticSource {
         this.partition = partition;
         this.partitions = partitions;
         this.seqLen = seqLen;
+        if (tokenType != DType.I32 && tokenType != DType.U16) {
+            throw new IllegalArgumentException("synthetic tokens are I32 or U16, not " + tokenType);
+        }
+        this.tokenType = tokenType;
+    }
+
+    /** The same source writing its tokens as {@code t} (I32 or U16). */
+    public SyntheticSource withTokenType(DType t) {
+        return new SyntheticSource(records, seed, partition, partitions, seqLen, t);
+    }
+
+    public DType tokenType() {
+        return tokenType;
     }
 
     /** Parses {@code synthetic:records=N,seed=S[,partition=P/Q]}. */
@@ -107,7 +130,7 @@ public final class SyntheticSource {
         return (int) Math.floorMod(z, (long) VOCAB);
     }
 
-    /** One rank shard of the given records: {@code tokens} I32[n, seqLen], {@code record_id} I64[n]. */
+    /** One rank shard of the given records: {@code tokens} I32 (or U16) [n, seqLen], {@code record_id} I64[n]. */
     public Map<String, TensorData> shard(long[] ids, int from, int count) {
         int[] tokens = new int[count * seqLen];
         long[] rid = new long[count];
@@ -119,7 +142,7 @@ public final class SyntheticSource {
             }
         }
         Map<String, TensorData> m = new LinkedHashMap<>();
-        m.put("tokens", TensorData.ofInts(tokens, count, seqLen));
+        m.put("tokens", tokenType == DType.U16 ? TensorData.ofU16(tokens, count, seqLen) : TensorData.ofInts(tokens, count, seqLen));
         m.put("record_id", TensorData.ofLongs(rid, count));
         return m;
     }

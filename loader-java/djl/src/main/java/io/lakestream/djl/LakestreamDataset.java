@@ -449,6 +449,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             case I32 -> DataType.INT32;
             case I16 -> DataType.INT16;
             case I8 -> DataType.INT8;
+            case U16 -> DataType.UINT16;
             case U8 -> DataType.UINT8;
             case BOOL -> DataType.BOOLEAN;
         };
