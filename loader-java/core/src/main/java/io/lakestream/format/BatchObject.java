@@ -1,11 +1,10 @@
 package io.lakestream.format;
 
-import java.io.ByteArrayOutputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -34,33 +33,18 @@ public final class BatchObject {
     public record Footer(int formatVersion, String codec, Map<String, String> meta, List<ShardEntry> shards) {}
 
     /**
+     * Encodes into a heap array (tools and tests; a producer encodes off-heap with a
+     * {@link BatchEncoder}, which this delegates to).
+     *
      * @param shards one tensor map per rank, rank 0 first
      * @param meta   identification written into the footer (producer, epoch, seq)
      */
     public static Encoded encode(List<? extends Map<String, TensorData>> shards, Codec codec, Map<String, String> meta) {
-        if (shards.isEmpty()) {
-            throw new IllegalArgumentException("a global batch needs at least one rank shard");
+        BatchEncoder e = new BatchEncoder(codec).reserveMeta(meta);
+        try (Arena a = Arena.ofConfined()) {
+            BatchEncoder.Encoded enc = e.encode(shards, meta, a.allocate(e.maxSize(shards)));
+            return new Encoded(enc.object().toArray(ValueLayout.JAVA_BYTE), codec, enc.shards());
         }
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        List<ShardEntry> entries = new ArrayList<>(shards.size());
-        long firstSample = 0;
-        for (Map<String, TensorData> shard : shards) {
-            byte[] raw = TensorBlob.encode(shard);
-            long samples = shard.values().iterator().next().samples();
-            byte[] stored = codec == Codec.LZ4 ? Lz4Frames.encode(raw) : raw;
-            long offset = out.size();
-            out.writeBytes(stored);
-            long headerLength = 8 + ByteBuffer.wrap(raw, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-            entries.add(new ShardEntry(offset, stored.length, Crc32c.of(stored, 0, stored.length), raw.length, samples, firstSample,
-                    headerLength, Crc32c.of(raw, 0, (int) headerLength)));
-            firstSample += samples;
-        }
-        byte[] footer = Json.write(new Footer(1, codec.id(), new LinkedHashMap<>(meta), entries));
-        out.writeBytes(footer);
-        byte[] tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(footer.length).array();
-        out.writeBytes(tail);
-        out.writeBytes(MAGIC);
-        return new Encoded(out.toByteArray(), codec, List.copyOf(entries));
     }
 
     /** Reads the footer of a whole object (used by tools, not by the read path). */

@@ -1,9 +1,6 @@
 package io.lakestream.format;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.io.ByteArrayOutputStream;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
@@ -35,68 +32,7 @@ public final class TensorBlob {
 
     /** Encodes tensors (iteration order is storage order); all must agree on dimension 0. */
     public static byte[] encode(Map<String, TensorData> tensors) {
-        if (tensors.isEmpty()) {
-            throw new IllegalArgumentException("a shard needs at least one tensor");
-        }
-        long samples = -1;
-        ObjectNode header = Json.MAPPER.createObjectNode();
-        ObjectNode meta = header.putObject("__metadata__");
-        long off = 0;
-        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-            String name = e.getKey();
-            if (name.isEmpty() || name.equals("__metadata__")) {
-                throw new IllegalArgumentException("invalid tensor name '" + name + "'");
-            }
-            TensorData t = e.getValue();
-            if (samples < 0) {
-                samples = t.samples();
-            } else if (samples != t.samples()) {
-                throw new IllegalArgumentException("tensor '" + name + "' has " + t.samples()
-                        + " samples in dimension 0, others have " + samples);
-            }
-            ObjectNode tn = header.putObject(name);
-            tn.put("dtype", t.dtype().name());
-            ArrayNode shape = tn.putArray("shape");
-            for (long d : t.shape()) {
-                shape.add(d);
-            }
-            ArrayNode offs = tn.putArray("data_offsets");
-            offs.add(off);
-            off += t.bytes().length;
-            offs.add(off);
-        }
-        meta.put("format", "lakestream");
-        meta.put("samples", Long.toString(samples));
-        meta.put(SAMPLE_CRC_KEY, sampleCrcs(tensors, samples));
-        byte[] h = Json.writeString(header).getBytes(StandardCharsets.UTF_8);
-        int padded = (h.length + 7) & ~7;
-        ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(Integer.MAX_VALUE - 16, 8L + padded + off));
-        byte[] len = new byte[8];
-        java.nio.ByteBuffer.wrap(len).order(java.nio.ByteOrder.LITTLE_ENDIAN).putLong(padded);
-        out.writeBytes(len);
-        out.writeBytes(h);
-        for (int i = h.length; i < padded; i++) {
-            out.write(' ');
-        }
-        for (TensorData t : tensors.values()) {
-            out.writeBytes(t.bytes());
-        }
-        return out.toByteArray();
-    }
-
-    private static String sampleCrcs(Map<String, TensorData> tensors, long samples) {
-        StringBuilder hex = new StringBuilder((int) (8 * samples));
-        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
-        for (long i = 0; i < samples; i++) {
-            crc.reset();
-            for (TensorData t : tensors.values()) {
-                int row = (int) (t.bytes().length / samples);
-                crc.update(t.bytes(), (int) (i * row), row);
-            }
-            String h = Long.toHexString(crc.getValue());
-            hex.append("00000000", h.length(), 8).append(h);
-        }
-        return hex.toString();
+        return BatchEncoder.blob(tensors);
     }
 
     /**
