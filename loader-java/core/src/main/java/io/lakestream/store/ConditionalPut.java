@@ -1,6 +1,8 @@
 package io.lakestream.store;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Optional;
+import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -54,13 +56,29 @@ public final class ConditionalPut {
      * {@link OutcomeUnknownException} if it cannot tell.
      */
     public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs, Runnable beforeRewrite) {
+        return settle(store, key, () -> store.putIfAbsent(key, bytes), isOurs, beforeRewrite);
+    }
+
+    /**
+     * As {@link #put(ObjectStore, String, byte[], Predicate)}, writing from (off-heap) memory with
+     * {@link ObjectStore#putIfAbsent(String, MemorySegment, boolean)}: found bytes are ours when
+     * they equal {@code bytes}.
+     */
+    public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName) {
+        return settle(store, key, () -> store.putIfAbsent(key, bytes, syncName),
+                found -> MemorySegment.mismatch(MemorySegment.ofArray(found), 0, found.length, bytes, 0, bytes.byteSize()) == -1,
+                () -> { });
+    }
+
+    private static Outcome settle(ObjectStore store, String key, BooleanSupplier putIfAbsent, Predicate<byte[]> isOurs,
+                                  Runnable beforeRewrite) {
         StoreException unanswered = null;
         for (int write = 0; write < 2; write++) {
             if (write > 0) {
                 beforeRewrite.run();
             }
             try {
-                if (store.putIfAbsent(key, bytes)) {
+                if (putIfAbsent.getAsBoolean()) {
                     return Outcome.CREATED;
                 }
                 unanswered = null;

@@ -14,9 +14,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.UUID;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The embedded {@code file://} store: a directory on a local or shared POSIX file system.
@@ -115,15 +116,33 @@ public final class FileStore implements ObjectStore {
     }
 
     private Path writeTemp(Path target, byte[] data) throws IOException {
+        return writeTemp(target, ByteBuffer.wrap(data));
+    }
+
+    /**
+     * Writes {@code b} to a new hidden file next to {@code target} and makes its bytes durable
+     * ({@code fdatasync}: the data and the size, which is what reading it back needs). A direct
+     * buffer (an off-heap segment) goes to the kernel without the JDK's temporary copy.
+     */
+    private Path writeTemp(Path target, ByteBuffer b) throws IOException {
         Path dir = target.getParent();
-        Files.createDirectories(dir);
-        Path tmp = dir.resolve("." + target.getFileName() + "." + UUID.randomUUID() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            ByteBuffer b = ByteBuffer.wrap(data);
+        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        FileChannel opened;
+        try {
+            opened = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        } catch (NoSuchFileException e) {
+            // the first object of its directory: create it, and make the new directories' names durable
+            Files.createDirectories(dir);
+            for (Path d = dir.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
+                fsyncDir(d);
+            }
+            opened = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        }
+        try (FileChannel ch = opened) {
             while (b.hasRemaining()) {
                 ch.write(b);
             }
-            ch.force(true);
+            ch.force(false);
         }
         return tmp;
     }
@@ -150,6 +169,16 @@ public final class FileStore implements ObjectStore {
 
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
+        return putIfAbsent(key, ByteBuffer.wrap(data), true);
+    }
+
+    /** From off-heap memory: {@code FileChannel.write} of the segment itself, no heap or temporary copy. */
+    @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
+        return putIfAbsent(key, data.asByteBuffer(), syncName);
+    }
+
+    private boolean putIfAbsent(String key, ByteBuffer data, boolean syncName) {
         Path p = path(key);
         if (Files.exists(p)) { // cheap early exit; the link below is the real arbiter
             return false;
@@ -162,12 +191,32 @@ public final class FileStore implements ObjectStore {
             } catch (FileAlreadyExistsException e) {
                 return false;
             }
-            fsyncDir(p.getParent());
+            if (syncName) {
+                fsyncDir(p.getParent());
+            }
             return true;
         } catch (IOException e) {
             throw new StoreException("conditional write of " + key + " in " + describe() + " failed: " + e, key, e);
         } finally {
             deleteQuietly(tmp);
+        }
+    }
+
+    /** One directory fsync per distinct directory of {@code keys}. */
+    @Override
+    public void syncNames(Collection<String> keys) {
+        Path last = null;
+        for (String key : keys) {
+            Path dir = path(key).getParent();
+            if (dir.equals(last)) {
+                continue; // a producer's batch objects share one directory: the usual case is one sync
+            }
+            try {
+                fsyncDir(dir);
+            } catch (IOException e) {
+                throw new StoreException("directory sync of " + dir + " in " + describe() + " failed: " + e, key, e);
+            }
+            last = dir;
         }
     }
 

@@ -55,6 +55,25 @@ public interface ObjectStore extends AutoCloseable {
      */
     boolean putIfAbsent(String key, byte[] data);
 
+    /**
+     * As {@link #putIfAbsent(String, byte[])}, from (off-heap) memory, without a heap copy where
+     * the store can avoid one. The bytes are durable when this returns; with {@code syncName}
+     * false the store may leave the new <em>name</em> not yet durable (file://: the directory is
+     * not fsynced) until {@link #syncNames} is called with the key, so a writer of many objects
+     * pays one directory sync per directory, not one per object. Visibility is immediate either way.
+     */
+    default boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
+        return putIfAbsent(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
+    }
+
+    /**
+     * Makes the names of objects created by {@link #putIfAbsent(String, MemorySegment, boolean)}
+     * with {@code syncName} false durable. A store whose writes are durable with their names
+     * (S3) does nothing.
+     */
+    default void syncNames(Collection<String> keys) {
+    }
+
     /** Size and modification time, if present. */
     Optional<ObjectInfo> stat(String key);
 

@@ -110,6 +110,16 @@ public final class RetryingStore implements ObjectStore {
     }
 
     @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
+        return retry("conditional write", key, () -> inner.putIfAbsent(key, data, syncName));
+    }
+
+    @Override
+    public void syncNames(Collection<String> keys) {
+        retry("directory sync", keys.isEmpty() ? "" : keys.iterator().next(), () -> inner.syncNames(keys));
+    }
+
+    @Override
     public Optional<ObjectInfo> stat(String key) {
         return retry("stat", key, () -> inner.stat(key));
     }

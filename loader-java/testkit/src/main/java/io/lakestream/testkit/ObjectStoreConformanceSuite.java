@@ -79,6 +79,31 @@ public abstract class ObjectStoreConformanceSuite {
         assertArrayEquals(bytes("first"), store.get("_log/00000000000000000001.json"));
     }
 
+    /** The producer's path: off-heap bytes, names synced once for several objects. */
+    @Test
+    public void putIfAbsentFromMemoryWritesExactlyThoseBytes() {
+        byte[] data = pattern(300_001, 11);
+        try (Arena a = Arena.ofShared()) {
+            MemorySegment big = a.allocate(data.length + 64);
+            MemorySegment.copy(data, 0, big, ValueLayout.JAVA_BYTE, 0, data.length);
+            MemorySegment exact = big.asSlice(0, data.length); // a slice of a larger buffer, as a producer's is
+            assertTrue(store.putIfAbsent("data/p/00000001-000000000001.tgb", exact, false));
+            assertTrue(store.putIfAbsent("data/p/00000001-000000000002.tgb", exact.asSlice(0, 5), false));
+            assertFalse(store.putIfAbsent("data/p/00000001-000000000001.tgb", exact.asSlice(1, 10), true));
+            store.syncNames(List.of("data/p/00000001-000000000001.tgb", "data/p/00000001-000000000002.tgb"));
+            assertArrayEquals(data, store.get("data/p/00000001-000000000001.tgb"));
+            assertArrayEquals(Arrays.copyOf(data, 5), store.get("data/p/00000001-000000000002.tgb"));
+            assertTrue(store.putIfAbsent("data/q/00000001-000000000001.tgb", exact.asSlice(0, 0), true), "an empty object");
+            assertEquals(0, store.get("data/q/00000001-000000000001.tgb").length);
+        }
+        try (Arena confined = Arena.ofConfined()) {
+            MemorySegment s = confined.allocate(3);
+            s.set(ValueLayout.JAVA_BYTE, 1, (byte) 7);
+            assertTrue(store.putIfAbsent("data/p/00000001-000000000003.tgb", s, true), "confined memory works too");
+            assertArrayEquals(new byte[] {0, 7, 0}, store.get("data/p/00000001-000000000003.tgb"));
+        }
+    }
+
     @Test
     public void concurrentPutIfAbsentHasExactlyOneWinner() throws Exception {
         int threads = 8;

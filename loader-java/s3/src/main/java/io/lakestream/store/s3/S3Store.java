@@ -366,12 +366,29 @@ public final class S3Store implements ObjectStore {
      */
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
+        return putIfAbsent(key, data.length, () -> AsyncRequestBody.fromBytesUnsafe(data));
+    }
+
+    /**
+     * From off-heap memory: the request body is the segment itself (the CRT copies it once into
+     * its own native buffers), never a heap array. Names are durable with their objects on S3,
+     * so {@code syncName} changes nothing.
+     */
+    @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
+        if (!data.isAccessibleBy(OTHER_THREAD)) {
+            return putIfAbsent(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); // the CRT reads on its own threads
+        }
+        return putIfAbsent(key, data.byteSize(), () -> AsyncRequestBody.fromByteBufferUnsafe(data.asByteBuffer()));
+    }
+
+    private boolean putIfAbsent(String key, long length, Supplier<AsyncRequestBody> body) {
         String k = full(key);
-        S3AsyncClient c = data.length > PART_SIZE && singlePartClient != null ? singlePartClient : client;
+        S3AsyncClient c = length > PART_SIZE && singlePartClient != null ? singlePartClient : client;
         try {
-            return conditionalPut(c, key, k, data);
+            return conditionalPut(c, key, k, length, body);
         } catch (S3Exception e) {
-            if (e.statusCode() == 501 && data.length > PART_SIZE && c == client) {
+            if (e.statusCode() == 501 && length > PART_SIZE && c == client) {
                 // Large uploads go in parallel parts, and the condition then rides on
                 // CompleteMultipartUpload. AWS supports that; S3Proxy and some other S3-compatible
                 // servers answer 501. Nothing was written (the upload is aborted), so send the
@@ -379,7 +396,7 @@ public final class S3Store implements ObjectStore {
                 LOG.log(System.Logger.Level.INFO, describe() + " (endpoint " + config.endpointForMessages()
                         + ") does not support conditional multipart uploads; using single-part conditional PUTs");
                 try {
-                    return conditionalPut(singlePartClient(), key, k, data);
+                    return conditionalPut(singlePartClient(), key, k, length, body);
                 } catch (S3Exception e2) {
                     throw translate("conditional write", key, e2);
                 }
@@ -389,10 +406,10 @@ public final class S3Store implements ObjectStore {
     }
 
     /** One conditional PUT (retried); 412 means the key exists. */
-    private boolean conditionalPut(S3AsyncClient c, String key, String k, byte[] data) {
+    private boolean conditionalPut(S3AsyncClient c, String key, String k, long length, Supplier<AsyncRequestBody> body) {
         try {
-            execute("putIfAbsent", key, data.length, () -> c.putObject(r -> r.bucket(config.bucket()).key(k)
-                    .ifNoneMatch("*").contentLength((long) data.length), AsyncRequestBody.fromBytesUnsafe(data)));
+            execute("putIfAbsent", key, length, () -> c.putObject(r -> r.bucket(config.bucket()).key(k)
+                    .ifNoneMatch("*").contentLength(length), body.get()));
             return true;
         } catch (S3Exception e) {
             if (e.statusCode() == 412) {
