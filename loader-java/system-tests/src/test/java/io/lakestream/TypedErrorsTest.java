@@ -94,10 +94,15 @@ class TypedErrorsTest {
         TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false));
         SyntheticSource src = source();
         p.append(src.globalBatch(src.take(0, W), W), "c1");
+        p.commit();
         // the log's sequence for p moves back behind the producer's (a state the producer never wrote)
         ManifestLog.open(fs).commit("tamper", s -> new Changes(Map.of("p", new ProducerState(p.epoch(), 0, null)), List.of(),
                 List.of()));
-        SequenceGapException g = assertThrows(SequenceGapException.class, () -> p.append(src.globalBatch(src.take(W, W), W), "c2"));
+        // the committer meets it; the next call (here commit) throws it
+        SequenceGapException g = assertThrows(SequenceGapException.class, () -> {
+            p.append(src.globalBatch(src.take(W, W), W), "c2");
+            p.commit();
+        });
         assertEquals("p", g.producer());
         assertEquals(0, g.committedSeq());
         assertEquals(2, g.nextSeq());
@@ -111,7 +116,10 @@ class TypedErrorsTest {
         String key = StreamLayout.batchObjectKey("p", p.epoch(), 1);
         fs.put(key, new byte[] {42}); // what another instance of the same epoch would have written
         SyntheticSource src = source();
-        SharedEpochException s = assertThrows(SharedEpochException.class, () -> p.append(src.globalBatch(src.take(0, W), W), "c"));
+        SharedEpochException s = assertThrows(SharedEpochException.class, () -> {
+            p.append(src.globalBatch(src.take(0, W), W), "c"); // the object is written by a writer thread ...
+            p.commit(); // ... whose failure the next call throws
+        });
         assertEquals("p", s.producer());
         assertEquals(p.epoch(), s.epoch());
         assertEquals(key, s.key());

@@ -562,9 +562,15 @@ public final class ManifestLog {
         long deadline = clock.monotonicNanos() + COMMIT_TIMEOUT_MS * 1_000_000;
         int attempts = 0;
         int conflicts = 0;
+        int batchConflicts = 0;
+        long stepsBeforeLostRace = -1;
         long backoff = 1;
         while (true) {
             ManifestState s = refresh();
+            if (stepsBeforeLostRace >= 0 && s.committedSteps() > stepsBeforeLostRace) {
+                batchConflicts++; // the versions that beat us committed batches (not a checkpoint, GC, control, epoch claim)
+            }
+            stepsBeforeLostRace = -1;
             if (!headFresh(s.version(), config.logGraceMs() / 4)) {
                 // The head was confirmed too long ago (a slow store, a long pause): a version above
                 // ours could have been committed and reclaimed since. Look again.
@@ -574,7 +580,7 @@ public final class ManifestLog {
             }
             Changes ch = prepare.apply(s);
             if (ch == null || ch.isEmpty()) {
-                return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s);
+                return new CommitResult(false, s.version(), s.committedSteps(), 0, attempts, conflicts, s, batchConflicts);
             }
             if (s.ended() && !ch.tgbs().isEmpty()) {
                 // Every committer is told, not only producers: no version may add steps after the end.
@@ -610,9 +616,10 @@ public final class ManifestLog {
                 state = ns;
                 confirmHead(v, putStartedAt); // nothing above v existed when our put of v started
                 maybeSnapshot();
-                return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state);
+                return new CommitResult(true, v, s.committedSteps(), vf.tgbs().size(), attempts, conflicts, state, batchConflicts);
             }
             conflicts++;
+            stepsBeforeLostRace = s.committedSteps();
             checkDeadline(deadline, committer, conflicts, key);
             sleepJittered(backoff);
             backoff = Math.min(backoff * 2, 64);
@@ -678,9 +685,44 @@ public final class ManifestLog {
     }
 
     /**
+     * Writes snapshots (and the index segments they rely on) with {@code writer} from now on,
+     * off the commit path: a commit that makes one due hands it over and returns. Null (the
+     * default) writes them inline, inside the commit that made them due, as a deterministic
+     * simulation needs (no other threads). A producer with a committer thread passes its writers.
+     */
+    public void writeSnapshotsWith(java.util.concurrent.Executor writer) {
+        this.snapshotWriter = writer;
+    }
+
+    /** Waits (at most {@code millis}) for a snapshot handed to the snapshot writer to be written or given up. */
+    public void awaitSnapshots(long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000;
+        synchronized (snapshotLock) {
+            while (snapshotRunning) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    snapshotLock.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+    }
+
+    private volatile java.util.concurrent.Executor snapshotWriter;
+    private final Object snapshotLock = new Object();
+    private boolean snapshotRunning; // guarded by snapshotLock
+
+    /**
      * Writes a snapshot when the committed version is a multiple of the interval, or when the
      * last one is two intervals old (a committer died before writing one). Best effort: a failed
-     * snapshot only makes later opens read a few more versions.
+     * snapshot only makes later opens read a few more versions. With a snapshot writer it runs
+     * there (one at a time; a snapshot due while one is being written is left to a later commit,
+     * which the two-interval rule guarantees).
      */
     private void maybeSnapshot() {
         ManifestState s = state;
@@ -689,6 +731,41 @@ public final class ManifestLog {
         if (!due || s.tailPartial()) {
             return;
         }
+        java.util.concurrent.Executor writer = snapshotWriter;
+        if (writer == null) {
+            writeSnapshot(s);
+            return;
+        }
+        synchronized (snapshotLock) {
+            if (snapshotRunning) {
+                return;
+            }
+            snapshotRunning = true;
+        }
+        try {
+            writer.execute(() -> {
+                try {
+                    writeSnapshot(s);
+                } catch (RuntimeException | Error e) {
+                    LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
+                            + " not written: " + e);
+                } finally {
+                    synchronized (snapshotLock) {
+                        snapshotRunning = false;
+                        snapshotLock.notifyAll();
+                    }
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            synchronized (snapshotLock) {
+                snapshotRunning = false;
+                snapshotLock.notifyAll();
+            }
+        }
+    }
+
+    /** Writes the index segments and the snapshot of state {@code s}, then lets the held state drop the indexed entries. */
+    private void writeSnapshot(ManifestState s) {
         env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
             // Complete index segments first (their content is fixed by the log, so concurrent
@@ -703,7 +780,15 @@ public final class ManifestLog {
             }
             ManifestState ns = s.withIndexed(s.version(), indexed);
             store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
-            state = ns;
+            synchronized (this) {
+                // Commits may have moved the state on meanwhile: it extends s, so drop the same entries from it.
+                ManifestState cur = state;
+                if (cur.version() == s.version()) {
+                    state = ns;
+                } else if (cur.lastSnapshotVersion() < s.version() && !cur.tailPartial()) {
+                    state = cur.withIndexed(s.version(), Math.max(indexed, cur.indexedSteps()));
+                }
+            }
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()

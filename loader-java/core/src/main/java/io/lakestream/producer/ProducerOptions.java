@@ -8,34 +8,54 @@ import io.lakestream.format.Codec;
  * @param codec          how shards are stored
  * @param initialGroup   TGBs per commit to start with (group commit); also the floor the
  *                       adaptive group shrinks back to
- * @param maxGroup       upper bound of the adaptive group size
- * @param adaptive       adapt the group size to observed conflicts (DAC, AIMD): lost races double
- *                       it, clean commits shrink it by one down to {@code initialGroup}
- * @param writeParallelism batch objects written concurrently (their fsyncs overlap; 0: inline on the
- *                       appending thread, as a deterministic simulation needs); a commit
- *                       waits for the writes of the batches it commits
+ * @param maxGroup       upper bound of the group size (and of the TGBs one version carries)
+ * @param adaptive       Decentralized Adaptive Commit ({@link CommitPacer}): the group grows when
+ *                       commits lose races to other producers' batches and shrinks fast once they
+ *                       stop, commits are spaced by the observed commit latency, and no batch
+ *                       waits longer than {@code maxLingerMillis} for its commit to start. False:
+ *                       a fixed group, committed when full or on {@link TgbProducer#commit()}
+ * @param writeParallelism batch objects written concurrently (their fsyncs overlap), with a
+ *                       committer thread committing them so that commits never stall the
+ *                       appending thread; 0: everything inline on the appending thread (no other
+ *                       threads at all, as a deterministic simulation needs)
  * @param allowUnsafeStore create the stream (if absent) without probing the store's conditional
  *                       writes first; for stores known to fail the probe, at the cost of exactly-once
+ * @param maxLingerMillis with {@code adaptive}, the longest a batch waits before its commit
+ *                       starts (negative: no bound). Inline producers check it when they append
  */
 public record ProducerOptions(Codec codec, int initialGroup, int maxGroup, boolean adaptive, int writeParallelism,
-                              boolean allowUnsafeStore) {
+                              boolean allowUnsafeStore, long maxLingerMillis) {
+    /** The default linger bound: a few milliseconds, well under a training step. */
+    public static final long DEFAULT_MAX_LINGER_MILLIS = 5;
+
+    /** Options with the default linger bound. */
+    public ProducerOptions(Codec codec, int initialGroup, int maxGroup, boolean adaptive, int writeParallelism,
+                           boolean allowUnsafeStore) {
+        this(codec, initialGroup, maxGroup, adaptive, writeParallelism, allowUnsafeStore, DEFAULT_MAX_LINGER_MILLIS);
+    }
+
     public static ProducerOptions defaults() {
-        return new ProducerOptions(Codec.NONE, 4, 64, true, 4, false);
+        return new ProducerOptions(Codec.NONE, 1, 64, true, 4, false, DEFAULT_MAX_LINGER_MILLIS);
     }
 
     public ProducerOptions withUnsafeStore(boolean allow) {
-        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, writeParallelism, allow);
+        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, writeParallelism, allow, maxLingerMillis);
     }
 
     public ProducerOptions withCodec(Codec c) {
-        return new ProducerOptions(c, initialGroup, maxGroup, adaptive, writeParallelism, allowUnsafeStore);
+        return new ProducerOptions(c, initialGroup, maxGroup, adaptive, writeParallelism, allowUnsafeStore, maxLingerMillis);
     }
 
     public ProducerOptions withGroup(int initial, int max, boolean adapt) {
-        return new ProducerOptions(codec, initial, max, adapt, writeParallelism, allowUnsafeStore);
+        return new ProducerOptions(codec, initial, max, adapt, writeParallelism, allowUnsafeStore, maxLingerMillis);
     }
 
     public ProducerOptions withWriteParallelism(int n) {
-        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, n, allowUnsafeStore);
+        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, n, allowUnsafeStore, maxLingerMillis);
+    }
+
+    /** The linger bound of adaptive grouping (negative: none). */
+    public ProducerOptions withMaxLinger(long millis) {
+        return new ProducerOptions(codec, initialGroup, maxGroup, adaptive, writeParallelism, allowUnsafeStore, millis);
     }
 }

@@ -2,7 +2,7 @@ package io.lakestream.producer;
 
 import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
-import io.lakestream.format.BatchObject;
+import io.lakestream.format.BatchEncoder;
 import io.lakestream.format.TensorData;
 import io.lakestream.log.Changes;
 import io.lakestream.log.CommitResult;
@@ -14,14 +14,19 @@ import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.ConditionalPut;
+import io.lakestream.time.Clock;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.Future;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An exactly-once producer of global batches (after Kafka's idempotent producer: epoch +
@@ -29,46 +34,111 @@ import java.util.Map;
  *
  * <p>Lifecycle: {@link #open} claims a new epoch by committing it, which fences every older
  * instance of the same id, and exposes the committed sequence and source cursor to resume from.
- * {@link #append} writes the batch object at once (so a crash leaves at most an orphan) and
- * queues it; {@link #commit} commits every queued batch in one manifest version. On commit the
- * log drops batches whose sequence is already committed (a retried commit) and rejects the
- * whole commit if a newer epoch exists ({@link ProducerFencedException}), and every commit once
- * the stream was closed ({@link StreamClosedException}; {@link io.lakestream.log.StreamEnd}).
+ * {@link #append} encodes the batch (the producer's one copy of its bytes, into a reused
+ * off-heap buffer), hands its object write to a writer thread and queues it; a committer thread
+ * commits written batches in groups paced by {@link CommitPacer} (Decentralized Adaptive
+ * Commit), so commits never stall the appending thread; {@link #commit} waits until every
+ * queued batch is committed. Before a version names a batch its object is durable (written,
+ * fdatasynced, and its directory synced once per group). On commit the log drops batches whose
+ * sequence is already committed (a retried commit) and rejects the whole commit if a newer epoch
+ * exists ({@link ProducerFencedException}), and every commit once the stream was closed
+ * ({@link StreamClosedException}; {@link io.lakestream.log.StreamEnd}).
  *
- * <p>Not thread-safe: one thread drives one producer.
+ * <p>With {@link ProducerOptions#writeParallelism()} 0 there are no other threads: the object is
+ * written inline and a full group (or, adaptive, a batch past the linger bound) is committed
+ * inside {@code append}, as a deterministic simulation needs.
+ *
+ * <p>A failure of a write or a commit ends the instance: the failure is thrown by the next
+ * {@link #append} or {@link #commit} (the call that started the commit, inline), and every
+ * later call throws {@link IllegalStateException}, so a caller retrying the same records cannot
+ * commit them twice; a new instance resumes from the committed cursor.
+ *
+ * <p>One thread drives one producer ({@code append}, {@code commit}, {@code close}); the getters
+ * may be read from any thread.
  */
 public final class TgbProducer implements AutoCloseable {
+    /** Longest single wait of the appending thread, so a deadline or close is noticed. */
+    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+
     private final ManifestLog log;
     private final String id;
-    private long epoch; // a control change re-claims it (the dropped batches' keys must never be reused)
     private final ProducerOptions options;
-    private final List<Pending> pending = new ArrayList<>();
+    private final Clock clock;
+    private final BatchEncoder encoder;
+    private final EncodeBuffers buffers;
+    /** Null: inline (no threads). */
     private final ObjectWriters writers;
-    private final java.util.concurrent.atomic.AtomicLong bytesWrittenAtomic = new java.util.concurrent.atomic.AtomicLong();
-    private long nextSeq;
-    private long committedSeq;
-    private String committedCursor;
-    private int groupTarget;
-    private long commits;
-    private long conflicts;
-    private boolean closed;
+    private final Thread committer;
+    private final CommitPacer pacer;
+    /** Batches appended and not yet committed, at most (threaded): beyond it append waits. */
+    private final int maxPending;
+    private final AtomicLong bytesWritten = new AtomicLong();
+
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled on every change the other side may wait for: a write done, a commit, a failure, a flush, close. */
+    private final Condition changed = lock.newCondition();
+    // guarded by lock
+    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
+    private long flushUpTo; // commit every batch up to this seq whatever the group
     private Throwable failed;
+    private boolean failureReported;
+    private ControlChangedException controlChanged;
+    private CommitResult lastResult;
+    private volatile boolean closed;
+
+    // the appending thread's
+    private long nextSeq;
+    // written by whoever commits (the committer thread, or the appending thread inline); read by anyone
+    private volatile long epoch; // a control change re-claims it (the dropped batches' keys must never be reused)
+    private volatile long committedSeq;
+    private volatile String committedCursor;
+    private volatile ControlRecord control;
+    private volatile long commits;
+    private volatile long conflicts;
+    private volatile long batchConflicts;
     private volatile String waitingReason;
-    private long flowWaits;
-    private ControlRecord control;
-    private long controlRewinds;
+    private volatile long flowWaits;
+    private volatile long controlRewinds;
+
+    /** A batch queued for commit: its manifest entry, when it was appended, and its object write's state (guarded by lock). */
+    private static final class Pending {
+        final TgbEntry entry;
+        final long appendedNanos;
+        boolean written;
+        Throwable writeFailure;
+        boolean nameSynced;
+
+        Pending(TgbEntry entry, long appendedNanos) {
+            this.entry = entry;
+            this.appendedNanos = appendedNanos;
+        }
+    }
 
     private TgbProducer(ManifestLog log, String id, long epoch, ProducerState claimed, ProducerOptions options) {
         this.log = log;
         this.id = id;
         this.epoch = epoch;
         this.options = options;
+        this.clock = log.env().clock();
         this.committedSeq = claimed.seq();
         this.committedCursor = claimed.cursor();
         this.nextSeq = claimed.seq() + 1;
-        this.groupTarget = Math.max(1, options.initialGroup());
-        this.writers = new ObjectWriters(id, Math.max(0, options.writeParallelism()));
         this.control = log.state().control();
+        this.encoder = new BatchEncoder(options.codec());
+        this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
+        int parallelism = Math.max(0, options.writeParallelism());
+        this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism);
+        this.maxPending = Math.max(1, options.maxGroup()) + 2 * parallelism;
+        if (parallelism == 0) {
+            this.writers = null;
+            this.committer = null;
+        } else {
+            this.writers = new ObjectWriters(id, parallelism);
+            log.writeSnapshotsWith(writers);
+            this.committer = new Thread(this::runCommitter, "lakestream-commit-" + id);
+            this.committer.setDaemon(true);
+            this.committer.start();
+        }
     }
 
     /**
@@ -88,6 +158,7 @@ public final class TgbProducer implements AutoCloseable {
         ProducerState claimed = claimEpoch(log, producerId, 0);
         return new TgbProducer(log, producerId, claimed.epoch(), claimed, options);
     }
+
 
     /** Commits the next epoch of {@code producerId}; fenced if one above {@code mine} (0: any) was claimed meanwhile. */
     private static ProducerState claimEpoch(ManifestLog log, String producerId, long mine) {
@@ -142,29 +213,44 @@ public final class TgbProducer implements AutoCloseable {
         return committedCursor;
     }
 
+    /** Batches appended and not committed yet. */
     public int pendingCount() {
-        return pending.size();
+        lock.lock();
+        try {
+            return pending.size();
+        } finally {
+            lock.unlock();
+        }
     }
 
     public long bytesWritten() {
-        return bytesWrittenAtomic.get();
+        return bytesWritten.get();
     }
 
+    /** Versions this producer committed (its epoch claim not counted). */
     public long commits() {
         return commits;
     }
 
+    /** Races for a version lost to any other committer. */
     public long conflicts() {
         return conflicts;
     }
 
+    /** Races lost to versions that committed other producers' batches: what the adaptive group reacts to. */
+    public long batchConflicts() {
+        return batchConflicts;
+    }
+
+    /** The current group target (batches per commit the pacer waits for, at most). */
     public int groupTarget() {
-        return groupTarget;
+        return pacer.group();
     }
 
     /**
-     * Writes one global batch object and queues it for commit; commits when the adaptive group
-     * is full.
+     * Encodes one global batch, starts writing its object and queues it for commit (committed by
+     * the committer thread as the group and the linger bound say; inline, by this call when the
+     * group is full). The shards' arrays may be reused by the caller once this returns.
      *
      * @param shards      one tensor map per rank, rank 0 first
      * @param cursorAfter the source position after this batch, stored with it in the log
@@ -178,174 +264,441 @@ public final class TgbProducer implements AutoCloseable {
      * As {@link #append(List, String)}, for a producer that follows control records:
      * {@code controlVersion} is the version the batch was generated under ({@code control()}'s,
      * 0 when there is none; null: does not follow). The commit refuses it unless that version is
-     * still in force, with a {@link ControlChangedException} after which the caller resumes at
-     * {@link #committedCursor()} under the new {@link #control()}.
+     * still in force, with a {@link ControlChangedException} (thrown by the next call) after
+     * which the caller resumes at {@link #committedCursor()} under the new {@link #control()}.
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter, Long controlVersion) {
-        checkOpen();
-        awaitFlowControl();
+        checkUsable();
         int w = log.config().worldSize();
         if (shards.size() != w) {
             throw new IllegalArgumentException("global batch has " + shards.size() + " rank shards, stream " + log.store().describe()
                     + " has world size " + w);
         }
+        awaitRoom();
         long seq = nextSeq;
-        String key = StreamLayout.batchObjectKey(id, epoch, seq);
-        BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
-                Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
-        // Bound the encoded batches held in memory by writes in flight.
-        while (inFlight() >= 2 * writers.parallelism()) {
-            await(oldestInFlight());
+        long ep = epoch;
+        String key = StreamLayout.batchObjectKey(id, ep, seq);
+        EncodeBuffers.Buffer buf;
+        try {
+            buf = buffers.acquire(encoder.maxSize(shards));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for an encode buffer of producer '" + id + "'", e);
         }
-        Future<?> written = writers.submit(() -> writeObject(key, enc.bytes()));
+        BatchEncoder.Encoded enc;
+        try {
+            enc = encoder.encode(shards, id, ep, seq, buf.memory());
+        } catch (RuntimeException | Error e) {
+            buffers.release(buf); // bad input: nothing was written, the instance goes on
+            throw e;
+        }
         nextSeq++;
-        pending.add(new Pending(new TgbEntry(id, epoch, seq, cursorAfter, key, enc.bytes().length, enc.codec().id(), enc.shards(),
-                controlVersion), written));
-        if (pending.size() >= groupTarget) {
-            commit();
+        MemorySegment object = enc.object();
+        Pending p = new Pending(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
+                controlVersion), clock.monotonicNanos());
+        if (writers == null) {
+            appendInline(p, buf, object);
+        } else {
+            lock.lock();
+            try {
+                pending.add(p);
+            } finally {
+                lock.unlock();
+            }
+            writers.execute(() -> writeAsync(p, buf, object));
         }
         return seq;
     }
 
-    /**
-     * Commits every queued batch, in one version when flow control allows (else in as many as it
-     * takes, waiting for checkpoints in between). Returns the last commit's result, or null if
-     * nothing was queued.
-     *
-     * <p>A commit that fails (the store, a lost race past the deadline, an unknown outcome, a
-     * newer epoch) fails this instance for good: every later call throws, so a caller that retries
-     * the same records cannot commit them twice. Open a new instance; it resumes from the
-     * committed cursor, which says exactly which records are in the log.
-     */
-    public CommitResult commit() {
-        checkOpen();
-        if (pending.isEmpty()) {
-            return null;
-        }
+    private void appendInline(Pending p, EncodeBuffers.Buffer buf, MemorySegment object) {
         try {
-            return commitPending();
-        } catch (ControlChangedException e) {
-            throw e; // the queued batches were dropped and a new epoch claimed: this instance goes on
+            writeObject(p.entry.object(), object);
         } catch (RuntimeException | Error e) {
             failed = e;
+            failureReported = true;
             throw e;
+        } finally {
+            buffers.release(buf);
+        }
+        p.written = true;
+        pending.add(p);
+        if (pacer.due(pending.size(), pending.peekFirst().appendedNanos, clock.monotonicNanos())) {
+            commitInline();
         }
     }
 
-    private CommitResult commitPending() {
-        // Every batch object must be durable before a version may name it.
-        for (Pending p : pending) {
-            await(p.written());
+    /** A writer thread writes one batch object, gives its buffer back and tells the committer. */
+    private void writeAsync(Pending p, EncodeBuffers.Buffer buf, MemorySegment object) {
+        Throwable failure = null;
+        try {
+            writeObject(p.entry.object(), object);
+        } catch (Throwable t) {
+            failure = t;
+        } finally {
+            buffers.release(buf);
         }
-        CommitResult r = null;
-        long wait = 20;
-        while (!pending.isEmpty()) {
-            final List<TgbEntry> batch = pending.stream().map(Pending::entry).toList();
-            try {
-                r = log.commit(id, s -> prepare(s, batch));
-            } catch (ControlChangedException e) {
-                rewindForControl();
-                throw e;
+        lock.lock();
+        try {
+            if (failure == null) {
+                p.written = true;
+            } else {
+                p.writeFailure = failure;
             }
-            log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
-            ProducerState mine = r.state().producer(id);
-            control = r.state().control();
-            long before = committedSeq;
-            committedSeq = mine.seq();
-            committedCursor = mine.cursor();
-            pending.removeIf(p -> p.entry().seq() <= committedSeq);
-            commits++;
-            conflicts += r.conflicts();
-            if (options.adaptive()) {
-                groupTarget = r.conflicts() > 0 ? Math.min(options.maxGroup(), groupTarget * 2)
-                        : Math.max(Math.max(1, options.initialGroup()), groupTarget - 1);
-            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Commits every queued batch and returns the last commit's result, or null if nothing was
+     * queued. Waits (as flow control says) until they are all committed.
+     *
+     * <p>A commit that fails (the store, a lost race past the deadline, an unknown outcome, a
+     * newer epoch) fails this instance for good: this call throws it, and every later call throws,
+     * so a caller that retries the same records cannot commit them twice. Open a new instance; it
+     * resumes from the committed cursor, which says exactly which records are in the log.
+     */
+    public CommitResult commit() {
+        checkUsable();
+        if (writers == null) {
+            return pending.isEmpty() ? null : commitInline();
+        }
+        lock.lock();
+        try {
             if (pending.isEmpty()) {
-                waitingReason = null;
-                break;
+                return null;
             }
-            if (committedSeq > before) {
-                wait = 20;
-                continue; // flow control let part of the group through: commit the rest as room allows
+            long target = pending.peekLast().entry.seq();
+            flushUpTo = Math.max(flushUpTo, target);
+            changed.signalAll();
+            while (committedSeq < target && failed == null && controlChanged == null && !closed) {
+                changed.awaitNanos(WAIT_SLICE_NANOS);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while committing batches of producer '" + id + "'", e);
+        } finally {
+            lock.unlock();
+        }
+        checkUsable();
+        return lastResult;
+    }
+
+    // ---------------------------------------------------------------- committing
+
+    /** The committer thread: commits written batches when the pacer (or a flush) says, until closed or failed. */
+    private void runCommitter() {
+        lock.lock();
+        try {
+            while (!closed && failed == null) {
+                Pending head = pending.peekFirst();
+                if (head == null || controlChanged != null) {
+                    changed.await();
+                    continue;
+                }
+                int ready = 0;
+                Throwable writeFailure = null;
+                for (Pending p : pending) {
+                    if (p.writeFailure != null) {
+                        writeFailure = p.writeFailure;
+                        break;
+                    }
+                    if (!p.written) {
+                        break;
+                    }
+                    ready++;
+                }
+                if (writeFailure != null) {
+                    failed = writeFailure; // a batch that cannot be written can never be committed: the instance ends
+                    changed.signalAll();
+                    break;
+                }
+                long now = clock.monotonicNanos();
+                if (ready > 0 && (flushUpTo >= head.entry.seq() || pacer.due(ready, head.appendedNanos, now))) {
+                    lock.unlock();
+                    Throwable failure = null;
+                    try {
+                        commitReady();
+                    } catch (Throwable t) {
+                        failure = t;
+                    }
+                    lock.lock();
+                    if (failure instanceof ControlChangedException c) {
+                        controlChanged = c; // the appending thread rewinds (see checkUsable)
+                    } else if (failure != null) {
+                        failed = failure;
+                    }
+                    changed.signalAll();
+                    continue;
+                }
+                long wake = ready > 0 ? pacer.wakeAt(head.appendedNanos) : Long.MAX_VALUE;
+                if (wake == Long.MAX_VALUE) {
+                    changed.await();
+                } else if (wake - now > 0) {
+                    changed.awaitNanos(wake - now);
+                }
+            }
+        } catch (InterruptedException e) {
+            // closing
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * The committer thread's commit: the batches written by now (more join if a race is lost and
+     * the commit is prepared again), waiting for checkpoints while flow control allows none.
+     */
+    private void commitReady() throws InterruptedException {
+        long wait = 20;
+        while (!closed) {
+            long t0 = clock.monotonicNanos();
+            CommitResult r = log.commit(id, s -> prepare(s, readyEntries()));
+            long before = committedSeq;
+            afterCommit(r, t0);
+            if (committedSeq > before || !hasWrittenBatches()) {
+                return; // progress (or nothing left): the pacer decides the next commit
             }
             waitForCheckpoint(r.state(), wait);
             wait = Math.min(1000, wait * 2);
         }
-        return r;
     }
 
-    /** Flow control allows no more steps now: wait (backing off) for a newer checkpoint. */
-    private void waitForCheckpoint(ManifestState s, long waitMillis) {
+    /** Inline: commits every queued batch on this thread, in as many versions as flow control takes. */
+    private CommitResult commitInline() {
+        try {
+            CommitResult r = null;
+            long wait = 20;
+            while (!pending.isEmpty()) {
+                long t0 = clock.monotonicNanos();
+                try {
+                    r = log.commit(id, s -> prepare(s, readyEntries()));
+                } catch (ControlChangedException e) {
+                    rewindForControl();
+                    throw e;
+                }
+                long before = committedSeq;
+                afterCommit(r, t0);
+                if (pending.isEmpty()) {
+                    break;
+                }
+                if (committedSeq > before) {
+                    wait = 20;
+                    continue; // flow control let part of the group through: commit the rest as room allows
+                }
+                waitForCheckpoint(r.state(), wait);
+                wait = Math.min(1000, wait * 2);
+            }
+            return r;
+        } catch (ControlChangedException e) {
+            throw e; // the queued batches were dropped and a new epoch claimed: this instance goes on
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            IllegalStateException ise = new IllegalStateException("interrupted while waiting for a checkpoint", e);
+            failed = ise;
+            failureReported = true;
+            throw ise;
+        } catch (RuntimeException | Error e) {
+            failed = e;
+            failureReported = true;
+            throw e;
+        }
+    }
+
+    /**
+     * The entries of the written batches at the head of the queue (at most a full group), in
+     * sequence order; their objects' names are made durable (one directory sync) before a version
+     * may name them.
+     */
+    private List<TgbEntry> readyEntries() {
+        List<TgbEntry> out = new ArrayList<>();
+        List<Pending> unsynced = null;
+        lock.lock();
+        try {
+            for (Pending p : pending) {
+                if (!p.written || out.size() >= options.maxGroup()) {
+                    break;
+                }
+                out.add(p.entry);
+                if (!p.nameSynced) {
+                    if (unsynced == null) {
+                        unsynced = new ArrayList<>();
+                    }
+                    unsynced.add(p);
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (unsynced != null) {
+            List<String> keys = new ArrayList<>(unsynced.size());
+            for (Pending p : unsynced) {
+                keys.add(p.entry.object());
+            }
+            log.store().syncNames(keys);
+            lock.lock();
+            try {
+                for (Pending p : unsynced) {
+                    p.nameSynced = true;
+                }
+            } finally {
+                lock.unlock();
+            }
+        }
+        return out;
+    }
+
+    private boolean hasWrittenBatches() {
+        lock.lock();
+        try {
+            return !pending.isEmpty() && pending.peekFirst().written;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Learns a commit's outcome: the committed position, the pacer's inputs, and which queued batches are done. */
+    private void afterCommit(CommitResult r, long startedNanos) {
+        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
+        ProducerState mine = r.state().producer(id);
+        control = r.state().control();
+        committedSeq = mine.seq();
+        committedCursor = mine.cursor();
+        conflicts += r.conflicts();
+        batchConflicts += r.batchConflicts();
+        if (r.committed()) {
+            commits++;
+            long now = clock.monotonicNanos();
+            pacer.onCommit(r.batchConflicts(), now - startedNanos, now);
+        }
+        lock.lock();
+        try {
+            while (!pending.isEmpty() && pending.peekFirst().entry.seq() <= committedSeq) {
+                pending.pollFirst();
+            }
+            lastResult = r;
+            if (pending.isEmpty()) {
+                waitingReason = null;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Flow control allows no more steps now: wait (backing off) for a newer checkpoint; close ends the wait. */
+    private void waitForCheckpoint(ManifestState s, long waitMillis) throws InterruptedException {
         waitingReason = "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
                 + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is "
                 + log.config().maxLagSteps();
         flowWaits++;
-        try {
-            log.env().clock().sleep(waitMillis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a checkpoint (" + waitingReason + ")", e);
+        for (long left = waitMillis; left > 0 && !closed; left -= 50) {
+            clock.sleep(Math.min(50, left));
         }
     }
 
     /**
      * The queued batches were generated under a control version no longer in force: drop them
      * (their objects become orphans) and claim a new epoch, so the batches generated again get
-     * fresh keys; the committed sequence and cursor are what the log says.
+     * fresh keys; the committed sequence and cursor are what the log says. The committer is
+     * parked meanwhile (inline there is none).
      */
     private void rewindForControl() {
-        for (Pending p : pending) {
-            try {
-                p.written().get();
-            } catch (ExecutionException | java.util.concurrent.CancellationException e) {
-                // an orphan either way
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                failed = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
-                throw (IllegalStateException) failed;
+        lock.lock();
+        try {
+            // writes in flight hold encode buffers and the old keys: let them land (as orphans) first
+            while (true) {
+                boolean inFlight = false;
+                for (Pending p : pending) {
+                    inFlight |= !p.written && p.writeFailure == null;
+                }
+                if (!inFlight) {
+                    break;
+                }
+                changed.awaitNanos(WAIT_SLICE_NANOS);
             }
+            pending.clear();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            failed = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
+            failureReported = true;
+            throw (IllegalStateException) failed;
+        } finally {
+            lock.unlock();
         }
-        pending.clear();
-        ProducerState claimed = claimEpoch(log, id, epoch);
+        ProducerState claimed;
+        try {
+            claimed = claimEpoch(log, id, epoch);
+        } catch (RuntimeException | Error e) {
+            failed = e;
+            failureReported = true;
+            throw e;
+        }
         epoch = claimed.epoch();
         committedSeq = claimed.seq();
         committedCursor = claimed.cursor();
         nextSeq = committedSeq + 1;
         control = log.state().control();
         controlRewinds++;
+        lock.lock();
+        try {
+            controlChanged = null;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
-     * Flow control before producing more: while committed steps plus ours queued would run more
-     * than {@code max_lag_steps} ahead of the newest checkpoint, commit what is queued (so nothing
-     * ages into an orphan while we wait) and poll the log with a backoff of up to a second. This
-     * is only the early, cheap check on this producer's view; the bound itself is enforced when a
-     * commit is validated against the newest state ({@link #prepare}), so several producers
-     * together cannot overshoot it.
+     * Before producing more: flow control and, with a committer, a bound on the batches queued.
+     * While committed steps plus ours queued would run more than {@code max_lag_steps} ahead of
+     * the newest checkpoint, commit what is queued (so nothing ages into an orphan while we wait)
+     * and poll the log with a backoff of up to a second. This is only the early, cheap check on
+     * this producer's view; the bound itself is enforced when a commit is validated against the
+     * newest state ({@link #prepare}), so several producers together cannot overshoot it.
      */
-    private void awaitFlowControl() {
+    private void awaitRoom() {
         long bound = log.config().maxLagSteps();
-        if (bound <= 0) {
-            return;
-        }
         long wait = 20;
-        while (true) {
-            ManifestState s = log.state();
-            if (s.lagSteps() + pending.size() + 1 <= bound) {
-                waitingReason = null;
-                return;
+        try {
+            while (true) {
+                int queued = pendingCount();
+                boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
+                if (lagOk && (writers == null || queued < maxPending)) {
+                    return;
+                }
+                if (!lagOk && queued == 0) {
+                    ManifestState s = log.refresh();
+                    if (s.lagSteps() + 1 <= bound) {
+                        waitingReason = null;
+                        return;
+                    }
+                    waitForCheckpoint(s, wait);
+                    wait = Math.min(1000, wait * 2);
+                    continue;
+                }
+                if (writers == null) {
+                    commit(); // inline: the queued batches, as flow control lets them through
+                    continue;
+                }
+                lock.lock();
+                try {
+                    if (!lagOk) {
+                        flushUpTo = Math.max(flushUpTo, pending.peekLast().entry.seq());
+                        changed.signalAll();
+                    }
+                    if (failed == null && controlChanged == null) {
+                        changed.awaitNanos(WAIT_SLICE_NANOS);
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                checkUsable();
             }
-            if (!pending.isEmpty()) {
-                commit();
-                continue;
-            }
-            s = log.refresh();
-            if (s.lagSteps() + 1 <= bound) {
-                waitingReason = null;
-                return;
-            }
-            waitForCheckpoint(s, wait);
-            wait = Math.min(1000, wait * 2);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while producer '" + id + "' waited for room (" + waitingReason + ")", e);
         }
     }
 
@@ -358,6 +711,7 @@ public final class TgbProducer implements AutoCloseable {
     public long flowWaits() {
         return flowWaits;
     }
+
 
     private Changes prepare(ManifestState s, List<TgbEntry> batch) {
         ProducerState cur = s.producer(id);
@@ -406,39 +760,95 @@ public final class TgbProducer implements AutoCloseable {
         return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
     }
 
-    private void checkOpen() {
+    /**
+     * Throws what ended or interrupted this instance: closed; a control change (after rewinding,
+     * so the caller resumes from the committed cursor); a failure, itself the first time it is
+     * reported and an {@link IllegalStateException} after.
+     */
+    private void checkUsable() {
         if (closed) {
             throw new IllegalStateException("producer '" + id + "' is closed");
         }
-        if (failed != null) {
-            throw new IllegalStateException("producer '" + id + "' epoch " + epoch + " failed earlier (" + failed.getMessage()
-                    + "); open a new instance to resume from the committed cursor", failed);
+        ControlChangedException changedControl;
+        Throwable failure;
+        boolean firstReport;
+        lock.lock();
+        try {
+            changedControl = controlChanged;
+            failure = failed;
+            firstReport = failure != null && !failureReported;
+            if (failure != null) {
+                failureReported = true;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (failure != null) {
+            if (firstReport) {
+                if (failure instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (failure instanceof Error err) {
+                    throw err;
+                }
+            }
+            throw new IllegalStateException("producer '" + id + "' epoch " + epoch + " failed earlier (" + failure.getMessage()
+                    + "); open a new instance to resume from the committed cursor", failure);
+        }
+        if (changedControl != null) {
+            rewindForControl();
+            throw changedControl;
         }
     }
 
-    /** Closes without committing: queued batches stay uncommitted (orphans for GC). */
+    /**
+     * Closes without committing: queued batches stay uncommitted (orphans for GC). A commit in
+     * progress is finished first; object writes in flight land; a snapshot being written is
+     * waited for.
+     */
     @Override
     public void close() {
-        closed = true;
-        writers.close();
+        if (closed) {
+            return;
+        }
+        lock.lock();
+        try {
+            closed = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (committer != null) {
+            try {
+                committer.join(TimeUnit.SECONDS.toMillis(30));
+                if (committer.isAlive()) {
+                    committer.interrupt();
+                    committer.join(5_000);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            writers.close();
+            log.awaitSnapshots(30_000);
+        }
+        buffers.close();
     }
 
-    /** A batch queued for commit, and its object write. */
-    private record Pending(TgbEntry entry, Future<?> written) {}
-
-    private void writeObject(String key, byte[] bytes) {
+    private void writeObject(String key, MemorySegment object) {
         // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
         // It can find the key taken by our own earlier attempt, though: one that landed without
         // an answer, which the store's retry (S3's SDK, the file store's retry layer) then meets.
-        // Identical bytes mean just that; anything else is a shared epoch.
-        switch (ConditionalPut.put(log.store(), key, bytes, found -> java.util.Arrays.equals(found, bytes))) {
+        // Identical bytes mean just that; anything else is a shared epoch. The name is made
+        // durable with the group's directory sync, before a version names it (readyEntries).
+        switch (ConditionalPut.put(log.store(), key, object, false)) {
             case CREATED, OURS -> { }
             case THEIRS -> throw new SharedEpochException(log.store().describe(), id, epoch, key);
             case VANISHED -> throw vanished(key);
         }
-        bytesWrittenAtomic.addAndGet(bytes.length);
+        bytesWritten.addAndGet(object.byteSize());
         log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
     }
+
 
     /**
      * Our batch object was found taken and then gone: GC reclaimed it as an orphan, which it does
@@ -457,47 +867,5 @@ public final class TgbProducer implements AutoCloseable {
         return new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before producer '" + id
                 + "' epoch " + epoch + " could read it back, although the log does not fence it: something other than"
                 + " Lakestream's GC deletes batch objects");
-    }
-
-    private int inFlight() {
-        int n = 0;
-        for (Pending p : pending) {
-            if (!p.written().isDone()) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private Future<?> oldestInFlight() {
-        for (Pending p : pending) {
-            if (!p.written().isDone()) {
-                return p.written();
-            }
-        }
-        throw new IllegalStateException("no write in flight");
-    }
-
-    /**
-     * Waits for an object write; its failure fails this producer instance for good (the
-     * supervisor restarts it with a new epoch, which resumes from the committed cursor).
-     */
-    private void await(Future<?> f) {
-        try {
-            f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            failed = new IllegalStateException("interrupted while writing a batch object of producer '" + id + "'", e);
-            throw (IllegalStateException) failed;
-        } catch (ExecutionException e) {
-            failed = e.getCause();
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException("batch object write of producer '" + id + "' failed: " + e.getCause(), e.getCause());
-        }
     }
 }

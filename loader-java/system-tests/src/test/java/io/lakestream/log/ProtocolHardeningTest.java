@@ -58,6 +58,12 @@ class ProtocolHardeningTest {
         return new GarbageCollector(ManifestLog.open(store, gcEnv()), 3_600_000).run(false);
     }
 
+    /**
+     * Group 1, inline: every append commits on the test's thread before it returns, as the hooks
+     * and fail points of these tests need (the protocol is the same with a committer thread).
+     */
+    static final ProducerOptions ONE_INLINE = ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0);
+
     static boolean isTombstone(ObjectStore store, long v) {
         return VersionTombstone.is(store.get(ManifestLog.versionKey(v)));
     }
@@ -72,7 +78,7 @@ class ProtocolHardeningTest {
         FileStore fs = FileStore.open(dir.resolve("a"), true);
         HookStore hs = new HookStore(fs);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(GRACE);
-        ProducerOptions one = ProducerOptions.defaults().withGroup(1, 1, false);
+        ProducerOptions one = ONE_INLINE;
         TgbProducer c = TgbProducer.open(hs, "c", cfg, one); // v0
         TgbProducer b = TgbProducer.open(fs, "b", cfg, one); // v1
         String key = ManifestLog.versionKey(2);
@@ -111,7 +117,7 @@ class ProtocolHardeningTest {
     void aWriterClockAheadCannotMakeReadersDisagreeOnAStep() {
         FileStore fs = FileStore.open(dir.resolve("g"), true);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(GRACE);
-        ProducerOptions one = ProducerOptions.defaults().withGroup(1, 1, false);
+        ProducerOptions one = ONE_INLINE;
         TgbProducer c = TgbProducer.open(fs, "c", cfg, one); // v0
         VersionFile skewed = new VersionFile(1, "tok", "s", System.currentTimeMillis() + 3_600_000, 0,
                 new TreeMap<>(Map.of("s", new ProducerState(1, 0, null))), List.of(), List.of(), null);
@@ -188,7 +194,7 @@ class ProtocolHardeningTest {
         FileStore fs = FileStore.open(dir.resolve("h"), true);
         FailPoints fp = new FailPoints();
         StreamEnv env = StreamEnv.defaults().withFailPoints(fp);
-        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(1), ProducerOptions.defaults().withGroup(1, 1, false), env);
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(1), ONE_INLINE, env);
         fp.set(FailPoints.BEFORE_VERSION_PUT, new FailPoints.Throw(), 1);
         assertThrows(FailPoints.InjectedFailure.class, () -> p.append(batch(0), "next=2"));
         IllegalStateException again = assertThrows(IllegalStateException.class, () -> p.append(batch(0), "next=2"));
@@ -196,7 +202,7 @@ class ProtocolHardeningTest {
                 again.getMessage());
         assertThrows(IllegalStateException.class, p::commit);
         p.close();
-        try (TgbProducer q = TgbProducer.open(fs, "p", StreamConfig.of(1), ProducerOptions.defaults().withGroup(1, 1, false))) {
+        try (TgbProducer q = TgbProducer.open(fs, "p", StreamConfig.of(1), ONE_INLINE)) {
             long next = q.committedCursor() == null ? 0 : SyntheticSource.parseCursor(q.committedCursor());
             assertEquals(0, next, "nothing was committed: the restart resumes at the start");
             q.append(batch(next), "next=2");

@@ -114,7 +114,9 @@ class RetentionTest {
     void orphansOfACrashedProducerAreReclaimedOnlyAfterTheGracePeriod() {
         ObjectStore fs = produced(20);
         failPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
-        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false), env);
+        // inline (no writer threads): the crash stops the producer at its first object, which is what this test counts
+        TgbProducer p = TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts().withGroup(1, 1, false).withWriteParallelism(0),
+                env);
         SyntheticSource src = new SyntheticSource(100, 5, 0, 1, 8);
         assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(p, W, B, src, -1));
         failPoints.clearAll();
@@ -193,8 +195,10 @@ class RetentionTest {
     @Test
     void gcOfLogFilesKeepsTheStreamOpenableAndComplete() throws Exception {
         ObjectStore fs = store();
-        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withSnapshotInterval(4), Streams.opts());
+        // one step per version (a group of at most 1): a log of 30 versions, snapshots every 4
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withSnapshotInterval(4), Streams.opts().withGroup(1, 1, false));
         Streams.produceWith(p, W, B, new SyntheticSource(120, 4, 0, 1, 8), -1);
+        p.close(); // its last snapshot is written
         List<List<Streams.Seen>> first = Streams.readAll(fs, W);
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 20, null);

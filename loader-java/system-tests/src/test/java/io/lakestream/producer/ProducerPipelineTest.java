@@ -1,0 +1,175 @@
+package io.lakestream.producer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lakestream.log.Changes;
+import io.lakestream.log.CommitResult;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
+import io.lakestream.retention.Checkpoints;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.FileStore;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.HookStore;
+import io.lakestream.testkit.Streams;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The producer's pipeline: appends go on while a commit is stuck, a lone batch is committed by
+ * the linger bound without {@code commit()}, a fixed group waits for its batches, and races lost
+ * to checkpoints are not counted as contention.
+ */
+class ProducerPipelineTest {
+    static final int W = 2;
+
+    @TempDir
+    Path dir;
+
+    private static SyntheticSource source() {
+        return new SyntheticSource(100_000, 1, 0, 1, 8);
+    }
+
+    private static void append(TgbProducer p, SyntheticSource src, long[] next) {
+        long[] ids = src.take(next[0], 2 * W);
+        next[0] = src.after(ids[ids.length - 1]);
+        p.append(src.globalBatch(ids, W), SyntheticSource.cursor(next[0]));
+    }
+
+    /** Waits (up to 20 s: a liveness bound, not a speed target) until the log shows {@code steps}. */
+    private static void awaitCommittedSteps(ObjectStore store, long steps) throws InterruptedException {
+        ManifestLog log = ManifestLog.open(store, true);
+        for (int i = 0; i < 2000 && log.refresh().committedSteps() < steps; i++) {
+            Thread.sleep(10);
+        }
+        assertEquals(steps, log.state().committedSteps());
+    }
+
+    @Test
+    void appendsGoOnWhileACommitIsStuck() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        HookStore hs = new HookStore(fs);
+        TgbProducer p = TgbProducer.open(hs, "p", StreamConfig.of(W), ProducerOptions.defaults());
+        CountDownLatch stuck = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        AtomicBoolean once = new AtomicBoolean();
+        hs.putIfAbsentHook = key -> {
+            if (key.startsWith(StreamLayout.LOG_PREFIX) && once.compareAndSet(false, true)) {
+                stuck.countDown();
+                try {
+                    release.await(); // the committer's first version write hangs, as on a stalled store
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            return false;
+        };
+        SyntheticSource src = source();
+        long[] next = {0};
+        append(p, src, next);
+        assertTrue(stuck.await(20, TimeUnit.SECONDS), "the first commit started");
+        for (int i = 0; i < 20; i++) {
+            append(p, src, next); // each returns: encoding and writing do not wait for the stuck commit
+        }
+        assertEquals(0, ManifestLog.open(fs, true).state().committedSteps(), "nothing committed while the commit hangs");
+        release.countDown();
+        p.commit();
+        assertEquals(21, p.committedSeq());
+        assertTrue(p.commits() < 21, "the batches queued behind the stuck commit went in groups: " + p.commits() + " commits");
+        p.close();
+        Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(next[0]));
+    }
+
+    @Test
+    void aLoneBatchIsCommittedByTheLingerBoundWithoutCommit() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        // adaptive, waiting for groups of 8, at most 5 ms
+        try (TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), ProducerOptions.defaults().withGroup(8, 64, true))) {
+            append(p, source(), new long[] {0});
+            awaitCommittedSteps(fs, 1);
+            assertEquals(1, p.commits());
+        }
+    }
+
+    @Test
+    void aFixedGroupWaitsForItsBatchesOrCommit() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        try (TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), ProducerOptions.defaults().withGroup(3, 3, false))) {
+            SyntheticSource src = source();
+            long[] next = {0};
+            append(p, src, next);
+            append(p, src, next);
+            Thread.sleep(200);
+            assertEquals(0, ManifestLog.open(fs, true).state().committedSteps(), "two of three: no commit");
+            append(p, src, next);
+            awaitCommittedSteps(fs, 3); // the third fills the group
+            append(p, src, next);
+            CommitResult r = p.commit();
+            assertEquals(4, r.state().committedSteps());
+            assertEquals(2, p.commits());
+        }
+    }
+
+    @Test
+    void racesLostToCheckpointsAreNotBatchConflicts() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        HookStore hs = new HookStore(fs);
+        ManifestLog trainer = ManifestLog.openOrCreate(fs, StreamConfig.of(W));
+        ManifestLog mine = ManifestLog.open(hs);
+        // the race for the first version is lost to a checkpoint record, a later one to another producer's batch
+        AtomicBoolean raced = new AtomicBoolean();
+        String first = ManifestLog.versionKey(mine.state().version() + 1);
+        hs.putIfAbsentHook = key -> {
+            if (key.equals(first) && raced.compareAndSet(false, true)) {
+                Checkpoints.record(trainer, 0, null);
+            }
+            return false;
+        };
+        CommitResult r = mine.commit("me", s -> new Changes(Map.of("me", new ProducerState(1, 0, null)), List.of(), List.of()));
+        assertEquals(1, r.conflicts());
+        assertEquals(0, r.batchConflicts(), "a checkpoint version is not contention between producers");
+        try (TgbProducer q = TgbProducer.open(fs, "q", StreamConfig.of(W), ProducerOptions.defaults())) {
+            long[] next = {0};
+            AtomicBoolean racedAgain = new AtomicBoolean();
+            long v = mine.state().version() + 2; // q's claim takes the next version
+            hs.putIfAbsentHook = key -> {
+                if (key.equals(ManifestLog.versionKey(v)) && racedAgain.compareAndSet(false, true)) {
+                    append(q, source(), next);
+                    q.commit();
+                }
+                return false;
+            };
+            mine.refresh();
+            r = mine.commit("me", s -> new Changes(Map.of("me", new ProducerState(1, 0, "x")), List.of(), List.of()));
+            assertTrue(r.conflicts() >= 1);
+            assertEquals(1, r.batchConflicts(), "a version with another producer's batch is");
+        }
+        assertEquals(0, trainer.refresh().latestCheckpoint().step());
+    }
+
+    @Test
+    void aWriteFailureEndsTheInstanceAtItsNextCall() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), ProducerOptions.defaults().withGroup(4, 4, false));
+        fs.put(StreamLayout.batchObjectKey("p", p.epoch(), 1), new byte[] {1}); // another instance's object under our key
+        SyntheticSource src = source();
+        long[] next = {0};
+        append(p, src, next);
+        SharedEpochException e = assertThrows(SharedEpochException.class, p::commit);
+        assertEquals(StreamLayout.batchObjectKey("p", p.epoch(), 1), e.key());
+        IllegalStateException again = assertThrows(IllegalStateException.class, () -> append(p, src, next));
+        assertTrue(again.getMessage().contains("open a new instance"), again.getMessage());
+        p.close();
+        assertEquals(0, ManifestLog.open(fs, true).state().committedSteps());
+    }
+}
