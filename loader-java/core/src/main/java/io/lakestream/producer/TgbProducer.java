@@ -70,8 +70,8 @@ public final class TgbProducer implements AutoCloseable {
     private final ObjectWriters writers;
     private final Thread committer;
     private final CommitPacer pacer;
-    /** Batches appended and not yet committed, at most (threaded): beyond it append waits. */
-    private final int maxPending;
+    /** Writes in flight at most (threaded): the encode buffers. */
+    private final int inFlight;
     private final AtomicLong bytesWritten = new AtomicLong();
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -128,7 +128,7 @@ public final class TgbProducer implements AutoCloseable {
         this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
         int parallelism = Math.max(0, options.writeParallelism());
         this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism);
-        this.maxPending = Math.max(1, options.maxGroup()) + 2 * parallelism;
+        this.inFlight = 2 * parallelism;
         if (parallelism == 0) {
             this.writers = null;
             this.committer = null;
@@ -665,7 +665,7 @@ public final class TgbProducer implements AutoCloseable {
             while (true) {
                 int queued = pendingCount();
                 boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
-                if (lagOk && (writers == null || queued < maxPending)) {
+                if (lagOk && (writers == null || queued < maxQueued())) {
                     return;
                 }
                 if (!lagOk && queued == 0) {
@@ -700,6 +700,16 @@ public final class TgbProducer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted while producer '" + id + "' waited for room (" + waitingReason + ")", e);
         }
+    }
+
+    /**
+     * Batches appended and not committed yet beyond which append waits (threaded): the writes in
+     * flight plus two groups of the current target, so a flat-out producer queues no more than
+     * the pacer will commit soon (queued batches are latency: at a rate of r batches a second, q
+     * queued ones wait q / r), while a growing group under contention still finds its batches.
+     */
+    private int maxQueued() {
+        return inFlight + 2 * Math.min(options.maxGroup(), pacer.group());
     }
 
     /** Why {@link #append} is blocked right now, or null. */

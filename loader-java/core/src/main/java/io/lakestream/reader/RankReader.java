@@ -58,7 +58,9 @@ import java.util.concurrent.atomic.LongAdder;
 public final class RankReader implements AutoCloseable {
     /** Longest single wait on the queue or a fetch, so a deadline on the injected clock is seen. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    private final ManifestLog log;
+    /** This reader's subscription to its process's follower of the stream's log. */
+    private final SharedFollower.Subscription follower;
+    private final StreamEnv env;
     private final Clock clock;
     private final TensorBlob.Parser blobs = new TensorBlob.Parser();
     private final ObjectStore store;
@@ -82,14 +84,15 @@ public final class RankReader implements AutoCloseable {
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
     private final Set<Long> held = new ConcurrentSkipListSet<>();
 
-    private RankReader(ManifestLog log, int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool,
-                       boolean ownsPool) {
-        this.log = log;
-        this.clock = log.env().clock();
-        this.store = log.store();
+    private RankReader(SharedFollower.Subscription follower, ObjectStore store, StreamEnv env, int rank, int worldSize,
+                       long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
+        this.follower = follower;
+        this.env = env;
+        this.clock = env.clock();
+        this.store = store;
         this.rank = rank;
         this.worldSize = worldSize;
-        this.streamWorldSize = log.config().worldSize();
+        this.streamWorldSize = follower.log().config().worldSize();
         this.options = options;
         this.pool = pool;
         this.ownsPool = ownsPool;
@@ -161,20 +164,28 @@ public final class RankReader implements AutoCloseable {
         if (startStep < 0) {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
-        ManifestLog log = ManifestLog.open(store, true, env);
-        if (!elastic && log.config().worldSize() != worldSize) {
-            throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), worldSize,
-                    "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
-                            + "each step's samples over " + worldSize + " ranks");
+        SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
+        try {
+            ManifestLog log = sub.log();
+            if (!elastic && log.config().worldSize() != worldSize) {
+                throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), worldSize,
+                        "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
+                                + "each step's samples over " + worldSize + " ranks");
+            }
+            ManifestState st = log.state();
+            if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
+                throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
+            }
+            boolean owns = pool == null;
+            PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner())
+                    : pool;
+            RankReader r = new RankReader(sub, store, env, rank, worldSize, startStep, options, p, owns);
+            r.dispatcher.start();
+            return r;
+        } catch (RuntimeException | Error e) {
+            sub.close();
+            throw e;
         }
-        if (startStep < log.state().floorStep() || startStep < log.state().reclaimedBelowStep()) {
-            throw new BelowFloorException(store.describe(), startStep, Math.max(log.state().floorStep(), log.state().reclaimedBelowStep()));
-        }
-        boolean owns = pool == null;
-        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner()) : pool;
-        RankReader r = new RankReader(log, rank, worldSize, startStep, options, p, owns);
-        r.dispatcher.start();
-        return r;
     }
 
     public int rank() {
@@ -199,23 +210,32 @@ public final class RankReader implements AutoCloseable {
         return bytesRead.sum();
     }
 
+    /**
+     * Log reads (GETs, and the rare LIST) that this process's follower of the stream made so far:
+     * shared by every reader of the stream in the process (see {@link SharedFollower}).
+     */
+    public long logPolls() {
+        return follower.follower().polls();
+    }
+
     /** The next step {@link #next} returns: save this with the training checkpoint. */
     public long nextStep() {
         return nextStep;
     }
 
+    /** The stream's log as this process's shared follower sees it. */
     public ManifestLog log() {
-        return log;
+        return follower.log();
     }
 
     /** The step the stream ended at (its number of steps) if it was closed, as of the reader's last look at the log; else -1. */
     public long endStep() {
-        return log.state().endStep();
+        return follower.log().state().endStep();
     }
 
     /** Whether the stream is closed and every one of its steps from the start step on was delivered. */
     public boolean atEnd() {
-        ManifestState s = log.state();
+        ManifestState s = follower.log().state();
         return s.ended() && nextStep >= s.endStep();
     }
 
@@ -294,27 +314,26 @@ public final class RankReader implements AutoCloseable {
 
     private void dispatch(long start) {
         long step = start;
-        long wait = options.minPollMillis();
         try {
             while (!closed) {
-                if (step >= log.state().committedSteps()) {
-                    // a store failure that outlives the store's retries stops the reader: next() throws it
-                    ManifestState st = log.refresh();
+                ManifestState st = follower.log().state();
+                if (step >= st.committedSteps()) {
+                    if (!st.ended()) {
+                        // a store failure that outlives the store's retries stops the reader: next() throws it
+                        st = follower.await(step, WAIT_SLICE_NANOS);
+                    }
                     if (st.ended() && step >= st.endStep()) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.
                         ready.put(CompletableFuture.failedFuture(new EndOfStreamException(store.describe(), st.endStep(), step)));
                         return;
                     }
                     if (step >= st.committedSteps()) {
-                        clock.sleep(wait);
-                        wait = Math.min(options.maxPollMillis(), wait * 2);
                         continue;
                     }
                 }
-                wait = options.minPollMillis();
                 final long s = step;
-                final TgbEntry entry = log.entry(s);
-                log.forgetBefore(s + 1);
+                final TgbEntry entry = follower.entry(s);
+                follower.position(s + stride); // the shared log may forget the entries below
                 Future<StepBatch> f = fetchers.submit(() -> fetch(s, entry));
                 ready.put(f);
                 step += stride; // the steps in between belong to other readers: never fetched
@@ -357,7 +376,7 @@ public final class RankReader implements AutoCloseable {
                 bytesRead.add(stored.byteSize());
             } catch (NoSuchKeyException gone) {
                 // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
-                ManifestLog fresh = ManifestLog.open(store, true, log.env());
+                ManifestLog fresh = ManifestLog.open(store, true, env);
                 if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
                     throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
                 }
@@ -438,6 +457,7 @@ public final class RankReader implements AutoCloseable {
                 }
             }
         }
+        follower.close();
         if (ownsPool) {
             pool.close();
         }

@@ -5,8 +5,11 @@ package io.lakestream.reader;
  *
  * @param prefetch       steps fetched ahead of the consumer (and fetches in flight)
  * @param poolSlabBytes  smallest pool slab
- * @param minPollMillis  first wait when the next step is not committed yet
- * @param maxPollMillis  longest wait between polls of the log (backoff cap)
+ * @param minPollMillis  while a reader waits for a step not committed yet, the process's shared
+ *                       follower ({@link SharedFollower}) polls the log at this interval (or one
+ *                       GET's latency, if longer); nobody waiting, it does not poll at all
+ * @param maxPollMillis  the interval the follower backs off to when the stream has been silent
+ *                       for a while (producers stalled)
  * @param stepStride     the reader delivers every {@code stepStride}-th step from its start step:
  *                       {@code start, start + stride, …}; the steps in between are never fetched
  *                       (e.g. DataLoader worker {@code k} of {@code n} starts at {@code first + k}
@@ -25,7 +28,7 @@ public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis
     }
 
     public static ReaderOptions defaults() {
-        return new ReaderOptions(4, 1L << 20, 2, 100, 1);
+        return new ReaderOptions(4, 1L << 20, 1, 100, 1);
     }
 
     public ReaderOptions withPrefetch(int n) {

@@ -1,0 +1,425 @@
+package io.lakestream.reader;
+
+import io.lakestream.StreamEnv;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.store.ObjectInfo;
+import io.lakestream.store.ObjectStore;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * One follower of a stream's manifest log per process, shared by every {@link RankReader} of
+ * that stream in the JVM (keyed by the store's location and the environment): one thread polls
+ * the log for all of them, so N ranks of a process cost the store the GETs of one.
+ *
+ * <p>Polling happens only while some reader waits for a step that is not committed yet, every
+ * {@code max(minPollMillis, last GET's latency)}: a new version is seen within about one poll
+ * interval plus one GET, never a 100 ms backoff later. When nobody waits (the readers are busy
+ * with data they have) the follower does not touch the store at all; a reader that starts
+ * waiting wakes it at once. After a silence of more than four times the usual interval between
+ * versions (at least a second: the producers stalled) the interval doubles per poll up to
+ * {@code maxPollMillis}, so a stalled stream is not hammered.
+ *
+ * <p>The shared log's tail (the entries of recent steps) is trimmed below the slowest reader in
+ * chunks, bounding its memory; a reader that joins below the trimmed tail makes the follower
+ * reload the log. The follower reads through the store of any reader subscribed to it, switching
+ * when that reader leaves (each reader's store may be closed right after its reader).
+ */
+public final class SharedFollower {
+    /** Tail entries dropped at a time (each trim copies the remaining tail once). */
+    private static final long TRIM_CHUNK = 256;
+    private static final long SILENCE_FLOOR_NANOS = TimeUnit.SECONDS.toNanos(1);
+
+    private record Key(String stream, StreamEnv env) {}
+
+    private static final Map<Key, SharedFollower> FOLLOWERS = new HashMap<>(); // guarded by itself
+
+    private final Key key;
+    private final SwitchingStore store;
+    private final Object refreshLock = new Object();
+    private volatile ManifestLog log;
+    private final LongAdder polls = new LongAdder();
+    // guarded by this
+    private final List<Subscription> subscribers = new ArrayList<>();
+    private int waiting;
+    private long failures;
+    private RuntimeException failure;
+    private long lastPollNanos = System.nanoTime(); // the constructor's load was a look at the head
+    private boolean pollNow;
+    private boolean stopped;
+    private final Thread thread;
+
+    private SharedFollower(Key key, ObjectStore first, StreamEnv env) {
+        this.key = key;
+        this.store = new SwitchingStore(first);
+        this.log = ManifestLog.open(store, true, env);
+        this.thread = new Thread(this::run, "lakestream-follow " + key.stream());
+        this.thread.setDaemon(true);
+    }
+
+    /**
+     * Subscribes a reader that starts at {@code startStep} to the follower of {@code store}'s
+     * stream, creating it on first use. The follower's state is refreshed before this returns,
+     * so the caller's checks (world size, floor) see the current log.
+     */
+    static Subscription subscribe(ObjectStore store, StreamEnv env, long startStep, ReaderOptions options) {
+        Key key = new Key(store.describe(), env);
+        SharedFollower f;
+        Subscription sub;
+        boolean created;
+        synchronized (FOLLOWERS) {
+            f = FOLLOWERS.get(key);
+            created = f == null;
+            if (created) {
+                f = new SharedFollower(key, store, env);
+            }
+            sub = f.add(store, startStep, options);
+            if (created) {
+                FOLLOWERS.put(key, f);
+                f.thread.start();
+            }
+        }
+        try {
+            if (!created) {
+                f.catchUp(startStep);
+            }
+        } catch (RuntimeException e) {
+            sub.close();
+            throw e;
+        }
+        return sub;
+    }
+
+    /** Followers alive in this process (for tests and diagnostics). */
+    static int followers() {
+        synchronized (FOLLOWERS) {
+            return FOLLOWERS.size();
+        }
+    }
+
+    private synchronized Subscription add(ObjectStore s, long startStep, ReaderOptions options) {
+        Subscription sub = new Subscription(this, s, startStep, options);
+        subscribers.add(sub);
+        return sub;
+    }
+
+    /** Refreshes once now; reloads the log if {@code startStep} lies in the part of the tail already trimmed. */
+    private void catchUp(long startStep) {
+        synchronized (refreshLock) {
+            ManifestState s = log.state();
+            if (startStep < s.tailFirstStep() && startStep >= s.indexedSteps()) {
+                log = ManifestLog.open(store, true, key.env()); // that step's entry was forgotten: load it again
+            } else {
+                log.refresh();
+            }
+        }
+        synchronized (this) {
+            lastPollNanos = System.nanoTime();
+            notifyAll();
+        }
+    }
+
+    private void remove(Subscription sub) {
+        boolean last;
+        synchronized (FOLLOWERS) {
+            synchronized (this) {
+                subscribers.remove(sub);
+                last = subscribers.isEmpty();
+                if (last) {
+                    stopped = true;
+                    notifyAll();
+                    FOLLOWERS.remove(key, this);
+                }
+            }
+            if (!last && store.target() == sub.store) {
+                // The leaving reader's store may be closed right after: read through another
+                // reader's, once a refresh in flight on it is done.
+                synchronized (refreshLock) {
+                    synchronized (this) {
+                        store.switchTo(subscribers.get(0).store);
+                    }
+                }
+            }
+        }
+        if (last) {
+            try {
+                thread.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the thread is gone
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** GETs (and LISTs) the follower made to learn the head: one per poll, plus one per new version. */
+    public long polls() {
+        return polls.sum();
+    }
+
+    private void run() {
+        long interval = -1;
+        long lastNews = System.nanoTime();
+        double versionGapNanos = -1;
+        long minPoll;
+        long maxPoll;
+        while (true) {
+            synchronized (this) {
+                while (waiting == 0 && !stopped) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+                if (stopped) {
+                    return;
+                }
+                minPoll = TimeUnit.MILLISECONDS.toNanos(1);
+                maxPoll = 0;
+                boolean first = true;
+                for (Subscription s : subscribers) {
+                    minPoll = first ? s.minPollNanos : Math.min(minPoll, s.minPollNanos);
+                    maxPoll = Math.max(maxPoll, s.maxPollNanos);
+                    first = false;
+                }
+            }
+            long t0 = System.nanoTime();
+            ManifestState before = log.state();
+            ManifestState after = before;
+            RuntimeException err = null;
+            synchronized (refreshLock) {
+                try {
+                    after = log.refresh();
+                } catch (RuntimeException e) {
+                    err = e;
+                }
+            }
+            long now = System.nanoTime();
+            long getNanos = now - t0;
+            polls.add(1 + Math.max(0, after.version() - before.version()));
+            synchronized (this) {
+                lastPollNanos = now;
+                pollNow = false;
+                if (err != null) {
+                    failure = err;
+                    failures++;
+                }
+                notifyAll();
+            }
+            if (after.version() != before.version()) {
+                long gap = now - lastNews;
+                versionGapNanos = versionGapNanos < 0 ? gap : 0.8 * versionGapNanos + 0.2 * gap;
+                lastNews = now;
+                interval = -1;
+            }
+            trim();
+            long silence = now - lastNews;
+            long quiet = Math.max(SILENCE_FLOOR_NANOS, (long) (4 * Math.max(0, versionGapNanos)));
+            if (silence > quiet) {
+                interval = Math.min(maxPoll, Math.max(minPoll, interval < 0 ? minPoll : interval * 2)); // the producers stalled
+            } else {
+                interval = Math.max(minPoll, getNanos);
+            }
+            synchronized (this) {
+                long until = System.nanoTime() + interval;
+                for (long left = interval; left > 0 && !stopped && !pollNow && waiting > 0; left = until - System.nanoTime()) {
+                    try {
+                        TimeUnit.NANOSECONDS.timedWait(this, left);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /** Drops tail entries below the slowest subscriber, a chunk at a time. */
+    private void trim() {
+        long min = Long.MAX_VALUE;
+        synchronized (this) {
+            for (Subscription s : subscribers) {
+                min = Math.min(min, s.position);
+            }
+        }
+        ManifestLog l = log;
+        if (min != Long.MAX_VALUE && min - l.state().tailFirstStep() >= TRIM_CHUNK) {
+            l.forgetBefore(min);
+        }
+    }
+
+    /**
+     * One reader's subscription: waits for steps, looks up their entries, reports its position
+     * (so the shared tail can be trimmed below it) and leaves on {@link #close}.
+     */
+    static final class Subscription implements AutoCloseable {
+        private final SharedFollower follower;
+        private final ObjectStore store;
+        private final long minPollNanos;
+        private final long maxPollNanos;
+        private volatile long position;
+        private boolean closed;
+
+        private Subscription(SharedFollower follower, ObjectStore store, long position, ReaderOptions options) {
+            this.follower = follower;
+            this.store = store;
+            this.position = position;
+            this.minPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, options.minPollMillis()));
+            this.maxPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(options.minPollMillis(), options.maxPollMillis()));
+        }
+
+        /** The shared log (its state is the newest the follower saw). */
+        ManifestLog log() {
+            return follower.log;
+        }
+
+        /** The follower this subscription belongs to. */
+        SharedFollower follower() {
+            return follower;
+        }
+
+        /** The TGB at {@code step} (committed, not below the reader's position's trimmed tail). */
+        TgbEntry entry(long step) {
+            return follower.log.entry(step);
+        }
+
+        /** The reader will not ask for steps below {@code step} again. */
+        void position(long step) {
+            position = step;
+        }
+
+        /**
+         * Waits up to {@code maxWaitNanos} (of real time) until step {@code step} is committed or
+         * the stream ended, and returns the state; the state as it is after the wait otherwise.
+         *
+         * @throws RuntimeException a store failure of the follower's poll during the wait (that
+         *                          outlived the store's retries)
+         */
+        ManifestState await(long step, long maxWaitNanos) throws InterruptedException {
+            SharedFollower f = follower;
+            ManifestState s = f.log.state();
+            if (s.committedSteps() > step || s.ended()) {
+                return s;
+            }
+            synchronized (f) {
+                long seenFailures = f.failures;
+                f.waiting++;
+                if (System.nanoTime() - f.lastPollNanos >= minPollNanos) {
+                    f.pollNow = true; // the follower may be idle or backing off: look now
+                    f.notifyAll();
+                } else if (f.waiting == 1) {
+                    f.notifyAll(); // idle: resume polling at the usual interval
+                }
+                try {
+                    long deadline = System.nanoTime() + maxWaitNanos;
+                    while (true) {
+                        s = f.log.state();
+                        if (s.committedSteps() > step || s.ended()) {
+                            return s;
+                        }
+                        if (f.failures != seenFailures) {
+                            throw f.failure;
+                        }
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            return s;
+                        }
+                        TimeUnit.NANOSECONDS.timedWait(f, left);
+                    }
+                } finally {
+                    f.waiting--;
+                }
+            }
+        }
+
+        @Override
+        public void close() {
+            synchronized (this) {
+                if (closed) {
+                    return;
+                }
+                closed = true;
+            }
+            follower.remove(this);
+        }
+    }
+
+    /** The follower's view of the store: a subscribed reader's store, switched when that reader leaves. */
+    private static final class SwitchingStore implements ObjectStore {
+        private volatile ObjectStore target;
+
+        SwitchingStore(ObjectStore target) {
+            this.target = target;
+        }
+
+        ObjectStore target() {
+            return target;
+        }
+
+        void switchTo(ObjectStore s) {
+            target = s;
+        }
+
+        @Override
+        public String describe() {
+            return target.describe();
+        }
+
+        @Override
+        public byte[] get(String key) {
+            return target.get(key);
+        }
+
+        @Override
+        public Optional<byte[]> getIfPresent(String key) {
+            return target.getIfPresent(key);
+        }
+
+        @Override
+        public void readRange(String key, long offset, MemorySegment dst) {
+            target.readRange(key, offset, dst);
+        }
+
+        @Override
+        public void put(String key, byte[] data) {
+            throw new UnsupportedOperationException("the shared follower only reads");
+        }
+
+        @Override
+        public boolean putIfAbsent(String key, byte[] data) {
+            throw new UnsupportedOperationException("the shared follower only reads");
+        }
+
+        @Override
+        public Optional<ObjectInfo> stat(String key) {
+            return target.stat(key);
+        }
+
+        @Override
+        public void delete(String key) {
+            throw new UnsupportedOperationException("the shared follower only reads");
+        }
+
+        @Override
+        public void deleteAll(Collection<String> keys) {
+            throw new UnsupportedOperationException("the shared follower only reads");
+        }
+
+        @Override
+        public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
+            return target.list(prefix, startAfter, limit);
+        }
+
+        @Override
+        public void close() {
+            // each reader closes its own store
+        }
+    }
+}
