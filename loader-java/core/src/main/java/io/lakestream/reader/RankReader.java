@@ -82,7 +82,7 @@ public final class RankReader implements AutoCloseable {
     /** Steps whose fetch is waiting for a pool slab. */
     private final Set<Long> waitingForSlab = ConcurrentHashMap.newKeySet();
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
-    private final Set<Long> held = new ConcurrentSkipListSet<>();
+    private final HeldSteps held = new HeldSteps();
 
     private RankReader(SharedFollower.Subscription follower, ObjectStore store, StreamEnv env, int rank, int worldSize,
                        long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
@@ -241,7 +241,7 @@ public final class RankReader implements AutoCloseable {
 
     /** Steps delivered by {@link #next} whose batches are not closed yet, in order. */
     public List<Long> heldSteps() {
-        return List.copyOf(held);
+        return held.list();
     }
 
     /**
@@ -277,7 +277,7 @@ public final class RankReader implements AutoCloseable {
                         nextStep = b.step() + stride;
                         long step = b.step();
                         held.add(step);
-                        b.onClose(() -> held.remove(step));
+                        b.onClose(held);
                         return b;
                     } catch (TimeoutException notYet) {
                         // head is kept: the step is still delivered by a later call
@@ -289,7 +289,7 @@ public final class RankReader implements AutoCloseable {
                     }
                     // head is a dispatched step, so it is committed: say why it is not here yet
                     if (waitingForSlab.contains(nextStep)) {
-                        throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), List.copyOf(held),
+                        throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(),
                                 timeoutMillis);
                     }
                     throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
@@ -353,7 +353,9 @@ public final class RankReader implements AutoCloseable {
         }
         long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
-        String where = "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();
+        // Decoders name the object in their errors; the stream, step and rank are added if one
+        // throws (building that text for every step would be the read path's largest garbage).
+        String where = entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
         long need = shard.length() + (codec == Codec.LZ4 ? shard.rawLength() : 0);
         PinnedPool.Lease lease = pool.tryAcquire(need, 0);
@@ -380,7 +382,7 @@ public final class RankReader implements AutoCloseable {
                 if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
                     throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
                 }
-                throw new StoreException(where + ": batch object is missing although the step is at or above the retention floor "
+                throw new StoreException(where(step, entry) + ": batch object is missing although the step is at or above the retention floor "
                         + fresh.state().floorStep(), store.describe(), entry.object(), gone, false);
             }
             long crc = Crc32c.of(stored);
@@ -391,7 +393,7 @@ public final class RankReader implements AutoCloseable {
                 crc = Crc32c.of(stored);
             }
             if (crc != shard.crc32c()) {
-                throw new ChecksumMismatchException("checksum mismatch in " + where + " (bytes " + shard.offset() + ".."
+                throw new ChecksumMismatchException("checksum mismatch in " + where(step, entry) + " (bytes " + shard.offset() + ".."
                         + (shard.offset() + shard.length()) + "): manifest crc32c " + Long.toHexString(shard.crc32c())
                         + ", read " + Long.toHexString(crc), store.describe(), step, rank, entry.object());
             }
@@ -416,12 +418,18 @@ public final class RankReader implements AutoCloseable {
                     TensorBlob.dataSection(blob), lease, clock.monotonicNanos() - t0, shard.length());
         } catch (FormatException e) {
             lease.close();
-            // corrupt data from the decoders names the object in its message; carry it as fields too
-            throw e.key() != null ? e : new FormatException(e.getMessage(), store.describe(), entry.object(), e);
+            // the decoders' messages start with the object's key (their "where"): put the stream, step and
+            // rank in front, as the message would have read with the full where, and carry them as fields
+            throw e.key() != null ? e : new FormatException("stream " + store.describe() + " step " + step + " rank " + rank
+                    + " object " + e.getMessage(), store.describe(), entry.object(), e);
         } catch (RuntimeException e) {
             lease.close();
             throw e;
         }
+    }
+
+    private String where(long step, TgbEntry entry) {
+        return "stream " + store.describe() + " step " + step + " rank " + rank + " object " + entry.object();
     }
 
     @Override

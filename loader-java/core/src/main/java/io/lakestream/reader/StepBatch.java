@@ -23,7 +23,7 @@ public final class StepBatch implements AutoCloseable {
     private final long fetchNanos;
     private final long bytesFetched;
     private final long firstSample;
-    private volatile Runnable onClose;
+    private volatile HeldSteps onClose;
 
     StepBatch(long step, int rank, String object, long samples, List<Tensor> tensors, MemorySegment tensorBytes,
               PinnedPool.Lease lease, long fetchNanos, long bytesFetched) {
@@ -44,9 +44,9 @@ public final class StepBatch implements AutoCloseable {
         this.bytesFetched = bytesFetched;
     }
 
-    /** Run once when the batch is closed (the reader's count of batches its consumer holds). */
-    void onClose(Runnable r) {
-        this.onClose = r;
+    /** Told once when the batch is closed (the reader's record of the steps its consumer holds). */
+    void onClose(HeldSteps held) {
+        this.onClose = held;
     }
 
     public long step() {
@@ -120,10 +120,10 @@ public final class StepBatch implements AutoCloseable {
     @Override
     public void close() {
         lease.close();
-        Runnable r = onClose;
-        if (r != null) {
+        HeldSteps h = onClose;
+        if (h != null) {
             onClose = null;
-            r.run();
+            h.remove(step);
         }
     }
 

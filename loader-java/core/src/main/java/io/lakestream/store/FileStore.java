@@ -32,10 +32,13 @@ import java.util.concurrent.ThreadLocalRandom;
  * can be transient); {@link ObjectStores#open} puts a {@link RetryingStore} in front of it.
  */
 public final class FileStore implements ObjectStore {
+    private static final java.util.Set<StandardOpenOption> READ = java.util.Set.of(StandardOpenOption.READ);
     private final Path root;
+    private final String describe;
 
     public FileStore(Path root) {
         this.root = root.toAbsolutePath().normalize();
+        this.describe = "file://" + this.root;
     }
 
     /**
@@ -65,12 +68,12 @@ public final class FileStore implements ObjectStore {
 
     @Override
     public String describe() {
-        return "file://" + root;
+        return describe;
     }
 
     private Path path(String key) {
-        Keys.validate(key);
-        Path p = root.resolve(key).normalize();
+        Keys.validate(key); // no '.', '..' or empty segments, not absolute: the resolved path is normal
+        Path p = root.resolve(key);
         if (!p.startsWith(root)) { // defence in depth: Keys already forbids this
             throw new IllegalArgumentException("invalid object key '" + key + "': escapes the store root");
         }
@@ -93,7 +96,7 @@ public final class FileStore implements ObjectStore {
     public void readRange(String key, long offset, MemorySegment dst) {
         Path p = path(key);
         long want = dst.byteSize();
-        try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(p, READ)) {
             long size = ch.size();
             if (offset < 0 || offset + want > size) {
                 throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "

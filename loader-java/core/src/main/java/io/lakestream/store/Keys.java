@@ -24,19 +24,42 @@ public final class Keys {
         if (key.startsWith("/")) {
             throw new IllegalArgumentException("invalid object key '" + key + "': absolute paths are not allowed");
         }
-        for (String seg : key.split("/", -1)) {
-            if (seg.equals("..") || seg.equals(".")) {
-                throw new IllegalArgumentException("invalid object key '" + key + "': '" + seg + "' segments are not allowed");
+        // A scan, not a regex per segment: every store operation validates its key (reads included).
+        int n = key.length();
+        for (int from = 0; from <= n; ) {
+            int slash = key.indexOf('/', from);
+            int to = slash < 0 ? n : slash;
+            if (!isSegment(key, from, to)) {
+                String seg = key.substring(from, to);
+                if (seg.equals("..") || seg.equals(".")) {
+                    throw new IllegalArgumentException("invalid object key '" + key + "': '" + seg + "' segments are not allowed");
+                }
+                if (seg.isEmpty()) {
+                    throw new IllegalArgumentException("invalid object key '" + key + "': empty path segment");
+                }
+                throw new IllegalArgumentException("invalid object key '" + key + "': segment '" + seg + "' must match "
+                        + SEGMENT.pattern());
             }
-            if (seg.isEmpty()) {
-                throw new IllegalArgumentException("invalid object key '" + key + "': empty path segment");
-            }
-            if (!SEGMENT.matcher(seg).matches()) {
-                throw new IllegalArgumentException("invalid object key '" + key + "': segment '" + seg
-                        + "' must match " + SEGMENT.pattern());
-            }
+            from = to + 1;
         }
         return key;
+    }
+
+    /** Whether {@code key[from, to)} matches {@link #SEGMENT}. */
+    private static boolean isSegment(String key, int from, int to) {
+        int len = to - from;
+        if (len < 1 || len > 255) {
+            return false;
+        }
+        for (int i = from; i < to; i++) {
+            char c = key.charAt(i);
+            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '='
+                    || c == '+' || c == '-' || (c == '.' && i > from);
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Validates a list prefix: like a key, but may be empty or end with '/'. */
@@ -53,7 +76,18 @@ public final class Keys {
 
     /** Whether {@code id} is a valid producer id (or other name that becomes one key segment). */
     public static boolean isValidId(String id) {
-        return id != null && ID.matcher(id).matches();
+        if (id == null || id.isEmpty() || id.length() > 128) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) { // ID, scanned (producers validate it for every batch key)
+            char c = id.charAt(i);
+            boolean ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'
+                    || (i > 0 && (c == '.' || c == '-'));
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Validates a producer id or other name that becomes one key segment. */

@@ -93,10 +93,14 @@ public final class S3Store implements ObjectStore {
     /** The server answered 501 to DeleteObjects (S3Proxy does, for the SDK's checksum header). */
     private volatile boolean batchDeleteUnsupported;
 
+    /** Ranged reads straight into the caller's memory (null: every read goes through the SDK). */
+    private final DirectRangeReader direct;
+
     private S3Store(S3Config config, S3AsyncClient client) {
         this.config = config;
         this.client = client;
         this.root = config.prefix().isEmpty() ? "" : config.prefix() + "/";
+        this.direct = DirectRangeReader.create(config, resolveRegion(config), credentials(config));
     }
 
     /** Entry point used by {@code ObjectStores.open} for {@code s3://} URIs. */
@@ -143,19 +147,7 @@ public final class S3Store implements ObjectStore {
         if (c.endpoint() != null) {
             b.endpointOverride(c.endpoint());
         }
-        String region = c.region();
-        if (region == null) {
-            try {
-                // with an endpoint override only the profile is asked: the full chain would end
-                // in a slow instance-metadata probe on machines that are not on EC2
-                region = (c.endpoint() != null || c.profile() != null
-                        ? new AwsProfileRegionProvider(null, c.profile()).getRegion()
-                        : new DefaultAwsRegionProviderChain().getRegion()).id();
-            } catch (RuntimeException e) {
-                // no region anywhere: start at us-east-1 and let the SDK follow the bucket's region
-                region = null;
-            }
-        }
+        String region = resolveRegion(c);
         if (region == null) {
             b.region(Region.US_EAST_1);
             if (c.endpoint() == null) {
@@ -168,6 +160,23 @@ public final class S3Store implements ObjectStore {
             return b.build();
         } catch (RuntimeException e) {
             throw new StoreException("cannot create the S3 client for " + c + ": " + c.scrub(String.valueOf(e.getMessage())), null);
+        }
+    }
+
+    /** The configured region, else the profile's (or, without an endpoint override, the default chain's); null if none. */
+    private static String resolveRegion(S3Config c) {
+        if (c.region() != null) {
+            return c.region();
+        }
+        try {
+            // with an endpoint override only the profile is asked: the full chain would end
+            // in a slow instance-metadata probe on machines that are not on EC2
+            return (c.endpoint() != null || c.profile() != null
+                    ? new AwsProfileRegionProvider(null, c.profile()).getRegion()
+                    : new DefaultAwsRegionProviderChain().getRegion()).id();
+        } catch (RuntimeException e) {
+            // no region anywhere: start at us-east-1 and let the SDK follow the bucket's region
+            return null;
         }
     }
 
@@ -185,6 +194,11 @@ public final class S3Store implements ObjectStore {
 
     public S3Config config() {
         return config;
+    }
+
+    /** Ranged reads that went straight from a connection into the caller's memory (not through the SDK). */
+    long directReads() {
+        return direct == null ? 0 : direct.reads.sum();
     }
 
     @Override
@@ -240,6 +254,9 @@ public final class S3Store implements ObjectStore {
                 throw outside(key, offset, want, size);
             }
             return;
+        }
+        if (want <= Integer.MAX_VALUE && direct != null && direct.read(k, offset, dst)) {
+            return; // the body went from the socket into dst through one reused buffer, on this thread
         }
         if (!dst.isAccessibleBy(OTHER_THREAD)) {
             // A confined segment can only be written by its owner thread, and the CRT delivers
@@ -508,6 +525,9 @@ public final class S3Store implements ObjectStore {
 
     @Override
     public void close() {
+        if (direct != null) {
+            direct.close();
+        }
         client.close();
         S3AsyncClient c = singlePartClient;
         if (c != null) {

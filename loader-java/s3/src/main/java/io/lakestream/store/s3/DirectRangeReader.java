@@ -1,0 +1,516 @@
+package io.lakestream.store.s3;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+import software.amazon.awssdk.auth.credentials.AwsCredentials;
+import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
+import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
+
+/**
+ * The read path's ranged GETs without the SDK: a SigV4-signed {@code GET} with a {@code Range}
+ * header on a kept-alive HTTP/1.1 connection (TLS for https endpoints), the body read in chunks
+ * through one reused buffer per connection straight into the caller's segment. The CRT client
+ * hands every response body to Java as a new heap array (its JNI callback takes a
+ * {@code byte[]}), which for a 256 KiB shard is 256 KiB of garbage per step; this allocates a few
+ * hundred bytes per read (the signature's digests).
+ *
+ * <p>It takes only the plain case: a 206 (or a 200 for a whole-object range) with a
+ * {@code Content-Length} of exactly the range. Anything else - another status, a chunked or
+ * redirected answer, an I/O error - returns false and the caller reads through the SDK, which
+ * retries, follows regions and turns errors into the store's exceptions. After a few failures
+ * in a row the fast path is switched off for the store.
+ */
+final class DirectRangeReader implements AutoCloseable {
+    private static final System.Logger LOG = System.getLogger(DirectRangeReader.class.getName());
+    private static final int CHUNK = 64 << 10;
+    private static final int MAX_IDLE = 32;
+    private static final int FAILURES_TO_GIVE_UP = 3;
+    private static final String UNSIGNED = "UNSIGNED-PAYLOAD";
+    private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
+
+    private final String host;          // DNS name or address to connect to
+    private final int port;
+    private final boolean tls;
+    private final String hostHeader;    // host[:port] as signed and sent
+    private final String pathPrefix;    // "/bucket" (path style) or ""
+    private final String region;
+    private final AwsCredentialsProvider credentials;
+    private final int timeoutMillis;
+    private final ArrayDeque<Connection> idle = new ArrayDeque<>();
+    private volatile boolean disabled;
+    private volatile int failuresInARow;
+    /** Reads done by the fast path (the rest went through the SDK). */
+    final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
+    /** The day's signing key: its date, secret and key, replaced together. */
+    private volatile SigningKey signingKey;
+    private boolean closed;
+
+    private record SigningKey(String date, String secret, byte[] key) {}
+
+    private DirectRangeReader(String host, int port, boolean tls, String bucket, boolean pathStyle, String region,
+                              AwsCredentialsProvider credentials, int timeoutMillis) {
+        this.tls = tls;
+        this.port = port;
+        this.region = region;
+        this.credentials = credentials;
+        this.timeoutMillis = timeoutMillis;
+        boolean defaultPort = port == (tls ? 443 : 80);
+        String h = pathStyle ? host : bucket + "." + host;
+        this.host = h;
+        this.hostHeader = defaultPort ? h : h + ":" + port;
+        this.pathPrefix = pathStyle ? "/" + encode(bucket) : "";
+    }
+
+    /**
+     * A reader for the store, or null when the fast path does not apply (no known region, a
+     * bucket name that cannot be a host name, an endpoint with a path).
+     */
+    static DirectRangeReader create(S3Config c, String resolvedRegion, AwsCredentialsProvider credentials) {
+        if (resolvedRegion == null || Boolean.getBoolean("lakestream.s3.sdkReads")) {
+            return null;
+        }
+        URI ep = c.endpoint() != null ? c.endpoint() : URI.create("https://s3." + resolvedRegion + ".amazonaws.com");
+        String scheme = ep.getScheme() == null ? "" : ep.getScheme().toLowerCase(java.util.Locale.ROOT);
+        if (!(scheme.equals("http") || scheme.equals("https")) || ep.getHost() == null
+                || (ep.getPath() != null && !ep.getPath().isEmpty() && !ep.getPath().equals("/"))) {
+            return null;
+        }
+        boolean tls = scheme.equals("https");
+        boolean pathStyle = c.pathStyle();
+        if (!pathStyle && (c.bucket().contains(".") && tls)) {
+            return null; // a dotted bucket does not match the wildcard certificate of virtual hosts
+        }
+        int port = ep.getPort() > 0 ? ep.getPort() : tls ? 443 : 80;
+        int timeout = (int) Math.min(Integer.MAX_VALUE, Math.max(1_000, c.timeout().toMillis()));
+        return new DirectRangeReader(ep.getHost(), port, tls, c.bucket(), pathStyle, resolvedRegion, credentials, timeout);
+    }
+
+    /**
+     * Reads {@code dst.byteSize()} bytes of {@code fullKey} (the key with the store's prefix)
+     * from {@code offset} into {@code dst}. Returns false, having written nothing that counts,
+     * when the fast path could not do it: the caller then reads through the SDK.
+     */
+    boolean read(String fullKey, long offset, MemorySegment dst) {
+        if (disabled) {
+            return false;
+        }
+        long want = dst.byteSize();
+        Connection conn = null;
+        boolean reusable = false;
+        try {
+            conn = take();
+            conn.request(fullKey, offset, offset + want - 1);
+            reusable = conn.readBody(dst, offset == 0);
+            failuresInARow = 0;
+            reads.increment();
+            return true;
+        } catch (Unexpected e) {
+            reusable = e.reusable;
+            return false; // an answer the SDK path knows how to treat (404, 416, 403, 301, ...)
+        } catch (IOException | RuntimeException e) {
+            if (++failuresInARow >= FAILURES_TO_GIVE_UP && !disabled) {
+                disabled = true;
+                LOG.log(System.Logger.Level.INFO, "ranged reads from " + hostHeader + " go through the SDK from now on: "
+                        + FAILURES_TO_GIVE_UP + " direct reads in a row failed, the last with " + e);
+            }
+            return false;
+        } finally {
+            if (conn != null) {
+                if (reusable) {
+                    give(conn);
+                } else {
+                    conn.close();
+                }
+            }
+        }
+    }
+
+    private Connection take() throws IOException {
+        synchronized (idle) {
+            Connection c = idle.pollLast();
+            if (c != null) {
+                return c;
+            }
+        }
+        return new Connection();
+    }
+
+    private void give(Connection c) {
+        synchronized (idle) {
+            if (!closed && idle.size() < MAX_IDLE) {
+                idle.addLast(c);
+                return;
+            }
+        }
+        c.close();
+    }
+
+    @Override
+    public void close() {
+        synchronized (idle) {
+            closed = true;
+            for (Connection c : idle) {
+                c.close();
+            }
+            idle.clear();
+        }
+    }
+
+    /** An answer other than the plain one; {@code reusable}: the connection is still in a clean state. */
+    private static final class Unexpected extends Exception {
+        final boolean reusable;
+
+        Unexpected(boolean reusable) {
+            super(null, null, false, false);
+            this.reusable = reusable;
+        }
+    }
+
+    /** URI-encodes a key for the path (S3's single encoding: unreserved characters and '/' stay). */
+    static String encode(String key) {
+        StringBuilder b = new StringBuilder(key.length() + 8);
+        appendEncoded(b, key);
+        return b.toString();
+    }
+
+    /** One kept-alive connection with its reused buffers and signing machinery (used by one thread at a time). */
+    private final class Connection {
+        private final Socket socket;
+        private final InputStream in;
+        private final OutputStream out;
+        private final byte[] buf = new byte[CHUNK];
+        private int bufStart;
+        private int bufEnd;
+        private final StringBuilder text = new StringBuilder(1024);
+        private byte[] ascii = new byte[1024];
+        private final MessageDigest sha256;
+        private final Mac hmac;
+        private final byte[] hex = new byte[64];
+        private long dateSecond = Long.MIN_VALUE;
+        private String amzDate;
+        private String date;
+
+        Connection() throws IOException {
+            try {
+                sha256 = MessageDigest.getInstance("SHA-256");
+                hmac = Mac.getInstance("HmacSHA256");
+            } catch (GeneralSecurityException e) {
+                throw new IOException(e);
+            }
+            Socket s;
+            if (tls) {
+                SSLSocket ssl = (SSLSocket) SSLSocketFactory.getDefault().createSocket();
+                ssl.connect(new InetSocketAddress(host, port), timeoutMillis);
+                SSLParameters p = ssl.getSSLParameters();
+                p.setEndpointIdentificationAlgorithm("HTTPS");
+                ssl.setSSLParameters(p);
+                ssl.startHandshake();
+                s = ssl;
+            } else {
+                s = new Socket();
+                s.connect(new InetSocketAddress(host, port), timeoutMillis);
+            }
+            s.setTcpNoDelay(true);
+            s.setSoTimeout(timeoutMillis);
+            socket = s;
+            in = s.getInputStream();
+            out = s.getOutputStream();
+        }
+
+        /** Sends the signed GET of {@code [first, last]}. */
+        void request(String fullKey, long first, long last) throws IOException {
+            AwsCredentials creds = credentials.resolveCredentials();
+            String token = creds instanceof AwsSessionCredentials sc ? sc.sessionToken() : null;
+            long now = System.currentTimeMillis() / 1000;
+            if (now != dateSecond) {
+                dateSecond = now;
+                amzDate = AMZ_DATE.format(Instant.ofEpochSecond(now));
+                date = amzDate.substring(0, 8); // yyyyMMdd
+            }
+            StringBuilder t = text;
+            // canonical request
+            t.setLength(0);
+            t.append("GET\n").append(pathPrefix).append('/');
+            appendEncoded(t, fullKey);
+            t.append("\n\nhost:").append(hostHeader).append("\nrange:bytes=").append(first).append('-').append(last)
+                    .append("\nx-amz-content-sha256:").append(UNSIGNED).append("\nx-amz-date:").append(amzDate).append('\n');
+            if (token != null) {
+                t.append("x-amz-security-token:").append(token).append('\n');
+            }
+            t.append("\nhost;range;x-amz-content-sha256;x-amz-date").append(token != null ? ";x-amz-security-token" : "")
+                    .append('\n').append(UNSIGNED);
+            sha256.reset();
+            sha256.update(ascii(t), 0, t.length());
+            hex(sha256.digest());
+            // string to sign, then the signature
+            t.setLength(0);
+            t.append("AWS4-HMAC-SHA256\n").append(amzDate).append('\n').append(date).append('/').append(region)
+                    .append("/s3/aws4_request\n");
+            for (byte b : hex) {
+                t.append((char) b);
+            }
+            try {
+                hmac.init(new SecretKeySpec(signingKey(creds.secretAccessKey(), date), "HmacSHA256"));
+            } catch (GeneralSecurityException e) {
+                throw new IOException(e);
+            }
+            hmac.update(ascii(t), 0, t.length());
+            hex(hmac.doFinal());
+            // the request
+            t.setLength(0);
+            t.append("GET ").append(pathPrefix).append('/');
+            appendEncoded(t, fullKey);
+            t.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(first).append('-').append(last)
+                    .append("\r\nx-amz-content-sha256: ").append(UNSIGNED).append("\r\nx-amz-date: ").append(amzDate).append("\r\n");
+            if (token != null) {
+                t.append("x-amz-security-token: ").append(token).append("\r\n");
+            }
+            t.append("Authorization: AWS4-HMAC-SHA256 Credential=").append(creds.accessKeyId()).append('/').append(date).append('/')
+                    .append(region).append("/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date")
+                    .append(token != null ? ";x-amz-security-token" : "").append(", Signature=");
+            for (byte b : hex) {
+                t.append((char) b);
+            }
+            t.append("\r\n\r\n");
+            out.write(ascii(t), 0, t.length());
+            out.flush();
+        }
+
+        /**
+         * Reads the answer: headers, then the body into {@code dst}. Returns whether the
+         * connection can be reused.
+         */
+        boolean readBody(MemorySegment dst, boolean wholeObjectOk) throws IOException, Unexpected {
+            bufStart = 0;
+            bufEnd = 0;
+            int headerEnd = -1;
+            while (headerEnd < 0) {
+                if (bufEnd == buf.length) {
+                    throw new Unexpected(false); // headers larger than a chunk: not the plain answer
+                }
+                int n = in.read(buf, bufEnd, buf.length - bufEnd);
+                if (n < 0) {
+                    throw new IOException("connection closed before the response headers");
+                }
+                bufEnd += n;
+                headerEnd = indexOfBlankLine(buf, bufEnd);
+            }
+            int status = status(buf);
+            long length = headerLong(buf, headerEnd, "content-length");
+            boolean keepAlive = !headerContains(buf, headerEnd, "connection", "close");
+            if (headerContains(buf, headerEnd, "transfer-encoding", "chunked") || length < 0) {
+                throw new Unexpected(false);
+            }
+            long want = dst.byteSize();
+            if (!(status == 206 || (status == 200 && wholeObjectOk)) || length != want) {
+                // drain a short error body to keep the connection; otherwise drop it
+                throw new Unexpected(keepAlive && skip(length, headerEnd));
+            }
+            // the body: what came with the headers, then chunk by chunk
+            long done = 0;
+            int already = Math.min(bufEnd - headerEnd, (int) Math.min(Integer.MAX_VALUE, want));
+            MemorySegment.copy(buf, headerEnd, dst, ValueLayout.JAVA_BYTE, 0, already);
+            done += already;
+            while (done < want) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, want - done));
+                if (n < 0) {
+                    throw new IOException("connection closed after " + done + " of " + want + " body bytes");
+                }
+                MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_BYTE, done, n);
+                done += n;
+            }
+            return keepAlive && headerEnd + already == bufEnd;
+        }
+
+        /** Skips a small body already (or soon) received; whether the connection is clean after it. */
+        private boolean skip(long length, int headerEnd) throws IOException {
+            if (length < 0 || length > CHUNK) {
+                return false;
+            }
+            long have = bufEnd - headerEnd;
+            while (have < length) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, length - have));
+                if (n < 0) {
+                    return false;
+                }
+                have += n;
+            }
+            return have == length;
+        }
+
+        private void close() {
+            try {
+                socket.close();
+            } catch (IOException ignored) {
+                // nothing to do
+            }
+        }
+
+        private byte[] ascii(StringBuilder t) {
+            int n = t.length();
+            if (ascii.length < n) {
+                ascii = new byte[Math.max(n, 2 * ascii.length)];
+            }
+            for (int i = 0; i < n; i++) {
+                ascii[i] = (byte) t.charAt(i);
+            }
+            return ascii;
+        }
+
+        private void hex(byte[] digest) {
+            for (int i = 0; i < 32; i++) {
+                hex[2 * i] = HEX[(digest[i] >> 4) & 0xF];
+                hex[2 * i + 1] = HEX[digest[i] & 0xF];
+            }
+        }
+
+        private byte[] signingKey(String secret, String date) throws IOException {
+            SigningKey k = signingKey;
+            if (k != null && k.date().equals(date) && k.secret().equals(secret)) {
+                return k.key();
+            }
+            try {
+                byte[] key = mac(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), date);
+                key = mac(key, region);
+                key = mac(key, "s3");
+                key = mac(key, "aws4_request");
+                signingKey = new SigningKey(date, secret, key);
+                return key;
+            } catch (GeneralSecurityException e) {
+                throw new IOException(e);
+            }
+        }
+
+        private byte[] mac(byte[] key, String data) throws GeneralSecurityException {
+            Mac m = Mac.getInstance("HmacSHA256");
+            m.init(new SecretKeySpec(key, "HmacSHA256"));
+            return m.doFinal(data.getBytes(StandardCharsets.UTF_8));
+        }
+    }
+
+    private static void appendEncoded(StringBuilder t, String key) {
+        for (int i = 0; i < key.length(); i++) {
+            char ch = key.charAt(i);
+            boolean plain = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
+                    || ch == '_' || ch == '~' || ch == '/';
+            if (plain) {
+                t.append(ch);
+                continue;
+            }
+            int cp = key.codePointAt(i); // rare: keys use a safe alphabet, prefixes may not
+            i += Character.charCount(cp) - 1;
+            for (byte x : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
+                t.append('%').append((char) Character.toUpperCase(HEX[(x >> 4) & 0xF])).append((char) Character.toUpperCase(HEX[x & 0xF]));
+            }
+        }
+    }
+
+    private static int indexOfBlankLine(byte[] b, int end) {
+        for (int i = 3; i < end; i++) {
+            if (b[i] == '\n' && b[i - 1] == '\r' && b[i - 2] == '\n' && b[i - 3] == '\r') {
+                return i + 1;
+            }
+        }
+        return -1;
+    }
+
+    /** The status code of "HTTP/1.1 206 Partial Content". */
+    private static int status(byte[] b) {
+        int sp = 0;
+        while (sp < b.length && b[sp] != ' ') {
+            sp++;
+        }
+        if (sp + 3 >= b.length) {
+            return -1;
+        }
+        int s = 0;
+        for (int i = sp + 1; i < sp + 4; i++) {
+            if (b[i] < '0' || b[i] > '9') {
+                return -1;
+            }
+            s = s * 10 + (b[i] - '0');
+        }
+        return s;
+    }
+
+    /** Start of the value of header {@code name} (lower case) within the header block, or -1. */
+    private static int headerValue(byte[] b, int end, String name) {
+        int line = 0;
+        while (line < end && b[line] != '\n') {
+            line++;
+        }
+        line++; // skip the status line
+        while (line < end) {
+            int i = 0;
+            while (i < name.length() && line + i < end && Character.toLowerCase((char) b[line + i]) == name.charAt(i)) {
+                i++;
+            }
+            if (i == name.length() && line + i < end && b[line + i] == ':') {
+                int v = line + i + 1;
+                while (v < end && b[v] == ' ') {
+                    v++;
+                }
+                return v;
+            }
+            while (line < end && b[line] != '\n') {
+                line++;
+            }
+            line++;
+        }
+        return -1;
+    }
+
+    private static long headerLong(byte[] b, int end, String name) {
+        int v = headerValue(b, end, name);
+        if (v < 0) {
+            return -1;
+        }
+        long n = 0;
+        int digits = 0;
+        while (v < end && b[v] >= '0' && b[v] <= '9' && digits < 18) {
+            n = n * 10 + (b[v++] - '0');
+            digits++;
+        }
+        return digits == 0 ? -1 : n;
+    }
+
+    private static boolean headerContains(byte[] b, int end, String name, String word) {
+        int v = headerValue(b, end, name);
+        if (v < 0) {
+            return false;
+        }
+        int lineEnd = v;
+        while (lineEnd < end && b[lineEnd] != '\r' && b[lineEnd] != '\n') {
+            lineEnd++;
+        }
+        outer:
+        for (int i = v; i + word.length() <= lineEnd; i++) {
+            for (int j = 0; j < word.length(); j++) {
+                if (Character.toLowerCase((char) b[i + j]) != word.charAt(j)) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+}
