@@ -112,7 +112,20 @@ public final class StreamLayout {
             throw new IllegalArgumentException("batch object of producer '" + producer + "' needs epoch and seq >= 0, got "
                     + epoch + "-" + seq);
         }
-        return DATA_PREFIX + producer + "/" + String.format("%08d-%012d", epoch, seq) + BATCH_SUFFIX;
+        StringBuilder b = new StringBuilder(DATA_PREFIX.length() + producer.length() + 32).append(DATA_PREFIX).append(producer).append('/');
+        return zeroPadded(zeroPadded(b, epoch, 8).append('-'), seq, 12).append(BATCH_SUFFIX).toString(); // as %08d-%012d
+    }
+
+    /** Appends {@code n >= 0} in decimal, zero-padded to {@code width} digits (like %0{width}d, no Formatter garbage). */
+    private static StringBuilder zeroPadded(StringBuilder b, long n, int width) {
+        int digits = 1;
+        for (long v = n; v >= 10; v /= 10) {
+            digits++;
+        }
+        for (int d = digits; d < width; d++) {
+            b.append('0');
+        }
+        return b.append(n);
     }
 
     /**
@@ -135,7 +148,7 @@ public final class StreamLayout {
         if (n < 0) {
             throw new IllegalArgumentException(what + " must be >= 0, got " + n);
         }
-        return String.format("%020d", n);
+        return zeroPadded(new StringBuilder(20), n, 20).toString();
     }
 
     // ---------------------------------------------------------------- parsing

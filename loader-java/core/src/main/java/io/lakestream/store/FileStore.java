@@ -33,6 +33,8 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class FileStore implements ObjectStore {
     private static final java.util.Set<StandardOpenOption> READ = java.util.Set.of(StandardOpenOption.READ);
+    private static final java.util.Set<StandardOpenOption> CREATE_NEW = java.util.Set.of(StandardOpenOption.CREATE_NEW,
+            StandardOpenOption.WRITE);
     private final Path root;
     private final String describe;
 
@@ -92,6 +94,26 @@ public final class FileStore implements ObjectStore {
         }
     }
 
+    /**
+     * Without exceptions for an absent key (the common answer to a follower's or committer's look
+     * for the next version): {@code Files.exists} answers from a stat, and only a file deleted in
+     * between costs the exception path.
+     */
+    @Override
+    public Optional<byte[]> getIfPresent(String key) {
+        Path p = path(key);
+        if (!Files.exists(p)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(Files.readAllBytes(p));
+        } catch (NoSuchFileException e) {
+            return Optional.empty();
+        } catch (IOException e) {
+            throw new StoreException("read of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
     @Override
     public void readRange(String key, long offset, MemorySegment dst) {
         Path p = path(key);
@@ -132,14 +154,14 @@ public final class FileStore implements ObjectStore {
         Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
         FileChannel opened;
         try {
-            opened = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            opened = FileChannel.open(tmp, CREATE_NEW);
         } catch (NoSuchFileException e) {
             // the first object of its directory: create it, and make the new directories' names durable
             Files.createDirectories(dir);
             for (Path d = dir.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
                 fsyncDir(d);
             }
-            opened = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            opened = FileChannel.open(tmp, CREATE_NEW);
         }
         try (FileChannel ch = opened) {
             while (b.hasRemaining()) {

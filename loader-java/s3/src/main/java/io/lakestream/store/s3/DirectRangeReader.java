@@ -15,6 +15,7 @@ import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
+import java.util.Optional;
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
 import javax.net.ssl.SSLParameters;
@@ -60,6 +61,8 @@ final class DirectRangeReader implements AutoCloseable {
     private volatile int failuresInARow;
     /** Reads done by the fast path (the rest went through the SDK). */
     final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
+    /** Whole-object GETs answered by the fast path. */
+    final java.util.concurrent.atomic.LongAdder gets = new java.util.concurrent.atomic.LongAdder();
     /** The day's signing key: its date, secret and key, replaced together. */
     private volatile SigningKey signingKey;
     private boolean closed;
@@ -127,11 +130,7 @@ final class DirectRangeReader implements AutoCloseable {
             reusable = e.reusable;
             return false; // an answer the SDK path knows how to treat (404, 416, 403, 301, ...)
         } catch (IOException | RuntimeException e) {
-            if (++failuresInARow >= FAILURES_TO_GIVE_UP && !disabled) {
-                disabled = true;
-                LOG.log(System.Logger.Level.INFO, "ranged reads from " + hostHeader + " go through the SDK from now on: "
-                        + FAILURES_TO_GIVE_UP + " direct reads in a row failed, the last with " + e);
-            }
+            noteFailure(e);
             return false;
         } finally {
             if (conn != null) {
@@ -141,6 +140,51 @@ final class DirectRangeReader implements AutoCloseable {
                     conn.close();
                 }
             }
+        }
+    }
+
+    /**
+     * The whole object at {@code fullKey}, empty if there is none (a 404 NoSuchKey), or null when
+     * the fast path could not tell: the caller asks the SDK. The manifest's followers and
+     * committers ask for the next version this way, mostly to hear that it does not exist yet,
+     * which through the SDK is an exception with its stack (and its garbage) every time.
+     */
+    Optional<byte[]> getIfPresent(String fullKey) {
+        if (disabled) {
+            return null;
+        }
+        Connection conn = null;
+        boolean reusable = false;
+        try {
+            conn = take();
+            conn.request(fullKey, -1, -1);
+            Optional<byte[]> found = conn.readObject();
+            reusable = conn.lastKeepAlive;
+            failuresInARow = 0;
+            gets.increment();
+            return found;
+        } catch (Unexpected e) {
+            reusable = e.reusable;
+            return null;
+        } catch (IOException | RuntimeException e) {
+            noteFailure(e);
+            return null;
+        } finally {
+            if (conn != null) {
+                if (reusable) {
+                    give(conn);
+                } else {
+                    conn.close();
+                }
+            }
+        }
+    }
+
+    private void noteFailure(Exception e) {
+        if (++failuresInARow >= FAILURES_TO_GIVE_UP && !disabled) {
+            disabled = true;
+            LOG.log(System.Logger.Level.INFO, "reads from " + hostHeader + " go through the SDK from now on: "
+                    + FAILURES_TO_GIVE_UP + " direct reads in a row failed, the last with " + e);
         }
     }
 
@@ -236,8 +280,10 @@ final class DirectRangeReader implements AutoCloseable {
             out = s.getOutputStream();
         }
 
-        /** Sends the signed GET of {@code [first, last]}. */
+        /** Sends the signed GET of {@code [first, last]} ({@code first < 0}: the whole object). */
         void request(String fullKey, long first, long last) throws IOException {
+            boolean ranged = first >= 0;
+            String signed = ranged ? "host;range;x-amz-content-sha256;x-amz-date" : "host;x-amz-content-sha256;x-amz-date";
             AwsCredentials creds = credentials.resolveCredentials();
             String token = creds instanceof AwsSessionCredentials sc ? sc.sessionToken() : null;
             long now = System.currentTimeMillis() / 1000;
@@ -251,13 +297,15 @@ final class DirectRangeReader implements AutoCloseable {
             t.setLength(0);
             t.append("GET\n").append(pathPrefix).append('/');
             appendEncoded(t, fullKey);
-            t.append("\n\nhost:").append(hostHeader).append("\nrange:bytes=").append(first).append('-').append(last)
-                    .append("\nx-amz-content-sha256:").append(UNSIGNED).append("\nx-amz-date:").append(amzDate).append('\n');
+            t.append("\n\nhost:").append(hostHeader);
+            if (ranged) {
+                t.append("\nrange:bytes=").append(first).append('-').append(last);
+            }
+            t.append("\nx-amz-content-sha256:").append(UNSIGNED).append("\nx-amz-date:").append(amzDate).append('\n');
             if (token != null) {
                 t.append("x-amz-security-token:").append(token).append('\n');
             }
-            t.append("\nhost;range;x-amz-content-sha256;x-amz-date").append(token != null ? ";x-amz-security-token" : "")
-                    .append('\n').append(UNSIGNED);
+            t.append('\n').append(signed).append(token != null ? ";x-amz-security-token" : "").append('\n').append(UNSIGNED);
             sha256.reset();
             sha256.update(ascii(t), 0, t.length());
             hex(sha256.digest());
@@ -279,13 +327,16 @@ final class DirectRangeReader implements AutoCloseable {
             t.setLength(0);
             t.append("GET ").append(pathPrefix).append('/');
             appendEncoded(t, fullKey);
-            t.append(" HTTP/1.1\r\nHost: ").append(hostHeader).append("\r\nRange: bytes=").append(first).append('-').append(last)
-                    .append("\r\nx-amz-content-sha256: ").append(UNSIGNED).append("\r\nx-amz-date: ").append(amzDate).append("\r\n");
+            t.append(" HTTP/1.1\r\nHost: ").append(hostHeader);
+            if (ranged) {
+                t.append("\r\nRange: bytes=").append(first).append('-').append(last);
+            }
+            t.append("\r\nx-amz-content-sha256: ").append(UNSIGNED).append("\r\nx-amz-date: ").append(amzDate).append("\r\n");
             if (token != null) {
                 t.append("x-amz-security-token: ").append(token).append("\r\n");
             }
             t.append("Authorization: AWS4-HMAC-SHA256 Credential=").append(creds.accessKeyId()).append('/').append(date).append('/')
-                    .append(region).append("/s3/aws4_request, SignedHeaders=host;range;x-amz-content-sha256;x-amz-date")
+                    .append(region).append("/s3/aws4_request, SignedHeaders=").append(signed)
                     .append(token != null ? ";x-amz-security-token" : "").append(", Signature=");
             for (byte b : hex) {
                 t.append((char) b);
@@ -300,6 +351,49 @@ final class DirectRangeReader implements AutoCloseable {
          * connection can be reused.
          */
         boolean readBody(MemorySegment dst, boolean wholeObjectOk) throws IOException, Unexpected {
+            int headerEnd = readHeaders();
+            int status = status(buf);
+            long length = headerLong(buf, headerEnd, "content-length");
+            boolean keepAlive = !headerContains(buf, headerEnd, "connection", "close");
+            long want = dst.byteSize();
+            if (!(status == 206 || (status == 200 && wholeObjectOk)) || length != want) {
+                // drain a short error body to keep the connection; otherwise drop it
+                throw new Unexpected(keepAlive && skip(length, headerEnd));
+            }
+            return body(dst, want, headerEnd, keepAlive);
+        }
+
+        /**
+         * Reads a whole-object answer: the bytes (200), empty (404 NoSuchKey). Returns null-free
+         * results only for those; anything else is {@link Unexpected}.
+         */
+        Optional<byte[]> readObject() throws IOException, Unexpected {
+            int headerEnd = readHeaders();
+            int status = status(buf);
+            long length = headerLong(buf, headerEnd, "content-length");
+            boolean keepAlive = !headerContains(buf, headerEnd, "connection", "close");
+            if (status == 404 && length >= 0 && length <= CHUNK) {
+                int start = headerEnd;
+                boolean clean = skip(length, headerEnd);
+                if (clean && contains(buf, start, bufEnd, "<Code>NoSuchKey</Code>")) {
+                    lastKeepAlive = keepAlive;
+                    return Optional.empty();
+                }
+                throw new Unexpected(keepAlive && clean); // NoSuchBucket, or a body we could not read whole
+            }
+            if (status != 200 || length < 0 || length > Integer.MAX_VALUE - 16) {
+                throw new Unexpected(keepAlive && skip(length, headerEnd));
+            }
+            byte[] out = new byte[(int) length];
+            lastKeepAlive = body(MemorySegment.ofArray(out), length, headerEnd, keepAlive);
+            return Optional.of(out);
+        }
+
+        /** Whether the connection may be reused after {@link #readObject}. */
+        boolean lastKeepAlive;
+
+        /** Reads the status line and headers into {@link #buf}; returns where the body starts. */
+        private int readHeaders() throws IOException, Unexpected {
             bufStart = 0;
             bufEnd = 0;
             int headerEnd = -1;
@@ -314,18 +408,14 @@ final class DirectRangeReader implements AutoCloseable {
                 bufEnd += n;
                 headerEnd = indexOfBlankLine(buf, bufEnd);
             }
-            int status = status(buf);
-            long length = headerLong(buf, headerEnd, "content-length");
-            boolean keepAlive = !headerContains(buf, headerEnd, "connection", "close");
-            if (headerContains(buf, headerEnd, "transfer-encoding", "chunked") || length < 0) {
+            if (headerContains(buf, headerEnd, "transfer-encoding", "chunked") || headerLong(buf, headerEnd, "content-length") < 0) {
                 throw new Unexpected(false);
             }
-            long want = dst.byteSize();
-            if (!(status == 206 || (status == 200 && wholeObjectOk)) || length != want) {
-                // drain a short error body to keep the connection; otherwise drop it
-                throw new Unexpected(keepAlive && skip(length, headerEnd));
-            }
-            // the body: what came with the headers, then chunk by chunk
+            return headerEnd;
+        }
+
+        /** The body of {@code want} bytes into {@code dst}: what came with the headers, then chunk by chunk. */
+        private boolean body(MemorySegment dst, long want, int headerEnd, boolean keepAlive) throws IOException {
             long done = 0;
             int already = Math.min(bufEnd - headerEnd, (int) Math.min(Integer.MAX_VALUE, want));
             MemorySegment.copy(buf, headerEnd, dst, ValueLayout.JAVA_BYTE, 0, already);
@@ -348,10 +438,14 @@ final class DirectRangeReader implements AutoCloseable {
             }
             long have = bufEnd - headerEnd;
             while (have < length) {
-                int n = in.read(buf, 0, (int) Math.min(buf.length, length - have));
+                if (bufEnd == buf.length) {
+                    return false;
+                }
+                int n = in.read(buf, bufEnd, (int) Math.min(buf.length - bufEnd, length - have));
                 if (n < 0) {
                     return false;
                 }
+                bufEnd += n;
                 have += n;
             }
             return have == length;
@@ -422,6 +516,19 @@ final class DirectRangeReader implements AutoCloseable {
                 t.append('%').append((char) Character.toUpperCase(HEX[(x >> 4) & 0xF])).append((char) Character.toUpperCase(HEX[x & 0xF]));
             }
         }
+    }
+
+    private static boolean contains(byte[] b, int from, int to, String word) {
+        outer:
+        for (int i = from; i + word.length() <= to; i++) {
+            for (int j = 0; j < word.length(); j++) {
+                if (b[i + j] != word.charAt(j)) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
     }
 
     private static int indexOfBlankLine(byte[] b, int end) {

@@ -201,6 +201,11 @@ public final class S3Store implements ObjectStore {
         return direct == null ? 0 : direct.reads.sum();
     }
 
+    /** Whole-object reads (getIfPresent) answered by the direct client. */
+    long directGets() {
+        return direct == null ? 0 : direct.gets.sum();
+    }
+
     @Override
     public String describe() {
         return config.location();
@@ -219,6 +224,18 @@ public final class S3Store implements ObjectStore {
     }
 
     // ------------------------------------------------------------------ reads
+
+    /** Through the direct client when it can answer (most of all "absent"), else {@link #get}. */
+    @Override
+    public Optional<byte[]> getIfPresent(String key) {
+        if (direct != null) {
+            Optional<byte[]> found = direct.getIfPresent(full(key));
+            if (found != null) {
+                return found;
+            }
+        }
+        return ObjectStore.super.getIfPresent(key);
+    }
 
     @Override
     public byte[] get(String key) {

@@ -254,6 +254,13 @@ class S3StoreTest {
                 assertThrows(StoreException.class, () -> store.readRange(key, data.length - 5, shared.allocate(10)));
                 store.readRange(key, 7, shared.allocate(3)); // and the fast path goes on after them
                 assertEquals(before + 5, store.directReads());
+                // whole objects, and the answer a follower hears most: "not there (yet)"
+                long gets = store.directGets();
+                assertTrue(store.getIfPresent("_log/00000000000000000099.json").isEmpty());
+                assertArrayEquals(data, store.getIfPresent(key).orElseThrow());
+                assertTrue(store.putIfAbsent("_log/empty.json", new byte[0]));
+                assertEquals(0, store.getIfPresent("_log/empty.json").orElseThrow().length);
+                assertTrue(store.directGets() >= gets + 2, "absent and present answered directly (an empty body may go through the SDK)");
             }
         }
     }

@@ -1,0 +1,145 @@
+package io.lakestream.bench;
+
+import io.lakestream.format.DType;
+import io.lakestream.format.TensorData;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.producer.ProducerOptions;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.reader.RankReader;
+import io.lakestream.reader.ReaderOptions;
+import io.lakestream.reader.StepBatch;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ObjectStores;
+import io.lakestream.testkit.s3.S3ServerProcess;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.lang.management.ManagementFactory;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * Heap garbage per batch on the producer and per step on the read path, in steady state, on
+ * file:// and s3:// (the embedded S3 server runs as its own process, so only the client's
+ * allocations count): the JVM's total allocated bytes over all threads (ThreadMXBean), after a
+ * warm-up, divided by the batches or steps done. W = 4 ranks of 256 KiB I32 tokens (1 MiB steps).
+ * The batches handed to the producer are built once and reused (their arrays are the caller's),
+ * so what is counted is the library's own garbage.
+ *
+ * <pre>java --enable-native-access=ALL-UNNAMED -cp jmh-benchmarks/target/benchmarks.jar io.lakestream.bench.AllocationProbe [file,s3] [steps] [KiB per shard] [fixed group]</pre>
+ */
+public final class AllocationProbe {
+    private static final int W = 4;
+    private static int SHARD = 256 << 10;
+
+    private AllocationProbe() {}
+
+    public static void main(String[] args) throws Exception {
+        List<String> stores = args.length > 0 ? List.of(args[0].split(",")) : List.of("file", "s3");
+        int steps = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
+        if (args.length > 2) {
+            SHARD = Integer.parseInt(args[2]) << 10; // KiB per rank shard
+        }
+        // a fixed group (4th argument) spreads the per-version work of the log over that many batches
+        ProducerOptions options = args.length > 3
+                ? ProducerOptions.defaults().withGroup(Integer.parseInt(args[3]), Integer.parseInt(args[3]), false)
+                : ProducerOptions.defaults();
+        com.sun.management.ThreadMXBean mx = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+        System.out.printf("| store | producer B/batch (%d x %d KiB) | producer B/MiB | read path B/step (rank 0 of %d) | log polls |%n", W,
+                SHARD >> 10, W);
+        System.out.println("|---|---:|---:|---:|---:|");
+        for (String kind : stores) {
+            Path dir = Files.createTempDirectory("lakestream-alloc-");
+            Process server = null;
+            Writer serverIn = null;
+            String uri = "file://" + dir.resolve("stream");
+            if (kind.equals("s3")) {
+                server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                        "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), S3ServerProcess.class.getName())
+                        .redirectError(dir.resolve("s3-server.log").toFile()).start();
+                serverIn = new OutputStreamWriter(server.getOutputStream(), StandardCharsets.UTF_8);
+                BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
+                expect(out, "READY");
+                serverIn.write("BUCKET alloc-probe\n");
+                serverIn.flush();
+                uri = expect(out, "URI");
+            }
+            try (ObjectStore store = ObjectStores.open(uri, true)) {
+                List<List<Map<String, TensorData>>> batches = batches();
+                int warm = Math.max(100, steps / 4);
+                long produced;
+                long before;
+                try (TgbProducer p = TgbProducer.open(store, "alloc", StreamConfig.of(W), options)) {
+                    for (int i = 0; i < warm; i++) {
+                        p.append(batches.get(i % batches.size()), "c" + i);
+                    }
+                    p.commit();
+                    before = mx.getTotalThreadAllocatedBytes();
+                    for (int i = 0; i < steps; i++) {
+                        p.append(batches.get(i % batches.size()), "c");
+                    }
+                    p.commit();
+                    produced = mx.getTotalThreadAllocatedBytes() - before;
+                }
+                long perBatch = produced / steps;
+                long read;
+                long polls;
+                try (RankReader r = RankReader.open(store, 0, W, 0, ReaderOptions.defaults())) {
+                    for (int i = 0; i < warm; i++) {
+                        r.next(60_000).close();
+                    }
+                    before = mx.getTotalThreadAllocatedBytes();
+                    for (int i = 0; i < steps; i++) {
+                        r.next(60_000).close();
+                    }
+                    read = mx.getTotalThreadAllocatedBytes() - before;
+                    polls = r.logPolls();
+                }
+                System.out.printf("| %s | %,d | %,d | %,d | %d |%n", kind, perBatch, perBatch * (1 << 20) / ((long) W * SHARD),
+                        read / steps, polls);
+            } finally {
+                if (server != null) {
+                    serverIn.close();
+                    server.waitFor();
+                }
+                try (var walk = Files.walk(dir)) {
+                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /** A few distinct global batches of random tokens, built once. */
+    private static List<List<Map<String, TensorData>>> batches() {
+        SplittableRandom rnd = new SplittableRandom(1);
+        List<List<Map<String, TensorData>>> out = new ArrayList<>();
+        for (int b = 0; b < 4; b++) {
+            List<Map<String, TensorData>> shards = new ArrayList<>();
+            for (int r = 0; r < W; r++) {
+                byte[] bytes = new byte[SHARD];
+                rnd.nextBytes(bytes);
+                shards.add(Map.of("tokens", new TensorData(DType.I32, new long[] {SHARD / 4 / 1024, 1024}, bytes)));
+            }
+            out.add(List.copyOf(shards));
+        }
+        return out;
+    }
+
+    private static String expect(BufferedReader out, String word) throws IOException {
+        for (String l; (l = out.readLine()) != null; ) {
+            if (l.startsWith(S3ServerProcess.TAG + word)) {
+                return l.substring(S3ServerProcess.TAG.length() + word.length()).trim();
+            }
+        }
+        throw new IOException("the S3 server process ended before '" + word + "'");
+    }
+}
