@@ -70,8 +70,8 @@ public final class TgbProducer implements AutoCloseable {
     private final ObjectWriters writers;
     private final Thread committer;
     private final CommitPacer pacer;
-    /** Writes in flight at most (threaded): the encode buffers. */
-    private final int inFlight;
+    /** Object writes at once (threaded): the writer threads. */
+    private final int parallelism;
     private final AtomicLong bytesWritten = new AtomicLong();
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -128,7 +128,7 @@ public final class TgbProducer implements AutoCloseable {
         this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
         int parallelism = Math.max(0, options.writeParallelism());
         this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism);
-        this.inFlight = 2 * parallelism;
+        this.parallelism = parallelism;
         if (parallelism == 0) {
             this.writers = null;
             this.committer = null;
@@ -703,13 +703,14 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     /**
-     * Batches appended and not committed yet beyond which append waits (threaded): the writes in
-     * flight plus two groups of the current target, so a flat-out producer queues no more than
-     * the pacer will commit soon (queued batches are latency: at a rate of r batches a second, q
-     * queued ones wait q / r), while a growing group under contention still finds its batches.
+     * Batches appended and not committed yet beyond which append waits (threaded): two per writer
+     * thread (one being written, one written and waiting for its commit). Queued batches are
+     * latency (at r batches a second, q queued ones wait q / r) and a longer queue would not write
+     * or commit any faster, so the queue does not grow with the group target: under contention the
+     * pacer spaces commits, and the linger bound caps how long a group may gather.
      */
     private int maxQueued() {
-        return inFlight + 2 * Math.min(options.maxGroup(), pacer.group());
+        return 2 * parallelism;
     }
 
     /** Why {@link #append} is blocked right now, or null. */
