@@ -58,6 +58,8 @@ import java.util.concurrent.atomic.LongAdder;
 public final class RankReader implements AutoCloseable {
     /** Longest single wait on the queue or a fetch, so a deadline on the injected clock is seen. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Longest single wait of the dispatcher for the log (each new wait of an idle follower makes it look at once). */
+    private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** This reader's subscription to its process's follower of the stream's log. */
     private final SharedFollower.Subscription follower;
     private final StreamEnv env;
@@ -320,7 +322,7 @@ public final class RankReader implements AutoCloseable {
                 if (step >= st.committedSteps()) {
                     if (!st.ended()) {
                         // a store failure that outlives the store's retries stops the reader: next() throws it
-                        st = follower.await(step, WAIT_SLICE_NANOS);
+                        st = follower.await(step, DISPATCH_WAIT_NANOS); // close interrupts it
                     }
                     if (st.ended() && step >= st.endStep()) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.

@@ -354,12 +354,12 @@ public final class SharedFollower {
             }
             synchronized (f) {
                 long seenFailures = f.failures;
-                f.waiting++;
-                if (System.nanoTime() - f.lastPollNanos >= minPollNanos) {
-                    f.pollNow = true; // the follower may be idle or backing off: look now
+                if (++f.waiting == 1) {
+                    // The follower was idle (nobody waited), so what it last saw may be old: look
+                    // now. While others wait it is already polling at its pace; more waiters
+                    // arriving do not make it poll faster.
+                    f.pollNow = System.nanoTime() - f.lastPollNanos >= minPollNanos;
                     f.notifyAll();
-                } else if (f.waiting == 1) {
-                    f.notifyAll(); // idle: resume polling at the usual interval
                 }
                 try {
                     long deadline = System.nanoTime() + maxWaitNanos;
