@@ -19,7 +19,7 @@ public final class BatchObject {
 
     private BatchObject() {}
 
-    /** The encoded object and the shard table the manifest records. */
+    /** The encoded object and the shard table the manifest records (a {@link ShardTable}). */
     public record Encoded(byte[] bytes, Codec codec, List<ShardEntry> shards) {
         public long totalSamples() {
             long n = 0;
@@ -60,7 +60,10 @@ public final class BatchObject {
         byte[] tail = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(footer.length).array();
         out.writeBytes(tail);
         out.writeBytes(MAGIC);
-        return new Encoded(out.toByteArray(), codec, List.copyOf(entries));
+        // The footer keeps the per-shard form (an object describes itself to any tool); the
+        // manifest gets the compact table (the log converts it for streams of format version 1).
+        ShardTable table = ShardTable.of(entries);
+        return new Encoded(out.toByteArray(), codec, table != null ? table : List.copyOf(entries));
     }
 
     /** Reads the footer of a whole object (used by tools, not by the read path). */

@@ -507,9 +507,8 @@ public final class ManifestLog {
             throw new IllegalStateException("step " + step + " of " + store.describe() + " was already forgotten by this reader"
                     + " (it keeps steps from " + s.tailFirstStep() + ")");
         }
-        long n = config.indexSegmentSteps();
-        long first = step / n * n;
-        Snapshot.SegmentFile f = segment(first, n);
+        long first = s.segmentStart(step);
+        Snapshot.SegmentFile f = segment(first, s.segmentEnd(first) - first);
         return f.tgbs().get((int) (step - first));
     }
 
@@ -584,7 +583,7 @@ public final class ManifestLog {
             long v = s.version() + 1;
             String key = StreamLayout.versionKey(v);
             VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
-                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(),
+                    new TreeMap<>(ch.producers()), inStreamForm(ch.tgbs()), ch.checkpoints(), ch.reclaimedBelowStep(),
                     ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(key));
@@ -677,6 +676,15 @@ public final class ManifestLog {
         }
     }
 
+    /** {@code tgbs} in the form this stream's format version writes (compact shard tables in version 2). */
+    private List<TgbEntry> inStreamForm(List<TgbEntry> tgbs) {
+        List<TgbEntry> out = new ArrayList<>(tgbs.size());
+        for (TgbEntry t : tgbs) {
+            out.add(t.inForm(config.formatVersion()));
+        }
+        return out;
+    }
+
     /**
      * Writes a snapshot when the committed version is a multiple of the interval, or when the
      * last one is two intervals old (a committer died before writing one). Best effort: a failed
@@ -691,17 +699,22 @@ public final class ManifestLog {
         }
         env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
-            // Complete index segments first (their content is fixed by the log, so concurrent
-            // writers write identical bytes), then the snapshot that relies on them.
-            long seg = config.indexSegmentSteps();
+            // Complete index segments first (their content is fixed by the log), then the
+            // snapshot that relies on them.
+            List<Long> splits = new ArrayList<>();
             long indexed = s.indexedSteps();
-            while (indexed + seg <= s.committedSteps()) {
-                int from = (int) (indexed - s.tailFirstStep());
-                store.putIfAbsent(StreamLayout.segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
-                        List.copyOf(s.tail().subList(from, from + (int) seg)))));
-                indexed += seg;
+            while (true) {
+                long end = completeSegmentEnd(s, indexed);
+                if (end < 0) {
+                    break;
+                }
+                end = writeSegment(s, indexed, end);
+                if (indexed % config.indexSegmentSteps() != 0) {
+                    splits.add(indexed);
+                }
+                indexed = end;
             }
-            ManifestState ns = s.withIndexed(s.version(), indexed);
+            ManifestState ns = s.withIndexed(s.version(), indexed, splits);
             store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
             state = ns;
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
@@ -709,5 +722,52 @@ public final class ManifestLog {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                     + " not written: " + e.getMessage());
         }
+    }
+
+    /**
+     * The end of the index segment starting at {@code first} if it is complete in {@code s}, else
+     * -1 (docs/format.md §6): a segment never crosses a multiple of {@code index_segment_steps},
+     * and with a byte bound it closes before the entry that would take its entries past
+     * {@code index_segment_bytes} (it always holds at least one). It is complete once it reaches
+     * that multiple, or once the entry that does not fit is committed.
+     */
+    private long completeSegmentEnd(ManifestState s, long first) {
+        long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
+        long limit = Math.min(slotEnd, s.committedSteps());
+        long maxBytes = config.indexSegmentBytes();
+        if (maxBytes <= 0) {
+            return slotEnd <= s.committedSteps() ? slotEnd : -1;
+        }
+        long bytes = 0;
+        for (long step = first; step < limit; step++) {
+            bytes += Json.write(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion())).length;
+            if (bytes > maxBytes && step > first) {
+                return step; // this entry does not fit: the segment ends before it
+            }
+        }
+        return limit == slotEnd ? slotEnd : -1;
+    }
+
+    /**
+     * Writes segment {@code [first, end)} (put-if-absent) and returns its end. If the key exists
+     * (another committer wrote it, maybe another implementation that closed it elsewhere) its
+     * content must be exactly the log's entries from {@code first} on: then its end is adopted,
+     * else the snapshot is not written.
+     */
+    private long writeSegment(ManifestState s, long first, long end) {
+        String key = StreamLayout.segmentKey(first);
+        int from = (int) (first - s.tailFirstStep());
+        List<TgbEntry> entries = s.tail().subList(from, from + (int) (end - first));
+        if (store.putIfAbsent(key, Json.write(new Snapshot.SegmentFile(first, inStreamForm(entries))))) {
+            return end;
+        }
+        Snapshot.SegmentFile found = readJson(key, Snapshot.SegmentFile.class);
+        long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
+        int n = found.tgbs() == null ? 0 : found.tgbs().size();
+        if (found.firstStep() != first || n < 1 || first + n > Math.min(slotEnd, s.committedSteps())
+                || !found.tgbs().equals(s.tail().subList(from, from + n))) {
+            throw new LogFormatException(where(key) + ": index segment present but not the log's entries from step " + first);
+        }
+        return first + n;
     }
 }

@@ -190,7 +190,7 @@ public final class TgbProducer implements AutoCloseable {
                     + " has world size " + w);
         }
         long seq = nextSeq;
-        String key = StreamLayout.batchObjectKey(id, epoch, seq);
+        String key = StreamLayout.batchObjectKey(log.config(), id, epoch, seq);
         BatchObject.Encoded enc = BatchObject.encode(shards, options.codec(),
                 Map.of("producer", id, "epoch", Long.toString(epoch), "seq", Long.toString(seq)));
         // Bound the encoded batches held in memory by writes in flight.
