@@ -724,11 +724,15 @@ public final class ManifestLog {
         }
     }
 
+    /** What a segment object holds besides its entries ({@code {"first_step":…,"tgbs":[]}}), at most. */
+    private static final long SEGMENT_ENVELOPE_BYTES = 64;
+
     /**
      * The end of the index segment starting at {@code first} if it is complete in {@code s}, else
      * -1 (docs/format.md §6): a segment never crosses a multiple of {@code index_segment_steps},
-     * and with a byte bound it closes before the entry that would take its entries past
-     * {@code index_segment_bytes} (it always holds at least one). It is complete once it reaches
+     * and with a byte bound it closes before the entry that would take the segment object past
+     * {@code index_segment_bytes} (counting each entry's JSON, a comma, and 64 bytes for the
+     * rest; it always holds at least one entry). It is complete once it reaches
      * that multiple, or once the entry that does not fit is committed.
      */
     private long completeSegmentEnd(ManifestState s, long first) {
@@ -738,9 +742,9 @@ public final class ManifestLog {
         if (maxBytes <= 0) {
             return slotEnd <= s.committedSteps() ? slotEnd : -1;
         }
-        long bytes = 0;
+        long bytes = SEGMENT_ENVELOPE_BYTES;
         for (long step = first; step < limit; step++) {
-            bytes += Json.write(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion())).length;
+            bytes += Json.write(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion())).length + 1;
             if (bytes > maxBytes && step > first) {
                 return step; // this entry does not fit: the segment ends before it
             }
