@@ -693,12 +693,24 @@ public final class ManifestLog {
     private void maybeSnapshot() {
         ManifestState s = state;
         int n = config.snapshotInterval();
-        boolean due = s.version() > 0 && (s.version() % n == 0 || s.version() - s.lastSnapshotVersion() >= 2L * n);
+        boolean onInterval = s.version() > 0 && s.version() % n == 0;
+        boolean due = onInterval || (s.version() > 0 && s.version() - s.lastSnapshotVersion() >= 2L * n);
         if (!due || s.tailPartial()) {
             return;
         }
         env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
+            // Another committer may have written a newer snapshot than the last one we know (with
+            // many producers, almost always): start from its segments rather than writing them
+            // again, and when ours is due only because we had not seen it, write none.
+            ManifestState adopted = adoptNewerSnapshot(s);
+            if (adopted != null) {
+                state = adopted;
+                s = adopted;
+                if (!onInterval && s.version() - s.lastSnapshotVersion() < 2L * n) {
+                    return;
+                }
+            }
             // Complete index segments first (their content is fixed by the log), then the
             // snapshot that relies on them.
             List<Long> splits = new ArrayList<>();
@@ -721,6 +733,28 @@ public final class ManifestLog {
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                     + " not written: " + e.getMessage());
+        }
+    }
+
+    /**
+     * {@code s} indexed as the snapshot the hint names, if that one is newer than the last
+     * snapshot {@code s} knows and not newer than {@code s} itself; else null. That snapshot's
+     * segments were written before it, so they need not be written again.
+     */
+    private ManifestState adoptNewerSnapshot(ManifestState s) {
+        Snapshot.Hint h = readHint();
+        if (h == null || h.version() <= s.lastSnapshotVersion() || h.version() > s.version()) {
+            return null;
+        }
+        try {
+            Snapshot snap = readJson(StreamLayout.snapshotKey(h.version()), Snapshot.class);
+            if (snap.version() != h.version()) {
+                return null;
+            }
+            ManifestState.fromSnapshot(config, snap, where(StreamLayout.snapshotKey(h.version()))); // validates it
+            return s.withIndexingOf(snap);
+        } catch (FormatException | NoSuchKeyException e) {
+            return null; // unusable or reclaimed: write our own
         }
     }
 

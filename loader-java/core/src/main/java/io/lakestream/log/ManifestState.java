@@ -249,6 +249,26 @@ public record ManifestState(StreamConfig config, long version, long committedSte
                 controls, splits);
     }
 
+    /**
+     * This state indexed as {@code snap} (a valid snapshot of this stream no newer than this
+     * state) is: its segments cover the steps below its {@code indexed_steps}, so the tail can
+     * start there. Unchanged where this state is indexed further already.
+     */
+    ManifestState withIndexingOf(Snapshot snap) {
+        if (snap.version() > version || snap.committedSteps() > committedSteps || snap.indexedSteps() < tailFirstStep
+                || tailPartial) {
+            return this;
+        }
+        if (snap.indexedSteps() <= indexedSteps) {
+            return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep, tail, checkpoints,
+                    reclaimedBelowStep, Math.max(lastSnapshotVersion, snap.version()), false, endStep, controls, indexSplits);
+        }
+        long drop = snap.indexedSteps() - tailFirstStep;
+        return new ManifestState(config, version, committedSteps, producers, snap.indexedSteps(), snap.indexedSteps(),
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snap.version(), false, endStep,
+                controls, List.copyOf(snap.indexSplits()));
+    }
+
     /** Drops tail entries below {@code step} (readers that no longer need them). */
     ManifestState trimmedBefore(long step) {
         long drop = Math.min(Math.max(0, step - tailFirstStep), tail.size());

@@ -215,6 +215,27 @@ class CompactManifestTest {
     }
 
     @Test
+    void aCommitterThatMissedAnotherOnesSnapshotAdoptsItInsteadOfWritingSegmentsAgain() {
+        int w = 8;
+        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
+        BatchObject.Encoded enc = BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+        FileStore fs = FileStore.open(dir.resolve("adopt-snapshot"), true);
+        ManifestLog a = ManifestLog.openOrCreate(fs, StreamConfig.of(w).withIndexSegmentSteps(4).withSnapshotInterval(4));
+        CountingStore counting = new CountingStore(fs);
+        ManifestLog b = ManifestLog.open(counting); // knows no snapshot
+        List<TgbEntry> all = entries((ShardTable) enc.shards(), enc.bytes().length, 1, 12);
+        for (int i = 0; i < 10; i++) {
+            commit(a, all.subList(i, i + 1)); // versions 0..9: snapshots at 4 and 8, segments [0,4), [4,8)
+        }
+        counting.reset();
+        commit(b, all.subList(10, 11)); // version 10: ten versions past the last snapshot b knows of (none)
+        assertEquals(1, counting.puts.get(), "only the version itself: snapshot 8 (from the hint) covers the segments");
+        assertEquals(8, b.state().indexedSteps());
+        assertEquals(8, b.state().lastSnapshotVersion());
+        assertEquals(all.get(2), ManifestLog.open(fs, true).entry(2));
+    }
+
+    @Test
     void splitsBelowTheReclaimedStepAreDroppedSoTheSnapshotStaysBounded() {
         int w = 64;
         SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);

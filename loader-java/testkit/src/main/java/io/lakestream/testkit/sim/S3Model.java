@@ -117,6 +117,7 @@ public final class S3Model implements SimStore.RequestModel {
     private final Map<Long, int[]> perSecond = new HashMap<>(); // (prefix, class, second) -> offered requests
     private final Map<Long, int[]> bucketWide = new HashMap<>(); // (class, second) -> offered requests
     private final Map<String, long[]> byRole = new HashMap<>(); // actor role -> {GET-class to _log/, all}
+    private final Map<String, long[]> byFamily = new java.util.TreeMap<>(); // first key segment -> {PUT-class, GET-class}
     private final long[] offered = new long[SimStore.Op.values().length];
     private final long[] refused = new long[RateClass.values().length];
     private final long[] refusedOps = new long[SimStore.Op.values().length];
@@ -184,6 +185,8 @@ public final class S3Model implements SimStore.RequestModel {
             return id;
         });
         RateClass c = rateClass(op);
+        int slash = key.indexOf('/');
+        byFamily.computeIfAbsent(slash < 0 ? key : key.substring(0, slash + 1), k -> new long[2])[c.ordinal()]++;
         long second = nowNanos / SECOND;
         perSecond.computeIfAbsent(((long) pid << 32) | (second << 1) | c.ordinal(), k -> new int[1])[0]++;
         bucketWide.computeIfAbsent((second << 1) | c.ordinal(), k -> new int[1])[0]++;
@@ -260,6 +263,11 @@ public final class S3Model implements SimStore.RequestModel {
 
     public long refused() {
         return refused[0] + refused[1];
+    }
+
+    /** PUT-class and GET-class requests offered, by the first segment of the key ({@code _log/}, {@code data/}, ...). */
+    public Map<String, long[]> byFamily() {
+        return byFamily;
     }
 
     /** GET-class requests to {@code _log/} and all requests, by actor role. */

@@ -120,7 +120,7 @@ public final class ScaleSim {
                          S3Model.Peak putPeak, S3Model.Peak getPeak, long bucketPutPeak, long bucketGetPeak, int prefixes,
                          double logGetsPerStepPerFollower, double logGetsPerIdleSecondPerFollower, double cost,
                          double costPerMillionSteps, double[] commitCall, double consumedPerSecond, long flowWaits,
-                         Map<String, long[]> roles) {
+                         Map<String, long[]> roles, Map<String, long[]> families) {
         public boolean ok() {
             return failure == null;
         }
@@ -167,6 +167,10 @@ public final class ScaleSim {
             new java.util.TreeMap<>(roles).forEach((role, c) -> rl.append(' ').append(role).append(' ').append(c[1]).append('/')
                     .append(c[0]));
             l.add(rl.toString());
+            StringBuilder fl = new StringBuilder("requests by key prefix (PUT-class / GET-class):");
+            new java.util.TreeMap<>(families).forEach((f, c) -> fl.append(' ').append(f).append(' ').append(c[0]).append('/')
+                    .append(c[1]));
+            l.add(fl.toString());
             l.add(String.format(Locale.ROOT, "request cost: $%.4f for the run, $%.2f per 1M steps", cost, costPerMillionSteps));
             l.add(String.format(Locale.ROOT, "max PUT/s per prefix = %d, max GET/s per prefix = %d, 503s = %d, $ per 1M steps = %.2f",
                     putPeak.perSecond(), getPeak.perSecond(), throttledPut + throttledGet, costPerMillionSteps));
@@ -609,7 +613,7 @@ public final class ScaleSim {
                 model.peak(S3Model.RateClass.PUT), model.peak(S3Model.RateClass.GET), model.bucketPeak(S3Model.RateClass.PUT),
                 model.bucketPeak(S3Model.RateClass.GET), model.prefixes(), perStep, perIdle, cost,
                 committed == 0 ? 0 : cost / committed * 1e6, commitCall.percentilesMillis(), consumedRate, flowWaits,
-                Map.copyOf(model.byRole()));
+                Map.copyOf(model.byRole()), Map.copyOf(model.byFamily()));
     }
 
     /** A producer's store that notes when its last batch-object write ended (to time the commit that follows it). */
