@@ -117,7 +117,7 @@ public final class S3Model implements SimStore.RequestModel {
     private final Map<Long, int[]> perSecond = new HashMap<>(); // (prefix, class, second) -> offered requests
     private final Map<Long, int[]> bucketWide = new HashMap<>(); // (class, second) -> offered requests
     private final Map<String, long[]> byRole = new HashMap<>(); // actor role -> {GET-class to _log/, all}
-    private final Map<String, long[]> byFamily = new java.util.TreeMap<>(); // first key segment -> {PUT-class, GET-class}
+    private final Map<String, long[]> byFamily = new java.util.TreeMap<>(); // first key segment -> {PUT-class, GET-class, 503s}
     private final long[] offered = new long[SimStore.Op.values().length];
     private final long[] refused = new long[RateClass.values().length];
     private final long[] refusedOps = new long[SimStore.Op.values().length];
@@ -186,7 +186,8 @@ public final class S3Model implements SimStore.RequestModel {
         });
         RateClass c = rateClass(op);
         int slash = key.indexOf('/');
-        byFamily.computeIfAbsent(slash < 0 ? key : key.substring(0, slash + 1), k -> new long[2])[c.ordinal()]++;
+        long[] family = byFamily.computeIfAbsent(slash < 0 ? key : key.substring(0, slash + 1), k -> new long[3]);
+        family[c.ordinal()]++;
         long second = nowNanos / SECOND;
         perSecond.computeIfAbsent(((long) pid << 32) | (second << 1) | c.ordinal(), k -> new int[1])[0]++;
         bucketWide.computeIfAbsent((second << 1) | c.ordinal(), k -> new int[1])[0]++;
@@ -205,6 +206,7 @@ public final class S3Model implements SimStore.RequestModel {
         if (!w.admit(nowNanos, limit)) {
             refused[c.ordinal()]++;
             refusedOps[op.ordinal()]++;
+            family[2]++;
             return new StoreException("503 SlowDown: " + (c == RateClass.PUT ? config.putLimit() + " PUT/COPY/POST/DELETE"
                     : config.getLimit() + " GET/HEAD") + " requests per second on prefix " + prefix + " exceeded (simulated)", key);
         }
@@ -265,7 +267,7 @@ public final class S3Model implements SimStore.RequestModel {
         return refused[0] + refused[1];
     }
 
-    /** PUT-class and GET-class requests offered, by the first segment of the key ({@code _log/}, {@code data/}, ...). */
+    /** PUT-class and GET-class requests offered and 503s, by the first segment of the key ({@code _log/}, {@code data/}, ...). */
     public Map<String, long[]> byFamily() {
         return byFamily;
     }

@@ -167,9 +167,9 @@ public final class ScaleSim {
             new java.util.TreeMap<>(roles).forEach((role, c) -> rl.append(' ').append(role).append(' ').append(c[1]).append('/')
                     .append(c[0]));
             l.add(rl.toString());
-            StringBuilder fl = new StringBuilder("requests by key prefix (PUT-class / GET-class):");
+            StringBuilder fl = new StringBuilder("requests by key prefix (PUT-class / GET-class / 503s):");
             new java.util.TreeMap<>(families).forEach((f, c) -> fl.append(' ').append(f).append(' ').append(c[0]).append('/')
-                    .append(c[1]));
+                    .append(c[1]).append('/').append(c[2]));
             l.add(fl.toString());
             l.add(String.format(Locale.ROOT, "request cost: $%.4f for the run, $%.2f per 1M steps", cost, costPerMillionSteps));
             l.add(String.format(Locale.ROOT, "max PUT/s per prefix = %d, max GET/s per prefix = %d, 503s = %d, $ per 1M steps = %.2f",
