@@ -100,17 +100,25 @@ class CompactManifestTest {
                 "both forms describe the same shards");
     }
 
-    @Test
-    void aFlippedChecksumInTheTableFailsTheReadOfThatRankNamingIt() throws Exception {
-        // no snapshot: readers take step 0 from version 1, which we corrupt
-        ObjectStore store = produce("flip", StreamConfig.of(W).withSnapshotInterval(1000), 16);
+    /** Rewrites a checksum array of the first TGB of version 1 (no snapshot covers it: snapshot interval 1000). */
+    private ObjectStore withEditedChecksums(String name, String field, java.util.function.UnaryOperator<byte[]> edit)
+            throws Exception {
+        ObjectStore store = produce(name, StreamConfig.of(W).withSnapshotInterval(1000), 16);
         String key = StreamLayout.versionKey(1);
         ObjectNode v = (ObjectNode) Json.MAPPER.readTree(store.get(key));
         ObjectNode table = (ObjectNode) v.get("tgbs").get(0).get("shard_table");
-        ByteBuffer crcs = ByteBuffer.wrap(Base64.getDecoder().decode(table.get("crc32c").asText())).order(ByteOrder.LITTLE_ENDIAN);
-        crcs.putInt(4 * 2, crcs.getInt(4 * 2) ^ 1); // rank 2's checksum, one bit
-        table.put("crc32c", Base64.getEncoder().encodeToString(crcs.array()));
+        table.put(field, Base64.getEncoder().encodeToString(edit.apply(Base64.getDecoder().decode(table.get(field).asText()))));
         store.put(key, Json.MAPPER.writeValueAsBytes(v));
+        return store;
+    }
+
+    @Test
+    void aFlippedChecksumInTheTableFailsTheReadOfThatRankNamingIt() throws Exception {
+        ObjectStore store = withEditedChecksums("flip", "crc32c", b -> {
+            ByteBuffer crcs = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
+            crcs.putInt(4 * 2, crcs.getInt(4 * 2) ^ 1); // rank 2's checksum, one bit
+            return b;
+        });
 
         try (RankReader ok = RankReader.open(store, 1, W, 0, ReaderOptions.defaults()); StepBatch b = ok.next(30_000)) {
             assertEquals(0, b.step(), "rank 1's checksum is intact");
@@ -123,21 +131,21 @@ class CompactManifestTest {
 
     @Test
     void aMalformedTableIsAnErrorNamingTheVersionAndBatch() throws Exception {
-        ObjectStore store = produce("bad", StreamConfig.of(W).withSnapshotInterval(1000), 16);
+        ObjectStore store = withEditedChecksums("bad", "crc32c", b -> java.util.Arrays.copyOf(b, 8)); // two checksums short
         String key = StreamLayout.versionKey(1);
-        ObjectNode v = (ObjectNode) Json.MAPPER.readTree(store.get(key));
-        ObjectNode table = (ObjectNode) v.get("tgbs").get(0).get("shard_table");
-        for (String f : List.of("crc32c", "header_crc32c")) { // two checksums short
-            byte[] crcs = Base64.getDecoder().decode(table.get(f).asText());
-            table.put(f, Base64.getEncoder().encodeToString(java.util.Arrays.copyOf(crcs, 8)));
-        }
-        store.put(key, Json.MAPPER.writeValueAsBytes(v));
         LogFormatException e = assertThrows(LogFormatException.class, () -> ManifestLog.open(store));
-        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("TGB p0/1-1") && e.getMessage().contains("world size is 4"),
+        // 2 shard checksums but 4 header checksums: malformed, named by version and batch
+        assertTrue(e.getMessage().contains(key) && e.getMessage().contains("TGB p0/1-1") && e.getMessage().contains("header_crc32c"),
                 e.getMessage());
     }
 
     // ---------------------------------------------------------------- byte-bounded segments
+
+    /** One encoded global batch of one sample per rank, whose shard table the log tests reuse. */
+    private static BatchObject.Encoded oneBatch(int w) {
+        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
+        return BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+    }
 
     /** TGB entries for steps as one producer's consecutive batches, all with {@code table}'s shards. */
     private static List<TgbEntry> entries(ShardTable table, long objectSize, long fromSeq, int n) {
@@ -156,8 +164,7 @@ class CompactManifestTest {
     @Test
     void segmentsCloseAtTheirByteBoundAndEveryStepIsFoundFromTheSnapshotWithoutListing() throws Exception {
         int w = 64;
-        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
-        BatchObject.Encoded enc = BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+        BatchObject.Encoded enc = oneBatch(w);
         ShardTable table = (ShardTable) enc.shards();
         long entryBytes = Json.write(entries(table, enc.bytes().length, 1, 1).get(0)).length;
         long bound = 4 * entryBytes + entryBytes / 2; // four entries per segment
@@ -194,8 +201,7 @@ class CompactManifestTest {
     @Test
     void aSegmentAnotherWriterClosedElsewhereIsAdopted() {
         int w = 8;
-        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
-        BatchObject.Encoded enc = BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+        BatchObject.Encoded enc = oneBatch(w);
         FileStore fs = FileStore.open(dir.resolve("adopt"), true);
         StreamConfig cfg = StreamConfig.of(w).withIndexSegmentSteps(8).withSnapshotInterval(4);
         ManifestLog log = ManifestLog.openOrCreate(fs, cfg);
@@ -217,8 +223,7 @@ class CompactManifestTest {
     @Test
     void aCommitterThatMissedAnotherOnesSnapshotAdoptsItInsteadOfWritingSegmentsAgain() {
         int w = 8;
-        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
-        BatchObject.Encoded enc = BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+        BatchObject.Encoded enc = oneBatch(w);
         FileStore fs = FileStore.open(dir.resolve("adopt-snapshot"), true);
         ManifestLog a = ManifestLog.openOrCreate(fs, StreamConfig.of(w).withIndexSegmentSteps(4).withSnapshotInterval(4));
         CountingStore counting = new CountingStore(fs);
@@ -238,8 +243,7 @@ class CompactManifestTest {
     @Test
     void splitsBelowTheReclaimedStepAreDroppedSoTheSnapshotStaysBounded() {
         int w = 64;
-        SyntheticSource src = new SyntheticSource(w, 1, 0, 1, 8);
-        BatchObject.Encoded enc = BatchObject.encode(src.globalBatch(src.take(0, w), w), Codec.NONE, Map.of());
+        BatchObject.Encoded enc = oneBatch(w);
         ShardTable table = (ShardTable) enc.shards();
         long entryBytes = Json.write(entries(table, enc.bytes().length, 1, 1).get(0)).length;
         FileStore fs = FileStore.open(dir.resolve("trim"), true);

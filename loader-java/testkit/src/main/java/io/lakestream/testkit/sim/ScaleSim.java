@@ -18,8 +18,6 @@ import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.RetryPolicy;
-import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
@@ -304,15 +302,11 @@ public final class ScaleSim {
     }
 
     private ObjectStore store(SimScheduler.Actor self, StreamEnv env) {
-        return new RetryingStore(store, RetryPolicy.defaults(), env.clock(), self.random());
+        return SimProcess.store(store, self, env);
     }
 
     private static void sleep(StreamEnv env, long millis) {
-        try {
-            env.clock().sleep(millis);
-        } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
+        SimProcess.sleep(env, millis);
     }
 
     // ---------------------------------------------------------------- producers
@@ -323,8 +317,13 @@ public final class ScaleSim {
 
     private void producer(SimScheduler.Actor self, int p) {
         StreamEnv env = env(self);
-        long[] dataPutEnd = new long[1];
-        ObjectStore s = new DataPutClock(store(self, env), sim, dataPutEnd);
+        long[] dataPutEnd = new long[1]; // when this producer's last batch-object write returned
+        io.lakestream.testkit.HookStore s = new io.lakestream.testkit.HookStore(store(self, env));
+        s.afterPutIfAbsent = key -> {
+            if (key.startsWith(StreamLayout.DATA_PREFIX)) {
+                dataPutEnd[0] = sim.nowNanos();
+            }
+        };
         int batch = o.ranks() * o.samplesPerRank();
         // each producer its own source of stepsOf(p) full global batches (exactly-once is ProtocolSim's to check)
         long mine = stepsOf(p) * batch;
@@ -614,78 +613,6 @@ public final class ScaleSim {
                 model.bucketPeak(S3Model.RateClass.GET), model.prefixes(), perStep, perIdle, cost,
                 committed == 0 ? 0 : cost / committed * 1e6, commitCall.percentilesMillis(), consumedRate, flowWaits,
                 Map.copyOf(model.byRole()), Map.copyOf(model.byFamily()));
-    }
-
-    /** A producer's store that notes when its last batch-object write ended (to time the commit that follows it). */
-    private static final class DataPutClock implements ObjectStore {
-        private final ObjectStore inner;
-        private final SimScheduler sim;
-        private final long[] end;
-
-        DataPutClock(ObjectStore inner, SimScheduler sim, long[] end) {
-            this.inner = inner;
-            this.sim = sim;
-            this.end = end;
-        }
-
-        @Override
-        public boolean putIfAbsent(String key, byte[] data) {
-            boolean r = inner.putIfAbsent(key, data);
-            if (key.startsWith(StreamLayout.DATA_PREFIX)) {
-                end[0] = sim.nowNanos();
-            }
-            return r;
-        }
-
-        @Override
-        public String describe() {
-            return inner.describe();
-        }
-
-        @Override
-        public byte[] get(String key) {
-            return inner.get(key);
-        }
-
-        @Override
-        public java.util.Optional<byte[]> getIfPresent(String key) {
-            return inner.getIfPresent(key);
-        }
-
-        @Override
-        public void readRange(String key, long offset, MemorySegment dst) {
-            inner.readRange(key, offset, dst);
-        }
-
-        @Override
-        public void put(String key, byte[] data) {
-            inner.put(key, data);
-        }
-
-        @Override
-        public java.util.Optional<io.lakestream.store.ObjectInfo> stat(String key) {
-            return inner.stat(key);
-        }
-
-        @Override
-        public void delete(String key) {
-            inner.delete(key);
-        }
-
-        @Override
-        public void deleteAll(java.util.Collection<String> keys) {
-            inner.deleteAll(keys);
-        }
-
-        @Override
-        public List<io.lakestream.store.ObjectInfo> list(String prefix, String startAfter, int limit) {
-            return inner.list(prefix, startAfter, limit);
-        }
-
-        @Override
-        public void close() {
-            inner.close();
-        }
     }
 
     /** A growable list of longs with percentiles. */
