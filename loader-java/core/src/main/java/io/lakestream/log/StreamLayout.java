@@ -30,7 +30,7 @@ public final class StreamLayout {
     private StreamLayout() {}
 
     /** What a key of a stream is. */
-    public sealed interface Key permits Config, Version, Snapshot, SnapshotHint, IndexSegment, BatchObject, Unknown {
+    public sealed interface Key permits Config, Version, Snapshot, SnapshotHint, IndexSegment, BatchObject, ProbeObject, Unknown {
         /** The key itself (formatted again from the parts: parsing then formatting is the identity). */
         String key();
     }
@@ -90,6 +90,13 @@ public final class StreamLayout {
             return hashed ? hashedBatchObjectKey(producer, epoch, seq) : batchObjectKey(producer, epoch, seq);
         }
     }
+
+    /**
+     * {@code _probe/<run>/...}: written by the store probe ({@link io.lakestream.store.StoreProbe},
+     * {@code lakestream doctor}, stream creation), which removes it; GC removes what a probe that
+     * died left behind.
+     */
+    public record ProbeObject(String key) implements Key {}
 
     /** A key under the stream that is none of the above, and why. */
     public record Unknown(String key, String reason) implements Key {
@@ -192,7 +199,10 @@ public final class StreamLayout {
         if (key.startsWith(DATA_PREFIX)) {
             return parseBatchObject(key);
         }
-        return new Unknown(key, "not a Lakestream key (expected _lakestream.json, _log/, _index/ or data/)");
+        if (key.startsWith(io.lakestream.store.StoreProbe.PREFIX)) {
+            return new ProbeObject(key);
+        }
+        return new Unknown(key, "not a Lakestream key (expected _lakestream.json, _log/, _index/, data/ or _probe/)");
     }
 
     private static Key parseLog(String key) {

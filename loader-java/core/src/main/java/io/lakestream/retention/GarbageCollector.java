@@ -114,6 +114,13 @@ public final class GarbageCollector {
             ManifestState now2 = log.state();
             candidates.removeIf(o -> liveNow.contains(o.key()) || mayStillBeCommitted(o.key(), now2));
         }
+        // Objects a store probe (doctor, stream creation) wrote and could not remove (it died, or
+        // its deletes failed): nothing reads them; they go once as old as an orphan would.
+        for (ObjectInfo o : store.list(io.lakestream.store.StoreProbe.PREFIX, null, Integer.MAX_VALUE)) {
+            if (StreamLayout.parse(o.key()) instanceof StreamLayout.ProbeObject && now - o.lastModifiedMillis() > orphanGraceMillis) {
+                candidates.add(o);
+            }
+        }
         long orphanBytes = candidates.stream().mapToLong(ObjectInfo::size).sum();
         if (!dryRun && !candidates.isEmpty()) {
             store.deleteAll(candidates.stream().map(ObjectInfo::key).toList());

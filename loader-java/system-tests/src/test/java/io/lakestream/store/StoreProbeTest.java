@@ -107,6 +107,24 @@ class StoreProbeTest {
         }
     }
 
+    /** A probe that died (or whose deletes failed) leaves objects under _probe/: GC removes them once old. */
+    @Test
+    void gcRemovesWhatADeadProbeLeftBehindOnceItIsOld() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("left"), true);
+        ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1));
+        String old = StoreProbe.PREFIX + "deadbeef/race-64-0";
+        String fresh = StoreProbe.PREFIX + "cafebabe/race-64-0";
+        fs.put(old, new byte[64]);
+        fs.put(fresh, new byte[64]);
+        java.nio.file.Files.setLastModifiedTime(fs.root().resolve(old),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() - 7_200_000));
+        assertTrue(io.lakestream.log.StreamLayout.parse(old) instanceof io.lakestream.log.StreamLayout.ProbeObject);
+        var report = new io.lakestream.retention.GarbageCollector(log, 3_600_000).run(false);
+        assertFalse(fs.stat(old).isPresent(), "an hour-old probe leftover is reclaimed");
+        assertTrue(fs.stat(fresh).isPresent(), "a probe that may still be running is left alone");
+        assertTrue(report.unrecognisedKeys().isEmpty(), report.unrecognisedKeys().toString());
+    }
+
     private record LyingStore(ObjectStore inner) implements ObjectStore {
         @Override public String describe() { return "lying " + inner.describe(); }
         @Override public byte[] get(String key) { return inner.get(key); }

@@ -398,10 +398,25 @@ public final class S3Store implements ObjectStore {
             if (e.statusCode() == 412) {
                 return false;
             }
+            if (isLostCompletion(e)) {
+                // The outcome is settled by reading the key back (ConditionalPut): ours if it landed.
+                throw new StoreException("conditional write of " + key + " in " + describe() + ": CompleteMultipartUpload answered"
+                        + " NoSuchUpload, so an earlier attempt of it completed the upload and its reply was lost; whether"
+                        + " that attempt created the key is learned by reading it back", key, e, false);
+            }
             throw e;
         } catch (RuntimeException e) {
             throw translate("conditional write", key, e);
         }
+    }
+
+    /**
+     * A retried CompleteMultipartUpload answered 404 NoSuchUpload: the first attempt completed the
+     * upload (so the upload id is gone) and its response was lost. Not a missing key and not a
+     * failure: the write may well have happened.
+     */
+    static boolean isLostCompletion(S3Exception e) {
+        return e.statusCode() == 404 && e.awsErrorDetails() != null && "NoSuchUpload".equals(e.awsErrorDetails().errorCode());
     }
 
     private S3AsyncClient singlePartClient() {

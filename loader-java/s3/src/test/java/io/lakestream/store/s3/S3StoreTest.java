@@ -224,4 +224,47 @@ class S3StoreTest {
             }
         }
     }
+
+    /**
+     * Review hole 9: a retried conditional CompleteMultipartUpload answered 404 NoSuchUpload means
+     * the first attempt completed the upload and its reply was lost; it must be settled by reading
+     * the key back, never reported as a failed write or a missing key.
+     */
+    @Test
+    void noSuchUploadOnACompletionIsALostReplyNotAFailure() {
+        software.amazon.awssdk.services.s3.model.S3Exception lost = (software.amazon.awssdk.services.s3.model.S3Exception)
+                software.amazon.awssdk.services.s3.model.S3Exception.builder().statusCode(404)
+                        .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder().errorCode("NoSuchUpload")
+                                .errorMessage("The specified upload does not exist").build()).build();
+        assertTrue(S3Store.isLostCompletion(lost));
+        software.amazon.awssdk.services.s3.model.S3Exception missing = (software.amazon.awssdk.services.s3.model.S3Exception)
+                software.amazon.awssdk.services.s3.model.S3Exception.builder().statusCode(404)
+                        .awsErrorDetails(software.amazon.awssdk.awscore.exception.AwsErrorDetails.builder().errorCode("NoSuchKey").build())
+                        .build();
+        assertFalse(S3Store.isLostCompletion(missing));
+        // What the store then does with it: ConditionalPut reads the key back and finds its own bytes.
+        String uri = S3TestServer.newStreamUri("lost-completion");
+        try (ObjectStore s3 = ObjectStores.open(uri, true)) {
+            io.lakestream.testkit.HookStore hooked = new io.lakestream.testkit.HookStore(new ObjectStore() {
+                @Override public String describe() { return s3.describe(); }
+                @Override public byte[] get(String key) { return s3.get(key); }
+                @Override public void readRange(String key, long offset, MemorySegment dst) { s3.readRange(key, offset, dst); }
+                @Override public void put(String key, byte[] data) { s3.put(key, data); }
+                @Override public boolean putIfAbsent(String key, byte[] data) {
+                    s3.putIfAbsent(key, data); // the completion landed...
+                    throw new StoreException("completion answered NoSuchUpload", key, lost, false); // ...its reply did not
+                }
+                @Override public java.util.Optional<ObjectInfo> stat(String key) { return s3.stat(key); }
+                @Override public void delete(String key) { s3.delete(key); }
+                @Override public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
+                    return s3.list(prefix, startAfter, limit);
+                }
+                @Override public void close() { }
+            });
+            byte[] mine = "my bytes".getBytes(StandardCharsets.UTF_8);
+            assertEquals(io.lakestream.store.ConditionalPut.Outcome.OURS,
+                    io.lakestream.store.ConditionalPut.put(hooked, "data/p/00000001-000000000001.tgb", mine,
+                            found -> java.util.Arrays.equals(found, mine)));
+        }
+    }
 }

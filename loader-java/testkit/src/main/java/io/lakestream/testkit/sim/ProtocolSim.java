@@ -20,6 +20,7 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
+import io.lakestream.store.StreamNotFoundException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -356,7 +357,7 @@ public final class ProtocolSim {
                 Checkpoints.record(log, latestCheckpoint, "ckpt-" + latestCheckpoint);
                 recorded = latestCheckpoint;
                 checkpoints++;
-            } catch (StoreException | CommitStateUnknownException e) {
+            } catch (StoreException | CommitStateUnknownException | StreamNotFoundException e) {
                 log = null; // re-open and record again next round (recording is idempotent)
             }
         }
@@ -370,8 +371,8 @@ public final class ProtocolSim {
             try {
                 new GarbageCollector(ManifestLog.open(store, env)).run(false);
                 gcRuns++;
-            } catch (StoreException | CommitStateUnknownException e) {
-                // the next pass retries
+            } catch (StoreException | CommitStateUnknownException | StreamNotFoundException e) {
+                // the next pass retries (a GC scheduled before the stream was created finds none yet)
             }
         }
     }
