@@ -60,8 +60,11 @@ final class InspectCommand implements Callable<Integer> {
                 o.put("step", cp.step());
                 o.put("id", cp.id());
             }
+            root.put("format_version", c.formatVersion());
             root.put("snapshot_interval", c.snapshotInterval());
             root.put("index_segment_steps", c.indexSegmentSteps());
+            root.put("index_segment_bytes", c.indexSegmentBytes());
+            root.put("data_layout", c.dataLayout() == null ? StreamConfig.LAYOUT_PRODUCER : c.dataLayout());
             root.put("log_grace_ms", c.logGraceMs());
             root.put("orphan_grace_ms", c.orphanGraceMs());
             root.put("keep_checkpoints", c.keepCheckpoints());

@@ -86,8 +86,17 @@ final class ProduceCommand implements Callable<Integer> {
             description = "new stream: flow control, wait while committed steps - latest checkpoint exceeds this (0: off)")
     long maxLagSteps;
 
-    @Option(names = "--index-segment-steps", defaultValue = "1024", description = "new stream: steps per step-index segment")
+    @Option(names = "--index-segment-steps", defaultValue = "1024", description = "new stream: most steps per step-index segment")
     int indexSegmentSteps;
+
+    @Option(names = "--index-segment-bytes", defaultValue = "1048576",
+            description = "new stream: most bytes per step-index segment (and snapshot tail); 0: steps only")
+    long indexSegmentBytes;
+
+    @Option(names = "--data-layout", defaultValue = "producer",
+            description = "new stream: batch objects under data/<producer>/ (producer) or data/<hh>/<producer>/ (hashed: 256 key"
+                    + " prefixes per producer, for S3's per-prefix request limits at large world sizes)")
+    String dataLayout;
 
     @Option(names = "--log-grace-s", defaultValue = "600",
             description = "new stream: log grace, GC keeps log files younger than this (must exceed clock skew)")
@@ -161,6 +170,7 @@ final class ProduceCommand implements Callable<Integer> {
         StreamEnv env = StreamEnv.fromEnvironment();
         StreamConfig template = StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval)
                 .withRetention(keepCheckpoints, maxLagSteps).withIndexSegmentSteps(indexSegmentSteps)
+                .withIndexSegmentBytes(indexSegmentBytes).withDataLayout(dataLayout)
                 .withLogGraceMs(Math.round(logGraceS * 1000));
         if (orphanGraceS != null) {
             template = template.withOrphanGraceMs(Math.round(orphanGraceS * 1000));

@@ -172,7 +172,10 @@ public final class BatchEncoder {
             entries.add(new ShardEntry(offset[r], length[r], stored[r], rawLength[r], samples[r], firstSample[r], headerLength[r],
                     headerCrc[r]));
         }
-        return new Encoded(dst.asSlice(0, size), codec, List.copyOf(entries));
+        // The manifest gets the compact table (the log converts it back for streams of format
+        // version 1); shards that cannot be written compactly stay a list.
+        ShardTable table = ShardTable.of(entries);
+        return new Encoded(dst.asSlice(0, size), codec, table != null ? table : List.copyOf(entries));
     }
 
     /** An upper bound of the footer's length: its text with every number at its widest. */

@@ -18,7 +18,7 @@ public final class BatchObject {
 
     private BatchObject() {}
 
-    /** The encoded object and the shard table the manifest records. */
+    /** The encoded object and the shard table the manifest records (a {@link ShardTable}). */
     public record Encoded(byte[] bytes, Codec codec, List<ShardEntry> shards) {
         public long totalSamples() {
             long n = 0;

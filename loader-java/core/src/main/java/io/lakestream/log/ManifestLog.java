@@ -507,9 +507,8 @@ public final class ManifestLog {
             throw new IllegalStateException("step " + step + " of " + store.describe() + " was already forgotten by this reader"
                     + " (it keeps steps from " + s.tailFirstStep() + ")");
         }
-        long n = config.indexSegmentSteps();
-        long first = step / n * n;
-        Snapshot.SegmentFile f = segment(first, n);
+        long first = s.segmentStart(step);
+        Snapshot.SegmentFile f = segment(first, s.segmentEnd(first) - first);
         return f.tgbs().get((int) (step - first));
     }
 
@@ -590,7 +589,7 @@ public final class ManifestLog {
             long v = s.version() + 1;
             String key = StreamLayout.versionKey(v);
             VersionFile vf = new VersionFile(v, token, committer, clock.wallMillis(), s.committedSteps(),
-                    new TreeMap<>(ch.producers()), ch.tgbs(), ch.checkpoints(), ch.reclaimedBelowStep(),
+                    new TreeMap<>(ch.producers()), inStreamForm(ch.tgbs()), ch.checkpoints(), ch.reclaimedBelowStep(),
                     ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(key));
@@ -684,6 +683,15 @@ public final class ManifestLog {
         }
     }
 
+    /** {@code tgbs} in the form this stream's format version writes (compact shard tables in version 2). */
+    private List<TgbEntry> inStreamForm(List<TgbEntry> tgbs) {
+        List<TgbEntry> out = new ArrayList<>(tgbs.size());
+        for (TgbEntry t : tgbs) {
+            out.add(t.inForm(config.formatVersion()));
+        }
+        return out;
+    }
+
     /**
      * Writes snapshots (and the index segments they rely on) with {@code writer} from now on,
      * off the commit path: a commit that makes one due hands it over and returns. Null (the
@@ -727,7 +735,8 @@ public final class ManifestLog {
     private void maybeSnapshot() {
         ManifestState s = state;
         int n = config.snapshotInterval();
-        boolean due = s.version() > 0 && (s.version() % n == 0 || s.version() - s.lastSnapshotVersion() >= 2L * n);
+        boolean onInterval = s.version() > 0 && s.version() % n == 0;
+        boolean due = onInterval || (s.version() > 0 && s.version() - s.lastSnapshotVersion() >= 2L * n);
         if (!due || s.tailPartial()) {
             return;
         }
@@ -766,33 +775,126 @@ public final class ManifestLog {
 
     /** Writes the index segments and the snapshot of state {@code s}, then lets the held state drop the indexed entries. */
     private void writeSnapshot(ManifestState s) {
+        int n = config.snapshotInterval();
+        boolean onInterval = s.version() % n == 0;
         env.failPoints().hit(FailPoints.BEFORE_SNAPSHOT);
         try {
-            // Complete index segments first (their content is fixed by the log, so concurrent
-            // writers write identical bytes), then the snapshot that relies on them.
-            long seg = config.indexSegmentSteps();
-            long indexed = s.indexedSteps();
-            while (indexed + seg <= s.committedSteps()) {
-                int from = (int) (indexed - s.tailFirstStep());
-                store.putIfAbsent(StreamLayout.segmentKey(indexed), Json.write(new Snapshot.SegmentFile(indexed,
-                        List.copyOf(s.tail().subList(from, from + (int) seg)))));
-                indexed += seg;
-            }
-            ManifestState ns = s.withIndexed(s.version(), indexed);
-            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
-            synchronized (this) {
-                // Commits may have moved the state on meanwhile: it extends s, so drop the same entries from it.
-                ManifestState cur = state;
-                if (cur.version() == s.version()) {
-                    state = ns;
-                } else if (cur.lastSnapshotVersion() < s.version() && !cur.tailPartial()) {
-                    state = cur.withIndexed(s.version(), Math.max(indexed, cur.indexedSteps()));
+            // Another committer may have written a newer snapshot than the last one we know (with
+            // many producers, almost always): start from its segments rather than writing them
+            // again, and when ours is due only because we had not seen it, write none.
+            ManifestState adopted = adoptNewerSnapshot(s);
+            if (adopted != null) {
+                publishIndexing(adopted);
+                s = adopted;
+                if (!onInterval && s.version() - s.lastSnapshotVersion() < 2L * n) {
+                    return;
                 }
             }
+            // Complete index segments first (their content is fixed by the log), then the
+            // snapshot that relies on them.
+            List<Long> splits = new ArrayList<>();
+            long indexed = s.indexedSteps();
+            while (true) {
+                long end = completeSegmentEnd(s, indexed);
+                if (end < 0) {
+                    break;
+                }
+                end = writeSegment(s, indexed, end);
+                if (indexed % config.indexSegmentSteps() != 0) {
+                    splits.add(indexed);
+                }
+                indexed = end;
+            }
+            ManifestState ns = s.withIndexed(s.version(), indexed, splits);
+            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
+            publishIndexing(ns);
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
             LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                     + " not written: " + e.getMessage());
         }
+    }
+
+    /**
+     * Folds the indexing of {@code indexed} (a state this log held, with segments and a snapshot
+     * written or adopted) into the current state: commits may have moved it on meanwhile, and it
+     * extends {@code indexed}, so the same entries drop from its tail.
+     */
+    private synchronized void publishIndexing(ManifestState indexed) {
+        ManifestState cur = state;
+        state = cur.version() == indexed.version() && !cur.tailPartial() ? indexed : cur.withIndexingOf(indexed);
+    }
+
+    /**
+     * {@code s} indexed as the snapshot the hint names, if that one is newer than the last
+     * snapshot {@code s} knows and not newer than {@code s} itself; else null. That snapshot's
+     * segments were written before it, so they need not be written again.
+     */
+    private ManifestState adoptNewerSnapshot(ManifestState s) {
+        Snapshot.Hint h = readHint();
+        if (h == null || h.version() <= s.lastSnapshotVersion() || h.version() > s.version()) {
+            return null;
+        }
+        try {
+            Snapshot snap = readJson(StreamLayout.snapshotKey(h.version()), Snapshot.class);
+            if (snap.version() != h.version()) {
+                return null;
+            }
+            ManifestState.fromSnapshot(config, snap, where(StreamLayout.snapshotKey(h.version()))); // validates it
+            return s.withIndexingOf(snap);
+        } catch (FormatException | NoSuchKeyException e) {
+            return null; // unusable or reclaimed: write our own
+        }
+    }
+
+    /** What a segment object holds besides its entries ({@code {"first_step":…,"tgbs":[]}}), at most. */
+    private static final long SEGMENT_ENVELOPE_BYTES = 64;
+
+    /**
+     * The end of the index segment starting at {@code first} if it is complete in {@code s}, else
+     * -1 (docs/format.md §6): a segment never crosses a multiple of {@code index_segment_steps},
+     * and with a byte bound it closes before the entry that would take the segment object past
+     * {@code index_segment_bytes} (counting each entry's JSON, a comma, and 64 bytes for the
+     * rest; it always holds at least one entry). It is complete once it reaches
+     * that multiple, or once the entry that does not fit is committed.
+     */
+    private long completeSegmentEnd(ManifestState s, long first) {
+        long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
+        long limit = Math.min(slotEnd, s.committedSteps());
+        long maxBytes = config.indexSegmentBytes();
+        if (maxBytes <= 0) {
+            return slotEnd <= s.committedSteps() ? slotEnd : -1;
+        }
+        long bytes = SEGMENT_ENVELOPE_BYTES;
+        for (long step = first; step < limit; step++) {
+            bytes += Json.write(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion())).length + 1;
+            if (bytes > maxBytes && step > first) {
+                return step; // this entry does not fit: the segment ends before it
+            }
+        }
+        return limit == slotEnd ? slotEnd : -1;
+    }
+
+    /**
+     * Writes segment {@code [first, end)} (put-if-absent) and returns its end. If the key exists
+     * (another committer wrote it, maybe another implementation that closed it elsewhere) its
+     * content must be exactly the log's entries from {@code first} on: then its end is adopted,
+     * else the snapshot is not written.
+     */
+    private long writeSegment(ManifestState s, long first, long end) {
+        String key = StreamLayout.segmentKey(first);
+        int from = (int) (first - s.tailFirstStep());
+        List<TgbEntry> entries = s.tail().subList(from, from + (int) (end - first));
+        if (store.putIfAbsent(key, Json.write(new Snapshot.SegmentFile(first, inStreamForm(entries))))) {
+            return end;
+        }
+        Snapshot.SegmentFile found = readJson(key, Snapshot.SegmentFile.class);
+        long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
+        int n = found.tgbs() == null ? 0 : found.tgbs().size();
+        if (found.firstStep() != first || n < 1 || first + n > Math.min(slotEnd, s.committedSteps())
+                || !found.tgbs().equals(s.tail().subList(from, from + n))) {
+            throw new LogFormatException(where(key) + ": index segment present but not the log's entries from step " + first);
+        }
+        return first + n;
     }
 }

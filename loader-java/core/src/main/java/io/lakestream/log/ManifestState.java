@@ -19,11 +19,23 @@ import java.util.TreeMap;
  * @param endStep            the step the stream ended at (= its committed steps) once an
  *                           end-of-stream record is committed, else -1
  * @param controls           every control record, oldest first (the last one is in force)
+ * @param indexSplits        first steps of index segments below {@code indexedSteps} that do not
+ *                           start at a multiple of {@code index_segment_steps}, ascending (format
+ *                           version 2, where a segment closes early at its byte bound)
  */
 public record ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
                             long indexedSteps, long tailFirstStep, List<TgbEntry> tail,
                             List<CheckpointRecord> checkpoints, long reclaimedBelowStep, long lastSnapshotVersion,
-                            boolean tailPartial, long endStep, List<ControlRecord> controls) {
+                            boolean tailPartial, long endStep, List<ControlRecord> controls, List<Long> indexSplits) {
+
+    /** A state whose index segments all start at multiples of {@code index_segment_steps}. */
+    public ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
+                         long indexedSteps, long tailFirstStep, List<TgbEntry> tail, List<CheckpointRecord> checkpoints,
+                         long reclaimedBelowStep, long lastSnapshotVersion, boolean tailPartial, long endStep,
+                         List<ControlRecord> controls) {
+        this(config, version, committedSteps, producers, indexedSteps, tailFirstStep, tail, checkpoints, reclaimedBelowStep,
+                lastSnapshotVersion, tailPartial, endStep, controls, List.of());
+    }
 
     /** A state of a stream that has not ended and has no control records. */
     public ManifestState(StreamConfig config, long version, long committedSteps, Map<String, ProducerState> producers,
@@ -34,7 +46,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
     }
 
     static ManifestState empty(StreamConfig config) {
-        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false, -1, List.of());
+        return new ManifestState(config, -1, 0, Map.of(), 0, 0, List.of(), List.of(), 0, -1, false, -1, List.of(), List.of());
     }
 
     /**
@@ -44,15 +56,26 @@ public record ManifestState(StreamConfig config, long version, long committedSte
      * listing can still replay), never half-used.
      */
     static ManifestState fromSnapshot(StreamConfig config, Snapshot s, String where) {
-        if (s.formatVersion() != StreamConfig.FORMAT_VERSION) {
-            throw new LogFormatException(where + ": format_version " + s.formatVersion() + " is not supported (this build reads "
-                    + StreamConfig.FORMAT_VERSION + ")");
+        if (s.formatVersion() != config.formatVersion()) {
+            throw new LogFormatException(where + ": format_version " + s.formatVersion() + " is not the stream's ("
+                    + config.formatVersion() + ")");
         }
         long n = config.indexSegmentSteps();
-        if (s.indexedSteps() < 0 || s.indexedSteps() % n != 0 || s.indexedSteps() > s.committedSteps()
+        boolean byteBound = config.indexSegmentBytes() > 0;
+        if (s.indexedSteps() < 0 || (!byteBound && s.indexedSteps() % n != 0) || s.indexedSteps() > s.committedSteps()
                 || s.tail().size() != s.committedSteps() - s.indexedSteps()) {
             throw new LogFormatException(where + ": inconsistent step counts: committed_steps " + s.committedSteps() + ", indexed_steps "
-                    + s.indexedSteps() + " (segments of " + n + "), " + s.tail().size() + " inline TGBs");
+                    + s.indexedSteps() + " (segments of " + n + (byteBound ? " steps or " + config.indexSegmentBytes() + " bytes" : "")
+                    + "), " + s.tail().size() + " inline TGBs");
+        }
+        long prev = -1;
+        for (Long split : s.indexSplits()) {
+            if (!byteBound || split == null || split <= prev || split % n == 0 || split >= s.indexedSteps()) {
+                throw new LogFormatException(where + ": index_splits " + s.indexSplits() + " are not ascending first steps of segments"
+                        + " below indexed_steps " + s.indexedSteps() + " off the multiples of " + n
+                        + (byteBound ? "" : " (this stream has no byte bound, so no splits)"));
+            }
+            prev = split;
         }
         if (s.reclaimedBelowStep() < 0 || s.reclaimedBelowStep() > s.committedSteps()) {
             throw new LogFormatException(where + ": reclaimed_below_step " + s.reclaimedBelowStep() + " is outside [0, "
@@ -66,7 +89,30 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         }
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
                 s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
-                s.version(), false, s.endedAtStep() == null ? -1 : s.endedAtStep(), List.copyOf(s.controls()));
+                s.version(), false, s.endedAtStep() == null ? -1 : s.endedAtStep(), List.copyOf(s.controls()),
+                List.copyOf(s.indexSplits()));
+    }
+
+    /**
+     * The first step of the index segment holding {@code step} (below {@link #indexedSteps()}):
+     * the greater of the multiple of {@code index_segment_steps} at or below it and the greatest
+     * split at or below it.
+     */
+    public long segmentStart(long step) {
+        long n = config.indexSegmentSteps();
+        long start = step / n * n;
+        int i = java.util.Collections.binarySearch(indexSplits, step);
+        int at = i >= 0 ? i : -i - 2; // the greatest split <= step
+        return at >= 0 ? Math.max(start, indexSplits.get(at)) : start;
+    }
+
+    /** The step after the last one of the index segment that starts at {@code start}. */
+    public long segmentEnd(long start) {
+        long n = config.indexSegmentSteps();
+        long end = Math.min((start / n + 1) * n, indexedSteps);
+        int i = java.util.Collections.binarySearch(indexSplits, start + 1);
+        int at = i >= 0 ? i : -i - 1; // the least split > start
+        return at < indexSplits.size() ? Math.min(end, indexSplits.get(at)) : end;
     }
 
     /** Whether an end-of-stream record was committed: no step at or above {@link #endStep()} will ever exist. */
@@ -177,15 +223,62 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         // The first end-of-stream record fixes the end; a repeated one changes nothing.
         long end = !ended() && Boolean.TRUE.equals(v.endOfStream()) ? committed : endStep;
         return new ManifestState(config, v.version(), committed, p, indexedSteps, tailFirstStep, nt, nc,
-                reclaimed, lastSnapshotVersion, tailPartial, end, ncon);
+                reclaimed, lastSnapshotVersion, tailPartial, end, ncon, indexSplits);
     }
 
-    /** After index segments up to {@code indexed} were written: drop those entries from the tail. */
-    ManifestState withIndexed(long snapshotVersion, long indexed) {
+    /**
+     * After index segments up to {@code indexed} were written (new segments starting off the
+     * multiples of {@code index_segment_steps} listed in {@code newSplits}): drop those entries
+     * from the tail, and forget the splits of segments wholly below {@code reclaimed_below_step}
+     * (no reader may ask for their steps), which keeps the list bounded by retention.
+     */
+    ManifestState withIndexed(long snapshotVersion, long indexed, List<Long> newSplits) {
         long drop = indexed - tailFirstStep;
+        List<Long> splits = indexSplits;
+        if (!newSplits.isEmpty() || !indexSplits.isEmpty()) {
+            ArrayList<Long> l = new ArrayList<>(indexSplits);
+            l.addAll(newSplits);
+            ManifestState withAll = new ManifestState(config, version, committedSteps, producers, indexed, indexed, List.of(),
+                    checkpoints, reclaimedBelowStep, snapshotVersion, false, endStep, controls, l);
+            long keepFrom = reclaimedBelowStep >= indexed ? indexed : withAll.segmentStart(reclaimedBelowStep);
+            l.removeIf(x -> x < keepFrom);
+            splits = List.copyOf(l);
+        }
         return new ManifestState(config, version, committedSteps, producers, indexed, indexed,
                 List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapshotVersion, false, endStep,
-                controls);
+                controls, splits);
+    }
+
+    /**
+     * This state indexed as {@code snap} (a valid snapshot of this stream no newer than this
+     * state) is: its segments cover the steps below its {@code indexed_steps}, so the tail can
+     * start there. Unchanged where this state is indexed further already.
+     */
+    ManifestState withIndexingOf(Snapshot snap) {
+        return withIndexing(snap.version(), snap.committedSteps(), snap.indexedSteps(), snap.indexSplits());
+    }
+
+    /**
+     * This state indexed as {@code other} (an earlier or equal state of this stream, indexed
+     * further perhaps) is: how a snapshot written in the background while commits went on is
+     * folded into the state that moved past it.
+     */
+    ManifestState withIndexingOf(ManifestState other) {
+        return withIndexing(other.lastSnapshotVersion, other.committedSteps, other.indexedSteps, other.indexSplits);
+    }
+
+    private ManifestState withIndexing(long snapVersion, long snapCommitted, long snapIndexed, List<Long> snapSplits) {
+        if (snapVersion > version || snapCommitted > committedSteps || snapIndexed < tailFirstStep || tailPartial) {
+            return this;
+        }
+        if (snapIndexed <= indexedSteps) {
+            return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep, tail, checkpoints,
+                    reclaimedBelowStep, Math.max(lastSnapshotVersion, snapVersion), false, endStep, controls, indexSplits);
+        }
+        long drop = snapIndexed - tailFirstStep;
+        return new ManifestState(config, version, committedSteps, producers, snapIndexed, snapIndexed,
+                List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, snapVersion, false, endStep,
+                controls, List.copyOf(snapSplits));
     }
 
     /** Drops tail entries below {@code step} (readers that no longer need them). */
@@ -196,11 +289,16 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         }
         return new ManifestState(config, version, committedSteps, producers, indexedSteps, tailFirstStep + drop,
                 List.copyOf(tail.subList((int) drop, tail.size())), checkpoints, reclaimedBelowStep, lastSnapshotVersion, true, endStep,
-                controls);
+                controls, indexSplits);
     }
 
+    /** The snapshot of this state, its entries in the form the stream's format version writes. */
     Snapshot toSnapshot() {
-        return new Snapshot(StreamConfig.FORMAT_VERSION, version, committedSteps, producers, indexedSteps, tail, checkpoints,
-                reclaimedBelowStep, ended() ? endStep : null, controls);
+        List<TgbEntry> t = new ArrayList<>(tail.size());
+        for (TgbEntry e : tail) {
+            t.add(e.inForm(config.formatVersion()));
+        }
+        return new Snapshot(config.formatVersion(), version, committedSteps, producers, indexedSteps, t, checkpoints,
+                reclaimedBelowStep, ended() ? endStep : null, controls, indexSplits);
     }
 }

@@ -6,29 +6,44 @@ import java.util.Map;
 
 /**
  * The full log state as of {@code version}, {@code _log/<version>.snapshot.json}. Its size is
- * bounded: TGBs of steps below {@code indexedSteps} live in fixed-size index segments
- * ({@code _index/<first step>.json}, {@code index_segment_steps} steps each); only the TGBs of
- * steps [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
+ * bounded: TGBs of steps below {@code indexedSteps} live in index segments
+ * ({@code _index/<first step>.json}, at most {@code index_segment_steps} steps and, in format
+ * version 2, at most {@code index_segment_bytes} of entries each); only the TGBs of steps
+ * [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
  *
  * @param endedAtStep the step the stream ended at, if an end-of-stream record was committed at
  *                    or before {@code version} (null: not ended, and not written)
  * @param controls    the control records in force (omitted when none)
+ * @param indexSplits format version 2: first steps of the index segments below {@code indexedSteps}
+ *                    that do not start at a multiple of {@code index_segment_steps} (a segment
+ *                    closed early by the byte bound), ascending; those of segments wholly below
+ *                    {@code reclaimedBelowStep} may be left out (omitted when none)
  */
 public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
                        long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
                        @JsonInclude(JsonInclude.Include.NON_NULL) Long endedAtStep,
-                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls,
+                       @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Long> indexSplits) {
     public Snapshot {
         producers = producers == null ? Map.of() : producers;
         tail = tail == null ? List.of() : tail;
         checkpoints = checkpoints == null ? List.of() : checkpoints;
         controls = controls == null ? List.of() : controls;
+        indexSplits = indexSplits == null ? List.of() : indexSplits;
+    }
+
+    /** A snapshot whose index segments all start at multiples of {@code index_segment_steps}. */
+    public Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
+                    long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
+                    Long endedAtStep, List<ControlRecord> controls) {
+        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, endedAtStep,
+                controls, null);
     }
 
     /** A snapshot of a stream that has not ended. */
     public Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
                     long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep) {
-        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, null, null);
+        this(formatVersion, version, committedSteps, producers, indexedSteps, tail, checkpoints, reclaimedBelowStep, null, null, null);
     }
 
     /** Contents of one index segment object. */

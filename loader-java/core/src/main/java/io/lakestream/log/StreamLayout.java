@@ -10,7 +10,8 @@ import io.lakestream.store.Keys;
  * _log/&lt;v:020d&gt;.snapshot.json                snapshot as of version v
  * _log/_last_snapshot                         hint to a recent snapshot
  * _index/&lt;first:020d&gt;.json                   step-index segment from step first
- * data/&lt;producer&gt;/&lt;epoch:08d&gt;-&lt;seq:012d&gt;.tgb batch object
+ * data/&lt;producer&gt;/&lt;epoch:08d&gt;-&lt;seq:012d&gt;.tgb batch object (data_layout "producer")
+ * data/&lt;hh&gt;/&lt;producer&gt;/&lt;epoch:08d&gt;-&lt;seq:012d&gt;.tgb batch object (data_layout "hashed")
  * </pre>
  * Parsing is strict: a key is recognised only in the exact form this class writes (so format
  * and parse round-trip), and anything else under the stream is {@link Unknown} with the reason.
@@ -74,11 +75,19 @@ public final class StreamLayout {
         }
     }
 
-    /** {@code data/<producer>/<epoch:08d>-<seq:012d>.tgb}. */
-    public record BatchObject(String producer, long epoch, long seq) implements Key {
+    /**
+     * {@code data/<producer>/<epoch:08d>-<seq:012d>.tgb}, or with {@code hashed}
+     * {@code data/<hh>/<producer>/<epoch:08d>-<seq:012d>.tgb} (see {@link #hashedBatchObjectKey}).
+     */
+    public record BatchObject(String producer, long epoch, long seq, boolean hashed) implements Key {
+        /** In the {@code producer} layout. */
+        public BatchObject(String producer, long epoch, long seq) {
+            this(producer, epoch, seq, false);
+        }
+
         @Override
         public String key() {
-            return batchObjectKey(producer, epoch, seq);
+            return hashed ? hashedBatchObjectKey(producer, epoch, seq) : batchObjectKey(producer, epoch, seq);
         }
     }
 
@@ -133,6 +142,26 @@ public final class StreamLayout {
             b.append('0');
         }
         return b.append(n);
+    }
+
+    /** The batch object of {@code (producer, epoch, seq)} in the stream's data layout. */
+    public static String batchObjectKey(StreamConfig config, String producer, long epoch, long seq) {
+        return config.hashedLayout() ? hashedBatchObjectKey(producer, epoch, seq) : batchObjectKey(producer, epoch, seq);
+    }
+
+    /**
+     * The batch object in the {@code hashed} layout: {@code data/<hh>/<producer>/<name>}, with
+     * {@code name = <epoch:08d>-<seq:012d>.tgb} and {@code hh} the low byte, as two lowercase hex
+     * digits, of the CRC32C of the ASCII bytes {@code <producer>/<name>}. S3 limits requests per
+     * key prefix; a producer's consecutive batches land under 256 different prefixes instead of
+     * one, so the ranks reading one batch and the next spread over them.
+     */
+    public static String hashedBatchObjectKey(String producer, long epoch, long seq) {
+        String plain = batchObjectKey(producer, epoch, seq);
+        String tail = plain.substring(DATA_PREFIX.length());
+        byte[] b = tail.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        long h = io.lakestream.format.Crc32c.of(b, 0, b.length);
+        return DATA_PREFIX + String.format("%02x", h & 0xff) + "/" + tail;
     }
 
     /**
@@ -210,8 +239,19 @@ public final class StreamLayout {
     private static Key parseBatchObject(String key) {
         String rest = key.substring(DATA_PREFIX.length());
         int slash = rest.indexOf('/');
+        if (slash == 2 && rest.indexOf('/', slash + 1) >= 0) {
+            // data/<hh>/<producer>/<name>: parse the plain key it hashes, then check the hash
+            Key plain = parseBatchObject(DATA_PREFIX + rest.substring(3));
+            if (!(plain instanceof BatchObject b)) {
+                return plain instanceof Unknown u ? new Unknown(key, u.reason()) : plain;
+            }
+            BatchObject hashed = new BatchObject(b.producer(), b.epoch(), b.seq(), true);
+            return hashed.key().equals(key) ? hashed
+                    : new Unknown(key, "'" + rest.substring(0, 2) + "' is not the hash prefix of " + b.key() + " (expected "
+                            + hashed.key() + ")");
+        }
         if (slash < 0 || rest.indexOf('/', slash + 1) >= 0) {
-            return new Unknown(key, "not a batch object (data/<producer>/<epoch>-<seq>.tgb)");
+            return new Unknown(key, "not a batch object (data/<producer>/<epoch>-<seq>.tgb or data/<hh>/<producer>/<epoch>-<seq>.tgb)");
         }
         String producer = rest.substring(0, slash);
         if (!Keys.isValidId(producer)) {

@@ -1,26 +1,112 @@
 package io.lakestream.log;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.annotation.JsonDeserialize;
+import com.fasterxml.jackson.databind.annotation.JsonSerialize;
+import com.fasterxml.jackson.databind.util.StdConverter;
 import io.lakestream.format.ShardEntry;
+import io.lakestream.format.ShardTable;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
  * One committed transactional global batch: who wrote it, where its object is, and where each
  * rank's shard lies in that object. Its step is implied by its position in the log.
  *
+ * <p>On the store an entry has one of two forms (docs/format.md §4.2): the per-shard list
+ * {@code shards} (format version 1, ~100 bytes per rank) or the compact {@code shard_table}
+ * (format version 2, 8 bytes per rank). In memory the form is the type of {@link #shards()}: a
+ * {@link ShardTable} is written compactly, any other list per shard; both read the same through
+ * the {@code List<ShardEntry>} view. {@link #inForm} converts to the form a stream's version
+ * writes.
+ *
  * @param cursor  the producer's source cursor after this batch
  * @param control the control version the producer generated this batch under (null: the producer
  *                does not follow control records); a commit is refused unless it is the version
  *                in force
  */
+@JsonSerialize(converter = TgbEntry.ToWire.class)
+@JsonDeserialize(converter = TgbEntry.FromWire.class)
 public record TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize,
-                       String codec, List<ShardEntry> shards, @JsonInclude(JsonInclude.Include.NON_NULL) Long control) {
+                       String codec, List<ShardEntry> shards, Long control) {
     public TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize, String codec,
                     List<ShardEntry> shards) {
         this(producer, epoch, seq, cursor, object, objectSize, codec, shards, null);
     }
 
+    /** The JSON object of an entry: exactly one of {@code shards} and {@code shard_table} is present. */
+    record Wire(String producer, long epoch, long seq, String cursor, String object, long objectSize, String codec,
+                @JsonInclude(JsonInclude.Include.NON_NULL) List<ShardEntry> shards,
+                @JsonInclude(JsonInclude.Include.NON_NULL) ShardTable.Wire shardTable,
+                @JsonInclude(JsonInclude.Include.NON_NULL) Long control) {}
+
+    static final class ToWire extends StdConverter<TgbEntry, Wire> {
+        @Override
+        public Wire convert(TgbEntry e) {
+            boolean compact = e.shards instanceof ShardTable;
+            return new Wire(e.producer, e.epoch, e.seq, e.cursor, e.object, e.objectSize, e.codec,
+                    compact ? null : e.shards, compact ? ((ShardTable) e.shards).toWire() : null, e.control);
+        }
+    }
+
+    static final class FromWire extends StdConverter<Wire, TgbEntry> {
+        @Override
+        public TgbEntry convert(Wire w) {
+            List<ShardEntry> shards = w.shards();
+            if (w.shardTable() != null) {
+                // both present: the table is kept and validate() reports the ambiguity
+                shards = w.shards() == null ? ShardTable.fromWire(w.shardTable()) : new BothForms(ShardTable.fromWire(w.shardTable()));
+            }
+            return new TgbEntry(w.producer(), w.epoch(), w.seq(), w.cursor(), w.object(), w.objectSize(), w.codec(), shards,
+                    w.control());
+        }
+    }
+
+    /** An entry that carried both forms: malformed (validate says so), never used. */
+    private static final class BothForms extends java.util.AbstractList<ShardEntry> {
+        private final ShardTable table;
+
+        BothForms(ShardTable table) {
+            this.table = table;
+        }
+
+        @Override
+        public ShardEntry get(int i) {
+            return table.get(i);
+        }
+
+        @Override
+        public int size() {
+            return table.size();
+        }
+    }
+
+    /**
+     * This entry with its shards in the form a stream of {@code formatVersion} writes: a
+     * {@link ShardTable} for version 2 (when the shards can be written compactly; otherwise they
+     * stay per shard, which every reader accepts), the per-shard list for version 1 (which older
+     * readers of version-1 streams understand).
+     */
+    public TgbEntry inForm(int formatVersion) {
+        boolean compact = shards instanceof ShardTable;
+        if (formatVersion >= StreamConfig.FORMAT_VERSION_COMPACT) {
+            if (compact || shards == null) {
+                return this;
+            }
+            ShardTable t = ShardTable.of(shards);
+            return t == null ? this : withShards(t);
+        }
+        return compact ? withShards(List.copyOf(new ArrayList<>(shards))) : this;
+    }
+
+    private TgbEntry withShards(List<ShardEntry> s) {
+        return new TgbEntry(producer, epoch, seq, cursor, object, objectSize, codec, s, control);
+    }
+
     public long samples() {
+        if (shards instanceof ShardTable t) {
+            return t.totalSamples();
+        }
         long n = 0;
         for (ShardEntry s : shards) {
             n += s.samples();
@@ -39,7 +125,10 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
      */
     void validate(int worldSize, String where) {
         String w = where + ": TGB " + producer + "/" + epoch + "-" + seq;
-        if (shards == null || shards.size() != worldSize) {
+        if (shards instanceof BothForms) {
+            throw new LogFormatException(w + " carries both 'shards' and 'shard_table'");
+        }
+        if (!(shards instanceof ShardTable) && (shards == null || shards.size() != worldSize)) {
             throw new LogFormatException(w + " has " + (shards == null ? 0 : shards.size()) + " shards, world size is " + worldSize);
         }
         if (object == null || object.isEmpty()) {
@@ -50,7 +139,7 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
         if (!(StreamLayout.parse(object) instanceof StreamLayout.BatchObject key) || !key.producer().equals(producer)
                 || key.epoch() != epoch || key.seq() != seq) {
             throw new LogFormatException(w + ": field 'object' is '" + object + "', not this batch's object key (data/" + producer
-                    + "/<epoch:08d>-<seq:012d>.tgb of epoch " + epoch + ", seq " + seq + ")");
+                    + "/<epoch:08d>-<seq:012d>.tgb of epoch " + epoch + ", seq " + seq + ", or its hashed form data/<hh>/…)");
         }
         if (objectSize < 0) {
             throw new LogFormatException(w + ": object_size " + objectSize + " is negative");
@@ -60,6 +149,13 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
             c = io.lakestream.format.Codec.parse(codec, w);
         } catch (io.lakestream.format.FormatException e) {
             throw new LogFormatException(e.getMessage(), e);
+        }
+        if (shards instanceof ShardTable t) {
+            String why = t.check(worldSize, objectSize, c, MAX_LZ4_RATIO);
+            if (why != null) {
+                throw new LogFormatException(w + ": " + why);
+            }
+            return;
         }
         long nextSample = 0;
         long[][] ranges = new long[shards.size()][];

@@ -277,7 +277,7 @@ public final class TgbProducer implements AutoCloseable {
         awaitRoom();
         long seq = nextSeq;
         long ep = epoch;
-        String key = StreamLayout.batchObjectKey(id, ep, seq);
+        String key = StreamLayout.batchObjectKey(log.config(), id, ep, seq);
         EncodeBuffers.Buffer buf;
         try {
             buf = buffers.acquire(encoder.maxSize(shards));

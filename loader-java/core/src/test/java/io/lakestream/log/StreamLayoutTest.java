@@ -19,7 +19,10 @@ class StreamLayoutTest {
                 new StreamLayout.IndexSegment(0), new StreamLayout.IndexSegment(1024L * 1024),
                 new StreamLayout.BatchObject("p0", 1, 1), new StreamLayout.BatchObject("tok.en-izer_3", 12, 999_999_999_999L),
                 // wider than the padding: %08d / %012d simply print more digits
-                new StreamLayout.BatchObject("p", 123_456_789_012L, Long.MAX_VALUE));
+                new StreamLayout.BatchObject("p", 123_456_789_012L, Long.MAX_VALUE),
+                // the hashed data layout, also with a two-character producer id (a hash-like name)
+                new StreamLayout.BatchObject("p0", 1, 1, true), new StreamLayout.BatchObject("ab", 3, 4, true),
+                new StreamLayout.BatchObject("ab", 3, 4));
         for (StreamLayout.Key k : keys) {
             assertEquals(k, StreamLayout.parse(k.key()), k.key());
         }
@@ -41,6 +44,22 @@ class StreamLayoutTest {
         assertTrue(StreamLayout.logAfter(5).compareTo(v) > 0 && StreamLayout.logAfter(5).compareTo(snap) > 0);
         assertTrue(StreamLayout.logAfter(5).compareTo(next) < 0);
         assertTrue(StreamLayout.logAfter(-1).compareTo(StreamLayout.versionKey(0)) < 0, "an empty log lists from the start");
+    }
+
+    @Test
+    void hashedBatchKeysCarryTheDocumentedHashAndAWrongHashIsNotAKey() {
+        // hh = low byte of CRC32C("p0/00000002-000000000009.tgb"), docs/format.md §2
+        byte[] name = "p0/00000002-000000000009.tgb".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        String hh = String.format("%02x", io.lakestream.format.Crc32c.of(name, 0, name.length) & 0xff);
+        String key = "data/" + hh + "/p0/00000002-000000000009.tgb";
+        assertEquals(key, StreamLayout.hashedBatchObjectKey("p0", 2, 9));
+        assertEquals(key, StreamLayout.batchObjectKey(StreamConfig.of(1).withDataLayout(StreamConfig.LAYOUT_HASHED), "p0", 2, 9));
+        assertEquals("data/p0/00000002-000000000009.tgb", StreamLayout.batchObjectKey(StreamConfig.of(1), "p0", 2, 9));
+        String other = hh.equals("00") ? "01" : "00";
+        StreamLayout.Key wrong = StreamLayout.parse("data/" + other + "/p0/00000002-000000000009.tgb");
+        assertInstanceOf(StreamLayout.Unknown.class, wrong);
+        assertTrue(((StreamLayout.Unknown) wrong).reason().contains("hash prefix"), wrong.toString());
+        assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse("data/" + hh.toUpperCase() + "x/p0/00000002-000000000009.tgb"));
     }
 
     @Test

@@ -76,12 +76,12 @@ class ManifestValidationTest {
         }
         ManifestState good = ManifestLog.open(fs).state();
         // A snapshot at version 3 that claims 3 committed steps with an empty tail, then one at 5 of a newer format.
-        assertTrue(fs.putIfAbsent(ManifestLog.snapshotKey(3), Json.write(new Snapshot(1, 3, 3, Map.of(), 0, List.of(), List.of(), 0))));
+        assertTrue(fs.putIfAbsent(ManifestLog.snapshotKey(3), Json.write(new Snapshot(StreamConfig.FORMAT_VERSION, 3, 3, Map.of(), 0, List.of(), List.of(), 0))));
         ManifestState s = ManifestLog.open(fs).state();
         assertEquals(good.version(), s.version());
         assertEquals(0, s.committedSteps(), "the inconsistent snapshot was not used");
         log.commit("p", st -> new Changes(Map.of("p", new ProducerState(1, 9, "c9")), List.of(), List.of()));
-        assertTrue(fs.putIfAbsent(ManifestLog.snapshotKey(5), Json.write(new Snapshot(2, 5, 0, Map.of(), 0, List.of(), List.of(), 0))));
+        assertTrue(fs.putIfAbsent(ManifestLog.snapshotKey(5), Json.write(new Snapshot(StreamConfig.FORMAT_VERSION + 1, 5, 0, Map.of(), 0, List.of(), List.of(), 0))));
         assertEquals("c9", ManifestLog.open(fs).state().producer("p").cursor(), "a newer-format snapshot is not used either");
     }
 }

@@ -14,11 +14,14 @@ public final class HookStore implements ObjectStore {
     public interface GetHook { void before(String key); }
     public interface PutHook { boolean failBefore(String key); }
     public interface ListHook { void before(String prefix, String startAfter, int limit); }
+    public interface AfterHook { void after(String key); }
 
     private final ObjectStore inner;
     public volatile GetHook getHook = k -> {};
     public volatile PutHook putIfAbsentHook = k -> false;
     public volatile ListHook listHook = (p, a, l) -> {};
+    /** Runs after a conditional write returned (created or not). */
+    public volatile AfterHook afterPutIfAbsent = k -> {};
 
     public HookStore(ObjectStore inner) { this.inner = inner; }
 
@@ -31,7 +34,9 @@ public final class HookStore implements ObjectStore {
         if (putIfAbsentHook.failBefore(key)) {
             throw new io.lakestream.store.StoreException("hook: conditional write of " + key + " timed out (outcome unknown)", key);
         }
-        return inner.putIfAbsent(key, data);
+        boolean created = inner.putIfAbsent(key, data);
+        afterPutIfAbsent.after(key);
+        return created;
     }
     @Override public Optional<ObjectInfo> stat(String key) { return inner.stat(key); }
     @Override public void delete(String key) { inner.delete(key); }

@@ -19,8 +19,6 @@ import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
-import io.lakestream.store.RetryPolicy;
-import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.store.StreamNotFoundException;
 import java.lang.foreign.MemorySegment;
@@ -193,15 +191,11 @@ public final class ProtocolSim {
 
     /** The store as a process sees it: the shared simulated store behind that process's own retry layer. */
     private ObjectStore store(SimScheduler.Actor self, StreamEnv env) {
-        return new RetryingStore(store, RetryPolicy.defaults(), env.clock(), self.random());
+        return SimProcess.store(store, self, env);
     }
 
     private static void sleep(StreamEnv env, long millis) {
-        try {
-            env.clock().sleep(millis);
-        } catch (InterruptedException e) {
-            throw new IllegalStateException(e);
-        }
+        SimProcess.sleep(env, millis);
     }
 
     // ---------------------------------------------------------------- producers

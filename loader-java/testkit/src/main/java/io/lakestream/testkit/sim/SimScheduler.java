@@ -57,6 +57,7 @@ public final class SimScheduler {
         private Thread thread;
         private volatile boolean crashed;
         private boolean done;
+        private boolean parked;
         private long pauseNanos;
 
         private Actor(String name, int id, SplittableRandom random) {
@@ -211,6 +212,33 @@ public final class SimScheduler {
         checkAlive(a);
     }
 
+    /**
+     * Gives the baton back with no wake-up scheduled: the calling actor sleeps until another one
+     * {@link #unpark}s it (or the run stops). For waits on a condition that another actor makes
+     * true (a step becoming visible), so the waiter costs no events while it waits. Check the
+     * condition and park with no store call or sleep in between: nothing else runs meanwhile, so
+     * no wake-up is lost.
+     */
+    public void park() {
+        Actor a = current.get();
+        if (a == null) {
+            throw new IllegalStateException("only an actor can park, not " + Thread.currentThread().getName());
+        }
+        checkAlive(a);
+        a.parked = true;
+        schedulerBaton.release();
+        a.baton.acquireUninterruptibly();
+        checkAlive(a);
+    }
+
+    /** Wakes {@code a} now (in simulated time) if it is parked; otherwise does nothing. */
+    public void unpark(Actor a) {
+        if (a.parked && !a.done) {
+            a.parked = false;
+            schedule(a, 0);
+        }
+    }
+
     private void checkAlive(Actor a) {
         if (stopping) {
             throw new Stopped();
@@ -256,6 +284,22 @@ public final class SimScheduler {
      * @return the first failure (an actor's unexpected exception or a failed invariant), or null
      */
     public Throwable run(long maxSimNanos, long maxEvents) {
+        if (!Thread.currentThread().isVirtual()) {
+            // Handing the baton between a platform thread and virtual threads wakes OS threads on
+            // every event; between virtual threads it is a continuation switch. So the dispatch
+            // loop runs on a virtual thread too (and, with
+            // -Djdk.virtualThreadScheduler.parallelism=1, everything on one carrier).
+            Throwable[] out = new Throwable[1];
+            Thread t = Thread.ofVirtual().name("sim-scheduler").start(() -> out[0] = run(maxSimNanos, maxEvents));
+            try {
+                t.join();
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                stopping = true;
+                return ie;
+            }
+            return out[0];
+        }
         try {
             while (failure == null) {
                 Event e = queue.poll();

@@ -52,7 +52,27 @@ public final class SimStore implements ObjectStore {
     }
 
     /** What the simulation counts. */
-    public enum Op { GET, RANGE, PUT, PUT_IF_ABSENT, STAT, DELETE, LIST_PAGE, FAILED, LOST_REPLY }
+    public enum Op { GET, RANGE, PUT, PUT_IF_ABSENT, STAT, DELETE, LIST_PAGE, FAILED, LOST_REPLY, THROTTLED }
+
+    /**
+     * A store's own model of requests, replacing {@link Faults}' latencies (its failure and
+     * lost-reply probabilities still apply): how long each leg of a request takes, and whether
+     * the store admits it when it arrives (e.g. S3's per-prefix request rates, see
+     * {@link S3Model}). Called on the requesting actor's thread, in simulated-time order.
+     */
+    public interface RequestModel {
+        /** Nanoseconds for the request (with {@code bytes} of payload) to reach the store. */
+        long requestNanos(Op op, String key, long bytes, SplittableRandom r);
+
+        /** Nanoseconds for the reply (with {@code bytes} of payload) to come back. */
+        long replyNanos(Op op, String key, long bytes, SplittableRandom r);
+
+        /**
+         * The request reaches the store at {@code nowNanos}: null to serve it, or the error the
+         * store answers instead (a 503 SlowDown: retryable). Every request is offered here once.
+         */
+        StoreException admit(Op op, String key, long nowNanos);
+    }
 
     private record Obj(byte[] data, long mtimeMillis) {}
 
@@ -63,6 +83,7 @@ public final class SimStore implements ObjectStore {
     private final Map<Op, Long> counts = new EnumMap<>(Op.class);
     private long storeSkewMillis;
     private boolean putIfAbsentBroken;
+    private RequestModel model;
 
     public SimStore(SimScheduler sim, Faults faults, String name) {
         this.sim = sim;
@@ -73,6 +94,12 @@ public final class SimStore implements ObjectStore {
     /** Skews the store's own clock (the one that stamps modification times). */
     public SimStore withStoreClockSkew(long millis) {
         this.storeSkewMillis = millis;
+        return this;
+    }
+
+    /** Takes latencies and admission from {@code m} (LIST pages are then full pages, as S3 returns them). */
+    public SimStore withModel(RequestModel m) {
+        this.model = m;
         return this;
     }
 
@@ -137,22 +164,28 @@ public final class SimStore implements ObjectStore {
         return (long) (us * 1000);
     }
 
-    /** The request travels to the store (maybe failing on the way); on return the store acts. */
-    private void request(String op, String key) {
+    /** The request travels to the store (maybe failing on the way, or refused there); on return the store acts. */
+    private void request(Op op, String key, long bytes) {
         SplittableRandom r = rnd();
-        sim.await(oneWay(r));
+        sim.await(model == null ? oneWay(r) : model.requestNanos(op, key, bytes, r));
         if (faults.failProbability() > 0 && r.nextDouble() < faults.failProbability()) {
             count(Op.FAILED);
             sim.trace(sim.currentActor() + " " + op + " " + key + " -> failed");
             throw new StoreException("simulated failure of " + op + " " + name + "/" + key, key);
         }
+        StoreException refused = model == null ? null : model.admit(op, key, sim.nowNanos());
+        if (refused != null) {
+            count(Op.THROTTLED);
+            sim.await(model.replyNanos(op, key, 0, r));
+            throw refused;
+        }
     }
 
     /** The reply travels back; for writes it may be lost after the write happened. */
-    private void reply(String op, String key, boolean write) {
+    private void reply(Op op, String key, boolean write, long bytes) {
         SplittableRandom r = rnd();
         boolean lost = write && faults.lostReplyProbability() > 0 && r.nextDouble() < faults.lostReplyProbability();
-        sim.await(oneWay(r));
+        sim.await(model == null ? oneWay(r) : model.replyNanos(op, key, bytes, r));
         if (lost) {
             count(Op.LOST_REPLY);
             sim.trace(sim.currentActor() + " " + op + " " + key + " -> reply lost");
@@ -168,10 +201,10 @@ public final class SimStore implements ObjectStore {
     @Override
     public byte[] get(String key) {
         Keys.validate(key);
-        request("GET", key);
+        request(Op.GET, key, 0);
         count(Op.GET);
         Obj o = objects.get(key);
-        reply("GET", key, false);
+        reply(Op.GET, key, false, o == null ? 0 : o.data.length);
         if (o == null) {
             throw new NoSuchKeyException(describe(), key);
         }
@@ -181,10 +214,10 @@ public final class SimStore implements ObjectStore {
     @Override
     public void readRange(String key, long offset, MemorySegment dst) {
         Keys.validate(key);
-        request("RANGE", key);
+        request(Op.RANGE, key, 0);
         count(Op.RANGE);
         Obj o = objects.get(key);
-        reply("RANGE", key, false);
+        reply(Op.RANGE, key, false, dst.byteSize());
         if (o == null) {
             throw new NoSuchKeyException(describe(), key);
         }
@@ -200,18 +233,18 @@ public final class SimStore implements ObjectStore {
     public void put(String key, byte[] data) {
         Keys.validate(key);
         byte[] copy = data.clone();
-        request("PUT", key);
+        request(Op.PUT, key, copy.length);
         count(Op.PUT);
         objects.put(key, new Obj(copy, storeMillis()));
         sim.trace(sim.currentActor() + " PUT " + key);
-        reply("PUT", key, true);
+        reply(Op.PUT, key, true, 0);
     }
 
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
         Keys.validate(key);
         byte[] copy = data.clone();
-        request("PUT_IF_ABSENT", key);
+        request(Op.PUT_IF_ABSENT, key, copy.length);
         count(Op.PUT_IF_ABSENT);
         boolean created;
         if (putIfAbsentBroken) {
@@ -228,28 +261,28 @@ public final class SimStore implements ObjectStore {
             }
         }
         sim.trace(sim.currentActor() + " PUT_IF_ABSENT " + key + " -> " + (created ? "created" : "exists"));
-        reply("PUT_IF_ABSENT", key, true);
+        reply(Op.PUT_IF_ABSENT, key, true, 0);
         return created;
     }
 
     @Override
     public Optional<ObjectInfo> stat(String key) {
         Keys.validate(key);
-        request("STAT", key);
+        request(Op.STAT, key, 0);
         count(Op.STAT);
         Obj o = objects.get(key);
-        reply("STAT", key, false);
+        reply(Op.STAT, key, false, 0);
         return o == null ? Optional.empty() : Optional.of(new ObjectInfo(key, o.data.length, o.mtimeMillis));
     }
 
     @Override
     public void delete(String key) {
         Keys.validate(key);
-        request("DELETE", key);
+        request(Op.DELETE, key, 0);
         count(Op.DELETE);
         boolean had = objects.remove(key) != null;
         sim.trace(sim.currentActor() + " DELETE " + key + (had ? "" : " (absent)"));
-        reply("DELETE", key, true);
+        reply(Op.DELETE, key, true, 0);
     }
 
     /** Keys go one at a time, in a random order, each its own request: a batch delete is not atomic. */
@@ -281,9 +314,10 @@ public final class SimStore implements ObjectStore {
         List<ObjectInfo> out = new ArrayList<>();
         String after = startAfter;
         while (out.size() < limit) {
-            request("LIST", p + "*");
+            request(Op.LIST_PAGE, p, 0);
             count(Op.LIST_PAGE);
-            int page = Math.min(limit - out.size(), 1 + rnd().nextInt(Math.max(1, faults.maxListPage())));
+            int page = Math.min(limit - out.size(), model != null ? Math.max(1, faults.maxListPage())
+                    : 1 + rnd().nextInt(Math.max(1, faults.maxListPage())));
             int got = 0;
             String from = after == null || after.compareTo(p) < 0 ? p : after;
             for (Map.Entry<String, Obj> e : objects.tailMap(from, after == null || !from.equals(after)).entrySet()) {
@@ -294,7 +328,7 @@ public final class SimStore implements ObjectStore {
                 after = e.getKey();
                 got++;
             }
-            reply("LIST", p + "*", false);
+            reply(Op.LIST_PAGE, p, false, 100L * got);
             if (got < page) {
                 break;
             }

@@ -1,0 +1,347 @@
+package io.lakestream.format;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.AbstractList;
+import java.util.Base64;
+import java.util.List;
+import java.util.RandomAccess;
+
+/**
+ * The shard table of one global batch in its compact form (docs/format.md §4.2): what a reader
+ * needs to find and verify every rank's bytes, in a size that grows by 8 bytes per rank (two
+ * CRC32Cs) instead of ~100. Offsets are implied (shards lie back to back from byte 0, as
+ * {@link BatchObject} writes them); a length, raw length, header length or sample count that is
+ * the same for every shard is stored once, otherwise as one number per shard; samples split
+ * evenly over the ranks (the built-in producers' rule) are stored as their total; the checksums
+ * are base64 of little-endian u32s.
+ *
+ * <p>It is a read-only {@code List<ShardEntry>}: {@link #get} builds the entry of one rank, so
+ * every reader of {@code TgbEntry.shards()} works unchanged. A table parsed from the store may be
+ * malformed (bad base64, arrays of the wrong length); it then records why and
+ * {@link #check} reports it, naming the batch, before anything trusts it.
+ */
+public final class ShardTable extends AbstractList<ShardEntry> implements RandomAccess {
+    private final int count;
+    private final Column lengths;
+    private final Column rawLengths; // null: every raw length equals the stored length
+    private final Column headerLengths; // null: no header fields
+    private final long totalSamples;
+    private final long[] shardSamples; // null: split evenly (§5, a partial last batch)
+    private final int[] crcs;
+    private final int[] headerCrcs; // null: no header fields
+    private final long[] offsets; // prefix sums when lengths differ; null when uniform
+    private final long[] firstSamples; // prefix sums when samples are explicit; null when even
+    private final String problem; // why a parsed table is malformed, or null
+
+    /** A number per shard: one value for all, or one each. */
+    private record Column(long all, long[] each) {
+        long get(int i) {
+            return each == null ? all : each[i];
+        }
+
+        static Column of(long[] v) {
+            for (long x : v) {
+                if (x != v[0]) {
+                    return new Column(0, v);
+                }
+            }
+            return new Column(v.length == 0 ? 0 : v[0], null);
+        }
+
+        Long single() {
+            return each == null ? all : null;
+        }
+
+        List<Long> array() {
+            return each == null ? null : java.util.Arrays.stream(each).boxed().toList();
+        }
+    }
+
+    private ShardTable(int count, Column lengths, Column rawLengths, Column headerLengths, long totalSamples, long[] shardSamples,
+                       int[] crcs, int[] headerCrcs, String problem) {
+        this.count = count;
+        this.lengths = lengths;
+        this.rawLengths = rawLengths;
+        this.headerLengths = headerLengths;
+        this.totalSamples = totalSamples;
+        this.shardSamples = shardSamples;
+        this.crcs = crcs;
+        this.headerCrcs = headerCrcs;
+        this.problem = problem;
+        if (problem == null && lengths.each() != null) {
+            offsets = new long[count];
+            for (int i = 1; i < count; i++) {
+                offsets[i] = offsets[i - 1] + lengths.each()[i - 1];
+            }
+        } else {
+            offsets = null;
+        }
+        if (problem == null && shardSamples != null) {
+            firstSamples = new long[count];
+            for (int i = 1; i < count; i++) {
+                firstSamples[i] = firstSamples[i - 1] + shardSamples[i - 1];
+            }
+        } else {
+            firstSamples = null;
+        }
+    }
+
+    private static ShardTable malformed(String why) {
+        return new ShardTable(0, new Column(0, null), null, null, 0, null, new int[0], null, why);
+    }
+
+    /**
+     * The compact table of {@code shards}, or null if they cannot be written compactly: shards not
+     * back to back from offset 0, header fields on some shards only, values out of range. (Such
+     * entries, e.g. of other writers, keep the per-shard form; both are valid.)
+     */
+    public static ShardTable of(List<ShardEntry> shards) {
+        if (shards instanceof ShardTable t) {
+            return t.problem == null ? t : null;
+        }
+        int n = shards.size();
+        if (n == 0) {
+            return null;
+        }
+        long[] len = new long[n];
+        long[] raw = new long[n];
+        long[] hlen = new long[n];
+        long[] samples = new long[n];
+        int[] crc = new int[n];
+        int[] hcrc = new int[n];
+        boolean rawIsLength = true;
+        boolean headers = shards.get(0).headerLength() != null;
+        long offset = 0;
+        long total = 0;
+        for (int i = 0; i < n; i++) {
+            ShardEntry s = shards.get(i);
+            if (s.offset() != offset || s.length() < 0 || s.crc32c() < 0 || s.crc32c() > 0xFFFF_FFFFL || s.samples() < 0
+                    || s.firstSample() != total || (s.headerLength() != null) != headers || (s.headerCrc32c() != null) != headers) {
+                return null;
+            }
+            if (headers && (s.headerLength() < 0 || s.headerCrc32c() < 0 || s.headerCrc32c() > 0xFFFF_FFFFL)) {
+                return null;
+            }
+            len[i] = s.length();
+            raw[i] = s.rawLength();
+            rawIsLength &= s.rawLength() == s.length();
+            samples[i] = s.samples();
+            crc[i] = (int) s.crc32c();
+            if (headers) {
+                hlen[i] = s.headerLength();
+                hcrc[i] = (int) (long) s.headerCrc32c();
+            }
+            offset = Math.addExact(offset, s.length());
+            total = Math.addExact(total, s.samples());
+        }
+        return new ShardTable(n, Column.of(len), rawIsLength ? null : Column.of(raw), headers ? Column.of(hlen) : null, total,
+                evenSplit(samples, total) ? null : samples, crc, headers ? hcrc : null, null);
+    }
+
+    private static boolean evenSplit(long[] samples, long total) {
+        int n = samples.length;
+        for (int r = 0; r < n; r++) {
+            if (samples[r] != evenSamples(total, n, r)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Shard {@code r}'s samples when {@code total} are split evenly over {@code n} ranks, the first {@code total mod n} getting one more. */
+    static long evenSamples(long total, int n, int r) {
+        return total / n + (r < total % n ? 1 : 0);
+    }
+
+    /** Shard count (the world size it was written for). */
+    @Override
+    public int size() {
+        return count;
+    }
+
+    @Override
+    public ShardEntry get(int r) {
+        if (r < 0 || r >= count) {
+            throw new IndexOutOfBoundsException("rank " + r + " of a " + count + "-shard table");
+        }
+        long len = lengths.get(r);
+        long offset = offsets == null ? r * len : offsets[r];
+        long samples = shardSamples == null ? evenSamples(totalSamples, count, r) : shardSamples[r];
+        long first = firstSamples != null ? firstSamples[r]
+                : r * (totalSamples / count) + Math.min(r, totalSamples % count);
+        Long hl = headerLengths == null ? null : headerLengths.get(r);
+        Long hc = headerCrcs == null ? null : Integer.toUnsignedLong(headerCrcs[r]);
+        return new ShardEntry(offset, len, Integer.toUnsignedLong(crcs[r]), rawLengths == null ? len : rawLengths.get(r), samples,
+                first, hl, hc);
+    }
+
+    /** Samples of the whole batch. */
+    public long totalSamples() {
+        return totalSamples;
+    }
+
+    /**
+     * Checks what a reader trusts before it sizes or reads anything: a well-formed table of
+     * {@code worldSize} shards, lying inside the {@code objectSize}-byte object, with raw lengths
+     * {@code codec} can produce (at most {@code maxLz4Ratio} times the stored length plus 64 for
+     * LZ4). Returns null, or what is wrong (naming the rank where one is at fault).
+     */
+    public String check(int worldSize, long objectSize, Codec codec, long maxLz4Ratio) {
+        if (problem != null) {
+            return problem;
+        }
+        if (count != worldSize) {
+            return "has " + count + " shards (crc32c holds " + count + " checksums), world size is " + worldSize;
+        }
+        long end = 0;
+        for (int r = 0; r < count; r++) {
+            long len = lengths.get(r);
+            long raw = rawLengths == null ? len : rawLengths.get(r);
+            if (len < 0 || end > objectSize - len) {
+                return "rank " + r + ": bytes [" + end + ", +" + len + ") are not inside the " + objectSize + "-byte object";
+            }
+            end += len;
+            long maxRaw = codec == Codec.NONE ? len : len * maxLz4Ratio + 64;
+            if (raw < 0 || raw > maxRaw || (codec == Codec.NONE && raw != len)) {
+                return "rank " + r + ": raw_length " + raw + " is impossible for a " + codec.id() + " shard of " + len + " bytes";
+            }
+            if (headerLengths != null && (headerLengths.get(r) < 0 || headerLengths.get(r) > raw)) {
+                return "rank " + r + ": header_length " + headerLengths.get(r) + " is outside its " + raw + "-byte tensor blob";
+            }
+            if (shardSamples != null && shardSamples[r] < 0) {
+                return "rank " + r + ": samples " + shardSamples[r] + " is negative";
+            }
+        }
+        if (totalSamples < 0) {
+            return "total_samples " + totalSamples + " is negative";
+        }
+        return null;
+    }
+
+    // ---------------------------------------------------------------- JSON form
+
+    /**
+     * The JSON object of a compact table (docs/format.md §4.2). For each per-shard number exactly
+     * one of the single form ({@code length}) and the array form ({@code lengths}) is present;
+     * {@code raw_length}/{@code raw_lengths} absent: equal to the lengths; header fields absent
+     * together; {@code total_samples}: split evenly, {@code shard_samples}: as listed.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
+    public record Wire(String crc32c, String headerCrc32c, Long headerLength, List<Long> headerLengths, Long length,
+                       List<Long> lengths, Long rawLength, List<Long> rawLengths, List<Long> shardSamples, Long totalSamples) {}
+
+    public Wire toWire() {
+        if (problem != null) {
+            throw new IllegalStateException("a malformed shard table is never written: " + problem);
+        }
+        return new Wire(encodeU32(crcs), headerCrcs == null ? null : encodeU32(headerCrcs),
+                headerLengths == null ? null : headerLengths.single(), headerLengths == null ? null : headerLengths.array(),
+                lengths.single(), lengths.array(), rawLengths == null ? null : rawLengths.single(),
+                rawLengths == null ? null : rawLengths.array(),
+                shardSamples == null ? null : java.util.Arrays.stream(shardSamples).boxed().toList(),
+                shardSamples == null ? totalSamples : null);
+    }
+
+    /** The table a parsed JSON object describes; never throws (a malformed one reports itself in {@link #check}). */
+    public static ShardTable fromWire(Wire w) {
+        if (w.crc32c() == null) {
+            return malformed("shard_table: field 'crc32c' is missing");
+        }
+        int[] crc = decodeU32(w.crc32c());
+        if (crc == null) {
+            return malformed("shard_table: 'crc32c' is not base64 of little-endian u32 checksums");
+        }
+        int n = crc.length;
+        if (n == 0) {
+            return malformed("shard_table: 'crc32c' holds no checksum");
+        }
+        int[] hcrc = null;
+        if (w.headerCrc32c() != null) {
+            hcrc = decodeU32(w.headerCrc32c());
+            if (hcrc == null || hcrc.length != n) {
+                return malformed("shard_table: 'header_crc32c' is not base64 of " + n + " little-endian u32 checksums");
+            }
+        }
+        Object len = column("length", w.length(), w.lengths(), n, true);
+        if (len instanceof String why) {
+            return malformed(why);
+        }
+        Object raw = column("raw_length", w.rawLength(), w.rawLengths(), n, false);
+        if (raw instanceof String why) {
+            return malformed(why);
+        }
+        Object hlen = column("header_length", w.headerLength(), w.headerLengths(), n, false);
+        if (hlen instanceof String why) {
+            return malformed(why);
+        }
+        if ((hlen == null) != (hcrc == null)) {
+            return malformed("shard_table: header lengths and 'header_crc32c' must be present together");
+        }
+        long[] samples = null;
+        long total;
+        if ((w.totalSamples() == null) == (w.shardSamples() == null)) {
+            return malformed("shard_table: exactly one of 'total_samples' and 'shard_samples' must be present");
+        } else if (w.totalSamples() != null) {
+            total = w.totalSamples();
+        } else {
+            if (w.shardSamples().size() != n || w.shardSamples().contains(null)) {
+                return malformed("shard_table: 'shard_samples' has " + w.shardSamples().size() + " numbers, 'crc32c' " + n);
+            }
+            samples = w.shardSamples().stream().mapToLong(Long::longValue).toArray();
+            total = 0;
+            for (long s : samples) {
+                if (s < 0) {
+                    return malformed("shard_table: 'shard_samples' holds a negative count " + s);
+                }
+                total += s;
+            }
+        }
+        return new ShardTable(n, (Column) len, (Column) raw, (Column) hlen, total, samples, crc, hcrc, null);
+    }
+
+    /** A Column, null (absent and optional), or the reason it is malformed. */
+    private static Object column(String name, Long single, List<Long> each, int n, boolean required) {
+        if (single != null && each != null) {
+            return "shard_table: both '" + name + "' and '" + name + "s' are present";
+        }
+        if (single != null) {
+            return new Column(single, null);
+        }
+        if (each == null) {
+            return required ? "shard_table: one of '" + name + "' and '" + name + "s' is required" : null;
+        }
+        if (each.size() != n || each.contains(null)) {
+            return "shard_table: '" + name + "s' has " + each.size() + " numbers, 'crc32c' " + n;
+        }
+        return new Column(0, each.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    private static String encodeU32(int[] v) {
+        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int x : v) {
+            b.putInt(x);
+        }
+        return Base64.getEncoder().encodeToString(b.array());
+    }
+
+    /** The u32s of base64 text, or null if it is not base64 of a multiple of 4 bytes. */
+    private static int[] decodeU32(String s) {
+        byte[] raw;
+        try {
+            raw = Base64.getDecoder().decode(s);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        if (raw.length % 4 != 0) {
+            return null;
+        }
+        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
+        int[] v = new int[raw.length / 4];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = b.getInt();
+        }
+        return v;
+    }
+}

@@ -1,0 +1,648 @@
+package io.lakestream.testkit.sim;
+
+import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
+import io.lakestream.format.Crc32c;
+import io.lakestream.format.Json;
+import io.lakestream.format.ShardEntry;
+import io.lakestream.log.CommitStateUnknownException;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.log.VersionTombstone;
+import io.lakestream.producer.ProducerOptions;
+import io.lakestream.producer.TgbProducer;
+import io.lakestream.retention.Checkpoints;
+import io.lakestream.retention.GarbageCollector;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StoreException;
+import java.lang.foreign.MemorySegment;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Lakestream at scale on a simulated S3 ({@link S3Model}): {@code P} producers committing global
+ * batches for {@code W} ranks, the ranks reading them, a synchronous trainer consuming them,
+ * checkpoint records and GC, all running the real producer, log, checkpoint and GC code on
+ * simulated time ({@link SimScheduler}), so a 1,024-rank run takes minutes of CPU, not a cluster.
+ *
+ * <p>How the readers are modelled: ranks run {@code ranksPerNode} to a node, and each node has
+ * one log follower (a read-only {@link ManifestLog} polled with {@link
+ * io.lakestream.reader.ReaderOptions}' backoff, 2 ms doubling to 100 ms, reset when a version
+ * arrives) whose state the node's ranks read their entries from, as the shared per-process
+ * follower does. Each rank has {@code prefetch} fetchers, each issuing one ranged GET of the
+ * rank's shard per step and verifying its CRC32C against the log. The trainer is synchronous
+ * data parallelism: step {@code s} is consumed once every rank fetched it, {@code stepMillis}
+ * after step {@code s − 1}; a rank fetches at most {@code prefetch} steps ahead of it. Producers
+ * run flat out (plus {@code produceMillis} per batch), bounded by flow control
+ * ({@code max_lag_steps}) against checkpoints the trainer records every
+ * {@code checkpointEvery} steps.
+ */
+public final class ScaleSim {
+    /** What to simulate. */
+    public record Options(int ranks, int producers, long steps, long seed, int ranksPerNode, String layout, int prefetch,
+                          long stepMillis, long produceMillis, int samplesPerRank, int seqLen, long idleSeconds,
+                          int checkpointEvery, long maxLagSteps, long gcEverySeconds, S3Model.Config s3, long minPollMillis,
+                          long maxPollMillis) {
+        public static Options defaults(int ranks, int producers, long steps) {
+            return new Options(ranks, producers, steps, 1, 8, StreamConfig.LAYOUT_PRODUCER, 4, 0, 0, 1, 16, 10, 64, 512, 30,
+                    S3Model.Config.defaults(), 2, 100);
+        }
+
+        /** The log followers' poll backoff: {@code min} ms after a version arrived, doubling to {@code max} (ReaderOptions: 2/100). */
+        public Options withPolling(long min, long max) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, min, max);
+        }
+
+        public Options withSeed(long s) {
+            return new Options(ranks, producers, steps, s, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withLayout(String l) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, l, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withPacing(long stepMs, long produceMs) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMs, produceMs, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withReaders(int perNode, int fetchers) {
+            return new Options(ranks, producers, steps, seed, perNode, layout, fetchers, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withIdleSeconds(long s) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, s, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withCheckpoints(int every, long maxLag) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, every, maxLag, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+        }
+
+        public Options withS3(S3Model.Config c) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, c, minPollMillis, maxPollMillis);
+        }
+
+        void validate() {
+            if (ranks < 1 || producers < 1 || steps < 1 || ranksPerNode < 1 || prefetch < 1 || samplesPerRank < 1 || seqLen < 1
+                    || checkpointEvery < 1 || maxLagSteps < 0 || idleSeconds < 0 || stepMillis < 0 || produceMillis < 0
+                    || minPollMillis < 1 || maxPollMillis < minPollMillis) {
+                throw new IllegalArgumentException("bad simulation options: " + this);
+            }
+        }
+
+        int nodes() {
+            return (ranks + ranksPerNode - 1) / ranksPerNode;
+        }
+    }
+
+    /** What a run measured. Times in milliseconds of simulated time. */
+    public record Result(Options options, Throwable failure, long committedSteps, double stepsPerSecond, double simSeconds,
+                         double wallSeconds, long events, double[] commitLatency, double[] appendToVisible, long versions,
+                         double[] groupSize, long groupMax, long commits, long conflicts, long producerRestarts,
+                         long readerRetries, Map<SimStore.Op, Long> requests, long throttledPut, long throttledGet,
+                         S3Model.Peak putPeak, S3Model.Peak getPeak, long bucketPutPeak, long bucketGetPeak, int prefixes,
+                         double logGetsPerStepPerFollower, double logGetsPerIdleSecondPerFollower, double cost,
+                         double costPerMillionSteps, double[] commitCall, double consumedPerSecond, long flowWaits,
+                         Map<String, long[]> roles, Map<String, long[]> families) {
+        public boolean ok() {
+            return failure == null;
+        }
+
+        /** The report, last line as issue 15 asks. */
+        public List<String> lines() {
+            Options o = options;
+            List<String> l = new ArrayList<>();
+            l.add(String.format(Locale.ROOT, "simulate: %d ranks (%d nodes x %d ranks, one log follower per node, %d fetchers per rank),"
+                    + " %d producers, %d steps, layout %s, seed %d, store s3-model", o.ranks(), o.nodes(), o.ranksPerNode(),
+                    o.prefetch(), o.producers(), o.steps(), o.layout(), o.seed()));
+            l.add("  s3-model: " + o.s3().describe());
+            l.add(String.format(Locale.ROOT, "  trainer step %d ms, producer %d ms per batch, %d samples x %d tokens per rank,"
+                    + " checkpoint every %d steps, max_lag_steps %d, GC every %d s, follower poll %d..%d ms", o.stepMillis(),
+                    o.produceMillis(), o.samplesPerRank(), o.seqLen(), o.checkpointEvery(), o.maxLagSteps(), o.gcEverySeconds(),
+                    o.minPollMillis(), o.maxPollMillis()));
+            if (failure != null) {
+                l.add("  FAILED: " + failure);
+            }
+            l.add(String.format(Locale.ROOT, "committed steps: %d, %.1f steps/s committed, %.1f steps/s consumed (%.1f s simulated;"
+                    + " wall %.1f s, %d events)", committedSteps, stepsPerSecond, consumedPerSecond, simSeconds, wallSeconds, events));
+            l.add(String.format(Locale.ROOT, "commit latency (one commit call: races, retries and flow-control waits included): p50 %.0f"
+                    + " ms, p99 %.0f ms; append -> committed: p50 %.0f ms, p99 %.0f ms; producer flow-control waits %d", commitCall[0],
+                    commitCall[1], commitLatency[0], commitLatency[1], flowWaits));
+            l.add(String.format(Locale.ROOT, "append -> visible on every node: p50 %.0f ms, p99 %.0f ms", appendToVisible[0],
+                    appendToVisible[1]));
+            l.add(String.format(Locale.ROOT, "versions with batches: %d; steps per version p50 %.0f, p99 %.0f, max %d; lost races %d"
+                    + " of %d commit attempts (%.1f%%); producer restarts %d; reader retries after exhausted store retries %d",
+                    versions, groupSize[0], groupSize[1], groupMax, conflicts, commits + conflicts,
+                    commits + conflicts == 0 ? 0.0 : 100.0 * conflicts / (commits + conflicts), producerRestarts, readerRetries));
+            StringBuilder rq = new StringBuilder("requests:");
+            for (SimStore.Op op : List.of(SimStore.Op.GET, SimStore.Op.RANGE, SimStore.Op.STAT, SimStore.Op.PUT,
+                    SimStore.Op.PUT_IF_ABSENT, SimStore.Op.LIST_PAGE, SimStore.Op.DELETE)) {
+                rq.append(' ').append(op.name()).append(' ').append(requests.getOrDefault(op, 0L));
+            }
+            l.add(rq + String.format(Locale.ROOT, "; 503 SlowDown: %d (PUT-class %d, GET-class %d)", throttledPut + throttledGet,
+                    throttledPut, throttledGet));
+            l.add(String.format(Locale.ROOT, "per prefix, max over 1-s windows (%d prefixes): PUT-class %d/s (%s), GET-class %d/s (%s);"
+                    + " whole bucket: PUT-class %d/s, GET-class %d/s", prefixes, putPeak.perSecond(), putPeak.prefix(),
+                    getPeak.perSecond(), getPeak.prefix(), bucketPutPeak, bucketGetPeak));
+            l.add(String.format(Locale.ROOT, "log follower GET-class requests on _log/: %.2f per committed step per follower, %.2f per"
+                    + " idle second per follower", logGetsPerStepPerFollower, logGetsPerIdleSecondPerFollower));
+            StringBuilder rl = new StringBuilder("requests by role (all / GET-class on _log/):");
+            new java.util.TreeMap<>(roles).forEach((role, c) -> rl.append(' ').append(role).append(' ').append(c[1]).append('/')
+                    .append(c[0]));
+            l.add(rl.toString());
+            StringBuilder fl = new StringBuilder("requests by key prefix (PUT-class / GET-class / 503s):");
+            new java.util.TreeMap<>(families).forEach((f, c) -> fl.append(' ').append(f).append(' ').append(c[0]).append('/')
+                    .append(c[1]).append('/').append(c[2]));
+            l.add(fl.toString());
+            l.add(String.format(Locale.ROOT, "request cost: $%.4f for the run, $%.2f per 1M steps", cost, costPerMillionSteps));
+            l.add(String.format(Locale.ROOT, "max PUT/s per prefix = %d, max GET/s per prefix = %d, 503s = %d, $ per 1M steps = %.2f",
+                    putPeak.perSecond(), getPeak.perSecond(), throttledPut + throttledGet, costPerMillionSteps));
+            return l;
+        }
+    }
+
+    private static final long MS = 1_000_000L;
+
+    private final Options o;
+    private final SimScheduler sim;
+    private final S3Model model;
+    private final SimStore store;
+    private final StreamConfig config;
+    private final ProducerOptions producerOptions;
+    private final int nodes;
+
+    // Shared bookkeeping (not protocol state): touched only by the actor holding the baton.
+    private final long[] visible; // per node: steps its follower has seen committed
+    private final ManifestLog[] nodeLog;
+    private final long[] nodeLowWater; // per node: the lowest step a fetcher of it still needs
+    private final int[][] fetcherNext; // per node, per fetcher: its next step
+    private final List<List<SimScheduler.Actor>> visibilityWaiters = new ArrayList<>();
+    private final List<List<SimScheduler.Actor>> consumeWaiters = new ArrayList<>();
+    private final int[] fetched; // per step: ranks that fetched it
+    private final long[] firstVisible;
+    private final long[] lastVisible;
+    private final int[] nodesSeen;
+    private final Map<Long, Long> appendedAt = new HashMap<>(); // producer << 40 | seq -> append time
+    private final LongList commitLatency = new LongList();
+    private final LongList appendToVisible = new LongList();
+    private final LongList commitCall = new LongList();
+    private SimScheduler.Actor trainerActor;
+    private SimScheduler.Actor conductorActor;
+    private long consumed;
+    private long checkpointDue;
+    private boolean created;
+    private boolean finished;
+    private long commits;
+    private long conflicts;
+    private long producerRestarts;
+    private long flowWaits;
+    private long readerRetries;
+    private long logGetsAtEnd;
+    private long logGetsAfterIdle;
+    private long endNanos;
+
+    private ScaleSim(Options o) {
+        o.validate();
+        this.o = o;
+        this.sim = new SimScheduler(o.seed());
+        this.model = new S3Model(sim, o.s3());
+        this.store = new SimStore(sim, new SimStore.Faults(0, 0, 0, 1, 0, 0, 1000), "s3-model").withModel(model);
+        this.config = StreamConfig.of(o.ranks()).withDataLayout(o.layout()).withRetention(2, o.maxLagSteps());
+        this.producerOptions = ProducerOptions.defaults().withWriteParallelism(0);
+        this.nodes = o.nodes();
+        this.visible = new long[nodes];
+        this.nodeLog = new ManifestLog[nodes];
+        this.nodeLowWater = new long[nodes];
+        this.fetcherNext = new int[nodes][];
+        for (int n = 0; n < nodes; n++) {
+            visibilityWaiters.add(new ArrayList<>());
+        }
+        for (int j = 0; j < o.prefetch(); j++) {
+            consumeWaiters.add(new ArrayList<>());
+        }
+        int steps = Math.toIntExact(o.steps());
+        this.fetched = new int[steps];
+        this.firstVisible = new long[steps];
+        this.lastVisible = new long[steps];
+        this.nodesSeen = new int[steps];
+    }
+
+    /** Runs one simulation. */
+    public static Result run(Options o) {
+        return new ScaleSim(o).go();
+    }
+
+    private Result go() {
+        long t0 = System.nanoTime();
+        sim.spawn("creator", 0, self -> {
+            StreamEnv env = env(self);
+            ObjectStore s = store(self, env);
+            while (true) {
+                try {
+                    s.putIfAbsent(StreamConfig.KEY, Json.write(config)); // creating a stream (docs/format.md §3)
+                    break;
+                } catch (StoreException e) {
+                    sleep(env, 50);
+                }
+            }
+            created = true;
+            for (int i = 0; i < o.producers(); i++) {
+                final int p = i;
+                sim.spawn("producer-" + i, self.random().nextLong(0, 20) * MS, me -> producer(me, p));
+            }
+            for (int n = 0; n < nodes; n++) {
+                final int node = n;
+                sim.spawn("follower-" + n, self.random().nextLong(0, 20) * MS, me -> follower(me, node));
+            }
+        });
+        for (int n = 0; n < nodes; n++) {
+            int first = n * o.ranksPerNode();
+            int count = Math.min(o.ranksPerNode(), o.ranks() - first);
+            fetcherNext[n] = new int[count * o.prefetch()];
+            for (int r = 0; r < count; r++) {
+                for (int j = 0; j < o.prefetch(); j++) {
+                    final int node = n;
+                    final int rank = first + r;
+                    final int lane = j;
+                    final int slot = r * o.prefetch() + j;
+                    fetcherNext[n][slot] = j;
+                    sim.spawn("rank-" + rank + "." + j, 0, me -> fetcher(me, node, rank, lane, slot));
+                }
+            }
+        }
+        trainerActor = sim.spawn("trainer", 0, this::trainer);
+        sim.spawn("checkpointer", 0, this::checkpointer);
+        sim.spawn("gc", o.gcEverySeconds() * 1000 * MS, this::gc);
+        conductorActor = sim.spawn("conductor", 0, this::conductor);
+        Throwable f = sim.run(Long.MAX_VALUE, Long.MAX_VALUE);
+        if (f == null && !finished) {
+            f = new AssertionError("the run stopped before every step was consumed: consumed " + consumed + " of " + o.steps()
+                    + " steps, nodes see " + Arrays.toString(Arrays.copyOf(visible, Math.min(nodes, 8))));
+        }
+        return result(f, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private StreamEnv env(SimScheduler.Actor self) {
+        return new StreamEnv(new SimClock(sim), FailPoints.none()).withRandom(self.random());
+    }
+
+    private ObjectStore store(SimScheduler.Actor self, StreamEnv env) {
+        return SimProcess.store(store, self, env);
+    }
+
+    private static void sleep(StreamEnv env, long millis) {
+        SimProcess.sleep(env, millis);
+    }
+
+    // ---------------------------------------------------------------- producers
+
+    private long stepsOf(int p) {
+        return o.steps() / o.producers() + (p < o.steps() % o.producers() ? 1 : 0);
+    }
+
+    private void producer(SimScheduler.Actor self, int p) {
+        StreamEnv env = env(self);
+        long[] dataPutEnd = new long[1]; // when this producer's last batch-object write returned
+        io.lakestream.testkit.HookStore s = new io.lakestream.testkit.HookStore(store(self, env));
+        s.afterPutIfAbsent = key -> {
+            if (key.startsWith(StreamLayout.DATA_PREFIX)) {
+                dataPutEnd[0] = sim.nowNanos();
+            }
+        };
+        int batch = o.ranks() * o.samplesPerRank();
+        // each producer its own source of stepsOf(p) full global batches (exactly-once is ProtocolSim's to check)
+        long mine = stepsOf(p) * batch;
+        SyntheticSource src = new SyntheticSource(mine, o.seed() * 1_000 + p, 0, 1, o.seqLen());
+        String id = "p" + p;
+        while (true) {
+            TgbProducer prod = null;
+            try {
+                prod = TgbProducer.open(s, id, config, producerOptions, env);
+                long resume = SyntheticSource.parseCursor(prod.committedCursor());
+                long next = resume < 0 ? src.startIndex() : resume;
+                long done = resume < 0 ? 0 : resume;
+                long seenCommits = 0;
+                long seenConflicts = 0;
+                long committedSeq = prod.committedSeq();
+                while (done < mine) {
+                    long[] ids = src.take(next, (int) Math.min(batch, mine - done));
+                    if (ids.length == 0) {
+                        break;
+                    }
+                    if (o.produceMillis() > 0) {
+                        sleep(env, o.produceMillis());
+                    }
+                    next = src.after(ids[ids.length - 1]);
+                    done += ids.length;
+                    long seq = prod.committedSeq() + prod.pendingCount() + 1;
+                    appendedAt.put(((long) p << 40) | seq, sim.nowNanos());
+                    long before = prod.commits();
+                    prod.append(src.globalBatch(ids, o.ranks()), SyntheticSource.cursor(next));
+                    if (prod.commits() > before) {
+                        commitCall.add(sim.nowNanos() - dataPutEnd[0]); // the commit ran after the batch's object write
+                    }
+                    committedSeq = noteCommits(p, prod, committedSeq);
+                    commits += prod.commits() - seenCommits;
+                    conflicts += prod.conflicts() - seenConflicts;
+                    seenCommits = prod.commits();
+                    seenConflicts = prod.conflicts();
+                }
+                long started = sim.nowNanos();
+                if (prod.commit() != null) {
+                    commitCall.add(sim.nowNanos() - started);
+                }
+                noteCommits(p, prod, committedSeq);
+                commits += prod.commits() - seenCommits;
+                conflicts += prod.conflicts() - seenConflicts;
+                flowWaits += prod.flowWaits();
+                prod.close();
+                return;
+            } catch (StoreException | CommitStateUnknownException | IllegalStateException e) {
+                // what a supervisor does: a new instance (next epoch) resumes from the committed cursor
+                producerRestarts++;
+                sim.trace(self + " restarts: " + e.getMessage());
+                if (prod != null) {
+                    flowWaits += prod.flowWaits();
+                    prod.close();
+                }
+                sleep(env, 1000);
+            }
+        }
+    }
+
+    /** Commit latencies of the batches that became committed since {@code before}; returns the producer's committed seq. */
+    private long noteCommits(int p, TgbProducer prod, long before) {
+        long now = sim.nowNanos();
+        for (long seq = before + 1; seq <= prod.committedSeq(); seq++) {
+            Long at = appendedAt.get(((long) p << 40) | seq);
+            if (at != null) {
+                commitLatency.add(now - at);
+            }
+        }
+        return prod.committedSeq();
+    }
+
+    // ---------------------------------------------------------------- readers
+
+    private void follower(SimScheduler.Actor self, int node) {
+        StreamEnv env = env(self);
+        ObjectStore s = store(self, env);
+        long wait = o.minPollMillis(); // ReaderOptions.defaults(): 2 ms doubling to 100 ms
+        ManifestLog log = null;
+        while (!finished) {
+            try {
+                if (log == null) {
+                    log = ManifestLog.open(s, o.ranks(), true, env);
+                    nodeLog[node] = log;
+                }
+                long low = Long.MAX_VALUE;
+                for (int next : fetcherNext[node]) {
+                    low = Math.min(low, next);
+                }
+                if (low > nodeLowWater[node] && low < Long.MAX_VALUE) {
+                    nodeLowWater[node] = low;
+                    log.forgetBefore(Math.min(low, visible[node])); // the node's fetchers need nothing older
+                }
+                ManifestState st = log.refresh();
+                long committed = Math.min(st.committedSteps(), o.steps());
+                if (committed > visible[node]) {
+                    long now = sim.nowNanos();
+                    for (long step = visible[node]; step < committed; step++) {
+                        int i = (int) step;
+                        if (nodesSeen[i]++ == 0) {
+                            firstVisible[i] = now;
+                        }
+                        if (nodesSeen[i] == nodes) {
+                            lastVisible[i] = now;
+                            TgbEntry e = log.entry(step);
+                            Long at = appendedAt.get(((long) Integer.parseInt(e.producer().substring(1)) << 40) | e.seq());
+                            if (at != null) {
+                                appendToVisible.add(now - at);
+                            }
+                        }
+                    }
+                    visible[node] = committed;
+                    List<SimScheduler.Actor> w = visibilityWaiters.get(node);
+                    for (SimScheduler.Actor a : w) {
+                        sim.unpark(a);
+                    }
+                    w.clear();
+                    wait = o.minPollMillis();
+                    continue;
+                }
+                sleep(env, wait);
+                wait = Math.min(o.maxPollMillis(), wait * 2);
+            } catch (StoreException e) {
+                readerRetries++;
+                sleep(env, 1000);
+            }
+        }
+    }
+
+    private void fetcher(SimScheduler.Actor self, int node, int rank, int lane, int slot) {
+        StreamEnv env = env(self);
+        ObjectStore s = store(self, env);
+        int k = o.prefetch();
+        for (long step = lane; step < o.steps(); ) {
+            fetcherNext[node][slot] = (int) step;
+            if (step >= visible[node]) {
+                visibilityWaiters.get(node).add(self);
+                sim.park();
+                continue;
+            }
+            if (step >= consumed + k) {
+                consumeWaiters.get(lane).add(self);
+                sim.park();
+                continue;
+            }
+            TgbEntry e = nodeLog[node].entry(step);
+            ShardEntry sh = e.shards().get(rank);
+            MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
+            try {
+                s.readRange(e.object(), sh.offset(), dst);
+            } catch (StoreException ex) {
+                readerRetries++;
+                sleep(env, 1000);
+                continue;
+            }
+            if (Crc32c.of(dst) != sh.crc32c()) {
+                sim.fail("step " + step + " rank " + rank + ": checksum mismatch against the log's shard table");
+            }
+            if (++fetched[(int) step] == o.ranks()) {
+                sim.unpark(trainerActor);
+            }
+            step += k;
+        }
+        fetcherNext[node][slot] = Integer.MAX_VALUE;
+    }
+
+    /** Synchronous data parallelism: step s is consumed once every rank has it, a step time after s − 1. */
+    private void trainer(SimScheduler.Actor self) {
+        StreamEnv env = env(self);
+        for (long step = 0; step < o.steps(); step++) {
+            while (fetched[(int) step] < o.ranks()) {
+                sim.park();
+            }
+            if (o.stepMillis() > 0) {
+                sleep(env, o.stepMillis());
+            }
+            consumed = step + 1;
+            if (consumed % o.checkpointEvery() == 0) {
+                checkpointDue = consumed;
+            }
+            List<SimScheduler.Actor> w = consumeWaiters.get((int) (step % o.prefetch()));
+            for (SimScheduler.Actor a : w) {
+                sim.unpark(a);
+            }
+            w.clear();
+        }
+        sim.unpark(conductorActor);
+    }
+
+    /** Records the trainer's checkpoints in the log (flow control and GC's floor depend on them). */
+    private void checkpointer(SimScheduler.Actor self) {
+        StreamEnv env = env(self);
+        ObjectStore s = store(self, env);
+        long recorded = 0;
+        ManifestLog log = null;
+        while (!finished) {
+            sleep(env, 100);
+            if (checkpointDue <= recorded || !created) {
+                continue;
+            }
+            try {
+                if (log == null) {
+                    log = ManifestLog.open(s, env);
+                }
+                long c = checkpointDue;
+                Checkpoints.record(log, c, "ckpt-" + c);
+                recorded = c;
+            } catch (StoreException | CommitStateUnknownException e) {
+                log = null;
+            }
+        }
+    }
+
+    private void gc(SimScheduler.Actor self) {
+        StreamEnv env = env(self);
+        ObjectStore s = store(self, env);
+        while (!finished) {
+            try {
+                new GarbageCollector(ManifestLog.open(s, env)).run(false);
+            } catch (StoreException | CommitStateUnknownException e) {
+                // the next pass retries
+            }
+            sleep(env, o.gcEverySeconds() * 1000);
+        }
+    }
+
+    /** Waits for the last step to be consumed, then lets the followers idle, measuring their GETs. */
+    private void conductor(SimScheduler.Actor self) {
+        StreamEnv env = env(self);
+        while (consumed < o.steps()) {
+            sim.park();
+        }
+        endNanos = sim.nowNanos();
+        logGetsAtEnd = followerLogGets();
+        sleep(env, o.idleSeconds() * 1000);
+        logGetsAfterIdle = followerLogGets();
+        finished = true;
+    }
+
+    private long followerLogGets() {
+        long[] c = model.byRole().get("follower");
+        return c == null ? 0 : c[0];
+    }
+
+    // ---------------------------------------------------------------- the report
+
+    private Result result(Throwable f, double wallSeconds) {
+        long committed = 0;
+        long lastCommit = 0;
+        for (int i = 0; i < fetched.length; i++) {
+            if (nodesSeen[i] > 0) {
+                committed = i + 1;
+                lastCommit = Math.max(lastCommit, firstVisible[i]);
+            }
+        }
+        double simSeconds = (endNanos > 0 ? endNanos : sim.nowNanos()) / 1e9;
+        double rate = lastCommit == 0 ? 0 : committed / (lastCommit / 1e9);
+        // group sizes from the log itself (the versions are all still there: log GC waits for the log grace)
+        LongList groups = new LongList();
+        long groupMax = 0;
+        for (Map.Entry<String, Integer> e : store.snapshot().entrySet()) {
+            if (StreamLayout.parse(e.getKey()) instanceof StreamLayout.Version) {
+                byte[] b = store.peek(e.getKey());
+                if (VersionTombstone.is(b)) {
+                    continue;
+                }
+                int n = Json.read(b, io.lakestream.log.VersionFile.class, e.getKey()).tgbs().size();
+                if (n > 0) {
+                    groups.add(n);
+                    groupMax = Math.max(groupMax, n);
+                }
+            }
+        }
+        Map<SimStore.Op, Long> requests = new java.util.EnumMap<>(SimStore.Op.class);
+        for (SimStore.Op op : SimStore.Op.values()) {
+            requests.put(op, model.offered(op));
+        }
+        double perStep = committed == 0 ? 0 : (double) logGetsAtEnd / committed / nodes;
+        double perIdle = o.idleSeconds() == 0 ? 0 : (double) (logGetsAfterIdle - logGetsAtEnd) / o.idleSeconds() / nodes;
+        double cost = model.cost();
+        double consumedRate = endNanos == 0 ? 0 : consumed / (endNanos / 1e9);
+        return new Result(o, f, committed, rate, simSeconds, wallSeconds, sim.events(), commitLatency.percentilesMillis(),
+                appendToVisible.percentilesMillis(), groups.size(), groups.percentiles(), groupMax, commits, conflicts,
+                producerRestarts, readerRetries, requests, model.refused(S3Model.RateClass.PUT), model.refused(S3Model.RateClass.GET),
+                model.peak(S3Model.RateClass.PUT), model.peak(S3Model.RateClass.GET), model.bucketPeak(S3Model.RateClass.PUT),
+                model.bucketPeak(S3Model.RateClass.GET), model.prefixes(), perStep, perIdle, cost,
+                committed == 0 ? 0 : cost / committed * 1e6, commitCall.percentilesMillis(), consumedRate, flowWaits,
+                Map.copyOf(model.byRole()), Map.copyOf(model.byFamily()));
+    }
+
+    /** A growable list of longs with percentiles. */
+    private static final class LongList {
+        private long[] v = new long[1024];
+        private int n;
+
+        void add(long x) {
+            if (n == v.length) {
+                v = Arrays.copyOf(v, n * 2);
+            }
+            v[n++] = x;
+        }
+
+        int size() {
+            return n;
+        }
+
+        double[] percentiles() {
+            if (n == 0) {
+                return new double[] {0, 0};
+            }
+            long[] s = Arrays.copyOf(v, n);
+            Arrays.sort(s);
+            return new double[] {s[(int) Math.min(n - 1, Math.round(0.50 * (n - 1)))], s[(int) Math.min(n - 1, Math.round(0.99 * (n - 1)))]};
+        }
+
+        double[] percentilesMillis() {
+            double[] p = percentiles();
+            return new double[] {p[0] / 1e6, p[1] / 1e6};
+        }
+    }
+}
