@@ -666,6 +666,7 @@ public final class TgbProducer implements AutoCloseable {
                 int queued = pendingCount();
                 boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
                 if (lagOk && (writers == null || queued < maxQueued())) {
+                    waitingReason = null;
                     return;
                 }
                 if (!lagOk && queued == 0) {
@@ -681,6 +682,10 @@ public final class TgbProducer implements AutoCloseable {
                 if (writers == null) {
                     commit(); // inline: the queued batches, as flow control lets them through
                     continue;
+                }
+                if (lagOk) {
+                    waitingReason = "queue full: " + queued + " batches appended and not committed yet (at most " + maxQueued()
+                            + ", two per writer thread)";
                 }
                 lock.lock();
                 try {

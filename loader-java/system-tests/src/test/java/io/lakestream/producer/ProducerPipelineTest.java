@@ -78,11 +78,28 @@ class ProducerPipelineTest {
         long[] next = {0};
         append(p, src, next);
         assertTrue(stuck.await(20, TimeUnit.SECONDS), "the first commit started");
-        for (int i = 0; i < 20; i++) {
-            append(p, src, next); // each returns: encoding and writing do not wait for the stuck commit
+        // Encoding and writing go on behind the stuck commit until the queue is full (two batches
+        // per writer thread: backpressure, not unbounded memory); then append waits, saying why.
+        java.util.concurrent.atomic.AtomicInteger appended = new java.util.concurrent.atomic.AtomicInteger();
+        Thread appender = new Thread(() -> {
+            for (int i = 0; i < 20; i++) {
+                append(p, src, next);
+                appended.incrementAndGet();
+            }
+        });
+        appender.start();
+        for (int i = 0; i < 2000 && p.waitingReason() == null; i++) {
+            Thread.sleep(10);
         }
+        assertTrue(p.waitingReason() != null, "append waits once the queue is full");
+        int queuedWhileStuck = appended.get();
+        assertTrue(queuedWhileStuck >= 2 * ProducerOptions.defaults().writeParallelism() - 2,
+                "batches appended behind the stuck commit: " + queuedWhileStuck);
+        assertTrue(queuedWhileStuck < 20, "the queue is bounded: " + queuedWhileStuck + " appended while the commit hangs");
         assertEquals(0, ManifestLog.open(fs, true).state().committedSteps(), "nothing committed while the commit hangs");
         release.countDown();
+        appender.join(20_000);
+        assertEquals(20, appended.get(), "append goes on once the commit lands");
         p.commit();
         assertEquals(21, p.committedSeq());
         assertTrue(p.commits() < 21, "the batches queued behind the stuck commit went in groups: " + p.commits() + " commits");
