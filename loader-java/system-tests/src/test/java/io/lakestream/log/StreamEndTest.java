@@ -120,7 +120,8 @@ class StreamEndTest {
     @Test
     void batchesWrittenButNotCommittedBeforeTheEndBecomeOrphans() throws Exception {
         ObjectStore fs = FileStore.open(dir.resolve("s"), true);
-        TgbProducer p = Streams.produce(fs, "p", W, B, new SyntheticSource(6, 5, 0, 1, 4), -1, Streams.opts());
+        // a fixed group of 8: the appended batch waits for its group (no linger commit) until commit()
+        TgbProducer p = Streams.produce(fs, "p", W, B, new SyntheticSource(6, 5, 0, 1, 4), -1, Streams.opts().withGroup(8, 8, false));
         p.append(new SyntheticSource(6, 9, 0, 1, 4).globalBatch(new long[] {0, 1, 2, 3, 4, 5}, W), "next=6");
         StreamEnd.close(fs);
         assertThrows(StreamClosedException.class, p::commit);
