@@ -685,11 +685,13 @@ public final class TgbProducer implements AutoCloseable {
                 }
                 if (lagOk) {
                     waitingReason = "queue full: " + queued + " batches appended and not committed yet (at most " + maxQueued()
-                            + ", two per writer thread)";
+                            + ")";
                 }
                 lock.lock();
                 try {
-                    if (!lagOk) {
+                    if ((!lagOk || !options.adaptive()) && !pending.isEmpty()) {
+                        // flow control, or a fixed group the queue cannot hold: commit what is queued
+                        // (adaptive groups have the linger bound for that)
                         flushUpTo = Math.max(flushUpTo, pending.peekLast().entry.seq());
                         changed.signalAll();
                     }
@@ -712,10 +714,14 @@ public final class TgbProducer implements AutoCloseable {
      * thread (one being written, one written and waiting for its commit). Queued batches are
      * latency (at r batches a second, q queued ones wait q / r) and a longer queue would not write
      * or commit any faster, so the queue does not grow with the group target: under contention the
-     * pacer spaces commits, and the linger bound caps how long a group may gather.
+     * pacer spaces commits, and the linger bound caps how long a group may gather. A fixed group
+     * (not adaptive) has no linger bound: the queue holds a whole group, and a full queue is
+     * committed as it is, so an append never waits for a group that cannot fill.
      */
     private int maxQueued() {
-        return 2 * parallelism;
+        // A fixed group is what its user asked for: the queue holds one (written batches hold no
+        // encode buffer, only their entries).
+        return options.adaptive() ? 2 * parallelism : Math.max(2 * parallelism, options.maxGroup());
     }
 
     /** Why {@link #append} is blocked right now, or null. */

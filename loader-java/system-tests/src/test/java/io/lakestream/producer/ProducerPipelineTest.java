@@ -118,6 +118,31 @@ class ProducerPipelineTest {
         }
     }
 
+    /**
+     * A fixed group larger than two batches per writer thread (the adaptive queue bound): the
+     * queue holds whole groups, so appends never wait for a group that cannot fill (this hung the
+     * comparison harness's stream builder: groups of 256 on 16 writers).
+     */
+    @Test
+    void aFixedGroupLargerThanTheWritersQueueStillFillsAndCommits() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        ProducerOptions big = ProducerOptions.defaults().withGroup(64, 64, false).withWriteParallelism(2);
+        try (TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), big)) {
+            SyntheticSource src = source();
+            long[] next = {0};
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(java.time.Duration.ofSeconds(60), () -> {
+                for (int i = 0; i < 130; i++) {
+                    append(p, src, next); // a liveness bound, not a speed target: this used to wait forever at 4
+                }
+            });
+            awaitCommittedSteps(fs, 128); // two full groups, committed without commit()
+            assertEquals(130, p.commit().state().committedSteps());
+            // groups of (up to) 64: a full queue is committed with what is written by then
+            assertTrue(p.commits() >= 3 && p.commits() <= 10, "commits of whole groups, far above the writers' 4: " + p.commits());
+            Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(next[0]));
+        }
+    }
+
     @Test
     void aFixedGroupWaitsForItsBatchesOrCommit() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
