@@ -35,7 +35,9 @@ def test_fencing_raises_fenced_error(jvm, uri):
     old.commit()
     new = lakestream.Producer(uri, "tok", 1)  # claims epoch 2: the old instance is a zombie now
     with pytest.raises(lakestream.FencedError) as ei:
-        old.append(_shards(1, 2), cursor="b")  # group of 1: append commits
+        # committed in the background: the fencing surfaces at the next call, commit() at the latest
+        old.append(_shards(1, 2), cursor="b")
+        old.commit()
     e = ei.value
     assert isinstance(e, lakestream.LakestreamError)
     assert e.producer == "tok" and e.epoch == 1 and e.current_epoch == 2

@@ -17,8 +17,8 @@ class Producer:
     appended batches visible to readers, atomically, exactly once. Batches appended but not
     committed when the process dies are never seen by readers.
 
-    ``group`` is the initial number of batches per commit (``append`` commits by itself when the
-    adaptive group is full); ``lz4`` stores shards LZ4-compressed. ``max_lag_steps`` and
+    ``group`` is the initial number of batches per commit: a committer thread commits written
+    batches by itself (a full group, or after a few milliseconds at most); ``lz4`` stores shards LZ4-compressed. ``max_lag_steps`` and
     ``keep_checkpoints`` are settings of the stream (flow control: producers wait while more
     than ``max_lag_steps`` committed steps lie beyond the newest checkpoint, 0 = no bound;
     retention keeps the newest ``keep_checkpoints``); they apply when this producer creates the
@@ -88,7 +88,8 @@ class Producer:
         the same number of samples. ``cursor``: the source position after this batch (a str),
         returned by :attr:`committed_cursor` once committed.
 
-        ``append`` commits by itself when the group is full. If that commit (or :meth:`commit`)
+        Batches are committed in the background (a full group, or a few milliseconds at most);
+        a failure of that commit is raised by the next ``append`` or :meth:`commit`. Once one
         raises, this producer is finished: every later call raises too, so records cannot be sent
         twice. Open a new ``Producer`` with the same id and resume the source at its
         :attr:`committed_cursor`, which says exactly which records are in the stream.
