@@ -17,7 +17,7 @@ package io.lakestream.producer;
  *   <li>A commit starts as soon as {@code g} batches are ready, or {@code (g − 1) · L} after the
  *       previous commit ended (so N producers at target {@code g} offer the store about N/g
  *       commits per commit latency), or when the oldest waiting batch has waited the linger
- *       bound, whichever comes first. With {@code g = 1} every ready batch is committed at once,
+ *       bound (by default two commit latencies, at least 5 ms), whichever comes first. With {@code g = 1} every ready batch is committed at once,
  *       and batches that arrive while a commit runs form the next group by themselves.</li>
  * </ul>
  * A fixed (non-adaptive) pacer commits exactly when {@code g} batches are ready.
@@ -33,7 +33,9 @@ final class CommitPacer {
     private final int floor;
     private final int max;
     private final boolean adaptive;
-    private final long lingerNanos;
+    private final long lingerNanos; // -1: no bound; AUTO: from the commit latency
+    private static final long AUTO = -2;
+    private static final long MIN_AUTO_NANOS = ProducerOptions.MIN_AUTO_LINGER_MILLIS * 1_000_000;
     private volatile int group;
     private double conflictRate;
     private double latencyNanos = -1;
@@ -43,7 +45,7 @@ final class CommitPacer {
         this.floor = Math.max(1, floor);
         this.max = Math.max(this.floor, max);
         this.adaptive = adaptive;
-        this.lingerNanos = maxLingerMillis < 0 ? -1 : maxLingerMillis * 1_000_000;
+        this.lingerNanos = maxLingerMillis == ProducerOptions.AUTO_LINGER ? AUTO : maxLingerMillis < 0 ? -1 : maxLingerMillis * 1_000_000;
         this.group = this.floor;
     }
 
@@ -74,13 +76,22 @@ final class CommitPacer {
             return Long.MAX_VALUE;
         }
         long at = Long.MAX_VALUE;
-        if (lingerNanos >= 0) {
-            at = oldestNanos + lingerNanos;
+        long linger = lingerNanos();
+        if (linger >= 0) {
+            at = oldestNanos + linger;
         }
         if (lastCommitEnd != Long.MIN_VALUE && latencyNanos >= 0) {
             at = Math.min(at, lastCommitEnd + (long) ((group - 1) * latencyNanos));
         }
         return at;
+    }
+
+    /** The linger bound in force (-1: none): the configured one, or two commit latencies, at least the floor. */
+    long lingerNanos() {
+        if (lingerNanos != AUTO) {
+            return lingerNanos;
+        }
+        return latencyNanos < 0 ? MIN_AUTO_NANOS : Math.max(MIN_AUTO_NANOS, (long) (2 * latencyNanos));
     }
 
     /** A commit ended at {@code endNanos}, having taken {@code nanos} and lost {@code batchConflicts} races to batches. */

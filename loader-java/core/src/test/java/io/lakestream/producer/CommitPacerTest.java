@@ -40,6 +40,23 @@ class CommitPacerTest {
     }
 
     @Test
+    void theDefaultLingerBoundIsTwoCommitLatenciesAndAtLeastFiveMilliseconds() {
+        CommitPacer p = new CommitPacer(8, 64, true, ProducerOptions.AUTO_LINGER);
+        assertEquals(5 * MS, p.lingerNanos(), "before any commit: the floor");
+        p.onCommit(0, MS, 10 * MS); // a local disk: 1 ms commits
+        assertEquals(5 * MS, p.lingerNanos(), "the floor, not 2 ms");
+        CommitPacer s3 = new CommitPacer(8, 64, true, ProducerOptions.AUTO_LINGER);
+        s3.onCommit(0, 120 * MS, 200 * MS); // an object store: 120 ms commits
+        assertEquals(240 * MS, s3.lingerNanos());
+        long oldest = 300 * MS;
+        // batches written 35 ms apart (one writer on S3) gather into a group instead of leaving one by one
+        assertFalse(s3.due(3, oldest, oldest + 105 * MS), "3 of 8 ready after 105 ms: keep gathering");
+        assertTrue(s3.due(3, oldest, oldest + 240 * MS), "two commit latencies: commit what is there");
+        assertEquals(-1, new CommitPacer(8, 64, true, -1).lingerNanos(), "negative: no bound");
+        assertEquals(7 * MS, new CommitPacer(8, 64, true, 7).lingerNanos(), "a configured bound is kept");
+    }
+
+    @Test
     void commitsAreSpacedByTheGroupTimesTheCommitLatency() {
         CommitPacer p = new CommitPacer(1, 64, true, 1000);
         p.onCommit(1, 4 * MS, 10 * MS); // latency 4 ms, conflict: group 2
