@@ -93,11 +93,7 @@ public final class AllocationProbe {
                 if (server != null) {
                     server.close();
                 }
-                try (var walk = Files.walk(dir)) {
-                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(f);
-                    }
-                }
+                BenchStream.deleteTree(dir);
             }
         }
     }

@@ -97,10 +97,6 @@ public class ReaderNextBenchmark {
         if (server != null) {
             server.close();
         }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        BenchStream.deleteTree(dir);
     }
 }
