@@ -10,14 +10,7 @@ import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.StepBatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
-import io.lakestream.testkit.s3.S3ServerProcess;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,19 +50,11 @@ public final class AllocationProbe {
         System.out.println("|---|---:|---:|---:|---:|");
         for (String kind : stores) {
             Path dir = Files.createTempDirectory("lakestream-alloc-");
-            Process server = null;
-            Writer serverIn = null;
+            S3ServerChild server = null;
             String uri = "file://" + dir.resolve("stream");
             if (kind.equals("s3")) {
-                server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                        "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), S3ServerProcess.class.getName())
-                        .redirectError(dir.resolve("s3-server.log").toFile()).start();
-                serverIn = new OutputStreamWriter(server.getOutputStream(), StandardCharsets.UTF_8);
-                BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-                expect(out, "READY");
-                serverIn.write("BUCKET alloc-probe\n");
-                serverIn.flush();
-                uri = expect(out, "URI");
+                server = S3ServerChild.start(dir, "alloc-probe");
+                uri = server.uri();
             }
             try (ObjectStore store = ObjectStores.open(uri, true)) {
                 List<List<Map<String, TensorData>>> batches = batches();
@@ -106,14 +91,9 @@ public final class AllocationProbe {
                         read / steps, polls);
             } finally {
                 if (server != null) {
-                    serverIn.close();
-                    server.waitFor();
+                    server.close();
                 }
-                try (var walk = Files.walk(dir)) {
-                    for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                        Files.deleteIfExists(f);
-                    }
-                }
+                BenchStream.deleteTree(dir);
             }
         }
     }
@@ -132,14 +112,5 @@ public final class AllocationProbe {
             out.add(List.copyOf(shards));
         }
         return out;
-    }
-
-    private static String expect(BufferedReader out, String word) throws IOException {
-        for (String l; (l = out.readLine()) != null; ) {
-            if (l.startsWith(S3ServerProcess.TAG + word)) {
-                return l.substring(S3ServerProcess.TAG.length() + word.length()).trim();
-            }
-        }
-        throw new IOException("the S3 server process ended before '" + word + "'");
     }
 }

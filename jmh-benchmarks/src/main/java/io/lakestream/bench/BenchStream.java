@@ -91,6 +91,11 @@ final class BenchStream implements AutoCloseable {
     @Override
     public void close() {
         store.close();
+        deleteTree(dir);
+    }
+
+    /** Removes a benchmark's scratch directory and everything in it. */
+    static void deleteTree(Path dir) {
         try (Stream<Path> walk = Files.walk(dir)) {
             for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(p);

@@ -12,12 +12,6 @@ import io.lakestream.reader.StepBatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
 import io.lakestream.testkit.CountingStore;
-import io.lakestream.testkit.s3.S3ServerProcess;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -47,26 +41,11 @@ public final class FollowerGetsProbe {
         double seconds = args.length > 1 ? Double.parseDouble(args[1]) : 10;
         double rate = args.length > 2 ? Double.parseDouble(args[2]) : 25;
         Path dir = Files.createTempDirectory("lakestream-follow-");
-        Process server = null;
-        Writer serverIn = null;
+        S3ServerChild server = null;
         String uri = "file://" + dir.resolve("stream");
         if (kind.equals("s3")) {
-            server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                    "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), S3ServerProcess.class.getName())
-                    .redirectError(dir.resolve("s3-server.log").toFile()).start();
-            serverIn = new OutputStreamWriter(server.getOutputStream(), StandardCharsets.UTF_8);
-            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            for (String l; (l = out.readLine()) != null && !l.startsWith(S3ServerProcess.TAG + "READY"); ) {
-                // wait for the server
-            }
-            serverIn.write("BUCKET follow-probe\n");
-            serverIn.flush();
-            for (String l; (l = out.readLine()) != null; ) {
-                if (l.startsWith(S3ServerProcess.TAG + "URI")) {
-                    uri = l.substring(S3ServerProcess.TAG.length() + 3).trim();
-                    break;
-                }
-            }
+            server = S3ServerChild.start(dir, "follow-probe");
+            uri = server.uri();
         }
         try (ObjectStore store = ObjectStores.open(uri, true);
              TgbProducer p = TgbProducer.open(store, "probe", StreamConfig.of(W), ProducerOptions.defaults().withGroup(1, 1, false))) {
@@ -146,14 +125,9 @@ public final class FollowerGetsProbe {
                     seen.get(seen.size() / 2) / 1e6, seen.get(seen.size() * 99 / 100) / 1e6);
         } finally {
             if (server != null) {
-                serverIn.close();
-                server.waitFor();
+                server.close();
             }
-            try (var walk = Files.walk(dir)) {
-                for (Path f : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                    Files.deleteIfExists(f);
-                }
-            }
+            BenchStream.deleteTree(dir);
         }
     }
 

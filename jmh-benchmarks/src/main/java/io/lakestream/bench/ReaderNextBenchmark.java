@@ -11,12 +11,7 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
 import io.lakestream.testkit.s3.S3ServerProcess;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -57,8 +52,7 @@ public class ReaderNextBenchmark {
     public int shardBytes;
 
     private Path dir;
-    private Process server;
-    private Writer serverIn;
+    private S3ServerChild server;
     private ObjectStore objects;
     private RankReader reader;
 
@@ -67,15 +61,8 @@ public class ReaderNextBenchmark {
         dir = Files.createTempDirectory("lakestream-bench-next-");
         String uri;
         if (store.equals("s3")) {
-            server = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
-                    "-Djava.io.tmpdir=" + dir, "-cp", System.getProperty("java.class.path"), S3ServerProcess.class.getName())
-                    .redirectError(dir.resolve("s3-server.log").toFile()).start();
-            serverIn = new OutputStreamWriter(server.getOutputStream(), StandardCharsets.UTF_8);
-            BufferedReader out = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8));
-            expect(out, "READY");
-            serverIn.write("BUCKET bench-next\n");
-            serverIn.flush();
-            uri = expect(out, "URI");
+            server = S3ServerChild.start(dir, "bench-next");
+            uri = server.uri();
         } else {
             uri = "file://" + dir.resolve("stream");
         }
@@ -90,15 +77,6 @@ public class ReaderNextBenchmark {
             p.commit();
         }
         reader = RankReader.open(objects, 0, 1, 0, ReaderOptions.defaults());
-    }
-
-    private static String expect(BufferedReader out, String word) throws IOException {
-        for (String l; (l = out.readLine()) != null; ) {
-            if (l.startsWith(S3ServerProcess.TAG + word)) {
-                return l.substring(S3ServerProcess.TAG.length() + word.length()).trim();
-            }
-        }
-        throw new IOException("the S3 server process ended before '" + word + "'");
     }
 
     @Benchmark
@@ -117,15 +95,8 @@ public class ReaderNextBenchmark {
         reader.close();
         objects.close();
         if (server != null) {
-            serverIn.close(); // the server's cue to stop and remove its directory
-            if (!server.waitFor(30, TimeUnit.SECONDS)) {
-                server.destroyForcibly();
-            }
+            server.close();
         }
-        try (var walk = Files.walk(dir)) {
-            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
+        BenchStream.deleteTree(dir);
     }
 }
