@@ -52,6 +52,17 @@ class CompactManifestTest {
         return store;
     }
 
+    private static String snapshotWithInlineEntries(ObjectStore store) {
+        String snap = null;
+        for (var o : store.list(StreamLayout.LOG_PREFIX, null, 1000)) {
+            if (StreamLayout.parse(o.key()) instanceof StreamLayout.Snapshot && text(store, o.key()).contains("\"tail\":[{")) {
+                snap = o.key();
+            }
+        }
+        assertTrue(snap != null, "a snapshot with inline entries in " + store.describe());
+        return snap;
+    }
+
     private static String text(ObjectStore store, String key) {
         return new String(store.get(key), StandardCharsets.UTF_8);
     }
@@ -74,18 +85,17 @@ class CompactManifestTest {
         String version1 = text(v1, StreamLayout.versionKey(1));
         assertTrue(version1.contains("\"shards\"") && !version1.contains("shard_table"),
                 "writers keep a version-1 stream in the form older readers read: " + version1);
-        String snap = null; // one with inline entries
-        for (var o : v2.list(StreamLayout.LOG_PREFIX, null, 1000)) {
-            if (StreamLayout.parse(o.key()) instanceof StreamLayout.Snapshot && text(v2, o.key()).contains("\"tail\":[{")) {
-                snap = o.key();
-            }
-        }
-        assertTrue(snap != null, "a snapshot with inline entries");
-        for (String seg : List.of(StreamLayout.segmentKey(0), StreamLayout.segmentKey(16), snap)) {
+        // Snapshots are written in the background, one at a time, so the two streams need not
+        // have them at the same versions: take one with inline entries from each.
+        String snap1 = snapshotWithInlineEntries(v1);
+        String snap2 = snapshotWithInlineEntries(v2);
+        for (String seg : List.of(StreamLayout.segmentKey(0), StreamLayout.segmentKey(16))) {
             assertFalse(text(v1, seg).contains("shard_table"), seg + " of a version-1 stream is per shard");
             assertTrue(text(v2, seg).contains("shard_table"), seg + " of a version-2 stream is compact");
         }
-        assertTrue(text(v1, snap).contains("\"format_version\":1"));
+        assertFalse(text(v1, snap1).contains("shard_table"), snap1 + " of a version-1 stream is per shard");
+        assertTrue(text(v2, snap2).contains("shard_table"), snap2 + " of a version-2 stream is compact");
+        assertTrue(text(v1, snap1).contains("\"format_version\":1"));
 
         List<List<Streams.Seen>> a = Streams.readAll(v2, W);
         List<List<Streams.Seen>> b = Streams.readAll(v1, W);
