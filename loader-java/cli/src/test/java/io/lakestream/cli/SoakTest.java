@@ -316,6 +316,9 @@ class SoakTest {
                         throw new AssertionError("rank " + rank + " cannot restore at " + rs + "; the log now shows version "
                                 + st.version() + ", checkpoints " + st.checkpoints() + ", reclaimed below " + st.reclaimedBelowStep(), e);
                     }
+                    // the restored trainer is at the checkpoint's step: a checkpoint recorded from
+                    // the positions before the crash would raise the floor above steps it re-reads
+                    position.set(rs);
                     restoredHere = true;
                     restoredRanks.incrementAndGet();
                 }
@@ -341,7 +344,7 @@ class SoakTest {
                             }
                         }
                     }
-                    position.set(Math.max(position.get(), b.step() + 1));
+                    position.set(b.step() + 1);
                 }
             }
         } catch (Throwable t) {
