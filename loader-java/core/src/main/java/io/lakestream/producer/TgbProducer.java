@@ -97,6 +97,7 @@ public final class TgbProducer implements AutoCloseable {
     private volatile long conflicts;
     private volatile long batchConflicts;
     private volatile String waitingReason;
+    private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long flowWaits;
     private volatile long controlRewinds;
 
@@ -666,7 +667,7 @@ public final class TgbProducer implements AutoCloseable {
                 int queued = pendingCount();
                 boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
                 if (lagOk && (writers == null || queued < maxQueued())) {
-                    waitingReason = null;
+                    queueFullWait = 0;
                     return;
                 }
                 if (!lagOk && queued == 0) {
@@ -684,8 +685,7 @@ public final class TgbProducer implements AutoCloseable {
                     continue;
                 }
                 if (lagOk) {
-                    waitingReason = "queue full: " + queued + " batches appended and not committed yet (at most " + maxQueued()
-                            + ")";
+                    queueFullWait = queued; // the text is built only if someone asks (waitingReason)
                 }
                 lock.lock();
                 try {
@@ -726,7 +726,12 @@ public final class TgbProducer implements AutoCloseable {
 
     /** Why {@link #append} is blocked right now, or null. */
     public String waitingReason() {
-        return waitingReason;
+        String r = waitingReason;
+        int q = queueFullWait;
+        if (r == null && q > 0) {
+            r = "queue full: " + q + " batches appended and not committed yet (at most " + maxQueued() + ")";
+        }
+        return r;
     }
 
     /** How many times flow control made this producer sleep. */
