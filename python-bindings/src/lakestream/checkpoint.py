@@ -51,10 +51,11 @@ def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str) -> int:
     # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.
     Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
     ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
-    committed = int(ManifestLog.open(store).state().committedSteps())
+    log = ManifestLog.open(store)  # opened once: the check below and the commit share it
+    committed = int(log.state().committedSteps())
     if step > committed:
         raise CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
                               "(a checkpoint's step is the next step to consume, at most the committed count)"
                               % (step, uri, committed))
-    r = Checkpoints.record(store, step, ckpt_id)
+    r = Checkpoints.record(log, step, ckpt_id)
     return int(r.version())
