@@ -338,7 +338,12 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
         log.append([int(x) for x in batch["record_id"]] + [digest(r.numpy()) for r in batch["tokens"]])
         del batch
         if on_step:
-            on_step(step)
+            try:
+                on_step(step)
+            except Exception as e:  # noqa: BLE001 - PyTorch's SIGCHLD handler can raise right in
+                # the os.kill of the worker-kill check, before the loop's next() would
+                died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
+                break
     if died is not None:
         print(json.dumps({"setup": setup, "died": died, "steps_done": len(log)}), flush=True)
         return 3
