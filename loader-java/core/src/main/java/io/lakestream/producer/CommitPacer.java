@@ -17,8 +17,9 @@ package io.lakestream.producer;
  *   <li>A commit starts as soon as {@code g} batches are ready, or {@code (g − 1) · L} after the
  *       previous commit ended (so N producers at target {@code g} offer the store about N/g
  *       commits per commit latency), or when the oldest waiting batch has waited the linger
- *       bound (by default two commit latencies, at least 5 ms), whichever comes first. With {@code g = 1} every ready batch is committed at once,
- *       and batches that arrive while a commit runs form the next group by themselves.</li>
+ *       bound (by default two commit latencies, at least 5 ms), whichever comes first. With
+ *       {@code g = 1} every ready batch is committed at once, and batches that arrive while a
+ *       commit runs form the next group by themselves.</li>
  * </ul>
  * A fixed (non-adaptive) pacer commits exactly when {@code g} batches are ready.
  *

@@ -689,9 +689,7 @@ public final class TgbProducer implements AutoCloseable {
                 }
                 lock.lock();
                 try {
-                    if ((!lagOk || !options.adaptive()) && !pending.isEmpty()) {
-                        // flow control, or a fixed group the queue cannot hold: commit what is queued
-                        // (adaptive groups have the linger bound for that)
+                    if (!lagOk && !pending.isEmpty()) { // the committer may have taken them meanwhile
                         flushUpTo = Math.max(flushUpTo, pending.peekLast().entry.seq());
                         changed.signalAll();
                     }
@@ -715,13 +713,12 @@ public final class TgbProducer implements AutoCloseable {
      * latency (at r batches a second, q queued ones wait q / r) and a longer queue would not write
      * or commit any faster, so the queue does not grow with the group target: under contention the
      * pacer spaces commits, and the linger bound caps how long a group may gather. A fixed group
-     * (not adaptive) has no linger bound: the queue holds a whole group, and a full queue is
-     * committed as it is, so an append never waits for a group that cannot fill.
+     * (not adaptive) has no linger bound and commits only when full, so the queue holds a whole
+     * group (written batches hold no encode buffer, only their entries): otherwise an append
+     * would wait for a group that cannot fill.
      */
     private int maxQueued() {
-        // A fixed group is what its user asked for: the queue holds one (written batches hold no
-        // encode buffer, only their entries).
-        return options.adaptive() ? 2 * parallelism : Math.max(2 * parallelism, options.maxGroup());
+        return options.adaptive() ? 2 * parallelism : Math.max(2 * parallelism, pacer.group());
     }
 
     /** Why {@link #append} is blocked right now, or null. */
