@@ -73,6 +73,9 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--group", defaultValue = "4", description = "TGBs per commit at least (grows on conflicts)")
     int group;
 
+    @Option(names = "--fixed-group", description = "exactly --group TGBs per commit (no adaptive growth, no linger bound)")
+    boolean fixedGroup;
+
     // Stream-wide settings: they go into _lakestream.json when this producer creates the stream,
     // and are ignored for an existing stream (every process then reads the stream's own).
 
@@ -160,7 +163,7 @@ final class ProduceCommand implements Callable<Integer> {
             case "u16" -> DType.U16;
             default -> throw new IllegalArgumentException("--dtype must be i32 or u16, got '" + dtype + "'");
         };
-        ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, 64, true)
+        ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, fixedGroup ? group : 64, !fixedGroup)
                 .withUnsafeStore(unsafeStore);
         if (unsafeStore) {
             System.err.println("lakestream produce: WARNING: --unsafe-store: a new stream is created without checking that the store's"
