@@ -221,8 +221,10 @@ class ProtocolHardeningTest {
         TgbProducer p1 = TgbProducer.open(fs, "p1", cfg, g4);
         TgbProducer p2 = TgbProducer.open(fs, "p2", cfg, g4);
         for (int i = 0; i < 4; i++) {
-            p1.append(batch(2L * i), "n" + i); // the 4th append commits p1's group of 4: lag 4 = the bound
+            p1.append(batch(2L * i), "n" + i); // the 4th append fills p1's group of 4: lag 4 = the bound
         }
+        p1.commit(); // the group is committed in the background: wait for it before p2 starts
+        assertEquals(4, ManifestLog.open(fs).state().committedSteps());
         AtomicReference<Throwable> p2Failed = new AtomicReference<>();
         Thread t = Thread.ofPlatform().start(() -> {
             try {
