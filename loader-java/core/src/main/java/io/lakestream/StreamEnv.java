@@ -2,6 +2,7 @@ package io.lakestream;
 
 import io.lakestream.fail.FailPoints;
 import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.util.Objects;
 import java.util.UUID;
 import java.util.concurrent.ThreadLocalRandom;
@@ -9,12 +10,13 @@ import java.util.random.RandomGenerator;
 
 /**
  * What a process's protocol code takes from its surroundings, passed in rather than read from
- * globals: the clock, the fail-point registry and the random source (backoff jitter, commit
- * tokens). {@link #defaults()} (the system clock, no fail points, thread-local randomness) is
+ * globals: the clock, the fail-point registry, the random source (backoff jitter, commit
+ * tokens) and how background work runs and waits ({@link Threads}: a simulation runs the
+ * producer's committer and writers as its own actors). {@link #defaults()} (the system clock, no fail points, thread-local randomness) is
  * what every overload without an env uses; tests pass their own (a manual clock, a registry they
  * arm, a seeded random), so they are deterministic and can run in parallel.
  */
-public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator random) {
+public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator random, Threads threads) {
     /** Each call goes to the calling thread's {@link ThreadLocalRandom}: safe to share. */
     private static final RandomGenerator THREAD_LOCAL = new RandomGenerator() {
         @Override
@@ -22,12 +24,17 @@ public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator rand
             return ThreadLocalRandom.current().nextLong();
         }
     };
-    private static final StreamEnv DEFAULTS = new StreamEnv(Clock.system(), FailPoints.none(), THREAD_LOCAL);
+    private static final StreamEnv DEFAULTS = new StreamEnv(Clock.system(), FailPoints.none(), THREAD_LOCAL, Threads.platform());
 
     public StreamEnv {
         Objects.requireNonNull(clock, "clock");
         Objects.requireNonNull(failPoints, "failPoints");
         Objects.requireNonNull(random, "random");
+        Objects.requireNonNull(threads, "threads");
+    }
+
+    public StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator random) {
+        this(clock, failPoints, random, Threads.platform());
     }
 
     public StreamEnv(Clock clock, FailPoints failPoints) {
@@ -39,7 +46,7 @@ public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator rand
      * the default is safe to share between threads.
      */
     public StreamEnv withRandom(RandomGenerator r) {
-        return new StreamEnv(clock, failPoints, r);
+        return new StreamEnv(clock, failPoints, r, threads);
     }
 
     /** A fresh random token (a commit's identity in the log): 122 random bits, UUID-formatted. */
@@ -60,10 +67,14 @@ public record StreamEnv(Clock clock, FailPoints failPoints, RandomGenerator rand
     }
 
     public StreamEnv withClock(Clock c) {
-        return new StreamEnv(c, failPoints, random);
+        return new StreamEnv(c, failPoints, random, threads);
     }
 
     public StreamEnv withFailPoints(FailPoints f) {
-        return new StreamEnv(clock, f, random);
+        return new StreamEnv(clock, f, random, threads);
+    }
+
+    public StreamEnv withThreads(Threads t) {
+        return new StreamEnv(clock, failPoints, random, t);
     }
 }

@@ -18,6 +18,8 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
 /**
@@ -45,6 +47,12 @@ public final class ManifestLog {
     private final StreamEnv env;
     private final Clock clock;
     private volatile ManifestState state;
+    /**
+     * Held by whoever changes {@link #state}: refresh, commit, forget, a snapshot's indexing. A
+     * commit holds it across store I/O, so it is taken through the environment's
+     * {@link io.lakestream.time.Threads} (a simulated process waits for it on simulated time).
+     */
+    private final ReentrantLock mutex = new ReentrantLock();
     private final Object segmentLock = new Object();
     private String cachedSegmentKey;
     private Snapshot.SegmentFile cachedSegment;
@@ -423,10 +431,15 @@ public final class ManifestLog {
     }
 
     /** Reads versions committed since the last refresh. Cheap when there are none: one GET. */
-    public synchronized ManifestState refresh() {
-        ManifestState s = follow(state);
-        state = s;
-        return s;
+    public ManifestState refresh() {
+        env.threads().lock(mutex);
+        try {
+            ManifestState s = follow(state);
+            state = s;
+            return s;
+        } finally {
+            mutex.unlock();
+        }
     }
 
     /** A version key's content: the version, a tombstone (reclaimed by log GC), or nothing yet. */
@@ -534,11 +547,16 @@ public final class ManifestLog {
     }
 
     /** Lets a read-only log forget TGB entries below {@code step}, bounding its memory. */
-    public synchronized void forgetBefore(long step) {
+    public void forgetBefore(long step) {
         if (!readOnly) {
             throw new IllegalStateException("only read-only logs may forget entries");
         }
-        state = state.trimmedBefore(step);
+        env.threads().lock(mutex);
+        try {
+            state = state.trimmedBefore(step);
+        } finally {
+            mutex.unlock();
+        }
     }
 
     // ---------------------------------------------------------------- committing
@@ -553,7 +571,16 @@ public final class ManifestLog {
      * log ends the commit (nothing of it was written), and a write whose outcome cannot be
      * learned is {@link CommitStateUnknownException}.
      */
-    public synchronized CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
+    public CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
+        env.threads().lock(mutex);
+        try {
+            return commitLocked(committer, prepare);
+        } finally {
+            mutex.unlock();
+        }
+    }
+
+    private CommitResult commitLocked(String committer, Function<ManifestState, Changes> prepare) {
         if (readOnly) {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
@@ -704,25 +731,26 @@ public final class ManifestLog {
 
     /** Waits (at most {@code millis}) for a snapshot handed to the snapshot writer to be written or given up. */
     public void awaitSnapshots(long millis) {
-        long deadline = System.nanoTime() + millis * 1_000_000;
-        synchronized (snapshotLock) {
+        long deadline = clock.monotonicNanos() + millis * 1_000_000;
+        env.threads().lock(snapshotLock);
+        try {
             while (snapshotRunning) {
-                long left = deadline - System.nanoTime();
+                long left = deadline - clock.monotonicNanos();
                 if (left <= 0) {
                     return;
                 }
-                try {
-                    snapshotLock.wait(Math.max(1, left / 1_000_000));
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
+                env.threads().await(snapshotLock, snapshotDone, left);
             }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            snapshotLock.unlock();
         }
     }
 
     private volatile java.util.concurrent.Executor snapshotWriter;
-    private final Object snapshotLock = new Object();
+    private final ReentrantLock snapshotLock = new ReentrantLock();
+    private final Condition snapshotDone = snapshotLock.newCondition();
     private boolean snapshotRunning; // guarded by snapshotLock
 
     /**
@@ -745,11 +773,14 @@ public final class ManifestLog {
             writeSnapshot(s);
             return;
         }
-        synchronized (snapshotLock) {
+        snapshotLock.lock();
+        try {
             if (snapshotRunning) {
                 return;
             }
             snapshotRunning = true;
+        } finally {
+            snapshotLock.unlock();
         }
         try {
             writer.execute(() -> {
@@ -759,17 +790,21 @@ public final class ManifestLog {
                     LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
                             + " not written: " + e);
                 } finally {
-                    synchronized (snapshotLock) {
-                        snapshotRunning = false;
-                        snapshotLock.notifyAll();
-                    }
+                    snapshotEnded();
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
-            synchronized (snapshotLock) {
-                snapshotRunning = false;
-                snapshotLock.notifyAll();
-            }
+            snapshotEnded();
+        }
+    }
+
+    private void snapshotEnded() {
+        snapshotLock.lock();
+        try {
+            snapshotRunning = false;
+            snapshotDone.signalAll();
+        } finally {
+            snapshotLock.unlock();
         }
     }
 
@@ -820,9 +855,14 @@ public final class ManifestLog {
      * written or adopted) into the current state: commits may have moved it on meanwhile, and it
      * extends {@code indexed}, so the same entries drop from its tail.
      */
-    private synchronized void publishIndexing(ManifestState indexed) {
-        ManifestState cur = state;
-        state = cur.version() == indexed.version() && !cur.tailPartial() ? indexed : cur.withIndexingOf(indexed);
+    private void publishIndexing(ManifestState indexed) {
+        env.threads().lock(mutex);
+        try {
+            ManifestState cur = state;
+            state = cur.version() == indexed.version() && !cur.tailPartial() ? indexed : cur.withIndexingOf(indexed);
+        } finally {
+            mutex.unlock();
+        }
     }
 
     /**

@@ -1,8 +1,11 @@
 package io.lakestream.producer;
 
+import io.lakestream.time.Threads;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The producer's off-heap encode buffers: a fixed number, reused batch after batch (so encoding
@@ -42,11 +45,16 @@ final class EncodeBuffers implements AutoCloseable {
         }
     }
 
+    private final Threads threads;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition released = lock.newCondition();
+    // guarded by lock
     private final ArrayDeque<Buffer> free = new ArrayDeque<>();
     private final Buffer[] all;
     private boolean closed;
 
-    EncodeBuffers(int count) {
+    EncodeBuffers(int count, Threads threads) {
+        this.threads = threads;
         all = new Buffer[Math.max(1, count)];
         for (int i = 0; i < all.length; i++) {
             all[i] = new Buffer();
@@ -59,35 +67,51 @@ final class EncodeBuffers implements AutoCloseable {
     }
 
     /** A free buffer of at least {@code size} bytes, waiting while all are in use. */
-    synchronized Buffer acquire(long size) throws InterruptedException {
-        while (free.isEmpty()) {
-            if (closed) {
-                throw new IllegalStateException("encode buffers are closed");
+    Buffer acquire(long size) throws InterruptedException {
+        Buffer b;
+        threads.lock(lock);
+        try {
+            while (free.isEmpty()) {
+                if (closed) {
+                    throw new IllegalStateException("encode buffers are closed");
+                }
+                threads.await(lock, released, Threads.millis(50));
             }
-            wait();
+            b = free.poll();
+        } finally {
+            lock.unlock();
         }
-        Buffer b = free.poll();
-        b.ensure(size);
+        b.ensure(size); // the buffer is ours alone now
         return b;
     }
 
-    synchronized void release(Buffer b) {
-        if (closed) {
-            b.free();
-            return;
+    void release(Buffer b) {
+        lock.lock();
+        try {
+            if (closed) {
+                b.free();
+                return;
+            }
+            free.add(b);
+            released.signalAll();
+        } finally {
+            lock.unlock();
         }
-        free.add(b);
-        notifyAll();
     }
 
     /** Frees the buffers not in use now; one still being written is freed when released. */
     @Override
-    public synchronized void close() {
-        closed = true;
-        for (Buffer b : free) {
-            b.free();
+    public void close() {
+        lock.lock();
+        try {
+            closed = true;
+            for (Buffer b : free) {
+                b.free();
+            }
+            free.clear();
+            released.signalAll();
+        } finally {
+            lock.unlock();
         }
-        free.clear();
-        notifyAll();
     }
 }

@@ -18,15 +18,13 @@ import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An exactly-once producer of global batches (after Kafka's idempotent producer: epoch +
@@ -44,9 +42,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * exists ({@link ProducerFencedException}), and every commit once the stream was closed
  * ({@link StreamClosedException}; {@link io.lakestream.log.StreamEnd}).
  *
- * <p>With {@link ProducerOptions#writeParallelism()} 0 there are no other threads: the object is
- * written inline and a full group (or, adaptive, a batch past the linger bound) is committed
- * inside {@code append}, as a deterministic simulation needs.
+ * <p>The parts, split as Kafka splits its producer: a {@link BatchQueue} (the accumulator: queue,
+ * groups, backpressure), a {@link Committer} whose {@code runOnce(now)} commits one due group and
+ * says when to run again, and object writes handed to a pool of writers. All threads come from
+ * the environment's {@link Threads}, so a deterministic simulation runs this same code, committer
+ * loop and writers included, as its own actors. With {@link ProducerOptions#writeParallelism()}
+ * 0 there are no other threads: the same committer runs on the appending thread, the object is
+ * written inline and a due group is committed inside {@code append}.
  *
  * <p>A failure of a write or a commit ends the instance: the failure is thrown by the next
  * {@link #append} or {@link #commit} (the call that started the commit, inline), and every
@@ -59,86 +61,53 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class TgbProducer implements AutoCloseable {
     /** Longest single wait of the appending thread, so a deadline or close is noticed. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** Longest wait of an idle committer between two looks at the queue (a change wakes it at once). */
+    private static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final ManifestLog log;
     private final String id;
     private final ProducerOptions options;
     private final Clock clock;
+    private final Threads threads;
     private final BatchEncoder encoder;
     private final EncodeBuffers buffers;
-    /** Null: inline (no threads). */
-    private final ObjectWriters writers;
-    private final Thread committer;
+    private final BatchQueue queue;
     private final CommitPacer pacer;
+    private final Committer committer;
+    /** Null: inline (no threads; the appending thread writes and runs the committer). */
+    private final Threads.Pool writers;
+    private final Threads.Worker committerWorker;
     /** Object writes at once (threaded): the writer threads. */
     private final int parallelism;
     private final AtomicLong bytesWritten = new AtomicLong();
-
-    private final ReentrantLock lock = new ReentrantLock();
-    /** Signalled on every change the other side may wait for: a write done, a commit, a failure, a flush, close. */
-    private final Condition changed = lock.newCondition();
-    // guarded by lock
-    private final ArrayDeque<Pending> pending = new ArrayDeque<>();
-    private long flushUpTo; // commit every batch up to this seq whatever the group
-    private Throwable failed;
-    private boolean failureReported;
-    private ControlChangedException controlChanged;
-    private CommitResult lastResult;
     private volatile boolean closed;
+    private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
+    private volatile long controlRewinds;
 
     // the appending thread's
     private long nextSeq;
-    // written by whoever commits (the committer thread, or the appending thread inline); read by anyone
-    private volatile long epoch; // a control change re-claims it (the dropped batches' keys must never be reused)
-    private volatile long committedSeq;
-    private volatile String committedCursor;
-    private volatile ControlRecord control;
-    private volatile long commits;
-    private volatile long conflicts;
-    private volatile long batchConflicts;
-    private volatile String waitingReason;
-    private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
-    private volatile long flowWaits;
-    private volatile long controlRewinds;
 
-    /** A batch queued for commit: its manifest entry, when it was appended, and its object write's state (guarded by lock). */
-    private static final class Pending {
-        final TgbEntry entry;
-        final long appendedNanos;
-        boolean written;
-        Throwable writeFailure;
-        boolean nameSynced;
-
-        Pending(TgbEntry entry, long appendedNanos) {
-            this.entry = entry;
-            this.appendedNanos = appendedNanos;
-        }
-    }
-
-    private TgbProducer(ManifestLog log, String id, long epoch, ProducerState claimed, ProducerOptions options) {
+    private TgbProducer(ManifestLog log, String id, ProducerState claimed, ProducerOptions options) {
         this.log = log;
         this.id = id;
-        this.epoch = epoch;
         this.options = options;
         this.clock = log.env().clock();
-        this.committedSeq = claimed.seq();
-        this.committedCursor = claimed.cursor();
+        this.threads = log.env().threads();
         this.nextSeq = claimed.seq() + 1;
-        this.control = log.state().control();
         this.encoder = new BatchEncoder(options.codec());
         this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
+        this.queue = new BatchQueue(threads);
+        this.committer = new Committer(log, id, options, queue, pacer, claimed);
         int parallelism = Math.max(0, options.writeParallelism());
-        this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism);
+        this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism, threads);
         this.parallelism = parallelism;
         if (parallelism == 0) {
             this.writers = null;
-            this.committer = null;
+            this.committerWorker = null;
         } else {
-            this.writers = new ObjectWriters(id, parallelism);
+            this.writers = threads.pool("lakestream-write-" + id, parallelism);
             log.writeSnapshotsWith(writers);
-            this.committer = new Thread(this::runCommitter, "lakestream-commit-" + id);
-            this.committer.setDaemon(true);
-            this.committer.start();
+            this.committerWorker = threads.start("lakestream-commit-" + id, this::runCommitter);
         }
     }
 
@@ -157,9 +126,8 @@ public final class TgbProducer implements AutoCloseable {
         Keys.validateId("producer id", producerId);
         ManifestLog log = ManifestLog.openOrCreate(store, template, env, options.allowUnsafeStore());
         ProducerState claimed = claimEpoch(log, producerId, 0);
-        return new TgbProducer(log, producerId, claimed.epoch(), claimed, options);
+        return new TgbProducer(log, producerId, claimed, options);
     }
-
 
     /** Commits the next epoch of {@code producerId}; fenced if one above {@code mine} (0: any) was claimed meanwhile. */
     private static ProducerState claimEpoch(ManifestLog log, String producerId, long mine) {
@@ -188,7 +156,7 @@ public final class TgbProducer implements AutoCloseable {
      * passes its version to {@link #append(List, String, Long)}.
      */
     public ControlRecord control() {
-        return control;
+        return committer.control();
     }
 
     /** How many times a control change made this producer drop its queued batches and rewind. */
@@ -197,7 +165,7 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     public long epoch() {
-        return epoch;
+        return committer.epoch();
     }
 
     public ManifestLog log() {
@@ -206,22 +174,17 @@ public final class TgbProducer implements AutoCloseable {
 
     /** Sequence number of the last committed batch (0 if none). */
     public long committedSeq() {
-        return committedSeq;
+        return committer.committedSeq();
     }
 
     /** Source cursor after the last committed batch (null if none): resume the source here. */
     public String committedCursor() {
-        return committedCursor;
+        return committer.committedCursor();
     }
 
     /** Batches appended and not committed yet. */
     public int pendingCount() {
-        lock.lock();
-        try {
-            return pending.size();
-        } finally {
-            lock.unlock();
-        }
+        return queue.size();
     }
 
     public long bytesWritten() {
@@ -230,17 +193,17 @@ public final class TgbProducer implements AutoCloseable {
 
     /** Versions this producer committed (its epoch claim not counted). */
     public long commits() {
-        return commits;
+        return committer.commits();
     }
 
     /** Races for a version lost to any other committer. */
     public long conflicts() {
-        return conflicts;
+        return committer.conflicts();
     }
 
     /** Races lost to versions that committed other producers' batches: what the adaptive group reacts to. */
     public long batchConflicts() {
-        return batchConflicts;
+        return committer.batchConflicts();
     }
 
     /** The current group target (batches per commit the pacer waits for, at most). */
@@ -251,7 +214,7 @@ public final class TgbProducer implements AutoCloseable {
     /**
      * Encodes one global batch, starts writing its object and queues it for commit (committed by
      * the committer thread as the group and the linger bound say; inline, by this call when the
-     * group is full). The shards' arrays may be reused by the caller once this returns.
+     * group is due). The shards' arrays may be reused by the caller once this returns.
      *
      * @param shards      one tensor map per rank, rank 0 first
      * @param cursorAfter the source position after this batch, stored with it in the log
@@ -277,7 +240,7 @@ public final class TgbProducer implements AutoCloseable {
         }
         awaitRoom();
         long seq = nextSeq;
-        long ep = epoch;
+        long ep = committer.epoch();
         String key = StreamLayout.batchObjectKey(log.config(), id, ep, seq);
         EncodeBuffers.Buffer buf;
         try {
@@ -295,60 +258,46 @@ public final class TgbProducer implements AutoCloseable {
         }
         nextSeq++;
         MemorySegment object = enc.object();
-        Pending p = new Pending(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
+        QueuedBatch b = new QueuedBatch(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
                 controlVersion), clock.monotonicNanos());
+        queue.add(b);
         if (writers == null) {
-            appendInline(p, buf, object);
+            appendInline(b, buf, object);
         } else {
-            lock.lock();
-            try {
-                pending.add(p);
-            } finally {
-                lock.unlock();
-            }
-            writers.execute(() -> writeAsync(p, buf, object));
+            writers.execute(() -> writeAsync(b, buf, object));
         }
         return seq;
     }
 
-    private void appendInline(Pending p, EncodeBuffers.Buffer buf, MemorySegment object) {
+    /** Inline: writes the object on this thread, then runs the committer here while it has a due group. */
+    private void appendInline(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
         try {
-            writeObject(p.entry.object(), object);
+            writeObject(b.entry.object(), object);
         } catch (RuntimeException | Error e) {
-            failed = e;
-            failureReported = true;
+            queue.failReported(e);
             throw e;
         } finally {
             buffers.release(buf);
         }
-        p.written = true;
-        pending.add(p);
-        if (pacer.due(pending.size(), pending.peekFirst().appendedNanos, clock.monotonicNanos())) {
-            commitInline();
-        }
+        queue.written(b, null);
+        long wake;
+        do {
+            wake = committer.runOnce(clock.monotonicNanos());
+        } while (wake != Committer.STOP && wake != Committer.IDLE && wake - clock.monotonicNanos() <= 0);
+        checkUsable(); // a failed commit is this call's failure
     }
 
-    /** A writer thread writes one batch object, gives its buffer back and tells the committer. */
-    private void writeAsync(Pending p, EncodeBuffers.Buffer buf, MemorySegment object) {
+    /** A writer writes one batch object, gives its buffer back and tells the committer. */
+    private void writeAsync(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
         Throwable failure = null;
         try {
-            writeObject(p.entry.object(), object);
-        } catch (Throwable t) {
-            failure = t;
+            writeObject(b.entry.object(), object);
+        } catch (RuntimeException | Error e) {
+            failure = e;
         } finally {
             buffers.release(buf);
         }
-        lock.lock();
-        try {
-            if (failure == null) {
-                p.written = true;
-            } else {
-                p.writeFailure = failure;
-            }
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        queue.written(b, failure);
     }
 
     /**
@@ -362,240 +311,51 @@ public final class TgbProducer implements AutoCloseable {
      */
     public CommitResult commit() {
         checkUsable();
-        if (writers == null) {
-            return pending.isEmpty() ? null : commitInline();
+        long target = queue.lastSeq();
+        if (target < 0) {
+            return null;
         }
-        lock.lock();
+        queue.flushUpTo(target);
         try {
-            if (pending.isEmpty()) {
-                return null;
-            }
-            long target = pending.peekLast().entry.seq();
-            flushUpTo = Math.max(flushUpTo, target);
-            changed.signalAll();
-            while (committedSeq < target && failed == null && controlChanged == null && !closed) {
-                changed.awaitNanos(WAIT_SLICE_NANOS);
+            if (writers == null) {
+                // inline: the committer runs here, and flow control's backoff is slept out here
+                while (committer.committedSeq() < target) {
+                    long now = clock.monotonicNanos();
+                    long wake = committer.runOnce(now);
+                    if (wake == Committer.STOP || wake == Committer.IDLE) {
+                        break; // failed, or parked by a control change: checkUsable says which
+                    }
+                    clock.sleep(Math.max(0, (wake - now + 999_999) / 1_000_000)); // rounded up: a 0 ms sleep would not move time on
+                }
+            } else {
+                queue.awaitUntil(() -> committer.committedSeq() >= target, WAIT_SLICE_NANOS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while committing batches of producer '" + id + "'", e);
-        } finally {
-            lock.unlock();
+            IllegalStateException ise = new IllegalStateException("interrupted while committing batches of producer '" + id + "'", e);
+            if (writers == null) {
+                queue.failReported(ise);
+            }
+            throw ise;
         }
         checkUsable();
-        return lastResult;
+        return queue.lastResult();
     }
 
-    // ---------------------------------------------------------------- committing
-
-    /** The committer thread: commits written batches when the pacer (or a flush) says, until closed or failed. */
+    /** The committer worker: runs the committer whenever the queue changes or the time it asked for comes, until closed or failed. */
     private void runCommitter() {
-        lock.lock();
         try {
-            while (!closed && failed == null) {
-                Pending head = pending.peekFirst();
-                if (head == null || controlChanged != null) {
-                    changed.await();
-                    continue;
-                }
-                int ready = 0;
-                Throwable writeFailure = null;
-                for (Pending p : pending) {
-                    if (p.writeFailure != null) {
-                        writeFailure = p.writeFailure;
-                        break;
-                    }
-                    if (!p.written) {
-                        break;
-                    }
-                    ready++;
-                }
-                if (writeFailure != null) {
-                    failed = writeFailure; // a batch that cannot be written can never be committed: the instance ends
-                    changed.signalAll();
-                    break;
-                }
+            while (true) {
                 long now = clock.monotonicNanos();
-                if (ready > 0 && (flushUpTo >= head.entry.seq() || pacer.due(ready, head.appendedNanos, now))) {
-                    lock.unlock();
-                    Throwable failure = null;
-                    try {
-                        commitReady();
-                    } catch (Throwable t) {
-                        failure = t;
-                    }
-                    lock.lock();
-                    if (failure instanceof ControlChangedException c) {
-                        controlChanged = c; // the appending thread rewinds (see checkUsable)
-                    } else if (failure != null) {
-                        failed = failure;
-                    }
-                    changed.signalAll();
-                    continue;
+                long wake = committer.runOnce(now);
+                if (wake == Committer.STOP) {
+                    return;
                 }
-                long wake = ready > 0 ? pacer.wakeAt(head.appendedNanos) : Long.MAX_VALUE;
-                if (wake == Long.MAX_VALUE) {
-                    changed.await();
-                } else if (wake - now > 0) {
-                    changed.awaitNanos(wake - now);
-                }
+                long wait = wake == Committer.IDLE ? IDLE_WAIT_NANOS : Math.min(IDLE_WAIT_NANOS, wake - now);
+                queue.awaitChange(committer.lastSeen(), wait);
             }
         } catch (InterruptedException e) {
             // closing
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /**
-     * The committer thread's commit: the batches written by now (more join if a race is lost and
-     * the commit is prepared again), waiting for checkpoints while flow control allows none.
-     */
-    private void commitReady() throws InterruptedException {
-        long wait = 20;
-        while (!closed) {
-            long t0 = clock.monotonicNanos();
-            CommitResult r = log.commit(id, s -> prepare(s, readyEntries()));
-            long before = committedSeq;
-            afterCommit(r, t0);
-            if (committedSeq > before || !hasWrittenBatches()) {
-                return; // progress (or nothing left): the pacer decides the next commit
-            }
-            waitForCheckpoint(r.state(), wait);
-            wait = Math.min(1000, wait * 2);
-        }
-    }
-
-    /** Inline: commits every queued batch on this thread, in as many versions as flow control takes. */
-    private CommitResult commitInline() {
-        try {
-            CommitResult r = null;
-            long wait = 20;
-            while (!pending.isEmpty()) {
-                long t0 = clock.monotonicNanos();
-                try {
-                    r = log.commit(id, s -> prepare(s, readyEntries()));
-                } catch (ControlChangedException e) {
-                    rewindForControl();
-                    throw e;
-                }
-                long before = committedSeq;
-                afterCommit(r, t0);
-                if (pending.isEmpty()) {
-                    break;
-                }
-                if (committedSeq > before) {
-                    wait = 20;
-                    continue; // flow control let part of the group through: commit the rest as room allows
-                }
-                waitForCheckpoint(r.state(), wait);
-                wait = Math.min(1000, wait * 2);
-            }
-            return r;
-        } catch (ControlChangedException e) {
-            throw e; // the queued batches were dropped and a new epoch claimed: this instance goes on
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            IllegalStateException ise = new IllegalStateException("interrupted while waiting for a checkpoint", e);
-            failed = ise;
-            failureReported = true;
-            throw ise;
-        } catch (RuntimeException | Error e) {
-            failed = e;
-            failureReported = true;
-            throw e;
-        }
-    }
-
-    /**
-     * The entries of the written batches at the head of the queue (at most a full group), in
-     * sequence order; their objects' names are made durable (one directory sync) before a version
-     * may name them.
-     */
-    private List<TgbEntry> readyEntries() {
-        List<TgbEntry> out = new ArrayList<>();
-        List<Pending> unsynced = null;
-        lock.lock();
-        try {
-            for (Pending p : pending) {
-                if (!p.written || out.size() >= options.maxGroup()) {
-                    break;
-                }
-                out.add(p.entry);
-                if (!p.nameSynced) {
-                    if (unsynced == null) {
-                        unsynced = new ArrayList<>();
-                    }
-                    unsynced.add(p);
-                }
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (unsynced != null) {
-            List<String> keys = new ArrayList<>(unsynced.size());
-            for (Pending p : unsynced) {
-                keys.add(p.entry.object());
-            }
-            log.store().syncNames(keys);
-            lock.lock();
-            try {
-                for (Pending p : unsynced) {
-                    p.nameSynced = true;
-                }
-            } finally {
-                lock.unlock();
-            }
-        }
-        return out;
-    }
-
-    private boolean hasWrittenBatches() {
-        lock.lock();
-        try {
-            return !pending.isEmpty() && pending.peekFirst().written;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Learns a commit's outcome: the committed position, the pacer's inputs, and which queued batches are done. */
-    private void afterCommit(CommitResult r, long startedNanos) {
-        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
-        ProducerState mine = r.state().producer(id);
-        control = r.state().control();
-        committedSeq = mine.seq();
-        committedCursor = mine.cursor();
-        conflicts += r.conflicts();
-        batchConflicts += r.batchConflicts();
-        if (r.committed()) {
-            commits++;
-            long now = clock.monotonicNanos();
-            pacer.onCommit(r.batchConflicts(), now - startedNanos, now);
-        }
-        lock.lock();
-        try {
-            while (!pending.isEmpty() && pending.peekFirst().entry.seq() <= committedSeq) {
-                pending.pollFirst();
-            }
-            lastResult = r;
-            if (pending.isEmpty()) {
-                waitingReason = null;
-            }
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Flow control allows no more steps now: wait (backing off) for a newer checkpoint; close ends the wait. */
-    private void waitForCheckpoint(ManifestState s, long waitMillis) throws InterruptedException {
-        waitingReason = "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
-                + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is "
-                + log.config().maxLagSteps();
-        flowWaits++;
-        for (long left = waitMillis; left > 0 && !closed; left -= 50) {
-            clock.sleep(Math.min(50, left));
         }
     }
 
@@ -603,52 +363,28 @@ public final class TgbProducer implements AutoCloseable {
      * The queued batches were generated under a control version no longer in force: drop them
      * (their objects become orphans) and claim a new epoch, so the batches generated again get
      * fresh keys; the committed sequence and cursor are what the log says. The committer is
-     * parked meanwhile (inline there is none).
+     * parked meanwhile.
      */
     private void rewindForControl() {
-        lock.lock();
         try {
-            // writes in flight hold encode buffers and the old keys: let them land (as orphans) first
-            while (true) {
-                boolean inFlight = false;
-                for (Pending p : pending) {
-                    inFlight |= !p.written && p.writeFailure == null;
-                }
-                if (!inFlight) {
-                    break;
-                }
-                changed.awaitNanos(WAIT_SLICE_NANOS);
-            }
-            pending.clear();
+            queue.dropAll();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            failed = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
-            failureReported = true;
-            throw (IllegalStateException) failed;
-        } finally {
-            lock.unlock();
+            IllegalStateException ise = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
+            queue.failReported(ise);
+            throw ise;
         }
         ProducerState claimed;
         try {
-            claimed = claimEpoch(log, id, epoch);
+            claimed = claimEpoch(log, id, committer.epoch());
         } catch (RuntimeException | Error e) {
-            failed = e;
-            failureReported = true;
+            queue.failReported(e);
             throw e;
         }
-        epoch = claimed.epoch();
-        committedSeq = claimed.seq();
-        committedCursor = claimed.cursor();
-        nextSeq = committedSeq + 1;
-        control = log.state().control();
+        committer.claimed(claimed);
+        nextSeq = claimed.seq() + 1;
         controlRewinds++;
-        lock.lock();
-        try {
-            controlChanged = null;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
+        queue.controlResolved();
     }
 
     /**
@@ -657,14 +393,15 @@ public final class TgbProducer implements AutoCloseable {
      * the newest checkpoint, commit what is queued (so nothing ages into an orphan while we wait)
      * and poll the log with a backoff of up to a second. This is only the early, cheap check on
      * this producer's view; the bound itself is enforced when a commit is validated against the
-     * newest state ({@link #prepare}), so several producers together cannot overshoot it.
+     * newest state ({@link Committer}), so several producers together cannot overshoot it.
      */
     private void awaitRoom() {
         long bound = log.config().maxLagSteps();
         long wait = 20;
         try {
             while (true) {
-                int queued = pendingCount();
+                long seen = queue.changes();
+                int queued = queue.size();
                 boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
                 if (lagOk && (writers == null || queued < maxQueued())) {
                     queueFullWait = 0;
@@ -673,10 +410,13 @@ public final class TgbProducer implements AutoCloseable {
                 if (!lagOk && queued == 0) {
                     ManifestState s = log.refresh();
                     if (s.lagSteps() + 1 <= bound) {
-                        waitingReason = null;
+                        committer.clearWaitingReason();
                         return;
                     }
-                    waitForCheckpoint(s, wait);
+                    committer.countFlowWait(committer.flowControlReason(s));
+                    for (long left = wait; left > 0 && !closed; left -= 50) {
+                        clock.sleep(Math.min(50, left));
+                    }
                     wait = Math.min(1000, wait * 2);
                     continue;
                 }
@@ -686,24 +426,15 @@ public final class TgbProducer implements AutoCloseable {
                 }
                 if (lagOk) {
                     queueFullWait = queued; // the text is built only if someone asks (waitingReason)
+                } else {
+                    queue.flushUpTo(queue.lastSeq()); // commit what is queued while we wait
                 }
-                lock.lock();
-                try {
-                    if (!lagOk && !pending.isEmpty()) { // the committer may have taken them meanwhile
-                        flushUpTo = Math.max(flushUpTo, pending.peekLast().entry.seq());
-                        changed.signalAll();
-                    }
-                    if (failed == null && controlChanged == null) {
-                        changed.awaitNanos(WAIT_SLICE_NANOS);
-                    }
-                } finally {
-                    lock.unlock();
-                }
+                queue.awaitChange(seen, WAIT_SLICE_NANOS);
                 checkUsable();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while producer '" + id + "' waited for room (" + waitingReason + ")", e);
+            throw new IllegalStateException("interrupted while producer '" + id + "' waited for room (" + waitingReason() + ")", e);
         }
     }
 
@@ -723,7 +454,7 @@ public final class TgbProducer implements AutoCloseable {
 
     /** Why {@link #append} is blocked right now, or null. */
     public String waitingReason() {
-        String r = waitingReason;
+        String r = committer.waitingReason();
         int q = queueFullWait;
         if (r == null && q > 0) {
             r = "queue full: " + q + " batches appended and not committed yet (at most " + maxQueued() + ")";
@@ -731,57 +462,9 @@ public final class TgbProducer implements AutoCloseable {
         return r;
     }
 
-    /** How many times flow control made this producer sleep. */
+    /** How many times flow control made this producer wait. */
     public long flowWaits() {
-        return flowWaits;
-    }
-
-
-    private Changes prepare(ManifestState s, List<TgbEntry> batch) {
-        ProducerState cur = s.producer(id);
-        if (cur == null || cur.epoch() != epoch) {
-            long current = cur == null ? 0 : cur.epoch();
-            if (current > epoch) {
-                throw new ProducerFencedException(log.store().describe(), id, epoch, current);
-            }
-            throw new IllegalStateException("log of " + log.store().describe() + " does not show epoch " + epoch
-                    + " of producer '" + id + "' (shows " + current + ")");
-        }
-        List<TgbEntry> fresh = new ArrayList<>(batch.size());
-        for (TgbEntry t : batch) {
-            if (t.seq() > cur.seq()) {
-                fresh.add(t);
-            }
-        }
-        if (fresh.isEmpty()) {
-            return Changes.NONE; // every batch already committed: an idempotent retry
-        }
-        for (TgbEntry t : fresh) {
-            if (t.control() != null && t.control() > s.controlVersion()) {
-                throw new IllegalArgumentException("producer '" + id + "' stamped a batch with control version " + t.control()
-                        + ", but the newest in the log of " + log.store().describe() + " is " + s.controlVersion());
-            }
-            if (t.control() != null && t.control() != s.controlVersion()) {
-                throw new ControlChangedException(log.store().describe(), id, t.control(), s.control());
-            }
-        }
-        if (fresh.get(0).seq() != cur.seq() + 1) {
-            throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());
-        }
-        // Flow control, decided on the state this version extends: with several producers, each
-        // one's own view is stale, and only here can the bound hold for all of them together.
-        long bound = log.config().maxLagSteps();
-        if (bound > 0) {
-            long room = bound - s.lagSteps();
-            if (room <= 0) {
-                return Changes.NONE; // commit() waits for a checkpoint and tries again
-            }
-            if (room < fresh.size()) {
-                fresh = fresh.subList(0, (int) room);
-            }
-        }
-        TgbEntry last = fresh.get(fresh.size() - 1);
-        return new Changes(Map.of(id, new ProducerState(epoch, last.seq(), last.cursor())), fresh, List.of());
+        return committer.flowWaits();
     }
 
     /**
@@ -793,22 +476,13 @@ public final class TgbProducer implements AutoCloseable {
         if (closed) {
             throw new IllegalStateException("producer '" + id + "' is closed");
         }
-        ControlChangedException changedControl;
-        Throwable failure;
-        boolean firstReport;
-        lock.lock();
-        try {
-            changedControl = controlChanged;
-            failure = failed;
-            firstReport = failure != null && !failureReported;
-            if (failure != null) {
-                failureReported = true;
-            }
-        } finally {
-            lock.unlock();
+        BatchQueue.Problem p = queue.problem();
+        if (p == null) {
+            return;
         }
+        Throwable failure = p.failure();
         if (failure != null) {
-            if (firstReport) {
+            if (p.firstReport()) {
                 if (failure instanceof RuntimeException re) {
                     throw re;
                 }
@@ -816,13 +490,11 @@ public final class TgbProducer implements AutoCloseable {
                     throw err;
                 }
             }
-            throw new IllegalStateException("producer '" + id + "' epoch " + epoch + " failed earlier (" + failure.getMessage()
-                    + "); open a new instance to resume from the committed cursor", failure);
+            throw new IllegalStateException("producer '" + id + "' epoch " + committer.epoch() + " failed earlier ("
+                    + failure.getMessage() + "); open a new instance to resume from the committed cursor", failure);
         }
-        if (changedControl != null) {
-            rewindForControl();
-            throw changedControl;
-        }
+        rewindForControl();
+        throw p.controlChanged();
     }
 
     /**
@@ -835,19 +507,13 @@ public final class TgbProducer implements AutoCloseable {
         if (closed) {
             return;
         }
-        lock.lock();
-        try {
-            closed = true;
-            changed.signalAll();
-        } finally {
-            lock.unlock();
-        }
-        if (committer != null) {
+        closed = true;
+        queue.close();
+        if (committerWorker != null) {
             try {
-                committer.join(TimeUnit.SECONDS.toMillis(30));
-                if (committer.isAlive()) {
-                    committer.interrupt();
-                    committer.join(5_000);
+                if (!committerWorker.join(TimeUnit.SECONDS.toMillis(30))) {
+                    committerWorker.interrupt();
+                    committerWorker.join(5_000);
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
@@ -866,7 +532,7 @@ public final class TgbProducer implements AutoCloseable {
         // durable with the group's directory sync, before a version names it (readyEntries).
         switch (ConditionalPut.put(log.store(), key, object, false)) {
             case CREATED, OURS -> { }
-            case THEIRS -> throw new SharedEpochException(log.store().describe(), id, epoch, key);
+            case THEIRS -> throw new SharedEpochException(log.store().describe(), id, committer.epoch(), key);
             case VANISHED -> throw vanished(key);
         }
         bytesWritten.addAndGet(object.byteSize());
@@ -881,6 +547,7 @@ public final class TgbProducer implements AutoCloseable {
     private RuntimeException vanished(String key) {
         ManifestState s = log.refresh();
         ProducerState cur = s.producer(id);
+        long epoch = committer.epoch();
         if (cur != null && cur.epoch() > epoch) {
             return new ProducerFencedException(log.store().describe(), id, epoch, cur.epoch());
         }

@@ -1,0 +1,290 @@
+package io.lakestream.producer;
+
+import io.lakestream.fail.FailPoints;
+import io.lakestream.log.Changes;
+import io.lakestream.log.CommitResult;
+import io.lakestream.log.ControlRecord;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.ProducerState;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Commits a producer's written batches (after Kafka's {@code Sender}): {@link #runOnce} looks at
+ * the queue once, commits one group if the pacer (or a flush) says it is due, and returns when
+ * it wants to run again. It never waits: production runs it in a loop on the producer's committer
+ * worker, waiting between runs for the queue to change or the returned time to come; an inline
+ * producer runs it on the appending thread; a simulation runs that same loop as one of its actors.
+ *
+ * <p>Flow control is decided on the state a version extends ({@link #prepare}): when it lets no
+ * batch through, the committer backs off (20 ms doubling to 1 s) waiting for a checkpoint.
+ */
+final class Committer {
+    /** {@link #runOnce}'s answer when there is nothing to do until the queue changes. */
+    static final long IDLE = Long.MAX_VALUE;
+    /** {@link #runOnce}'s answer once the instance is closed or failed: the loop ends. */
+    static final long STOP = Long.MIN_VALUE;
+
+    private static final long MIN_FLOW_BACKOFF_MILLIS = 20;
+    private static final long MAX_FLOW_BACKOFF_MILLIS = 1000;
+
+    private final ManifestLog log;
+    private final String id;
+    private final ProducerOptions options;
+    private final BatchQueue queue;
+    private final CommitPacer pacer;
+    private final Clock clock;
+
+    // written by whoever commits (one thread at a time: the committer worker, or the appending
+    // thread inline or while rewinding for a control change); read by anyone
+    private volatile long epoch;
+    private volatile long committedSeq;
+    private volatile String committedCursor;
+    private volatile ControlRecord control;
+    private volatile long commits;
+    private volatile long conflicts;
+    private volatile long batchConflicts;
+    private volatile long flowWaits;
+    private volatile String waitingReason;
+    // the committer's own
+    private long flowBackoffMillis = MIN_FLOW_BACKOFF_MILLIS;
+    private long blockedUntil = Long.MIN_VALUE;
+    private long lastSeen = -1;
+
+    Committer(ManifestLog log, String id, ProducerOptions options, BatchQueue queue, CommitPacer pacer, ProducerState claimed) {
+        this.log = log;
+        this.id = id;
+        this.options = options;
+        this.queue = queue;
+        this.pacer = pacer;
+        this.clock = log.env().clock();
+        this.control = log.state().control();
+        claimed(claimed);
+    }
+
+    /** A (new) epoch claimed: the committed position is what the log says. */
+    void claimed(ProducerState s) {
+        this.epoch = s.epoch();
+        this.committedSeq = s.seq();
+        this.committedCursor = s.cursor();
+        this.control = log.state().control();
+    }
+
+    /**
+     * One look at the queue: commits the written batches at its head when a flush asks for them
+     * or the pacer says the group is due (one version; a lost race re-prepares inside the log's
+     * commit loop), else does nothing.
+     *
+     * @param now the clock's monotonic reading
+     * @return when to run again (a monotonic reading; {@code now} or earlier: at once), {@link #IDLE}
+     *     (when the queue changes) or {@link #STOP} (closed or failed: never)
+     */
+    long runOnce(long now) {
+        BatchQueue.Head h = queue.head();
+        lastSeen = h.changes();
+        if (h.stop()) {
+            return STOP;
+        }
+        if (h.first() == null || h.parked()) {
+            return IDLE;
+        }
+        if (h.writeFailure() != null) {
+            queue.fail(h.writeFailure()); // a batch that cannot be written can never be committed: the instance ends
+            return STOP;
+        }
+        if (h.ready() == 0) {
+            return IDLE; // a write landing changes the queue
+        }
+        if (now < blockedUntil) {
+            return blockedUntil; // flow control: waiting for a checkpoint
+        }
+        if (!h.flush() && !pacer.due(h.ready(), h.first().appendedNanos, now)) {
+            return pacer.wakeAt(h.first().appendedNanos);
+        }
+        try {
+            return commitReady(now);
+        } catch (ControlChangedException c) {
+            queue.controlChanged(c); // the appending thread rewinds
+            return IDLE;
+        } catch (RuntimeException | Error e) {
+            queue.fail(e);
+            return STOP;
+        }
+    }
+
+    /** The change count of the queue as the last {@link #runOnce} saw it: wait for a change after it. */
+    long lastSeen() {
+        return lastSeen;
+    }
+
+    /** Commits the batches written by now (more join if a race is lost and the commit is prepared again). */
+    private long commitReady(long now) {
+        long t0 = clock.monotonicNanos();
+        CommitResult r = log.commit(id, s -> prepare(s, readyEntries()));
+        long before = committedSeq;
+        boolean empty = afterCommit(r, t0);
+        if (committedSeq > before || empty || !queue.headWritten()) {
+            flowBackoffMillis = MIN_FLOW_BACKOFF_MILLIS;
+            blockedUntil = Long.MIN_VALUE;
+            return now; // progress (or nothing left): look again at once
+        }
+        ManifestState s = r.state();
+        waitingReason = flowControlReason(s);
+        flowWaits++;
+        long at = clock.monotonicNanos() + flowBackoffMillis * 1_000_000;
+        flowBackoffMillis = Math.min(MAX_FLOW_BACKOFF_MILLIS, flowBackoffMillis * 2);
+        blockedUntil = at;
+        return at;
+    }
+
+    String flowControlReason(ManifestState s) {
+        return "flow control: " + s.lagSteps() + " committed steps beyond the latest checkpoint ("
+                + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is "
+                + log.config().maxLagSteps();
+    }
+
+    /**
+     * The entries of the written batches at the head of the queue (at most a full group), in
+     * sequence order; their objects' names are made durable (one directory sync) before a version
+     * may name them.
+     */
+    private List<TgbEntry> readyEntries() {
+        List<QueuedBatch> ready = queue.written(options.maxGroup());
+        List<QueuedBatch> unsynced = null;
+        for (QueuedBatch b : ready) {
+            if (!b.nameSynced) {
+                if (unsynced == null) {
+                    unsynced = new ArrayList<>();
+                }
+                unsynced.add(b);
+            }
+        }
+        if (unsynced != null) {
+            List<String> keys = new ArrayList<>(unsynced.size());
+            for (QueuedBatch b : unsynced) {
+                keys.add(b.entry.object());
+            }
+            log.store().syncNames(keys);
+            queue.namesSynced(unsynced);
+        }
+        return BatchQueue.entries(ready);
+    }
+
+    /** Learns a commit's outcome: the committed position, the pacer's inputs, and which queued batches are done. */
+    private boolean afterCommit(CommitResult r, long startedNanos) {
+        log.env().failPoints().hit(FailPoints.AFTER_COMMIT);
+        ProducerState mine = r.state().producer(id);
+        control = r.state().control();
+        committedSeq = mine.seq();
+        committedCursor = mine.cursor();
+        conflicts += r.conflicts();
+        batchConflicts += r.batchConflicts();
+        if (r.committed()) {
+            commits++;
+            long now = clock.monotonicNanos();
+            pacer.onCommit(r.batchConflicts(), now - startedNanos, now);
+        }
+        boolean empty = queue.committed(committedSeq, r);
+        if (empty) {
+            waitingReason = null;
+        }
+        return empty;
+    }
+
+    private Changes prepare(ManifestState s, List<TgbEntry> batch) {
+        long ep = epoch;
+        ProducerState cur = s.producer(id);
+        if (cur == null || cur.epoch() != ep) {
+            long current = cur == null ? 0 : cur.epoch();
+            if (current > ep) {
+                throw new ProducerFencedException(log.store().describe(), id, ep, current);
+            }
+            throw new IllegalStateException("log of " + log.store().describe() + " does not show epoch " + ep
+                    + " of producer '" + id + "' (shows " + current + ")");
+        }
+        List<TgbEntry> fresh = new ArrayList<>(batch.size());
+        for (TgbEntry t : batch) {
+            if (t.seq() > cur.seq()) {
+                fresh.add(t);
+            }
+        }
+        if (fresh.isEmpty()) {
+            return Changes.NONE; // every batch already committed: an idempotent retry
+        }
+        for (TgbEntry t : fresh) {
+            if (t.control() != null && t.control() > s.controlVersion()) {
+                throw new IllegalArgumentException("producer '" + id + "' stamped a batch with control version " + t.control()
+                        + ", but the newest in the log of " + log.store().describe() + " is " + s.controlVersion());
+            }
+            if (t.control() != null && t.control() != s.controlVersion()) {
+                throw new ControlChangedException(log.store().describe(), id, t.control(), s.control());
+            }
+        }
+        if (fresh.get(0).seq() != cur.seq() + 1) {
+            throw new SequenceGapException(log.store().describe(), id, cur.seq(), fresh.get(0).seq());
+        }
+        // Flow control, decided on the state this version extends: with several producers, each
+        // one's own view is stale, and only here can the bound hold for all of them together.
+        long bound = log.config().maxLagSteps();
+        if (bound > 0) {
+            long room = bound - s.lagSteps();
+            if (room <= 0) {
+                return Changes.NONE; // the committer backs off, waiting for a checkpoint
+            }
+            if (room < fresh.size()) {
+                fresh = fresh.subList(0, (int) room);
+            }
+        }
+        TgbEntry last = fresh.get(fresh.size() - 1);
+        return new Changes(Map.of(id, new ProducerState(ep, last.seq(), last.cursor())), fresh, List.of());
+    }
+
+    long epoch() {
+        return epoch;
+    }
+
+    long committedSeq() {
+        return committedSeq;
+    }
+
+    String committedCursor() {
+        return committedCursor;
+    }
+
+    ControlRecord control() {
+        return control;
+    }
+
+    long commits() {
+        return commits;
+    }
+
+    long conflicts() {
+        return conflicts;
+    }
+
+    long batchConflicts() {
+        return batchConflicts;
+    }
+
+    long flowWaits() {
+        return flowWaits;
+    }
+
+    void countFlowWait(String reason) {
+        waitingReason = reason;
+        flowWaits++;
+    }
+
+    String waitingReason() {
+        return waitingReason;
+    }
+
+    void clearWaitingReason() {
+        waitingReason = null;
+    }
+}
