@@ -802,7 +802,7 @@ public final class ManifestLog {
         snapshotLock.lock();
         try {
             snapshotRunning = false;
-            snapshotDone.signalAll();
+            env.threads().signalAll(snapshotDone);
         } finally {
             snapshotLock.unlock();
         }

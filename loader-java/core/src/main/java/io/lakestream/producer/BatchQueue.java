@@ -96,8 +96,10 @@ final class BatchQueue {
     void flushUpTo(long seq) {
         lock.lock();
         try {
-            flushUpTo = Math.max(flushUpTo, seq);
-            bump();
+            if (seq > flushUpTo) { // asking again for the same is no change (a waiter would spin on it)
+                flushUpTo = seq;
+                bump();
+            }
         } finally {
             lock.unlock();
         }
@@ -334,6 +336,6 @@ final class BatchQueue {
 
     private void bump() {
         changes++;
-        changed.signalAll();
+        threads.signalAll(changed);
     }
 }

@@ -93,7 +93,7 @@ final class EncodeBuffers implements AutoCloseable {
                 return;
             }
             free.add(b);
-            released.signalAll();
+            threads.signalAll(released);
         } finally {
             lock.unlock();
         }
@@ -109,7 +109,7 @@ final class EncodeBuffers implements AutoCloseable {
                 b.free();
             }
             free.clear();
-            released.signalAll();
+            threads.signalAll(released);
         } finally {
             lock.unlock();
         }

@@ -71,6 +71,11 @@ final class PlatformThreads implements Threads {
     }
 
     @Override
+    public void signalAll(Condition condition) {
+        condition.signalAll();
+    }
+
+    @Override
     public String toString() {
         return "Threads.platform()";
     }

@@ -46,6 +46,9 @@ public interface Threads {
      */
     void await(Lock lock, Condition condition, long nanos) throws InterruptedException;
 
+    /** Wakes every waiter of {@code condition} (the caller holds its lock), as {@link Condition#signalAll()}. */
+    void signalAll(Condition condition);
+
     /** Platform daemon threads and the conditions' own waits. */
     static Threads platform() {
         return PlatformThreads.INSTANCE;

@@ -10,6 +10,10 @@ import io.lakestream.store.StoreException;
 import io.lakestream.testkit.sim.SimClock;
 import io.lakestream.testkit.sim.SimScheduler;
 import io.lakestream.testkit.sim.SimStore;
+import io.lakestream.testkit.sim.SimThreads;
+import io.lakestream.time.Threads;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -144,5 +148,68 @@ class SimSchedulerTest {
         assertNull(sim.run(Long.MAX_VALUE, 100_000));
         assertEquals(1, listed.size());
         assertTrue(listed.get(0) > 19 && listed.get(0) < 40, "the listing saw some deletions but not all: " + listed);
+    }
+
+    /**
+     * Production code's waits on simulated threads: a worker waiting on a condition wakes at the
+     * simulated moment another worker signals it (not a slice later), a wait nobody signals ends
+     * at its deadline, and a lock held across simulated time is waited for, not deadlocked on.
+     */
+    @Test
+    void simulatedThreadsWakeOnSignalAndOnTimeout() {
+        SimScheduler sim = new SimScheduler(7);
+        Threads threads = new SimThreads(sim, "proc"); // as production code sees it
+        ReentrantLock lock = new ReentrantLock();
+        Condition changed = lock.newCondition();
+        boolean[] flag = {false};
+        long[] wokeAt = {-1, -1};
+        long[] lockedAt = {-1};
+        sim.spawn("main", 0, self -> {
+            Threads.Worker waiter = threads.start("waiter", () -> {
+                threads.lock(lock);
+                try {
+                    while (!flag[0]) {
+                        try {
+                            threads.await(lock, changed, 1_000_000_000L);
+                        } catch (InterruptedException e) {
+                            throw new IllegalStateException(e);
+                        }
+                    }
+                    wokeAt[0] = sim.nowNanos();
+                } finally {
+                    lock.unlock();
+                }
+            });
+            Threads.Worker sleeper = threads.start("timeout", () -> {
+                ReentrantLock l = new ReentrantLock();
+                l.lock();
+                try {
+                    threads.await(l, l.newCondition(), 3_000_000L);
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    l.unlock();
+                }
+                wokeAt[1] = sim.nowNanos();
+            });
+            sim.await(5_000_000L);
+            threads.lock(lock);
+            try {
+                flag[0] = true;
+                threads.signalAll(changed);
+                sim.await(2_000_000L); // holds the lock across simulated time: the waiter must wait for it
+            } finally {
+                lock.unlock();
+            }
+            lockedAt[0] = sim.nowNanos();
+            assertTrue(waiter.join(1_000));
+            assertTrue(sleeper.join(1_000));
+        });
+        Throwable f = sim.run(Long.MAX_VALUE, 100_000);
+        assertNull(f, () -> String.valueOf(f));
+        assertEquals(3_000_000L, wokeAt[1], "an unsignalled wait ends at its deadline");
+        assertTrue(wokeAt[0] >= lockedAt[0] && wokeAt[0] <= lockedAt[0] + SimThreads.SLICE_NANOS,
+                "the signalled waiter runs once the lock is free: woke at " + wokeAt[0] + ", lock freed at " + lockedAt[0]);
+        assertTrue(sim.events() < 100, "waits cost events only when something happens: " + sim.events());
     }
 }

@@ -88,6 +88,8 @@ public final class ProtocolSim {
     private final boolean[] sourceDone;
     private final int[] incarnation;
     private final SimScheduler.Actor[] liveProducer;
+    /** The committer and writer actors of each producer's live incarnation: its process's other threads. */
+    private final SimThreads[] liveThreads;
     private final long[] readerNext;
     private final SimScheduler.Actor[] readers;
     private final boolean[] restoreRequested;
@@ -120,12 +122,14 @@ public final class ProtocolSim {
         this.config = StreamConfig.of(worldSize).withSnapshotInterval(snapshotInterval).withIndexSegmentSteps(segmentSteps)
                 .withRetention(keep, maxLag).withLogGraceMs(logGraceMillis).withOrphanGraceMs(50);
         int group = 1 + plan.nextInt(3);
-        this.producerOptions = ProducerOptions.defaults().withGroup(group, 8, plan.nextBoolean()).withWriteParallelism(0);
+        // The production configuration: a committer worker, the default writers, snapshots written in the background.
+        this.producerOptions = ProducerOptions.defaults().withGroup(group, 8, plan.nextBoolean());
         SimStore.Faults faults = plan.nextInt(4) == 0 ? SimStore.Faults.none() : SimStore.Faults.s3Like();
         this.store = new SimStore(sim, faults, "s" + seed).withStoreClockSkew(plan.nextLong(-200, 200));
         this.sourceDone = new boolean[producers];
         this.incarnation = new int[producers];
         this.liveProducer = new SimScheduler.Actor[producers];
+        this.liveThreads = new SimThreads[producers];
         this.readerNext = new long[worldSize];
         this.readers = new SimScheduler.Actor[worldSize];
         this.restoreRequested = new boolean[worldSize];
@@ -202,11 +206,13 @@ public final class ProtocolSim {
 
     private void startProducer(int i, long delayNanos) {
         int inc = ++incarnation[i];
-        liveProducer[i] = sim.spawn("p" + i + "." + inc, delayNanos, self -> producer(self, i, inc));
+        SimThreads threads = new SimThreads(sim, "p" + i + "." + inc);
+        liveThreads[i] = threads;
+        liveProducer[i] = sim.spawn("p" + i + "." + inc, delayNanos, self -> producer(self, i, inc, threads));
     }
 
-    private void producer(SimScheduler.Actor self, int i, int inc) throws Exception {
-        StreamEnv env = env(self, logGraceMillis / 8);
+    private void producer(SimScheduler.Actor self, int i, int inc, SimThreads threads) throws Exception {
+        StreamEnv env = env(self, logGraceMillis / 8).withThreads(threads);
         ObjectStore store = store(self, env);
         SyntheticSource src = new SyntheticSource(records, seed, i, producers, 2);
         boolean restart = false;
@@ -387,6 +393,7 @@ public final class ProtocolSim {
                 SimScheduler.Actor a = liveProducer[i];
                 if (a != null && !a.done() && !sourceDone[i] && crashes < 20) {
                     sim.crash(a);
+                    liveThreads[i].crashAll(); // SIGKILL takes the committer and writers with it
                     crashes++;
                     startProducer(i, (20 + self.random().nextLong(200)) * MS);
                 }
@@ -395,7 +402,9 @@ public final class ProtocolSim {
                 SimScheduler.Actor a = liveProducer[i];
                 if (a != null && !a.done() && !sourceDone[i] && zombies < 3) {
                     // SIGSTOP past the log grace, a replacement takes over, then SIGCONT: a zombie.
-                    sim.pause(a, (logGraceMillis + 100 + self.random().nextLong(logGraceMillis)) * MS);
+                    long freeze = (logGraceMillis + 100 + self.random().nextLong(logGraceMillis)) * MS;
+                    sim.pause(a, freeze);
+                    liveThreads[i].pauseAll(freeze); // SIGSTOP freezes the whole process
                     zombies++;
                     startProducer(i, (10 + self.random().nextLong(100)) * MS);
                 }
@@ -455,6 +464,10 @@ public final class ProtocolSim {
         }
     }
 
+    /** What each seed runs: the code paths every user gets, on simulated threads ({@link SimThreads}). */
+    public static final String CONFIGURATION = "threaded committer, " + ProducerOptions.defaults().writeParallelism()
+            + " writers, background snapshots";
+
     /** {@code scripts/dst}: runs seeds, prints failures with their replay command, ends with "N passed, M failed". */
     public static void main(String[] args) {
         long seeds = 100;
@@ -473,6 +486,7 @@ public final class ProtocolSim {
                 }
             }
         }
+        System.out.println("production configuration: " + CONFIGURATION);
         long passed = 0;
         long failed = 0;
         long ops = 0;

@@ -58,6 +58,8 @@ public final class SimScheduler {
         private volatile boolean crashed;
         private boolean done;
         private boolean parked;
+        private boolean wakeable; // in awaitWakeable: a wake() may end the wait early
+        private long generation; // bumped by an early wake: the timed event it replaced is stale
         private long pauseNanos;
 
         private Actor(String name, int id, SplittableRandom random) {
@@ -89,7 +91,7 @@ public final class SimScheduler {
         }
     }
 
-    private record Event(long at, long seq, Actor actor) implements Comparable<Event> {
+    private record Event(long at, long seq, Actor actor, long generation) implements Comparable<Event> {
         @Override
         public int compareTo(Event o) {
             int c = Long.compare(at, o.at);
@@ -231,6 +233,34 @@ public final class SimScheduler {
         checkAlive(a);
     }
 
+    /**
+     * As {@link #await}, but {@link #wake} ends the wait early: a timed wait on a condition that
+     * another actor signals (a worker waiting for its queue to change), which costs no events
+     * while nothing changes.
+     */
+    public void awaitWakeable(long nanos) {
+        Actor a = current.get();
+        if (a == null) {
+            throw new IllegalStateException("simulated time can only be awaited on an actor's thread, not "
+                    + Thread.currentThread().getName());
+        }
+        a.wakeable = true;
+        try {
+            await(nanos);
+        } finally {
+            a.wakeable = false;
+        }
+    }
+
+    /** Ends {@code a}'s {@link #awaitWakeable} now (in simulated time), if it is in one; otherwise does nothing. */
+    public void wake(Actor a) {
+        if (a.wakeable && !a.done) {
+            a.wakeable = false;
+            a.generation++;
+            schedule(a, 0);
+        }
+    }
+
     /** Wakes {@code a} now (in simulated time) if it is parked; otherwise does nothing. */
     public void unpark(Actor a) {
         if (a.parked && !a.done) {
@@ -249,7 +279,7 @@ public final class SimScheduler {
     }
 
     private void schedule(Actor a, long delayNanos) {
-        queue.add(new Event(now + delayNanos, seq++, a));
+        queue.add(new Event(now + delayNanos, seq++, a, a.generation));
     }
 
     /** Kills {@code a} at its next wait (or at once if it is waiting now): no store operation runs for it again. */
@@ -313,8 +343,8 @@ public final class SimScheduler {
                 now = e.at;
                 events++;
                 Actor a = e.actor;
-                if (a.done) {
-                    continue;
+                if (a.done || e.generation != a.generation) {
+                    continue; // ended, or woken early by wake(): this timed resumption is stale
                 }
                 if (a.thread.getState() == Thread.State.NEW) {
                     a.thread.start();

@@ -1,0 +1,211 @@
+package io.lakestream.producer;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
+import io.lakestream.format.BatchEncoder;
+import io.lakestream.format.Codec;
+import io.lakestream.log.Changes;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ProducerState;
+import io.lakestream.log.StreamConfig;
+import io.lakestream.log.StreamLayout;
+import io.lakestream.log.TgbEntry;
+import io.lakestream.retention.Checkpoints;
+import io.lakestream.source.SyntheticSource;
+import io.lakestream.store.ConditionalPut;
+import io.lakestream.store.FileStore;
+import io.lakestream.testkit.ManualClock;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The committer's {@code runOnce(now)} on a manual clock, called directly as Kafka's tests call
+ * {@code Sender.runOnce}: what it commits, when it asks to run again, how it backs off under flow
+ * control and how it ends the instance. No thread, no sleep: every decision is a function of the
+ * queue and the clock.
+ */
+class CommitterTest {
+    static final long MS = 1_000_000;
+    static final long LINGER_MS = 10;
+
+    @TempDir
+    Path dir;
+
+    private final ManualClock clock = new ManualClock(1_000_000);
+    private FileStore store;
+    private ManifestLog log;
+    private BatchQueue queue;
+    private Committer committer;
+    private final SyntheticSource source = new SyntheticSource(10_000, 3, 0, 1, 4);
+    private long nextRecord;
+    private long nextSeq = 1;
+    private Arena arena;
+
+    private void open(StreamConfig config, int group, boolean adaptive) {
+        store = FileStore.open(dir.resolve("s"), true);
+        StreamEnv env = StreamEnv.defaults().withClock(clock).withFailPoints(FailPoints.none());
+        log = ManifestLog.openOrCreate(store, config, env, true);
+        log.commit("p", s -> new Changes(Map.of("p", new ProducerState(1, 0, null)), List.of(), List.of()));
+        queue = new BatchQueue(env.threads());
+        ProducerOptions options = ProducerOptions.defaults().withGroup(group, 8, adaptive).withMaxLinger(LINGER_MS);
+        CommitPacer pacer = new CommitPacer(group, 8, adaptive, LINGER_MS);
+        committer = new Committer(log, "p", options, queue, pacer, log.state().producer("p"));
+        arena = Arena.ofConfined();
+    }
+
+    @BeforeEach
+    void setUp() {
+        open(StreamConfig.of(1), 4, true);
+    }
+
+    @AfterEach
+    void tearDown() {
+        arena.close();
+        store.close();
+    }
+
+    /** Encodes and writes the next batch (epoch 1) and queues it; {@code written} says whether its write has landed. */
+    private QueuedBatch enqueue(boolean written) {
+        long[] ids = source.take(nextRecord, 2);
+        nextRecord = source.after(ids[ids.length - 1]);
+        var shards = source.globalBatch(ids, 1);
+        BatchEncoder enc = new BatchEncoder(Codec.NONE);
+        MemorySegment buf = arena.allocate(enc.maxSize(shards));
+        long seq = nextSeq++;
+        BatchEncoder.Encoded e = enc.encode(shards, "p", 1, seq, buf);
+        String key = StreamLayout.batchObjectKey(log.config(), "p", 1, seq);
+        ConditionalPut.put(store, key, e.object(), true);
+        QueuedBatch b = new QueuedBatch(new TgbEntry("p", 1, seq, SyntheticSource.cursor(nextRecord), key, e.object().byteSize(),
+                e.codec().id(), e.shards(), null), clock.monotonicNanos());
+        queue.add(b);
+        if (written) {
+            queue.written(b, null);
+        }
+        return b;
+    }
+
+    @Test
+    void anEmptyQueueIsIdle() {
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()));
+        assertEquals(0, log.refresh().committedSteps());
+    }
+
+    @Test
+    void aLoneBatchWaitsForTheLingerBoundAndNotOneNanosecondMore() {
+        long t0 = clock.monotonicNanos();
+        enqueue(true);
+        long wake = committer.runOnce(t0);
+        assertEquals(t0 + LINGER_MS * MS, wake, "a group of 1 out of 4 waits for the linger bound");
+        assertEquals(0, log.refresh().committedSteps());
+        clock.advance(LINGER_MS - 1);
+        assertEquals(wake, committer.runOnce(clock.monotonicNanos()), "not due yet: the same wake-up");
+        assertEquals(0, log.refresh().committedSteps());
+        clock.advance(1);
+        long after = committer.runOnce(clock.monotonicNanos());
+        assertEquals(clock.monotonicNanos(), after, "a commit made progress: look again at once");
+        assertEquals(1, log.refresh().committedSteps());
+        assertEquals(1, committer.committedSeq());
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()));
+        assertEquals(1, committer.commits());
+    }
+
+    @Test
+    void aFullGroupIsCommittedAtOnceInOneVersion() {
+        for (int i = 0; i < 4; i++) {
+            enqueue(true);
+        }
+        long v = log.refresh().version();
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(4, log.refresh().committedSteps());
+        assertEquals(v + 1, log.state().version(), "one version for the whole group");
+    }
+
+    @Test
+    void aBatchStillBeingWrittenIsNeverCommittedAndHoldsBackTheOnesBehindIt() {
+        QueuedBatch first = enqueue(false);
+        for (int i = 0; i < 3; i++) {
+            enqueue(true);
+        }
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()), "the head is not written: wait for its write");
+        clock.advance(10 * LINGER_MS);
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()));
+        assertEquals(0, log.refresh().committedSteps(), "a version never names an object that is not durable");
+        queue.written(first, null);
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(4, log.refresh().committedSteps());
+    }
+
+    @Test
+    void aFlushCommitsWithoutWaitingForTheGroup() {
+        enqueue(true);
+        queue.flushUpTo(1);
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(1, log.refresh().committedSteps());
+    }
+
+    @Test
+    void flowControlBacksOffOnTheClockUntilACheckpointMakesRoom() {
+        tearDown();
+        dir = dir.resolve("flow");
+        open(StreamConfig.of(1).withRetention(2, 1), 1, false);
+        enqueue(true);
+        enqueue(true);
+        long now = clock.monotonicNanos();
+        committer.runOnce(now);
+        assertEquals(1, log.refresh().committedSteps(), "max_lag_steps 1: one step, then no room");
+        long wake = committer.runOnce(clock.monotonicNanos());
+        assertEquals(clock.monotonicNanos() + 20 * MS, wake, "no room: back off 20 ms");
+        assertNotNull(committer.waitingReason());
+        assertTrue(committer.waitingReason().startsWith("flow control: 1 committed steps"), committer.waitingReason());
+        long versions = log.refresh().version();
+        clock.advance(19);
+        assertEquals(wake, committer.runOnce(clock.monotonicNanos()), "inside the backoff: no store operation, same wake-up");
+        assertEquals(versions, log.refresh().version());
+        clock.advance(1);
+        long wake2 = committer.runOnce(clock.monotonicNanos());
+        assertEquals(clock.monotonicNanos() + 40 * MS, wake2, "still no room: the backoff doubles");
+        Checkpoints.record(store, 1, "ckpt-1", StreamEnv.defaults().withClock(clock));
+        clock.advance(40);
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(2, log.refresh().committedSteps(), "the checkpoint made room for the second batch");
+        assertNull(committer.waitingReason());
+        assertEquals(2, committer.flowWaits());
+    }
+
+    @Test
+    void aWriteFailureEndsTheInstanceWithThatFailure() {
+        QueuedBatch b = enqueue(false);
+        RuntimeException boom = new RuntimeException("disk full");
+        queue.written(b, boom);
+        assertEquals(Committer.STOP, committer.runOnce(clock.monotonicNanos()));
+        BatchQueue.Problem p = queue.problem();
+        assertSame(boom, p.failure());
+        assertTrue(p.firstReport());
+        assertEquals(0, log.refresh().committedSteps());
+    }
+
+    @Test
+    void aNewerEpochFencesTheCommitterAndNothingIsCommitted() {
+        enqueue(true);
+        log.commit("p", s -> new Changes(Map.of("p", new ProducerState(2, 0, null)), List.of(), List.of())); // a newer instance claims epoch 2
+        queue.flushUpTo(1);
+        assertEquals(Committer.STOP, committer.runOnce(clock.monotonicNanos()));
+        assertInstanceOf(ProducerFencedException.class, queue.problem().failure());
+        assertEquals(0, log.refresh().committedSteps());
+        assertEquals(Committer.STOP, committer.runOnce(clock.monotonicNanos()), "a failed instance never commits again");
+    }
+}
