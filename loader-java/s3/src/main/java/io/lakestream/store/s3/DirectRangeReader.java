@@ -9,15 +9,11 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.MessageDigest;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayDeque;
 import java.util.Optional;
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
@@ -44,9 +40,8 @@ final class DirectRangeReader implements AutoCloseable {
     private static final int CHUNK = 64 << 10;
     private static final int MAX_IDLE = 32;
     private static final int FAILURES_TO_GIVE_UP = 3;
-    private static final String UNSIGNED = "UNSIGNED-PAYLOAD";
+    private static final String UNSIGNED = SigV4Signer.UNSIGNED;
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
-    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
     private final String host;          // DNS name or address to connect to
     private final int port;
@@ -58,16 +53,12 @@ final class DirectRangeReader implements AutoCloseable {
     private final int timeoutMillis;
     private final ArrayDeque<Connection> idle = new ArrayDeque<>();
     private volatile boolean disabled;
-    private volatile int failuresInARow;
+    private final java.util.concurrent.atomic.AtomicInteger failuresInARow = new java.util.concurrent.atomic.AtomicInteger();
     /** Reads done by the fast path (the rest went through the SDK). */
     final java.util.concurrent.atomic.LongAdder reads = new java.util.concurrent.atomic.LongAdder();
     /** Whole-object GETs answered by the fast path. */
     final java.util.concurrent.atomic.LongAdder gets = new java.util.concurrent.atomic.LongAdder();
-    /** The day's signing key: its date, secret and key, replaced together. */
-    private volatile SigningKey signingKey;
     private boolean closed;
-
-    private record SigningKey(String date, String secret, byte[] key) {}
 
     private DirectRangeReader(String host, int port, boolean tls, String bucket, boolean pathStyle, String region,
                               AwsCredentialsProvider credentials, int timeoutMillis) {
@@ -123,7 +114,7 @@ final class DirectRangeReader implements AutoCloseable {
             conn = take();
             conn.request(fullKey, offset, offset + want - 1);
             reusable = conn.readBody(dst, offset == 0);
-            failuresInARow = 0;
+            failuresInARow.set(0);
             reads.increment();
             return true;
         } catch (Unexpected e) {
@@ -160,7 +151,7 @@ final class DirectRangeReader implements AutoCloseable {
             conn.request(fullKey, -1, -1);
             Optional<byte[]> found = conn.readObject();
             reusable = conn.lastKeepAlive;
-            failuresInARow = 0;
+            failuresInARow.set(0);
             gets.increment();
             return found;
         } catch (Unexpected e) {
@@ -181,7 +172,7 @@ final class DirectRangeReader implements AutoCloseable {
     }
 
     private void noteFailure(Exception e) {
-        if (++failuresInARow >= FAILURES_TO_GIVE_UP && !disabled) {
+        if (failuresInARow.incrementAndGet() >= FAILURES_TO_GIVE_UP && !disabled) {
             disabled = true;
             LOG.log(System.Logger.Level.INFO, "reads from " + hostHeader + " go through the SDK from now on: "
                     + FAILURES_TO_GIVE_UP + " direct reads in a row failed, the last with " + e);
@@ -232,7 +223,7 @@ final class DirectRangeReader implements AutoCloseable {
     /** URI-encodes a key for the path (S3's single encoding: unreserved characters and '/' stay). */
     static String encode(String key) {
         StringBuilder b = new StringBuilder(key.length() + 8);
-        appendEncoded(b, key);
+        SigV4Signer.appendEncoded(b, key);
         return b.toString();
     }
 
@@ -246,20 +237,13 @@ final class DirectRangeReader implements AutoCloseable {
         private int bufEnd;
         private final StringBuilder text = new StringBuilder(1024);
         private byte[] ascii = new byte[1024];
-        private final MessageDigest sha256;
-        private final Mac hmac;
-        private final byte[] hex = new byte[64];
+        private final SigV4Signer signer;
         private long dateSecond = Long.MIN_VALUE;
         private String amzDate;
         private String date;
 
         Connection() throws IOException {
-            try {
-                sha256 = MessageDigest.getInstance("SHA-256");
-                hmac = Mac.getInstance("HmacSHA256");
-            } catch (GeneralSecurityException e) {
-                throw new IOException(e);
-            }
+            signer = new SigV4Signer(region, pathPrefix, hostHeader);
             Socket s;
             if (tls) {
                 SSLSocket ssl = (SSLSocket) SSLSocketFactory.getDefault().createSocket();
@@ -283,7 +267,6 @@ final class DirectRangeReader implements AutoCloseable {
         /** Sends the signed GET of {@code [first, last]} ({@code first < 0}: the whole object). */
         void request(String fullKey, long first, long last) throws IOException {
             boolean ranged = first >= 0;
-            String signed = ranged ? "host;range;x-amz-content-sha256;x-amz-date" : "host;x-amz-content-sha256;x-amz-date";
             AwsCredentials creds = credentials.resolveCredentials();
             String token = creds instanceof AwsSessionCredentials sc ? sc.sessionToken() : null;
             long now = System.currentTimeMillis() / 1000;
@@ -292,41 +275,12 @@ final class DirectRangeReader implements AutoCloseable {
                 amzDate = AMZ_DATE.format(Instant.ofEpochSecond(now));
                 date = amzDate.substring(0, 8); // yyyyMMdd
             }
+            byte[] signature = signer.sign(fullKey, first, last, amzDate, creds.secretAccessKey(), token);
             StringBuilder t = text;
-            // canonical request
-            t.setLength(0);
-            t.append("GET\n").append(pathPrefix).append('/');
-            appendEncoded(t, fullKey);
-            t.append("\n\nhost:").append(hostHeader);
-            if (ranged) {
-                t.append("\nrange:bytes=").append(first).append('-').append(last);
-            }
-            t.append("\nx-amz-content-sha256:").append(UNSIGNED).append("\nx-amz-date:").append(amzDate).append('\n');
-            if (token != null) {
-                t.append("x-amz-security-token:").append(token).append('\n');
-            }
-            t.append('\n').append(signed).append(token != null ? ";x-amz-security-token" : "").append('\n').append(UNSIGNED);
-            sha256.reset();
-            sha256.update(ascii(t), 0, t.length());
-            hex(sha256.digest());
-            // string to sign, then the signature
-            t.setLength(0);
-            t.append("AWS4-HMAC-SHA256\n").append(amzDate).append('\n').append(date).append('/').append(region)
-                    .append("/s3/aws4_request\n");
-            for (byte b : hex) {
-                t.append((char) b);
-            }
-            try {
-                hmac.init(new SecretKeySpec(signingKey(creds.secretAccessKey(), date), "HmacSHA256"));
-            } catch (GeneralSecurityException e) {
-                throw new IOException(e);
-            }
-            hmac.update(ascii(t), 0, t.length());
-            hex(hmac.doFinal());
             // the request
             t.setLength(0);
             t.append("GET ").append(pathPrefix).append('/');
-            appendEncoded(t, fullKey);
+            SigV4Signer.appendEncoded(t, fullKey);
             t.append(" HTTP/1.1\r\nHost: ").append(hostHeader);
             if (ranged) {
                 t.append("\r\nRange: bytes=").append(first).append('-').append(last);
@@ -336,9 +290,9 @@ final class DirectRangeReader implements AutoCloseable {
                 t.append("x-amz-security-token: ").append(token).append("\r\n");
             }
             t.append("Authorization: AWS4-HMAC-SHA256 Credential=").append(creds.accessKeyId()).append('/').append(date).append('/')
-                    .append(region).append("/s3/aws4_request, SignedHeaders=").append(signed)
-                    .append(token != null ? ";x-amz-security-token" : "").append(", Signature=");
-            for (byte b : hex) {
+                    .append(region).append("/s3/aws4_request, SignedHeaders=").append(SigV4Signer.signedHeaders(ranged, token != null))
+                    .append(", Signature=");
+            for (byte b : signature) {
                 t.append((char) b);
             }
             t.append("\r\n\r\n");
@@ -468,53 +422,6 @@ final class DirectRangeReader implements AutoCloseable {
                 ascii[i] = (byte) t.charAt(i);
             }
             return ascii;
-        }
-
-        private void hex(byte[] digest) {
-            for (int i = 0; i < 32; i++) {
-                hex[2 * i] = HEX[(digest[i] >> 4) & 0xF];
-                hex[2 * i + 1] = HEX[digest[i] & 0xF];
-            }
-        }
-
-        private byte[] signingKey(String secret, String date) throws IOException {
-            SigningKey k = signingKey;
-            if (k != null && k.date().equals(date) && k.secret().equals(secret)) {
-                return k.key();
-            }
-            try {
-                byte[] key = mac(("AWS4" + secret).getBytes(StandardCharsets.UTF_8), date);
-                key = mac(key, region);
-                key = mac(key, "s3");
-                key = mac(key, "aws4_request");
-                signingKey = new SigningKey(date, secret, key);
-                return key;
-            } catch (GeneralSecurityException e) {
-                throw new IOException(e);
-            }
-        }
-
-        private byte[] mac(byte[] key, String data) throws GeneralSecurityException {
-            Mac m = Mac.getInstance("HmacSHA256");
-            m.init(new SecretKeySpec(key, "HmacSHA256"));
-            return m.doFinal(data.getBytes(StandardCharsets.UTF_8));
-        }
-    }
-
-    private static void appendEncoded(StringBuilder t, String key) {
-        for (int i = 0; i < key.length(); i++) {
-            char ch = key.charAt(i);
-            boolean plain = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '.'
-                    || ch == '_' || ch == '~' || ch == '/';
-            if (plain) {
-                t.append(ch);
-                continue;
-            }
-            int cp = key.codePointAt(i); // rare: keys use a safe alphabet, prefixes may not
-            i += Character.charCount(cp) - 1;
-            for (byte x : new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8)) {
-                t.append('%').append((char) Character.toUpperCase(HEX[(x >> 4) & 0xF])).append((char) Character.toUpperCase(HEX[x & 0xF]));
-            }
         }
     }
 
