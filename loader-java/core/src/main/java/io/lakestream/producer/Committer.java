@@ -29,6 +29,13 @@ final class Committer {
     /** {@link #runOnce}'s answer once the instance is closed or failed: the loop ends. */
     static final long STOP = Long.MIN_VALUE;
 
+    private static final System.Logger LOG = System.getLogger(TgbProducer.class.getName());
+    /**
+     * A producer held by flow control says so once it has waited this long, and again as often
+     * (a trainer that records no checkpoints otherwise leaves it blocked and silent). System
+     * property {@code lakestream.flowControlLogMillis}; 30 s by default.
+     */
+    static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
     private static final long MIN_FLOW_BACKOFF_MILLIS = 20;
     private static final long MAX_FLOW_BACKOFF_MILLIS = 1000;
 
@@ -50,6 +57,9 @@ final class Committer {
     private volatile long batchConflicts;
     private volatile long flowWaits;
     private volatile String waitingReason;
+    /** Monotonic nanos when the current flow-control wait began (-1: not waiting), and of its last log line. */
+    private volatile long flowWaitSince = -1;
+    private volatile long flowLoggedAt;
     // the committer's own
     private long flowBackoffMillis = MIN_FLOW_BACKOFF_MILLIS;
     private long blockedUntil = Long.MIN_VALUE;
@@ -132,9 +142,7 @@ final class Committer {
             blockedUntil = Long.MIN_VALUE;
             return now; // progress (or nothing left): look again at once
         }
-        ManifestState s = r.state();
-        waitingReason = flowControlReason(s);
-        flowWaits++;
+        flowWait(r.state());
         long at = clock.monotonicNanos() + flowBackoffMillis * 1_000_000;
         flowBackoffMillis = Math.min(MAX_FLOW_BACKOFF_MILLIS, flowBackoffMillis * 2);
         blockedUntil = at;
@@ -188,11 +196,12 @@ final class Committer {
             long now = clock.monotonicNanos();
             pacer.onCommit(r.batchConflicts(), now - startedNanos, now);
         }
-        boolean empty = queue.committed(committedSeq, r);
-        if (empty) {
-            waitingReason = null;
+        if (committedSeq >= queue.lastSeq()) {
+            // Everything queued is committed: this committer waits for nothing. Said before the
+            // queue shows it empty, so an appender that then finds no room and says why is not undone.
+            flowWaitOver();
         }
-        return empty;
+        return queue.committed(committedSeq, r);
     }
 
     private Changes prepare(ManifestState s, List<TgbEntry> batch) {
@@ -275,16 +284,32 @@ final class Committer {
         return flowWaits;
     }
 
-    void countFlowWait(String reason) {
-        waitingReason = reason;
+    /** Flow control holds this producer on state {@code s}: count the wait, say why, and log it once it has lasted {@link #FLOW_LOG_MILLIS} (and as often after). */
+    void flowWait(ManifestState s) {
+        waitingReason = flowControlReason(s);
         flowWaits++;
+        long now = clock.monotonicNanos();
+        if (flowWaitSince < 0) {
+            flowWaitSince = now;
+            flowLoggedAt = now;
+        } else if (now - flowLoggedAt >= FLOW_LOG_MILLIS * 1_000_000) {
+            flowLoggedAt = now;
+            LOG.log(System.Logger.Level.WARNING, "producer '" + id + "' on " + log.store().describe() + " has waited "
+                    + String.format("%.1f", (now - flowWaitSince) / 1e9) + " s for a checkpoint: flow control lag "
+                    + s.lagSteps() + " of " + log.config().maxLagSteps() + " (newest checkpoint: "
+                    + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step())
+                    + "); the trainer must record its checkpoints (record_checkpoint / lakestream checkpoint)");
+        }
+    }
+
+    /** The flow-control wait ended. */
+    void flowWaitOver() {
+        waitingReason = null;
+        flowWaitSince = -1;
     }
 
     String waitingReason() {
         return waitingReason;
     }
 
-    void clearWaitingReason() {
-        waitingReason = null;
-    }
 }

@@ -410,10 +410,10 @@ public final class TgbProducer implements AutoCloseable {
                 if (!lagOk && queued == 0) {
                     ManifestState s = log.refresh();
                     if (s.lagSteps() + 1 <= bound) {
-                        committer.clearWaitingReason();
+                        committer.flowWaitOver();
                         return;
                     }
-                    committer.countFlowWait(committer.flowControlReason(s));
+                    committer.flowWait(s);
                     for (long left = wait; left > 0 && !closed; left -= 50) {
                         clock.sleep(Math.min(50, left));
                     }
