@@ -77,11 +77,15 @@ public final class GarbageCollector {
         long from = s.reclaimedBelowStep();
 
         // 1. batches below the floor
+        // What any step at or above the floor names is never deleted, whatever names it below: the
+        // log refuses two steps naming one object (ManifestState checks producer sequences), and
+        // GC does not rely on that alone.
+        Set<String> needed = liveObjects(floor);
         Map<String, Long> belowFloor = new HashMap<>();
         for (long step = from; step < floor; step++) {
             TgbEntry e = log.entry(step);
             // Only ever a batch object: the log rejects an entry naming another key, and GC checks again.
-            if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject) {
+            if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject && !needed.contains(e.object())) {
                 belowFloor.put(e.object(), e.objectSize());
             }
         }
