@@ -351,7 +351,11 @@ public final class RankReader implements AutoCloseable {
 
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
         if (worldSize != streamWorldSize) {
-            return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+            try {
+                return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+            } catch (NoSuchKeyException gone) {
+                throw missing(step, entry, gone);
+            }
         }
         long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
