@@ -482,6 +482,72 @@ class ProtocolReviewPortTest {
         p2.close();
     }
 
+    /**
+     * Forced with fail points (issue 22): both producers validate their group of 4 on the same
+     * lag-0 state and are paused right before their version put; p1 is let go and wins, then p2:
+     * its put loses, it re-validates on p1's version (lag 4, no room) and waits for a checkpoint
+     * instead of committing on the stale state. No version ever exceeds max_lag_steps.
+     */
+    @Test
+    void hole5c_flowControlBoundHoldsWhenBothArePausedBeforeTheirPutOnTheSameState() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("c3"), true);
+        StreamConfig cfg = StreamConfig.of(1).withRetention(2, 4);
+        ManifestLog.openOrCreate(fs, cfg);
+        ProducerOptions g4 = ProducerOptions.defaults().withGroup(4, 4, false).withWriteParallelism(0);
+        FailPoints fp1 = new FailPoints();
+        FailPoints fp2 = new FailPoints();
+        TgbProducer p1 = TgbProducer.open(fs, "p1", cfg, g4, StreamEnv.defaults().withFailPoints(fp1));
+        TgbProducer p2 = TgbProducer.open(fs, "p2", cfg, g4, StreamEnv.defaults().withFailPoints(fp2));
+        long head = ManifestLog.open(fs).state().version(); // the two epoch claims
+        FailPoints.Pause pause1 = new FailPoints.Pause();
+        FailPoints.Pause pause2 = new FailPoints.Pause();
+        fp1.set(FailPoints.BEFORE_VERSION_PUT, pause1, 1); // armed after the claims: the group's first put
+        fp2.set(FailPoints.BEFORE_VERSION_PUT, pause2, 1);
+        AtomicReference<Throwable> failed = new AtomicReference<>();
+        Thread a = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < 4; i++) {
+                    p1.append(batch(2L * i), "n" + i);
+                }
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        });
+        Thread b = Thread.ofPlatform().start(() -> {
+            try {
+                for (int i = 0; i < 4; i++) {
+                    p2.append(batch(100 + 2L * i), "n" + i);
+                }
+            } catch (Throwable t) {
+                failed.set(t);
+            }
+        });
+        assertTrue(pause1.awaitReached(30, java.util.concurrent.TimeUnit.SECONDS), "p1 reached its put");
+        assertTrue(pause2.awaitReached(30, java.util.concurrent.TimeUnit.SECONDS), "p2 reached its put");
+        assertEquals(head, ManifestLog.open(fs).state().version(), "both validated on the same state: nothing was put yet");
+        pause1.release();
+        a.join();
+        assertEquals(4, ManifestLog.open(fs).state().committedSteps(), "p1's group won");
+        pause2.release();
+        // p2 lost the put, re-validated on p1's version and waits for room (its append does not return)
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (p2.waitingReason() == null || !p2.waitingReason().startsWith("flow control")) {
+            assertTrue(b.isAlive() && System.nanoTime() < deadline, "p2 waits for flow control: " + failed.get());
+            Thread.onSpinWait();
+        }
+        assertEquals(4, ManifestLog.open(fs).state().committedSteps(), "p2 committed nothing on the stale state");
+        Checkpoints.record(fs, 4, "ck4");
+        b.join();
+        assertEquals(null, failed.get());
+        ManifestState end = ManifestLog.open(fs).state();
+        List<Long> lags = lagPerVersion(fs, end.version());
+        System.out.println("[5c] steps=" + end.committedSteps() + " lag per version " + lags);
+        assertEquals(8, end.committedSteps());
+        assertTrue(lags.stream().allMatch(l -> l <= 4), lags.toString());
+        p1.close();
+        p2.close();
+    }
+
     // ------------------------------------------------------------------------------------------
     // Hole 6 (D1): GC deletes whatever key a manifest entry names
     @Test
