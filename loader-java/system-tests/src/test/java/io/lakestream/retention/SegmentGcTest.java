@@ -40,6 +40,30 @@ class SegmentGcTest {
         return below;
     }
 
+    /**
+     * Defence in depth (issue 22, hole 6b): index segments are not checked against producer states
+     * (only versions and snapshot tails are), so a tampered segment can make a step above the floor
+     * name a step below it's object. GC must still not delete what a step at or above the floor names.
+     */
+    @Test
+    void gcNeverDeletesAnObjectAStepAboveTheFloorNamesEvenFromATamperedSegment() {
+        FileStore fs = FileStore.open(dir.resolve("t"), true);
+        io.lakestream.testkit.Streams.produce(fs, "p", 2, 2, new SyntheticSource(160, 4, 0, 1, 8), -1,
+                io.lakestream.testkit.Streams.opts()).close(); // 40 steps, segments of 16
+        String seg = StreamLayout.segmentKey(0);
+        Snapshot.SegmentFile f = Json.read(fs.get(seg), Snapshot.SegmentFile.class, seg);
+        List<io.lakestream.log.TgbEntry> tampered = new ArrayList<>(f.tgbs());
+        tampered.set(10, tampered.get(0)); // step 10 (above the floor below) names step 0's object
+        fs.put(seg, Json.write(new Snapshot.SegmentFile(0, tampered)));
+        ManifestLog log = ManifestLog.open(fs);
+        String shared = log.entry(0).object();
+        assertEquals(shared, log.entry(10).object());
+        Checkpoints.record(log, 5, "ck5"); // floor 5
+        GcReport r = new GarbageCollector(log, 3_600_000).run(false);
+        assertEquals(4, r.batchObjects(), "steps 1..4 only");
+        assertTrue(fs.stat(shared).isPresent(), "GC deleted " + shared + ", which step 10 (above the floor) names");
+    }
+
     @Test
     void noSegmentWhollyBelowTheReclaimedMarkSurvivesGc() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
