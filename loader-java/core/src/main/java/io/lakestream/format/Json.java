@@ -26,6 +26,29 @@ public final class Json {
 
     private Json() {}
 
+    /**
+     * A string that must be a JSON string: Jackson would otherwise turn a number or boolean into
+     * its text (docs/format.md §4.1: control settings are strings). Null is refused too.
+     */
+    public static final class StrictString extends com.fasterxml.jackson.databind.JsonDeserializer<String> {
+        @Override
+        public String deserialize(com.fasterxml.jackson.core.JsonParser p, com.fasterxml.jackson.databind.DeserializationContext ctxt)
+                throws IOException {
+            if (p.currentToken() != com.fasterxml.jackson.core.JsonToken.VALUE_STRING) {
+                throw com.fasterxml.jackson.databind.exc.MismatchedInputException.from(p, String.class,
+                        "expected a JSON string, got " + p.currentToken());
+            }
+            return p.getText();
+        }
+
+        @Override
+        public String getNullValue(com.fasterxml.jackson.databind.DeserializationContext ctxt)
+                throws com.fasterxml.jackson.databind.JsonMappingException {
+            throw com.fasterxml.jackson.databind.exc.MismatchedInputException.from(ctxt.getParser(), String.class,
+                    "expected a JSON string, got null");
+        }
+    }
+
     public static byte[] write(Object o) {
         try {
             return MAPPER.writeValueAsBytes(o);

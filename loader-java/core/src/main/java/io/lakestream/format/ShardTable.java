@@ -328,6 +328,9 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
 
     /** The u32s of base64 text, or null if it is not base64 of a multiple of 4 bytes. */
     private static int[] decodeU32(String s) {
+        if (s.length() % 4 != 0) {
+            return null; // base64 with padding (RFC 4648 §4) only: the JDK decoder would also take it unpadded
+        }
         byte[] raw;
         try {
             raw = Base64.getDecoder().decode(s);

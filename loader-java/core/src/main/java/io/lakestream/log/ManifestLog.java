@@ -521,8 +521,29 @@ public final class ManifestLog {
                     + " (it keeps steps from " + s.tailFirstStep() + ")");
         }
         long first = s.segmentStart(step);
-        Snapshot.SegmentFile f = segment(first, s.segmentEnd(first) - first);
+        Snapshot.SegmentFile f;
+        try {
+            f = segment(first, s.segmentEnd(first) - first);
+        } catch (NoSuchKeyException gone) {
+            throw segmentGone(step, gone);
+        }
         return f.tgbs().get((int) (step - first));
+    }
+
+    /**
+     * The index segment of {@code step} is gone: GC deletes one only once its steps are all below
+     * {@code reclaimed_below_step}, after committing the checkpoint that raised the floor. So a
+     * state older than that (a lagging reader) re-confirms the head: below the floor now is
+     * {@link BelowFloorException}, as for a fresh reader; otherwise the segment is lost.
+     */
+    private RuntimeException segmentGone(long step, NoSuchKeyException gone) {
+        ManifestState now = ManifestLog.open(store, true, env).state();
+        long floor = Math.max(now.floorStep(), now.reclaimedBelowStep());
+        if (step < floor) {
+            return new BelowFloorException(store.describe(), step, floor);
+        }
+        return new LogFormatException(where(gone.key()) + ": index segment of step " + step + " is missing", store.describe(),
+                gone.key(), gone);
     }
 
     private Snapshot.SegmentFile segment(long first, long n) {

@@ -84,8 +84,20 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         if (s.endedAtStep() != null && s.endedAtStep() != s.committedSteps()) {
             throw new LogFormatException(where + ": ended_at_step " + s.endedAtStep() + " is not committed_steps " + s.committedSteps());
         }
-        for (TgbEntry t : s.tail()) {
+        Map<String, Long> lastSeq = new java.util.HashMap<>();
+        for (int i = 0; i < s.tail().size(); i++) {
+            TgbEntry t = s.tail().get(i);
             t.validate(config.worldSize(), where);
+            // The tail is a window of the log: per producer, sequences rise and never pass the
+            // producer state the snapshot records (so no two steps name one object).
+            ProducerState ps = s.producers().get(t.producer());
+            Long prevSeq = lastSeq.put(t.producer(), t.seq());
+            if (ps == null || t.epoch() > ps.epoch() || t.seq() > ps.seq() || (prevSeq != null && t.seq() <= prevSeq)) {
+                throw new LogFormatException(where + ": step " + (s.indexedSteps() + i) + " (TGB " + t.producer() + "/" + t.epoch() + "-"
+                        + t.seq() + "): field 'seq' does not follow producer '" + t.producer() + "' ("
+                        + (ps == null ? "not in 'producers'" : "at epoch " + ps.epoch() + " seq " + ps.seq())
+                        + (prevSeq == null ? "" : ", previous inline seq " + prevSeq) + ")");
+            }
         }
         return new ManifestState(config, s.version(), s.committedSteps(), Collections.unmodifiableMap(new TreeMap<>(s.producers())),
                 s.indexedSteps(), s.indexedSteps(), List.copyOf(s.tail()), List.copyOf(s.checkpoints()), s.reclaimedBelowStep(),
@@ -179,6 +191,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         for (TgbEntry t : v.tgbs()) {
             t.validate(config.worldSize(), where);
         }
+        checkProducerChains(v, where);
         Map<String, ProducerState> p = producers;
         if (!v.producers().isEmpty()) {
             TreeMap<String, ProducerState> np = new TreeMap<>(producers);
@@ -224,6 +237,59 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         long end = !ended() && Boolean.TRUE.equals(v.endOfStream()) ? committed : endStep;
         return new ManifestState(config, v.version(), committed, p, indexedSteps, tailFirstStep, nt, nc,
                 reclaimed, lastSnapshotVersion, tailPartial, end, ncon, indexSplits);
+    }
+
+    /**
+     * Checks every TGB entry against the producer state it claims (docs/format.md §4, "Entries and
+     * producer states"): its producer is known (before this version or by this version's own
+     * update), the entry's epoch is that producer's current epoch, and its sequence is the next
+     * one; the version's update of the producer ends exactly at its last entry. Producer states
+     * never go back (epoch and sequence only grow). Together with the object key being a function
+     * of (producer, epoch, seq) ({@link TgbEntry#validate}) this makes every committed step name an
+     * object no other step names, so GC deleting a step's object below the floor can never take
+     * one a step above it needs. The entry's key was checked against its own fields already.
+     */
+    private void checkProducerChains(VersionFile v, String where) {
+        for (Map.Entry<String, ProducerState> u : v.producers().entrySet()) {
+            ProducerState before = producers.get(u.getKey());
+            ProducerState after = u.getValue();
+            if (after == null || after.epoch() < 1 || after.seq() < 0) {
+                throw new LogFormatException(where + ": field 'producers." + u.getKey() + "' is " + after
+                        + " (an epoch >= 1 and a seq >= 0 are required)");
+            }
+            if (before != null && (after.epoch() < before.epoch() || after.seq() < before.seq())) {
+                throw new LogFormatException(where + ": field 'producers." + u.getKey() + "' goes back from epoch " + before.epoch()
+                        + " seq " + before.seq() + " to epoch " + after.epoch() + " seq " + after.seq());
+            }
+        }
+        Map<String, Long> lastSeq = new java.util.HashMap<>();
+        for (int i = 0; i < v.tgbs().size(); i++) {
+            TgbEntry t = v.tgbs().get(i);
+            String w = where + ": step " + (committedSteps + i) + " (TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + ")";
+            ProducerState before = producers.get(t.producer());
+            ProducerState update = v.producers().get(t.producer());
+            if (update == null) {
+                throw new LogFormatException(w + ": field 'producers." + t.producer() + "' is missing: a version committing a"
+                        + " producer's batches carries its new state");
+            }
+            if (t.epoch() != update.epoch()) {
+                throw new LogFormatException(w + ": field 'epoch' is " + t.epoch() + " but producer '" + t.producer()
+                        + "' is at epoch " + update.epoch());
+            }
+            long expected = lastSeq.containsKey(t.producer()) ? lastSeq.get(t.producer()) + 1 : (before == null ? 0 : before.seq()) + 1;
+            if (t.seq() != expected) {
+                throw new LogFormatException(w + ": field 'seq' is " + t.seq() + " but producer '" + t.producer()
+                        + "' has committed up to seq " + (expected - 1) + " (the next one is " + expected + ")");
+            }
+            lastSeq.put(t.producer(), t.seq());
+        }
+        for (Map.Entry<String, Long> e : lastSeq.entrySet()) {
+            ProducerState update = v.producers().get(e.getKey());
+            if (update.seq() != e.getValue()) {
+                throw new LogFormatException(where + ": field 'producers." + e.getKey() + ".seq' is " + update.seq()
+                        + " but the version's last TGB of that producer has seq " + e.getValue());
+            }
+        }
     }
 
     /**

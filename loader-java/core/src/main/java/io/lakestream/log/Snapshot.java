@@ -1,6 +1,8 @@
 package io.lakestream.log;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import java.util.List;
 import java.util.Map;
 
@@ -11,6 +13,12 @@ import java.util.Map;
  * version 2, at most {@code index_segment_bytes} of entries each); only the TGBs of steps
  * [indexedSteps, committedSteps) are inline, fewer than one segment's worth.
  *
+ * <p>Required on the store (docs/format.md §6): {@code format_version}, {@code version},
+ * {@code committed_steps}, {@code indexed_steps}, {@code producers}, {@code tail},
+ * {@code checkpoints} and {@code reclaimed_below_step}, none of them null; a snapshot missing one
+ * fails to parse and is skipped, never used with defaults (a missing {@code checkpoints} read as
+ * none would be floor 0, serving steps GC deleted).
+ *
  * @param endedAtStep the step the stream ended at, if an end-of-stream record was committed at
  *                    or before {@code version} (null: not ended, and not written)
  * @param controls    the control records in force (omitted when none)
@@ -19,8 +27,10 @@ import java.util.Map;
  *                    closed early by the byte bound), ascending; those of segments wholly below
  *                    {@code reclaimedBelowStep} may be left out (omitted when none)
  */
-public record Snapshot(int formatVersion, long version, long committedSteps, Map<String, ProducerState> producers,
-                       long indexedSteps, List<TgbEntry> tail, List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
+public record Snapshot(int formatVersion, long version, long committedSteps,
+                       @JsonSetter(nulls = Nulls.FAIL) Map<String, ProducerState> producers,
+                       long indexedSteps, @JsonSetter(nulls = Nulls.FAIL) List<TgbEntry> tail,
+                       @JsonSetter(nulls = Nulls.FAIL) List<CheckpointRecord> checkpoints, long reclaimedBelowStep,
                        @JsonInclude(JsonInclude.Include.NON_NULL) Long endedAtStep,
                        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls,
                        @JsonInclude(JsonInclude.Include.NON_EMPTY) List<Long> indexSplits) {

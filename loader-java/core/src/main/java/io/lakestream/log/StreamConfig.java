@@ -96,6 +96,12 @@ public record StreamConfig(String format, int formatVersion, int worldSize, int 
                                  @JsonProperty("data_layout") String dataLayout) {
         int version = required("format_version", formatVersion);
         boolean v2 = version >= FORMAT_VERSION_COMPACT;
+        if (!v2 && (indexSegmentBytes != null || dataLayout != null)) {
+            // Present at all, whatever the value (0 too): an older reader would ignore it and misread the stream.
+            throw new IllegalArgumentException("format_version " + version + " has no '"
+                    + (indexSegmentBytes != null ? "index_segment_bytes" : "data_layout") + "' (it needs format_version "
+                    + FORMAT_VERSION_COMPACT + "): a reader MUST refuse this config");
+        }
         // Version 1 knows neither field: one there is kept as written, and validate() refuses it
         // (an older reader would ignore it and misread the stream). Absent byte bound: none (a
         // creator always writes the bound it chose, and 0 is not written).

@@ -1,11 +1,16 @@
 package io.lakestream.log;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonSetter;
+import com.fasterxml.jackson.annotation.Nulls;
 import java.util.List;
 import java.util.Map;
 
 /**
  * One manifest version, {@code _log/<20-digit version>.json}. Created only by put-if-absent.
+ * Required on the store (docs/format.md §4): {@code version}, {@code commit_token},
+ * {@code first_step}; everything else is optional, and null reads as absent
+ * ({@code timestamp_millis} as 0: it is informational).
  *
  * @param commitToken random per commit attempt series: lets a committer recognise its own write
  *                    when the confirmation was lost and a retry found the key taken
@@ -17,9 +22,11 @@ import java.util.Map;
  *                    any (null, the usual case, is not written: old streams read as never ended)
  * @param controls    control records (a version with controls carries no TGBs); omitted when empty
  */
-public record VersionFile(long version, String commitToken, String committer, long timestampMillis, long firstStep,
+public record VersionFile(long version, String commitToken, String committer,
+                          @JsonSetter(nulls = Nulls.AS_EMPTY) long timestampMillis, long firstStep,
                           Map<String, ProducerState> producers, List<TgbEntry> tgbs,
-                          List<CheckpointRecord> checkpoints, Long reclaimedBelowStep,
+                          List<CheckpointRecord> checkpoints,
+                          @JsonInclude(JsonInclude.Include.NON_NULL) Long reclaimedBelowStep,
                           @JsonInclude(JsonInclude.Include.NON_NULL) Boolean endOfStream,
                           @JsonInclude(JsonInclude.Include.NON_EMPTY) List<ControlRecord> controls) {
     public VersionFile {

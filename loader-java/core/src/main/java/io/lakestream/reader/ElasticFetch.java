@@ -83,11 +83,18 @@ final class ElasticFetch {
         // reads, and the output (at most the data of every overlapped shard).
         long scratch = 0;
         long out = 0;
-        for (Piece p : pieces) {
-            ShardEntry s = shards.get(p.shard);
-            scratch += p.rows ? s.headerLength() : s.length() + (codec == Codec.LZ4 ? s.rawLength() : 0);
-            out += s.rawLength();
+        long need;
+        try {
+            for (Piece p : pieces) {
+                ShardEntry s = shards.get(p.shard);
+                scratch = Math.addExact(scratch, p.rows ? s.headerLength() : Math.addExact(s.length(), codec == Codec.LZ4 ? s.rawLength() : 0));
+                out = Math.addExact(out, s.rawLength());
+            }
+            need = Math.addExact(scratch, out);
+        } catch (ArithmeticException overflow) {
+            need = -1;
         }
+        ShardReads.boundByObject(store, entry, need, stream, step, rank);
         PinnedPool.Lease lease = pool.acquire(scratch + out, 60_000);
         try {
             MemorySegment slab = lease.segment();

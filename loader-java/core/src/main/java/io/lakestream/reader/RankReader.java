@@ -351,7 +351,11 @@ public final class RankReader implements AutoCloseable {
 
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
         if (worldSize != streamWorldSize) {
-            return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+            try {
+                return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+            } catch (NoSuchKeyException gone) {
+                throw missing(step, entry, gone);
+            }
         }
         long t0 = clock.monotonicNanos();
         ShardEntry shard = entry.shards().get(rank);
@@ -360,6 +364,11 @@ public final class RankReader implements AutoCloseable {
         String where = entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
         long need = shard.length() + (codec == Codec.LZ4 ? shard.rawLength() : 0);
+        try {
+            ShardReads.boundByObject(store, entry, need, store.describe(), step, rank);
+        } catch (NoSuchKeyException gone) {
+            throw missing(step, entry, gone);
+        }
         PinnedPool.Lease lease = pool.tryAcquire(need, 0);
         if (lease == null) {
             // Wait as long as it takes (closing the reader interrupts us); the consumer's next()
@@ -379,13 +388,9 @@ public final class RankReader implements AutoCloseable {
                 store.readRange(entry.object(), shard.offset(), stored);
                 bytesRead.add(stored.byteSize());
             } catch (NoSuchKeyException gone) {
-                // Reclaimed under us? Then say so with the floor; otherwise the object is lost.
-                ManifestLog fresh = ManifestLog.open(store, true, env);
-                if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
-                    throw new BelowFloorException(store.describe(), step, fresh.state().floorStep());
-                }
-                throw new StoreException(where(step, entry) + ": batch object is missing although the step is at or above the retention floor "
-                        + fresh.state().floorStep(), store.describe(), entry.object(), gone, false);
+                throw missing(step, entry, gone);
+            } catch (StoreException e) {
+                throw ShardReads.explainShortRead(store, entry, e, store.describe(), step, rank);
             }
             long crc = Crc32c.of(stored);
             if (crc != shard.crc32c()) {
@@ -428,6 +433,16 @@ public final class RankReader implements AutoCloseable {
             lease.close();
             throw e;
         }
+    }
+
+    /** The batch object of {@code step} is gone: reclaimed under us (then say so with the floor), or lost. */
+    private RuntimeException missing(long step, TgbEntry entry, NoSuchKeyException gone) {
+        ManifestLog fresh = ManifestLog.open(store, true, env);
+        if (step < fresh.state().floorStep() || step < fresh.state().reclaimedBelowStep()) {
+            return new BelowFloorException(store.describe(), step, Math.max(fresh.state().floorStep(), fresh.state().reclaimedBelowStep()));
+        }
+        return new StoreException(where(step, entry) + ": batch object is missing although the step is at or above the retention floor "
+                + fresh.state().floorStep(), store.describe(), entry.object(), gone, false);
     }
 
     private String where(long step, TgbEntry entry) {

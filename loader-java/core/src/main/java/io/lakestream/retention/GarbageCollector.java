@@ -77,11 +77,15 @@ public final class GarbageCollector {
         long from = s.reclaimedBelowStep();
 
         // 1. batches below the floor
+        // What any step at or above the floor names is never deleted, whatever names it below: the
+        // log refuses two steps naming one object (ManifestState checks producer sequences), and
+        // GC does not rely on that alone.
+        Set<String> needed = liveObjects(floor);
         Map<String, Long> belowFloor = new HashMap<>();
         for (long step = from; step < floor; step++) {
             TgbEntry e = log.entry(step);
             // Only ever a batch object: the log rejects an entry naming another key, and GC checks again.
-            if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject) {
+            if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject && !needed.contains(e.object())) {
                 belowFloor.put(e.object(), e.objectSize());
             }
         }
@@ -191,19 +195,34 @@ public final class GarbageCollector {
             }
         }
         List<ObjectInfo> garbage = new ArrayList<>();
-        // Index segments whose every step is below what was reclaimed: only readers below the
-        // floor could want them, and those get a clear error anyway.
+        // Index segments whose every step is below what was reclaimed, at once (no log grace): only
+        // readers below the floor could want them, and those get a clear error anyway (a reader
+        // holding an older state re-confirms the head when a segment is missing, ManifestLog#entry).
+        // A segment ends at the next multiple of index_segment_steps or earlier (format version 2
+        // closes segments at a byte bound): never after the next listed segment starts. Judging by
+        // the multiple alone kept every early-closed segment below the mark for ever.
         long n = log.config().indexSegmentSteps();
         long reclaimed = log.state().reclaimedBelowStep();
+        List<ObjectInfo> segments = new ArrayList<>();
+        List<Long> firsts = new ArrayList<>();
         for (ObjectInfo o : store.list(StreamLayout.INDEX_PREFIX, null, Integer.MAX_VALUE)) {
             switch (StreamLayout.parse(o.key())) {
                 case StreamLayout.IndexSegment seg -> {
-                    if (seg.firstStep() + n <= reclaimed) {
-                        garbage.add(o);
-                    }
+                    segments.add(o);
+                    firsts.add(seg.firstStep());
                 }
                 case StreamLayout.Unknown u -> unrecognised.add(u.describe());
                 default -> unrecognised.add(o.key() + " (not an index segment)");
+            }
+        }
+        for (int i = 0; i < segments.size(); i++) {
+            long first = firsts.get(i);
+            long end = first / n * n > Long.MAX_VALUE - n ? Long.MAX_VALUE : first / n * n + n; // never crosses a multiple of n
+            if (i + 1 < segments.size()) {
+                end = Math.min(end, firsts.get(i + 1)); // listed in step order (20-digit keys)
+            }
+            if (end <= reclaimed) {
+                garbage.add(segments.get(i));
             }
         }
         if (snapshots.size() >= 2) {

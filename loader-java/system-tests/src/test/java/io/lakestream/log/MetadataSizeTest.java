@@ -86,6 +86,8 @@ class MetadataSizeTest {
         FileStore fs = FileStore.open(dir.resolve("w" + w), true);
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(w).withSnapshotInterval(16));
         long seq = 1_000_000; // realistic widths: a long-running producer's sequence numbers
+        long claimed = seq;
+        log.commit("tokenizer-00", st -> new Changes(Map.of("tokenizer-00", new ProducerState(3, claimed, null)), List.of(), List.of()));
         int maxVersion = 0;
         for (long s = 0; s < steps; s += GROUP) {
             List<TgbEntry> group = new ArrayList<>();

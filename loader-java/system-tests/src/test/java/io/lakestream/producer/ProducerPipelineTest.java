@@ -114,6 +114,10 @@ class ProducerPipelineTest {
         try (TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), ProducerOptions.defaults().withGroup(8, 64, true))) {
             append(p, source(), new long[] {0});
             awaitCommittedSteps(fs, 1);
+            // the producer counts the commit after its version is visible: wait for the count too
+            for (int i = 0; i < 2000 && p.commits() < 1; i++) {
+                Thread.sleep(10);
+            }
             assertEquals(1, p.commits());
         }
     }

@@ -77,6 +77,13 @@ public final class FaultyHttpProxy implements AutoCloseable {
                 return;
             }
             long length = contentLength(head);
+            if (head.toLowerCase(Locale.ROOT).contains("\r\nexpect: 100-continue")) {
+                // The SDK sends a part's body (multipart uploads) only after an interim 100 Continue;
+                // the proxy reads the whole request before forwarding it, so it answers that itself.
+                OutputStream early = client.getOutputStream();
+                early.write("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+                early.flush();
+            }
             byte[] body = in.readNBytes((int) length);
             String requestLine = head.substring(0, head.indexOf("\r\n"));
             String[] parts = requestLine.split(" ");
@@ -100,6 +107,15 @@ public final class FaultyHttpProxy implements AutoCloseable {
                 uo.write(body);
                 uo.flush();
                 response = up.getInputStream().readAllBytes(); // the server closes after one response
+            }
+            // Drop the server's interim 1xx responses (its own 100 Continue): the client already got ours.
+            while (response.length > 12 && new String(response, 0, 10, StandardCharsets.ISO_8859_1).startsWith("HTTP/1.1 1")) {
+                String all = new String(response, StandardCharsets.ISO_8859_1);
+                int end = all.indexOf("\r\n\r\n");
+                if (end < 0) {
+                    break;
+                }
+                response = java.util.Arrays.copyOfRange(response, end + 4, response.length);
             }
             String status = new String(response, 0, Math.min(response.length, 12), StandardCharsets.ISO_8859_1);
             int code = status.startsWith("HTTP/1.1 ") ? Integer.parseInt(status.substring(9, 12)) : -1;
