@@ -126,6 +126,11 @@ final class Committer {
         }
     }
 
+    /** True while flow control holds the written batches back (until the backoff's end, when the committer asks again). */
+    boolean flowBlocked(long now) {
+        return now < blockedUntil;
+    }
+
     /** The change count of the queue as the last {@link #runOnce} saw it: wait for a change after it. */
     long lastSeen() {
         return lastSeen;

@@ -280,10 +280,27 @@ public final class TgbProducer implements AutoCloseable {
             buffers.release(buf);
         }
         queue.written(b, null);
-        long wake;
-        do {
-            wake = committer.runOnce(clock.monotonicNanos());
-        } while (wake != Committer.STOP && wake != Committer.IDLE && wake - clock.monotonicNanos() <= 0);
+        try {
+            while (true) {
+                long now = clock.monotonicNanos();
+                long wake = committer.runOnce(now);
+                if (wake == Committer.STOP || wake == Committer.IDLE) {
+                    break;
+                }
+                if (wake - now > 0) {
+                    if (!committer.flowBlocked(now)) {
+                        break; // the group is not due yet (the linger bound): a later call commits it
+                    }
+                    // a due group held by flow control: wait here for a checkpoint, as the committer worker would
+                    clock.sleep((wake - now + 999_999) / 1_000_000);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            IllegalStateException ise = new IllegalStateException("interrupted while producer '" + id + "' waited for a checkpoint", e);
+            queue.failReported(ise);
+            throw ise;
+        }
         checkUsable(); // a failed commit is this call's failure
     }
 
