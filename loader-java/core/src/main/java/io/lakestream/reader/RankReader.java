@@ -220,6 +220,11 @@ public final class RankReader implements AutoCloseable {
         return follower.follower().polls();
     }
 
+    /** This process's follower of the stream (tests and diagnostics). */
+    SharedFollower follower() {
+        return follower.follower();
+    }
+
     /** The next step {@link #next} returns: save this with the training checkpoint. */
     public long nextStep() {
         return nextStep;
