@@ -229,6 +229,11 @@ public final class PyReader implements AutoCloseable {
         return reader.committedSteps();
     }
 
+    /** Log reads of this process's follower ({@link RankReader#logPolls()}; 0 for a reader fed by the job's leader). */
+    public long logPolls() {
+        return reader.logPolls();
+    }
+
     /** Batch bytes read from the store so far ({@link RankReader#bytesRead()}). */
     public long bytesRead() {
         return reader.bytesRead();
