@@ -44,9 +44,10 @@ import java.util.Map;
  * {@link SharedFollower#driven driven}: its actor calls {@link SharedFollower#pollOnce} when the
  * real pacing says, and only while some rank waits for a step, as the production worker does);
  * with {@code node} and {@code job} the leader encodes each new run of entries as a
- * {@link JobFeed} message that each node's {@link HandoffFeed} validates and takes, and the
- * node's ranks read their entries from it (the collective that carries the message costs no
- * store request and no simulated time here). Each rank has {@code prefetch} fetchers, each issuing one ranged GET of the
+ * {@link JobFeed} message that a {@link HandoffFeed} validates and takes, and the ranks it
+ * serves read their entries from it (one feed per follower stands for its members' identical
+ * feeds: CPU is not modelled; the collective that carries the message costs no store request
+ * and no simulated time here). Each rank has {@code prefetch} fetchers, each issuing one ranged GET of the
  * rank's shard per step and verifying its CRC32C against the log. The trainer is synchronous
  * data parallelism: step {@code s} is consumed once every rank fetched it, {@code stepMillis}
  * after step {@code s − 1}; a rank fetches at most {@code prefetch} steps ahead of it. Producers
@@ -529,14 +530,13 @@ public final class ScaleSim {
         int[] served = nodesOf(g);
         long low = Long.MAX_VALUE;
         for (int n : served) {
-            long nodeLow = Long.MAX_VALUE;
             for (int next : fetcherNext[n]) {
-                nodeLow = Math.min(nodeLow, next);
+                low = Math.min(low, next);
             }
-            if (feeds[n] != null && nodeLow < Long.MAX_VALUE) {
-                feeds[n].position(nodeLow);
-            }
-            low = Math.min(low, nodeLow);
+        }
+        HandoffFeed feed = feeds[served[0]];
+        if (feed != null && low < Long.MAX_VALUE) {
+            feed.position(low);
         }
         if (low > lowWater[g] && low < Long.MAX_VALUE) {
             lowWater[g] = low;
@@ -554,12 +554,15 @@ public final class ScaleSim {
                 entries.add(EntryWire.encode(log.entry(step)));
             }
             byte[] message = JobFeed.encode(visible[g], entries, -1, null);
-            for (int n : served) {
-                if (feeds[n] == null) {
-                    feeds[n] = new HandoffFeed(store.describe(), o.ranks(), 0, new SimClock(sim));
+            if (feed == null) {
+                // One feed per follower: every rank's feed would take the same message the same way,
+                // and decoding it once per rank would only cost CPU (which the simulation does not model).
+                feed = new HandoffFeed(store.describe(), o.ranks(), 0, new SimClock(sim));
+                for (int n : served) {
+                    feeds[n] = feed;
                 }
-                feeds[n].accept(message);
             }
+            feed.accept(message);
         }
         for (long step = visible[g]; step < committed; step++) {
             int i = (int) step;
