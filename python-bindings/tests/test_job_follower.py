@@ -191,8 +191,20 @@ def is_data(m, k):
     return m == "GET" and k.startswith("data/")
 
 
-@pytest.mark.parametrize("mode,leaders", [("job", [0]), ("node", [0, 2])])
-def test_one_follower_per_job_or_node_reads_the_log_for_every_rank(s3, tmp_path, jvm, mode, leaders):
+def assert_fed(relays, leaders):
+    """Only the leaders read the log; every other rank's only non-data read is the stream config."""
+    for r in range(W):
+        logs = relays[r].count(is_log)
+        if r in leaders:
+            assert logs > 0, "rank %d leads: it follows the log" % r
+        else:
+            assert logs == 0, "rank %d is fed by its leader, yet sent %d log reads: %s" % (r, logs, relays[r].requests)
+            other = [q for q in relays[r].requests if not is_data(*q)]
+            assert other == [("GET", "_lakestream.json")], other
+
+
+def test_one_follower_per_node_reads_the_log_for_its_ranks(s3, tmp_path, jvm):
+    mode, leaders = "node", [0, 2]  # job_follower="job" (the default): the kill test below
     uri = new_stream(s3, "jf-" + mode)
     steps = 12
     write(uri, steps)
@@ -206,26 +218,19 @@ def test_one_follower_per_job_or_node_reads_the_log_for_every_rank(s3, tmp_path,
         got = json.loads((tmp_path / ("a-rank%d.json" % r)).read_text())
         assert got == expected[r], "rank %d: bytes differ from an independent read" % r
     for r in range(W):
-        logs = relays[r].count(is_log)
         data = relays[r].count(is_data)
         assert data == steps, "rank %d: one ranged GET per step, got %d" % (r, data)
-        if r in leaders:
-            assert logs > 0, "rank %d leads: it follows the log" % r
-        else:
-            assert logs == 0, "rank %d is fed by its leader, yet sent %d log reads: %s" % (r, logs, relays[r].requests)
-            # its only other read: the stream config (the world size entries are checked against)
-            other = [q for q in relays[r].requests if not is_data(*q)]
-            assert other == [("GET", "_lakestream.json")], other
+    assert_fed(relays, leaders)
 
 
-def test_off_or_no_process_group_every_rank_follows(s3, tmp_path, jvm):
-    uri = new_stream(s3, "jf-off")
-    write(uri, 4)
-    lakestream.close_stream(uri)
-    relays = [Relay(server_port(uri)) for _ in range(W)]
-    outs = finish(launch(tmp_path, uri, relays, "off"))
-    assert all(rc == 0 for rc, _ in outs), outs
-    assert all(relays[r].count(is_log) > 0 for r in range(W)), "with job_follower='off' every rank follows the log"
+def test_without_a_process_group_or_when_off_every_rank_follows_on_its_own(jvm):
+    # The fallback path itself (every rank's own follower) is what every other dataset test runs.
+    from lakestream import _jobfeed
+    assert _jobfeed._dist() is None  # this pytest process has no process group
+    for mode in ("auto", "job", "node", "off"):
+        assert _jobfeed.choose(mode, 0, 4, 1) is None
+    with pytest.raises(lakestream.InvalidArgumentError, match="job_follower must be one of"):
+        lakestream.TorchDataset("file:///nowhere", job_follower="rank0")
 
 
 def test_a_killed_rank_stops_the_job_with_an_error_and_the_restarted_job_reads_on(s3, tmp_path, jvm):
@@ -242,7 +247,7 @@ def test_a_killed_rank_stops_the_job_with_an_error_and_the_restarted_job_reads_o
     procs[3].kill()
     outs = finish(procs[:3], timeout=180)
     for r, (rc, out) in enumerate(outs):
-        assert rc != 0, "rank %d went on without rank 3:\n%s" % (r, out)
+        assert rc != 0 and "DONE" not in out, "rank %d went on without rank 3:\n%s" % (r, out)
     # What each survivor read before it stopped is still the right data.
     write(uri, 6, first_record=10 * W * 2, producer="q")  # the stream goes on meanwhile
     lakestream.close_stream(uri)
@@ -252,8 +257,11 @@ def test_a_killed_rank_stops_the_job_with_an_error_and_the_restarted_job_reads_o
         st = tmp_path / ("k-rank%d.json.state" % r)
         starts.append(json.loads(st.read_text())["next_step"] if st.exists() else 0)
     start = min(starts)  # the job's checkpoint: the ranks are in lock step, within a step
+    assert start >= 3
+    relays = [Relay(server_port(uri)) for _ in range(W)]
     outs = finish(launch(tmp_path, uri, relays, "job", start=start, tag="r"))
     for r, (rc, out) in enumerate(outs):
         assert rc == 0, "rank %d after the restart:\n%s" % (r, out)
         got = json.loads((tmp_path / ("r-rank%d.json" % r)).read_text())
         assert got == expected[r][start:], "rank %d after the restart: bytes differ from an independent read" % r
+    assert_fed(relays, [0])
