@@ -172,6 +172,14 @@ public final class RankReader implements AutoCloseable {
         }
     }
 
+    private static void checkWorldSize(ObjectStore store, int worldSize, boolean elastic, StepFeed feed) {
+        if (!elastic && feed.streamWorldSize() != worldSize) {
+            throw new WorldSizeMismatchException(store.describe(), feed.streamWorldSize(), worldSize,
+                    "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
+                            + "each step's samples over " + worldSize + " ranks");
+        }
+    }
+
     private static void checkArgs(int rank, int worldSize, long startStep) {
         if (worldSize < 1) {
             throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
@@ -189,11 +197,13 @@ public final class RankReader implements AutoCloseable {
         checkArgs(rank, worldSize, startStep);
         SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
         try {
+            FollowerFeed feed = new FollowerFeed(sub);
+            checkWorldSize(store, worldSize, elastic, feed); // before the floor, as always
             ManifestState st = sub.log().state();
             if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
                 throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
             }
-            return start(store, rank, worldSize, startStep, options, pool, env, elastic, new FollowerFeed(sub));
+            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed);
         } catch (RuntimeException | Error e) {
             sub.close();
             throw e;
@@ -202,11 +212,7 @@ public final class RankReader implements AutoCloseable {
 
     private static RankReader start(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
                                     PinnedPool pool, StreamEnv env, boolean elastic, StepFeed feed) {
-        if (!elastic && feed.streamWorldSize() != worldSize) {
-            throw new WorldSizeMismatchException(store.describe(), feed.streamWorldSize(), worldSize,
-                    "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
-                            + "each step's samples over " + worldSize + " ranks");
-        }
+        checkWorldSize(store, worldSize, elastic, feed);
         boolean owns = pool == null;
         PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner())
                 : pool;
