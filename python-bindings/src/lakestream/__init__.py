@@ -20,6 +20,7 @@ from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
 from .reader import Batch, Reader
 from ._tensors import record_stream
+from ._jobfeed import LeaderFailedError
 
 __version__ = "0.1.0"
 
@@ -27,7 +28,7 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
            "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
-           "set_control"]
+           "set_control", "LeaderFailedError"]
 
 
 def __getattr__(name):

@@ -6,6 +6,7 @@ import os
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ._errors import EndOfStreamError, InvalidArgumentError, StepTimeoutError
+from . import _jobfeed
 from .reader import Reader
 
 
@@ -59,10 +60,15 @@ class TorchDataset(IterableDataset):
       batches (``batch["step"] + 1``), since the workers' dataset copies hold the state; with
       torchdata's ``StatefulDataLoader`` each worker's ``state_dict()`` carries what it needs to
       resume its own share.
+    * ``job_follower``: with ``torch.distributed`` initialised and ``num_workers=0``, one rank
+      follows the stream's log and hands each step's entry to the others over a gloo group
+      (``"auto"``/``"job"``: global rank 0; ``"node"``: each node's first rank, by
+      ``LOCAL_WORLD_SIZE``); ``"off"``: every rank follows the log itself (also what a job
+      without a process group gets). See the README, "One log follower per job".
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
-                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False):
+                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False, job_follower: str = "auto"):
         super().__init__()
         if start_step < 0:
             raise InvalidArgumentError("lakestream: start_step must be >= 0, got %d" % start_step)
@@ -75,6 +81,9 @@ class TorchDataset(IterableDataset):
         self.timeout_s = float(timeout_s)
         self.prefetch = int(prefetch)
         self.elastic = bool(elastic)
+        if job_follower not in _jobfeed.MODES:
+            raise InvalidArgumentError("lakestream: job_follower must be one of %s, got %r" % (", ".join(_jobfeed.MODES), job_follower))
+        self.job_follower = job_follower
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
@@ -128,9 +137,19 @@ class TorchDataset(IterableDataset):
         if end is not None and mine >= end:
             return
         # The stride goes down to the Java reader: this worker never reads the others' steps.
-        reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic)
+        mode = _jobfeed.choose(self.job_follower, rank, ws, n)
+        job = None
+        if mode is None:
+            reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic)
+        else:  # one rank follows the log; the others get each step's entry from it
+            job = _jobfeed.JobFollower(mode, self.uri, rank, ws, mine, self.prefetch, self.elastic, self.timeout_s)
+            reader = job.reader
         try:
             while True:
+                if job is not None and not job.before_next(reader.next_step):
+                    if end is None:
+                        return  # no new step committed within timeout_s (the same on every rank)
+                    raise _jobfeed.timeout_error(self.uri, reader.next_step, self.timeout_s)
                 try:
                     b = reader.next(self.timeout_s)
                 except EndOfStreamError:
@@ -154,7 +173,7 @@ class TorchDataset(IterableDataset):
             import jpype
             if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
                 self.bytes_read += reader.bytes_read
-                reader.close()
+                job.close() if job is not None else reader.close()
 
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (

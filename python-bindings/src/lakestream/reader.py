@@ -82,16 +82,24 @@ class Reader:
     """
 
     def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4,
-                 step_stride: int = 1, elastic: bool = False):
+                 step_stride: int = 1, elastic: bool = False, fed: bool = False):
         global _dtype_names
         self.uri = uri
         self._store = _open_store(uri, False)
+        self.feed = None  # fed=True: the Java HandoffFeed the job's leader rank feeds (see _jobfeed)
         try:
             PyReader = _jvm.jclass("io.lakestream.python.PyReader")
             with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
-                # elastic: a stream written for another world size, each step's samples split in contiguous ranges
-                self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
-                                             int(step_stride), bool(elastic))
+                if fed:
+                    # learns committed steps from the job's leader, not the log (one GET of the config)
+                    env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
+                    self.feed = _jvm.jclass("io.lakestream.reader.JobFeed").member(self._store, int(start_step), env)
+                    self._reader = PyReader.openFed(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
+                                                    int(step_stride), bool(elastic), self.feed)
+                else:
+                    # elastic: a stream written for another world size, each step's samples split in contiguous ranges
+                    self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
+                                                 int(step_stride), bool(elastic))
         except BaseException:
             self._store.close()
             raise
@@ -115,6 +123,11 @@ class Reader:
     def bytes_read(self) -> int:
         """Batch bytes this reader has read from the store (each shard read; log reads not counted)."""
         return int(self._reader.bytesRead())
+
+    @property
+    def log_polls(self) -> int:
+        """Log reads of this process's follower of the stream (0 for a reader fed by the job's leader)."""
+        return int(self._reader.logPolls())
 
     def committed_steps(self) -> int:
         """Steps committed to the stream as of the reader's last look at the log."""

@@ -40,8 +40,14 @@ final class SimulateCommand implements Callable<Integer> {
             description = "data layout: producer (data/<producer>/...), hashed (data/<hh>/<producer>/...) or both (one run each)")
     String layout;
 
-    @Option(names = "--ranks-per-node", defaultValue = "8", description = "ranks sharing one log follower")
+    @Option(names = "--ranks-per-node", defaultValue = "8",
+            description = "ranks (processes, one per GPU) per node, as a PyTorch job runs them")
     int ranksPerNode;
+
+    @Option(names = "--followers", defaultValue = "job",
+            description = "who follows the log: job (rank 0 hands each step's entry to every rank: TorchDataset with a process"
+                    + " group), node (each node's first rank, to its node's ranks) or rank (every rank's process: no process group)")
+    String followers;
 
     @Option(names = "--prefetch", defaultValue = "4", description = "ranged GETs in flight per rank (steps read ahead)")
     int prefetch;
@@ -61,8 +67,8 @@ final class SimulateCommand implements Callable<Integer> {
     @Option(names = "--max-lag-steps", defaultValue = "512")
     long maxLagSteps;
 
-    @Option(names = "--poll-ms", defaultValue = "2/100",
-            description = "log follower backoff MIN/MAX ms: MIN after a version arrives, doubling to MAX (the reader's defaults)")
+    @Option(names = "--poll-ms", defaultValue = "1/100",
+            description = "log follower MIN/MAX poll interval ms (ReaderOptions' minPollMillis/maxPollMillis, the reader's defaults)")
     String pollMs;
 
     @Option(names = "--latency", description = "CLASS=P50/P99 in ms, CLASS one of get, put, list, delete (repeatable)")
@@ -117,7 +123,7 @@ final class SimulateCommand implements Callable<Integer> {
             default -> throw usage("--layout '" + layout + "' is not producer, hashed or both");
         };
         ScaleSim.Options base = ScaleSim.Options.defaults(ranks, producers, steps).withSeed(seed).withReaders(ranksPerNode, prefetch)
-                .withPacing(stepMs, produceMs).withIdleSeconds(idleS).withS3(s3).withCheckpoints(checkpointEvery, maxLagSteps);
+                .withPacing(stepMs, produceMs).withIdleSeconds(idleS).withS3(s3).withCheckpoints(checkpointEvery, maxLagSteps).withFollowers(followers);
         String[] poll = pollMs.split("/");
         if (poll.length != 2) {
             throw usage("--poll-ms '" + pollMs + "' is not MIN/MAX");

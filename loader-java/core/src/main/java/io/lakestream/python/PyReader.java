@@ -73,6 +73,17 @@ public final class PyReader implements AutoCloseable {
                 : RankReader.open(store, rank, worldSize, startStep, o));
     }
 
+    /**
+     * A reader fed by the job leader's hand-off ({@code feed}, from {@link io.lakestream.reader.JobFeed#member})
+     * instead of following the log: the Python binding's job follower feeds it the leader's messages.
+     */
+    public static PyReader openFed(ObjectStore store, int rank, int worldSize, long startStep, int prefetch, int stepStride,
+                                   boolean elastic, io.lakestream.reader.HandoffFeed feed) {
+        ReaderOptions o = ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride);
+        return new PyReader(RankReader.open(store, rank, worldSize, startStep, o, null, io.lakestream.StreamEnv.defaults(), feed,
+                elastic));
+    }
+
     /** Names of the dtype ordinals used in descriptors. */
     public static String[] dtypeNames() {
         return Arrays.stream(DType.values()).map(Enum::name).toArray(String[]::new);
@@ -215,7 +226,12 @@ public final class PyReader implements AutoCloseable {
     }
 
     public long committedSteps() {
-        return reader.log().state().committedSteps();
+        return reader.committedSteps();
+    }
+
+    /** Log reads of this process's follower ({@link RankReader#logPolls()}; 0 for a reader fed by the job's leader). */
+    public long logPolls() {
+        return reader.logPolls();
     }
 
     /** Batch bytes read from the store so far ({@link RankReader#bytesRead()}). */

@@ -60,8 +60,8 @@ public final class RankReader implements AutoCloseable {
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Longest single wait of the dispatcher for the log (each new wait of an idle follower makes it look at once). */
     private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** This reader's subscription to its process's follower of the stream's log. */
-    private final SharedFollower.Subscription follower;
+    /** Where this reader learns committed steps: its process's follower of the log, or the job leader's hand-off. */
+    private final StepFeed feed;
     private final StreamEnv env;
     private final Clock clock;
     private final TensorBlob.Parser blobs = new TensorBlob.Parser();
@@ -86,15 +86,15 @@ public final class RankReader implements AutoCloseable {
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
     private final HeldSteps held = new HeldSteps();
 
-    private RankReader(SharedFollower.Subscription follower, ObjectStore store, StreamEnv env, int rank, int worldSize,
+    private RankReader(StepFeed feed, ObjectStore store, StreamEnv env, int rank, int worldSize,
                        long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
-        this.follower = follower;
+        this.feed = feed;
         this.env = env;
         this.clock = env.clock();
         this.store = store;
         this.rank = rank;
         this.worldSize = worldSize;
-        this.streamWorldSize = follower.log().config().worldSize();
+        this.streamWorldSize = feed.streamWorldSize();
         this.options = options;
         this.pool = pool;
         this.ownsPool = ownsPool;
@@ -155,8 +155,32 @@ public final class RankReader implements AutoCloseable {
         return open(store, rank, worldSize, startStep, options, pool, env, true);
     }
 
-    private static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool,
-                                   StreamEnv env, boolean elastic) {
+    /**
+     * As {@link #open(ObjectStore, int, int, long, ReaderOptions, PinnedPool, StreamEnv)}, learning the
+     * committed steps from {@code feed} (e.g. a {@link HandoffFeed} fed by the job's leader rank,
+     * see {@link JobFeed}) instead of following the log; the reader closes the feed. Every shard
+     * read is still checked against its entry.
+     */
+    public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                  PinnedPool pool, StreamEnv env, StepFeed feed, boolean elastic) {
+        checkArgs(rank, worldSize, startStep);
+        try {
+            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed);
+        } catch (RuntimeException | Error e) {
+            feed.close();
+            throw e;
+        }
+    }
+
+    private static void checkWorldSize(ObjectStore store, int worldSize, boolean elastic, StepFeed feed) {
+        if (!elastic && feed.streamWorldSize() != worldSize) {
+            throw new WorldSizeMismatchException(store.describe(), feed.streamWorldSize(), worldSize,
+                    "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
+                            + "each step's samples over " + worldSize + " ranks");
+        }
+    }
+
+    private static void checkArgs(int rank, int worldSize, long startStep) {
         if (worldSize < 1) {
             throw new IllegalArgumentException("world size must be >= 1, got " + worldSize);
         }
@@ -166,28 +190,35 @@ public final class RankReader implements AutoCloseable {
         if (startStep < 0) {
             throw new IllegalArgumentException("start step must be >= 0, got " + startStep);
         }
+    }
+
+    private static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool,
+                                   StreamEnv env, boolean elastic) {
+        checkArgs(rank, worldSize, startStep);
         SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
         try {
-            ManifestLog log = sub.log();
-            if (!elastic && log.config().worldSize() != worldSize) {
-                throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), worldSize,
-                        "open the reader as elastic (RankReader.openElastic, consume --elastic, TorchDataset(elastic=True)) to split "
-                                + "each step's samples over " + worldSize + " ranks");
-            }
-            ManifestState st = log.state();
+            FollowerFeed feed = new FollowerFeed(sub);
+            checkWorldSize(store, worldSize, elastic, feed); // before the floor, as always
+            ManifestState st = sub.log().state();
             if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
                 throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
             }
-            boolean owns = pool == null;
-            PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner())
-                    : pool;
-            RankReader r = new RankReader(sub, store, env, rank, worldSize, startStep, options, p, owns);
-            r.dispatcher.start();
-            return r;
+            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed);
         } catch (RuntimeException | Error e) {
             sub.close();
             throw e;
         }
+    }
+
+    private static RankReader start(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                    PinnedPool pool, StreamEnv env, boolean elastic, StepFeed feed) {
+        checkWorldSize(store, worldSize, elastic, feed);
+        boolean owns = pool == null;
+        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner())
+                : pool;
+        RankReader r = new RankReader(feed, store, env, rank, worldSize, startStep, options, p, owns);
+        r.dispatcher.start();
+        return r;
     }
 
     public int rank() {
@@ -217,7 +248,22 @@ public final class RankReader implements AutoCloseable {
      * shared by every reader of the stream in the process (see {@link SharedFollower}).
      */
     public long logPolls() {
-        return follower.follower().polls();
+        return feed.polls();
+    }
+
+    /** This process's follower of the stream (tests and diagnostics); null for a reader fed by a hand-off. */
+    SharedFollower follower() {
+        return feed instanceof FollowerFeed f ? f.subscription().follower() : null;
+    }
+
+    /** Where this reader learns committed steps. */
+    public StepFeed feed() {
+        return feed;
+    }
+
+    /** Steps known committed, as of the reader's last look at its feed. */
+    public long committedSteps() {
+        return feed.committedSteps();
     }
 
     /** The next step {@link #next} returns: save this with the training checkpoint. */
@@ -225,20 +271,27 @@ public final class RankReader implements AutoCloseable {
         return nextStep;
     }
 
-    /** The stream's log as this process's shared follower sees it. */
+    /**
+     * The stream's log as this process's shared follower sees it.
+     *
+     * @throws IllegalStateException for a reader fed by the job leader's hand-off (it has no log)
+     */
     public ManifestLog log() {
-        return follower.log();
+        if (feed instanceof FollowerFeed f) {
+            return f.subscription().log();
+        }
+        throw new IllegalStateException("this reader is fed by the job's leader rank and does not follow the log");
     }
 
     /** The step the stream ended at (its number of steps) if it was closed, as of the reader's last look at the log; else -1. */
     public long endStep() {
-        return follower.log().state().endStep();
+        return feed.endStep();
     }
 
     /** Whether the stream is closed and every one of its steps from the start step on was delivered. */
     public boolean atEnd() {
-        ManifestState s = follower.log().state();
-        return s.ended() && nextStep >= s.endStep();
+        long end = feed.endStep();
+        return end >= 0 && nextStep >= end;
     }
 
     /** Steps delivered by {@link #next} whose batches are not closed yet, in order. */
@@ -318,24 +371,24 @@ public final class RankReader implements AutoCloseable {
         long step = start;
         try {
             while (!closed) {
-                ManifestState st = follower.log().state();
-                if (step >= st.committedSteps()) {
-                    if (!st.ended()) {
+                if (step >= feed.committedSteps()) {
+                    if (feed.endStep() < 0) {
                         // a store failure that outlives the store's retries stops the reader: next() throws it
-                        st = follower.await(step, DISPATCH_WAIT_NANOS); // close interrupts it
+                        feed.await(step, DISPATCH_WAIT_NANOS); // close interrupts it
                     }
-                    if (st.ended() && step >= st.endStep()) {
+                    long end = feed.endStep();
+                    if (end >= 0 && step >= end) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.
-                        ready.put(CompletableFuture.failedFuture(new EndOfStreamException(store.describe(), st.endStep(), step)));
+                        ready.put(CompletableFuture.failedFuture(new EndOfStreamException(store.describe(), end, step)));
                         return;
                     }
-                    if (step >= st.committedSteps()) {
+                    if (step >= feed.committedSteps()) {
                         continue;
                     }
                 }
                 final long s = step;
-                final TgbEntry entry = follower.entry(s);
-                follower.position(s + stride); // the shared log may forget the entries below
+                final TgbEntry entry = feed.entry(s);
+                feed.position(s + stride); // the shared log may forget the entries below
                 Future<StepBatch> f = fetchers.submit(() -> fetch(s, entry));
                 ready.put(f);
                 step += stride; // the steps in between belong to other readers: never fetched
@@ -482,7 +535,7 @@ public final class RankReader implements AutoCloseable {
                 }
             }
         }
-        follower.close();
+        feed.close();
         if (ownsPool) {
             pool.close();
         }

@@ -13,8 +13,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One follower of a stream's manifest log per process, shared by every {@link RankReader} of
@@ -38,6 +42,11 @@ public final class SharedFollower {
     /** Tail entries dropped at a time (each trim copies the remaining tail once). */
     private static final long TRIM_CHUNK = 256;
     private static final long SILENCE_FLOOR_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /**
+     * Longest single wait of the worker or a waiting reader, so a deadline on an injected clock
+     * that a test moves by hand is noticed (real waits end at the signal or this slice).
+     */
+    private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private record Key(String stream, StreamEnv env) {}
 
@@ -45,25 +54,33 @@ public final class SharedFollower {
 
     private final Key key;
     private final SwitchingStore store;
+    private final Clock clock;
+    private final Threads threads;
     private final Object refreshLock = new Object();
     private volatile ManifestLog log;
     private final LongAdder polls = new LongAdder();
-    // guarded by this
+    private final Pacing pacing;
+    /** Guards the fields below; waits go through {@link Threads#await} so a simulation can run them. */
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
     private final List<Subscription> subscribers = new ArrayList<>();
     private int waiting;
     private long failures;
     private RuntimeException failure;
-    private long lastPollNanos = System.nanoTime(); // the constructor's load was a look at the head
-    private boolean pollNow;
+    private long lastPollNanos; // the constructor's load was a look at the head
+    private long nextPollNanos; // when the pacing says to look next (while someone waits)
     private boolean stopped;
-    private final Thread thread;
+    private Threads.Worker worker; // null for a driven follower
 
     private SharedFollower(Key key, ObjectStore first, StreamEnv env) {
         this.key = key;
         this.store = new SwitchingStore(first);
+        this.clock = env.clock();
+        this.threads = env.threads();
         this.log = ManifestLog.open(store, true, env);
-        this.thread = new Thread(this::run, "lakestream-follow " + key.stream());
-        this.thread.setDaemon(true);
+        this.lastPollNanos = clock.monotonicNanos();
+        this.nextPollNanos = lastPollNanos;
+        this.pacing = new Pacing(lastPollNanos);
     }
 
     /**
@@ -82,10 +99,10 @@ public final class SharedFollower {
             if (created) {
                 f = new SharedFollower(key, store, env);
             }
-            sub = f.add(store, startStep, options);
+            sub = f.subscribe(store, startStep, options);
             if (created) {
                 FOLLOWERS.put(key, f);
-                f.thread.start();
+                f.worker = f.threads.start("lakestream-follow " + key.stream(), f::run);
             }
         }
         try {
@@ -99,17 +116,57 @@ public final class SharedFollower {
         return sub;
     }
 
-    /** Followers alive in this process (for tests and diagnostics). */
-    static int followers() {
-        synchronized (FOLLOWERS) {
-            return FOLLOWERS.size();
+    /**
+     * A follower of {@code store}'s stream with no worker and outside the process's registry:
+     * its owner calls {@link #pollOnce} when it says (a simulation's actor, a test on a manual
+     * clock). Readers subscribe with {@link #subscribe(long, ReaderOptions)}.
+     */
+    public static SharedFollower driven(ObjectStore store, StreamEnv env) {
+        return new SharedFollower(new Key(store.describe(), env), store, env);
+    }
+
+    /** Subscribes a reader starting at {@code startStep} (reading through the follower's first store). */
+    public Subscription subscribe(long startStep, ReaderOptions options) {
+        return subscribe(store.target(), startStep, options);
+    }
+
+    private Subscription subscribe(ObjectStore s, long startStep, ReaderOptions options) {
+        Subscription sub = new Subscription(this, s, startStep, options);
+        threads.lock(lock);
+        try {
+            subscribers.add(sub);
+        } finally {
+            lock.unlock();
+        }
+        return sub;
+    }
+
+    /** The log as the follower last saw it. */
+    public ManifestLog log() {
+        return log;
+    }
+
+    /** Readers waiting for a step that is not committed yet (the follower polls only while there are some). */
+    public int waiting() {
+        threads.lock(lock);
+        try {
+            return waiting;
+        } finally {
+            lock.unlock();
         }
     }
 
-    private synchronized Subscription add(ObjectStore s, long startStep, ReaderOptions options) {
-        Subscription sub = new Subscription(this, s, startStep, options);
-        subscribers.add(sub);
-        return sub;
+    /**
+     * When the worker looks at the log next ({@link Long#MAX_VALUE}: not while nobody waits),
+     * on the env's monotonic clock.
+     */
+    public long nextPollNanos() {
+        threads.lock(lock);
+        try {
+            return waiting == 0 || stopped ? Long.MAX_VALUE : nextPollNanos;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Refreshes once now; reloads the log if {@code startStep} lies in the part of the tail already trimmed. */
@@ -122,37 +179,46 @@ public final class SharedFollower {
                 log.refresh();
             }
         }
-        synchronized (this) {
-            lastPollNanos = System.nanoTime();
-            notifyAll();
+        threads.lock(lock);
+        try {
+            lastPollNanos = clock.monotonicNanos();
+            changed.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
     private void remove(Subscription sub) {
         boolean last;
         synchronized (FOLLOWERS) {
-            synchronized (this) {
+            threads.lock(lock);
+            try {
                 subscribers.remove(sub);
                 last = subscribers.isEmpty();
                 if (last) {
                     stopped = true;
-                    notifyAll();
+                    changed.signalAll();
                     FOLLOWERS.remove(key, this);
                 }
+            } finally {
+                lock.unlock();
             }
             if (!last && store.target() == sub.store) {
                 // The leaving reader's store may be closed right after: read through another
                 // reader's, once a refresh in flight on it is done.
                 synchronized (refreshLock) {
-                    synchronized (this) {
+                    threads.lock(lock);
+                    try {
                         store.switchTo(subscribers.get(0).store);
+                    } finally {
+                        lock.unlock();
                     }
                 }
             }
         }
-        if (last) {
+        if (last && worker != null) {
             try {
-                thread.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the thread is gone
+                worker.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the worker is gone
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -164,67 +230,87 @@ public final class SharedFollower {
         return polls.sum();
     }
 
+    /** The worker: calls {@link #pollOnce} when the pacing says, while some reader waits. */
     private void run() {
-        Pacing pacing = new Pacing(System.nanoTime());
         while (true) {
-            long minPoll;
-            long maxPoll;
-            synchronized (this) {
-                while (waiting == 0 && !stopped) {
-                    try {
-                        wait();
-                    } catch (InterruptedException e) {
+            threads.lock(lock);
+            try {
+                while (true) {
+                    if (stopped) {
                         return;
                     }
-                }
-                if (stopped) {
-                    return;
-                }
-                minPoll = Long.MAX_VALUE;
-                maxPoll = 0;
-                for (Subscription s : subscribers) {
-                    minPoll = Math.min(minPoll, s.minPollNanos);
-                    maxPoll = Math.max(maxPoll, s.maxPollNanos);
-                }
-            }
-            long t0 = System.nanoTime();
-            ManifestState before = log.state();
-            ManifestState after = before;
-            RuntimeException err = null;
-            synchronized (refreshLock) {
-                try {
-                    after = log.refresh();
-                } catch (RuntimeException e) {
-                    err = e;
-                }
-            }
-            long now = System.nanoTime();
-            polls.add(1 + Math.max(0, after.version() - before.version()));
-            synchronized (this) {
-                lastPollNanos = now;
-                pollNow = false;
-                if (err != null) {
-                    failure = err;
-                    failures++;
-                }
-                notifyAll();
-            }
-            if (after.version() > before.version()) {
-                pacing.news(now, after.version() - before.version());
-            }
-            trim();
-            long wakeAt = pacing.nextPoll(now, now - t0, minPoll, maxPoll);
-            synchronized (this) {
-                for (long left = wakeAt - System.nanoTime(); left > 0 && !stopped && !pollNow && waiting > 0;
-                     left = wakeAt - System.nanoTime()) {
-                    try {
-                        TimeUnit.NANOSECONDS.timedWait(this, left);
-                    } catch (InterruptedException e) {
-                        return;
+                    long now = clock.monotonicNanos();
+                    if (waiting > 0 && now - nextPollNanos >= 0) {
+                        break;
                     }
+                    // nobody waits: rest until a reader starts waiting (it signals)
+                    long left = waiting == 0 ? WAIT_SLICE_NANOS : Math.min(WAIT_SLICE_NANOS, nextPollNanos - now);
+                    threads.await(lock, changed, left);
                 }
+            } catch (InterruptedException e) {
+                return;
+            } finally {
+                lock.unlock();
+            }
+            pollOnce(clock.monotonicNanos());
+        }
+    }
+
+    /**
+     * Looks at the log once: one refresh (a GET of the next version, plus one per version
+     * found), then learns the cadence from what it saw, trims the shared tail and wakes the
+     * waiting readers (a store failure that outlived the store's retries is handed to them).
+     *
+     * @param now the env clock's monotonic reading when the look starts
+     * @return when to look next, on the same clock ({@link Pacing#nextPoll})
+     */
+    public long pollOnce(long now) {
+        long minPoll = Long.MAX_VALUE;
+        long maxPoll = 0;
+        threads.lock(lock);
+        try {
+            for (Subscription s : subscribers) {
+                minPoll = Math.min(minPoll, s.minPollNanos);
+                maxPoll = Math.max(maxPoll, s.maxPollNanos);
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (minPoll == Long.MAX_VALUE) { // nobody subscribed: the reader defaults
+            ReaderOptions d = ReaderOptions.defaults();
+            minPoll = TimeUnit.MILLISECONDS.toNanos(Math.max(1, d.minPollMillis()));
+            maxPoll = TimeUnit.MILLISECONDS.toNanos(Math.max(d.minPollMillis(), d.maxPollMillis()));
+        }
+        ManifestState before = log.state();
+        ManifestState after = before;
+        RuntimeException err = null;
+        synchronized (refreshLock) {
+            try {
+                after = log.refresh();
+            } catch (RuntimeException e) {
+                err = e;
             }
         }
+        long done = clock.monotonicNanos();
+        polls.add(1 + Math.max(0, after.version() - before.version()));
+        if (after.version() > before.version()) {
+            pacing.news(done, after.version() - before.version());
+        }
+        trim();
+        long next = pacing.nextPoll(done, done - now, minPoll, maxPoll);
+        threads.lock(lock);
+        try {
+            lastPollNanos = done;
+            nextPollNanos = next;
+            if (err != null) {
+                failure = err;
+                failures++;
+            }
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        return next;
     }
 
     /**
@@ -288,10 +374,13 @@ public final class SharedFollower {
     /** Drops tail entries below the slowest subscriber, a chunk at a time. */
     private void trim() {
         long min = Long.MAX_VALUE;
-        synchronized (this) {
+        threads.lock(lock);
+        try {
             for (Subscription s : subscribers) {
                 min = Math.min(min, s.position);
             }
+        } finally {
+            lock.unlock();
         }
         ManifestLog l = log;
         if (min != Long.MAX_VALUE && min - l.state().tailFirstStep() >= TRIM_CHUNK) {
@@ -303,7 +392,7 @@ public final class SharedFollower {
      * One reader's subscription: waits for steps, looks up their entries, reports its position
      * (so the shared tail can be trimmed below it) and leaves on {@link #close}.
      */
-    static final class Subscription implements AutoCloseable {
+    public static final class Subscription implements AutoCloseable {
         private final SharedFollower follower;
         private final ObjectStore store;
         private final long minPollNanos;
@@ -320,49 +409,52 @@ public final class SharedFollower {
         }
 
         /** The shared log (its state is the newest the follower saw). */
-        ManifestLog log() {
+        public ManifestLog log() {
             return follower.log;
         }
 
         /** The follower this subscription belongs to. */
-        SharedFollower follower() {
+        public SharedFollower follower() {
             return follower;
         }
 
         /** The TGB at {@code step} (committed, not below the reader's position's trimmed tail). */
-        TgbEntry entry(long step) {
+        public TgbEntry entry(long step) {
             return follower.log.entry(step);
         }
 
         /** The reader will not ask for steps below {@code step} again. */
-        void position(long step) {
+        public void position(long step) {
             position = step;
         }
 
         /**
-         * Waits up to {@code maxWaitNanos} (of real time) until step {@code step} is committed or
-         * the stream ended, and returns the state; the state as it is after the wait otherwise.
+         * Waits up to {@code maxWaitNanos} (on the env's clock) until step {@code step} is
+         * committed or the stream ended, and returns the state; the state as it is after the
+         * wait otherwise.
          *
          * @throws RuntimeException a store failure of the follower's poll during the wait (that
          *                          outlived the store's retries)
          */
-        ManifestState await(long step, long maxWaitNanos) throws InterruptedException {
+        public ManifestState await(long step, long maxWaitNanos) throws InterruptedException {
             SharedFollower f = follower;
             ManifestState s = f.log.state();
             if (s.committedSteps() > step || s.ended()) {
                 return s;
             }
-            synchronized (f) {
+            f.threads.lock(f.lock);
+            try {
                 long seenFailures = f.failures;
+                long now = f.clock.monotonicNanos();
                 if (++f.waiting == 1) {
                     // The follower was idle (nobody waited), so what it last saw may be old: look
-                    // now. While others wait it is already polling at its pace; more waiters
-                    // arriving do not make it poll faster.
-                    f.pollNow = System.nanoTime() - f.lastPollNanos >= minPollNanos;
-                    f.notifyAll();
+                    // now, or a minimum interval after its last look. While others wait it is
+                    // already polling at its pace; more waiters do not make it poll faster.
+                    f.nextPollNanos = Math.max(now, f.lastPollNanos + minPollNanos);
+                    f.changed.signalAll();
                 }
                 try {
-                    long deadline = System.nanoTime() + maxWaitNanos;
+                    long deadline = now + maxWaitNanos;
                     while (true) {
                         s = f.log.state();
                         if (s.committedSteps() > step || s.ended()) {
@@ -371,15 +463,17 @@ public final class SharedFollower {
                         if (f.failures != seenFailures) {
                             throw f.failure;
                         }
-                        long left = deadline - System.nanoTime();
+                        long left = deadline - f.clock.monotonicNanos();
                         if (left <= 0) {
                             return s;
                         }
-                        TimeUnit.NANOSECONDS.timedWait(f, left);
+                        f.threads.await(f.lock, f.changed, Math.min(left, WAIT_SLICE_NANOS));
                     }
                 } finally {
                     f.waiting--;
                 }
+            } finally {
+                f.lock.unlock();
             }
         }
 

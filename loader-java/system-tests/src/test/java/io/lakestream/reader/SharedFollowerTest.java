@@ -2,14 +2,19 @@ package io.lakestream.reader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.CountingStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,11 +24,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One log follower per process and stream: readers share it, it does not poll while nobody
- * waits, it survives the store of the reader it read through being closed, and it serves a
+ * waits, one look is one {@code pollOnce} paced on the injected clock, it survives the store of the reader it read through being closed, and it serves a
  * reader that joins below the part of the log it already forgot.
  */
 class SharedFollowerTest {
     static final int W = 4;
+    static final long MS = 1_000_000L;
 
     @TempDir
     Path dir;
@@ -35,26 +41,98 @@ class SharedFollowerTest {
     @Test
     void theRanksOfAProcessShareOneFollowerThatRestsWhileNobodyWaits() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
-        produce(fs, "p", 40, 0); // 10 steps
+        produce(fs, "p", 40, 0); // 10 steps, all committed before any reader opens
         CountingStore counting = new CountingStore(fs);
-        int before = SharedFollower.followers();
         List<RankReader> readers = new ArrayList<>();
         for (int r = 0; r < W; r++) {
             readers.add(RankReader.open(counting, r, W, 0, ReaderOptions.defaults().withPrefetch(2)));
         }
-        assertEquals(before + 1, SharedFollower.followers(), "four ranks, one follower");
+        SharedFollower f = readers.get(0).follower();
         for (RankReader r : readers) {
+            assertSame(f, r.follower(), "four ranks of a process, one follower");
             r.next(10_000).close(); // every rank has data queued: nobody waits for the log
         }
-        long gets = counting.gets.get() - counting.rangedReads.get();
-        long polls = readers.get(0).logPolls();
-        Thread.sleep(300);
-        assertEquals(polls, readers.get(0).logPolls(), "no polling while every reader has data");
-        assertEquals(gets, counting.gets.get() - counting.rangedReads.get(), "no log GETs either");
+        // Every step the readers asked for was committed when they asked: nobody ever waited, so
+        // the worker never looked at the log (its only reads were the opening load and catch-ups).
+        assertEquals(0, f.waiting());
+        assertEquals(Long.MAX_VALUE, f.nextPollNanos(), "no poll scheduled while nobody waits");
+        assertEquals(0, readers.get(0).logPolls(), "the worker made no poll");
         for (RankReader r : readers) {
             r.close();
         }
-        assertEquals(before, SharedFollower.followers(), "the last reader stops it");
+        try (RankReader again = RankReader.open(counting, 0, W, 0, ReaderOptions.defaults())) {
+            assertNotSame(f, again.follower(), "the last reader stopped the follower: a new reader gets a new one");
+        }
+    }
+
+    /** One look at the log per {@link SharedFollower#pollOnce}, paced on the injected clock. */
+    @Test
+    void pollOnceLooksOnceAndPacesOnTheInjectedClock() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 8, 0); // 2 steps
+        CountingStore counting = new CountingStore(fs);
+        ManualClock clock = new ManualClock(1_000_000);
+        SharedFollower f = SharedFollower.driven(counting, new StreamEnv(clock, FailPoints.none()));
+        try (SharedFollower.Subscription sub = f.subscribe(0, ReaderOptions.defaults())) {
+            long t = clock.monotonicNanos();
+            counting.reset();
+            long next = f.pollOnce(t);
+            assertEquals(1, counting.gets.get() + counting.lists.get(), "nothing new: one GET (the next version, absent)");
+            assertEquals(1, f.polls());
+            assertEquals(t + MS, next, "min poll 1 ms; a GET took no time on this clock");
+            produce(fs, "q", 4, 0); // one more version: step 2
+            clock.advance(5);
+            counting.reset();
+            long v0 = f.log().state().version();
+            f.pollOnce(clock.monotonicNanos());
+            long found = f.log().state().version() - v0; // q's epoch claim and its batch
+            assertEquals(3, f.log().state().committedSteps());
+            assertTrue(found >= 1);
+            assertEquals(1 + 1 + found, f.polls(), "each version found counts, and the GET after them that found nothing");
+            assertEquals(1 + found, counting.gets.get() + counting.lists.get(), "and that is what the store saw");
+            assertEquals(sub.entry(2).producer(), "q");
+            // Silence: past max(1 s, 4 gaps) the interval doubles per look, up to max poll (100 ms).
+            clock.advance(2_000);
+            List<Long> intervals = new ArrayList<>();
+            for (int i = 0; i < 9; i++) {
+                long now = clock.monotonicNanos();
+                long at = f.pollOnce(now);
+                intervals.add((at - now) / MS);
+                clock.advance((at - now) / MS);
+            }
+            assertEquals(List.of(1L, 2L, 4L, 8L, 16L, 32L, 64L, 100L, 100L), intervals);
+            long before = counting.gets.get();
+            f.pollOnce(clock.monotonicNanos());
+            assertEquals(before + 1, counting.gets.get(), "one GET per look, however long the silence");
+        }
+    }
+
+    /**
+     * A waiting reader wakes the worker, which polls when the injected clock says: at once if
+     * its last look is at least the min poll interval old, else that interval after it.
+     */
+    @Test
+    void aWaitingReaderIsServedOnTheInjectedClock() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 8, 0); // 2 steps
+        ManualClock clock = new ManualClock(1_000_000);
+        StreamEnv env = new StreamEnv(clock, FailPoints.none());
+        try (RankReader r = RankReader.open(fs, 0, W, 2, ReaderOptions.defaults(), null, env)) {
+            SharedFollower f = r.follower();
+            produce(fs, "q", 4, 0); // step 2, after the reader's look
+            // The dispatcher waits for step 2; the follower looked at open time and the clock has
+            // not moved, so its next look is due 1 ms (the min poll) after that one.
+            long opened = clock.monotonicNanos();
+            while (f.waiting() == 0) {
+                Thread.onSpinWait(); // the dispatcher starts waiting for step 2
+            }
+            assertEquals(opened + MS, f.nextPollNanos());
+            clock.advance(1);
+            try (StepBatch b = r.next(60_000)) { // the deadline is on the manual clock too
+                assertEquals(2, b.step());
+                assertTrue(b.object().contains("/q/"), b.object());
+            }
+        }
     }
 
     @Test

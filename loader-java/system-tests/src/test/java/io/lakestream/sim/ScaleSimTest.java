@@ -64,4 +64,21 @@ class ScaleSimTest {
         assertTrue(hashed.getPeak().perSecond() < plain.getPeak().perSecond(),
                 hashed.getPeak() + " vs " + plain.getPeak());
     }
+
+    @Test
+    void oneFollowerPerJobReadsTheLogForEveryRankThroughTheRealFollowerAndHandOff() {
+        java.util.Map<String, Long> logGets = new java.util.HashMap<>();
+        for (String f : List.of(ScaleSim.Options.PER_RANK, ScaleSim.Options.PER_NODE, ScaleSim.Options.PER_JOB)) {
+            ScaleSim.Result r = ScaleSim.run(small(32, 2, 40).withFollowers(f));
+            assertNull(r.failure(), () -> String.join("\n", r.lines()));
+            assertEquals(40, r.committedSteps());
+            assertTrue(r.requests().get(SimStore.Op.RANGE) >= 40 * 32, "every rank read every step: " + r.requests());
+            assertTrue(r.lines().get(0).contains(f.equals(ScaleSim.Options.PER_JOB) ? "one log follower per job"
+                    : f.equals(ScaleSim.Options.PER_NODE) ? "one log follower per node (4)" : "32 followers"), r.lines().get(0));
+            logGets.put(f, r.roles().get("follower")[0]);
+        }
+        // 32 followers, 4, 1: the log's GET load follows the follower count, not the ranks
+        assertTrue(logGets.get(ScaleSim.Options.PER_RANK) > 8 * logGets.get(ScaleSim.Options.PER_JOB), logGets.toString());
+        assertTrue(logGets.get(ScaleSim.Options.PER_NODE) > 2 * logGets.get(ScaleSim.Options.PER_JOB), logGets.toString());
+    }
 }

@@ -14,6 +14,10 @@ import io.lakestream.log.TgbEntry;
 import io.lakestream.log.VersionTombstone;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
+import io.lakestream.log.EntryWire;
+import io.lakestream.reader.HandoffFeed;
+import io.lakestream.reader.JobFeed;
+import io.lakestream.reader.SharedFollower;
 import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
@@ -33,11 +37,17 @@ import java.util.Map;
  * checkpoint records and GC, all running the real producer, log, checkpoint and GC code on
  * simulated time ({@link SimScheduler}), so a 1,024-rank run takes minutes of CPU, not a cluster.
  *
- * <p>How the readers are modelled: ranks run {@code ranksPerNode} to a node, and each node has
- * one log follower (a read-only {@link ManifestLog} polled with {@link
- * io.lakestream.reader.ReaderOptions}' backoff, 2 ms doubling to 100 ms, reset when a version
- * arrives) whose state the node's ranks read their entries from, as the shared per-process
- * follower does. Each rank has {@code prefetch} fetchers, each issuing one ranged GET of the
+ * <p>How the readers run: ranks run {@code ranksPerNode} to a node (one process per rank, as a
+ * PyTorch job runs them). Who follows the log is {@code followers}: every rank's process
+ * ({@code rank}: a job without a process group), the first rank of each node ({@code node}) or
+ * rank 0 ({@code job}). A follower is the production {@link SharedFollower} (created
+ * {@link SharedFollower#driven driven}: its actor calls {@link SharedFollower#pollOnce} when the
+ * real pacing says, and only while some rank waits for a step, as the production worker does);
+ * with {@code node} and {@code job} the leader encodes each new run of entries as a
+ * {@link JobFeed} message that a {@link HandoffFeed} validates and takes, and the ranks it
+ * serves read their entries from it (one feed per follower stands for its members' identical
+ * feeds: CPU is not modelled; the collective that carries the message costs no store request
+ * and no simulated time here). Each rank has {@code prefetch} fetchers, each issuing one ranged GET of the
  * rank's shard per step and verifying its CRC32C against the log. The trainer is synchronous
  * data parallelism: step {@code s} is consumed once every rank fetched it, {@code stepMillis}
  * after step {@code s − 1}; a rank fetches at most {@code prefetch} steps ahead of it. Producers
@@ -50,54 +60,70 @@ public final class ScaleSim {
     public record Options(int ranks, int producers, long steps, long seed, int ranksPerNode, String layout, int prefetch,
                           long stepMillis, long produceMillis, int samplesPerRank, int seqLen, long idleSeconds,
                           int checkpointEvery, long maxLagSteps, long gcEverySeconds, S3Model.Config s3, long minPollMillis,
-                          long maxPollMillis) {
+                          long maxPollMillis, String followers) {
+        /** Every rank's process follows the log (a job without a process group: today's per-process follower). */
+        public static final String PER_RANK = "rank";
+        /** One follower per node (its first rank), handing entries to the node's ranks. */
+        public static final String PER_NODE = "node";
+        /** One follower for the job (rank 0), handing entries to every rank. */
+        public static final String PER_JOB = "job";
+
         public static Options defaults(int ranks, int producers, long steps) {
             return new Options(ranks, producers, steps, 1, 8, StreamConfig.LAYOUT_PRODUCER, 4, 0, 0, 1, 16, 10, 64, 512, 30,
-                    S3Model.Config.defaults(), 2, 100);
+                    S3Model.Config.defaults(), 1, 100, PER_JOB);
         }
 
         /** The log followers' poll backoff: {@code min} ms after a version arrived, doubling to {@code max} (ReaderOptions: 2/100). */
         public Options withPolling(long min, long max) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, min, max);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, min, max, followers);
         }
 
         public Options withSeed(long s) {
             return new Options(ranks, producers, steps, s, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withLayout(String l) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, l, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withPacing(long stepMs, long produceMs) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMs, produceMs, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withReaders(int perNode, int fetchers) {
             return new Options(ranks, producers, steps, seed, perNode, layout, fetchers, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withIdleSeconds(long s) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, s, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, s, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withCheckpoints(int every, long maxLag) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, every, maxLag, gcEverySeconds, s3, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, every, maxLag, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
         }
 
         public Options withS3(S3Model.Config c) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, c, minPollMillis, maxPollMillis);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, c, minPollMillis, maxPollMillis, followers);
+        }
+
+        /** Who follows the log: {@link #PER_RANK}, {@link #PER_NODE} or {@link #PER_JOB}. */
+        public Options withFollowers(String f) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, f);
         }
 
         void validate() {
+            if (!List.of(PER_RANK, PER_NODE, PER_JOB).contains(followers)) {
+                throw new IllegalArgumentException("followers must be rank, node or job, got '" + followers + "'");
+            }
             if (ranks < 1 || producers < 1 || steps < 1 || ranksPerNode < 1 || prefetch < 1 || samplesPerRank < 1 || seqLen < 1
                     || checkpointEvery < 1 || maxLagSteps < 0 || idleSeconds < 0 || stepMillis < 0 || produceMillis < 0
                     || minPollMillis < 1 || maxPollMillis < minPollMillis) {
@@ -107,6 +133,32 @@ public final class ScaleSim {
 
         int nodes() {
             return (ranks + ranksPerNode - 1) / ranksPerNode;
+        }
+
+        /** How many processes follow the log. */
+        int followerCount() {
+            return switch (followers) {
+                case PER_RANK -> ranks;
+                case PER_NODE -> nodes();
+                default -> 1;
+            };
+        }
+
+        /** The follower whose steps {@code rank} reads. */
+        int followerOf(int rank) {
+            return switch (followers) {
+                case PER_RANK -> rank;
+                case PER_NODE -> rank / ranksPerNode;
+                default -> 0;
+            };
+        }
+
+        String describeFollowers() {
+            return switch (followers) {
+                case PER_RANK -> "every rank follows the log (" + ranks + " followers)";
+                case PER_NODE -> "one log follower per node (" + nodes() + "), entries handed to its ranks";
+                default -> "one log follower per job, entries handed to every rank";
+            };
         }
     }
 
@@ -127,9 +179,9 @@ public final class ScaleSim {
         public List<String> lines() {
             Options o = options;
             List<String> l = new ArrayList<>();
-            l.add(String.format(Locale.ROOT, "simulate: %d ranks (%d nodes x %d ranks, one log follower per node, %d fetchers per rank),"
+            l.add(String.format(Locale.ROOT, "simulate: %d ranks (%d nodes x %d ranks, %s, %d fetchers per rank),"
                     + " %d producers, %d steps, layout %s, seed %d, store s3-model", o.ranks(), o.nodes(), o.ranksPerNode(),
-                    o.prefetch(), o.producers(), o.steps(), o.layout(), o.seed()));
+                    o.describeFollowers(), o.prefetch(), o.producers(), o.steps(), o.layout(), o.seed()));
             l.add("  s3-model: " + o.s3().describe());
             l.add(String.format(Locale.ROOT, "  trainer step %d ms, producer %d ms per batch, %d samples x %d tokens per rank,"
                     + " checkpoint every %d steps, max_lag_steps %d, GC every %d s, follower poll %d..%d ms", o.stepMillis(),
@@ -143,7 +195,7 @@ public final class ScaleSim {
             l.add(String.format(Locale.ROOT, "commit latency (one commit call: races, retries and flow-control waits included): p50 %.0f"
                     + " ms, p99 %.0f ms; append -> committed: p50 %.0f ms, p99 %.0f ms; producer flow-control waits %d", commitCall[0],
                     commitCall[1], commitLatency[0], commitLatency[1], flowWaits));
-            l.add(String.format(Locale.ROOT, "append -> visible on every node: p50 %.0f ms, p99 %.0f ms", appendToVisible[0],
+            l.add(String.format(Locale.ROOT, "append -> visible to every rank: p50 %.0f ms, p99 %.0f ms", appendToVisible[0],
                     appendToVisible[1]));
             l.add(String.format(Locale.ROOT, "versions with batches: %d; steps per version p50 %.0f, p99 %.0f, max %d; lost races %d"
                     + " of %d commit attempts (%.1f%%); producer restarts %d; reader retries after exhausted store retries %d",
@@ -185,11 +237,14 @@ public final class ScaleSim {
     private final StreamConfig config;
     private final ProducerOptions producerOptions;
     private final int nodes;
+    private final int followerCount; // log followers
 
     // Shared bookkeeping (not protocol state): touched only by the actor holding the baton.
-    private final long[] visible; // per node: steps its follower has seen committed
-    private final ManifestLog[] nodeLog;
-    private final long[] nodeLowWater; // per node: the lowest step a fetcher of it still needs
+    private final long[] visible; // per follower: steps it has seen committed (and handed over)
+    private final SharedFollower[] followers;
+    private final HandoffFeed[] feeds; // per node, with node or job followers: what its ranks read entries from
+    private final SimScheduler.Actor[] idleFollower; // per follower: its actor while parked for want of a waiting rank
+    private final long[] lowWater; // per follower: the lowest step a fetcher it serves still needs
     private final int[][] fetcherNext; // per node, per fetcher: its next step
     private final List<List<SimScheduler.Actor>> visibilityWaiters = new ArrayList<>();
     private final List<List<SimScheduler.Actor>> consumeWaiters = new ArrayList<>();
@@ -225,11 +280,14 @@ public final class ScaleSim {
         this.config = StreamConfig.of(o.ranks()).withDataLayout(o.layout()).withRetention(2, o.maxLagSteps());
         this.producerOptions = ProducerOptions.defaults().withWriteParallelism(0);
         this.nodes = o.nodes();
-        this.visible = new long[nodes];
-        this.nodeLog = new ManifestLog[nodes];
-        this.nodeLowWater = new long[nodes];
+        this.followerCount = o.followerCount();
+        this.visible = new long[followerCount];
+        this.followers = new SharedFollower[followerCount];
+        this.feeds = new HandoffFeed[nodes];
+        this.idleFollower = new SimScheduler.Actor[followerCount];
+        this.lowWater = new long[followerCount];
         this.fetcherNext = new int[nodes][];
-        for (int n = 0; n < nodes; n++) {
+        for (int n = 0; n < followerCount; n++) {
             visibilityWaiters.add(new ArrayList<>());
         }
         for (int j = 0; j < o.prefetch(); j++) {
@@ -265,9 +323,9 @@ public final class ScaleSim {
                 final int p = i;
                 sim.spawn("producer-" + i, self.random().nextLong(0, 20) * MS, me -> producer(me, p));
             }
-            for (int n = 0; n < nodes; n++) {
-                final int node = n;
-                sim.spawn("follower-" + n, self.random().nextLong(0, 20) * MS, me -> follower(me, node));
+            for (int g = 0; g < followerCount; g++) {
+                final int group = g;
+                sim.spawn("follower-" + g, self.random().nextLong(0, 20) * MS, me -> follower(me, group));
             }
         });
         for (int n = 0; n < nodes; n++) {
@@ -292,7 +350,7 @@ public final class ScaleSim {
         Throwable f = sim.run(Long.MAX_VALUE, Long.MAX_VALUE);
         if (f == null && !finished) {
             f = new AssertionError("the run stopped before every step was consumed: consumed " + consumed + " of " + o.steps()
-                    + " steps, nodes see " + Arrays.toString(Arrays.copyOf(visible, Math.min(nodes, 8))));
+                    + " steps, followers see " + Arrays.toString(Arrays.copyOf(visible, Math.min(followerCount, 8))));
         }
         return result(f, (System.nanoTime() - t0) / 1e9);
     }
@@ -399,54 +457,63 @@ public final class ScaleSim {
 
     // ---------------------------------------------------------------- readers
 
-    private void follower(SimScheduler.Actor self, int node) {
+    /** The nodes whose ranks a follower serves. */
+    private int[] nodesOf(int g) {
+        return switch (o.followers()) {
+            case Options.PER_JOB -> java.util.stream.IntStream.range(0, nodes).toArray();
+            case Options.PER_NODE -> new int[] {g};
+            default -> new int[] {g / o.ranksPerNode()};
+        };
+    }
+
+    /** Whether a rank served by follower {@code g} waits for a step not seen yet (the only time a follower polls). */
+    private boolean someoneWaits(int g) {
+        return !visibilityWaiters.get(g).isEmpty() || consumed >= o.steps(); // after the run: readers wait for more
+    }
+
+    /** A log follower: the production one, polled when its pacing says while some rank it serves waits. */
+    private void follower(SimScheduler.Actor self, int g) {
         StreamEnv env = env(self);
         ObjectStore s = store(self, env);
-        long wait = o.minPollMillis(); // ReaderOptions.defaults(): 2 ms doubling to 100 ms
-        ManifestLog log = null;
+        long minPoll = o.minPollMillis() * MS;
+        io.lakestream.reader.ReaderOptions ro = io.lakestream.reader.ReaderOptions.defaults();
+        ro = new io.lakestream.reader.ReaderOptions(ro.prefetch(), ro.poolSlabBytes(), o.minPollMillis(), o.maxPollMillis(),
+                ro.stepStride());
+        SharedFollower f = null;
+        long lastPoll = 0;
+        long nextPoll = 0;
+        boolean idle = true;
         while (!finished) {
             try {
-                if (log == null) {
-                    log = ManifestLog.open(s, o.ranks(), true, env);
-                    nodeLog[node] = log;
-                }
-                long low = Long.MAX_VALUE;
-                for (int next : fetcherNext[node]) {
-                    low = Math.min(low, next);
-                }
-                if (low > nodeLowWater[node] && low < Long.MAX_VALUE) {
-                    nodeLowWater[node] = low;
-                    log.forgetBefore(Math.min(low, visible[node])); // the node's fetchers need nothing older
-                }
-                ManifestState st = log.refresh();
-                long committed = Math.min(st.committedSteps(), o.steps());
-                if (committed > visible[node]) {
-                    long now = sim.nowNanos();
-                    for (long step = visible[node]; step < committed; step++) {
-                        int i = (int) step;
-                        if (nodesSeen[i]++ == 0) {
-                            firstVisible[i] = now;
-                        }
-                        if (nodesSeen[i] == nodes) {
-                            lastVisible[i] = now;
-                            TgbEntry e = log.entry(step);
-                            Long at = appendedAt.get(((long) Integer.parseInt(e.producer().substring(1)) << 40) | e.seq());
-                            if (at != null) {
-                                appendToVisible.add(now - at);
-                            }
-                        }
-                    }
-                    visible[node] = committed;
-                    List<SimScheduler.Actor> w = visibilityWaiters.get(node);
-                    for (SimScheduler.Actor a : w) {
-                        sim.unpark(a);
-                    }
-                    w.clear();
-                    wait = o.minPollMillis();
+                if (f == null) {
+                    f = SharedFollower.driven(s, env);
+                    f.subscribe(0, ro); // carries the poll bounds; the tail is trimmed below by publish()
+                    followers[g] = f;
+                    lastPoll = sim.nowNanos();
+                    publish(g, f);
                     continue;
                 }
-                sleep(env, wait);
-                wait = Math.min(o.maxPollMillis(), wait * 2);
+                if (!someoneWaits(g)) {
+                    idleFollower[g] = self;
+                    sim.park();
+                    idleFollower[g] = null;
+                    idle = true;
+                    continue;
+                }
+                long now = sim.nowNanos();
+                if (idle) {
+                    // as SharedFollower.Subscription.await: a first waiter makes an idle follower look
+                    // now, or one min interval after its last look
+                    nextPoll = Math.max(now, lastPoll + minPoll);
+                    idle = false;
+                }
+                if (now < nextPoll) {
+                    sim.await(nextPoll - now);
+                    continue;
+                }
+                nextPoll = f.pollOnce(now);
+                lastPoll = sim.nowNanos();
+                publish(g, f);
             } catch (StoreException e) {
                 readerRetries++;
                 sleep(env, 1000);
@@ -454,14 +521,83 @@ public final class ScaleSim {
         }
     }
 
+    /**
+     * What follower {@code g} saw, made visible to the ranks it serves: with node or job followers
+     * as a {@link JobFeed} message each node's {@link HandoffFeed} takes (validating every entry).
+     */
+    private void publish(int g, SharedFollower f) {
+        ManifestLog log = f.log();
+        int[] served = nodesOf(g);
+        long low = Long.MAX_VALUE;
+        for (int n : served) {
+            for (int next : fetcherNext[n]) {
+                low = Math.min(low, next);
+            }
+        }
+        HandoffFeed feed = feeds[served[0]];
+        if (feed != null && low < Long.MAX_VALUE) {
+            feed.position(low);
+        }
+        if (low > lowWater[g] && low < Long.MAX_VALUE) {
+            lowWater[g] = low;
+            log.forgetBefore(Math.min(low, visible[g])); // the ranks it serves need nothing older
+        }
+        ManifestState st = log.state();
+        long committed = Math.min(st.committedSteps(), o.steps());
+        if (committed <= visible[g]) {
+            return;
+        }
+        long now = sim.nowNanos();
+        if (!Options.PER_RANK.equals(o.followers())) {
+            List<byte[]> entries = new ArrayList<>();
+            for (long step = visible[g]; step < committed; step++) {
+                entries.add(EntryWire.encode(log.entry(step)));
+            }
+            byte[] message = JobFeed.encode(visible[g], entries, -1, null);
+            if (feed == null) {
+                // One feed per follower: every rank's feed would take the same message the same way,
+                // and decoding it once per rank would only cost CPU (which the simulation does not model).
+                feed = new HandoffFeed(store.describe(), o.ranks(), 0, new SimClock(sim));
+                for (int n : served) {
+                    feeds[n] = feed;
+                }
+            }
+            feed.accept(message);
+        }
+        for (long step = visible[g]; step < committed; step++) {
+            int i = (int) step;
+            if (nodesSeen[i]++ == 0) {
+                firstVisible[i] = now;
+            }
+            if (nodesSeen[i] == followerCount) {
+                lastVisible[i] = now;
+                TgbEntry e = log.entry(step);
+                Long at = appendedAt.get(((long) Integer.parseInt(e.producer().substring(1)) << 40) | e.seq());
+                if (at != null) {
+                    appendToVisible.add(now - at);
+                }
+            }
+        }
+        visible[g] = committed;
+        List<SimScheduler.Actor> w = visibilityWaiters.get(g);
+        for (SimScheduler.Actor a : w) {
+            sim.unpark(a);
+        }
+        w.clear();
+    }
+
     private void fetcher(SimScheduler.Actor self, int node, int rank, int lane, int slot) {
         StreamEnv env = env(self);
         ObjectStore s = store(self, env);
         int k = o.prefetch();
+        int g = o.followerOf(rank);
         for (long step = lane; step < o.steps(); ) {
             fetcherNext[node][slot] = (int) step;
-            if (step >= visible[node]) {
-                visibilityWaiters.get(node).add(self);
+            if (step >= visible[g]) {
+                visibilityWaiters.get(g).add(self);
+                if (idleFollower[g] != null) {
+                    sim.unpark(idleFollower[g]); // as a reader's await wakes an idle follower
+                }
                 sim.park();
                 continue;
             }
@@ -470,7 +606,7 @@ public final class ScaleSim {
                 sim.park();
                 continue;
             }
-            TgbEntry e = nodeLog[node].entry(step);
+            TgbEntry e = Options.PER_RANK.equals(o.followers()) ? followers[g].log().entry(step) : feeds[node].entry(step);
             ShardEntry sh = e.shards().get(rank);
             MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
             try {
@@ -559,6 +695,11 @@ public final class ScaleSim {
         }
         endNanos = sim.nowNanos();
         logGetsAtEnd = followerLogGets();
+        for (SimScheduler.Actor a : idleFollower) {
+            if (a != null) {
+                sim.unpark(a); // the readers now wait for steps that do not come: the followers poll
+            }
+        }
         sleep(env, o.idleSeconds() * 1000);
         logGetsAfterIdle = followerLogGets();
         finished = true;
@@ -602,8 +743,8 @@ public final class ScaleSim {
         for (SimStore.Op op : SimStore.Op.values()) {
             requests.put(op, model.offered(op));
         }
-        double perStep = committed == 0 ? 0 : (double) logGetsAtEnd / committed / nodes;
-        double perIdle = o.idleSeconds() == 0 ? 0 : (double) (logGetsAfterIdle - logGetsAtEnd) / o.idleSeconds() / nodes;
+        double perStep = committed == 0 ? 0 : (double) logGetsAtEnd / committed / followerCount;
+        double perIdle = o.idleSeconds() == 0 ? 0 : (double) (logGetsAfterIdle - logGetsAtEnd) / o.idleSeconds() / followerCount;
         double cost = model.cost();
         double consumedRate = endNanos == 0 ? 0 : consumed / (endNanos / 1e9);
         return new Result(o, f, committed, rate, simSeconds, wallSeconds, sim.events(), commitLatency.percentilesMillis(),
