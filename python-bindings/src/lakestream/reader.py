@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import time
 
 from . import _jvm
 from ._errors import StepTimeoutError, java_errors
@@ -9,6 +10,7 @@ from ._tensors import NUMPY_DTYPES, BatchOwner, record_stream, to_torch, views
 
 PIN_MODES = ("NONE", "MLOCK", "CUDA")  # descriptor word 5
 _HEADER = 12  # descriptor words before the per-tensor (offset, length) pairs; see Java PyReader
+WAIT_SLICE_S = 0.1  # longest Java wait between two chances for Python to run its signal handlers
 _dtype_names = None  # dtype ordinal -> name, from PyReader.dtypeNames()
 
 
@@ -122,7 +124,7 @@ class Reader:
 
     def next(self, timeout_s: float = 30.0) -> Batch:
         try:
-            n = int(self._reader.next(int(timeout_s * 1000)))  # the one JPype call of a step
+            n = self._wait(timeout_s)
         except self._RTE as e:
             # Not committed yet, or committed but slow to fetch (a pool starved by held tensors is
             # a PoolExhaustedException instead, translated below).
@@ -141,6 +143,23 @@ class Reader:
         except BaseException:
             owner.release()
             raise
+
+    def _wait(self, timeout_s: float) -> int:
+        """The descriptor length of the next step, waiting in slices of at most WAIT_SLICE_S.
+
+        Python runs signal handlers only between bytecodes, never during a Java call: one long
+        Java wait would hold off Ctrl-C and a SIGTERM handler until it ends. Between slices a
+        pending signal raises here (KeyboardInterrupt, or whatever the user's handler raises).
+        The last slice is a plain ``next`` so the timeout's exception says why.
+        """
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= WAIT_SLICE_S:
+                return int(self._reader.next(int(max(0.0, left) * 1000)))
+            n = int(self._reader.poll(int(WAIT_SLICE_S * 1000)))  # 0: nothing yet
+            if n != 0:
+                return n
 
     def _read_words(self, n: int):
         moved = n < 0

@@ -84,7 +84,21 @@ public final class PyReader implements AutoCloseable {
      * descriptor buffer moved to fit it (read {@link #descriptorAddress()} again).
      */
     public synchronized long next(long timeoutMillis) {
-        StepBatch b = reader.next(timeoutMillis);
+        return describe(reader.next(timeoutMillis));
+    }
+
+    /**
+     * As {@link #next}, but returns 0 instead of throwing a timeout when no step arrived within
+     * {@code waitMillis} ({@link RankReader#poll}). Python waits in such short slices, so that a
+     * signal (Ctrl-C, SIGTERM) reaches its handler between two of them instead of after the whole
+     * timeout.
+     */
+    public synchronized long poll(long waitMillis) {
+        StepBatch b = reader.poll(waitMillis);
+        return b == null ? 0 : describe(b);
+    }
+
+    private long describe(StepBatch b) {
         try {
             long handle = ++handles;
             List<Tensor> tensors = b.tensors();

@@ -60,6 +60,8 @@ public final class RankReader implements AutoCloseable {
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Longest single wait of the dispatcher for the log (each new wait of an idle follower makes it look at once). */
     private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** How long every pool slab may be held by the consumer, with the next step waiting for one, before next() says so. */
+    public static final long POOL_HELD_GRACE_MILLIS = 250;
     /** This reader's subscription to its process's follower of the stream's log. */
     private final SharedFollower.Subscription follower;
     private final StreamEnv env;
@@ -85,6 +87,8 @@ public final class RankReader implements AutoCloseable {
     private final Set<Long> waitingForSlab = ConcurrentHashMap.newKeySet();
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
     private final HeldSteps held = new HeldSteps();
+    /** Since when (monotonic nanos) the consumer has held every slab while the next step waits for one; -1 if not. */
+    private long heldFullSince = -1;
 
     private RankReader(SharedFollower.Subscription follower, ObjectStore store, StreamEnv env, int rank, int worldSize,
                        long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
@@ -252,12 +256,35 @@ public final class RankReader implements AutoCloseable {
      *
      * @throws ReaderTimeoutException if it did not arrive in time (the reader stays usable)
      * @throws PoolExhaustedException  if it is committed but cannot be fetched because the consumer
-     *                                holds every pool slab (the reader stays usable)
+     *                                holds every pool slab (the reader stays usable); raised as soon
+     *                                as that has lasted {@link #POOL_HELD_GRACE_MILLIS}, since only
+     *                                the consumer can end it
      * @throws EndOfStreamException   at once, if the stream was closed and every step was delivered
      * @throws FormatException        on a checksum mismatch or malformed data, naming step, rank
      *                                and object
      */
     public StepBatch next(long timeoutMillis) {
+        StepBatch b = poll(timeoutMillis);
+        if (b != null) {
+            return b;
+        }
+        if (head == null) {
+            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
+        }
+        // head is a dispatched step, so it is committed: say why it is not here yet
+        if (waitingForSlab.contains(nextStep)) {
+            throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(), timeoutMillis);
+        }
+        throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
+    }
+
+    /**
+     * As {@link #next}, but returns null where {@code next} would throw a timeout: a caller that
+     * waits in short slices (the Python binding, so that signals reach Python between them) polls
+     * without an exception per slice. Pool exhaustion by the consumer's held batches, the end of
+     * a closed stream and errors are thrown as by {@code next}.
+     */
+    public StepBatch poll(long timeoutMillis) {
         if (closed) {
             throw new IllegalStateException("reader is closed");
         }
@@ -276,6 +303,7 @@ public final class RankReader implements AutoCloseable {
                     try {
                         StepBatch b = head.get(slice, TimeUnit.NANOSECONDS);
                         head = null;
+                        heldFullSince = -1;
                         nextStep = b.step() + stride;
                         long step = b.step();
                         held.add(step);
@@ -283,18 +311,11 @@ public final class RankReader implements AutoCloseable {
                         return b;
                     } catch (TimeoutException notYet) {
                         // head is kept: the step is still delivered by a later call
+                        checkHeldByConsumer();
                     }
                 }
                 if (clock.monotonicNanos() - deadline >= 0) {
-                    if (head == null) {
-                        throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
-                    }
-                    // head is a dispatched step, so it is committed: say why it is not here yet
-                    if (waitingForSlab.contains(nextStep)) {
-                        throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(),
-                                timeoutMillis);
-                    }
-                    throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
+                    return null;
                 }
             }
         } catch (InterruptedException e) {
@@ -311,6 +332,26 @@ public final class RankReader implements AutoCloseable {
                 throw re;
             }
             throw new IllegalStateException("fetch of step " + nextStep + " failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * The next step waits for a slab while the consumer holds every slab of the pool: nothing but
+     * the consumer can free one, so waiting out the timeout only hides the cause. A short grace
+     * covers a batch being closed on another thread (a pin-memory thread, a finalizer).
+     */
+    private void checkHeldByConsumer() {
+        if (!waitingForSlab.contains(nextStep) || held.count() < pool.maxSlabs()) {
+            heldFullSince = -1;
+            return;
+        }
+        long now = clock.monotonicNanos();
+        if (heldFullSince < 0) {
+            heldFullSince = now;
+        } else if (now - heldFullSince >= TimeUnit.MILLISECONDS.toNanos(POOL_HELD_GRACE_MILLIS)) {
+            long waited = TimeUnit.NANOSECONDS.toMillis(now - heldFullSince);
+            heldFullSince = -1;
+            throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(), waited);
         }
     }
 
