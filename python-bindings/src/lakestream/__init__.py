@@ -11,7 +11,7 @@ The Java library runs in this process (JPype); tensors reach Python without a co
         ...
 """
 from ._errors import (CheckpointError, DataError, EndOfStreamError, FencedError, InvalidArgumentError, LakestreamError,
-                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamNotFoundError, StreamURIError,
+                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamIdleError, StreamNotFoundError, StreamURIError,
                       WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
 from .checkpoint import close_stream, record_checkpoint
@@ -25,7 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "record_stream", "close_stream", "ensure_jvm",
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
-           "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
+           "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
            "set_control"]
 

@@ -47,6 +47,26 @@ class StepTimeoutError(LakestreamError, TimeoutError):
         self.committed = committed
 
 
+class StreamIdleError(StepTimeoutError):
+    """No new step was committed within the timeout on a stream that is not closed.
+
+    Raised instead of ending the iteration silently (``TorchDataset(end_on_idle=True)`` ends it
+    instead). The message says why, from the log: ``reason`` is ``"flow_control"`` when the
+    producers wait for a checkpoint (``lag_steps`` of ``max_lag_steps`` committed beyond the
+    slowest consumer's newest checkpoint: call :func:`record_checkpoint`), else ``"no_commits"``
+    (producers slow, stalled or done without :func:`close_stream`). ``committed_steps`` is what
+    the log holds.
+    """
+
+    def __init__(self, message, reason=None, committed_steps=None, lag_steps=None, max_lag_steps=None, producers=()):
+        super().__init__(message, committed=False)
+        self.reason = reason
+        self.committed_steps = committed_steps
+        self.lag_steps = lag_steps
+        self.max_lag_steps = max_lag_steps
+        self.producers = list(producers)
+
+
 class PoolExhaustedError(StepTimeoutError):
     """The next step is committed but cannot be fetched: every slab of the reader's pool is held
     by earlier steps whose tensors are still alive. ``held_steps`` lists them; drop (or

@@ -28,10 +28,14 @@ class TorchDataset(IterableDataset):
       else the ``RANK`` / ``WORLD_SIZE`` environment variables, else 0 / 1.
     * Iteration starts at ``start_step`` (or the step restored by :meth:`load_state_dict`) and
       ends after ``steps`` steps if given (a step missing for ``timeout_s`` then raises
-      :class:`StepTimeoutError`), at once at the end of a closed stream (:func:`close_stream`),
-      else when no new step is committed within ``timeout_s`` seconds (the producers are done or
-      stalled); a step that is committed but cannot be fetched in time raises instead of ending
-      the iteration.
+      :class:`StepTimeoutError`), or at once at the end of a closed stream (:func:`close_stream`).
+      On a stream that is not closed, no new step within ``timeout_s`` raises
+      :class:`StreamIdleError`, saying why from the log (e.g. producers waiting for a checkpoint
+      under flow control) — never a silent end that looks like a finished run — unless
+      ``end_on_idle=True`` asks for the iteration to end then. A step that is committed but
+      cannot be fetched in time always raises.
+    * ``wait_for_stream_s``: how long to wait for a stream that does not exist yet (a trainer
+      started together with its producer); 0 raises :class:`StreamNotFoundError` at once.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
     * ``elastic=True``: read a stream written for another world size (e.g. resume a checkpoint
       taken with 8 GPUs on 4): each step's samples are split into ``world_size`` contiguous
@@ -62,7 +66,8 @@ class TorchDataset(IterableDataset):
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
-                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False):
+                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False, end_on_idle: bool = False,
+                 wait_for_stream_s: float = 0.0):
         super().__init__()
         if start_step < 0:
             raise InvalidArgumentError("lakestream: start_step must be >= 0, got %d" % start_step)
@@ -75,6 +80,8 @@ class TorchDataset(IterableDataset):
         self.timeout_s = float(timeout_s)
         self.prefetch = int(prefetch)
         self.elastic = bool(elastic)
+        self.end_on_idle = bool(end_on_idle)
+        self.wait_for_stream_s = float(wait_for_stream_s)
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
@@ -128,7 +135,8 @@ class TorchDataset(IterableDataset):
         if end is not None and mine >= end:
             return
         # The stride goes down to the Java reader: this worker never reads the others' steps.
-        reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic)
+        reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic,
+                        wait_for_stream_s=self.wait_for_stream_s)
         try:
             while True:
                 try:
@@ -136,8 +144,13 @@ class TorchDataset(IterableDataset):
                 except EndOfStreamError:
                     return  # the stream is closed and every step was read: end at once
                 except StepTimeoutError as e:
-                    if end is None and not e.committed:
-                        return  # no new step committed within timeout_s: the stream is drained
+                    if e.committed:
+                        raise
+                    if end is None and self.end_on_idle:
+                        return  # asked for: no new step committed within timeout_s ends the iteration
+                    if end is None:
+                        # Never end silently as if finished: say why no step comes (flow control, producers)
+                        raise reader.idle_error(self.timeout_s) from None
                     raise
                 s = b.step
                 if end is not None and s >= end:

@@ -59,6 +59,13 @@ import java.util.concurrent.locks.ReentrantLock;
 public final class TgbProducer implements AutoCloseable {
     /** Longest single wait of the appending thread, so a deadline or close is noticed. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    private static final System.Logger LOG = System.getLogger(TgbProducer.class.getName());
+    /**
+     * A producer held by flow control says so once it has waited this long, and again as often
+     * (a trainer that records no checkpoints otherwise leaves it blocked and silent). System
+     * property {@code lakestream.flowControlLogMillis}; 30 s by default.
+     */
+    static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
 
     private final ManifestLog log;
     private final String id;
@@ -99,6 +106,9 @@ public final class TgbProducer implements AutoCloseable {
     private volatile String waitingReason;
     private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long flowWaits;
+    /** Monotonic nanos when the current flow-control wait began (-1: not waiting), and of its last log line. */
+    private volatile long flowWaitSince = -1;
+    private volatile long flowLoggedAt;
     private volatile long controlRewinds;
 
     /** A batch queued for commit: its manifest entry, when it was appended, and its object write's state (guarded by lock). */
@@ -581,6 +591,7 @@ public final class TgbProducer implements AutoCloseable {
             lastResult = r;
             if (pending.isEmpty()) {
                 waitingReason = null;
+                flowWaitSince = -1;
             }
             changed.signalAll();
         } finally {
@@ -594,6 +605,18 @@ public final class TgbProducer implements AutoCloseable {
                 + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step()) + "), bound is "
                 + log.config().maxLagSteps();
         flowWaits++;
+        long now = clock.monotonicNanos();
+        if (flowWaitSince < 0) {
+            flowWaitSince = now;
+            flowLoggedAt = now;
+        } else if (now - flowLoggedAt >= TimeUnit.MILLISECONDS.toNanos(FLOW_LOG_MILLIS)) {
+            flowLoggedAt = now;
+            LOG.log(System.Logger.Level.WARNING, "producer '" + id + "' on " + log.store().describe() + " has waited "
+                    + String.format("%.1f", (now - flowWaitSince) / 1e9) + " s for a checkpoint: flow control lag "
+                    + s.lagSteps() + " of " + log.config().maxLagSteps() + " (newest checkpoint: "
+                    + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step())
+                    + "); the trainer must record its checkpoints (record_checkpoint / lakestream checkpoint)");
+        }
         for (long left = waitMillis; left > 0 && !closed; left -= 50) {
             clock.sleep(Math.min(50, left));
         }
@@ -674,6 +697,7 @@ public final class TgbProducer implements AutoCloseable {
                     ManifestState s = log.refresh();
                     if (s.lagSteps() + 1 <= bound) {
                         waitingReason = null;
+                        flowWaitSince = -1;
                         return;
                     }
                     waitForCheckpoint(s, wait);

@@ -1,6 +1,7 @@
 package io.lakestream.python;
 
 import io.lakestream.format.DType;
+import io.lakestream.log.ManifestState;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.StepBatch;
@@ -230,6 +231,11 @@ public final class PyReader implements AutoCloseable {
 
     public long committedSteps() {
         return reader.log().state().committedSteps();
+    }
+
+    /** The log as the reader last saw it (why no step comes: flow control, producers, end). */
+    public ManifestState logState() {
+        return reader.log().state();
     }
 
     /** Batch bytes read from the store so far ({@link RankReader#bytesRead()}). */
