@@ -1,4 +1,39 @@
 package io.lakestream.log;
 
-/** A durable training checkpoint at {@code step} (the next step the trainer will consume). */
-public record CheckpointRecord(long step, String id, long timestampMillis) {}
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+/**
+ * A durable training checkpoint at {@code step} (the next step the trainer will consume), recorded
+ * by one consumer of the stream.
+ *
+ * @param consumer the consumer that recorded it (a training run, an eval job, a reference run);
+ *                 null (absent in the log, as in every record written before consumers existed)
+ *                 is the default consumer. Each consumer's newest {@code keep_checkpoints}
+ *                 records are retained; the floor is the lowest step any consumer retains.
+ * @param removed  true: not a checkpoint but the removal of {@code consumer} with all its
+ *                 records (it no longer holds the floor); null otherwise
+ */
+public record CheckpointRecord(long step, String id, long timestampMillis,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) String consumer,
+                               @JsonInclude(JsonInclude.Include.NON_NULL) Boolean removed) {
+    /** The name of the default consumer, whose records carry no {@code consumer} field. */
+    public static final String DEFAULT_CONSUMER = "default";
+
+    /** A checkpoint of the default consumer. */
+    public CheckpointRecord(long step, String id, long timestampMillis) {
+        this(step, id, timestampMillis, null, null);
+    }
+
+    /** The consumer's name: {@link #DEFAULT_CONSUMER} for a record without one. */
+    @JsonIgnore
+    public String consumerName() {
+        return consumer == null || consumer.isEmpty() ? DEFAULT_CONSUMER : consumer;
+    }
+
+    /** True for a removal record (see {@code removed}). */
+    @JsonIgnore
+    public boolean isRemoval() {
+        return Boolean.TRUE.equals(removed);
+    }
+}
