@@ -61,7 +61,7 @@ def test_wheel_carries_the_jars_and_works_in_a_fresh_venv_without_checkout_or_ma
             for s in range(3):
                 p.append([{"tokens": np.full((2, 4), s, dtype=np.int32), "record_id": np.array([2 * s, 2 * s + 1])}],
                          cursor=str(s + 1))
-        ds = lakestream.TorchDataset(uri, timeout_s=0.5)
+        ds = lakestream.TorchDataset(uri, timeout_s=0.5, end_on_idle=True)
         print([b["record_id"].tolist() for b in ds])
         print(lakestream.__file__)
         print(_jvm.jar_origin)
