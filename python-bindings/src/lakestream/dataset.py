@@ -19,6 +19,41 @@ def _dist_rank_and_world_size():
     return None
 
 
+def _end_step(uri):
+    """The end step of a closed stream, else None."""
+    from .reader import _open_store
+    from . import _jvm
+    store = _open_store(uri, False)
+    try:
+        st = _jvm.jclass("io.lakestream.log.ManifestLog").open(store).state()
+        return int(st.endStep()) if st.ended() else None
+    finally:
+        store.close()
+
+
+class _Step(dict):
+    """One step's dict of tensors. A DataLoader with ``batch_size`` other than None would stack
+    several steps (PyTorch's default ``batch_size=1`` silently adds a dimension): its collate
+    function rebuilds this type from per-key batches, where ``step`` is no longer an int, and
+    that is refused here with what to do. Copies that keep ``step`` an int (pin_memory,
+    default_convert with ``batch_size=None``) are fine."""
+
+    @classmethod
+    def of(cls, d):
+        out = cls.__new__(cls)
+        dict.update(out, d)
+        return out
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "step" in self and not isinstance(self["step"], int):
+            raise InvalidArgumentError(
+                "lakestream: a TorchDataset step is already a batch (this rank's shard of one global batch); "
+                "DataLoader(ds) with batch_size=%s would stack steps and add a dimension: use "
+                "DataLoader(ds, batch_size=None) or ds.loader(num_workers=...)" % (
+                    len(self["step"]) if hasattr(self["step"], "__len__") else "?"))
+
+
 class TorchDataset(IterableDataset):
     """Yields one dict of tensors per step for this rank: the tensors the producer wrote (e.g.
     ``tokens``, ``record_id``) as torch tensors on the reader's pool memory (no copy), plus
@@ -36,6 +71,14 @@ class TorchDataset(IterableDataset):
       cannot be fetched in time always raises.
     * ``wait_for_stream_s``: how long to wait for a stream that does not exist yet (a trainer
       started together with its producer); 0 raises :class:`StreamNotFoundError` at once.
+    * Epochs: a stream is read once. Each iteration continues where the previous one of this
+      object ended (``steps`` counts per iteration); an iteration that starts at the end of a
+      closed stream it already read raises :class:`EndOfStreamError` saying so (not 0 steps in
+      silence). Epochs are the producer's: it writes the next epoch as more steps. ``len()`` is
+      ``steps`` if given, else the steps left of a closed stream (see :meth:`__len__`).
+    * Batching: a step is already a batch. Use :meth:`loader` or ``DataLoader(ds,
+      batch_size=None)``; a DataLoader that stacks steps (PyTorch's default ``batch_size=1``) is
+      refused at the first batch with :class:`InvalidArgumentError`.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
     * ``elastic=True``: read a stream written for another world size (e.g. resume a checkpoint
       taken with 8 GPUs on 4): each step's samples are split into ``world_size`` contiguous
@@ -137,11 +180,20 @@ class TorchDataset(IterableDataset):
         # The stride goes down to the Java reader: this worker never reads the others' steps.
         reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic,
                         wait_for_stream_s=self.wait_for_stream_s)
+        yielded = False
         try:
             while True:
                 try:
                     b = reader.next(self.timeout_s)
-                except EndOfStreamError:
+                except EndOfStreamError as e:
+                    if not yielded and info is None and first > 0:
+                        # A second `for batch in dl` over a stream read to its end: say so, not 0 steps in silence.
+                        raise EndOfStreamError(
+                            "lakestream: stream '%s' was read to its end (step %d) by an earlier iteration of this "
+                            "dataset: a stream is read once, each iteration continuing where the last one ended. "
+                            "Epochs are the producer's (it writes the next epoch as more steps); to read it again, "
+                            "make a new TorchDataset(start_step=0) while its steps are retained"
+                            % (self.uri, e.end_step), end_step=e.end_step) from None
                     return  # the stream is closed and every step was read: end at once
                 except StepTimeoutError as e:
                     if e.committed:
@@ -156,10 +208,11 @@ class TorchDataset(IterableDataset):
                 if end is not None and s >= end:
                     return
                 self.pin_mode = b.pin_mode
-                item = b.torch()
+                item = _Step.of(b.torch())
                 item.setdefault("step", s)
                 del b
                 self._next_step = s + 1
+                yielded = True
                 yield item
                 if end is not None and s + n >= end:
                     return
@@ -168,6 +221,36 @@ class TorchDataset(IterableDataset):
             if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
                 self.bytes_read += reader.bytes_read
                 reader.close()
+
+    def __len__(self):
+        """Steps the next iteration yields, where known: ``steps`` if given, else for a closed stream
+        the steps left to its end (read from the log, only when this process already runs its
+        JVM, so that ``len()`` never starts one before forked workers). Otherwise TypeError, as
+        for any iterable of unknown length (``list()`` and ``tqdm`` then do without)."""
+        if self.steps is not None:
+            return self.steps
+        from . import _jvm
+        import jpype
+        if jpype.isJVMStarted() and _jvm.owns_jvm():
+            end = _end_step(self.uri)
+            if end is not None:
+                return max(0, end - self._next_step)
+        raise TypeError("lakestream: len(TorchDataset) is unknown: the stream is not closed (or not opened in this "
+                        "process yet); pass steps=N for a known number of steps")
+
+    def loader(self, num_workers: int = 0, **kwargs):
+        """A ``torch.utils.data.DataLoader`` configured for this dataset: ``batch_size=None`` (a step
+        is already a batch: PyTorch's default ``batch_size=1`` would add a dimension, a larger one
+        hold that many steps' pool slabs at once), and with ``num_workers > 0`` the ``spawn``
+        start method (a JVM does not survive fork). Other arguments go to the DataLoader."""
+        from torch.utils.data import DataLoader
+        if kwargs.get("batch_size", None) is not None:
+            raise InvalidArgumentError("lakestream: ds.loader() takes no batch_size: each step is already a global "
+                                       "batch's shard for this rank (batch it in the producer)")
+        kwargs["batch_size"] = None
+        if num_workers > 0:
+            kwargs.setdefault("multiprocessing_context", "spawn")
+        return DataLoader(self, num_workers=num_workers, **kwargs)
 
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (

@@ -60,7 +60,7 @@ public final class RankReader implements AutoCloseable {
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
     /** Longest single wait of the dispatcher for the log (each new wait of an idle follower makes it look at once). */
     private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
-    /** How long every pool slab may be held by the consumer, with the next step waiting for one, before next() says so. */
+    /** How long the next step may wait for a slab while the consumer holds batches, before next() says so. */
     public static final long POOL_HELD_GRACE_MILLIS = 250;
     /** This reader's subscription to its process's follower of the stream's log. */
     private final SharedFollower.Subscription follower;
@@ -256,7 +256,7 @@ public final class RankReader implements AutoCloseable {
      *
      * @throws ReaderTimeoutException if it did not arrive in time (the reader stays usable)
      * @throws PoolExhaustedException  if it is committed but cannot be fetched because the consumer
-     *                                holds every pool slab (the reader stays usable); raised as soon
+     *                                holds the pool's slabs (the reader stays usable); raised as soon
      *                                as that has lasted {@link #POOL_HELD_GRACE_MILLIS}, since only
      *                                the consumer can end it
      * @throws EndOfStreamException   at once, if the stream was closed and every step was delivered
@@ -336,12 +336,15 @@ public final class RankReader implements AutoCloseable {
     }
 
     /**
-     * The next step waits for a slab while the consumer holds every slab of the pool: nothing but
-     * the consumer can free one, so waiting out the timeout only hides the cause. A short grace
-     * covers a batch being closed on another thread (a pin-memory thread, a finalizer).
+     * The next step waits for a slab while the consumer holds batches: the other slabs belong to
+     * later steps, fetched ahead, which cannot be delivered (nor freed) before this one, so
+     * nothing but the consumer can free one, and waiting out the timeout only hides the cause. A
+     * short grace covers a batch being closed on another thread (a pin-memory thread, a
+     * finalizer); slabs waiting for device copies free themselves, and a pool shared with other
+     * readers may get slabs back from them, so then we wait.
      */
     private void checkHeldByConsumer() {
-        if (!waitingForSlab.contains(nextStep) || held.count() < pool.maxSlabs()) {
+        if (!ownsPool || !waitingForSlab.contains(nextStep) || held.count() == 0 || pool.fencedCount() > 0) {
             heldFullSince = -1;
             return;
         }
