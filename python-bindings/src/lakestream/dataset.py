@@ -1,7 +1,10 @@
 """``TorchDataset``: a ``torch.utils.data.IterableDataset`` over one rank's steps of a stream."""
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -17,6 +20,33 @@ def _dist_rank_and_world_size():
     except Exception:  # noqa: BLE001 - a partial torch build
         pass
     return None
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_dies_with_parent = False
+
+
+def _die_with_parent():
+    """Makes this DataLoader worker die when its trainer dies, at once (Linux).
+
+    A worker holds a JVM and its pool; after a SIGKILL of the trainer, PyTorch's own watchdog
+    notices only every 5 s, so workers outlived it by seconds. PR_SET_PDEATHSIG has the kernel
+    send SIGKILL when the parent thread that started the worker exits; a worker only reads, so
+    nothing is lost. Best effort: elsewhere PyTorch's watchdog still ends it.
+    """
+    global _dies_with_parent
+    if _dies_with_parent or not sys.platform.startswith("linux"):
+        return
+    try:
+        ppid = os.getppid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+        _dies_with_parent = True
+        if os.getppid() != ppid:  # the trainer died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
 
 
 def _end_step(uri):
@@ -167,6 +197,8 @@ class TorchDataset(IterableDataset):
     def __iter__(self):
         rank, ws = self.rank_and_world_size()
         info = get_worker_info()
+        if info is not None:
+            _die_with_parent()
         n, k = (1, 0) if info is None else (info.num_workers, info.id)
         first = self._next_step
         if n > 1 and self._worker is not None:
