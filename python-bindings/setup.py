@@ -1,6 +1,8 @@
 """Build hook: puts the Java library's jars into the package (``lakestream/jars/``).
 
-The wheel carries what the package runs in-process (pyspark ships its jars the same way):
+The wheel carries what the package runs in-process, plus the command line (``jars/cli/``: the
+CLI jar and the few jars it needs beyond the library's, for the ``lakestream`` console script).
+In-process it needs (pyspark ships its jars the same way):
 ``lakestream-s3.jar`` and ``lib/*.jar`` = lakestream-core, lakestream-s3, their runtime
 dependencies and the native shim jar, i.e. ``loader-java/s3/target`` after
 ``mvn -q -B -DskipTests package -pl loader-java/s3 -am``. An installed wheel therefore needs
@@ -48,6 +50,18 @@ def _jar_dir(b):
         raise SystemExit(str(e)) from None
 
 
+def _cli_dir(b):
+    env = os.environ.get("LAKESTREAM_JAR_DIR")
+    if env:
+        cli = os.path.join(os.path.abspath(env), "cli")  # optional there: without it, no console script jars
+        return cli if os.path.isfile(os.path.join(cli, b.CLI_JAR_NAME)) else None
+    try:
+        java_home, _ = b.find_jdk()
+        return b.build_cli(os.path.dirname(HERE), java_home)
+    except b.BuildError as e:
+        raise SystemExit(str(e)) from None
+
+
 class build_py_with_jars(build_py):
     def run(self):
         # setuptools reuses build/lib: start from nothing, so a wheel never ships modules (or jars)
@@ -67,6 +81,16 @@ class build_py_with_jars(build_py):
         for j in jars[1:]:
             shutil.copy2(j, os.path.join(dst, "lib", os.path.basename(j)))
         self.announce("lakestream: packed %d jars from %s" % (len(jars), src), level=2)
+        # The command line (`lakestream` console script): the CLI jar and the few jars it needs
+        # beyond the library's (see lakestream/cli.py for what is not carried, and why).
+        cli_src = _cli_dir(b)
+        if cli_src is not None:
+            cli = b.cli_jars(cli_src)
+            os.makedirs(os.path.join(dst, "cli", "lib"))
+            shutil.copy2(cli[0], os.path.join(dst, "cli", b.CLI_JAR_NAME))
+            for j in cli[1:]:
+                shutil.copy2(j, os.path.join(dst, "cli", "lib", os.path.basename(j)))
+            self.announce("lakestream: packed the command line (%d jars) from %s" % (len(cli), cli_src), level=2)
 
 
 setup(cmdclass={"build_py": build_py_with_jars})

@@ -345,6 +345,9 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
                 died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
                 break
     if died is not None:
+        # PyTorch's SIGCHLD handler raises again for each further worker that dies: the run is
+        # over, so stop it from raising inside this report.
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         print(json.dumps({"setup": setup, "died": died, "steps_done": len(log)}), flush=True)
         return 3
     wall = time.perf_counter() - t_start

@@ -9,7 +9,7 @@ from conftest import tokens_for, write_stream
 
 
 def _read_all(uri, rank, world_size, **kw):
-    ds = lakestream.TorchDataset(uri, rank=rank, world_size=world_size, timeout_s=kw.pop("timeout_s", 0.5), **kw)
+    ds = lakestream.TorchDataset(uri, rank=rank, world_size=world_size, timeout_s=kw.pop("timeout_s", 0.5), end_on_idle=True, **kw)
     return ds, [{k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in b.items()}
                 for b in DataLoader(ds, batch_size=None)]
 
@@ -32,13 +32,13 @@ def test_every_record_once_across_ranks(jvm, uri):
 def test_resume_from_state_dict_gives_identical_tensors(jvm, uri):
     write_stream(uri, world_size=2, steps=10, micro_batch=3, seq_len=5, lz4=True)
     _, full = _read_all(uri, 1, 2)
-    ds = lakestream.TorchDataset(uri, rank=1, world_size=2, timeout_s=0.5)
+    ds = lakestream.TorchDataset(uri, rank=1, world_size=2, timeout_s=0.5, end_on_idle=True)
     it = iter(DataLoader(ds, batch_size=None))
     first = [next(it) for _ in range(4)]
     state = ds.state_dict()
     assert state == {"next_step": 4}
     del it, first
-    ds2 = lakestream.TorchDataset(uri, rank=1, world_size=2, timeout_s=0.5)
+    ds2 = lakestream.TorchDataset(uri, rank=1, world_size=2, timeout_s=0.5, end_on_idle=True)
     ds2.load_state_dict(state)
     rest = list(DataLoader(ds2, batch_size=None))
     assert [b["step"] for b in rest] == list(range(4, 10))
@@ -65,7 +65,7 @@ def test_steps_limit_and_start_step(jvm, uri):
 
 def test_timeout_ends_iteration_without_steps_and_raises_with_steps(jvm, uri):
     write_stream(uri, world_size=1, steps=2)
-    ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=0.3)
+    ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=0.3, end_on_idle=True)
     t0 = time.monotonic()
     assert len(list(ds)) == 2
     assert time.monotonic() - t0 < 5
@@ -80,7 +80,7 @@ def test_rank_and_world_size_from_env(jvm, uri, monkeypatch):
     write_stream(uri, world_size=2, steps=1, micro_batch=2)
     monkeypatch.setenv("RANK", "1")
     monkeypatch.setenv("WORLD_SIZE", "2")
-    ds = lakestream.TorchDataset(uri, timeout_s=0.3)
+    ds = lakestream.TorchDataset(uri, timeout_s=0.3, end_on_idle=True)
     assert ds.rank_and_world_size() == (1, 2)
     assert [b["record_id"].tolist() for b in ds] == [[2, 3]]
     monkeypatch.delenv("RANK")
@@ -123,7 +123,8 @@ def test_a_closed_stream_ends_iteration_at_once_and_refuses_more_batches(jvm, ur
     ds = lakestream.TorchDataset(uri, rank=0, world_size=1, timeout_s=600)  # only the end can stop it early
     t0 = time.monotonic()
     assert [b["step"] for b in ds] == [0, 1, 2]
-    assert [b["step"] for b in ds] == []  # resumes at the end: nothing more, at once
+    with pytest.raises(lakestream.EndOfStreamError, match="read once"):  # resumes at the end: says so, at once
+        next(iter(ds))
     assert time.monotonic() - t0 < 60
     with lakestream.Reader(uri, 0, 1, start_step=3) as r:
         with pytest.raises(lakestream.EndOfStreamError, match="ended at step 3") as ei:

@@ -6,7 +6,7 @@ from conftest import write_stream
 
 
 def _ids(uri, rank, world_size, **kw):
-    ds = lakestream.TorchDataset(uri, rank=rank, world_size=world_size, timeout_s=0.5, **kw)
+    ds = lakestream.TorchDataset(uri, rank=rank, world_size=world_size, timeout_s=0.5, end_on_idle=True, **kw)
     return [(b["step"], b["record_id"].tolist()) for b in ds], ds
 
 
@@ -28,7 +28,7 @@ def test_four_rank_stream_read_by_three_ranks_and_resumed(jvm, uri):
     assert state == {"next_step": 3}
     rest = []
     for r in range(3):
-        ds3 = lakestream.TorchDataset(uri, rank=r, world_size=3, timeout_s=0.5, elastic=True)
+        ds3 = lakestream.TorchDataset(uri, rank=r, world_size=3, timeout_s=0.5, elastic=True, end_on_idle=True)
         ds3.load_state_dict(state)
         rest.append([(b["step"], b["record_id"].tolist()) for b in ds3])
     for i, step in enumerate(range(3, 6)):

@@ -1,7 +1,8 @@
 """The wheel (`pip wheel ./python-bindings`, offline, Debian's pip and setuptools) carries the jars.
 
 Installed into a fresh venv outside the checkout, with no LAKESTREAM_HOME / LAKESTREAM_JAR_DIR
-and no Maven on PATH, it produces and reads a stream from the jars inside the package.
+and no Maven on PATH, it produces and reads a stream from the jars inside the package, and its
+`lakestream` console script (and `python -m lakestream`) runs the command line.
 """
 import glob
 import os
@@ -38,6 +39,9 @@ def test_wheel_carries_the_jars_and_works_in_a_fresh_venv_without_checkout_or_ma
     assert {n[len("lakestream/jars/lib/"):] for n in names if n.startswith("lakestream/jars/lib/")} == lib
     assert any(j.startswith("lakestream-core-") for j in lib) and any(j.startswith("lakestream-native-shims-") for j in lib)
     assert not any("_build_info" in n for n in names), "the wheel must not record the checkout it was built in"
+    cli_lib = {n[len("lakestream/jars/cli/lib/"):] for n in names if n.startswith("lakestream/jars/cli/lib/")}
+    assert "lakestream/jars/cli/lakestream-cli.jar" in names
+    assert any(j.startswith("picocli-") for j in cli_lib) and not any(j.startswith("tokenizers-") for j in cli_lib)
 
     # Somewhere else entirely: the wheel copied to a folder with no checkout above it.
     elsewhere = tmp_path / "elsewhere"
@@ -61,7 +65,7 @@ def test_wheel_carries_the_jars_and_works_in_a_fresh_venv_without_checkout_or_ma
             for s in range(3):
                 p.append([{"tokens": np.full((2, 4), s, dtype=np.int32), "record_id": np.array([2 * s, 2 * s + 1])}],
                          cursor=str(s + 1))
-        ds = lakestream.TorchDataset(uri, timeout_s=0.5)
+        ds = lakestream.TorchDataset(uri, timeout_s=0.5, end_on_idle=True)
         print([b["record_id"].tolist() for b in ds])
         print(lakestream.__file__)
         print(_jvm.jar_origin)
@@ -74,6 +78,15 @@ def test_wheel_carries_the_jars_and_works_in_a_fresh_venv_without_checkout_or_ma
     assert out[0] == "[[0, 1], [2, 3], [4, 5]]"
     assert out[1].startswith(site), out[1]
     assert out[2].startswith("packaged " + site), out[2]
+    # The command line stands on its own too: the console script and python -m lakestream.
+    uri = "file://" + str(elsewhere) + "/stream"
+    env = _clean_env(PATH=str(venv / "bin"))
+    r = subprocess.run([str(venv / "bin" / "lakestream"), "inspect", "--stream", uri], capture_output=True, text=True,
+                       timeout=120, cwd=str(elsewhere), env=env)
+    assert r.returncode == 0 and "committed steps  3" in r.stdout, r.stdout + r.stderr
+    r = subprocess.run([py, "-m", "lakestream", "blame", "--stream", uri, "--step", "2"], capture_output=True, text=True,
+                       timeout=120, cwd=str(elsewhere), env=env)
+    assert r.returncode == 0 and "producer   wheel" in r.stdout, r.stdout + r.stderr
     print("wheel %s: %.1f MB" % (os.path.basename(wheel), os.path.getsize(wheel) / 1e6))
 
 

@@ -52,7 +52,7 @@ def test_python_and_java_producers_share_a_stream(jvm, uri):
     # Python reads everything, including Java's bytes: tokens equal the synthetic source's.
     seen = {}
     for rank in range(ws):
-        for b in lakestream.TorchDataset(uri, rank=rank, world_size=ws, timeout_s=0.5):
+        for b in lakestream.TorchDataset(uri, rank=rank, world_size=ws, timeout_s=0.5, end_on_idle=True):
             ids = b["record_id"].tolist()
             seen.setdefault(b["step"], []).extend(ids)
             for i, rid in enumerate(ids):

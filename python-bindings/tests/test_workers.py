@@ -35,7 +35,7 @@ def test_forked_workers_work_when_the_parent_has_no_jvm(jvm, uri):
     code = textwrap.dedent("""
         import sys, jpype, lakestream
         from torch.utils.data import DataLoader
-        ds = lakestream.TorchDataset(sys.argv[1], rank=0, world_size=1, timeout_s=1.0)
+        ds = lakestream.TorchDataset(sys.argv[1], rank=0, world_size=1, timeout_s=1.0, end_on_idle=True)
         steps = [b["step"] for b in DataLoader(ds, batch_size=None, num_workers=2)]  # default fork on Linux
         assert not jpype.isJVMStarted(), "the parent must not have started a JVM"
         print(steps)

@@ -10,11 +10,11 @@ The Java library runs in this process (JPype); tensors reach Python without a co
     for batch in torch.utils.data.DataLoader(ds, batch_size=None):
         ...
 """
-from ._errors import (CheckpointError, DataError, EndOfStreamError, FencedError, InvalidArgumentError, LakestreamError,
-                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamNotFoundError, StreamURIError,
+from ._errors import (BelowFloorError, CheckpointError, DataError, EndOfStreamError, FencedError, InvalidArgumentError, LakestreamError,
+                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamIdleError, StreamNotFoundError, StreamURIError,
                       WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
-from .checkpoint import close_stream, record_checkpoint
+from .checkpoint import close_stream, consumers, record_checkpoint, register_consumer, remove_consumer
 from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
@@ -26,9 +26,9 @@ __version__ = "0.1.0"
 
 __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "record_stream", "close_stream", "ensure_jvm",
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
-           "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
+           "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
-           "set_control", "LeaderFailedError"]
+           "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers"]
 
 
 def __getattr__(name):

@@ -152,3 +152,50 @@ def class_path(jar_dir: str):
     if not os.path.isfile(jar):
         raise BuildError("lakestream: %s is missing (the folder should hold %s and lib/*.jar)" % (jar, JAR_NAME))
     return [jar] + sorted(glob.glob(os.path.join(jar_dir, "lib", "*.jar")))
+
+
+# The command line (`lakestream` console script, `python -m lakestream`): the CLI jar and the few
+# jars it needs beyond the library's. Not carried: the HF tokenizer (DJL api + tokenizers, 19.7 MB
+# of the CLI's 101 MB lib/, for `produce --tokenizer hf:`) and the embedded S3 server of the test
+# kit (s3proxy, jclouds: ~60 MB, for `demo` on s3); those need the checkout's ./lakestream.
+CLI_JAR_NAME = "lakestream-cli.jar"
+CLI_LIB_PREFIXES = ("picocli-", "progressbar-", "jline-terminal-", "jline-native-", "slf4j-nop-", "lakestream-testkit-")
+CLI_MAVEN_ARGS = ["-q", "-B", "-DskipTests", "package", "-pl", "loader-java/cli", "-am"]
+
+
+def cli_dir_of(repo: str) -> str:
+    return os.path.join(repo, "loader-java", "cli", "target")
+
+
+def cli_jars(cli_dir: str):
+    """[lakestream-cli.jar, the carried lib/*.jar...] of a CLI build or packaged folder."""
+    jar = os.path.join(cli_dir, CLI_JAR_NAME)
+    if not os.path.isfile(jar):
+        raise BuildError("lakestream: %s is missing (the folder should hold %s and lib/*.jar)" % (jar, CLI_JAR_NAME))
+    libs = [j for j in sorted(glob.glob(os.path.join(cli_dir, "lib", "*.jar")))
+            if os.path.basename(j).startswith(CLI_LIB_PREFIXES)]
+    return [jar] + libs
+
+
+def build_cli(repo: str, java_home: str) -> str:
+    """Builds the checkout's CLI (and the library under it) when missing or stale; returns its folder."""
+    cli = cli_dir_of(repo)
+    jar = os.path.join(cli, CLI_JAR_NAME)
+    fresh = os.path.isfile(jar) and not stale(repo) and os.path.getmtime(jar) >= max(
+        (os.path.getmtime(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(repo, "loader-java", "cli", "src", "main"))
+         for f in fs), default=0)
+    if fresh:
+        return cli
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise BuildError("lakestream: the command line in %s is not built or older than its sources, and Maven (mvn) "
+                         "is not installed to build it" % repo)
+    print("lakestream: building the command line: mvn %s in %s ..." % (" ".join(CLI_MAVEN_ARGS), repo),
+          file=sys.stderr, flush=True)
+    log = os.path.join(repo, ".build.log")
+    with open(log, "w") as out:
+        rc = subprocess.run([mvn] + CLI_MAVEN_ARGS, cwd=repo, env=dict(os.environ, JAVA_HOME=java_home), stdout=out,
+                            stderr=subprocess.STDOUT).returncode
+    if rc != 0 or not os.path.isfile(jar):
+        raise BuildError("lakestream: building the command line failed (exit %d); see %s" % (rc, log))
+    return cli

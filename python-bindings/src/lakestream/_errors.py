@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 
 class LakestreamError(Exception):
@@ -47,6 +48,26 @@ class StepTimeoutError(LakestreamError, TimeoutError):
         self.committed = committed
 
 
+class StreamIdleError(StepTimeoutError):
+    """No new step was committed within the timeout on a stream that is not closed.
+
+    Raised instead of ending the iteration silently (``TorchDataset(end_on_idle=True)`` ends it
+    instead). The message says why, from the log: ``reason`` is ``"flow_control"`` when the
+    producers wait for a checkpoint (``lag_steps`` of ``max_lag_steps`` committed beyond the
+    slowest consumer's newest checkpoint: call :func:`record_checkpoint`), else ``"no_commits"``
+    (producers slow, stalled or done without :func:`close_stream`). ``committed_steps`` is what
+    the log holds.
+    """
+
+    def __init__(self, message, reason=None, committed_steps=None, lag_steps=None, max_lag_steps=None, producers=()):
+        super().__init__(message, committed=False)
+        self.reason = reason
+        self.committed_steps = committed_steps
+        self.lag_steps = lag_steps
+        self.max_lag_steps = max_lag_steps
+        self.producers = list(producers)
+
+
 class PoolExhaustedError(StepTimeoutError):
     """The next step is committed but cannot be fetched: every slab of the reader's pool is held
     by earlier steps whose tensors are still alive. ``held_steps`` lists them; drop (or
@@ -79,6 +100,19 @@ class DataError(LakestreamError):
 
 class InvalidArgumentError(LakestreamError, ValueError):
     """An argument the Java library refused (e.g. a batch with the wrong number of rank shards)."""
+
+
+class BelowFloorError(InvalidArgumentError):
+    """A step below the stream's retention floor was asked for (a reader's start step, a new
+    consumer's first checkpoint): its batches may already be reclaimed. ``step`` is the step
+    asked for, ``floor`` the lowest step still readable. The floor is the lowest step any
+    consumer retains a checkpoint at: register a second run (an eval job, a reference run) as a
+    consumer (:func:`register_consumer`) before the floor passes its start step."""
+
+    def __init__(self, message, step=None, floor=None):
+        super().__init__(message)
+        self.step = step
+        self.floor = floor
 
 
 class CheckpointError(LakestreamError, ValueError):
@@ -136,7 +170,9 @@ _BY_TYPE = (
     ("io.lakestream.producer.ProducerFencedException", _fenced),
     ("io.lakestream.log.WorldSizeMismatchException", lambda e, where, msg: WorldSizeMismatchError(where + msg)),
     ("io.lakestream.reader.PoolExhaustedException",
-     lambda e, where, msg: PoolExhaustedError(where + msg, held_steps=[int(s) for s in e.heldSteps()])),
+     lambda e, where, msg: PoolExhaustedError(
+         where + msg + ". A DataLoader with a batch_size holds that many steps at once: a step is already a batch, "
+         "use DataLoader(ds, batch_size=None) or ds.loader()", held_steps=[int(s) for s in e.heldSteps()])),
     ("io.lakestream.reader.ReaderTimeoutException",
      lambda e, where, msg: StepTimeoutError(where + msg, committed=bool(e.committed()))),
     ("io.lakestream.reader.EndOfStreamException", lambda e, where, msg: EndOfStreamError(where + msg, end_step=int(e.endStep()))),
@@ -144,7 +180,8 @@ _BY_TYPE = (
     ("io.lakestream.store.StreamNotFoundException", lambda e, where, msg: StreamNotFoundError(where + msg)),
     ("io.lakestream.store.InvalidStreamUriException", lambda e, where, msg: StreamURIError(where + msg)),
     ("io.lakestream.format.FormatException", lambda e, where, msg: DataError(where + msg)),  # checksum, log format
-    ("io.lakestream.log.BelowFloorException", lambda e, where, msg: InvalidArgumentError(where + msg)),
+    ("io.lakestream.log.BelowFloorException",
+     lambda e, where, msg: BelowFloorError(where + msg, step=int(e.step()), floor=int(e.floor()))),
     ("java.lang.IllegalArgumentException", lambda e, where, msg: InvalidArgumentError(where + msg)),
 )
 
@@ -184,7 +221,13 @@ def translate(e, context: str = "", uri_open: bool = False):
 
 @contextlib.contextmanager
 def java_errors(context: str = "", uri_open: bool = False):
-    """Re-raises Java exceptions thrown inside the block as LakestreamError subclasses."""
+    """Re-raises Java exceptions thrown inside the block as LakestreamError subclasses.
+
+    The Python error says what happened in one message; the Java exception (and its stack
+    trace) stays on it as ``java_exception``, and is chained into the traceback only when the
+    environment sets ``LAKESTREAM_JAVA_TRACE=1`` (a 30-line Java trace helps nobody fix a step
+    below the floor).
+    """
     try:
         yield
     except LakestreamError:
@@ -193,4 +236,7 @@ def java_errors(context: str = "", uri_open: bool = False):
         py = translate(e, context, uri_open)
         if py is None:
             raise
-        raise py from e
+        py.java_exception = e
+        if os.environ.get("LAKESTREAM_JAVA_TRACE") == "1":
+            raise py from e
+        raise py from None

@@ -92,10 +92,16 @@ def ensure_jvm():
         # Debian's JPype needs its support jar on the class path explicitly (else
         # ClassNotFoundException: org.jpype.classloader.DynamicClassLoader); pip's JPype1 does not.
         extra = [JPYPE_JAR] if os.path.isfile(JPYPE_JAR) else []
-        opts = ["--enable-native-access=ALL-UNNAMED"]
+        # Signals stay Python's, as in plain PyTorch: -Xrs keeps the JVM from installing its own
+        # SIGINT/SIGTERM/SIGHUP handlers (which ran Java's shutdown and killed the process, and
+        # replaced a handler the user had installed before the first batch); interrupt=False keeps
+        # JPype from routing Ctrl-C into Java (which interrupted the waiting Java thread and
+        # surfaced as a Java IllegalStateException). Waits on the Java side are short slices, so
+        # Python runs its handlers (KeyboardInterrupt, a SIGTERM handler) between them.
+        opts = ["--enable-native-access=ALL-UNNAMED", "-Xrs"]
         opts += os.environ.get("LAKESTREAM_JAVA_OPTS", "").split()
         try:
-            jpype.startJVM(libjvm, *opts, classpath=cp + extra, convertStrings=False)
+            jpype.startJVM(libjvm, *opts, classpath=cp + extra, convertStrings=False, interrupt=False)
         except Exception as e:  # noqa: BLE001 - report what JPype said
             raise JvmError("lakestream: starting the JVM at %s failed: %s" % (libjvm, e)) from e
         _started_pid = os.getpid()

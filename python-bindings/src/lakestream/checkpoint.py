@@ -8,7 +8,7 @@ from ._errors import CheckpointError, java_errors
 from .reader import _open_store
 
 
-def record_checkpoint(uri: str, step: int, id: str = None) -> int:
+def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None) -> int:
     """Records that a training checkpoint at ``step`` is durable; returns the log version written.
 
     ``step`` is the next step the trainer will consume when restored from that checkpoint (the
@@ -16,15 +16,64 @@ def record_checkpoint(uri: str, step: int, id: str = None) -> int:
     durable. A step beyond the committed steps is refused with :class:`CheckpointError`;
     recording the same step again is a no-op; a step older than the newest recorded checkpoint
     is refused. ``id`` defaults to ``"step-<step>"``.
+
+    ``consumer`` names who records it when several runs read one stream (a training run, an eval
+    job, a reference run); None is the default consumer. Each consumer's newest
+    ``keep_checkpoints`` are retained, the retention floor is the lowest step any consumer
+    retains, and flow control measures from the slowest consumer's newest checkpoint. A
+    consumer's first checkpoint registers it (see :func:`register_consumer`); below the floor
+    that raises :class:`BelowFloorError`.
     """
     step = int(step)
     if step < 0:
         raise CheckpointError("lakestream: checkpoint step must be >= 0, got %d" % step)
     ckpt_id = "step-%d" % step if id is None else str(id)
+    if consumer is not None and not isinstance(consumer, str):
+        raise TypeError("lakestream: consumer must be a str or None, got %s" % type(consumer).__name__)
+    who = "" if consumer is None else " for consumer '%s'" % consumer
     store = _open_store(uri, False)
     try:
-        with java_errors("cannot record checkpoint at step %d on stream '%s'" % (step, uri)):
-            return _commit_checkpoint(store, step, ckpt_id, uri)
+        with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
+            return _commit_checkpoint(store, step, ckpt_id, uri, consumer)
+    finally:
+        store.close()
+
+
+def register_consumer(uri: str, name: str, start_step: int = 0) -> int:
+    """Registers consumer ``name`` (an eval job, a reference run, a sweep) to read the stream from
+    ``start_step``: it holds the retention floor there until it records later checkpoints
+    (:func:`record_checkpoint` with ``consumer=name``) or is removed (:func:`remove_consumer`).
+    Register it before the floor passes ``start_step`` (e.g. when the stream is created):
+    below the floor it raises :class:`BelowFloorError`. Idempotent. Returns the log version."""
+    if not isinstance(name, str) or not name:
+        raise TypeError("lakestream: consumer name must be a non-empty str, got %r" % (name,))
+    return record_checkpoint(uri, start_step, id="registered", consumer=name)
+
+
+def remove_consumer(uri: str, name: str) -> int:
+    """Removes consumer ``name`` and its checkpoints: it no longer holds the floor, so GC may
+    reclaim what only it needed. A no-op for an unknown consumer. Returns the log version."""
+    if not isinstance(name, str) or not name:
+        raise TypeError("lakestream: consumer name must be a non-empty str, got %r" % (name,))
+    store = _open_store(uri, False)
+    try:
+        with java_errors("cannot remove consumer '%s' of stream '%s'" % (name, uri)):
+            Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
+            ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
+            return int(Checkpoints.remove(ManifestLog.open(store), name).version())
+    finally:
+        store.close()
+
+
+def consumers(uri: str) -> dict:
+    """``{consumer name: [retained checkpoint steps, oldest first]}`` from the stream's log
+    (``"default"`` for checkpoints recorded without a consumer name)."""
+    store = _open_store(uri, False)
+    try:
+        with java_errors("cannot read the consumers of stream '%s'" % uri):
+            ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
+            m = ManifestLog.open(store).state().consumers()
+            return {str(k): [int(c.step()) for c in m.get(k)] for k in m.keySet()}
     finally:
         store.close()
 
@@ -46,7 +95,7 @@ def close_stream(uri: str) -> int:
         store.close()
 
 
-def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str) -> int:
+def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str, consumer: str = None) -> int:
     # The Java side validates (never-committed steps, steps older than the newest checkpoint)
     # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.
     Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
@@ -57,5 +106,5 @@ def _commit_checkpoint(store, step: int, ckpt_id: str, uri: str) -> int:
         raise CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
                               "(a checkpoint's step is the next step to consume, at most the committed count)"
                               % (step, uri, committed))
-    r = Checkpoints.record(log, step, ckpt_id)
+    r = Checkpoints.record(log, step, ckpt_id, consumer)
     return int(r.version())

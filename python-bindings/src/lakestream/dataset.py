@@ -1,7 +1,10 @@
 """``TorchDataset``: a ``torch.utils.data.IterableDataset`` over one rank's steps of a stream."""
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
 
 from torch.utils.data import IterableDataset, get_worker_info
 
@@ -20,6 +23,68 @@ def _dist_rank_and_world_size():
     return None
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+_dies_with_parent = False
+
+
+def _die_with_parent():
+    """Makes this DataLoader worker die when its trainer dies, at once (Linux).
+
+    A worker holds a JVM and its pool; after a SIGKILL of the trainer, PyTorch's own watchdog
+    notices only every 5 s, so workers outlived it by seconds. PR_SET_PDEATHSIG has the kernel
+    send SIGKILL when the parent thread that started the worker exits; a worker only reads, so
+    nothing is lost. Best effort: elsewhere PyTorch's watchdog still ends it.
+    """
+    global _dies_with_parent
+    if _dies_with_parent or not sys.platform.startswith("linux"):
+        return
+    try:
+        ppid = os.getppid()
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return
+        _dies_with_parent = True
+        if os.getppid() != ppid:  # the trainer died before prctl took effect
+            os.kill(os.getpid(), signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
+def _end_step(uri):
+    """The end step of a closed stream, else None."""
+    from .reader import _open_store
+    from . import _jvm
+    store = _open_store(uri, False)
+    try:
+        st = _jvm.jclass("io.lakestream.log.ManifestLog").open(store).state()
+        return int(st.endStep()) if st.ended() else None
+    finally:
+        store.close()
+
+
+class _Step(dict):
+    """One step's dict of tensors. A DataLoader with ``batch_size`` other than None would stack
+    several steps (PyTorch's default ``batch_size=1`` silently adds a dimension): its collate
+    function rebuilds this type from per-key batches, where ``step`` is no longer an int, and
+    that is refused here with what to do. Copies that keep ``step`` an int (pin_memory,
+    default_convert with ``batch_size=None``) are fine."""
+
+    @classmethod
+    def of(cls, d):
+        out = cls.__new__(cls)
+        dict.update(out, d)
+        return out
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "step" in self and not isinstance(self["step"], int):
+            raise InvalidArgumentError(
+                "lakestream: a TorchDataset step is already a batch (this rank's shard of one global batch); "
+                "DataLoader(ds) with batch_size=%s would stack steps and add a dimension: use "
+                "DataLoader(ds, batch_size=None) or ds.loader(num_workers=...)" % (
+                    len(self["step"]) if hasattr(self["step"], "__len__") else "?"))
+
+
 class TorchDataset(IterableDataset):
     """Yields one dict of tensors per step for this rank: the tensors the producer wrote (e.g.
     ``tokens``, ``record_id``) as torch tensors on the reader's pool memory (no copy), plus
@@ -29,10 +94,22 @@ class TorchDataset(IterableDataset):
       else the ``RANK`` / ``WORLD_SIZE`` environment variables, else 0 / 1.
     * Iteration starts at ``start_step`` (or the step restored by :meth:`load_state_dict`) and
       ends after ``steps`` steps if given (a step missing for ``timeout_s`` then raises
-      :class:`StepTimeoutError`), at once at the end of a closed stream (:func:`close_stream`),
-      else when no new step is committed within ``timeout_s`` seconds (the producers are done or
-      stalled); a step that is committed but cannot be fetched in time raises instead of ending
-      the iteration.
+      :class:`StepTimeoutError`), or at once at the end of a closed stream (:func:`close_stream`).
+      On a stream that is not closed, no new step within ``timeout_s`` raises
+      :class:`StreamIdleError`, saying why from the log (e.g. producers waiting for a checkpoint
+      under flow control) — never a silent end that looks like a finished run — unless
+      ``end_on_idle=True`` asks for the iteration to end then. A step that is committed but
+      cannot be fetched in time always raises.
+    * ``wait_for_stream_s``: how long to wait for a stream that does not exist yet (a trainer
+      started together with its producer); 0 raises :class:`StreamNotFoundError` at once.
+    * Epochs: a stream is read once. Each iteration continues where the previous one of this
+      object ended (``steps`` counts per iteration); an iteration that starts at the end of a
+      closed stream it already read raises :class:`EndOfStreamError` saying so (not 0 steps in
+      silence). Epochs are the producer's: it writes the next epoch as more steps. ``len()`` is
+      ``steps`` if given, else the steps left of a closed stream (see :meth:`__len__`).
+    * Batching: a step is already a batch. Use :meth:`loader` or ``DataLoader(ds,
+      batch_size=None)``; a DataLoader that stacks steps (PyTorch's default ``batch_size=1``) is
+      refused at the first batch with :class:`InvalidArgumentError`.
     * ``prefetch``: steps fetched and decoded ahead on Java threads.
     * ``elastic=True``: read a stream written for another world size (e.g. resume a checkpoint
       taken with 8 GPUs on 4): each step's samples are split into ``world_size`` contiguous
@@ -68,7 +145,8 @@ class TorchDataset(IterableDataset):
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
-                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False, job_follower: str = "auto"):
+                 timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False, end_on_idle: bool = False,
+                 wait_for_stream_s: float = 0.0, job_follower: str = "auto"):
         super().__init__()
         if start_step < 0:
             raise InvalidArgumentError("lakestream: start_step must be >= 0, got %d" % start_step)
@@ -84,6 +162,8 @@ class TorchDataset(IterableDataset):
         if job_follower not in _jobfeed.MODES:
             raise InvalidArgumentError("lakestream: job_follower must be one of %s, got %r" % (", ".join(_jobfeed.MODES), job_follower))
         self.job_follower = job_follower
+        self.end_on_idle = bool(end_on_idle)
+        self.wait_for_stream_s = float(wait_for_stream_s)
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
@@ -126,6 +206,8 @@ class TorchDataset(IterableDataset):
     def __iter__(self):
         rank, ws = self.rank_and_world_size()
         info = get_worker_info()
+        if info is not None:
+            _die_with_parent()
         n, k = (1, 0) if info is None else (info.num_workers, info.id)
         first = self._next_step
         if n > 1 and self._worker is not None:
@@ -140,32 +222,48 @@ class TorchDataset(IterableDataset):
         mode = _jobfeed.choose(self.job_follower, rank, ws, n)
         job = None
         if mode is None:
-            reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic)
+            reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic,
+                            wait_for_stream_s=self.wait_for_stream_s)
         else:  # one rank follows the log; the others get each step's entry from it
             job = _jobfeed.JobFollower(mode, self.uri, rank, ws, mine, self.prefetch, self.elastic, self.timeout_s)
             reader = job.reader
+        yielded = False
         try:
             while True:
                 if job is not None and not job.before_next(reader.next_step):
-                    if end is None:
-                        return  # no new step committed within timeout_s (the same on every rank)
+                    if end is None and self.end_on_idle:
+                        return  # asked for: no new step committed within timeout_s (the same on every rank)
                     raise _jobfeed.timeout_error(self.uri, reader.next_step, self.timeout_s)
                 try:
                     b = reader.next(self.timeout_s)
-                except EndOfStreamError:
+                except EndOfStreamError as e:
+                    if not yielded and info is None and first > 0:
+                        # A second `for batch in dl` over a stream read to its end: say so, not 0 steps in silence.
+                        raise EndOfStreamError(
+                            "lakestream: stream '%s' was read to its end (step %d) by an earlier iteration of this "
+                            "dataset: a stream is read once, each iteration continuing where the last one ended. "
+                            "Epochs are the producer's (it writes the next epoch as more steps); to read it again, "
+                            "make a new TorchDataset(start_step=0) while its steps are retained"
+                            % (self.uri, e.end_step), end_step=e.end_step) from None
                     return  # the stream is closed and every step was read: end at once
                 except StepTimeoutError as e:
-                    if end is None and not e.committed:
-                        return  # no new step committed within timeout_s: the stream is drained
+                    if e.committed:
+                        raise
+                    if end is None and self.end_on_idle:
+                        return  # asked for: no new step committed within timeout_s ends the iteration
+                    if end is None:
+                        # Never end silently as if finished: say why no step comes (flow control, producers)
+                        raise reader.idle_error(self.timeout_s) from None
                     raise
                 s = b.step
                 if end is not None and s >= end:
                     return
                 self.pin_mode = b.pin_mode
-                item = b.torch()
+                item = _Step.of(b.torch())
                 item.setdefault("step", s)
                 del b
                 self._next_step = s + 1
+                yielded = True
                 yield item
                 if end is not None and s + n >= end:
                     return
@@ -174,6 +272,36 @@ class TorchDataset(IterableDataset):
             if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
                 self.bytes_read += reader.bytes_read
                 job.close() if job is not None else reader.close()
+
+    def __len__(self):
+        """Steps the next iteration yields, where known: ``steps`` if given, else for a closed stream
+        the steps left to its end (read from the log, only when this process already runs its
+        JVM, so that ``len()`` never starts one before forked workers). Otherwise TypeError, as
+        for any iterable of unknown length (``list()`` and ``tqdm`` then do without)."""
+        if self.steps is not None:
+            return self.steps
+        from . import _jvm
+        import jpype
+        if jpype.isJVMStarted() and _jvm.owns_jvm():
+            end = _end_step(self.uri)
+            if end is not None:
+                return max(0, end - self._next_step)
+        raise TypeError("lakestream: len(TorchDataset) is unknown: the stream is not closed (or not opened in this "
+                        "process yet); pass steps=N for a known number of steps")
+
+    def loader(self, num_workers: int = 0, **kwargs):
+        """A ``torch.utils.data.DataLoader`` configured for this dataset: ``batch_size=None`` (a step
+        is already a batch: PyTorch's default ``batch_size=1`` would add a dimension, a larger one
+        hold that many steps' pool slabs at once), and with ``num_workers > 0`` the ``spawn``
+        start method (a JVM does not survive fork). Other arguments go to the DataLoader."""
+        from torch.utils.data import DataLoader
+        if kwargs.get("batch_size", None) is not None:
+            raise InvalidArgumentError("lakestream: ds.loader() takes no batch_size: each step is already a global "
+                                       "batch's shard for this rank (batch it in the producer)")
+        kwargs["batch_size"] = None
+        if num_workers > 0:
+            kwargs.setdefault("multiprocessing_context", "spawn")
+        return DataLoader(self, num_workers=num_workers, **kwargs)
 
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (

@@ -7,6 +7,20 @@ from ._tensors import as_numpy
 from .reader import _open_store
 
 
+def _signature_diff(a, b):
+    for k in sorted(set(a) | set(b)):
+        if k not in b:
+            return "tensor '%s' is missing (it has %s)" % (k, sorted(b))
+        if k not in a:
+            return "tensor '%s' is not in rank 0's shard (%s)" % (k, sorted(a))
+        if a[k][0] != b[k][0]:
+            return "tensor '%s' is %s, rank 0's is %s" % (k, b[k][0], a[k][0])
+        if a[k][1] != b[k][1]:
+            return "tensor '%s' has shape (n, %s), rank 0's (n, %s)" % (
+                k, ", ".join(map(str, b[k][1])), ", ".join(map(str, a[k][1])))
+    return "?"
+
+
 class Producer:
     """Writes global batches (one shard per rank) to the stream at ``uri`` and commits them.
 
@@ -22,12 +36,20 @@ class Producer:
     ``keep_checkpoints`` are settings of the stream (flow control: producers wait while more
     than ``max_lag_steps`` committed steps lie beyond the newest checkpoint, 0 = no bound;
     retention keeps the newest ``keep_checkpoints``); they apply when this producer creates the
-    stream, an existing stream keeps its own. As a context manager it
+    stream, an existing stream keeps its own. ``gc_every_s`` runs the stream's garbage collection
+    (batches below the retention floor, orphans past their grace) every that many seconds on a
+    background thread while the producer is open. As a context manager it
     commits what is pending when the block ends normally, and drops it when the block raises.
     """
 
     def __init__(self, uri: str, producer_id: str, world_size: int, lz4: bool = False, group: int = 4,
-                 snapshot_interval: int = 64, max_lag_steps: int = 0, keep_checkpoints: int = 2):
+                 snapshot_interval: int = 64, max_lag_steps: int = 0, keep_checkpoints: int = 2,
+                 gc_every_s: float = None):
+        if not isinstance(producer_id, str) or not producer_id:
+            raise TypeError("lakestream: producer_id must be a non-empty str, got %r" % (producer_id,))
+        if gc_every_s is not None and not gc_every_s > 0:
+            raise InvalidArgumentError("lakestream: gc_every_s must be > 0 or None, got %r" % (gc_every_s,))
+        self._gc = None
         self.uri = uri
         self.producer_id = producer_id
         self.world_size = int(world_size)
@@ -47,6 +69,12 @@ class Producer:
         except BaseException:
             self._store.close()
             raise
+        if gc_every_s is not None:
+            # Storage stays bounded by retention: a GC pass every gc_every_s on a daemon thread
+            # (what `lakestream gc` does once), with the stream's orphan grace.
+            BackgroundGc = _jvm.jclass("io.lakestream.retention.BackgroundGc")
+            grace = int(self._p.log().config().orphanGraceMs())
+            self._gc = BackgroundGc(self._store, int(gc_every_s * 1000), grace)
         self._PyBridge = _jvm.jclass("io.lakestream.python.PyBridge")
         self._LinkedHashMap = _jvm.jclass("java.util.LinkedHashMap")
         self._ArrayList = _jvm.jclass("java.util.ArrayList")
@@ -73,8 +101,7 @@ class Producer:
         """Batches appended but not committed yet."""
         return int(self._p.pendingCount())
 
-    def _tensor(self, value, name):
-        dtype_name, a = as_numpy(value, name)
+    def _tensor(self, dtype_name, a):
         # One bulk copy from the array's memory into the Java byte[] (JPype's own array
         # conversion is ~10x slower); `a` is alive for the whole call.
         return self._PyBridge.tensorFromAddress(dtype_name, self._JLongArray(list(a.shape)), int(a.ctypes.data),
@@ -96,18 +123,33 @@ class Producer:
         """
         if isinstance(shards, dict):
             raise TypeError("lakestream: append() takes a list of per-rank dicts (one per rank), got one dict")
+        if cursor is not None and not isinstance(cursor, str):
+            raise TypeError("lakestream: cursor must be a str (the source position after this batch, e.g. str(offset)) "
+                            "or None, got %s %r" % (type(cursor).__name__, cursor))
         shards = list(shards)
         if len(shards) != self.world_size:
             raise InvalidArgumentError("lakestream: global batch has %d rank shards, stream '%s' has world size %d"
                                        % (len(shards), self.uri, self.world_size))
-        jshards = self._ArrayList(len(shards))
         for r, shard in enumerate(shards):
             if not isinstance(shard, dict) or not shard:
                 raise TypeError("lakestream: shard of rank %d must be a non-empty dict of name -> array" % r)
+        # Every rank must get the same tensors: a rank whose shard names a tensor differently (or
+        # with another dtype or trailing shape) would fail only later, on that rank, in training.
+        arrays = [{str(name): as_numpy(value, "%s (rank %d)" % (name, r)) for name, value in shard.items()}
+                  for r, shard in enumerate(shards)]
+        sig0 = {k: (d, a.shape[1:]) for k, (d, a) in arrays[0].items()}
+        for r in range(1, len(arrays)):
+            sig = {k: (d, a.shape[1:]) for k, (d, a) in arrays[r].items()}
+            if sig != sig0:
+                raise InvalidArgumentError("lakestream: rank %d shard differs from rank 0's: %s; every rank needs the "
+                                           "same tensor names, dtypes and shapes beyond dimension 0"
+                                           % (r, _signature_diff(sig0, sig)))
+        jshards = self._ArrayList(len(shards))
+        for r, shard in enumerate(arrays):
             m = self._LinkedHashMap()
             n = None
-            for name, value in shard.items():
-                td = self._tensor(value, "%s (rank %d)" % (name, r))
+            for name, (dtype_name, a) in shard.items():
+                td = self._tensor(dtype_name, a)
                 s = int(td.samples())
                 if n is not None and s != n:
                     raise InvalidArgumentError("lakestream: rank %d shard: tensor '%s' has %d samples, others have %d"
@@ -132,8 +174,17 @@ class Producer:
             return None
         return int(r.firstStep()), int(r.tgbs())
 
+    @property
+    def gc_reclaimed(self):
+        """``(objects, bytes)`` the background GC (``gc_every_s``) has reclaimed so far; (0, 0) without it."""
+        g = self._gc
+        return (0, 0) if g is None else (int(g.reclaimedObjects()), int(g.reclaimedBytes()))
+
     def close(self):
         """Closes without committing (pending batches are dropped; they never become visible)."""
+        g, self._gc = getattr(self, "_gc", None), None
+        if g is not None:
+            g.close()
         p, self._p = getattr(self, "_p", None), None
         if p is not None:
             p.close()

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import ctypes
+import time
 
 from . import _jvm
-from ._errors import StepTimeoutError, java_errors
+from ._errors import StepTimeoutError, StreamIdleError, StreamNotFoundError, java_errors
 from ._tensors import NUMPY_DTYPES, BatchOwner, record_stream, to_torch, views
 
 PIN_MODES = ("NONE", "MLOCK", "CUDA")  # descriptor word 5
 _HEADER = 12  # descriptor words before the per-tensor (offset, length) pairs; see Java PyReader
+WAIT_SLICE_S = 0.1  # longest Java wait between two chances for Python to run its signal handlers
 _dtype_names = None  # dtype ordinal -> name, from PyReader.dtypeNames()
 
 
@@ -82,24 +84,40 @@ class Reader:
     """
 
     def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4,
-                 step_stride: int = 1, elastic: bool = False, fed: bool = False):
+                 step_stride: int = 1, elastic: bool = False, fed: bool = False, wait_for_stream_s: float = 0.0):
         global _dtype_names
         self.uri = uri
-        self._store = _open_store(uri, False)
         self.feed = None  # fed=True: the Java HandoffFeed the job's leader rank feeds (see _jobfeed)
+        PyReader = _jvm.jclass("io.lakestream.python.PyReader")
+        # A trainer started together with its producer may come first: wait (bounded) for the stream.
+        deadline = time.monotonic() + max(0.0, float(wait_for_stream_s))
+        while True:
+            try:
+                self._store = _open_store(uri, False)
+                break
+            except StreamNotFoundError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         try:
-            PyReader = _jvm.jclass("io.lakestream.python.PyReader")
-            with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
-                if fed:
-                    # learns committed steps from the job's leader, not the log (one GET of the config)
-                    env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
-                    self.feed = _jvm.jclass("io.lakestream.reader.JobFeed").member(self._store, int(start_step), env)
-                    self._reader = PyReader.openFed(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
-                                                    int(step_stride), bool(elastic), self.feed)
-                else:
-                    # elastic: a stream written for another world size, each step's samples split in contiguous ranges
-                    self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step), int(prefetch),
-                                                 int(step_stride), bool(elastic))
+            while True:
+                try:
+                    with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
+                        if fed:
+                            # learns committed steps from the job's leader, not the log (one GET of the config)
+                            env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
+                            self.feed = _jvm.jclass("io.lakestream.reader.JobFeed").member(self._store, int(start_step), env)
+                            self._reader = PyReader.openFed(self._store, int(rank), int(world_size), int(start_step),
+                                                            int(prefetch), int(step_stride), bool(elastic), self.feed)
+                        else:
+                            # elastic: a stream written for another world size, each step's samples split in contiguous ranges
+                            self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step),
+                                                         int(prefetch), int(step_stride), bool(elastic))
+                    break
+                except StreamNotFoundError:  # the store exists, the stream's config not yet
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         except BaseException:
             self._store.close()
             raise
@@ -133,9 +151,36 @@ class Reader:
         """Steps committed to the stream as of the reader's last look at the log."""
         return int(self._reader.committedSteps())
 
+    def idle_error(self, timeout_s: float) -> StreamIdleError:
+        """The error for "no new step within ``timeout_s``" on a stream that is not closed, saying
+        why from the log as this reader last saw it: producers held by flow control (the trainer
+        records no checkpoints), or producers that committed nothing new."""
+        st = self._reader.logState()
+        committed = int(st.committedSteps())
+        step = self.next_step
+        producers = sorted(str(p) for p in st.producers().keySet())
+        bound = int(st.config().maxLagSteps())
+        lag = int(st.lagSteps())
+        names = ", ".join("'%s'" % p for p in producers) or "none yet"
+        head = "lakestream: no step %d within %g s on stream '%s' (not closed; %d steps committed; producers: %s)" % (
+            step, timeout_s, self.uri, committed, names)
+        if bound > 0 and lag >= bound:
+            ck = st.latestCheckpoint()
+            msg = ("%s: the producers wait for a checkpoint: flow control lag %d of %d (newest checkpoint: %s); call "
+                   "lakestream.record_checkpoint(uri, next_step) after each durable training checkpoint"
+                   % (head, lag, bound, "none" if ck is None else "step %d" % int(ck.step())))
+            reason = "flow_control"
+        else:
+            msg = ("%s: the producers are slow, stalled or done. Producers that are done should call "
+                   "lakestream.close_stream(uri) (readers then end at once); else raise timeout_s, or pass "
+                   "end_on_idle=True to end the iteration when no step comes" % head)
+            reason = "no_commits"
+        return StreamIdleError(msg, reason=reason, committed_steps=committed, lag_steps=lag, max_lag_steps=bound,
+                               producers=producers)
+
     def next(self, timeout_s: float = 30.0) -> Batch:
         try:
-            n = int(self._reader.next(int(timeout_s * 1000)))  # the one JPype call of a step
+            n = self._wait(timeout_s)
         except self._RTE as e:
             # Not committed yet, or committed but slow to fetch (a pool starved by held tensors is
             # a PoolExhaustedException instead, translated below).
@@ -154,6 +199,23 @@ class Reader:
         except BaseException:
             owner.release()
             raise
+
+    def _wait(self, timeout_s: float) -> int:
+        """The descriptor length of the next step, waiting in slices of at most WAIT_SLICE_S.
+
+        Python runs signal handlers only between bytecodes, never during a Java call: one long
+        Java wait would hold off Ctrl-C and a SIGTERM handler until it ends. Between slices a
+        pending signal raises here (KeyboardInterrupt, or whatever the user's handler raises).
+        The last slice is a plain ``next`` so the timeout's exception says why.
+        """
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= WAIT_SLICE_S:
+                return int(self._reader.next(int(max(0.0, left) * 1000)))
+            n = int(self._reader.poll(int(WAIT_SLICE_S * 1000)))  # 0: nothing yet
+            if n != 0:
+                return n
 
     def _read_words(self, n: int):
         moved = n < 0

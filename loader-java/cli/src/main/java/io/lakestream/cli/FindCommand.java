@@ -12,7 +12,8 @@ import picocli.CommandLine.Option;
 @Command(name = "find", description = {
         "Show the step(s) and rank(s) where record ID was (or will be) trained, reading only the batch",
         "objects whose producer cursor range can hold it. Says so when the record is not produced yet.",
-        "Exit 0 when found, 5 when not (yet)."})
+        "Exit 0 when found, 7 when not produced yet (a producer may still deliver it), 8 when not found and",
+        "never will be (the stream is closed, or every producer's cursor passed it)."})
 final class FindCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true)
     String stream;
@@ -37,7 +38,7 @@ final class FindCommand implements Callable<Integer> {
                 }
                 System.out.printf("  searched steps [%d, %d), read %d batch object(s)%n", r.searchedFrom(), r.searchedTo(), r.objectsRead());
             }
-            return r.hits().isEmpty() ? Main.EXIT_NOT_FOUND : 0;
+            return !r.hits().isEmpty() ? 0 : "not_found".equals(r.status()) ? Main.EXIT_NEVER : Main.EXIT_NOT_FOUND;
         }
     }
 }

@@ -59,6 +59,12 @@ final class InspectCommand implements Callable<Integer> {
                 ObjectNode o = cps.addObject();
                 o.put("step", cp.step());
                 o.put("id", cp.id());
+                o.put("consumer", cp.consumerName());
+            }
+            ObjectNode cons = root.putObject("consumers");
+            for (Map.Entry<String, List<CheckpointRecord>> e : s.consumers().entrySet()) {
+                ArrayNode steps = cons.putObject(e.getKey()).putArray("steps");
+                e.getValue().forEach(cp -> steps.add(cp.step()));
             }
             root.put("format_version", c.formatVersion());
             root.put("snapshot_interval", c.snapshotInterval());
@@ -116,9 +122,10 @@ final class InspectCommand implements Callable<Integer> {
             for (Map.Entry<String, ProducerState> e : s.producers().entrySet()) {
                 System.out.printf("  %-24s %8d %12d  %s%n", e.getKey(), e.getValue().epoch(), e.getValue().seq(), e.getValue().cursor());
             }
-            System.out.printf("%ncheckpoints (%d)%n", s.checkpoints().size());
-            for (CheckpointRecord cp : s.checkpoints()) {
-                System.out.printf("  step %-10d %s%n", cp.step(), cp.id());
+            System.out.printf("%nconsumers (%d; the floor is the lowest step they retain)%n", s.consumers().size());
+            for (Map.Entry<String, List<CheckpointRecord>> e : s.consumers().entrySet()) {
+                System.out.printf("  %-24s checkpoints at steps %s%n", e.getKey(),
+                        e.getValue().stream().map(cp -> cp.step() + " (" + cp.id() + ")").toList());
             }
             if (!unrecognised.isEmpty()) {
                 System.out.printf("%nunrecognised keys (%d; not Lakestream's, left alone)%n", unrecognised.size());

@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
  * The {@code lakestream} command line. Exit codes: 0 ok, 1 error, 2 usage (including an invalid
  * stream URI), 3 fenced, 4 timed out, 5 commit outcome unknown (re-run: the producer resumes from
  * what the log says was committed), 6 stream closed (see {@code lakestream close}), 7 not found
- * ({@code find}: the record is in no committed step yet).
+ * ({@code find}: the record is in no committed step yet), 8 never found ({@code find}: and none
+ * will deliver it, e.g. the stream is closed).
  */
 @Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
@@ -22,8 +23,10 @@ public final class Main {
     public static final int EXIT_COMMIT_UNKNOWN = 5;
     /** A producer was refused because the stream is closed (see {@code lakestream close}). */
     public static final int EXIT_CLOSED = 6;
-    /** {@code find}: the record is in no committed step (yet). */
+    /** {@code find}: the record is in no committed step yet, and a producer may still deliver it. */
     public static final int EXIT_NOT_FOUND = 7;
+    /** {@code find}: the record is in no committed step and never will be (the stream is closed, or every cursor passed it). */
+    public static final int EXIT_NEVER = 8;
 
     public static void main(String[] args) {
         System.exit(run(args));

@@ -1,6 +1,7 @@
 package io.lakestream.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -53,6 +54,14 @@ class LineageCliTest {
         Cli.Result pending = Cli.run("find", "--stream", uri, "--record", "59");
         assertEquals(Main.EXIT_NOT_FOUND, pending.exit(), pending.out() + pending.err());
         assertTrue(pending.out().contains("record 59 is not produced yet") && pending.out().contains("p1 (cursor next=49)"), pending.out());
+        // Once the stream is closed, nothing more will come: "not found", with its own exit code.
+        assertEquals(0, Cli.run("close", "--stream", uri).exit());
+        Cli.Result never = Cli.run("find", "--stream", uri, "--record", "59");
+        assertEquals(Main.EXIT_NEVER, never.exit(), never.out() + never.err());
+        assertTrue(never.out().contains("none ever will: the stream is closed (it ended at step 14)"), never.out());
+        Cli.Result found = Cli.run("find", "--stream", uri, "--record", "0");
+        assertEquals(0, found.exit(), found.err());
+        assertFalse(found.out().contains("may still deliver"), found.out());
         Cli.Result missing = Cli.run("blame", "--stream", uri, "--step", "99");
         assertEquals(Main.EXIT_ERROR, missing.exit());
         assertTrue(missing.err().contains("step 99") && missing.err().contains("not committed"), missing.err());

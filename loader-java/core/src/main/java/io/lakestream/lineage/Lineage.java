@@ -114,7 +114,8 @@ public final class Lineage {
             }
         }
         List<String> pending = new ArrayList<>();
-        for (Map.Entry<String, ProducerState> p : s.producers().entrySet()) {
+        // A closed stream is final: no producer delivers anything more, whatever its cursor says.
+        for (Map.Entry<String, ProducerState> p : s.ended() ? Map.<String, ProducerState>of().entrySet() : s.producers().entrySet()) {
             if (!Boolean.TRUE.equals(SourceCursors.passed(p.getValue().cursor(), recordId))) {
                 pending.add(p.getKey());
             }
@@ -146,7 +147,8 @@ public final class Lineage {
                     .append(" holds it and producer(s) ").append(describe(pending, s)).append(" have not passed it");
             default -> m.append(" is in no committed step in ").append(searched)
                     .append(from > 0 ? "; it may have been trained before step " + from + ", whose lineage is gone" : "")
-                    .append(", and no producer will deliver it (every cursor has passed it)");
+                    .append(s.ended() ? ", and none ever will: the stream is closed (it ended at step " + s.endStep() + ")"
+                            : ", and no producer will deliver it (every cursor has passed it)");
         }
         return m.toString();
     }

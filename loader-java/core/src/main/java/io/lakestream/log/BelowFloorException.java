@@ -9,7 +9,8 @@ public final class BelowFloorException extends LakestreamException {
 
     public BelowFloorException(String stream, long step, long floor) {
         super("step " + step + " of " + stream + " is below the retention floor " + floor
-                + " (the oldest retained checkpoint); restore from a checkpoint at or above step " + floor, stream);
+                + " (the lowest step a consumer's retained checkpoint holds); start at or above step " + floor
+                + ", or register a second run as a consumer before the floor passes its start step", stream);
         this.step = step;
         this.floor = floor;
     }

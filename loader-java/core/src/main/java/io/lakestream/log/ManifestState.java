@@ -12,7 +12,8 @@ import java.util.TreeMap;
  *
  * @param version            the newest applied version, -1 for an empty log
  * @param committedSteps     number of committed TGBs = the next step to be committed
- * @param checkpoints        the retained checkpoints (at most keep_checkpoints), oldest first
+ * @param checkpoints        the retained checkpoints (at most keep_checkpoints per consumer), in the
+ *                           order recorded
  * @param reclaimedBelowStep GC deleted the batch objects of every step below this
  * @param tailPartial        true if leading tail entries were dropped (a reader that trimmed what
  *                           it consumed); such a state cannot write snapshots
@@ -157,20 +158,97 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         return producers.get(id);
     }
 
-    /** The newest recorded checkpoint, or null. */
+    /**
+     * The checkpoint flow control measures from: the newest checkpoint of the slowest consumer
+     * (the lowest of the consumers' newest steps; with one consumer, its newest), or null.
+     */
     public CheckpointRecord latestCheckpoint() {
-        return checkpoints.isEmpty() ? null : checkpoints.get(checkpoints.size() - 1);
+        CheckpointRecord slowest = null;
+        for (CheckpointRecord c : newestPerConsumer().values()) {
+            if (slowest == null || c.step() < slowest.step()) {
+                slowest = c;
+            }
+        }
+        return slowest;
     }
 
-    /** The retention floor: the step of the oldest retained checkpoint (0 if none). */
+    /** The newest retained checkpoint of {@code consumer} (null: the default consumer), or null. */
+    public CheckpointRecord latestCheckpoint(String consumer) {
+        return newestPerConsumer().get(consumer == null ? CheckpointRecord.DEFAULT_CONSUMER : consumer);
+    }
+
+    /** Each consumer's retained checkpoints, oldest first, by consumer name (sorted). */
+    public Map<String, List<CheckpointRecord>> consumers() {
+        TreeMap<String, List<CheckpointRecord>> m = new TreeMap<>();
+        for (CheckpointRecord c : checkpoints) {
+            m.computeIfAbsent(c.consumerName(), k -> new ArrayList<>()).add(c);
+        }
+        return m;
+    }
+
+    private Map<String, CheckpointRecord> newestPerConsumer() {
+        TreeMap<String, CheckpointRecord> m = new TreeMap<>();
+        for (CheckpointRecord c : checkpoints) {
+            m.merge(c.consumerName(), c, (a, b) -> b.step() > a.step() ? b : a);
+        }
+        return m;
+    }
+
+    /**
+     * The retention floor: the lowest step any consumer retains a checkpoint at (each consumer
+     * retains its newest {@code keep_checkpoints}; with one consumer, its oldest retained), 0 if
+     * none.
+     */
     public long floorStep() {
-        return checkpoints.isEmpty() ? 0 : checkpoints.get(0).step();
+        long floor = Long.MAX_VALUE;
+        for (CheckpointRecord c : checkpoints) {
+            floor = Math.min(floor, c.step());
+        }
+        return checkpoints.isEmpty() ? 0 : floor;
     }
 
-    /** Flow-control lag: committed steps beyond the newest checkpoint. */
+    /** Flow-control lag: committed steps beyond {@link #latestCheckpoint()} (the slowest consumer's newest). */
     public long lagSteps() {
         CheckpointRecord c = latestCheckpoint();
         return committedSteps - (c == null ? 0 : c.step());
+    }
+
+    /**
+     * {@code retained} after the records {@code added}, per consumer: a record whose step is not
+     * above its consumer's newest is ignored; each consumer keeps its newest {@code keep}; a
+     * removal record drops its consumer's records.
+     */
+    static List<CheckpointRecord> retain(List<CheckpointRecord> retained, List<CheckpointRecord> added, int keep) {
+        ArrayList<CheckpointRecord> l = new ArrayList<>(retained);
+        for (CheckpointRecord c : added) {
+            String name = c.consumerName();
+            if (c.isRemoval()) {
+                l.removeIf(r -> r.consumerName().equals(name));
+                continue;
+            }
+            int count = 0;
+            CheckpointRecord newest = null;
+            for (CheckpointRecord r : l) {
+                if (r.consumerName().equals(name)) {
+                    count++;
+                    newest = newest == null || r.step() > newest.step() ? r : newest;
+                }
+            }
+            if (newest != null && c.step() <= newest.step()) {
+                continue;
+            }
+            l.add(c);
+            // Retention: only the consumer's newest keep_checkpoints are kept (its records are in step order).
+            for (int drop = count + 1 - keep, i = 0; drop > 0 && i < l.size(); ) {
+                if (l.get(i).consumerName().equals(name)) {
+                    l.remove(i);
+                    drop--;
+                } else {
+                    i++;
+                }
+            }
+        }
+        return Collections.unmodifiableList(l);
     }
 
     ManifestState apply(VersionFile v, String where) {
@@ -207,15 +285,8 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         }
         List<CheckpointRecord> nc = checkpoints;
         if (!v.checkpoints().isEmpty()) {
-            ArrayList<CheckpointRecord> l = new ArrayList<>(checkpoints);
-            for (CheckpointRecord c : v.checkpoints()) {
-                if (l.isEmpty() || c.step() > l.get(l.size() - 1).step()) {
-                    l.add(c);
-                }
-            }
-            // Retention: only the newest keep_checkpoints are kept; the oldest of them is the floor.
-            int keep = config.keepCheckpoints();
-            nc = Collections.unmodifiableList(new ArrayList<>(l.subList(Math.max(0, l.size() - keep), l.size())));
+            // Retention per consumer: each keeps its newest keep_checkpoints; the lowest retained is the floor.
+            nc = retain(checkpoints, v.checkpoints(), config.keepCheckpoints());
         }
         long reclaimed = v.reclaimedBelowStep() == null ? reclaimedBelowStep : Math.max(reclaimedBelowStep, v.reclaimedBelowStep());
         List<ControlRecord> ncon = controls;

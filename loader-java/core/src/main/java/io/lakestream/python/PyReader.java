@@ -1,6 +1,7 @@
 package io.lakestream.python;
 
 import io.lakestream.format.DType;
+import io.lakestream.log.ManifestState;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.StepBatch;
@@ -95,7 +96,21 @@ public final class PyReader implements AutoCloseable {
      * descriptor buffer moved to fit it (read {@link #descriptorAddress()} again).
      */
     public synchronized long next(long timeoutMillis) {
-        StepBatch b = reader.next(timeoutMillis);
+        return describe(reader.next(timeoutMillis));
+    }
+
+    /**
+     * As {@link #next}, but returns 0 instead of throwing a timeout when no step arrived within
+     * {@code waitMillis} ({@link RankReader#poll}). Python waits in such short slices, so that a
+     * signal (Ctrl-C, SIGTERM) reaches its handler between two of them instead of after the whole
+     * timeout.
+     */
+    public synchronized long poll(long waitMillis) {
+        StepBatch b = reader.poll(waitMillis);
+        return b == null ? 0 : describe(b);
+    }
+
+    private long describe(StepBatch b) {
         try {
             long handle = ++handles;
             List<Tensor> tensors = b.tensors();
@@ -232,6 +247,11 @@ public final class PyReader implements AutoCloseable {
     /** Log reads of this process's follower ({@link RankReader#logPolls()}; 0 for a reader fed by the job's leader). */
     public long logPolls() {
         return reader.logPolls();
+    }
+
+    /** The log as the reader last saw it (why no step comes: flow control, producers, end). */
+    public ManifestState logState() {
+        return reader.log().state();
     }
 
     /** Batch bytes read from the store so far ({@link RankReader#bytesRead()}). */

@@ -27,6 +27,10 @@ final class HeldSteps {
         }
     }
 
+    synchronized int count() {
+        return count;
+    }
+
     /** The held steps in ascending order. */
     synchronized List<Long> list() {
         long[] copy = Arrays.copyOf(steps, count);

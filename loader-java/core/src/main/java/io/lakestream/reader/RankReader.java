@@ -62,6 +62,8 @@ public final class RankReader implements AutoCloseable {
     private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
     /** Where this reader learns committed steps: its process's follower of the log, or the job leader's hand-off. */
     private final StepFeed feed;
+    /** How long the next step may wait for a slab while the consumer holds batches, before next() says so. */
+    public static final long POOL_HELD_GRACE_MILLIS = 250;
     private final StreamEnv env;
     private final Clock clock;
     private final TensorBlob.Parser blobs = new TensorBlob.Parser();
@@ -85,6 +87,8 @@ public final class RankReader implements AutoCloseable {
     private final Set<Long> waitingForSlab = ConcurrentHashMap.newKeySet();
     /** Steps delivered to the consumer and not closed yet (each holds a slab). */
     private final HeldSteps held = new HeldSteps();
+    /** Since when (monotonic nanos) the consumer has held every slab while the next step waits for one; -1 if not. */
+    private long heldFullSince = -1;
 
     private RankReader(StepFeed feed, ObjectStore store, StreamEnv env, int rank, int worldSize,
                        long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
@@ -305,12 +309,35 @@ public final class RankReader implements AutoCloseable {
      *
      * @throws ReaderTimeoutException if it did not arrive in time (the reader stays usable)
      * @throws PoolExhaustedException  if it is committed but cannot be fetched because the consumer
-     *                                holds every pool slab (the reader stays usable)
+     *                                holds the pool's slabs (the reader stays usable); raised as soon
+     *                                as that has lasted {@link #POOL_HELD_GRACE_MILLIS}, since only
+     *                                the consumer can end it
      * @throws EndOfStreamException   at once, if the stream was closed and every step was delivered
      * @throws FormatException        on a checksum mismatch or malformed data, naming step, rank
      *                                and object
      */
     public StepBatch next(long timeoutMillis) {
+        StepBatch b = poll(timeoutMillis);
+        if (b != null) {
+            return b;
+        }
+        if (head == null) {
+            throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
+        }
+        // head is a dispatched step, so it is committed: say why it is not here yet
+        if (waitingForSlab.contains(nextStep)) {
+            throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(), timeoutMillis);
+        }
+        throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
+    }
+
+    /**
+     * As {@link #next}, but returns null where {@code next} would throw a timeout: a caller that
+     * waits in short slices (the Python binding, so that signals reach Python between them) polls
+     * without an exception per slice. Pool exhaustion by the consumer's held batches, the end of
+     * a closed stream and errors are thrown as by {@code next}.
+     */
+    public StepBatch poll(long timeoutMillis) {
         if (closed) {
             throw new IllegalStateException("reader is closed");
         }
@@ -329,6 +356,7 @@ public final class RankReader implements AutoCloseable {
                     try {
                         StepBatch b = head.get(slice, TimeUnit.NANOSECONDS);
                         head = null;
+                        heldFullSince = -1;
                         nextStep = b.step() + stride;
                         long step = b.step();
                         held.add(step);
@@ -336,18 +364,11 @@ public final class RankReader implements AutoCloseable {
                         return b;
                     } catch (TimeoutException notYet) {
                         // head is kept: the step is still delivered by a later call
+                        checkHeldByConsumer();
                     }
                 }
                 if (clock.monotonicNanos() - deadline >= 0) {
-                    if (head == null) {
-                        throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis);
-                    }
-                    // head is a dispatched step, so it is committed: say why it is not here yet
-                    if (waitingForSlab.contains(nextStep)) {
-                        throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(),
-                                timeoutMillis);
-                    }
-                    throw new ReaderTimeoutException(store.describe(), nextStep, timeoutMillis, true);
+                    return null;
                 }
             }
         } catch (InterruptedException e) {
@@ -364,6 +385,29 @@ public final class RankReader implements AutoCloseable {
                 throw re;
             }
             throw new IllegalStateException("fetch of step " + nextStep + " failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /**
+     * The next step waits for a slab while the consumer holds batches: the other slabs belong to
+     * later steps, fetched ahead, which cannot be delivered (nor freed) before this one, so
+     * nothing but the consumer can free one, and waiting out the timeout only hides the cause. A
+     * short grace covers a batch being closed on another thread (a pin-memory thread, a
+     * finalizer); slabs waiting for device copies free themselves, and a pool shared with other
+     * readers may get slabs back from them, so then we wait.
+     */
+    private void checkHeldByConsumer() {
+        if (!ownsPool || !waitingForSlab.contains(nextStep) || held.count() == 0 || pool.fencedCount() > 0) {
+            heldFullSince = -1;
+            return;
+        }
+        long now = clock.monotonicNanos();
+        if (heldFullSince < 0) {
+            heldFullSince = now;
+        } else if (now - heldFullSince >= TimeUnit.MILLISECONDS.toNanos(POOL_HELD_GRACE_MILLIS)) {
+            long waited = TimeUnit.NANOSECONDS.toMillis(now - heldFullSince);
+            heldFullSince = -1;
+            throw new PoolExhaustedException(store.describe(), rank, nextStep, pool.maxSlabs(), held.list(), waited);
         }
     }
 

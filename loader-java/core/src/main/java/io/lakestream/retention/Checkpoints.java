@@ -1,6 +1,7 @@
 package io.lakestream.retention;
 
 import io.lakestream.StreamEnv;
+import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.Changes;
 import io.lakestream.log.CheckpointRecord;
 import io.lakestream.log.CommitResult;
@@ -30,38 +31,91 @@ public final class Checkpoints {
     }
 
     /**
-     * Records checkpoint {@code step}. Idempotent: recording a step that is already recorded is a
-     * no-op (result not committed).
+     * Records checkpoint {@code step} of the default consumer. Idempotent: recording a step that
+     * is already recorded is a no-op (result not committed).
      *
      * @throws IllegalArgumentException if {@code step} was never committed (it exceeds the
      *                                  committed steps) or is older than the newest checkpoint
      */
     public static CommitResult record(ManifestLog log, long step, String id) {
+        return record(log, step, id, null);
+    }
+
+    /**
+     * Records checkpoint {@code step} of {@code consumer} (null: the default consumer). Each
+     * consumer's newest {@code keep_checkpoints} are retained; the floor is the lowest step any
+     * consumer retains. A consumer's first record registers it: from then on it holds the floor
+     * at its step, so a reference run or an eval job reads the stream from there while another
+     * run trains ahead. Idempotent per consumer.
+     *
+     * @throws IllegalArgumentException if {@code step} was never committed or is older than the
+     *                                  consumer's newest checkpoint
+     * @throws BelowFloorException     if a new consumer's first step is below the floor (its batches
+     *                                  may already be reclaimed)
+     */
+    public static CommitResult record(ManifestLog log, long step, String id, String consumer) {
         if (step < 0) {
             throw new IllegalArgumentException("checkpoint step must be >= 0, got " + step);
         }
+        String name = consumerName(consumer);
         String cid = id == null || id.isBlank() ? "step-" + step : id;
-        return log.commit("checkpoint", s -> prepare(log, s, step, cid));
+        return log.commit("checkpoint", s -> prepare(log, s, step, cid, name));
     }
 
-    private static Changes prepare(ManifestLog log, ManifestState s, long step, String id) {
+    /** Registers {@code consumer} to start at {@code step}: its first checkpoint record, which holds the floor there. */
+    public static CommitResult register(ManifestLog log, String consumer, long step) {
+        return record(log, step, "registered", consumer);
+    }
+
+    /**
+     * Removes {@code consumer} and its checkpoints: it no longer holds the floor (GC may then
+     * reclaim what only it needed). A no-op for a consumer without records.
+     */
+    public static CommitResult remove(ManifestLog log, String consumer) {
+        String name = consumerName(consumer);
+        return log.commit("remove-consumer", s -> s.latestCheckpoint(name) == null ? Changes.NONE
+                : new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(s.latestCheckpoint(name).step(), "removed",
+                        log.env().clock().wallMillis(), wireName(name), true))));
+    }
+
+    private static String consumerName(String consumer) {
+        if (consumer == null || consumer.isEmpty()) {
+            return CheckpointRecord.DEFAULT_CONSUMER;
+        }
+        if (consumer.isBlank() || consumer.length() > 128 || consumer.chars().anyMatch(Character::isISOControl)) {
+            throw new IllegalArgumentException("consumer name must be 1-128 characters without control characters, got '"
+                    + consumer + "'");
+        }
+        return consumer;
+    }
+
+    /** The default consumer's records carry no name, as every record written before consumers existed. */
+    private static String wireName(String name) {
+        return CheckpointRecord.DEFAULT_CONSUMER.equals(name) ? null : name;
+    }
+
+    private static Changes prepare(ManifestLog log, ManifestState s, long step, String id, String consumer) {
+        String who = CheckpointRecord.DEFAULT_CONSUMER.equals(consumer) ? "" : " for consumer '" + consumer + "'";
         if (step > s.committedSteps()) {
-            throw new IllegalArgumentException("cannot record checkpoint at step " + step + " of " + log.store().describe()
+            throw new IllegalArgumentException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
                     + ": only " + s.committedSteps() + " steps were committed (a checkpoint names the next step to consume)");
         }
-        for (CheckpointRecord c : s.checkpoints()) {
+        List<CheckpointRecord> mine = s.consumers().getOrDefault(consumer, List.of());
+        for (CheckpointRecord c : mine) {
             if (c.step() == step) {
                 return Changes.NONE;
             }
         }
-        CheckpointRecord latest = s.latestCheckpoint();
+        CheckpointRecord latest = s.latestCheckpoint(consumer);
         if (latest != null && step < latest.step()) {
-            throw new IllegalArgumentException("cannot record checkpoint at step " + step + " of " + log.store().describe()
+            throw new IllegalArgumentException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
                     + ": it is older than the newest recorded checkpoint (step " + latest.step() + ")");
         }
-        if (step < s.floorStep()) {
-            throw new IllegalArgumentException("checkpoint step " + step + " is below the retention floor " + s.floorStep());
+        if (step < s.floorStep() || step < s.reclaimedBelowStep()) {
+            // A new consumer cannot start below what GC may already have reclaimed.
+            throw new BelowFloorException(log.store().describe(), step, Math.max(s.floorStep(), s.reclaimedBelowStep()));
         }
-        return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, log.env().clock().wallMillis())));
+        return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, log.env().clock().wallMillis(),
+                wireName(consumer), null)));
     }
 }
