@@ -18,6 +18,7 @@ from .checkpoint import close_stream, record_checkpoint
 from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
+from ._produce import ProduceError, WorkerDiedError, produce
 from .reader import Batch, Reader
 from ._tensors import record_stream
 
@@ -27,7 +28,7 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
            "StepTimeoutError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
-           "set_control"]
+           "set_control", "produce", "ProduceError", "WorkerDiedError"]
 
 
 def __getattr__(name):
