@@ -73,8 +73,11 @@ def find_jars(java_home: str):
                    % (os.path.join(PACKAGED_JARS, JAR_NAME), JAR_NAME))
 
 
-def ensure_jvm():
-    """Starts the JVM once per process; returns the jpype module."""
+def ensure_jvm(default_opts=()):
+    """Starts the JVM once per process; returns the jpype module.
+
+    ``default_opts``: JVM options for this process's role, used only if this call starts the JVM;
+    ``LAKESTREAM_JAVA_OPTS`` comes after them (the last of a repeated -XX option wins)."""
     global _started_pid, jar_origin
     import jpype
     if jpype.isJVMStarted():
@@ -92,7 +95,7 @@ def ensure_jvm():
         # Debian's JPype needs its support jar on the class path explicitly (else
         # ClassNotFoundException: org.jpype.classloader.DynamicClassLoader); pip's JPype1 does not.
         extra = [JPYPE_JAR] if os.path.isfile(JPYPE_JAR) else []
-        opts = ["--enable-native-access=ALL-UNNAMED"]
+        opts = ["--enable-native-access=ALL-UNNAMED"] + list(default_opts)
         opts += os.environ.get("LAKESTREAM_JAVA_OPTS", "").split()
         try:
             jpype.startJVM(libjvm, *opts, classpath=cp + extra, convertStrings=False)

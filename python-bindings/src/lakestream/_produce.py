@@ -35,6 +35,8 @@ import json
 import mmap
 import os
 import signal
+import sys
+import time
 import traceback
 
 import numpy as np
@@ -46,6 +48,12 @@ CURSOR_FORMAT = "lakestream.produce/1"
 SHM_DIR = "/dev/shm"
 SHM_PREFIX = "lakestream-produce-"
 _ALIGN = 64
+# JVM options of a producing host when produce() starts its JVM (LAKESTREAM_JAVA_OPTS overrides):
+# the host's Java work per step is small and steady (encode ~16-100 KB, write, commit), so C1 code
+# is fast enough while C2's compiler threads cost ~1 ms CPU per step for minutes; the serial GC and
+# a small initial heap and code cache keep the host's RSS low. Measured: bench_produce.py.
+PRODUCER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xms16m", "-XX:ReservedCodeCacheSize=32m")
+last_run_cpu = {}  # the host thread's CPU seconds per phase in the last (or current) produce() call
 
 
 class ProduceError(LakestreamError):
@@ -512,16 +520,24 @@ class _Host:
         self.where = "producer '%s' on stream '%s'" % (producer, uri)
         self.appended = 0
         self.pending = []  # (source, java shard map) of the global batch being assembled
+        # this thread's CPU seconds per phase (take: receive a shard's message; handoff: shard
+        # memory -> Java tensors; append: encode + queue the write), for bench_produce.py
+        self.cpu = {"take": 0.0, "handoff": 0.0, "append": 0.0}
+        last_run_cpu.clear()
+        last_run_cpu.update(self.cpu)
 
     def take(self, w):
         """The next message of worker ``w``. A worker's failure commits what is appended (whole global
         batches only) and raises."""
         src = self.sources[w]
+        t0 = time.thread_time()
         try:
             msg = src.recv(self.sources)
         except WorkerDiedError:
             self.commit()
             raise
+        finally:
+            self._count("take", t0)
         if msg[0] != "err":
             return msg
         _kind, index, where, what, tb, exc = msg
@@ -547,12 +563,18 @@ class _Host:
 
     def add(self, w, msg):
         """Hands one rank shard to Java (one copy out of the slot, into the encoder's input)."""
+        t0 = time.thread_time()
         src = self.sources[w]
         p = self.p
         m = p._LinkedHashMap()
         for name, dtype_name, shape, address, nbytes in src.shard(msg):
             m.put(name, p._PyBridge.tensorFromAddress(dtype_name, p._JLongArray(list(shape)), address, int(nbytes)))
         self.pending.append((src, m))
+        self._count("handoff", t0)
+
+    def _count(self, phase, t0):
+        self.cpu[phase] += time.thread_time() - t0
+        last_run_cpu[phase] = self.cpu[phase]
 
     def append(self, **position):
         jshards = self.p._ArrayList(len(self.pending))
@@ -564,8 +586,10 @@ class _Host:
         except TypeError as ex:
             raise InvalidArgumentError("lakestream.produce: the IterableDataset's state_dict() must return "
                                        "JSON-serialisable data (it is stored in the stream's cursor): %s" % ex) from None
+        t0 = time.thread_time()
         with java_errors(self.where):
             self.p._p.append(jshards, cursor)
+        self._count("append", t0)
         self.appended += 1
         self.drop()
 
@@ -702,6 +726,8 @@ def produce(uri, dataset, *, producer, world_size, micro_batch, collate_fn=None,
             # needs the committed cursor (which needs the JVM): it comes through their pipes.
             sources = [_ProcessSource(ctx, dataset, collate_fn, None, w, num_workers, int(seed) + w)
                        for w in range(num_workers)]
+        from . import _jvm
+        _jvm.ensure_jvm(PRODUCER_JAVA_OPTS)
         p = Producer(uri, producer, world_size, lz4=lz4, group=group, max_lag_steps=max_lag_steps,
                      keep_checkpoints=keep_checkpoints)
         cur = _parse_cursor(p.committed_cursor, fp, producer, uri)
@@ -747,8 +773,7 @@ def _jvm_started():
 
 
 def _is_iterable(dataset):
-    try:
-        from torch.utils.data import IterableDataset
-        return isinstance(dataset, IterableDataset)
-    except ImportError:
-        return False
+    # a torch IterableDataset means torch is imported already: do not import it into the host here
+    # (an idle torch costs the JVM host ~100 MB RSS)
+    data = sys.modules.get("torch.utils.data")
+    return data is not None and isinstance(dataset, data.IterableDataset)
