@@ -661,7 +661,7 @@ def _iter_starts(plan, nw):
 
 def produce(uri, dataset, *, producer, world_size, micro_batch, collate_fn=None, num_workers=0, epochs=1,
             shuffle=False, seed=0, prefetch=2, lz4=False, group=4, max_lag_steps=0, keep_checkpoints=2,
-            multiprocessing_context=None):
+            snapshot_interval=64, multiprocessing_context=None):
     """Produces ``dataset`` into the stream at ``uri`` as producer ``producer``, exactly once; returns the number
     of global batches this call committed.
 
@@ -674,7 +674,8 @@ def produce(uri, dataset, *, producer, world_size, micro_batch, collate_fn=None,
     ``set_epoch`` semantics (map-style; a dataset's own ``set_epoch(e)`` is called too, if it
     has one). The last ``len % (world_size * micro_batch)`` samples of an epoch's order are
     dropped (``drop_last``); see the module docs for iterable datasets. ``prefetch``: shared-memory
-    slots per worker; ``lz4``, ``group``, ``max_lag_steps``, ``keep_checkpoints``: as :class:`Producer`.
+    slots per worker; ``lz4``, ``group``, ``max_lag_steps``, ``keep_checkpoints``,
+    ``snapshot_interval``: as :class:`Producer`.
 
     Run again with the same arguments and it resumes at the committed cursor (or returns 0
     when everything is committed); a larger ``epochs`` extends the run. Arguments that change
@@ -729,7 +730,7 @@ def produce(uri, dataset, *, producer, world_size, micro_batch, collate_fn=None,
         from . import _jvm
         _jvm.ensure_jvm(PRODUCER_JAVA_OPTS)
         p = Producer(uri, producer, world_size, lz4=lz4, group=group, max_lag_steps=max_lag_steps,
-                     keep_checkpoints=keep_checkpoints)
+                     keep_checkpoints=keep_checkpoints, snapshot_interval=snapshot_interval)
         cur = _parse_cursor(p.committed_cursor, fp, producer, uri)
         plan = dict(fp, epochs=epochs, prefetch=prefetch, epoch=0, batch=0, start={}, active=None, ptr=0,
                     shuffle=bool(shuffle), seed=int(seed), n=fp.get("len"))
