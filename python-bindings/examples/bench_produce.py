@@ -7,8 +7,11 @@ JIT warm-up of the first steps) taken out. The pipeline makes ``--micro-batch`` 
 ``--seq-len + 1`` int32 tokens + an int64 record id per step (world size 1), each sample costing
 ``--work`` rounds of a pure-Python token hash (0: the data path's own cost alone).
 
-Per step it reports: the worker processes' CPU, the host's CPU (produce: the process with the
-JVM; DataLoader: the trainer-side loop), and for produce the host's CPU by thread from
+Modes: ``dataloader`` (a DataLoader worker), ``produce`` (``lakestream.produce``, one worker),
+``producer`` (before ``produce``: the pipeline and the JVM in one process, ``lakestream.Producer``
+committing every step, as the old comparison's producers did). Per step it reports: the worker
+processes' CPU, the host's CPU (produce/producer: the process with the JVM; DataLoader: the
+trainer-side loop), and for produce the host's CPU by thread from
 /proc/self/task (main thread = Python + hand-off + encode; commit; write; JIT compiler threads;
 GC threads; other JVM threads) and the main thread's phases (take / hand-off / append).
 
@@ -125,6 +128,21 @@ def child(a):
             out["warm_phases_ms"] = {k: v / a.warm * 1000 for k, v in _produce.last_run_cpu.items()}
         sampler.stop.set()
         out["threads"] = sampler.totals()
+    elif a.mode == "producer":
+        # the path before lakestream.produce (the old comparison's producer): the pipeline and a JVM
+        # in one process, lakestream.Producer, commit after every step
+        import lakestream
+        from lakestream._produce import default_collate
+        sampler = ThreadSampler()
+        sampler.start()
+        uri = "file://" + os.path.join(tempfile.mkdtemp(prefix="bench-produce-"), "s")
+        with lakestream.Producer(uri, "bench", world_size=1) as p:
+            for s in range(a.steps):
+                batch = default_collate([ds[s * a.micro_batch + i] for i in range(a.micro_batch)])
+                p.append([batch], cursor=str(s + 1))
+                p.commit()
+        sampler.stop.set()
+        out["threads"] = sampler.totals()
     else:
         import torch
         torch.set_num_threads(1)
@@ -172,7 +190,7 @@ def main():
         per = lambda k: (long_[k] - short[k]) / a.extra * 1000  # noqa: E731
         r = {"workers_ms": per("workers"), "host_ms": per("host"), "host_rss_mb": long_["host_rss_mb"],
              "worker_rss_mb": long_["worker_rss_mb"]}
-        if mode == "produce":
+        if mode in ("produce", "producer"):
             r["threads_ms"] = {k: (long_["threads"].get(k, 0) - short["threads"].get(k, 0)) / a.extra * 1000
                                for k in sorted(set(long_["threads"]) | set(short["threads"]))}
             for k in ("warm_threads_ms", "warm_host_ms", "warm_phases_ms"):

@@ -913,7 +913,9 @@ def main(argv=None):
               "lakestream/dataloader = %s, producer SIGKILL: training %s, worker SIGKILL: colocated run %s"
               % (ls["steps_per_s"] / best["steps_per_s"],
                  "%.2f" % (ls["steps_per_s"] / best_all["steps_per_s"]) if best_all else "n/a",
-                 "%.2f" % (ls["prep_cpu_ms_per_step"] / dl["prep_cpu_ms_per_step"]) if dl else "n/a",
+                 # n/a: too few steps for the workers' CPU to show in /proc's clock ticks
+                 "%.2f" % (ls["prep_cpu_ms_per_step"] / dl["prep_cpu_ms_per_step"])
+                 if dl and dl["prep_cpu_ms_per_step"] > 0 else "n/a",
                  "continued" if continued else ("not run" if not iso else "DID NOT continue cleanly"),
                  "died" if died else ("not run" if not iso else "did not die")))
         return 0

@@ -9,7 +9,7 @@ from conftest import BINDINGS, python_env
 
 EXAMPLE = os.path.join(BINDINGS, "examples", "colocated_vs_lakestream.py")
 SUMMARY = re.compile(r"^steps/s lakestream/colocated = \d+\.\d\d \(trainer node fixed\), \d+\.\d\d \(equal CPUs\), "
-                     r"producer CPU per step lakestream/dataloader = \d+\.\d\d, "
+                     r"producer CPU per step lakestream/dataloader = (\d+\.\d\d|n/a), "
                      r"producer SIGKILL: training continued, worker SIGKILL: colocated run died$")
 
 
@@ -20,6 +20,7 @@ def test_comparison_runs_and_isolates_failures(tmp_path):
                         "--rounds", "1", "--no-plot", "--out", str(out)],
                        capture_output=True, text=True, timeout=600, env=python_env())
     assert r.returncode == 0, r.stdout + r.stderr
+    # (toy sizes: the workers' CPU over 4 steps can be below /proc's clock tick, hence n/a allowed)
     assert SUMMARY.match(r.stdout.rstrip().splitlines()[-1]), r.stdout
     res = json.loads((out / "results.json").read_text())
     assert [row["setup"] for row in res["rows"]] == ["colocated, num_workers=0", "colocated, num_workers=1",

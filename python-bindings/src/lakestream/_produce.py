@@ -393,10 +393,12 @@ class _ProcessSource:
                 return msg
             if self.proc.exitcode is not None:
                 self._died()
-            live = [o for o in others if isinstance(o, _ProcessSource) and not o.finished]
+            # wake up for this worker's message or any worker's exit; a worker that exited cleanly
+            # (all its shards sent) is not waited for again, one that was killed ends the run now
+            live = [o for o in others if isinstance(o, _ProcessSource) and not o.finished and o.proc.exitcode is None]
             wait([self.conn] + [o.proc.sentinel for o in live])
             for o in live:
-                if o is not self and o.proc.exitcode is not None and not o.conn.poll():
+                if o is not self and o.proc.exitcode not in (None, 0):
                     o._died()
 
     def _died(self):
