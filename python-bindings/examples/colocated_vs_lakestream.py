@@ -536,8 +536,9 @@ def parse_args(argv=None):
     ap.add_argument("--quick", action="store_true", help="short runs (under 4 minutes on 2 cores)")
     ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 30)")
     ap.add_argument("--warmup", type=int, help="minimum steps before measuring (default 20, --quick 8)")
-    ap.add_argument("--max-warmup", type=int, default=200,
-                    help="lakestream: more warm-up steps at most while waiting for the backlog to drain (default 200)")
+    ap.add_argument("--max-warmup", type=int,
+                    help="lakestream: more warm-up steps at most while waiting for the backlog to drain "
+                         "(default 200, --quick 60)")
     ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
                     help="colocated num_workers on the trainer node's CPUs (default 0 1 2)")
     ap.add_argument("--workers-all", type=int, nargs="*", default=None,
@@ -571,6 +572,8 @@ def parse_args(argv=None):
         a.steps = 30 if a.quick else 100
     if a.rounds is None:
         a.rounds = 1 if a.quick else 5
+    if a.max_warmup is None:
+        a.max_warmup = 60 if a.quick else 200
     if a.workers_all is None:
         a.workers_all = [2, 3] if a.quick else [1, 2, 3]
     if a.warmup is None:
