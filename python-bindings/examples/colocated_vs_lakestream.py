@@ -12,26 +12,34 @@ two thirds of the tokenised text is thrown away, as such filters do), and packin
 with an end-of-document token between documents. The trainer is a small next-token model (embedding +
 MLP) with a fixed amount of compute per step, one thread.
 
-Setups, each in a fresh trainer process:
-* colocated, num_workers 0, 1, 2: the pipeline runs in ``torch.utils.data.DataLoader`` workers
-  (or in the trainer itself for 0), on the trainer node's CPUs;
-* lakestream: ``--producers`` producer processes (Python ``lakestream.Producer``) run the same
-  pipeline on the producer node's CPUs and commit to a file:// stream; the trainer reads it with
-  ``lakestream.TorchDataset`` and records a checkpoint every ``--checkpoint-every`` steps (as it
-  would after each durable checkpoint; the benchmark skips writing the model), so the stream's
-  flow control keeps producers at most ``--max-lag`` steps ahead.
+Setups, each in a fresh trainer process, under two CPU budgets:
+* colocated, num_workers 0, 1, 2 (``--workers``): the pipeline runs in ``torch.utils.data.DataLoader``
+  workers (or in the trainer itself for 0), on the trainer node's CPUs: budget (a) *trainer node
+  fixed*, the paper's setting;
+* colocated on every CPU, num_workers ``--workers-all`` (default 1 2 3): the DataLoader gets the
+  trainer node's and the producer node's CPUs together, all that Lakestream's trainer and
+  producers use: budget (b) *equal CPUs*;
+* lakestream: one ``lakestream.produce`` host on the producer node's CPUs runs the same pipeline
+  (an IterableDataset with ``state_dict``) in ``--producers`` worker processes and commits to a
+  file:// stream; the trainer reads it with ``lakestream.Reader`` and records a checkpoint every
+  ``--checkpoint-every`` steps (as it would after each durable checkpoint; the benchmark skips
+  writing the model), so the stream's flow control keeps producers at most ``--max-lag`` steps
+  ahead. Warm-up lasts at least ``--warmup`` steps and until the start-up backlog is drained: the
+  first step at which at most one step is committed ahead of the trainer (or, if the producers
+  stay ahead for ``--max-warmup`` more steps, they are faster than training and the run is
+  trainer-bound); the backlog at the start of measuring is reported.
 Placement: the trainer node is ``--trainer-cpus`` (default: the first half of this machine's
 CPUs), the producer node ``--producer-cpus`` (the rest); processes are pinned with
 sched_setaffinity. On one machine the two "nodes" are cores of the same box, standing in for a
 GPU node whose CPUs are scarce and separate preprocessing machines.
 
-Measured per setup, after ``--warmup`` steps, over ``--steps`` steps: steps/s, data-stall share
+Measured per setup, after the warm-up, over ``--steps`` steps: steps/s, data-stall share
 (time the trainer waited for the next batch / wall time), trainer-process CPU (cores) and peak
 RSS, and the CPU and RSS of colocated workers or of producers.
 
 Failure isolation: SIGKILL one DataLoader worker mid-run (PyTorch fails the whole training loop);
-SIGKILL one Lakestream producer mid-run and restart it ``--restart-after`` seconds later, as a
-supervisor would: training goes on; the longest stall is reported and every trained record is
+SIGKILL the Lakestream producer host mid-run (its workers die with it) and restart it
+``--restart-after`` seconds later, as a supervisor would: training goes on; the longest stall is reported and every trained record is
 checked against a re-run of the pipeline (none lost, none repeated, none altered).
 
 Run: /usr/bin/python3 python-bindings/examples/colocated_vs_lakestream.py [--quick]
@@ -296,6 +304,24 @@ def proc_cpu_s(pid):
         return 0.0
 
 
+def family(pid):
+    """``pid`` and its descendants (a producer host and its worker processes)."""
+    children = collections.defaultdict(list)
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    children[int(f.read().rsplit(")", 1)[1].split()[1])].append(int(d))
+            except OSError:
+                pass
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += children.get(p, [])
+    return out
+
+
 def proc_rss_mb(pid, key="VmRSS"):
     try:
         with open("/proc/%d/status" % pid) as f:
@@ -307,8 +333,11 @@ def proc_rss_mb(pid, key="VmRSS"):
     return 0.0
 
 
-def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
-    """Trains ``a.warmup + a.steps`` steps from ``it``; prints one JSON result line."""
+def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None):
+    """Trains from ``it`` through the warm-up, then ``a.steps`` measured steps; prints one JSON result line.
+
+    ``backlog()``: steps committed ahead of the trainer (lakestream); the warm-up then goes on until
+    it is at most 1 (the start-up backlog is drained) or for ``a.max_warmup`` more steps."""
     import torch
     torch.set_num_threads(1)
     vocab = a.vocab
@@ -316,10 +345,17 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
     waits, computes, log = [], [], []
     t_start = cpu_start = None
     wcpu_start = {}
-    total = a.warmup + a.steps
+    measure_from = None
+    ahead = None
     died = None
-    for step in range(total):
-        if step == a.warmup:
+    step = 0
+    while measure_from is None or step < measure_from + a.steps:
+        if measure_from is None and step >= a.warmup:
+            ahead = backlog() if backlog else 0
+            if ahead <= 1 or step >= a.warmup + a.max_warmup:
+                measure_from = step
+                print("MEASURE %d" % step, flush=True)
+        if step == measure_from:
             t_start = time.perf_counter()
             cpu_start = time.process_time()
             wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
@@ -332,7 +368,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
             # next() or, from its SIGCHLD handler, wherever the training loop happens to be
             died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
             break
-        if step >= a.warmup:
+        if measure_from is not None:
             waits.append(t1 - t0)
             computes.append(time.perf_counter() - t1)
         log.append([int(x) for x in batch["record_id"]] + [digest(r.numpy()) for r in batch["tokens"]])
@@ -344,6 +380,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
                 # the os.kill of the worker-kill check, before the loop's next() would
                 died = "%s: %s" % (type(e).__name__, str(e).splitlines()[0] if str(e) else "")
                 break
+        step += 1
     if died is not None:
         # PyTorch's SIGCHLD handler raises again for each further worker that dies: the run is
         # over, so stop it from raising inside this report.
@@ -354,7 +391,8 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None):
     cpu = time.process_time() - cpu_start
     wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
     res = {
-        "setup": setup, "steps": a.steps, "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
+        "setup": setup, "steps": a.steps, "warmup_steps": measure_from, "backlog_at_measure": ahead,
+        "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
         "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
         "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall,
         "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
@@ -406,14 +444,15 @@ def phase_colocated(a):
     def kill_worker(step):
         if a.kill_at is not None and step == a.kill_at:
             os.kill(it._workers[0].pid, signal.SIGKILL)
-    return run_trainer(a, it, "colocated, num_workers=%d" % a.num_workers, pids, kill_worker)
+    return run_trainer(a, it, "colocated%s, num_workers=%d" % (" on all CPUs" if a.all_cpus else "", a.num_workers),
+                       pids, kill_worker)
 
 
 def phase_lakestream(a):
     import torch
     lakestream = import_lakestream()
-    ds = lakestream.TorchDataset(a.uri, rank=0, world_size=1, steps=a.warmup + a.steps, timeout_s=120)
-    it = iter(torch.utils.data.DataLoader(ds, batch_size=None))
+    reader = lakestream.Reader(a.uri, 0, 1)
+    it = (reader.next(120).torch() for _ in iter(int, 1))
     recorder = []
 
     def progress(step):
@@ -425,22 +464,47 @@ def phase_lakestream(a):
             recorder[:] = [threading.Thread(target=lakestream.record_checkpoint, args=(a.uri, step + 1))]
             recorder[0].start()
         print("STEP %d" % step, flush=True)
-    return run_trainer(a, it, "lakestream, %d producers" % a.producers, on_step=progress)
+    return run_trainer(a, it, "lakestream, produce(num_workers=%d)" % a.producers, on_step=progress,
+                       backlog=lambda: reader.committed_steps() - reader.next_step)
+
+
+class PipelineSamples:
+    """The same pipeline for ``lakestream.produce``: an iterable of samples (one packed sequence
+    each), worker k of n packing partition k of n, with ``state_dict`` (the Packer's cursor) so a
+    restarted producer resumes exactly. A plain class, not a torch IterableDataset: the producer
+    host never imports torch (its workers do, as DataLoader workers have)."""
+
+    def __init__(self, workdir, seq_len):
+        self.workdir, self.seq_len, self.cursor = workdir, seq_len, None
+        self.packer = None
+
+    def __iter__(self):
+        from torch.utils.data import get_worker_info
+        info = get_worker_info()
+        k, n = (0, 1) if info is None else (info.id, info.num_workers)
+        files, tok = load_pipeline(self.workdir)
+        self.packer = Packer(files, tok, k, n, self.seq_len + 1, self.cursor)
+        import numpy as np
+        while True:
+            rid, row = self.packer.sequence()
+            yield {"tokens": np.asarray(row, dtype=np.int32), "record_id": np.int64(rid)}
+
+    def state_dict(self):
+        p = self.packer
+        return {"cursor": "%d,%d,%d" % (p.doc, p.offset, p.j)}
+
+    def load_state_dict(self, state):
+        self.cursor = state["cursor"]
 
 
 def phase_producer(a):
     lakestream = import_lakestream()
-    files, tok = load_pipeline(a.workdir)
     # Runs until killed; flow control (max_lag_steps) keeps it close to the trainer, so the
-    # measured steps are the steady state, not a backlog built while the trainer started. Frequent
-    # snapshots keep each record_checkpoint (which opens the log) cheap for the trainer.
-    with lakestream.Producer(a.uri, "prep-%d" % a.part, world_size=1, max_lag_steps=a.max_lag,
-                             snapshot_interval=8) as p:
-        packer = Packer(files, tok, a.part, a.producers, a.seq_len + 1, p.committed_cursor)
-        while True:
-            tokens, ids, cursor = packer.batch(a.micro_batch)
-            p.append([{"tokens": tokens, "record_id": ids}], cursor=cursor)
-            p.commit()  # visible at once: the trainer never waits for a group to fill
+    # measured steps are the steady state. Frequent snapshots keep each record_checkpoint (which
+    # opens the log) cheap for the trainer.
+    lakestream.produce(a.uri, PipelineSamples(a.workdir, a.seq_len), producer="prep", world_size=1,
+                       micro_batch=a.micro_batch, num_workers=a.producers, max_lag_steps=a.max_lag,
+                       snapshot_interval=8)
 
 
 def pin(cpus):
@@ -472,12 +536,18 @@ def cpu_list(s):
 def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split("\n\n", 1)[1])
-    ap.add_argument("--quick", action="store_true", help="short runs (under 3 minutes on 2 cores)")
-    ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 24)")
-    ap.add_argument("--warmup", type=int, help="steps before measuring (default 20, --quick 8)")
-    ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2], help="colocated num_workers (default 0 1 2)")
-    ap.add_argument("--rounds", type=int, help="run every setup this many times, report the median (default 3, --quick 1)")
-    ap.add_argument("--producers", type=int, default=2, help="Lakestream producer processes (default 2)")
+    ap.add_argument("--quick", action="store_true", help="short runs (under 4 minutes on 2 cores)")
+    ap.add_argument("--steps", type=int, help="measured steps per setup (default 100, --quick 30)")
+    ap.add_argument("--warmup", type=int, help="minimum steps before measuring (default 20, --quick 8)")
+    ap.add_argument("--max-warmup", type=int,
+                    help="lakestream: more warm-up steps at most while waiting for the backlog to drain "
+                         "(default 200, --quick 60)")
+    ap.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2],
+                    help="colocated num_workers on the trainer node's CPUs (default 0 1 2)")
+    ap.add_argument("--workers-all", type=int, nargs="*", default=None,
+                    help="colocated num_workers on every CPU, the equal-CPU budget (default 1 2 3, --quick 2 3)")
+    ap.add_argument("--rounds", type=int, help="run every setup this many times, report the median (default 5, --quick 1)")
+    ap.add_argument("--producers", type=int, default=2, help="worker processes of the Lakestream producer (default 2)")
     ap.add_argument("--micro-batch", type=int, default=16, help="sequences per step (default 16)")
     ap.add_argument("--seq-len", type=int, default=256, help="tokens per sequence (default 256)")
     ap.add_argument("--d-model", type=int, default=12, help="model width (default 12)")
@@ -498,12 +568,17 @@ def parse_args(argv=None):
     ap.add_argument("--part", type=int, default=0, help=argparse.SUPPRESS)
     ap.add_argument("--kill-at", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--num-workers", type=int, default=0, help=argparse.SUPPRESS)
+    ap.add_argument("--all-cpus", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--vocab", type=int, default=0, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.steps is None:
-        a.steps = 24 if a.quick else 100
+        a.steps = 30 if a.quick else 100
     if a.rounds is None:
-        a.rounds = 1 if a.quick else 3
+        a.rounds = 1 if a.quick else 5
+    if a.max_warmup is None:
+        a.max_warmup = 60 if a.quick else 200
+    if a.workers_all is None:
+        a.workers_all = [2, 3] if a.quick else [1, 2, 3]
     if a.warmup is None:
         a.warmup = 8 if a.quick else 20
     cpus = sorted(os.sched_getaffinity(0))
@@ -515,12 +590,14 @@ def parse_args(argv=None):
 
 def child_args(a, phase, **kw):
     args = [sys.executable, os.path.abspath(__file__), "--phase", phase, "--workdir", a.workdir, "--steps", str(a.steps),
-            "--warmup", str(a.warmup), "--producers", str(a.producers), "--micro-batch", str(a.micro_batch),
+            "--warmup", str(a.warmup), "--max-warmup", str(a.max_warmup), "--producers", str(a.producers), "--micro-batch", str(a.micro_batch),
             "--seq-len", str(a.seq_len), "--d-model", str(a.d_model), "--vocab", str(a.vocab),
             "--checkpoint-every", str(a.checkpoint_every), "--max-lag", str(a.max_lag),
             "--trainer-cpus", ",".join(map(str, a.trainer_cpus)), "--producer-cpus", ",".join(map(str, a.producer_cpus))]
     for k, v in kw.items():
-        if v is not None:
+        if v is True:
+            args.append("--" + k.replace("_", "-"))
+        elif v is not None and v is not False:
             args += ["--" + k.replace("_", "-"), str(v)]
     return args
 
@@ -532,12 +609,14 @@ def result_of(out, err=""):
     return json.loads(lines[-1])
 
 
-def run_colocated(a, workers, kill_at=None):
-    r = subprocess.run(child_args(a, "colocated", num_workers=workers, kill_at=kill_at), capture_output=True,
+def run_colocated(a, workers, kill_at=None, all_cpus=False):
+    r = subprocess.run(child_args(a, "colocated", num_workers=workers, kill_at=kill_at, all_cpus=all_cpus),
+                       capture_output=True,
                        text=True, timeout=600, env=child_env(), start_new_session=True)
     res = result_of(r.stdout, r.stderr)
     res["exit"] = r.returncode
     res["workers"] = workers
+    res["budget"] = "equal CPUs" if all_cpus else "trainer node"
     if "steps_per_s" in res:  # preprocessing CPU per step: in the workers, or in the trainer itself
         res["prep_cpu_ms_per_step"] = 1000 * (res["workers_cpu"] if workers else res["trainer_cpu"]) / res["steps_per_s"]
     if kill_at is None and r.returncode != 0:
@@ -581,18 +660,18 @@ def _run_lakestream(a, name, uri, kill, started):
         started.append(p)
         return p
 
-    producers = [producer(p) for p in range(a.producers)]
+    producers = [producer(0)]  # one produce() host (one JVM) with --producers worker processes
     wait_for_stream(os.path.join(a.workdir, name), producers)  # a trainer on a stream not created yet fails
     trainer = subprocess.Popen(child_args(a, "lakestream", uri=uri), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True, env=child_env(), start_new_session=True)
     started.append(trainer)
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(x) for x in trainer.stdout] + [lines.put(None)], daemon=True).start()
-    victim = 1 % a.producers
-    kill_at = a.warmup + a.steps // 3
+    victim = 0
     killed = restarted = None
+    kill_at = measure_from = None
     out = []
-    cpu = {}  # producer pid -> CPU seconds at the start of the measured steps
+    cpu = {}  # producer pid (host and workers) -> CPU seconds at the start of the measured steps
     prod_cpu = prod_rss = 0.0
     while True:
         try:
@@ -603,12 +682,15 @@ def _run_lakestream(a, name, uri, kill, started):
             break
         out.append(line)
         step = int(line.split()[1]) if line.startswith("STEP ") else None
-        if step == a.warmup - 1:
-            cpu = {p.pid: proc_cpu_s(p.pid) for p in producers}
-        if step == a.warmup + a.steps - 1:
+        if line.startswith("MEASURE "):
+            measure_from = int(line.split()[1])
+            kill_at = measure_from + a.steps // 3
+            cpu = {pid: proc_cpu_s(pid) for p in producers for pid in family(p.pid)}
+        if measure_from is not None and step == measure_from + a.steps - 1:
             prod_cpu = sum(proc_cpu_s(pid) - c for pid, c in cpu.items())
-            prod_rss = sum(proc_rss_mb(p.pid) for p in producers)
-        if kill and killed is None and step is not None and step >= kill_at:
+            prod_rss = sum(proc_rss_mb(pid) for p in producers for pid in family(p.pid))
+        if kill and killed is None and step is not None and kill_at is not None and step >= kill_at:
+            # the producer host (its JVM); its workers die with it (PR_SET_PDEATHSIG)
             producers[victim].send_signal(signal.SIGKILL)
             producers[victim].wait()
             killed = (producers[victim].returncode, time.monotonic())
@@ -618,7 +700,7 @@ def _run_lakestream(a, name, uri, kill, started):
     rc = trainer.wait()
     err = trainer.stderr.read()
     for p in producers:
-        if p.poll() is not None and not (killed and p.returncode == -signal.SIGKILL and restarted is None):
+        if p.poll() is not None and not (killed and restarted is None):
             # a producer runs until we stop it (the victim may still be down if training ended first)
             raise SystemExit("a producer exited early (exit %s):\n%s" % (p.returncode, p.stderr.read()[-3000:]))
     if rc != 0:
@@ -724,7 +806,8 @@ def plot(rows, path, title):
 def main(argv=None):
     a = parse_args(argv)
     if a.phase != "all":
-        pin(a.producer_cpus if a.phase == "producer" else a.trainer_cpus)
+        pin(a.producer_cpus if a.phase == "producer" else
+            sorted(set(a.trainer_cpus) | set(a.producer_cpus)) if a.all_cpus else a.trainer_cpus)
         return {"colocated": phase_colocated, "lakestream": phase_lakestream, "producer": phase_producer}[a.phase](a)
 
     t0 = time.monotonic()
@@ -743,24 +826,30 @@ def main(argv=None):
         # Rounds run every setup in turn, so a burst of other load on the machine hits all of
         # them alike; each setup reports its median round (by steps/s).
         runs = collections.defaultdict(list)
+        keys = [("node", n) for n in a.workers] + [("all", n) for n in a.workers_all] + ["ls"]
         for rnd in range(a.rounds):
-            for n in a.workers:
-                runs[n].append(run_colocated(a, n))
-            runs["ls"].append(run_lakestream(a, "stream-%d" % rnd))
-            for key in list(a.workers) + ["ls"]:
+            for key in keys:
+                if key == "ls":
+                    runs[key].append(run_lakestream(a, "stream-%d" % rnd))
+                else:
+                    runs[key].append(run_colocated(a, key[1], all_cpus=key[0] == "all"))
                 r = runs[key][-1]
-                print("  %-28s %6.2f steps/s, stall %5.1f%%%s" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"],
+                print("  %-44s %6.2f steps/s, stall %5.1f%%%s" % (r["setup"], r["steps_per_s"], 100 * r["stall_share"],
                                                                    " (round %d)" % (rnd + 1) if a.rounds > 1 else ""),
                       flush=True)
         rows = []
-        for key in list(a.workers) + ["ls"]:
-            r = sorted(runs[key], key=lambda x: x["steps_per_s"])[(len(runs[key]) - 1) // 2]
-            r["label"] = "colocated\nworkers=%d" % key if key != "ls" else "lakestream\n%d producers" % a.producers
+        for key in keys:
+            by_rate = sorted(runs[key], key=lambda x: x["steps_per_s"])
+            r = by_rate[(len(by_rate) - 1) // 2]
+            r["rounds_steps_per_s"] = [x["steps_per_s"] for x in runs[key]]
+            r["spread"] = (by_rate[0]["steps_per_s"], by_rate[-1]["steps_per_s"])
+            r["label"] = ("lakestream\n%d workers" % a.producers if key == "ls" else
+                          "colocated\nworkers=%d%s" % (key[1], ", all CPUs" if key[0] == "all" else ""))
             rows.append(r)
 
         iso = {}
         if not a.no_isolation:
-            with_workers = [r for r in rows if r.get("workers")]
+            with_workers = [r for r in rows if r.get("workers") and r.get("budget") == "trainer node"]
             best_n = max(with_workers, key=lambda r: r["steps_per_s"])["workers"] if with_workers else 1
             c = run_colocated(a, best_n, kill_at=a.warmup + a.steps // 3)
             iso["worker_kill"] = {"num_workers": best_n, "died": c.get("died"), "exit": c["exit"],
@@ -771,14 +860,15 @@ def main(argv=None):
             k = run_lakestream(a, "stream-kill", kill=True)
             problem = verify_records(a, k["log"])
             iso["producer_kill"] = {"killed": k["producer_killed"], "restarted": k["producer_restarted"],
+                                    "warmup_steps": k["warmup_steps"],
                                     "restart_after_s": a.restart_after, "steps": k["steps"],
                                     "longest_stall_s": k["longest_stall_s"], "steps_per_s": k["steps_per_s"],
                                     "records_ok": problem is None, "problem": problem,
                                     "records": sum(len(x) // 2 for x in k["log"])}
-            print("  SIGKILL of Lakestream producer 1 at step %d, restarted %.1f s later: training %s %d steps, longest "
-                  "stall %.2f s, %d records %s" % (a.warmup + a.steps // 3, a.restart_after,
+            print("  SIGKILL of the Lakestream producer at step %d, restarted %.1f s later: training %s %d "
+                  "steps, longest stall %.2f s, %d records %s" % (k["warmup_steps"] + a.steps // 3, a.restart_after,
                                                    "continued for all" if k["exit"] == 0 else "failed after",
-                                                   a.warmup + a.steps, k["longest_stall_s"],
+                                                   k["warmup_steps"] + a.steps, k["longest_stall_s"],
                                                    iso["producer_kill"]["records"],
                                                    "each trained exactly once, bytes as the pipeline makes them"
                                                    if problem is None else "BAD: " + problem), flush=True)
@@ -786,22 +876,28 @@ def main(argv=None):
         load1 = os.getloadavg()[0]
         for r in rows:
             r.pop("log", None)
-        colo = [r for r in rows if r["setup"].startswith("colocated")]
-        best = max(colo, key=lambda r: r["steps_per_s"])
+        best = max((r for r in rows if r.get("budget") == "trainer node"), key=lambda r: r["steps_per_s"])
+        best_all = max((r for r in rows if r.get("budget") == "equal CPUs"), key=lambda r: r["steps_per_s"],
+                       default=None)
         ls = rows[-1]
-        table = ["| setup | steps/s | data stall | longest stall s | train step ms (median) | trainer CPU (cores) "
+        # the DataLoader's preprocessing CPU per step: its workers', the best trainer-node setup with workers
+        dl = max((r for r in rows if r.get("budget") == "trainer node" and r.get("workers")),
+                 key=lambda r: r["steps_per_s"], default=None)
+        table = ["| setup | steps/s (min-max) | data stall | longest stall s | train step ms (median) | trainer CPU (cores) "
                  "| workers/producers CPU (cores) | preprocessing CPU ms/step | trainer peak RSS MB "
                  "| workers/producers RSS MB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in rows:
-            table.append("| %s | %.2f | %.1f%% | %.3f | %.1f | %.2f | %.2f | %.0f%s | %.0f | %.0f |" % (
-                r["setup"], r["steps_per_s"], 100 * r["stall_share"], r["longest_stall_s"], r["compute_ms"],
+            table.append("| %s | %.2f (%.2f-%.2f) | %.1f%% | %.3f | %.1f | %.2f | %.2f | %.0f%s | %.0f | %.0f |" % (
+                r["setup"], r["steps_per_s"], r["spread"][0], r["spread"][1], 100 * r["stall_share"], r["longest_stall_s"], r["compute_ms"],
                 r["trainer_cpu"],
                 r["workers_cpu"], r["prep_cpu_ms_per_step"],
                 " (producers)" if r["setup"].startswith("lakestream") else
                 (" (workers)" if r.get("workers") else " (trainer)"), r["trainer_rss_mb"], r["workers_rss_mb"]))
-        header = ("%d measured steps per setup after %d warm-up steps%s; %d x %d tokens per step; trainer node CPUs %s, "
+        header = ("%d measured steps per setup after at least %d warm-up steps (lakestream: until its backlog was "
+                  "drained, %s steps, %s committed ahead at the start)%s; %d x %d tokens per step; trainer node CPUs %s, "
                   "producer node CPUs %s; load average %.2f at start, %.2f at end"
-                  % (a.steps, a.warmup, ", median of %d rounds" % a.rounds if a.rounds > 1 else "", a.micro_batch,
+                  % (a.steps, a.warmup, ls.get("warmup_steps"), ls.get("backlog_at_measure"),
+                     ", median of %d interleaved rounds (min-max)" % a.rounds if a.rounds > 1 else "", a.micro_batch,
                      a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1))
         print("\n" + header + "\n" + "\n".join(table))
         results = {"header": header, "rows": rows, "isolation": iso, "args": {k: v for k, v in vars(a).items()
@@ -819,9 +915,13 @@ def main(argv=None):
         continued = bool(kept) and kept["killed"] and kept["records_ok"]
         died = bool(iso.get("worker_kill", {}).get("died"))
         print("(%.0f s)" % (time.monotonic() - t0))
-        print("steps/s lakestream/colocated = %.2f, stall lakestream = %.0f%%, colocated = %.0f%%, producer SIGKILL: "
-              "training %s, worker SIGKILL: colocated run %s"
-              % (ls["steps_per_s"] / best["steps_per_s"], 100 * ls["stall_share"], 100 * best["stall_share"],
+        print("steps/s lakestream/colocated = %.2f (trainer node fixed), %s (equal CPUs), producer CPU per step "
+              "lakestream/dataloader = %s, producer SIGKILL: training %s, worker SIGKILL: colocated run %s"
+              % (ls["steps_per_s"] / best["steps_per_s"],
+                 "%.2f" % (ls["steps_per_s"] / best_all["steps_per_s"]) if best_all else "n/a",
+                 # n/a: too few steps for the workers' CPU to show in /proc's clock ticks
+                 "%.2f" % (ls["prep_cpu_ms_per_step"] / dl["prep_cpu_ms_per_step"])
+                 if dl and dl["prep_cpu_ms_per_step"] > 0 else "n/a",
                  "continued" if continued else ("not run" if not iso else "DID NOT continue cleanly"),
                  "died" if died else ("not run" if not iso else "did not die")))
         return 0

@@ -13,7 +13,8 @@ def guide_script():
         text = f.read()
     blocks = re.findall(r"^```python\n(.*?)^```$", text, flags=re.S | re.M)
     assert len(blocks) >= 6, "the guide lost its runnable snippets"
-    return "\n".join(blocks)
+    # lakestream.produce's example runs in test_produce.py, on a temporary stream and twice (it resumes)
+    return "\n".join(b for b in blocks if "lakestream.produce(" not in b)
 
 
 def test_the_guides_snippets_run(tmp_path):

@@ -18,6 +18,7 @@ from .checkpoint import close_stream, consumers, record_checkpoint, register_con
 from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
+from ._produce import ProduceError, WorkerDiedError, produce
 from .reader import Batch, Reader
 from ._tensors import record_stream
 from ._jobfeed import LeaderFailedError
@@ -28,7 +29,8 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "LakestreamError", "FencedError", "StreamURIError", "StreamNotFoundError", "WorldSizeMismatchError",
            "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
-           "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers"]
+           "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers",
+           "produce", "ProduceError", "WorkerDiedError"]
 
 
 def __getattr__(name):

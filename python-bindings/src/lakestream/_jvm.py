@@ -73,8 +73,11 @@ def find_jars(java_home: str):
                    % (os.path.join(PACKAGED_JARS, JAR_NAME), JAR_NAME))
 
 
-def ensure_jvm():
-    """Starts the JVM once per process; returns the jpype module."""
+def ensure_jvm(default_opts=()):
+    """Starts the JVM once per process; returns the jpype module.
+
+    ``default_opts``: JVM options for this process's role, used only if this call starts the JVM;
+    ``LAKESTREAM_JAVA_OPTS`` comes after them (the last of a repeated -XX option wins)."""
     global _started_pid, jar_origin
     import jpype
     if jpype.isJVMStarted():
@@ -98,7 +101,7 @@ def ensure_jvm():
         # JPype from routing Ctrl-C into Java (which interrupted the waiting Java thread and
         # surfaced as a Java IllegalStateException). Waits on the Java side are short slices, so
         # Python runs its handlers (KeyboardInterrupt, a SIGTERM handler) between them.
-        opts = ["--enable-native-access=ALL-UNNAMED", "-Xrs"]
+        opts = ["--enable-native-access=ALL-UNNAMED", "-Xrs"] + list(default_opts)
         opts += os.environ.get("LAKESTREAM_JAVA_OPTS", "").split()
         try:
             jpype.startJVM(libjvm, *opts, classpath=cp + extra, convertStrings=False, interrupt=False)
