@@ -40,7 +40,13 @@ final class LakestreamBatchWrite implements BatchWrite {
      * without this driver, e.g. a streaming re-run).
      */
     static void checkPartitionCount(SparkWriteOptions o, int parts) {
-        try (ObjectStore store = ObjectStores.open(o.stream(), false)) {
+        ObjectStore opened;
+        try {
+            opened = ObjectStores.open(o.stream(), false);
+        } catch (StreamNotFoundException e) {
+            return; // a new stream (its directory does not exist yet)
+        }
+        try (ObjectStore store = opened) {
             Map<String, ProducerState> producers;
             try {
                 producers = ManifestLog.open(store, true).state().producers();
