@@ -23,7 +23,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Batch jobs on a real local Spark (2 task slots, 4 attempts per task) with real task failures. */
+/** Batch jobs on a real local Spark (2 task slots, 2 attempts per task) with real task failures. */
 class SparkBatchWriteTest {
     private static SparkSession spark;
 
@@ -32,7 +32,7 @@ class SparkBatchWriteTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkTests.session(2, 4);
+        spark = SparkTests.session(2, 2);
     }
 
     @AfterAll
