@@ -1,6 +1,9 @@
 package io.lakestream.spark;
 
 import io.lakestream.StreamEnv;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ProducerState;
+import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SampleBatch;
 import io.lakestream.store.ObjectStore;
@@ -185,7 +188,9 @@ final class PartitionWriter implements AutoCloseable {
      * (or from the {@link #write} whose append found the failure).
      */
     Stats finish() {
-        if (producer != null && !skipAll) {
+        if (producer == null) {
+            checkNothingCommitted();
+        } else if (!skipAll) {
             if (row < skipRows) {
                 throw new InputChangedException(store.describe(), producerId, "it has " + row
                         + " rows now, but " + skipRows + " were committed");
@@ -201,6 +206,22 @@ final class PartitionWriter implements AutoCloseable {
             producer.commit();
         }
         return new Stats(producerId, partition, microBatchId, producer == null ? 0 : producer.epoch(), rowsWritten, rowsSkipped, steps);
+    }
+
+    /**
+     * A partition without rows opens no producer (no epoch claim, no log commit), but if a
+     * previous run committed rows of it, its input changed: read the log to tell.
+     */
+    private void checkNothingCommitted() {
+        try (ObjectStore s = ObjectStores.open(o.stream(), false)) {
+            ProducerState st = ManifestLog.open(s, true).state().producer(producerId);
+            SparkCursor c = st == null ? null : SparkCursor.parse(producerId, st.cursor());
+            if (c != null && c.batch() == microBatchId && c.row() > 0) {
+                throw new InputChangedException(s.describe(), producerId, "it has no rows now, but " + c.row() + " were committed");
+            }
+        } catch (StreamNotFoundException e) {
+            // nothing was ever written
+        }
     }
 
     /** Rows handed to {@link #write}, so far. */

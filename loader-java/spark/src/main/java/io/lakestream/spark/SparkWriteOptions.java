@@ -48,7 +48,8 @@ public record SparkWriteOptions(String stream, String name, int worldSize, int m
         Map<String, String> o = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         o.putAll(raw);
         for (String k : o.keySet()) {
-            if (!KNOWN.contains(k.toLowerCase(Locale.ROOT))) {
+            // Spark's own (internal or session) options may ride along; anything else is a typo worth naming
+            if (!KNOWN.contains(k.toLowerCase(Locale.ROOT)) && !k.startsWith("__") && !k.startsWith("spark.")) {
                 throw new IllegalArgumentException("unknown lakestream option '" + k + "'; known: stream, name, worldSize, microBatch,"
                         + " seqLen, lengths, tokensColumn, recordIdColumn, dtype, lz4, group, writeParallelism, eod, pad");
             }
