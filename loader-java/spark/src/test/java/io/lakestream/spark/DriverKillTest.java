@@ -85,7 +85,7 @@ class DriverKillTest {
         Process p1 = new ProcessBuilder(javaCommand(StreamingQueryMain.class.getName(), uri, input.toString(), ckpt, "q",
                 String.valueOf(SEQ_LEN), FailPoints.AFTER_COMMIT + "=sleep:100"))
                 .redirectErrorStream(true).redirectOutput(log1.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(180);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
         long atKill;
         while ((atKill = committedSteps(uri)) < total / FILES + 5) { // inside the second micro-batch
             assertTrue(p1.isAlive(), "the first driver exited before the kill:\n" + Files.readString(log1));
@@ -99,7 +99,7 @@ class DriverKillTest {
         Path log2 = dir.resolve("run2.log");
         Process p2 = new ProcessBuilder(javaCommand(StreamingQueryMain.class.getName(), uri, input.toString(), ckpt, "q",
                 String.valueOf(SEQ_LEN))).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-        assertTrue(p2.waitFor(180, TimeUnit.SECONDS), "the restarted driver did not finish:\n" + Files.readString(log2));
+        assertTrue(p2.waitFor(600, TimeUnit.SECONDS), "the restarted driver did not finish:\n" + Files.readString(log2));
         assertEquals(0, p2.exitValue(), Files.readString(log2));
         assertTrue(Files.readString(log2).contains("query done: last batch " + (FILES - 1)), Files.readString(log2));
 

@@ -258,7 +258,7 @@ public final class ExampleMain {
         Process p1 = new ProcessBuilder(DriverKillTest.javaCommand(StreamingQueryMain.class.getName(), uri, streamIn.toString(), ckpt,
                 "example-stream", "packed:" + SEQ_LEN, "producer.after_commit=sleep:100"))
                 .redirectErrorStream(true).redirectOutput(log1.toFile()).start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(150);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
         while (true) { // until the query is inside its second micro-batch
             ManifestState s = state(uri);
             ProducerState ps = s == null ? null : s.producers().get("example-stream-p0");
@@ -276,7 +276,7 @@ public final class ExampleMain {
         Path log2 = work.resolve("query-run2.log");
         Process p2 = new ProcessBuilder(DriverKillTest.javaCommand(StreamingQueryMain.class.getName(), uri, streamIn.toString(), ckpt,
                 "example-stream", "packed:" + SEQ_LEN)).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-        if (!p2.waitFor(150, TimeUnit.SECONDS) || p2.exitValue() != 0) {
+        if (!p2.waitFor(600, TimeUnit.SECONDS) || p2.exitValue() != 0) {
             throw new IllegalStateException("the restarted streaming driver failed:\n" + Files.readString(log2));
         }
         restarts++;
