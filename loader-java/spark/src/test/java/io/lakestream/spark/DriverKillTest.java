@@ -87,19 +87,25 @@ class DriverKillTest {
                 .redirectErrorStream(true).redirectOutput(log1.toFile()).start();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(600);
         long atKill;
-        while ((atKill = committedSteps(uri)) < total / FILES + 5) { // inside the second micro-batch
-            assertTrue(p1.isAlive(), "the first driver exited before the kill:\n" + Files.readString(log1));
-            assertTrue(System.nanoTime() < deadline, "no progress:\n" + Files.readString(log1));
-            Thread.sleep(50); // polling the log: the condition, not a timing, decides
-        }
-        p1.destroyForcibly(); // SIGKILL: no shutdown hook, no finally, Spark's checkpoint as it was
+        try {
+            while ((atKill = committedSteps(uri)) < total / FILES + 5) { // inside the second micro-batch
+                assertTrue(p1.isAlive(), "the first driver exited before the kill:\n" + Files.readString(log1));
+                assertTrue(System.nanoTime() < deadline, "no progress:\n" + Files.readString(log1));
+                Thread.sleep(50); // polling the log: the condition, not a timing, decides
+            }
+        } finally {
+            p1.destroyForcibly();
+        } // SIGKILL: no shutdown hook, no finally, Spark's checkpoint as it was
         assertEquals(137, p1.waitFor(), "killed by SIGKILL");
         assertTrue(atKill < total, "killed mid-query, at " + atKill + " of " + total + " steps");
 
         Path log2 = dir.resolve("run2.log");
         Process p2 = new ProcessBuilder(javaCommand(StreamingQueryMain.class.getName(), uri, input.toString(), ckpt, "q",
                 String.valueOf(SEQ_LEN))).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
-        assertTrue(p2.waitFor(600, TimeUnit.SECONDS), "the restarted driver did not finish:\n" + Files.readString(log2));
+        if (!p2.waitFor(600, TimeUnit.SECONDS)) {
+            p2.destroyForcibly();
+            throw new AssertionError("the restarted driver did not finish:\n" + Files.readString(log2));
+        }
         assertEquals(0, p2.exitValue(), Files.readString(log2));
         assertTrue(Files.readString(log2).contains("query done: last batch " + (FILES - 1)), Files.readString(log2));
 

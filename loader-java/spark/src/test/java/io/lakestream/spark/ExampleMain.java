@@ -266,6 +266,7 @@ public final class ExampleMain {
                 break;
             }
             if (!p1.isAlive() || System.nanoTime() > deadline) {
+                p1.destroyForcibly();
                 throw new IllegalStateException("the streaming driver ended or stalled before the kill:\n" + Files.readString(log1));
             }
             Thread.sleep(50);
@@ -277,6 +278,7 @@ public final class ExampleMain {
         Process p2 = new ProcessBuilder(DriverKillTest.javaCommand(StreamingQueryMain.class.getName(), uri, streamIn.toString(), ckpt,
                 "example-stream", "packed:" + SEQ_LEN)).redirectErrorStream(true).redirectOutput(log2.toFile()).start();
         if (!p2.waitFor(600, TimeUnit.SECONDS) || p2.exitValue() != 0) {
+            p2.destroyForcibly();
             throw new IllegalStateException("the restarted streaming driver failed:\n" + Files.readString(log2));
         }
         restarts++;
