@@ -135,6 +135,7 @@ final class Committer {
         ManifestState s = r.state();
         waitingReason = flowControlReason(s);
         flowWaits++;
+        ProducerMetrics.flowWait();
         long at = clock.monotonicNanos() + flowBackoffMillis * 1_000_000;
         flowBackoffMillis = Math.min(MAX_FLOW_BACKOFF_MILLIS, flowBackoffMillis * 2);
         blockedUntil = at;
@@ -183,6 +184,7 @@ final class Committer {
         committedCursor = mine.cursor();
         conflicts += r.conflicts();
         batchConflicts += r.batchConflicts();
+        ProducerMetrics.committed(id, r, clock.monotonicNanos() - startedNanos);
         if (r.committed()) {
             commits++;
             long now = clock.monotonicNanos();
@@ -278,6 +280,7 @@ final class Committer {
     void countFlowWait(String reason) {
         waitingReason = reason;
         flowWaits++;
+        ProducerMetrics.flowWait();
     }
 
     String waitingReason() {

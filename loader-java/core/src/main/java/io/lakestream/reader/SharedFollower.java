@@ -200,6 +200,7 @@ public final class SharedFollower {
             }
             long now = System.nanoTime();
             polls.add(1 + Math.max(0, after.version() - before.version()));
+            ReaderMetrics.logPolls(1 + Math.max(0, after.version() - before.version()));
             synchronized (this) {
                 lastPollNanos = now;
                 pollNow = false;
