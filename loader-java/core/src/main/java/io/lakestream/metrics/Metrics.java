@@ -28,8 +28,35 @@ public final class Metrics {
     private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
 
+    /**
+     * The classes that hold Lakestream's meters, next to the code they watch (this package is a
+     * leaf: it depends on none of them). Loading them with the registry makes every series exist,
+     * at zero, from the first scrape on, as Prometheus expects, not from the first commit or read.
+     * Loaded when an exporter first reads the registry, not in this class's initializer: a holder's
+     * initializer needs this class, so loading them from here could deadlock two threads that
+     * start initializing one each.
+     */
+    private static final List<String> HOLDERS = List.of("io.lakestream.producer.ProducerMetrics",
+            "io.lakestream.reader.ReaderMetrics", "io.lakestream.memory.PoolMetrics", "io.lakestream.store.MeteredStore");
+    private static volatile boolean holdersLoaded;
+
+    private void loadHolders() {
+        if (this != GLOBAL || holdersLoaded) {
+            return;
+        }
+        for (String holder : HOLDERS) {
+            try {
+                Class.forName(holder, true, Metrics.class.getClassLoader());
+            } catch (ClassNotFoundException e) {
+                throw new IllegalStateException("Lakestream meter holder " + holder + " is missing", e);
+            }
+        }
+        holdersLoaded = true;
+    }
+
     private final Map<String, Meter> byKey = new ConcurrentHashMap<>();
     private final List<Meter> meters = new CopyOnWriteArrayList<>();
+    private final List<java.util.function.Consumer<Meter>> subscribers = new CopyOnWriteArrayList<>();
 
     /** A registry of its own (tests, or a library user who exports a separate set); Lakestream records into {@link #global()}. */
     public Metrics() {}
@@ -83,12 +110,31 @@ public final class Metrics {
             m = make.apply(l);
             byKey.put(key, m);
             meters.add(m);
+            for (var s : subscribers) {
+                s.accept(m);
+            }
         }
         return kind.cast(m);
     }
 
+    /**
+     * Calls {@code onMeter} with every meter registered so far and, from now on, with each one
+     * registered later (on the registering thread): how a binder to another metrics library
+     * (lakestream-micrometer) sees them all.
+     */
+    public void subscribe(java.util.function.Consumer<Meter> onMeter) {
+        loadHolders();
+        synchronized (this) {
+            for (Meter m : meters) {
+                onMeter.accept(m);
+            }
+            subscribers.add(onMeter);
+        }
+    }
+
     /** Every meter, in registration order. */
     public List<Meter> meters() {
+        loadHolders();
         return new ArrayList<>(meters);
     }
 
@@ -97,6 +143,7 @@ public final class Metrics {
      * or gauge its value; a histogram its {@code _count} and {@code _sum} (seconds).
      */
     public Map<String, Double> snapshot() {
+        loadHolders();
         Map<String, Double> out = new LinkedHashMap<>();
         for (Meter m : meters) {
             String labels = PrometheusText.labels(m.labels(), null, null);
