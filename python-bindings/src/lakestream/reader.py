@@ -120,6 +120,11 @@ class Reader:
         """Steps committed to the stream as of the reader's last look at the log."""
         return int(self._reader.committedSteps())
 
+    def metrics(self) -> dict:
+        """This process's Lakestream metrics as ``{series: value}`` (see :func:`lakestream.metrics.metrics`)."""
+        from .metrics import metrics
+        return metrics()
+
     def next(self, timeout_s: float = 30.0) -> Batch:
         try:
             n = int(self._reader.next(int(timeout_s * 1000)))  # the one JPype call of a step
