@@ -157,7 +157,7 @@ public final class PinnedPool implements AutoCloseable {
 
     private Lease lend(Slab s, long bytes) {
         leases++;
-        PoolMetrics.SLABS_IN_USE.add(1);
+        PoolMetrics.lent();
         return new Lease(this, s, bytes);
     }
 
@@ -185,7 +185,7 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     void giveBackAfter(Slab s, Fence fence) {
-        PoolMetrics.SLABS_IN_USE.add(-1);
+        PoolMetrics.released();
         lock.lock();
         try {
             if (closed) {
@@ -212,7 +212,7 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     void giveBack(Slab s) {
-        PoolMetrics.SLABS_IN_USE.add(-1);
+        PoolMetrics.released();
         lock.lock();
         try {
             if (closed) {

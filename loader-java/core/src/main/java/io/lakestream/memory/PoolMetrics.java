@@ -9,4 +9,16 @@ final class PoolMetrics {
             "Pool slabs lent to batches that are not released yet (all pools of the process)");
 
     private PoolMetrics() {}
+
+    static void lent() {
+        if (Metrics.ENABLED) {
+            SLABS_IN_USE.add(1);
+        }
+    }
+
+    static void released() {
+        if (Metrics.ENABLED) {
+            SLABS_IN_USE.add(-1);
+        }
+    }
 }

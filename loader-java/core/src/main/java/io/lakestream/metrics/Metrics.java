@@ -24,6 +24,12 @@ import java.util.regex.Pattern;
  * Python ({@link #snapshot()}).
  */
 public final class Metrics {
+    /**
+     * False with {@code -Dlakestream.metrics=false}: Lakestream's hooks return at once (a constant
+     * the JIT folds away) and stores are opened without the counting wrapper, for measuring what
+     * recording costs, or for a process that wants none of it.
+     */
+    public static final boolean ENABLED = !"false".equalsIgnoreCase(System.getProperty("lakestream.metrics"));
     private static final Metrics GLOBAL = new Metrics();
     private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");

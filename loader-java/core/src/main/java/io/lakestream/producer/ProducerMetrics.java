@@ -30,6 +30,9 @@ final class ProducerMetrics {
     private ProducerMetrics() {}
 
     static void committed(String producer, CommitResult r, long nanos) {
+        if (!Metrics.ENABLED) {
+            return;
+        }
         COMMIT_SECONDS.recordNanos(nanos);
         CONFLICTS.add(r.conflicts());
         LAG.set(r.state().lagSteps());
@@ -49,6 +52,9 @@ final class ProducerMetrics {
     }
 
     static void flowWait() {
+        if (!Metrics.ENABLED) {
+            return;
+        }
         FLOW_WAITS.inc();
     }
 

@@ -35,6 +35,9 @@ final class ReaderMetrics {
 
     /** A step delivered by {@code next()}, which was called at {@code calledNanos} ({@link System#nanoTime()}). */
     static void delivered(long calledNanos, StepBatch b) {
+        if (!Metrics.ENABLED) {
+            return;
+        }
         long now = System.nanoTime();
         long waited = now - calledNanos;
         if (FIRST_CALL.get() == Long.MIN_VALUE) {
@@ -54,6 +57,9 @@ final class ReaderMetrics {
     }
 
     static void logPolls(long n) {
+        if (!Metrics.ENABLED) {
+            return;
+        }
         LOG_POLLS.add(n);
     }
 

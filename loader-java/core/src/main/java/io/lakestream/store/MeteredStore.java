@@ -32,6 +32,11 @@ public final class MeteredStore implements ObjectStore {
         this.inner = inner;
     }
 
+    /** {@code inner} counted, or as it is if metrics are {@linkplain Metrics#ENABLED off}. */
+    public static ObjectStore wrap(ObjectStore inner) {
+        return Metrics.ENABLED ? new MeteredStore(inner) : inner;
+    }
+
     public ObjectStore inner() {
         return inner;
     }
