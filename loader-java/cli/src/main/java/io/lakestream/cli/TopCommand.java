@@ -9,9 +9,10 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "top", description = {
-        "A live view of a stream, refreshed every second: head step and commit rate, producers (epoch,",
-        "last commit, how far behind the head, what they wait for), checkpoints and the retention floor,",
-        "trainers' positions (from their checkpoints) and GC. Reads the log only; Ctrl-C quits."})
+        "A live view of a stream, refreshed every second: head step and commit rate,",
+        "producers (epoch, last commit, steps behind the head, what they wait for),",
+        "checkpoints and the retention floor, trainers' positions (from their",
+        "checkpoints) and GC. Reads the log only; Ctrl-C quits."})
 final class TopCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true, description = "stream URI")
     String stream;

@@ -75,7 +75,7 @@ final class TopView {
             } else if (moved != null && moved == nanos) {
                 state = "committing";
             } else if (atBound) {
-                state = "waiting: flow control";
+                state = "idle: stream at lag bound"; // the log cannot tell one with batches to commit from one that is done
             } else {
                 state = "idle";
             }
@@ -100,8 +100,8 @@ final class TopView {
                                 : i == 0 ? "floor: steps below are reclaimable" : ""));
             }
         }
-        b.append(String.format(Locale.ROOT, "readers    positions from checkpoints (readers write no heartbeat): trainers had consumed"
-                + " steps < %d when they last checkpointed%n", s.latestCheckpoint() == null ? 0 : s.latestCheckpoint().step()));
+        b.append(String.format(Locale.ROOT, "readers    from checkpoints (no heartbeat): trainers had consumed steps < %d at the newest%n",
+                s.latestCheckpoint() == null ? 0 : s.latestCheckpoint().step()));
         long awaiting = Math.max(0, s.floorStep() - s.reclaimedBelowStep());
         b.append(String.format(Locale.ROOT, "gc         reclaimed below step %d · %d steps below the floor awaiting GC · last snapshot"
                 + " version %s%n", s.reclaimedBelowStep(), awaiting, s.lastSnapshotVersion() < 0 ? "none" : s.lastSnapshotVersion()));

@@ -41,29 +41,18 @@ public final class MeteredStore implements ObjectStore {
         return inner;
     }
 
+    /** One operation's two counters. Each method counts without a lambda: nothing is allocated per request. */
     record Op(Counter requests, Counter errors) {
         Op(String op) {
             this(Metrics.global().counter("lakestream_store_requests_total", HELP, "op", op),
                     Metrics.global().counter("lakestream_store_errors_total", ERR_HELP, "op", op));
         }
 
-        <T> T count(java.util.function.Supplier<T> call) {
-            requests.inc();
-            try {
-                return call.get();
-            } catch (NoSuchKeyException e) {
-                throw e; // an answer, not a failure
-            } catch (RuntimeException e) {
+        RuntimeException failed(RuntimeException e) {
+            if (!(e instanceof NoSuchKeyException)) { // a missing key is an answer, not a failure
                 errors.inc();
-                throw e;
             }
-        }
-
-        void run(Runnable call) {
-            count(() -> {
-                call.run();
-                return null;
-            });
+            return e;
         }
     }
 
@@ -74,59 +63,113 @@ public final class MeteredStore implements ObjectStore {
 
     @Override
     public byte[] get(String key) {
-        return GET.count(() -> inner.get(key));
+        GET.requests.inc();
+        try {
+            return inner.get(key);
+        } catch (RuntimeException e) {
+            throw GET.failed(e);
+        }
     }
 
     @Override
     public Optional<byte[]> getIfPresent(String key) {
-        return GET.count(() -> inner.getIfPresent(key));
+        GET.requests.inc();
+        try {
+            return inner.getIfPresent(key);
+        } catch (RuntimeException e) {
+            throw GET.failed(e);
+        }
     }
 
     @Override
     public void readRange(String key, long offset, MemorySegment dst) {
-        GET_RANGE.run(() -> inner.readRange(key, offset, dst));
+        GET_RANGE.requests.inc();
+        try {
+            inner.readRange(key, offset, dst);
+        } catch (RuntimeException e) {
+            throw GET_RANGE.failed(e);
+        }
     }
 
     @Override
     public void put(String key, byte[] data) {
-        PUT.run(() -> inner.put(key, data));
+        PUT.requests.inc();
+        try {
+            inner.put(key, data);
+        } catch (RuntimeException e) {
+            throw PUT.failed(e);
+        }
     }
 
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
-        return PUT_IF_ABSENT.count(() -> inner.putIfAbsent(key, data));
+        PUT_IF_ABSENT.requests.inc();
+        try {
+            return inner.putIfAbsent(key, data);
+        } catch (RuntimeException e) {
+            throw PUT_IF_ABSENT.failed(e);
+        }
     }
 
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
-        return PUT_IF_ABSENT.count(() -> inner.putIfAbsent(key, data, syncName));
+        PUT_IF_ABSENT.requests.inc();
+        try {
+            return inner.putIfAbsent(key, data, syncName);
+        } catch (RuntimeException e) {
+            throw PUT_IF_ABSENT.failed(e);
+        }
     }
 
     @Override
     public void syncNames(Collection<String> keys) {
-        SYNC_NAMES.run(() -> inner.syncNames(keys));
+        SYNC_NAMES.requests.inc();
+        try {
+            inner.syncNames(keys);
+        } catch (RuntimeException e) {
+            throw SYNC_NAMES.failed(e);
+        }
     }
 
     @Override
     public Optional<ObjectInfo> stat(String key) {
-        return STAT.count(() -> inner.stat(key));
+        STAT.requests.inc();
+        try {
+            return inner.stat(key);
+        } catch (RuntimeException e) {
+            throw STAT.failed(e);
+        }
     }
 
     @Override
     public void delete(String key) {
-        DELETE.run(() -> inner.delete(key));
+        DELETE.requests.inc();
+        try {
+            inner.delete(key);
+        } catch (RuntimeException e) {
+            throw DELETE.failed(e);
+        }
     }
 
     /** One request per key counted, whether the client batches them (S3: up to 1000 per request) or not. */
     @Override
     public void deleteAll(Collection<String> keys) {
-        DELETE.requests.add(Math.max(0, keys.size() - 1));
-        DELETE.run(() -> inner.deleteAll(keys));
+        DELETE.requests.add(keys.size());
+        try {
+            inner.deleteAll(keys);
+        } catch (RuntimeException e) {
+            throw DELETE.failed(e);
+        }
     }
 
     @Override
     public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
-        return LIST.count(() -> inner.list(prefix, startAfter, limit));
+        LIST.requests.inc();
+        try {
+            return inner.list(prefix, startAfter, limit);
+        } catch (RuntimeException e) {
+            throw LIST.failed(e);
+        }
     }
 
     @Override
