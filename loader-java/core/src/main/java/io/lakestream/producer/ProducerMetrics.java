@@ -15,7 +15,7 @@ import jdk.jfr.Timespan;
 /** What the committer records about its commits (kept out of {@link Committer}: one call per commit there). */
 final class ProducerMetrics {
     static final Histogram COMMIT_SECONDS = Metrics.global().histogram("lakestream_producer_commit_seconds",
-            "Time from preparing a group commit to learning its outcome (lost races and their retries included)");
+            "Time from preparing a group commit to its version being written (lost races and their retries included)");
     static final Counter COMMITS = Metrics.global().counter("lakestream_producer_commits_total",
             "Versions committed by this process's producers");
     static final Counter CONFLICTS = Metrics.global().counter("lakestream_producer_commit_conflicts_total",
@@ -33,13 +33,14 @@ final class ProducerMetrics {
         if (!Metrics.ENABLED) {
             return;
         }
-        COMMIT_SECONDS.recordNanos(nanos);
         CONFLICTS.add(r.conflicts());
         LAG.set(r.state().lagSteps());
-        if (r.committed()) {
-            COMMITS.inc();
-            BATCHES.add(r.tgbs());
+        if (!r.committed()) {
+            return; // nothing to commit (all done, or flow control let no batch through): no commit to time
         }
+        COMMIT_SECONDS.recordNanos(nanos);
+        COMMITS.inc();
+        BATCHES.add(r.tgbs());
         CommitEvent e = new CommitEvent();
         if (e.shouldCommit()) {
             e.producer = producer;
