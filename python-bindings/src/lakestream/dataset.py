@@ -303,6 +303,12 @@ class TorchDataset(IterableDataset):
             kwargs.setdefault("multiprocessing_context", "spawn")
         return DataLoader(self, num_workers=num_workers, **kwargs)
 
+    def metrics(self) -> dict:
+        """This process's Lakestream metrics as ``{series: value}``, the names Prometheus sees
+        (e.g. ``lakestream_reader_data_stall_ratio``); in a DataLoader worker, that worker's."""
+        from .metrics import metrics
+        return metrics()
+
     def __repr__(self):
         return "TorchDataset(uri=%r, rank=%r, world_size=%r, next_step=%d, steps=%r)" % (
             self.uri, self.rank, self.world_size, self._next_step, self.steps)

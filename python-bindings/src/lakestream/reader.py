@@ -178,6 +178,11 @@ class Reader:
         return StreamIdleError(msg, reason=reason, committed_steps=committed, lag_steps=lag, max_lag_steps=bound,
                                producers=producers)
 
+    def metrics(self) -> dict:
+        """This process's Lakestream metrics as ``{series: value}`` (see :func:`lakestream.metrics.metrics`)."""
+        from .metrics import metrics
+        return metrics()
+
     def next(self, timeout_s: float = 30.0) -> Batch:
         try:
             n = self._wait(timeout_s)

@@ -23,6 +23,9 @@ import picocli.CommandLine.Option;
 final class ConsumeCommand implements Callable<Integer> {
     enum Print { ids, digest }
 
+    @picocli.CommandLine.Mixin
+    MetricsOption metrics = new MetricsOption();
+
     @Option(names = "--stream", required = true)
     String stream;
 
@@ -50,6 +53,7 @@ final class ConsumeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        metrics.start("consume");
         long timeoutMs = (long) (timeoutS * 1000);
         PrintStream out = System.out;
         try (ObjectStore store = ObjectStores.open(stream, false);

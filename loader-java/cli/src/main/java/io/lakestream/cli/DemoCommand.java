@@ -39,6 +39,9 @@ import picocli.CommandLine.Option;
         "one producer is SIGKILLed mid-run and restarted; then every record is checked to have",
         "arrived exactly once and a summary of what was measured is printed."})
 final class DemoCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    MetricsOption metrics = new MetricsOption();
+
     @Option(names = "--producers", defaultValue = "3")
     int producers;
 
@@ -85,6 +88,7 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        metrics.start("demo");
         Path root = dir != null ? dir : Files.createTempDirectory("lakestream-demo-");
         Path streamDir = root.resolve("stream");
         Path logs = Files.createDirectories(root.resolve("logs"));

@@ -14,7 +14,7 @@ import picocli.CommandLine.Command;
         description = "Brokerless, object-store-native training data plane.",
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
                 CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class, BlameCommand.class,
-                FindCommand.class, ControlCommand.class, SimulateCommand.class})
+                FindCommand.class, ControlCommand.class, SimulateCommand.class, TopCommand.class})
 public final class Main {
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;

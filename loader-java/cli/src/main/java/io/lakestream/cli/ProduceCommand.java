@@ -34,6 +34,9 @@ import picocli.CommandLine.Option;
         "than W x B records left) is committed as a smaller batch spread evenly over the ranks.",
         "Exit 5 if the stream is closed."})
 final class ProduceCommand implements Callable<Integer> {
+    @picocli.CommandLine.Mixin
+    MetricsOption metrics = new MetricsOption();
+
     @Option(names = "--stream", required = true, description = "stream URI (file:///dir or s3://bucket/prefix)")
     String stream;
 
@@ -155,6 +158,7 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        metrics.start("produce");
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
             throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
         }

@@ -157,6 +157,7 @@ public final class PinnedPool implements AutoCloseable {
 
     private Lease lend(Slab s, long bytes) {
         leases++;
+        PoolMetrics.lent();
         return new Lease(this, s, bytes);
     }
 
@@ -184,6 +185,7 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     void giveBackAfter(Slab s, Fence fence) {
+        PoolMetrics.released();
         lock.lock();
         try {
             if (closed) {
@@ -210,6 +212,7 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     void giveBack(Slab s) {
+        PoolMetrics.released();
         lock.lock();
         try {
             if (closed) {

@@ -196,6 +196,7 @@ final class Committer {
         committedCursor = mine.cursor();
         conflicts += r.conflicts();
         batchConflicts += r.batchConflicts();
+        ProducerMetrics.committed(id, r, clock.monotonicNanos() - startedNanos);
         if (r.committed()) {
             commits++;
             long now = clock.monotonicNanos();
@@ -293,6 +294,7 @@ final class Committer {
     void flowWait(ManifestState s) {
         waitingReason = flowControlReason(s);
         flowWaits++;
+        ProducerMetrics.flowWait();
         long now = clock.monotonicNanos();
         if (flowWaitSince < 0) {
             flowWaitSince = now;

@@ -344,6 +344,7 @@ public final class RankReader implements AutoCloseable {
         if (failed != null) {
             throw new IllegalStateException("reader stopped at step " + nextStep + " after an error: " + failed.getMessage(), failed);
         }
+        long called = System.nanoTime(); // metrics are wall time, whatever clock the env injects
         long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, timeoutMillis));
         try {
             // Waits in slices so the deadline is measured on the injected clock.
@@ -361,6 +362,7 @@ public final class RankReader implements AutoCloseable {
                         long step = b.step();
                         held.add(step);
                         b.onClose(held);
+                        ReaderMetrics.delivered(called, b);
                         return b;
                     } catch (TimeoutException notYet) {
                         // head is kept: the step is still delivered by a later call

@@ -293,6 +293,7 @@ public final class SharedFollower {
         }
         long done = clock.monotonicNanos();
         polls.add(1 + Math.max(0, after.version() - before.version()));
+        ReaderMetrics.logPolls(1 + Math.max(0, after.version() - before.version()));
         if (after.version() > before.version()) {
             pacing.news(done, after.version() - before.version());
         }

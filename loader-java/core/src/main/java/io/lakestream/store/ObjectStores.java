@@ -38,7 +38,7 @@ public final class ObjectStores {
                     throw new InvalidStreamUriException(redact(uri), "file URI '" + uri + "' must not contain '..'");
                 }
                 // the file store's client has no retries of its own: this is its one retry layer
-                return new RetryingStore(FileStore.open(Path.of(path), create));
+                return new RetryingStore(MeteredStore.wrap(FileStore.open(Path.of(path), create)));
             }
             default:
                 return openProvided(u, uri, scheme.toLowerCase(java.util.Locale.ROOT), create);
@@ -49,7 +49,7 @@ public final class ObjectStores {
         for (ObjectStoreProvider provider : ServiceLoader.load(ObjectStoreProvider.class, ObjectStores.class.getClassLoader())) {
             if (provider.scheme().equalsIgnoreCase(scheme)) {
                 try {
-                    return provider.open(u, create);
+                    return MeteredStore.wrap(provider.open(u, create)); // counts the requests its client makes (its retries inside)
                 } catch (IllegalArgumentException e) { // the provider contract's "bad URI"
                     throw new InvalidStreamUriException(redact(uri), e.getMessage());
                 }
