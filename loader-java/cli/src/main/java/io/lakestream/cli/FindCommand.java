@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 @Command(name = "find", description = {
         "Show the step(s) and rank(s) where record ID was (or will be) trained, reading only the batch",
         "objects whose producer cursor range can hold it. Says so when the record is not produced yet.",
-        "Exit 0 when found, 5 when not (yet)."})
+        "Exit 0 (ok) when found, exit 7 (not found) when not (yet)."})
 final class FindCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true)
     String stream;
