@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
  * what the log says was committed), 6 stream closed (see {@code lakestream close}), 7 not found
  * ({@code find}: the record is in no committed step yet).
  */
-@Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
+// scope INHERIT: every command answers --help (and --version), not just the top level
+@Command(name = "lakestream", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
         footer = {"", "Exit codes (every command, by the error's type): 0 (ok), 1 (error), 2 (usage: bad arguments or an invalid",
                 "stream URI; nothing was committed), 3 (fenced: a newer instance took over), 4 (timed out), 5 (commit unknown:",

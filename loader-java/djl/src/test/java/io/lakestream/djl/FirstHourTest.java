@@ -13,7 +13,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.training.EasyTrain;
 import ai.djl.training.Trainer;
 import ai.djl.training.dataset.Batch;
+import ai.djl.training.listener.TrainingListener;
+import ai.djl.training.listener.TrainingListenerAdapter;
 import io.lakestream.djl.examples.TrainAndResume;
+import io.lakestream.retention.Checkpoints;
+import io.lakestream.store.ObjectStores;
 import io.lakestream.reader.EndOfStreamException;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
@@ -39,29 +43,47 @@ class FirstHourTest {
     Path dir;
 
     /**
-     * The README's loop: default labels (the untransformed 'tokens' views), a data transform
+     * The loop of docs/java.md: default labels (the untransformed 'tokens' views), a data transform
      * only. EasyTrain.trainBatch's Batch.split moves the labels to a sub-manager of the batch:
      * not a detach, so closing the batch must not throw.
      */
     @Test
     void theReadmeSnippetTrainsAsWritten() throws Exception {
-        ObjectStore store = DjlStreams.produce(dir.resolve("s"), 1, 3, L, 30, true); // 10 steps, closed
+        DjlStreams.produce(dir.resolve("s"), 1, 3, L, 30, true).close(); // 10 steps, closed
+        String uri = "file://" + dir.resolve("s");
+        int rank = 0;
+        int worldSize = 1;
+        Path dir = this.dir.resolve("model");
         List<Long> trained = new ArrayList<>();
-        try (Model model = TrainAndResume.model(L); Trainer trainer = TrainAndResume.trainer(model, L)) {
-            try (LakestreamDataset ds = LakestreamDataset.builder(store, 0, 1)
+        TrainingListener record = new TrainingListenerAdapter() {
+            @Override
+            public void onTrainingBatch(Trainer t, TrainingListener.BatchData d) {
+                trained.add(((LakestreamBatch) d.getBatch()).step());
+            }
+        };
+        try (Model model = TrainAndResume.model(L); Trainer trainer = TrainAndResume.trainer(model, L, record)) {
+            // The loop of docs/java.md, verbatim (the doc-tests compare them).
+            try (LakestreamDataset ds = LakestreamDataset.builder(uri, rank, worldSize)    // e.g. "file:///data/stream"
                     .data("tokens")                                   // labels default to the data tensors
                     .addTransform(t -> t.toType(DataType.FLOAT32, false))
-                    .startStep(model.longProperty("lakestream.next_step", 0))
-                    .build()) {
-                for (Batch batch : trainer.iterateDataset(ds)) {
-                    try (batch) {
+                    .startStep(model.longProperty("lakestream.next_step", 0))  // after model.load(dir); 0 on a fresh start
+                    .build()) {                                       // checks rank, world size, floor, end, names, device now
+                for (Batch batch : trainer.iterateDataset(ds)) {      // one epoch
+                    try (batch) {                                     // closing the batch releases its pool slab
                         EasyTrain.trainBatch(trainer, batch);
                         trainer.step();
-                        trained.add(((LakestreamBatch) batch).step());
                     }
                 }
-                assertEquals(10, ds.nextStep());
+                model.setProperty("lakestream.next_step", Long.toString(ds.nextStep()));
+                model.save(dir, "mlp");
+                try (ObjectStore store = ObjectStores.open(uri, false)) {  // the checkpoint is durable: record it
+                    Checkpoints.record(store, ds.nextStep(), "ckpt-" + ds.nextStep());
+                }
             }
+        }
+        try (ObjectStore s = ObjectStores.open(uri, false)) {
+            assertEquals(10, io.lakestream.log.ManifestLog.open(s, true).state().checkpoints().getLast().step(),
+                    "the checkpoint of the snippet is recorded at the dataset's position");
         }
         assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L), trained);
     }
