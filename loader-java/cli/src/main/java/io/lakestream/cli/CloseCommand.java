@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "close", description = {
         "Close a stream: commit its end-of-stream record once every producer is done.",
-        "Readers that reach the end then stop at once (consume without --steps exits 0, a DJL or",
+        "Readers that reach the end then stop at once (consume without --steps exits 0 (ok), a DJL or",
         "PyTorch epoch ends) instead of waiting for a timeout; any later commit of batches is refused.",
         "Final and idempotent; checkpoints and GC keep working."})
 final class CloseCommand implements Callable<Integer> {

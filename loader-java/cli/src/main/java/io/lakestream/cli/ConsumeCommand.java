@@ -17,9 +17,9 @@ import picocli.CommandLine.Option;
 
 @Command(name = "consume", description = {
         "Read one rank's shards in step order and print one JSON line per step.",
-        "With --steps N it reads exactly N steps and fails (exit 4) if one is not committed within",
-        "--timeout-s (exit 1 if the stream is closed before N steps); without it, it reads until the",
-        "end of a closed stream, or until no new step arrives for --timeout-s, then exits 0."})
+        "With --steps N it reads exactly N steps and fails (exit 4 (timed out)) if one is not committed",
+        "within --timeout-s (exit 1 (error) if the stream is closed before N steps); without it, it reads",
+        "until the end of a closed stream, or until no new step arrives for --timeout-s, then exits 0 (ok)."})
 final class ConsumeCommand implements Callable<Integer> {
     enum Print { ids, digest }
 

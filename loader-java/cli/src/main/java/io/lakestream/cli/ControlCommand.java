@@ -20,7 +20,10 @@ import picocli.CommandLine.Option;
         "Commit a control record (trainer -> producers), atomically like a checkpoint record, or show the one in force.",
         "It holds the whole control state from the next step on: the current settings with --set applied and --unset",
         "removed. Producers of mixtures (--source NAME=SPEC) apply 'mixture=name:weight,...' from that step: batches",
-        "they made under the old state are dropped and made again, so every record still arrives exactly once."})
+        "they made under the old state are dropped and made again, so every record still arrives exactly once.",
+        "Keys: 'mixture', and free-form keys under 'x.' (producers never read them). A mixture must name only",
+        "sources the stream's mixture producers have (known from their committed cursors) and give each some weight.",
+        "Bad input is refused before anything is committed: exit 2 (usage)."})
 final class ControlCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true)
     String stream;
@@ -40,7 +43,7 @@ final class ControlCommand implements Callable<Integer> {
         for (String s : set) {
             int eq = s.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("--set '" + s + "' is not KEY=VALUE");
+                throw new UsageException("--set '" + s + "' is not KEY=VALUE");
             }
             kv.put(s.substring(0, eq), s.substring(eq + 1));
         }
@@ -48,7 +51,12 @@ final class ControlCommand implements Callable<Integer> {
             ManifestLog log = ManifestLog.open(store);
             boolean committed = false;
             if (!kv.isEmpty() || !unset.isEmpty()) {
-                CommitResult r = Controls.set(log, kv, unset, id);
+                CommitResult r;
+                try {
+                    r = Controls.set(log, kv, unset, id);
+                } catch (IllegalArgumentException e) {
+                    throw new UsageException(e); // refused by validation: nothing was committed
+                }
                 committed = r.committed();
             }
             ControlRecord c = log.state().control();

@@ -14,7 +14,7 @@ import picocli.CommandLine.Option;
         "Check that the store behind a stream URI keeps the promises the protocol is built on:",
         "racing put-if-absent writes have exactly one winner (small and multipart-sized objects),",
         "read-after-write, list-after-write (paged), ranged GET, delete. Writes only under",
-        "_probe/<random>/ and removes it. Exit 0 if every property holds, 1 otherwise.",
+        "_probe/<random>/ and removes it. Exit 0 (ok) if every property holds, exit 1 (error) otherwise.",
         "Stream creation runs the quick part of this once and refuses a store that fails it."})
 final class DoctorCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true, description = "stream URI (the stream need not exist)")

@@ -29,6 +29,7 @@ final class Errors {
             case ProducerFencedException f -> Main.EXIT_FENCED;
             case ReaderTimeoutException r -> Main.EXIT_TIMEOUT;
             case InvalidStreamUriException u -> Main.EXIT_USAGE;
+            case UsageException u -> Main.EXIT_USAGE;
             case CommitStateUnknownException c -> Main.EXIT_COMMIT_UNKNOWN;
             case StreamClosedException c -> Main.EXIT_CLOSED;
             default -> Main.EXIT_ERROR;

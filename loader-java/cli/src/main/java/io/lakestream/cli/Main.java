@@ -10,12 +10,20 @@ import picocli.CommandLine.Command;
  * ({@code find}: the record is in no committed step yet), 8 never found ({@code find}: and none
  * will deliver it, e.g. the stream is closed).
  */
-@Command(name = "lakestream", mixinStandardHelpOptions = true, version = "lakestream 0.1.0",
+// scope INHERIT: every command answers --help (and --version), not just the top level
+@Command(name = "lakestream", mixinStandardHelpOptions = true, scope = CommandLine.ScopeType.INHERIT, version = "lakestream 0.1.0",
         description = "Brokerless, object-store-native training data plane.",
+        footer = {"", "Exit codes (every command, by the error's type): 0 (ok), 1 (error), 2 (usage: bad arguments or an invalid",
+                "stream URI; nothing was committed), 3 (fenced: a newer instance took over), 4 (timed out), 5 (commit unknown:",
+                "run the producer again, it resumes from what the log says was committed), 6 (closed: see 'close'),",
+                "7 (not found: 'find')."},
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
                 CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class, BlameCommand.class,
                 FindCommand.class, ControlCommand.class, SimulateCommand.class, TopCommand.class})
 public final class Main {
+    /** Each exit code's name, as help texts and docs/cli.md write it: "exit N (name)". */
+    public static final java.util.Map<Integer, String> EXIT_NAMES = java.util.Map.of(0, "ok", 1, "error", 2, "usage", 3, "fenced",
+            4, "timed out", 5, "commit unknown", 6, "closed", 7, "not found", 8, "never");
     public static final int EXIT_ERROR = 1;
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_FENCED = 3;

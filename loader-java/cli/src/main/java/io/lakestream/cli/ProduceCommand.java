@@ -29,10 +29,12 @@ import picocli.CommandLine.Option;
 
 @Command(name = "produce", description = {
         "Write global batches from a source and commit them, exactly once.",
-        "Creates the stream if absent, resumes from this producer's committed cursor, and exits 0",
+        "Creates the stream if absent, resumes from this producer's committed cursor, and exits 0 (ok)",
         "when the source is exhausted (or --max-steps were written). A final partial batch (fewer",
         "than W x B records left) is committed as a smaller batch spread evenly over the ranks.",
-        "Exit 5 if the stream is closed."})
+        "Exit 6 (closed) if the stream is closed; exit 2 (usage) for bad arguments, before anything is committed.",
+        "A JSONL line that is not JSON (or lacks the field) stops the producer with its file and line number:",
+        "the batches before it are committed, and a rerun after the fix continues exactly."})
 final class ProduceCommand implements Callable<Integer> {
     @picocli.CommandLine.Mixin
     MetricsOption metrics = new MetricsOption();
@@ -160,12 +162,12 @@ final class ProduceCommand implements Callable<Integer> {
     public Integer call() {
         metrics.start("produce");
         if (worldSize < 1 || microBatch < 1 || seqLen < 1) {
-            throw new IllegalArgumentException("--world-size, --micro-batch and --seq-len must be >= 1");
+            throw new UsageException("--world-size, --micro-batch and --seq-len must be >= 1");
         }
         DType tokenType = switch (dtype.toLowerCase(java.util.Locale.ROOT)) {
             case "i32" -> DType.I32;
             case "u16" -> DType.U16;
-            default -> throw new IllegalArgumentException("--dtype must be i32 or u16, got '" + dtype + "'");
+            default -> throw new UsageException("--dtype must be i32 or u16, got '" + dtype + "'");
         };
         ProducerOptions opts = ProducerOptions.defaults().withCodec(lz4 ? Codec.LZ4 : Codec.NONE).withGroup(group, fixedGroup ? group : 64, !fixedGroup)
                 .withUnsafeStore(unsafeStore);
@@ -182,7 +184,12 @@ final class ProduceCommand implements Callable<Integer> {
         if (orphanGraceS != null) {
             template = template.withOrphanGraceMs(Math.round(orphanGraceS * 1000));
         }
-        Mixture mix = mixture();
+        Mixture mix;
+        try {
+            mix = mixture();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e); // before the store is opened: nothing was created or committed
+        }
         try (SampleSource src = mix != null ? mix : Sources.open(source.get(0), seqLen);
              ObjectStore store = ObjectStores.open(stream, true);
              TgbProducer p = TgbProducer.open(store, producer, template, opts, env);

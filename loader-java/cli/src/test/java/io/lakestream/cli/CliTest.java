@@ -158,7 +158,7 @@ class CliTest {
         }
         Cli.Result bad = Cli.run("produce", "--stream", u16, "--producer", "b", "--world-size", "2", "--micro-batch", "1",
                 "--seq-len", "4", "--source", "synthetic:records=4,seed=1", "--dtype", "f32");
-        assertEquals(1, bad.exit());
+        assertEquals(Main.EXIT_USAGE, bad.exit(), "a bad option value is a usage error");
         assertTrue(bad.err().contains("--dtype must be i32 or u16"), bad.err());
     }
 

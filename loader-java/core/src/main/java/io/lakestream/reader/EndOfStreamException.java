@@ -16,6 +16,13 @@ public final class EndOfStreamException extends LakestreamException {
         this.endStep = endStep;
     }
 
+    /** As above, with what the end means to the caller appended (e.g. an adapter's epoch). */
+    public EndOfStreamException(String stream, long endStep, long step, String detail) {
+        super("stream " + stream + " ended at step " + endStep + (step > endStep ? "; step " + step + " lies beyond its end"
+                : ": all its steps were read") + "; " + detail, stream);
+        this.endStep = endStep;
+    }
+
     /** The number of steps the stream holds. */
     public long endStep() {
         return endStep;

@@ -91,14 +91,36 @@ final class Documents implements Closeable {
         try {
             n = Json.MAPPER.readTree(line);
         } catch (IOException e) {
-            throw new IllegalArgumentException(p + " byte " + start + ": not a JSON line: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new IllegalArgumentException(where(p, start) + ": not a JSON line: " + e.getMessage().lines().findFirst().orElse(""));
         }
         JsonNode v = n == null ? null : n.get(corpus.field);
         if (v == null || !v.isTextual()) {
-            throw new IllegalArgumentException(p + " byte " + start + ": field '" + corpus.field + "' is "
+            throw new IllegalArgumentException(where(p, start) + ": field '" + corpus.field + "' is "
                     + (v == null ? "missing" : "not a string (" + v.getNodeType() + ")"));
         }
         return v.asText().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * "FILE line N (byte B)": what an editor finds. The reader may have started mid-file (a
+     * resumed cursor), so the line is counted from the file's start, only on this error path.
+     */
+    private static String where(Path p, long start) {
+        long line = 1;
+        try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(p), 1 << 16)) {
+            for (long i = 0; i < start; i++) {
+                int b = in.read();
+                if (b < 0) {
+                    break;
+                }
+                if (b == '\n') {
+                    line++;
+                }
+            }
+        } catch (IOException e) {
+            return p + " byte " + start;
+        }
+        return p + " line " + line + " (byte " + start + ")";
     }
 
     private static boolean isBlank(byte[] line) {

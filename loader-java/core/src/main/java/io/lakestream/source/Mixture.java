@@ -60,6 +60,7 @@ public final class Mixture implements SampleSource {
         if (defaults == null) {
             Arrays.fill(this.defaults, 1.0);
         } else {
+            unknown(defaults.keySet(), List.of(names), "--mixture");
             fill(this.defaults, defaults, "--mixture");
         }
         this.weights = this.defaults.clone();
@@ -67,13 +68,17 @@ public final class Mixture implements SampleSource {
         this.exhausted = new boolean[names.length];
     }
 
-    /** Parses {@code name:weight,name:weight}: distinct names, finite weights >= 0, some > 0. */
+    /** Parses {@code name:weight,name:weight}: no empty entry, distinct names, finite weights >= 0, some > 0. */
     public static Map<String, Double> parseWeights(String spec) {
         Map<String, Double> m = new LinkedHashMap<>();
         double sum = 0;
-        for (String part : spec.split(",")) {
+        String[] parts = spec.split(",", -1);
+        for (int i = 0; i < parts.length; i++) {
+            String part = parts[i];
             if (part.isBlank()) {
-                continue;
+                // "a:1,,b:1" is a typo as surely as "a1b1": refuse it rather than guess
+                throw new IllegalArgumentException("mixture '" + spec + "' has an empty entry (entry " + (i + 1) + " of "
+                        + parts.length + ")");
             }
             int c = part.lastIndexOf(':');
             if (c <= 0) {
@@ -98,6 +103,44 @@ public final class Mixture implements SampleSource {
             throw new IllegalArgumentException("mixture '" + spec + "' gives no source a weight above 0");
         }
         return m;
+    }
+
+    /**
+     * Refuses a mixture that names a source not in {@code have}: the producer would give it no
+     * samples and its weight would silently go to the others.
+     */
+    public static void unknown(java.util.Collection<String> named, java.util.Collection<String> have, String what) {
+        List<String> missing = new ArrayList<>();
+        for (String n : named) {
+            if (!have.contains(n)) {
+                missing.add(n);
+            }
+        }
+        if (!missing.isEmpty()) {
+            throw new IllegalArgumentException(what + " names source" + (missing.size() == 1 ? " " : "s ") + missing
+                    + " that " + (what.equals("--mixture") ? "this producer does not have" : "no mixture producer of the stream has")
+                    + " (sources: "
+                    + new java.util.TreeSet<>(have) + ")");
+        }
+    }
+
+    /**
+     * The source names a committed mixture cursor records (the producer's sources, sorted), or
+     * null if {@code cursor} is not a mixture cursor. This is how {@code control} learns which
+     * sources the stream's mixture producers have, without running them.
+     */
+    public static List<String> sourcesOf(String cursor) {
+        if (cursor == null || !cursor.startsWith("{")) {
+            return null;
+        }
+        try {
+            JsonNode at = parse(cursor).get("at");
+            List<String> out = new ArrayList<>();
+            at.fieldNames().forEachRemaining(out::add);
+            return out;
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
     }
 
     private void fill(double[] dst, Map<String, Double> w, String what) {

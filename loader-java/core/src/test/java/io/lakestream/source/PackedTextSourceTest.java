@@ -173,17 +173,17 @@ class PackedTextSourceTest {
     }
 
     @Test
-    void badJsonLinesAreReportedWithFileAndByteOffset() throws Exception {
+    void badJsonLinesAreReportedWithFileAndLineNumber() throws Exception {
         Path file = dir.resolve("bad.jsonl");
         Files.writeString(file, "{\"text\":\"fine\"}\n{\"other\":1}\n");
         try (SampleSource src = Sources.open("jsonl:path=" + file, 64)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> drain(src, 10));
-            assertTrue(e.getMessage().contains("bad.jsonl byte 16") && e.getMessage().contains("field 'text' is missing"), e.getMessage());
+            assertTrue(e.getMessage().contains("bad.jsonl line 2 (byte 16)") && e.getMessage().contains("field 'text' is missing"), e.getMessage());
         }
-        Files.writeString(file, "{\"text\":\"fine\"}\nnot json\n");
+        Files.writeString(file, "{\"text\":\"fine\"}\n\n{\"text\":\"fine\"}\nnot json\n");
         try (SampleSource src = Sources.open("jsonl:path=" + file, 64)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> drain(src, 10));
-            assertTrue(e.getMessage().contains("bad.jsonl byte 16: not a JSON line"), e.getMessage());
+            assertTrue(e.getMessage().contains("bad.jsonl line 4 (byte 33): not a JSON line"), e.getMessage());
         }
     }
 

@@ -1,6 +1,7 @@
 package io.lakestream.djl;
 
 import ai.djl.Device;
+import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
@@ -36,7 +37,7 @@ import java.util.concurrent.ExecutorService;
  * A Lakestream stream as a DJL {@link Dataset} for one rank: {@link #getData} yields one DJL
  * {@link Batch} ({@link LakestreamBatch}) per step, in step order. Its {@code data} are the named
  * tensors (default {@code tokens}), its {@code labels} the label tensors (default: the data
- * tensors themselves, as language modelling wants; {@code labels()} with no name for none).
+ * tensors themselves, as language modelling wants).
  *
  * <h2>A stream, not a collection</h2>
  * <ul>
@@ -53,9 +54,12 @@ import java.util.concurrent.ExecutorService;
  *       the batch size). A stream's final batch may be smaller.</li>
  *   <li><b>Where an epoch ends.</b> After {@code steps(n)} steps; else at the end of a closed
  *       stream (see {@code lakestream close}), at once; else when no new step is committed within
- *       the timeout. A step that is committed but cannot be fetched in time is an error, never
- *       an end: {@link io.lakestream.reader.PoolExhaustedException} when the consumer holds
- *       every pool slab.</li>
+ *       the timeout. An epoch that would have no step at all is an error
+ *       ({@link EndOfStreamException} on a finished stream, {@link ReaderTimeoutException} on an
+ *       open one), never an empty epoch, which DJL would report as a NaN loss. A step that is
+ *       committed but cannot be fetched in time is an error, never an end:
+ *       {@link io.lakestream.reader.PoolExhaustedException} when the consumer holds every pool
+ *       slab.</li>
  * </ul>
  *
  * <h2>Memory and lifetime</h2>
@@ -259,7 +263,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
         }
         if (previous != null) {
             previous.close("a newer iterator of this dataset was started, and this one was closed: the dataset has one "
-                    + "position (nextStep " + nextStep + "), so two live iterators would deliver the same steps twice");
+                    + "position, so two live iterators would deliver the same steps twice");
         }
         return it;
     }
@@ -303,7 +307,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             if (done) {
                 return false;
             }
-            slot.checkOpen();
+            checkSlot();
             if (slot.hasPending()) {
                 return true;
             }
@@ -320,15 +324,21 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 }
                 return true;
             } catch (EndOfStreamException e) {
+                if (delivered == 0) {
+                    // An epoch with no step would end "normally" and DJL would report its loss as NaN.
+                    throw fail(new EndOfStreamException(e.stream(), e.endStep(), nextStep, "this epoch has no step: the "
+                            + "previous one read the stream to its end (stop training at the end; ds.endStep() and "
+                            + "ds.size() say where it is)"));
+                }
                 return finish();
             } catch (ReaderTimeoutException e) {
-                if (steps < 0 && !e.committed()) {
+                if (steps < 0 && !e.committed() && delivered > 0) {
                     return finish(); // no new step within the timeout: this epoch ends
                 }
-                throw fail(e);
+                throw fail(e); // an epoch with no step at all is an error, never an empty epoch
             } catch (RuntimeException e) {
                 if (slot.isClosed()) {
-                    slot.checkOpen(); // closed under us: say why, not what the closing broke
+                    checkSlot(); // closed under us: say why, not what the closing broke
                 }
                 throw fail(e);
             }
@@ -348,6 +358,15 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             } catch (RuntimeException e) {
                 b.close();
                 throw fail(e); // the step stays the next one: a new iterator retries it, never skips it
+            }
+        }
+
+        /** The slot's closing reason, with the dataset's position now (not when the slot was closed). */
+        private void checkSlot() {
+            try {
+                slot.checkOpen();
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException(e.getMessage() + " (the dataset is now at step " + nextStep + ")");
             }
         }
 
@@ -372,8 +391,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             StepArrays owner = new StepArrays(b);
             owner.attachTo(sub);
             try {
-                NDList data = arrays(sub, b, dataNames, owner);
-                NDList labels = labelNames == null ? new NDList(data) : arrays(sub, b, labelNames, owner);
+                NDList data = arrays(sub, b, dataNames, owner, store);
+                NDList labels = labelNames == null ? new NDList(data) : arrays(sub, b, labelNames, owner, store);
                 if (copyArrays) {
                     data = copies(data);
                     labels = labelNames == null ? new NDList(data) : copies(labels);
@@ -416,16 +435,29 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 + samples + " samples (the producer fixes each step's batch: samples per rank = global batch / world size)";
     }
 
-    private static NDList arrays(NDManager m, StepBatch b, List<String> names, StepArrays owner) {
+    private static NDList arrays(NDManager m, StepBatch b, List<String> names, StepArrays owner, ObjectStore store) {
         NDList list = new NDList(names.size());
         for (String name : names) {
-            Tensor t = b.tensor(name);
+            Tensor t = tensor(b, name, store);
             NDArray a = m.create(t.data().asByteBuffer().order(ByteOrder.LITTLE_ENDIAN), new Shape(t.shape()), dataType(t.dtype()));
             a.setName(name);
             owner.watch(a);
             list.add(a);
         }
         return list;
+    }
+
+    /** The named tensor of {@code b}; an error naming the stream, step, rank and the tensors it has otherwise. */
+    static Tensor tensor(StepBatch b, String name, ObjectStore store) {
+        List<String> has = new ArrayList<>();
+        for (Tensor t : b.tensors()) {
+            if (t.name().equals(name)) {
+                return t;
+            }
+            has.add(t.name());
+        }
+        throw new IllegalArgumentException("stream " + store.describe() + " has no tensor '" + name + "' at step " + b.step()
+                + " (rank " + b.rank() + "; it has " + has + "): check the names given to data(...) and labels(...)");
     }
 
     private static NDList copies(NDList views) {
@@ -510,7 +542,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
 
         /**
          * The tensors that form each batch's labels. Default: the data tensors (the same arrays:
-         * language modelling; the loss shifts them). {@code labels()} with no name: no labels.
+         * language modelling; the loss shifts them). At least one name: {@link #build()} refuses
+         * {@code labels()} with none, since DJL's losses read {@code labels.get(0)}.
          */
         public Builder labels(String... names) {
             this.labelNames = List.of(names);
@@ -634,10 +667,11 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             if (timeoutMillis < 1) {
                 throw new IllegalArgumentException("timeout must be >= 1 ms, got " + timeoutMillis);
             }
-            checkNames("data", dataNames, false);
+            checkNames("data", dataNames);
             if (labelNames != null) {
-                checkNames("labels", labelNames, true);
+                checkNames("labels", labelNames);
             }
+            checkDevice(device);
             // Elastic: any written world size; the samples of each step are split over ours.
             ManifestLog log = elastic ? ManifestLog.open(store, true) : ManifestLog.open(store, worldSize, true);
             ManifestState s = log.state();
@@ -655,12 +689,57 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                     throw new IllegalArgumentException(sizeMismatch(batchSize, startStep, rank, samples));
                 }
             }
+            if (startStep < s.committedSteps()) {
+                checkTensorsAt(startStep);
+            }
             return log;
         }
 
-        private static void checkNames(String what, List<String> names, boolean mayBeEmpty) {
-            if (names.isEmpty() && !mayBeEmpty) {
-                throw new IllegalArgumentException(what + " needs at least one tensor name");
+        /**
+         * Reads this rank's shard of {@code step} (one ranged read) to check that every named
+         * tensor is in it, so a mistyped name fails here and not at the first batch. Tensor names
+         * are in the batch objects, not in the log; a step not committed yet is checked when it
+         * arrives.
+         */
+        private void checkTensorsAt(long step) {
+            ReaderOptions one = options.withPrefetch(1);
+            try (RankReader r = elastic ? RankReader.openElastic(store, rank, worldSize, step, one)
+                    : RankReader.open(store, rank, worldSize, step, one);
+                 StepBatch b = r.next(timeoutMillis)) {
+                for (String name : dataNames) {
+                    tensor(b, name, store);
+                }
+                if (labelNames != null) {
+                    for (String name : labelNames) {
+                        tensor(b, name, store);
+                    }
+                }
+            }
+        }
+
+        /**
+         * A GPU the engine does not have fails here, not with the engine's error at the first
+         * batch. Checked against DJL's default engine, the one {@code Model.newInstance} and
+         * {@code NDManager.newBaseManager()} use.
+         */
+        private static void checkDevice(Device d) {
+            if (d == null || !d.isGpu()) {
+                return;
+            }
+            Engine engine = Engine.getInstance();
+            int gpus = engine.getGpuCount();
+            if (d.getDeviceId() >= gpus) {
+                throw new IllegalArgumentException("optDevice(" + d + "): DJL's " + engine.getEngineName() + " engine sees "
+                        + gpus + " GPU" + (gpus == 1 ? "" : "s") + " on this machine" + (gpus == 0 ? "" : " (ids 0.." + (gpus - 1) + ")")
+                        + "; use Device.cpu(), or a device id below " + Math.max(gpus, 1));
+            }
+        }
+
+        private static void checkNames(String what, List<String> names) {
+            if (names.isEmpty()) {
+                throw new IllegalArgumentException(what + "() needs at least one tensor name" + (what.equals("labels")
+                        ? ": a DJL training batch needs labels (the loss reads labels.get(0)); leave labels() out to use the "
+                        + "data tensors as labels" : ""));
             }
             for (String n : names) {
                 if (n == null || n.isBlank()) {

@@ -69,11 +69,25 @@ final class StepArrays implements AutoCloseable {
         }
         for (NDArray a : views) {
             // Arrays on another device are copies (an engine copies to reach a GPU): no alias.
-            if (!a.isReleased() && a.getManager() != manager && Device.Type.CPU.equals(a.getDevice().getDeviceType())) {
+            if (!a.isReleased() && !ownedByBatch(a.getManager()) && Device.Type.CPU.equals(a.getDevice().getDeviceType())) {
                 out.add(a);
             }
         }
         return out;
+    }
+
+    /**
+     * Whether {@code m} is the batch's manager or a manager under it. DJL's {@code Batch.split}
+     * (called by {@code EasyTrain.trainBatch}) moves arrays a device move leaves as they are to a
+     * sub-manager of the batch's manager: that is not a detach, since closing the batch closes it.
+     */
+    private boolean ownedByBatch(NDManager m) {
+        for (NDManager x = m; x != null; x = x.getParentManager()) {
+            if (x == manager) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** The caller reports the kept arrays itself (by throwing): no warning in the log. */

@@ -96,7 +96,7 @@ class ControlChannelTest {
              TgbProducer p = TgbProducer.open(store, "p", config(), ProducerOptions.defaults().withGroup(100, 100, false))) {
             long[] next = {0};
             append(p, src, next, null);
-            Controls.set(store, Map.of("curriculum", "stage-2"), Set.of(), null);
+            Controls.set(store, Map.of("x.curriculum", "stage-2"), Set.of(), null);
             append(p, src, next, null);
             p.commit();
             assertEquals(2, p.committedSeq());
@@ -117,12 +117,12 @@ class ControlChannelTest {
             SyntheticSource src = new SyntheticSource(10_000, 1, 0, 1, 8);
             assertThrows(IllegalArgumentException.class, () -> Controls.set(store, Map.of(Controls.MIXTURE, "a:x"), Set.of(), null));
             assertThrows(IllegalArgumentException.class, () -> Controls.set(store, Map.of("bad key", "1"), Set.of(), null));
-            Controls.set(store, Map.of(Controls.MIXTURE, "a:1", "stage", "1"), Set.of(), null);
-            assertFalse(Controls.set(store, Map.of("stage", "1"), Set.of(), null).committed(), "nothing changes: nothing committed");
+            Controls.set(store, Map.of(Controls.MIXTURE, "a:1", "x.stage", "1"), Set.of(), null);
+            assertFalse(Controls.set(store, Map.of("x.stage", "1"), Set.of(), null).committed(), "nothing changes: nothing committed");
             try (TgbProducer p = TgbProducer.open(store, "p", config(), Streams.opts())) {
                 Streams.produceWith(p, W, 2, src, 30); // many versions: snapshots and index segments
             }
-            Controls.set(store, Map.of(), Set.of("stage"), null);
+            Controls.set(store, Map.of(), Set.of("x.stage"), null);
             ManifestState s = ManifestLog.open(store, true).state();
             assertTrue(s.lastSnapshotVersion() > 0, "reopened from a snapshot");
             assertEquals(List.of(1L, 2L), s.controls().stream().map(ControlRecord::version).toList());
