@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
         footer = {"", "Exit codes (every command, by the error's type): 0 (ok), 1 (error), 2 (usage: bad arguments or an invalid",
                 "stream URI; nothing was committed), 3 (fenced: a newer instance took over), 4 (timed out), 5 (commit unknown:",
                 "run the producer again, it resumes from what the log says was committed), 6 (closed: see 'close'),",
-                "7 (not found: 'find')."},
+                "7 (not found: 'find', a producer may still deliver it), 8 (never: 'find', and none ever will)."},
         subcommands = {ProduceCommand.class, ConsumeCommand.class, InspectCommand.class, CheckpointCommand.class, GcCommand.class,
                 CloseCommand.class, DemoCommand.class, NativeCommand.class, DoctorCommand.class, BlameCommand.class,
                 FindCommand.class, ControlCommand.class, SimulateCommand.class, TopCommand.class})

@@ -39,6 +39,7 @@ class ExitCodesDocTest {
         assertEquals(Main.EXIT_COMMIT_UNKNOWN, codeOf(table, "commit unknown"));
         assertEquals(Main.EXIT_CLOSED, codeOf(table, "closed"));
         assertEquals(Main.EXIT_NOT_FOUND, codeOf(table, "not found"));
+        assertEquals(Main.EXIT_NEVER, codeOf(table, "never"));
 
         String help = flat(Cli.run("--help").out());
         String codes = help.substring(help.indexOf("Exit codes"));
