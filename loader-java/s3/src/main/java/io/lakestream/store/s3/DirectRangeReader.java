@@ -414,13 +414,7 @@ final class DirectRangeReader implements AutoCloseable {
         }
 
         private byte[] ascii(StringBuilder t) {
-            int n = t.length();
-            if (ascii.length < n) {
-                ascii = new byte[Math.max(n, 2 * ascii.length)];
-            }
-            for (int i = 0; i < n; i++) {
-                ascii[i] = (byte) t.charAt(i);
-            }
+            ascii = SigV4Signer.ascii(t, ascii);
             return ascii;
         }
     }

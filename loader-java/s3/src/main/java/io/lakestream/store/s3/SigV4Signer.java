@@ -128,14 +128,23 @@ final class SigV4Signer {
     }
 
     private byte[] ascii(StringBuilder t) {
+        ascii = ascii(t, ascii);
+        return ascii;
+    }
+
+    /**
+     * The ASCII bytes of {@code t} in {@code buf} (grown when too small: the caller keeps the
+     * returned array for its next call), so a request's text costs no array per request.
+     */
+    static byte[] ascii(StringBuilder t, byte[] buf) {
         int n = t.length();
-        if (ascii.length < n) {
-            ascii = new byte[Math.max(n, 2 * ascii.length)];
+        if (buf.length < n) {
+            buf = new byte[Math.max(n, 2 * buf.length)];
         }
         for (int i = 0; i < n; i++) {
-            ascii[i] = (byte) t.charAt(i);
+            buf[i] = (byte) t.charAt(i);
         }
-        return ascii;
+        return buf;
     }
 
     private void hex(byte[] digest) {
