@@ -221,7 +221,10 @@ class RetentionTest {
             assertEquals(first.get(1).get((int) s.step()).sha256(), s.sha256());
         }
         // producing continues on the truncated log
-        Streams.produceWith(TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts()), W, B, new SyntheticSource(160, 4, 0, 1, 8), -1);
+        // closed before the test ends: its background snapshot writer must not write into the directory being deleted
+        try (TgbProducer again = TgbProducer.open(fs, "p", StreamConfig.of(W), Streams.opts())) {
+            Streams.produceWith(again, W, B, new SyntheticSource(160, 4, 0, 1, 8), -1);
+        }
         assertEquals(40, ManifestLog.open(fs).state().committedSteps());
     }
 
