@@ -73,6 +73,7 @@ class TypedErrorsTest {
         assertEquals(1, f.epoch());
         assertEquals(2, f.currentEpoch());
         assertEquals(fs.describe(), f.stream());
+        old.close();
     }
 
     @Test
@@ -104,6 +105,7 @@ class TypedErrorsTest {
         p.append(src.globalBatch(src.take(W, W), W), "c2");
         p.commit();
         assertEquals(2, ManifestLog.open(fs).state().producer("p").seq());
+        p.close();
     }
 
     @Test
@@ -121,5 +123,6 @@ class TypedErrorsTest {
         assertEquals(p.epoch(), s.epoch());
         assertEquals(key, s.key());
         assertTrue(s.getMessage().contains("two live instances"), s.getMessage());
+        p.close();
     }
 }

@@ -101,8 +101,10 @@ class ProcessCrashTest {
         Path streamDir = dir.resolve("s");
         String uri = "file://" + streamDir;
         Path logs = dir.resolve("logs");
-        // The zombie writes its first batch object, then stalls (a long GC pause) before committing.
-        Process zombie = Cli.start(logs, "zombie", Map.of("LAKESTREAM_FAILPOINTS", FailPoints.AFTER_OBJECT_WRITE + "=sleep:4000@1"),
+        // The zombie writes its first batch object, then stalls (a long GC pause) before committing,
+        // until the test creates the release file: after its replacement has finished, on any machine.
+        Path release = dir.resolve("release-zombie");
+        Process zombie = Cli.start(logs, "zombie", Map.of("LAKESTREAM_FAILPOINTS", FailPoints.AFTER_OBJECT_WRITE + "=await:" + release + "@1"),
                 produceArgs(uri, 0, 1, 40));
         Path data = streamDir.resolve(StreamLayout.DATA_PREFIX + "p0");
         long until = System.currentTimeMillis() + 30_000;
@@ -112,6 +114,8 @@ class ProcessCrashTest {
         assertTrue(Files.isDirectory(data), "zombie wrote its object");
         Process replacement = Cli.start(logs, "replacement", Map.of(), produceArgs(uri, 0, 1, 40));
         assertEquals(0, Cli.waitFor(replacement, 60), Cli.read(logs, "replacement.err"));
+        assertTrue(zombie.isAlive(), "the zombie is still stalled before its commit");
+        Files.createFile(release);
         int rc = Cli.waitFor(zombie, 60);
         String err = Cli.read(logs, "zombie.err");
         assertEquals(Main.EXIT_FENCED, rc, err);

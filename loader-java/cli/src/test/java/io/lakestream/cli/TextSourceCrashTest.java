@@ -29,8 +29,9 @@ class TextSourceCrashTest {
     Path dir;
 
     private static String[] produce(String uri) {
+        // exactly 4 steps per commit, so "the second commit" is the same steps on any machine
         return new String[] {"produce", "--stream", uri, "--producer", "p0", "--world-size", Integer.toString(W), "--micro-batch", "4",
-                "--seq-len", "256", "--source", "text:path=/usr/share/common-licenses"};
+                "--seq-len", "256", "--source", "text:path=/usr/share/common-licenses", "--group", "4", "--fixed-group"};
     }
 
     @Test
@@ -44,10 +45,13 @@ class TextSourceCrashTest {
         Path logs = dir.resolve("logs");
         long lastSeq = 0;
         for (int kill = 1; kill <= 2; kill++) {
-            // The producer stops after its second commit (a fail point that sleeps), is SIGKILLed there.
-            Process p = Cli.start(logs, "p" + kill, Map.of("LAKESTREAM_FAILPOINTS", FailPoints.AFTER_COMMIT + "=sleep:120000@2"),
+            // The producer stalls after its second commit (a fail point that waits for a file never
+            // created), is SIGKILLed there.
+            Path never = dir.resolve("never-" + kill);
+            Process p = Cli.start(logs, "p" + kill, Map.of("LAKESTREAM_FAILPOINTS", FailPoints.AFTER_COMMIT + "=await:" + never + "@2"),
                     produce(uri));
-            ProducerState st = awaitProgress(streamDir, lastSeq + 5, p, logs, "p" + kill);
+            ProducerState st = awaitStall(streamDir, never, p, logs, "p" + kill);
+            assertEquals(lastSeq + 8, st.seq(), "two commits of 4 steps after the resume point");
             p.destroyForcibly(); // SIGKILL
             p.waitFor();
             assertTrue(st.cursor().matches("text:i=\\d+,off=0,tok=[1-9]\\d*,file=.+"), "killed inside a document: " + st.cursor());
@@ -69,25 +73,17 @@ class TextSourceCrashTest {
         }
     }
 
-    /** Waits until the producer committed at least {@code seq} and its process is paused after a commit. */
-    private static ProducerState awaitProgress(Path streamDir, long seq, Process p, Path logs, String name) throws Exception {
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (System.currentTimeMillis() < deadline) {
+    /** Waits until the producer stalls at its fail point (after a commit), then reads what it committed. */
+    private static ProducerState awaitStall(Path streamDir, Path never, Process p, Path logs, String name) throws Exception {
+        Path reached = never.resolveSibling(never.getFileName() + ".reached");
+        long deadline = System.currentTimeMillis() + 120_000;
+        while (!java.nio.file.Files.exists(reached)) {
             assertTrue(p.isAlive(), name + " died early: " + Cli.read(logs, name + ".err"));
-            if (java.nio.file.Files.exists(streamDir.resolve("_lakestream.json"))) {
-                try (ObjectStore fs = FileStore.open(streamDir, false)) {
-                    ProducerState st = ManifestLog.open(fs, true).state().producer("p0");
-                    if (st != null && st.seq() >= seq) {
-                        Thread.sleep(300); // it sleeps at the fail point now: nothing more gets committed
-                        ProducerState again = ManifestLog.open(fs, true).state().producer("p0");
-                        if (again.seq() == st.seq()) {
-                            return again;
-                        }
-                    }
-                }
-            }
-            Thread.sleep(50);
+            assertTrue(System.currentTimeMillis() < deadline, name + " made no progress: " + Cli.read(logs, name + ".err"));
+            Thread.sleep(20); // polls another process's file: there is no event to wait on
         }
-        throw new AssertionError(name + " made no progress: " + Cli.read(logs, name + ".err"));
+        try (ObjectStore fs = FileStore.open(streamDir, false)) {
+            return ManifestLog.open(fs, true).state().producer("p0");
+        }
     }
 }

@@ -18,8 +18,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code LAKESTREAM_FAILPOINTS="name=action[@n];…"} (read by {@link #fromEnvironment()}, which
  * the command line uses), where action is {@code throw} (an {@link InjectedFailure}),
  * {@code halt} (the JVM dies at once with status 137, like SIGKILL: no shutdown hooks, no
- * finally blocks), {@code sleep:MS}; {@code @n} fires on the n-th hit only (1-based), otherwise
- * on every hit.
+ * finally blocks), {@code sleep:MS}, {@code await:PATH} (the thread waits until the file PATH
+ * exists: another process, typically a test, decides when a stalled writer goes on, with no race
+ * against a timer); {@code @n} fires on the n-th hit only (1-based), otherwise on every hit.
  */
 public final class FailPoints {
     /** The environment variable {@link #fromEnvironment()} reads. */
@@ -35,7 +36,7 @@ public final class FailPoints {
     /** Producer: commit returned, producer state not yet updated in memory. */
     public static final String AFTER_COMMIT = "producer.after_commit";
 
-    public sealed interface Action permits Throw, Halt, Sleep, Pause {}
+    public sealed interface Action permits Throw, Halt, Sleep, AwaitFile, Pause {}
 
     public record Throw() implements Action {}
 
@@ -43,6 +44,15 @@ public final class FailPoints {
 
     /** Sleeps on the system clock: it stands for a real stall (a GC pause) other processes live through. */
     public record Sleep(long millis) implements Action {}
+
+    /**
+     * Blocks the hitting thread until the file exists (checked every 10 ms on the system clock):
+     * the cross-process form of {@link Pause}, for a test that stalls a child process exactly
+     * here and lets it go on once something else has happened, however slow the machine. On the
+     * hit it first creates {@code FILE.reached}, the form of {@link Pause#awaitReached} another
+     * process can wait for.
+     */
+    public record AwaitFile(java.nio.file.Path file) implements Action {}
 
     /** Blocks the hitting thread until {@link #release()}; {@link #awaitReached} waits for the hit. */
     public record Pause(CountDownLatch reachedLatch, CountDownLatch releaseLatch) implements Action {
@@ -125,6 +135,8 @@ public final class FailPoints {
                 a = new Halt();
             } else if (act.startsWith("sleep:")) {
                 a = new Sleep(Long.parseLong(act.substring(6)));
+            } else if (act.startsWith("await:") && act.length() > 6) {
+                a = new AwaitFile(java.nio.file.Path.of(act.substring(6)));
             } else {
                 throw new IllegalArgumentException("bad fail point action '" + act + "' in '" + spec + "'");
             }
@@ -181,6 +193,23 @@ public final class FailPoints {
             case Sleep s -> {
                 try {
                     Clock.system().sleep(s.millis());
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+            case AwaitFile w -> {
+                try {
+                    java.nio.file.Path reached = w.file().resolveSibling(w.file().getFileName() + ".reached");
+                    try {
+                        java.nio.file.Files.createFile(reached);
+                    } catch (java.nio.file.FileAlreadyExistsException again) {
+                        // a later hit of an every-hit point: already said
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException("fail point " + name + " cannot create " + reached, e);
+                    }
+                    while (!java.nio.file.Files.exists(w.file())) {
+                        Clock.system().sleep(10);
+                    }
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                 }

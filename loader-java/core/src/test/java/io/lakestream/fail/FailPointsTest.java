@@ -44,8 +44,25 @@ class FailPointsTest {
     }
 
     @Test
+    void awaitBlocksUntilTheFileExistsAndSaysItWasReached(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        java.nio.file.Path go = dir.resolve("go");
+        FailPoints f = FailPoints.parse("x=await:" + go);
+        Thread t = new Thread(() -> f.hit("x"));
+        t.start();
+        java.nio.file.Path reached = dir.resolve("go.reached");
+        while (!java.nio.file.Files.exists(reached)) {
+            Thread.onSpinWait();
+        }
+        t.join(200);
+        assertTrue(t.isAlive(), "still waiting: the file does not exist yet");
+        java.nio.file.Files.createFile(go);
+        t.join(30_000);
+        assertTrue(!t.isAlive(), "went on once the file exists");
+    }
+
+    @Test
     void badSpecsAreRefusedNamingTheEntry() {
-        for (String bad : new String[] {"noequals", "=throw", "p=explode", "p=throw@x", "p=sleep:soon"}) {
+        for (String bad : new String[] {"noequals", "=throw", "p=explode", "p=throw@x", "p=sleep:soon", "p=await:"}) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> FailPoints.parse(bad), bad);
             assertTrue(e.getMessage().contains(bad.contains("=") ? bad.substring(bad.indexOf('=') + 1) : bad), e.getMessage());
         }

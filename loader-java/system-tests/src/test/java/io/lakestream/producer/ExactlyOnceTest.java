@@ -68,6 +68,8 @@ class ExactlyOnceTest {
         assertTrue(e.getMessage().contains("fenced") && e.getMessage().contains("epoch " + old.epoch()), e.getMessage());
         // the replacement resumes from the committed cursor (nothing), so the zombie's batch is not lost
         Streams.produceWith(fresh, W, B, src, -1);
+        fresh.close();
+        old.close();
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(60));
     }
 
@@ -158,6 +160,7 @@ class ExactlyOnceTest {
                 () -> p.append(src.globalBatch(src.take(0, 4), 2), "next=4"));
         assertTrue(e.getMessage().contains("world size 3"), e.getMessage());
         assertTrue(fs.list(StreamLayout.DATA_PREFIX, null, 10).isEmpty(), "nothing written");
+        p.close();
     }
 
     @Test
