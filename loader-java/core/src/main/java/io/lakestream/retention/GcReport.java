@@ -23,6 +23,13 @@ public record GcReport(boolean dryRun, long floor, long reclaimedBelowBefore, lo
         this(dryRun, floor, reclaimedBelowBefore, batchObjects, batchBytes, orphanObjects, orphanBytes, logFiles, logBytes, List.of());
     }
 
+    /** What one kind of GC found (and, unless a dry run, reclaimed). */
+    public record Reclaimed(long objects, long bytes) {
+        static Reclaimed of(java.util.Collection<io.lakestream.store.ObjectInfo> found) {
+            return new Reclaimed(found.size(), found.stream().mapToLong(io.lakestream.store.ObjectInfo::size).sum());
+        }
+    }
+
     public long objects() {
         return batchObjects + orphanObjects + logFiles;
     }

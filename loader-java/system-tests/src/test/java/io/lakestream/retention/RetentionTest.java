@@ -22,6 +22,7 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -134,6 +135,54 @@ class RetentionTest {
         assertEquals(1, r.orphanObjects());
         assertEquals(5, dataKeys(fs).size());
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
+    }
+
+    @Test
+    void eachKindOfGarbageIsCollectedByItsOwnCollectorAndNothingElse() {
+        ObjectStore fs = store();
+        try (TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W).withSnapshotInterval(4), Streams.opts().withGroup(1, 1, false))) {
+            Streams.produceWith(p, W, B, new SyntheticSource(120, 4, 0, 1, 8), -1); // 30 steps, one version each
+        }
+        failPoints.set(FailPoints.AFTER_OBJECT_WRITE, new FailPoints.Throw(), 1);
+        TgbProducer crashy = TgbProducer.open(fs, "crashy", StreamConfig.of(W),
+                Streams.opts().withGroup(1, 1, false).withWriteParallelism(0), env);
+        assertThrows(FailPoints.InjectedFailure.class, () -> Streams.produceWith(crashy, W, B, new SyntheticSource(100, 5, 0, 1, 8), -1));
+        failPoints.clearAll();
+        TgbProducer.open(fs, "crashy", StreamConfig.of(W), Streams.opts()).close(); // fenced: its object is an orphan
+        List<List<Streams.Seen>> before = Streams.readAll(fs, W);
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 20, null);
+        Checkpoints.record(log, 25, null); // floor 20
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        clock.advance(Math.max(gcLog.config().logGraceMs(), 3_600_000) + 1_000); // past both graces
+        List<String> unrecognised = new ArrayList<>();
+        assertEquals(31, dataKeys(fs).size(), "30 committed + 1 orphan");
+
+        GcReport.Reclaimed logFiles = new LogGc(gcLog, 0).run(false, unrecognised);
+        assertTrue(logFiles.objects() > 0 && logFiles.bytes() > 0, "old versions and snapshots");
+        assertEquals(31, dataKeys(fs).size(), "log GC deletes no batch object");
+        assertEquals(0, gcLog.refresh().reclaimedBelowStep());
+
+        GcReport.Reclaimed orphans = new OrphanGc(gcLog, 3_600_000).run(false, unrecognised);
+        assertEquals(1, orphans.objects(), "the fenced producer's object, not the committed batches below the floor");
+        assertEquals(30, dataKeys(fs).size());
+        assertEquals(0, gcLog.refresh().reclaimedBelowStep());
+
+        BatchGc.Pass batches = new BatchGc(gcLog).run(false);
+        assertEquals(20, batches.objects().size());
+        assertEquals(20, batches.floor());
+        assertEquals(10, dataKeys(fs).size());
+        assertEquals(20, gcLog.refresh().reclaimedBelowStep(), "the mark moved with the batches");
+        assertEquals(List.of(), unrecognised);
+        assertEquals(0, new GarbageCollector(gcLog, 3_600_000).run(false).objects(), "nothing left for the composite");
+        for (int rank = 0; rank < W; rank++) {
+            List<Streams.Seen> after = Streams.readRank(fs, rank, W, 20, 30);
+            assertEquals(10, after.size());
+            for (Streams.Seen seen : after) {
+                assertEquals(before.get(rank).get((int) seen.step()).sha256(), seen.sha256(), "rank " + rank + " step " + seen.step());
+            }
+        }
     }
 
     @Test
@@ -267,8 +316,9 @@ class RetentionTest {
         ManifestLog.openOrCreate(fs, cfg);
         AtomicReference<Throwable> err = new AtomicReference<>();
         AtomicLong maxLagSeen = new AtomicLong();
+        TgbProducer p = TgbProducer.open(fs, "p", cfg, Streams.opts());
         Thread producer = new Thread(() -> {
-            try (TgbProducer p = TgbProducer.open(fs, "p", cfg, Streams.opts())) {
+            try (p) {
                 Streams.produceWith(p, W, B, new SyntheticSource(80, 1, 0, 1, 8), -1); // 20 steps
             } catch (Throwable t) {
                 err.set(t);
@@ -277,12 +327,13 @@ class RetentionTest {
         producer.start();
         ManifestLog log = ManifestLog.open(fs);
         long until = System.currentTimeMillis() + 10_000;
-        while (log.refresh().committedSteps() < 5 && System.currentTimeMillis() < until) {
-            Thread.sleep(20);
+        // until the producer itself says it waits for a checkpoint (no timing: its own state)
+        while (p.flowWaits() == 0 && producer.isAlive() && System.currentTimeMillis() < until) {
+            Thread.onSpinWait();
         }
-        Thread.sleep(500);
         assertEquals(5, log.refresh().committedSteps(), "the producer stops at the bound without a checkpoint");
         assertTrue(producer.isAlive());
+        assertTrue(String.valueOf(p.waitingReason()).contains("flow control"), p.waitingReason());
         long ckpt = 0;
         while (producer.isAlive() || log.refresh().committedSteps() > ckpt) {
             var s = log.refresh();
