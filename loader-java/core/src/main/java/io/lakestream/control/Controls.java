@@ -66,7 +66,7 @@ public final class Controls {
             if (cur != null ? next.equals(cur.settings()) : next.isEmpty()) {
                 return Changes.NONE;
             }
-            return Changes.control(new ControlRecord(s.controlVersion() + 1, s.committedSteps(), next, by, System.currentTimeMillis()));
+            return Changes.control(new ControlRecord(s.controlVersion() + 1, s.committedSteps(), next, by, log.env().clock().wallMillis()));
         });
     }
 

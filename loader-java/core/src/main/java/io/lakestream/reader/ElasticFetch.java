@@ -9,6 +9,7 @@ import io.lakestream.format.TensorBlob;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.time.Clock;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -37,9 +38,17 @@ final class ElasticFetch {
     /** The part of stored shard {@code shard} a rank takes: samples [from, to) of it. */
     private record Piece(int shard, long from, long to, boolean rows) {}
 
-    static StepBatch fetch(ObjectStore store, PinnedPool pool, long step, TgbEntry entry, int rank, int worldSize, String stream)
-            throws InterruptedException {
-        long t0 = System.nanoTime();
+    /**
+     * Lends pool memory for one rank-step: the reader's, so a wait for a slab is seen by its
+     * consumer as pool exhaustion exactly as on the direct path.
+     */
+    interface SlabLender {
+        PinnedPool.Lease lend(long bytes) throws InterruptedException;
+    }
+
+    static StepBatch fetch(ObjectStore store, SlabLender slabs, long step, TgbEntry entry, int rank, int worldSize, String stream,
+            Clock clock) throws InterruptedException {
+        long t0 = clock.monotonicNanos(); // like the direct fetch: the injected clock times it
         String where = "stream " + stream + " step " + step + " rank " + rank + " of " + worldSize + " (elastic) object " + entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
         List<ShardEntry> shards = entry.shards();
@@ -95,7 +104,7 @@ final class ElasticFetch {
             need = -1;
         }
         ShardReads.boundByObject(store, entry, need, stream, step, rank);
-        PinnedPool.Lease lease = pool.acquire(scratch + out, 60_000);
+        PinnedPool.Lease lease = slabs.lend(scratch + out);
         try {
             MemorySegment slab = lease.segment();
             long fetched = 0;
@@ -116,7 +125,7 @@ final class ElasticFetch {
                         fetched += h.byteSize();
                         if (Crc32c.of(h) != s.headerCrc32c()) {
                             throw new ChecksumMismatchException("checksum mismatch in the tensor header of " + w + " (bytes "
-                                    + s.offset() + ".." + (s.offset() + s.headerLength()) + ")");
+                                    + s.offset() + ".." + (s.offset() + s.headerLength()) + ")", stream, step, rank, entry.object());
                         }
                     }
                     headers[i] = TensorBlob.readHeader(h, s.rawLength() - s.headerLength(), w);
@@ -200,7 +209,7 @@ final class ElasticFetch {
                         if (bad >= 0) {
                             throw new ChecksumMismatchException("checksum mismatch in " + where + " shard " + p.shard + " sample " + bad
                                     + " (step sample " + (s.firstSample() + bad) + "): header crc32c "
-                                    + Long.toHexString(h.sampleCrcs()[(int) bad]));
+                                    + Long.toHexString(h.sampleCrcs()[(int) bad]), stream, step, rank, entry.object());
                         }
                     }
                 } else {
@@ -218,7 +227,7 @@ final class ElasticFetch {
                 shape[0] = count;
                 tensors.add(new Tensor(first.names()[t], first.dtypes()[t], shape, outData.asSlice(outOff[t], rowBytes[t] * count)));
             }
-            return new StepBatch(step, rank, entry.object(), count, List.copyOf(tensors), outData, lease, System.nanoTime() - t0,
+            return new StepBatch(step, rank, entry.object(), count, List.copyOf(tensors), outData, lease, clock.monotonicNanos() - t0,
                     fetched);
         } catch (RuntimeException e) {
             lease.close();

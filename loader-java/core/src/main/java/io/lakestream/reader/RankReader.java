@@ -448,10 +448,30 @@ public final class RankReader implements AutoCloseable {
         }
     }
 
+    /**
+     * A slab of {@code need} bytes for {@code step}, waiting as long as it takes (closing the
+     * reader interrupts us); meanwhile the consumer's next() sees the step in waitingForSlab and
+     * reports the exhaustion instead of a timeout. Every fetch path leases here.
+     */
+    private PinnedPool.Lease lease(long step, long need) throws InterruptedException {
+        PinnedPool.Lease lease = pool.tryAcquire(need, 0);
+        if (lease == null) {
+            waitingForSlab.add(step);
+            try {
+                while (lease == null) {
+                    lease = pool.tryAcquire(need, 1_000);
+                }
+            } finally {
+                waitingForSlab.remove(step);
+            }
+        }
+        return lease;
+    }
+
     private StepBatch fetch(long step, TgbEntry entry) throws InterruptedException {
         if (worldSize != streamWorldSize) {
             try {
-                return ElasticFetch.fetch(store, pool, step, entry, rank, worldSize, store.describe());
+                return ElasticFetch.fetch(store, bytes -> lease(step, bytes), step, entry, rank, worldSize, store.describe(), clock);
             } catch (NoSuchKeyException gone) {
                 throw missing(step, entry, gone);
             }
@@ -468,19 +488,7 @@ public final class RankReader implements AutoCloseable {
         } catch (NoSuchKeyException gone) {
             throw missing(step, entry, gone);
         }
-        PinnedPool.Lease lease = pool.tryAcquire(need, 0);
-        if (lease == null) {
-            // Wait as long as it takes (closing the reader interrupts us); the consumer's next()
-            // sees this step in waitingForSlab and reports the exhaustion instead of a timeout.
-            waitingForSlab.add(step);
-            try {
-                while (lease == null) {
-                    lease = pool.tryAcquire(need, 1_000);
-                }
-            } finally {
-                waitingForSlab.remove(step);
-            }
-        }
+        PinnedPool.Lease lease = lease(step, need);
         try {
             MemorySegment stored = lease.segment().asSlice(0, shard.length());
             try {

@@ -54,9 +54,10 @@ class CommitterTest {
     private long nextRecord;
     private long nextSeq = 1;
     private Arena arena;
+    private int opened;
 
     private void open(StreamConfig config, int group, boolean adaptive) {
-        store = FileStore.open(dir.resolve("s"), true);
+        store = FileStore.open(dir.resolve("s" + (++opened)), true);
         StreamEnv env = StreamEnv.defaults().withClock(clock).withFailPoints(FailPoints.none());
         log = ManifestLog.openOrCreate(store, config, env, true);
         log.commit("p", s -> new Changes(Map.of("p", new ProducerState(1, 0, null)), List.of(), List.of()));
@@ -121,6 +122,21 @@ class CommitterTest {
         assertEquals(1, committer.committedSeq());
         assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()));
         assertEquals(1, committer.commits());
+    }
+
+    @Test
+    void aFixedGroupWaitsForItsLastBatchHoweverLongItTakes() {
+        tearDown();
+        open(StreamConfig.of(1), 3, false);
+        enqueue(true);
+        enqueue(true);
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()), "two of three: nothing due, no linger bound");
+        clock.advance(3_600_000);
+        assertEquals(Committer.IDLE, committer.runOnce(clock.monotonicNanos()), "an hour later still nothing due");
+        assertEquals(0, log.refresh().committedSteps());
+        enqueue(true);
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(3, log.refresh().committedSteps(), "the third fills the group");
     }
 
     @Test

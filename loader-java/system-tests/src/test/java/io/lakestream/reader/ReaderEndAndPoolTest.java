@@ -14,6 +14,8 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.api.io.TempDir;
 
 /** What a reader says at the end of a closed stream, and when its consumer holds every pool slab. */
@@ -67,11 +69,13 @@ class ReaderEndAndPoolTest {
         }
     }
 
-    @Test
-    void batchesTheConsumerDoesNotCloseExhaustThePoolAndTheErrorSaysSo() {
+    /** The direct reader and an elastic one (world size 1 over a stream of 2) report exhaustion alike. */
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void batchesTheConsumerDoesNotCloseExhaustThePoolAndTheErrorSaysSo(boolean elastic) {
         ObjectStore fs = produced(120); // 20 steps, all committed
         ReaderOptions opts = ReaderOptions.defaults().withPrefetch(1); // a pool of 4 slabs
-        try (RankReader r = RankReader.open(fs, 0, W, 0, opts)) {
+        try (RankReader r = elastic ? RankReader.openElastic(fs, 0, 1, 0, opts) : RankReader.open(fs, 0, W, 0, opts)) {
             List<StepBatch> kept = new ArrayList<>();
             PoolExhaustedException e = null;
             while (e == null && kept.size() < 20) {
