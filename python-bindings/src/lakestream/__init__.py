@@ -10,9 +10,9 @@ The Java library runs in this process (JPype); tensors reach Python without a co
     for batch in torch.utils.data.DataLoader(ds, batch_size=None):
         ...
 """
-from ._errors import (BelowFloorError, CheckpointError, DataError, EndOfStreamError, FencedError, InvalidArgumentError, LakestreamError,
-                      PoolExhaustedError, StepTimeoutError, StreamClosedError, StreamIdleError, StreamNotFoundError, StreamURIError,
-                      WorldSizeMismatchError)
+from ._errors import (BelowFloorError, CheckpointError, CommitTimeoutError, CommitUnknownError, DataError, EndOfStreamError,
+                      FencedError, InvalidArgumentError, LakestreamError, PoolExhaustedError, StepTimeoutError, StoreError,
+                      StreamClosedError, StreamIdleError, StreamNotFoundError, StreamURIError, WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
 from .checkpoint import close_stream, consumers, record_checkpoint, register_consumer, remove_consumer
 from .control import control, set_control
@@ -30,7 +30,7 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
            "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers",
-           "produce", "ProduceError", "WorkerDiedError"]
+           "produce", "ProduceError", "WorkerDiedError", "StoreError", "CommitUnknownError", "CommitTimeoutError"]
 
 
 def __getattr__(name):

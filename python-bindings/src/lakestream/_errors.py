@@ -115,6 +115,35 @@ class BelowFloorError(InvalidArgumentError):
         self.floor = floor
 
 
+class StoreError(LakestreamError, OSError):
+    """The object store failed after the store layer's retries. ``key`` is the object concerned (or
+    None), ``retryable`` whether the same call may succeed later (network trouble, throttling)."""
+
+    def __init__(self, message, key=None, retryable=None):
+        super().__init__(message)
+        self.key = key
+        self.retryable = retryable
+
+
+class CommitUnknownError(LakestreamError):
+    """A commit's confirmation was lost and reading it back failed too: it may or may not be in the
+    log. Never guess: re-open the producer (same id), whose committed cursor says what landed.
+    ``key`` is the version file in doubt."""
+
+    def __init__(self, message, key=None):
+        super().__init__(message)
+        self.key = key
+
+
+class CommitTimeoutError(LakestreamError, TimeoutError):
+    """A commit kept losing races to other committers until its deadline. Nothing of it was
+    committed (the outcome is known): try again. ``conflicts`` is the races lost."""
+
+    def __init__(self, message, conflicts=None):
+        super().__init__(message)
+        self.conflicts = conflicts
+
+
 class CheckpointError(LakestreamError, ValueError):
     """A checkpoint record was refused (e.g. its step is not committed yet)."""
 
@@ -182,6 +211,12 @@ _BY_TYPE = (
     ("io.lakestream.format.FormatException", lambda e, where, msg: DataError(where + msg)),  # checksum, log format
     ("io.lakestream.log.BelowFloorException",
      lambda e, where, msg: BelowFloorError(where + msg, step=int(e.step()), floor=int(e.floor()))),
+    ("io.lakestream.log.CommitStateUnknownException", lambda e, where, msg: CommitUnknownError(
+        where + msg, key=None if e.key() is None else str(e.key()))),
+    ("io.lakestream.log.CommitTimeoutException",
+     lambda e, where, msg: CommitTimeoutError(where + msg, conflicts=int(e.conflicts()))),
+    ("io.lakestream.store.StoreException", lambda e, where, msg: StoreError(
+        where + msg, key=None if e.key() is None else str(e.key()), retryable=bool(e.isRetryable()))),
     ("java.lang.IllegalArgumentException", lambda e, where, msg: InvalidArgumentError(where + msg)),
 )
 

@@ -1,7 +1,9 @@
 package io.lakestream.lineage;
 
+import io.lakestream.LakestreamException;
+
 /** Lineage of a step whose batch (and log entries) GC already reclaimed was asked for. */
-public final class StepReclaimedException extends IllegalArgumentException {
+public final class StepReclaimedException extends LakestreamException {
     private final long step;
     private final long reclaimedBelow;
     private final long floor;
@@ -9,7 +11,7 @@ public final class StepReclaimedException extends IllegalArgumentException {
     public StepReclaimedException(String stream, long step, long reclaimedBelow, long floor) {
         super("step " + step + " of " + stream + " was reclaimed by GC (batches below step " + reclaimedBelow
                 + " are deleted; retention floor " + floor + "): its lineage is no longer available; steps from "
-                + reclaimedBelow + " on still are");
+                + reclaimedBelow + " on still are", stream);
         this.step = step;
         this.reclaimedBelow = reclaimedBelow;
         this.floor = floor;

@@ -708,8 +708,7 @@ public final class ManifestLog {
 
     private void checkDeadline(long deadline, String committer, int conflicts, String key) {
         if (pastDeadline(deadline)) {
-            throw new StoreException("commit by " + committer + " to " + store.describe() + " did not succeed within "
-                    + COMMIT_TIMEOUT_MS + " ms (" + conflicts + " races lost to other committers)", key, null, false);
+            throw new CommitTimeoutException(store.describe(), committer, COMMIT_TIMEOUT_MS, conflicts, key);
         }
     }
 

@@ -1,5 +1,6 @@
 package io.lakestream.producer;
 
+import io.lakestream.LakestreamException;
 import io.lakestream.log.ControlRecord;
 
 /**
@@ -8,14 +9,14 @@ import io.lakestream.log.ControlRecord;
  * new epoch; the caller resumes its source at {@link TgbProducer#committedCursor()} and
  * generates from there under {@link #control()}.
  */
-public final class ControlChangedException extends RuntimeException {
+public final class ControlChangedException extends LakestreamException {
     private final transient ControlRecord control;
     private final long generatedUnder;
 
     public ControlChangedException(String stream, String producer, long generatedUnder, ControlRecord control) {
         super("producer '" + producer + "' of " + stream + " generated batches under control version " + generatedUnder
                 + ", but version " + control.version() + " is in force from step " + control.fromStep() + " (" + control.settings()
-                + "): they were dropped; resume at the committed cursor under the new control");
+                + "): they were dropped; resume at the committed cursor under the new control", stream);
         this.control = control;
         this.generatedUnder = generatedUnder;
     }

@@ -572,8 +572,6 @@ public final class TgbProducer implements AutoCloseable {
             return new StreamClosedException(log.store().describe(), s.endStep(), "so batch object " + key + " of producer '" + id
                     + "' was reclaimed before it could be committed");
         }
-        return new IllegalStateException("batch object " + log.where(key) + " was taken and then deleted before producer '" + id
-                + "' epoch " + epoch + " could read it back, although the log does not fence it: something other than"
-                + " Lakestream's GC deletes batch objects");
+        return new BatchObjectDeletedException(log.store().describe(), id, epoch, key, log.where(key));
     }
 }
