@@ -333,11 +333,12 @@ def proc_rss_mb(pid, key="VmRSS"):
     return 0.0
 
 
-def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None):
+def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None, committed=None):
     """Trains from ``it`` through the warm-up, then ``a.steps`` measured steps; prints one JSON result line.
 
     ``backlog()``: steps committed ahead of the trainer (lakestream); the warm-up then goes on until
-    it is at most 1 (the start-up backlog is drained) or for ``a.max_warmup`` more steps."""
+    it is at most 1 (the start-up backlog is drained) or for ``a.max_warmup`` more steps.
+    ``committed()``: the steps the log holds now (read fresh), at the window's start and end."""
     import torch
     torch.set_num_threads(1)
     vocab = a.vocab
@@ -359,6 +360,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
             t_start = time.perf_counter()
             cpu_start = time.process_time()
             wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
+            committed0 = committed() if committed else None
         t0 = time.perf_counter()
         try:
             batch = next(it)
@@ -390,11 +392,14 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
     wall = time.perf_counter() - t_start
     cpu = time.process_time() - cpu_start
     wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
+    # Producers run ahead of training (up to the flow-control bound): their CPU is per step they
+    # committed in the window, not per step trained, or a growing backlog would count against them.
+    produced = committed() - committed0 if committed else None
     res = {
         "setup": setup, "steps": a.steps, "warmup_steps": measure_from, "backlog_at_measure": ahead,
         "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
         "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
-        "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall,
+        "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall, "produced_steps": produced,
         "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
         "workers_rss_mb": sum(proc_rss_mb(p) for p in worker_pids()), "load_avg": os.getloadavg()[0],
         "log": log,
@@ -464,8 +469,14 @@ def phase_lakestream(a):
             recorder[:] = [threading.Thread(target=lakestream.record_checkpoint, args=(a.uri, step + 1))]
             recorder[0].start()
         print("STEP %d" % step, flush=True)
+    def committed():
+        fresh = lakestream.Reader(a.uri, 0, 1)  # loads the log now; the reader above may not have looked lately
+        try:
+            return fresh.committed_steps()
+        finally:
+            fresh.close()
     return run_trainer(a, it, "lakestream, produce(num_workers=%d)" % a.producers, on_step=progress,
-                       backlog=lambda: reader.committed_steps() - reader.next_step)
+                       backlog=lambda: reader.committed_steps() - reader.next_step, committed=committed)
 
 
 class PipelineSamples:
@@ -515,9 +526,21 @@ def pin(cpus):
         os.sched_setaffinity(0, cpus)
 
 
+# glibc's malloc hands large freed blocks (every step's activations and gradients) back to the
+# kernel and faults them in again on the next step; on some VMs a page fault is slow enough that
+# the tiny model's step took 41-72 ms instead of 11-13 ms (measured here, /usr/bin/python3, one
+# thread). Keeping freed memory in the process, as jemalloc/tcmalloc-preloading operators do, is
+# applied to every process of both setups alike; --glibc-malloc-defaults turns it off.
+MALLOC_TUNING = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30)}
+GLIBC_MALLOC_DEFAULTS = "--glibc-malloc-defaults" in sys.argv
+
+
 def child_env():
     # One compute thread per process, and no OpenMP threads spinning on other CPUs.
-    return dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if not GLIBC_MALLOC_DEFAULTS:
+        env.update(MALLOC_TUNING)
+    return env
 
 
 # Every trainer and producer runs in a session of its own (start_new_session): with the kernel's
@@ -560,6 +583,8 @@ def parse_args(argv=None):
     ap.add_argument("--producer-cpus", help="CPUs of the producer node, e.g. 1 (default: the rest)")
     ap.add_argument("--no-isolation", action="store_true", help="skip the failure-isolation runs")
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
+    ap.add_argument("--glibc-malloc-defaults", action="store_true",
+                    help="leave glibc's malloc thresholds alone (default: every process keeps freed memory, see MALLOC_TUNING)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="where results go (default examples/results)")
     ap.add_argument("--workdir", help=argparse.SUPPRESS)
     ap.add_argument("--phase", choices=["all", "colocated", "lakestream", "producer"], default="all",
@@ -709,7 +734,7 @@ def _run_lakestream(a, name, uri, kill, started):
     res["exit"] = rc
     wall = a.steps / res["steps_per_s"]
     res["workers_cpu"] = prod_cpu / wall  # the producer node's CPU over the measured steps
-    res["prep_cpu_ms_per_step"] = 1000 * prod_cpu / a.steps
+    res["prep_cpu_ms_per_step"] = 1000 * prod_cpu / (res.get("produced_steps") or a.steps)
     res["workers_rss_mb"] = prod_rss
     if kill:
         res["producer_killed"] = killed is not None and killed[0] == -signal.SIGKILL
@@ -820,9 +845,11 @@ def main(argv=None):
         tokens_per_step = a.micro_batch * a.seq_len
         print("pipeline: %s -> NFKC + boilerplate filter -> byte-level BPE (%d merges, vocab %d) -> packed %d x %d "
               "tokens per step; trainer: embedding+MLP d=%d, 1 thread; trainer node CPUs %s, producer node CPUs %s; "
-              "load average %.2f"
+              "load average %.2f; malloc: %s"
               % ("%d Debian copyright/licence files" % n_files if n_files else "generated documents", a.merges,
-                 a.vocab, a.micro_batch, a.seq_len, a.d_model, a.trainer_cpus, a.producer_cpus, load0), flush=True)
+                 a.vocab, a.micro_batch, a.seq_len, a.d_model, a.trainer_cpus, a.producer_cpus, load0,
+                 "glibc defaults" if GLIBC_MALLOC_DEFAULTS else "freed memory kept (%s)"
+                 % ", ".join("%s=%s" % kv for kv in MALLOC_TUNING.items())), flush=True)
         # Rounds run every setup in turn, so a burst of other load on the machine hits all of
         # them alike; each setup reports its median round (by steps/s).
         runs = collections.defaultdict(list)
