@@ -1,6 +1,5 @@
 package io.lakestream.metrics;
 
-import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -9,15 +8,11 @@ import java.util.concurrent.atomic.LongAdder;
  * increment allocates nothing once a cell exists.
  */
 public final class Counter implements Meter {
-    private final String name;
-    private final String help;
-    private final List<String> labels;
+    private final MeterId id;
     private final LongAdder value = new LongAdder();
 
-    Counter(String name, String help, List<String> labels) {
-        this.name = name;
-        this.help = help;
-        this.labels = labels;
+    Counter(MeterId id) {
+        this.id = id;
     }
 
     public void inc() {
@@ -34,18 +29,8 @@ public final class Counter implements Meter {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String help() {
-        return help;
-    }
-
-    @Override
-    public List<String> labels() {
-        return labels;
+    public MeterId id() {
+        return id;
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.lakestream.metrics;
 
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.DoubleSupplier;
 
@@ -10,16 +9,12 @@ import java.util.function.DoubleSupplier;
  * DoubleSupplier, String...)}), for values derived from others such as the data-stall share.
  */
 public final class Gauge implements Meter {
-    private final String name;
-    private final String help;
-    private final List<String> labels;
+    private final MeterId id;
     private final AtomicLong value = new AtomicLong();
     private final DoubleSupplier computed; // null: the settable value
 
-    Gauge(String name, String help, List<String> labels, DoubleSupplier computed) {
-        this.name = name;
-        this.help = help;
-        this.labels = labels;
+    Gauge(MeterId id, DoubleSupplier computed) {
+        this.id = id;
         this.computed = computed;
     }
 
@@ -37,7 +32,7 @@ public final class Gauge implements Meter {
 
     private void settable() {
         if (computed != null) {
-            throw new UnsupportedOperationException("gauge " + name + " is computed when read; it cannot be set");
+            throw new UnsupportedOperationException("gauge " + id.name() + " is computed when read; it cannot be set");
         }
     }
 
@@ -46,18 +41,8 @@ public final class Gauge implements Meter {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String help() {
-        return help;
-    }
-
-    @Override
-    public List<String> labels() {
-        return labels;
+    public MeterId id() {
+        return id;
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.lakestream.metrics;
 
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -19,16 +18,12 @@ public final class Histogram implements Meter {
     /** Finite buckets; index {@code FINITE} is the +Inf bucket. */
     public static final int FINITE = MAX_EXP - MIN_EXP + 1;
 
-    private final String name;
-    private final String help;
-    private final List<String> labels;
+    private final MeterId id;
     private final AtomicLongArray buckets = new AtomicLongArray(FINITE + 1);
     private final LongAdder sumNanos = new LongAdder();
 
-    Histogram(String name, String help, List<String> labels) {
-        this.name = name;
-        this.help = help;
-        this.labels = labels;
+    Histogram(MeterId id) {
+        this.id = id;
     }
 
     /** Records one duration; a negative one (a clock step) counts as zero. */
@@ -71,18 +66,8 @@ public final class Histogram implements Meter {
     }
 
     @Override
-    public String name() {
-        return name;
-    }
-
-    @Override
-    public String help() {
-        return help;
-    }
-
-    @Override
-    public List<String> labels() {
-        return labels;
+    public MeterId id() {
+        return id;
     }
 
     @Override

@@ -9,12 +9,20 @@ import java.util.List;
  * the hot path).
  */
 public sealed interface Meter permits Counter, Gauge, Histogram {
-    String name();
+    MeterId id();
 
-    String help();
+    default String name() {
+        return id().name();
+    }
+
+    default String help() {
+        return id().help();
+    }
 
     /** Label names and values, alternating, in registration order. */
-    List<String> labels();
+    default List<String> labels() {
+        return id().labels();
+    }
 
     /** The Prometheus type: counter, gauge or histogram. */
     String type();

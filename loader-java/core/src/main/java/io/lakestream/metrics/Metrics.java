@@ -73,22 +73,22 @@ public final class Metrics {
     }
 
     public Counter counter(String name, String help, String... labels) {
-        return register(name, labels, "counter", l -> new Counter(name, help, l), Counter.class);
+        return register(name, labels, "counter", l -> new Counter(new MeterId(name, help, l)), Counter.class);
     }
 
     /** A gauge the caller sets. */
     public Gauge gauge(String name, String help, String... labels) {
-        return register(name, labels, "gauge", l -> new Gauge(name, help, l, null), Gauge.class);
+        return register(name, labels, "gauge", l -> new Gauge(new MeterId(name, help, l), null), Gauge.class);
     }
 
     /** A gauge computed when read (called by exporters, on their thread). */
     public Gauge gauge(String name, String help, DoubleSupplier value, String... labels) {
-        return register(name, labels, "gauge", l -> new Gauge(name, help, l, value), Gauge.class);
+        return register(name, labels, "gauge", l -> new Gauge(new MeterId(name, help, l), value), Gauge.class);
     }
 
     /** A duration histogram, exported in seconds: name it {@code …_seconds}. */
     public Histogram histogram(String name, String help, String... labels) {
-        return register(name, labels, "histogram", l -> new Histogram(name, help, l), Histogram.class);
+        return register(name, labels, "histogram", l -> new Histogram(new MeterId(name, help, l)), Histogram.class);
     }
 
     private synchronized <M extends Meter> M register(String name, String[] labels, String type,
