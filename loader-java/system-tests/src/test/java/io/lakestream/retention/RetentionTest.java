@@ -232,8 +232,9 @@ class RetentionTest {
         });
         slow.start();
         assertTrue(pause.awaitReached(10, java.util.concurrent.TimeUnit.SECONDS));
-        Thread.sleep(20); // older than the (zero) grace period, and not committed yet
-        assertEquals(0, new GarbageCollector(ManifestLog.open(fs), 0).run(false).orphanObjects(),
+        // an hour on (GC ages objects on its log's clock): far older than the zero grace, and not committed yet
+        ManualClock clock = new ManualClock(System.currentTimeMillis() + 3_600_000);
+        assertEquals(0, new GarbageCollector(ManifestLog.open(fs, StreamEnv.defaults().withClock(clock)), 0).run(false).orphanObjects(),
                 "the writer's epoch is current: it may still commit the object");
         pause.release();
         slow.join(30_000);
