@@ -10,6 +10,7 @@ import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.RecordRange;
 import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
@@ -219,6 +220,10 @@ public final class TgbProducer implements AutoCloseable {
      * @param shards      one tensor map per rank, rank 0 first
      * @param cursorAfter the source position after this batch, stored with it in the log
      * @return the batch's sequence number
+     *
+     * <p>Shards that carry record ids ({@code record_id}, and {@code last_record_id} for packed
+     * samples; I64 or I32, one per sample) get their bounds recorded in the entry
+     * ({@link RecordRange}), so lineage's {@code find} reads only the objects that can hold a record.
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter) {
         return append(shards, cursorAfter, null);
@@ -239,6 +244,7 @@ public final class TgbProducer implements AutoCloseable {
                     + " has world size " + w);
         }
         awaitRoom();
+        RecordRange records = RecordRange.of(shards);
         long seq = nextSeq;
         long ep = committer.epoch();
         String key = StreamLayout.batchObjectKey(log.config(), id, ep, seq);
@@ -259,7 +265,7 @@ public final class TgbProducer implements AutoCloseable {
         nextSeq++;
         MemorySegment object = enc.object();
         QueuedBatch b = new QueuedBatch(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
-                controlVersion), clock.monotonicNanos());
+                controlVersion, records), clock.monotonicNanos());
         queue.add(b);
         if (writers == null) {
             appendInline(b, buf, object);
