@@ -21,8 +21,9 @@ import java.util.TreeMap;
 /**
  * Reclaims storage no reader at or above the retention floor can need:
  * <ol>
- *   <li>batch objects of steps in [already reclaimed, floor), then a log record that moves the
- *       "reclaimed below" mark to the floor (readers asking below it get a clear error);</li>
+ *   <li>a log record that moves the "reclaimed below" mark to the floor (readers asking below it
+ *       get a clear error; consumers can no longer register below it), then the batch objects of
+ *       steps in [already reclaimed, mark);</li>
  *   <li>orphans: objects under {@code data/} that no committed step references, that their
  *       producer can no longer commit (a newer epoch fenced it, see {@link #mayStillBeCommitted}),
  *       and that are older than the orphan grace period (by default the stream's
@@ -77,13 +78,35 @@ public final class GarbageCollector {
         long from = s.reclaimedBelowStep();
 
         // 1. batches below the floor
-        // What any step at or above the floor names is never deleted, whatever names it below: the
+        // The entries of [from, floor) are read first (once the mark moves, the log refuses them).
+        List<TgbEntry> below = new ArrayList<>();
+        for (long step = from; step < floor; step++) {
+            below.add(log.entry(step));
+        }
+        // Then the mark is committed, and only then are the objects deleted. Why this order: a
+        // consumer may register below the floor while nothing there is reclaimed (Checkpoints), so
+        // the mark must be in the log before any object under it goes. The mark is recomputed from
+        // the state the commit extends: a consumer registered since lowers it, and whichever of the
+        // two commits lands second sees the other. A crash after the commit leaves objects below
+        // the mark that no step at or above it names: the orphan pass below (of a later run)
+        // deletes them once the orphan grace has passed.
+        long mark = floor;
+        if (!dryRun && floor > from) {
+            long[] committed = {floor};
+            log.commit("gc", st -> {
+                committed[0] = Math.min(floor, Math.min(st.floorStep(), st.committedSteps()));
+                return st.reclaimedBelowStep() >= committed[0] ? Changes.NONE
+                        : new Changes(Map.of(), List.of(), List.of(), committed[0]);
+            });
+            mark = Math.max(from, committed[0]);
+        }
+        // What any step at or above the mark names is never deleted, whatever names it below: the
         // log refuses two steps naming one object (ManifestState checks producer sequences), and
         // GC does not rely on that alone.
-        Set<String> needed = liveObjects(floor);
+        Set<String> needed = liveObjects(mark);
         Map<String, Long> belowFloor = new HashMap<>();
-        for (long step = from; step < floor; step++) {
-            TgbEntry e = log.entry(step);
+        for (long step = from; step < mark; step++) {
+            TgbEntry e = below.get((int) (step - from));
             // Only ever a batch object: the log rejects an entry naming another key, and GC checks again.
             if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject && !needed.contains(e.object())) {
                 belowFloor.put(e.object(), e.objectSize());
@@ -93,17 +116,12 @@ public final class GarbageCollector {
         if (!dryRun && !belowFloor.isEmpty()) {
             store.deleteAll(List.copyOf(belowFloor.keySet()));
         }
-        if (!dryRun && floor > from) {
-            final long f = floor;
-            log.commit("gc", st -> st.reclaimedBelowStep() >= f ? Changes.NONE
-                    : new Changes(Map.of(), List.of(), List.of(), f));
-        }
 
         // 2. orphans: listed objects referenced by no committed step at or above the floor
         long now = log.env().clock().wallMillis();
         List<ObjectInfo> candidates = new ArrayList<>();
         List<String> unrecognised = new ArrayList<>();
-        Set<String> live = liveObjects(floor);
+        Set<String> live = liveObjects(mark);
         for (ObjectInfo o : store.list(StreamLayout.DATA_PREFIX, null, Integer.MAX_VALUE)) {
             if (StreamLayout.parse(o.key()) instanceof StreamLayout.Unknown u) {
                 unrecognised.add(u.describe());
@@ -114,7 +132,7 @@ public final class GarbageCollector {
         if (!candidates.isEmpty()) {
             // a commit may have landed since: re-read and spare whatever it references now, and
             // whatever its producer can still commit
-            Set<String> liveNow = liveObjects(floor);
+            Set<String> liveNow = liveObjects(mark);
             ManifestState now2 = log.state();
             candidates.removeIf(o -> liveNow.contains(o.key()) || mayStillBeCommitted(o.key(), now2));
         }
@@ -148,7 +166,7 @@ public final class GarbageCollector {
             LOG.log(System.Logger.Level.WARNING, unrecognised.size() + " keys of " + store.describe() + " are not Lakestream keys and"
                     + " were left alone, e.g. " + unrecognised.get(0));
         }
-        return new GcReport(dryRun, floor, from, belowFloor.size(), batchBytes, candidates.size(), orphanBytes,
+        return new GcReport(dryRun, mark, from, belowFloor.size(), batchBytes, candidates.size(), orphanBytes,
                 logGarbage.size(), logBytes, List.copyOf(unrecognised));
     }
 
