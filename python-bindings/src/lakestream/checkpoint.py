@@ -21,8 +21,8 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     job, a reference run); None is the default consumer. Each consumer's newest
     ``keep_checkpoints`` are retained, the retention floor is the lowest step any consumer
     retains, and flow control measures from the slowest consumer's newest checkpoint. A
-    consumer's first checkpoint registers it (see :func:`register_consumer`); below the floor
-    that raises :class:`BelowFloorError`.
+    consumer's first checkpoint registers it (see :func:`register_consumer`); at a step GC has
+    reclaimed that raises :class:`BelowFloorError`.
     """
     step = int(step)
     if step < 0:
@@ -43,8 +43,10 @@ def register_consumer(uri: str, name: str, start_step: int = 0) -> int:
     """Registers consumer ``name`` (an eval job, a reference run, a sweep) to read the stream from
     ``start_step``: it holds the retention floor there until it records later checkpoints
     (:func:`record_checkpoint` with ``consumer=name``) or is removed (:func:`remove_consumer`).
-    Register it before the floor passes ``start_step`` (e.g. when the stream is created):
-    below the floor it raises :class:`BelowFloorError`. Idempotent. Returns the log version."""
+    ``start_step`` may lie below the current floor (a reference run decided on after training
+    checkpointed) as long as GC has not reclaimed it: the floor drops to it. Where GC has
+    reclaimed, it raises :class:`BelowFloorError` (``step``, and ``floor`` = the lowest step
+    still readable). Idempotent. Returns the log version."""
     if not isinstance(name, str) or not name:
         raise TypeError("lakestream: consumer name must be a non-empty str, got %r" % (name,))
     return record_checkpoint(uri, start_step, id="registered", consumer=name)
