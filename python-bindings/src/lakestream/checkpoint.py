@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from . import _jvm
-from ._errors import CheckpointError, java_errors
+from ._errors import BelowFloorError, CheckpointError, java_errors
 from .reader import _open_store
 
 
@@ -33,8 +33,15 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     who = "" if consumer is None else " for consumer '%s'" % consumer
     store = _open_store(uri, False)
     try:
-        with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
-            return _commit_checkpoint(store, step, ckpt_id, uri, consumer)
+        try:
+            with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
+                return _commit_checkpoint(store, step, ckpt_id, uri, consumer)
+        except BelowFloorError as e:
+            # Java's message already names the consumer, the step, the stream and the lowest step
+            # still readable: one line without a second prefix saying the same.
+            one = BelowFloorError("lakestream: " + str(e.java_exception.getMessage()), step=e.step, floor=e.floor)
+            one.java_exception = e.java_exception
+            raise one from e.__cause__  # the Java trace only when LAKESTREAM_JAVA_TRACE=1 asked for it
     finally:
         store.close()
 
