@@ -87,6 +87,24 @@ def consumers(uri: str) -> dict:
         store.close()
 
 
+def run_gc(uri: str, dry_run: bool = False, orphan_grace_s: float = None) -> dict:
+    """Runs the stream's garbage collection once (what ``lakestream gc`` does) and returns its
+    report: ``floor`` (steps below it are reclaimed), ``batch_objects`` / ``batch_bytes`` (batches
+    below the floor), ``orphan_objects``, ``log_files``, ``objects``, ``bytes``. The floor respects
+    every consumer's checkpoints. ``orphan_grace_s``: default the stream's ``orphan_grace_ms``."""
+    import json
+    store = _open_store(uri, False)
+    try:
+        with java_errors("cannot collect garbage of stream '%s'" % uri):
+            ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
+            Gc = _jvm.jclass("io.lakestream.retention.GarbageCollector")
+            log = ManifestLog.open(store)
+            g = Gc(log) if orphan_grace_s is None else Gc(log, int(orphan_grace_s * 1000))
+            return json.loads(str(g.run(bool(dry_run)).toJson()))
+    finally:
+        store.close()
+
+
 def close_stream(uri: str) -> int:
     """Closes the stream: commits its end-of-stream record; returns the number of steps it holds.
 
