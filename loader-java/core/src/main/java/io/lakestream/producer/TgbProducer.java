@@ -373,7 +373,8 @@ public final class TgbProducer implements AutoCloseable {
                     clock.sleep(Math.max(0, (wake - now + 999_999) / 1_000_000)); // rounded up: a 0 ms sleep would not move time on
                 }
             } else {
-                queue.awaitUntil(() -> committer.committedSeq() >= target, WAIT_SLICE_NANOS);
+                // drained, not committer.committedSeq(): that moves before the result is recorded
+                queue.awaitUntil(() -> queue.drainedUpTo(target), WAIT_SLICE_NANOS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -406,12 +407,12 @@ public final class TgbProducer implements AutoCloseable {
         queue.flushUpTo(target);
         long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, maxWaitMillis));
         try {
-            while (committer.committedSeq() < target) {
+            while (!queue.drainedUpTo(target)) {
                 long left = deadline - clock.monotonicNanos();
                 if (left <= 0) {
                     return false;
                 }
-                queue.awaitUntil(() -> committer.committedSeq() >= target || clock.monotonicNanos() - deadline >= 0,
+                queue.awaitUntil(() -> queue.drainedUpTo(target) || clock.monotonicNanos() - deadline >= 0,
                         Math.min(WAIT_SLICE_NANOS, left));
                 checkUsable();
             }
