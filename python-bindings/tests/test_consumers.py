@@ -51,9 +51,31 @@ def test_trainer_eval_job_and_reference_run_share_one_stream(jvm, uri):
     assert "below the retention floor 6" in str(e) and "\n" not in str(e)
     assert e.__cause__ is None and e.__suppress_context__, "no chained Java traceback unless asked for"
     assert e.java_exception is not None
-    with pytest.raises(lakestream.BelowFloorError, match="below the retention floor 6"):
+    with pytest.raises(lakestream.BelowFloorError, match="the lowest step still readable is 6") as ei:
         lakestream.register_consumer(uri, "late", 2)
+    assert (ei.value.step, ei.value.floor) == (2, 6) and "\n" not in str(ei.value)
+    assert ei.value.__cause__ is None
     with pytest.raises(lakestream.CheckpointError, match="only 12 steps"):
         lakestream.record_checkpoint(uri, 13, consumer="eval")
     with pytest.raises(TypeError):
         lakestream.register_consumer(uri, None, 0)
+
+
+def test_a_consumer_registered_below_the_floor_holds_it_while_nothing_there_is_reclaimed(jvm, uri):
+    written = write_stream(uri, world_size=1, steps=12)
+    lakestream.close_stream(uri)
+    for step in (4, 8):
+        lakestream.record_checkpoint(uri, step)  # training is at 8; floor 4 (keep_checkpoints=2)
+    # A reference run decided on later, from step 0: nothing below the floor is reclaimed yet.
+    lakestream.register_consumer(uri, "reference", 0)
+    assert lakestream.consumers(uri) == {"default": [4, 8], "reference": [0]}
+    assert _gc(uri) == 0, "the reference run holds the floor at 0"
+    assert _read(uri, 0) == dict(enumerate(written))
+    lakestream.remove_consumer(uri, "reference")
+    assert _gc(uri) == 4
+    with pytest.raises(lakestream.BelowFloorError) as ei:
+        lakestream.register_consumer(uri, "reference", 0)
+    e = ei.value
+    assert (e.step, e.floor) == (0, 4) and "\n" not in str(e), str(e)
+    assert "cannot register consumer 'reference' at step 0" in str(e) and "lowest step still readable is 4" in str(e)
+    assert e.__cause__ is None and e.__suppress_context__

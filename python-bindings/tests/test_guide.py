@@ -24,3 +24,5 @@ def test_the_guides_snippets_run(tmp_path):
                        timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "read to its end (step 12)" in r.stdout and "below the retention floor 5" in r.stdout, r.stdout
+    assert "cannot register consumer 'late' at step 0" in r.stdout and "the lowest step still readable is 5" in r.stdout, \
+        r.stdout

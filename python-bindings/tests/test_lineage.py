@@ -1,8 +1,9 @@
 """lakestream.blame / lakestream.find against what the rank readers deliver."""
+import numpy as np
 import pytest
 
 import lakestream
-from conftest import write_stream
+from conftest import tokens_for, write_stream
 
 
 def _read_ids(uri, rank, world_size, steps):
@@ -67,3 +68,45 @@ def test_control_records_govern_steps_in_lineage(jvm, uri):
     b = lakestream.blame(uri, 2)
     assert b["control"] == 1 and b["control_settings"] == {"mixture": "web:0.7,code:0.3"}
     assert b["control_applied"] is None  # the Python producer does not follow control records
+
+
+class _Records:
+    """A map-style dataset of records 1000.. (a plain class: lakestream.produce needs no torch)."""
+
+    def __len__(self):
+        return 24
+
+    def __getitem__(self, i):
+        return {"tokens": np.full(4, i, dtype=np.int32), "record_id": np.int64(1000 + i)}
+
+
+def _entries(uri):
+    store = lakestream.reader._open_store(uri, False)
+    try:
+        log = lakestream._jvm.jclass("io.lakestream.log.ManifestLog").open(store)
+        return [log.entry(s) for s in range(int(log.state().committedSteps()))]
+    finally:
+        store.close()
+
+
+def test_find_reads_only_the_objects_whose_record_range_holds_the_id(jvm, uri):
+    # Cursors as the guide writes them (str(i + 1)): lineage cannot interpret them, so without
+    # the manifest's record ranges every lookup read all 12 objects.
+    with lakestream.Producer(uri, "py", 2) as p:
+        for i in range(12):
+            ids = np.arange(6 * i, 6 * i + 6, dtype=np.int64)
+            p.append([{"tokens": tokens_for(ids[:3], 8), "record_id": ids[:3]},
+                      {"tokens": tokens_for(ids[3:], 8), "record_id": ids[3:]}], cursor=str(i + 1))
+    # lakestream.produce: the collated record_id of its samples, steps 12..15
+    assert lakestream.produce(uri, _Records(), producer="ds", world_size=2, micro_batch=3) == 4
+    ranges = [(int(e.recordRange().first()), int(e.recordRange().last())) for e in _entries(uri)]
+    assert ranges[:2] == [(0, 5), (6, 11)] and ranges[12:] == [(1000, 1005), (1006, 1011), (1012, 1017), (1018, 1023)]
+    for rid, step, rank in ((0, 0, 0), (40, 6, 1), (71, 11, 1), (1013, 14, 0)):
+        f = lakestream.find(uri, rid)
+        assert f["status"] == "found", f["message"]
+        assert [(h["step"], h["rank"]) for h in f["hits"]] == [(step, rank)]
+        assert f["objects_read"] == 1, f
+    lakestream.close_stream(uri)
+    f = lakestream.find(uri, 500)  # never produced, on a closed stream: final, from the log alone
+    assert f["status"] == "not_found" and f["objects_read"] == 0, f
+    assert "the stream is closed" in f["message"]

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+import lakestream
 from conftest import python_env, write_stream
 
 # The trainer: three phases, each announced by a file, each ended by one signal. For SIGINT the
@@ -105,3 +106,69 @@ def _await_file(path, proc, timeout_s=90):
         if time.monotonic() > deadline:
             raise AssertionError("trainer did not reach %s" % path.name)
         time.sleep(0.01)
+
+
+# A producer held by flow control (max_lag_steps=2, no trainer records a checkpoint). A watcher
+# thread reports the producer's own waiting reason; the test sends SIGINT only then, so the
+# signal lands while append() waits.
+PRODUCER = textwrap.dedent("""
+    import os, sys, threading, time
+    import numpy as np
+    import lakestream
+    uri, out = sys.argv[1], sys.argv[2]
+
+    def mark(name, text=""):
+        with open(os.path.join(out, name + ".tmp"), "w") as f:
+            f.write(text)
+        os.rename(os.path.join(out, name + ".tmp"), os.path.join(out, name))
+
+    p = lakestream.Producer(uri, "py", 1, max_lag_steps=2)
+
+    def watch():
+        while p.waiting_reason is None:
+            time.sleep(0.005)
+        mark("waiting", p.waiting_reason)
+
+    threading.Thread(target=watch, daemon=True).start()
+    appended = 0
+    try:
+        for i in range(50):
+            ids = np.array([i], dtype=np.int64)
+            p.append([{"tokens": np.zeros((1, 4), np.int32), "record_id": ids}], cursor=str(i + 1))
+            appended += 1
+        sys.exit("flow control never held the producer")
+    except KeyboardInterrupt:
+        mark("interrupted")
+    t0 = time.monotonic()
+    p.close()
+    sys.stderr.write("close took %.2f s\\n" % (time.monotonic() - t0))
+    print("closed after %d appends" % appended)
+""")
+
+
+def test_ctrl_c_while_flow_control_holds_append_raises_keyboard_interrupt(jvm, uri, tmp_path):
+    out = tmp_path / "marks"
+    out.mkdir()
+    p = subprocess.Popen([sys.executable, "-c", PRODUCER, uri, str(out)], env=python_env(),
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _await_file(out / "waiting", p)
+        reason = (out / "waiting").read_text()
+        assert reason.startswith("flow control: 2 committed steps beyond the latest checkpoint (none)"), reason
+        sent = time.monotonic()
+        p.send_signal(signal.SIGINT)
+        _await_file(out / "interrupted", p)
+        took = time.monotonic() - sent
+        stdout, stderr = p.communicate(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, stderr
+    print("KeyboardInterrupt %.2f s after SIGINT; %s" % (took, stderr.strip()))
+    assert took < 10, "KeyboardInterrupt came %.1f s after Ctrl-C" % took  # an unsliced wait never returns
+    assert stdout.strip() == "closed after 2 appends", stdout + stderr
+    assert "Java" not in stderr, stderr
+    # Nothing half-done: the two batches before the wait are committed, the interrupted one is not.
+    with lakestream.Producer(uri, "py", 1) as again:
+        assert again.committed_seq == 2 and again.committed_cursor == "2"

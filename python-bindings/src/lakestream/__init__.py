@@ -14,7 +14,7 @@ from ._errors import (BelowFloorError, CheckpointError, CommitTimeoutError, Comm
                       FencedError, InvalidArgumentError, LakestreamError, PoolExhaustedError, StepTimeoutError, StoreError,
                       StreamClosedError, StreamIdleError, StreamNotFoundError, StreamURIError, WorldSizeMismatchError)
 from ._jvm import JvmError, ensure_jvm
-from .checkpoint import close_stream, consumers, record_checkpoint, register_consumer, remove_consumer
+from .checkpoint import close_stream, consumers, record_checkpoint, register_consumer, remove_consumer, run_gc
 from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
@@ -30,7 +30,7 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
            "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers",
-           "produce", "ProduceError", "WorkerDiedError", "StoreError", "CommitUnknownError", "CommitTimeoutError"]
+           "produce", "ProduceError", "WorkerDiedError", "StoreError", "CommitUnknownError", "CommitTimeoutError", "run_gc"]
 
 
 def __getattr__(name):

@@ -107,7 +107,7 @@ class BelowFloorError(InvalidArgumentError):
     consumer's first checkpoint): its batches may already be reclaimed. ``step`` is the step
     asked for, ``floor`` the lowest step still readable. The floor is the lowest step any
     consumer retains a checkpoint at: register a second run (an eval job, a reference run) as a
-    consumer (:func:`register_consumer`) before the floor passes its start step."""
+    consumer (:func:`register_consumer`) before GC reclaims its start step."""
 
     def __init__(self, message, step=None, floor=None):
         super().__init__(message)

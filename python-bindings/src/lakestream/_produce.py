@@ -589,8 +589,7 @@ class _Host:
             raise InvalidArgumentError("lakestream.produce: the IterableDataset's state_dict() must return "
                                        "JSON-serialisable data (it is stored in the stream's cursor): %s" % ex) from None
         t0 = time.thread_time()
-        with java_errors(self.where):
-            self.p._p.append(jshards, cursor)
+        self.p._append_java(jshards, cursor)  # waits in slices: Ctrl-C acts while flow control holds it
         self._count("append", t0)
         self.appended += 1
         self.drop()

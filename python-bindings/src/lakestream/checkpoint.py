@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 from . import _jvm
-from ._errors import CheckpointError, java_errors
+from ._errors import BelowFloorError, CheckpointError, java_errors
 from .reader import _open_store
 
 
@@ -21,8 +21,8 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     job, a reference run); None is the default consumer. Each consumer's newest
     ``keep_checkpoints`` are retained, the retention floor is the lowest step any consumer
     retains, and flow control measures from the slowest consumer's newest checkpoint. A
-    consumer's first checkpoint registers it (see :func:`register_consumer`); below the floor
-    that raises :class:`BelowFloorError`.
+    consumer's first checkpoint registers it (see :func:`register_consumer`); at a step GC has
+    reclaimed that raises :class:`BelowFloorError`.
     """
     step = int(step)
     if step < 0:
@@ -33,8 +33,15 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     who = "" if consumer is None else " for consumer '%s'" % consumer
     store = _open_store(uri, False)
     try:
-        with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
-            return _commit_checkpoint(store, step, ckpt_id, uri, consumer)
+        try:
+            with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
+                return _commit_checkpoint(store, step, ckpt_id, uri, consumer)
+        except BelowFloorError as e:
+            # Java's message already names the consumer, the step, the stream and the lowest step
+            # still readable: one line without a second prefix saying the same.
+            one = BelowFloorError("lakestream: " + str(e.java_exception.getMessage()), step=e.step, floor=e.floor)
+            one.java_exception = e.java_exception
+            raise one from e.__cause__  # the Java trace only when LAKESTREAM_JAVA_TRACE=1 asked for it
     finally:
         store.close()
 
@@ -43,8 +50,10 @@ def register_consumer(uri: str, name: str, start_step: int = 0) -> int:
     """Registers consumer ``name`` (an eval job, a reference run, a sweep) to read the stream from
     ``start_step``: it holds the retention floor there until it records later checkpoints
     (:func:`record_checkpoint` with ``consumer=name``) or is removed (:func:`remove_consumer`).
-    Register it before the floor passes ``start_step`` (e.g. when the stream is created):
-    below the floor it raises :class:`BelowFloorError`. Idempotent. Returns the log version."""
+    ``start_step`` may lie below the current floor (a reference run decided on after training
+    checkpointed) as long as GC has not reclaimed it: the floor drops to it. Where GC has
+    reclaimed, it raises :class:`BelowFloorError` (``step``, and ``floor`` = the lowest step
+    still readable). Idempotent. Returns the log version."""
     if not isinstance(name, str) or not name:
         raise TypeError("lakestream: consumer name must be a non-empty str, got %r" % (name,))
     return record_checkpoint(uri, start_step, id="registered", consumer=name)
@@ -74,6 +83,24 @@ def consumers(uri: str) -> dict:
             ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
             m = ManifestLog.open(store).state().consumers()
             return {str(k): [int(c.step()) for c in m.get(k)] for k in m.keySet()}
+    finally:
+        store.close()
+
+
+def run_gc(uri: str, dry_run: bool = False, orphan_grace_s: float = None) -> dict:
+    """Runs the stream's garbage collection once (what ``lakestream gc`` does) and returns its
+    report: ``floor`` (steps below it are reclaimed), ``batch_objects`` / ``batch_bytes`` (batches
+    below the floor), ``orphan_objects``, ``log_files``, ``objects``, ``bytes``. The floor respects
+    every consumer's checkpoints. ``orphan_grace_s``: default the stream's ``orphan_grace_ms``."""
+    import json
+    store = _open_store(uri, False)
+    try:
+        with java_errors("cannot collect garbage of stream '%s'" % uri):
+            ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
+            Gc = _jvm.jclass("io.lakestream.retention.GarbageCollector")
+            log = ManifestLog.open(store)
+            g = Gc(log) if orphan_grace_s is None else Gc(log, int(orphan_grace_s * 1000))
+            return json.loads(str(g.run(bool(dry_run)).toJson()))
     finally:
         store.close()
 

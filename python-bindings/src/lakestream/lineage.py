@@ -67,6 +67,11 @@ def find(uri: str, record_id: int) -> dict:
     ``step``, ``rank``, ``sample``, ``global_sample``, ``producer``, ``epoch``, ``seq``,
     ``object``), ``pending`` (producers that have not passed the record), ``searched_from``,
     ``searched_to``, ``objects_read`` and ``message``.
+
+    Only the batch objects that can hold the id are read: a :class:`Producer` (and
+    :func:`produce`) records each batch's range of ``record_id`` values in the manifest, so a
+    lookup reads the one or two objects whose range holds it (batches written before that, by
+    older versions, are read whole).
     """
     Lineage = _jvm.jclass("io.lakestream.lineage.Lineage")
     return _call(uri, "cannot find record %d" % int(record_id), lambda store: Lineage.find(store, int(record_id)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from . import _jvm
 from ._errors import InvalidArgumentError, java_errors
 from ._tensors import as_numpy
-from .reader import _open_store
+from .reader import WAIT_SLICE_S, _open_store
 
 
 def _signature_diff(a, b):
@@ -157,8 +157,27 @@ class Producer:
                 n = s
                 m.put(str(name), td)
             jshards.add(m)
+        return self._append_java(jshards, None if cursor is None else str(cursor))
+
+    def _append_java(self, jshards, cursor):
+        """Appends Java shards, waiting for room (flow control, a full queue) in slices of at most
+        WAIT_SLICE_S: Python runs signal handlers only between Java calls, so Ctrl-C (and a SIGTERM
+        handler) act while flow control holds the producer, as they do in a blocked ``next()``.
+        An interrupted wait appended nothing: the producer can still be used or closed."""
+        slice_ms = int(WAIT_SLICE_S * 1000)
         with java_errors("producer '%s' on stream '%s'" % (self.producer_id, self.uri)):
-            return int(self._p.append(jshards, None if cursor is None else str(cursor)))
+            while True:
+                seq = int(self._p.tryAppend(jshards, cursor, slice_ms))
+                if seq >= 0:
+                    return seq
+
+    @property
+    def waiting_reason(self):
+        """Why :meth:`append` (or :meth:`commit`) is waiting right now, e.g. ``"flow control: 2 committed
+        steps beyond the latest checkpoint (none), bound is 2"`` while the trainer has not recorded a
+        checkpoint; None when it is not. Readable from any thread."""
+        r = self._p.waitingReason()
+        return None if r is None else str(r)
 
     def commit(self):
         """Commits every appended batch in one manifest version.
@@ -168,8 +187,13 @@ class Producer:
         Any failure finishes this producer (see :meth:`append`): reopen and resume from
         :attr:`committed_cursor`.
         """
+        slice_ms = int(WAIT_SLICE_S * 1000)
         with java_errors("producer '%s' on stream '%s'" % (self.producer_id, self.uri)):
-            r = self._p.commit()
+            pending = int(self._p.pendingCount())
+            # waited for in slices, as in append: flow control may hold the commit for long
+            while not self._p.awaitCommitted(slice_ms):  # raises a failure, as commit() would
+                pass
+            r = self._p.lastCommitResult() if pending else None
         if r is None:
             return None
         return int(r.firstStep()), int(r.tgbs())

@@ -11,7 +11,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "find", description = {
         "Show the step(s) and rank(s) where record ID was (or will be) trained, reading only the batch",
-        "objects whose producer cursor range can hold it. Says so when the record is not produced yet.",
+        "objects whose record range (or producer cursor range) can hold it. Says so when the record is not produced yet.",
         "Exit 0 (ok) when found, exit 7 (not found) when not produced yet (a producer may still deliver it), exit 8 (never)",
         "when not found and never will be (the stream is closed, or every producer's cursor passed it)."})
 final class FindCommand implements Callable<Integer> {

@@ -27,9 +27,10 @@ import java.util.Map;
  * what made a step, {@link #find} where a record was trained.
  *
  * <p>{@code find} walks the log's TGB entries (cheap: index segments, no batch objects) and
- * reads only the batch objects whose producer's cursor range can hold the record, as
- * {@link SourceCursors} decides for the built-in sources; for cursors it does not understand it
- * reads every object. Both work for every step GC has not reclaimed; a reclaimed step is a
+ * reads only the batch objects that can hold the record: an entry's record range
+ * ({@code record_range}, docs/format.md §4; absent in entries written before the field existed)
+ * and its producer's cursor range (as {@link SourceCursors} decides for the built-in sources) each
+ * rule a batch out; an entry with neither is read. Both work for every step GC has not reclaimed; a reclaimed step is a
  * {@link StepReclaimedException} naming the first step still available.
  */
 public final class Lineage {
@@ -94,7 +95,11 @@ public final class Lineage {
             TgbEntry prev = previous.put(e.producer(), e);
             boolean known = e.seq() == 1 || (prev != null && prev.seq() == e.seq() - 1);
             String before = e.seq() == 1 || prev == null ? null : prev.cursor();
-            if (!SourceCursors.mayHold(before, known, e.cursor(), recordId)) {
+            // Either bound rules a batch out without reading it: the entry's record range (written by
+            // producers that know their record ids, Python's included; absent in older entries) and
+            // the producer's cursors (understood for the built-in sources only).
+            if ((e.recordRange() != null && !e.recordRange().mayHold(recordId))
+                    || !SourceCursors.mayHold(before, known, e.cursor(), recordId)) {
                 continue;
             }
             objectsRead++;

@@ -11,7 +11,7 @@ import java.util.List;
  * @param pending         producers whose cursors have not passed the record: more of it may come
  * @param searchedFrom    first step searched (steps below it were reclaimed)
  * @param searchedTo      committed steps at the time of the search
- * @param objectsRead     batch objects read to confirm candidates (the cursors ruled the others out)
+ * @param objectsRead     batch objects read to confirm candidates (record ranges and cursors ruled the others out)
  * @param message         a sentence saying all that
  */
 public record RecordSearch(String stream, long recordId, String status, List<Hit> hits, List<String> pending, long searchedFrom,

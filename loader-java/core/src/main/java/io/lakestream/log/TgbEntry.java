@@ -24,28 +24,37 @@ import java.util.List;
  * @param control the control version the producer generated this batch under (null: the producer
  *                does not follow control records); a commit is refused unless it is the version
  *                in force
+ * @param recordRange the record ids the batch can hold (null: not stated, as in every entry written
+ *                before the field existed; lineage then reads the object to know)
  */
 @JsonSerialize(converter = TgbEntry.ToWire.class)
 @JsonDeserialize(converter = TgbEntry.FromWire.class)
 public record TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize,
-                       String codec, List<ShardEntry> shards, Long control) {
+                       String codec, List<ShardEntry> shards, Long control, RecordRange recordRange) {
     public TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize, String codec,
                     List<ShardEntry> shards) {
-        this(producer, epoch, seq, cursor, object, objectSize, codec, shards, null);
+        this(producer, epoch, seq, cursor, object, objectSize, codec, shards, null, null);
+    }
+
+    /** An entry without a record range (lineage reads its object to know which records it holds). */
+    public TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize, String codec,
+                    List<ShardEntry> shards, Long control) {
+        this(producer, epoch, seq, cursor, object, objectSize, codec, shards, control, null);
     }
 
     /** The JSON object of an entry: exactly one of {@code shards} and {@code shard_table} is present. */
     record Wire(String producer, long epoch, long seq, String cursor, String object, long objectSize, String codec,
                 @JsonInclude(JsonInclude.Include.NON_NULL) List<ShardEntry> shards,
                 @JsonInclude(JsonInclude.Include.NON_NULL) ShardTable.Wire shardTable,
-                @JsonInclude(JsonInclude.Include.NON_NULL) Long control) {}
+                @JsonInclude(JsonInclude.Include.NON_NULL) Long control,
+                @JsonInclude(JsonInclude.Include.NON_NULL) RecordRange recordRange) {}
 
     static final class ToWire extends StdConverter<TgbEntry, Wire> {
         @Override
         public Wire convert(TgbEntry e) {
             boolean compact = e.shards instanceof ShardTable;
             return new Wire(e.producer, e.epoch, e.seq, e.cursor, e.object, e.objectSize, e.codec,
-                    compact ? null : e.shards, compact ? ((ShardTable) e.shards).toWire() : null, e.control);
+                    compact ? null : e.shards, compact ? ((ShardTable) e.shards).toWire() : null, e.control, e.recordRange);
         }
     }
 
@@ -58,7 +67,7 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
                 shards = w.shards() == null ? ShardTable.fromWire(w.shardTable()) : new BothForms(ShardTable.fromWire(w.shardTable()));
             }
             return new TgbEntry(w.producer(), w.epoch(), w.seq(), w.cursor(), w.object(), w.objectSize(), w.codec(), shards,
-                    w.control());
+                    w.control(), w.recordRange());
         }
     }
 
@@ -100,7 +109,7 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
     }
 
     private TgbEntry withShards(List<ShardEntry> s) {
-        return new TgbEntry(producer, epoch, seq, cursor, object, objectSize, codec, s, control);
+        return new TgbEntry(producer, epoch, seq, cursor, object, objectSize, codec, s, control, recordRange);
     }
 
     public long samples() {
@@ -143,6 +152,11 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
         }
         if (objectSize < 0) {
             throw new LogFormatException(w + ": object_size " + objectSize + " is negative");
+        }
+        // A bad range would make find skip the batch that holds a record: refused, never trusted.
+        String rangeProblem = recordRange == null ? null : recordRange.problem();
+        if (rangeProblem != null) {
+            throw new LogFormatException(w + ": " + rangeProblem);
         }
         io.lakestream.format.Codec c;
         try {

@@ -183,6 +183,20 @@ final class BatchQueue {
         }
     }
 
+    /**
+     * True once no batch up to {@code seq} is queued. The committer removes committed batches and
+     * records their result in one step ({@link #committed}), so a waiter on this (unlike one on the
+     * committer's committed sequence, which moves first) then finds that commit in {@link #lastResult}.
+     */
+    boolean drainedUpTo(long seq) {
+        lock.lock();
+        try {
+            return queue.isEmpty() || queue.peekFirst().seq() > seq;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     CommitResult lastResult() {
         lock.lock();
         try {

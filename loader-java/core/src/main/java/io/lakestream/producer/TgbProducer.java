@@ -10,6 +10,7 @@ import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
+import io.lakestream.log.RecordRange;
 import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
@@ -83,6 +84,10 @@ public final class TgbProducer implements AutoCloseable {
     private volatile boolean closed;
     private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long controlRewinds;
+    // appending thread's: flow control's poll schedule (0: not waiting; else the current backoff,
+    // 20 ms doubling to 1 s, and when the log is polled next)
+    private long flowBackoffMillis;
+    private long nextFlowPollNanos;
 
     // the appending thread's
     private long nextSeq;
@@ -219,6 +224,10 @@ public final class TgbProducer implements AutoCloseable {
      * @param shards      one tensor map per rank, rank 0 first
      * @param cursorAfter the source position after this batch, stored with it in the log
      * @return the batch's sequence number
+     *
+     * <p>Shards that carry record ids ({@code record_id}, and {@code last_record_id} for packed
+     * samples; I64 or I32, one per sample) get their bounds recorded in the entry
+     * ({@link RecordRange}), so lineage's {@code find} reads only the objects that can hold a record.
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter) {
         return append(shards, cursorAfter, null);
@@ -232,13 +241,32 @@ public final class TgbProducer implements AutoCloseable {
      * which the caller resumes at {@link #committedCursor()} under the new {@link #control()}.
      */
     public long append(List<? extends Map<String, TensorData>> shards, String cursorAfter, Long controlVersion) {
+        return append(shards, cursorAfter, controlVersion, -1);
+    }
+
+    /**
+     * As {@link #append(List, String)}, waiting at most {@code maxWaitMillis} for room (flow
+     * control, a full queue): returns -1, having appended nothing, when there was none by then.
+     * For a caller that must act between waits: the Python binding calls it in short slices, so
+     * Ctrl-C and signal handlers run while flow control holds the producer (Python runs them only
+     * between two Java calls), and the producer stays usable (or closable) afterwards.
+     * {@link #waitingReason()} says why it waits.
+     */
+    public long tryAppend(List<? extends Map<String, TensorData>> shards, String cursorAfter, long maxWaitMillis) {
+        return append(shards, cursorAfter, null, Math.max(0, maxWaitMillis));
+    }
+
+    private long append(List<? extends Map<String, TensorData>> shards, String cursorAfter, Long controlVersion, long maxWaitMillis) {
         checkUsable();
         int w = log.config().worldSize();
         if (shards.size() != w) {
             throw new IllegalArgumentException("global batch has " + shards.size() + " rank shards, stream " + log.store().describe()
                     + " has world size " + w);
         }
-        awaitRoom();
+        if (!awaitRoom(maxWaitMillis)) {
+            return -1;
+        }
+        RecordRange records = RecordRange.of(shards);
         long seq = nextSeq;
         long ep = committer.epoch();
         String key = StreamLayout.batchObjectKey(log.config(), id, ep, seq);
@@ -259,7 +287,7 @@ public final class TgbProducer implements AutoCloseable {
         nextSeq++;
         MemorySegment object = enc.object();
         QueuedBatch b = new QueuedBatch(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
-                controlVersion), clock.monotonicNanos());
+                controlVersion, records), clock.monotonicNanos());
         queue.add(b);
         if (writers == null) {
             appendInline(b, buf, object);
@@ -345,7 +373,8 @@ public final class TgbProducer implements AutoCloseable {
                     clock.sleep(Math.max(0, (wake - now + 999_999) / 1_000_000)); // rounded up: a 0 ms sleep would not move time on
                 }
             } else {
-                queue.awaitUntil(() -> committer.committedSeq() >= target, WAIT_SLICE_NANOS);
+                // drained, not committer.committedSeq(): that moves before the result is recorded
+                queue.awaitUntil(() -> queue.drainedUpTo(target), WAIT_SLICE_NANOS);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -356,6 +385,47 @@ public final class TgbProducer implements AutoCloseable {
             throw ise;
         }
         checkUsable();
+        return queue.lastResult();
+    }
+
+    /**
+     * Asks for every queued batch to be committed and waits at most {@code maxWaitMillis} for it:
+     * true once none is left queued (then {@link #commit()} returns at once). For a caller that must
+     * act between waits (the Python binding, for signals); a failure throws as {@link #commit()}
+     * does. Inline (no writer threads) it commits on this thread, as {@link #commit()}.
+     */
+    public boolean awaitCommitted(long maxWaitMillis) {
+        checkUsable();
+        long target = queue.lastSeq();
+        if (target < 0) {
+            return true;
+        }
+        if (writers == null) {
+            commit();
+            return true;
+        }
+        queue.flushUpTo(target);
+        long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(Math.max(0, maxWaitMillis));
+        try {
+            while (!queue.drainedUpTo(target)) {
+                long left = deadline - clock.monotonicNanos();
+                if (left <= 0) {
+                    return false;
+                }
+                queue.awaitUntil(() -> queue.drainedUpTo(target) || clock.monotonicNanos() - deadline >= 0,
+                        Math.min(WAIT_SLICE_NANOS, left));
+                checkUsable();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while committing batches of producer '" + id + "'", e);
+        }
+        checkUsable();
+        return true;
+    }
+
+    /** The last commit's result (null before the first): what {@link #commit()} returns, for a caller that waited with {@link #awaitCommitted}. */
+    public CommitResult lastCommitResult() {
         return queue.lastResult();
     }
 
@@ -412,9 +482,10 @@ public final class TgbProducer implements AutoCloseable {
      * this producer's view; the bound itself is enforced when a commit is validated against the
      * newest state ({@link Committer}), so several producers together cannot overshoot it.
      */
-    private void awaitRoom() {
+    private boolean awaitRoom(long maxWaitMillis) {
         long bound = log.config().maxLagSteps();
-        long wait = 20;
+        boolean bounded = maxWaitMillis >= 0;
+        long deadline = clock.monotonicNanos() + (bounded ? TimeUnit.MILLISECONDS.toNanos(maxWaitMillis) : 0);
         try {
             while (true) {
                 long seen = queue.changes();
@@ -422,19 +493,33 @@ public final class TgbProducer implements AutoCloseable {
                 boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
                 if (lagOk && (writers == null || queued < maxQueued())) {
                     queueFullWait = 0;
-                    return;
+                    flowBackoffMillis = 0;
+                    return true;
                 }
+                long now = clock.monotonicNanos();
+                long left = bounded ? deadline - now : Long.MAX_VALUE;
                 if (!lagOk && queued == 0) {
-                    ManifestState s = log.refresh();
-                    if (s.lagSteps() + 1 <= bound) {
-                        committer.flowWaitOver();
-                        return;
+                    // Poll the log with a backoff of 20 ms doubling to 1 s. The schedule lives in fields,
+                    // across bounded calls: slicing the wait must not make the log polled more often.
+                    if (flowBackoffMillis == 0 || now - nextFlowPollNanos >= 0) {
+                        ManifestState s = log.refresh();
+                        if (s.lagSteps() + 1 <= bound) {
+                            committer.flowWaitOver();
+                            flowBackoffMillis = 0;
+                            return true;
+                        }
+                        committer.flowWait(s);
+                        flowBackoffMillis = flowBackoffMillis == 0 ? 20 : Math.min(1000, flowBackoffMillis * 2);
+                        nextFlowPollNanos = now + TimeUnit.MILLISECONDS.toNanos(flowBackoffMillis);
                     }
-                    committer.flowWait(s);
-                    for (long left = wait; left > 0 && !closed; left -= 50) {
-                        clock.sleep(Math.min(50, left));
+                    if (left <= 0) {
+                        return false; // still waiting; waitingReason says why
                     }
-                    wait = Math.min(1000, wait * 2);
+                    long sleepNanos = Math.min(nextFlowPollNanos - now, left);
+                    for (long l = (sleepNanos + 999_999) / 1_000_000; l > 0 && !closed; l -= 50) {
+                        clock.sleep(Math.min(50, l));
+                    }
+                    checkUsable(); // closed meanwhile: say so rather than poll on
                     continue;
                 }
                 if (writers == null) {
@@ -446,7 +531,10 @@ public final class TgbProducer implements AutoCloseable {
                 } else {
                     queue.flushUpTo(queue.lastSeq()); // commit what is queued while we wait
                 }
-                queue.awaitChange(seen, WAIT_SLICE_NANOS);
+                if (left <= 0) {
+                    return false;
+                }
+                queue.awaitChange(seen, Math.min(WAIT_SLICE_NANOS, left));
                 checkUsable();
             }
         } catch (InterruptedException e) {

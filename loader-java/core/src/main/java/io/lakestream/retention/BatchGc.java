@@ -5,6 +5,7 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -12,10 +13,10 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * GC of committed batches below the retention floor: deletes the batch objects of steps in
- * [already reclaimed, floor), then commits a log record moving the "reclaimed below" mark to the
- * floor, so readers asking below it get a clear error. No grace period: the floor is the grace
- * (no consumer's retained checkpoint is below it).
+ * GC of committed batches below the retention floor: commits a log record moving the "reclaimed
+ * below" mark to the floor (readers asking below it get a clear error; consumers can no longer
+ * register below it), then deletes the batch objects of steps in [already reclaimed, mark). No
+ * grace period: the floor is the grace (no consumer's retained checkpoint is below it).
  */
 public final class BatchGc {
     private final ManifestLog log;
@@ -27,7 +28,9 @@ public final class BatchGc {
     /**
      * What one pass found (and, unless a dry run, reclaimed).
      *
-     * @param floor   the retention floor used (never above the committed steps)
+     * @param floor   the retention floor used (never above the committed steps): the reclaimed
+     *                mark after the pass (lower than the floor seen first if a consumer registered
+     *                below it meanwhile)
      * @param from    the "reclaimed below" mark before the pass
      * @param objects the batch objects below the floor, with their sizes
      */
@@ -45,25 +48,43 @@ public final class BatchGc {
         ManifestState s = log.refresh();
         long floor = Math.min(s.floorStep(), s.committedSteps());
         long from = s.reclaimedBelowStep();
-        // What any step at or above the floor names is never deleted, whatever names it below: the
+        // The entries of [from, floor) are read first (once the mark moves, the log refuses them).
+        List<TgbEntry> below = new ArrayList<>();
+        for (long step = from; step < floor; step++) {
+            below.add(log.entry(step));
+        }
+        // Then the mark is committed, and only then are the objects deleted. Why this order: a
+        // consumer may register below the floor while nothing there is reclaimed (Checkpoints), so
+        // the mark must be in the log before any object under it goes. The mark is recomputed from
+        // the state the commit extends: a consumer registered since lowers it, and whichever of the
+        // two commits lands second sees the other. A crash after the commit leaves objects below
+        // the mark that no step at or above it names: OrphanGc (of a later pass) deletes them once
+        // the orphan grace has passed.
+        long mark = floor;
+        if (!dryRun && floor > from) {
+            long[] committed = {floor};
+            log.commit("gc", st -> {
+                committed[0] = Math.min(floor, Math.min(st.floorStep(), st.committedSteps()));
+                return st.reclaimedBelowStep() >= committed[0] ? Changes.NONE : new Changes(Map.of(), List.of(), List.of(), committed[0]);
+            });
+            mark = Math.max(from, committed[0]);
+        }
+        // What any step at or above the mark names is never deleted, whatever names it below: the
         // log refuses two steps naming one object (ManifestState checks producer sequences), and
         // GC does not rely on that alone.
-        Set<String> needed = liveObjects(log, floor);
-        Map<String, Long> belowFloor = new HashMap<>();
-        for (long step = from; step < floor; step++) {
-            TgbEntry e = log.entry(step);
+        Set<String> needed = liveObjects(log, mark);
+        Map<String, Long> belowMark = new HashMap<>();
+        for (long step = from; step < mark; step++) {
+            TgbEntry e = below.get((int) (step - from));
             // Only ever a batch object: the log rejects an entry naming another key, and GC checks again.
             if (StreamLayout.parse(e.object()) instanceof StreamLayout.BatchObject && !needed.contains(e.object())) {
-                belowFloor.put(e.object(), e.objectSize());
+                belowMark.put(e.object(), e.objectSize());
             }
         }
-        if (!dryRun && !belowFloor.isEmpty()) {
-            log.store().deleteAll(List.copyOf(belowFloor.keySet()));
+        if (!dryRun && !belowMark.isEmpty()) {
+            log.store().deleteAll(List.copyOf(belowMark.keySet()));
         }
-        if (!dryRun && floor > from) {
-            log.commit("gc", st -> st.reclaimedBelowStep() >= floor ? Changes.NONE : new Changes(Map.of(), List.of(), List.of(), floor));
-        }
-        return new Pass(floor, from, belowFloor);
+        return new Pass(mark, from, belowMark);
     }
 
     /** Bytes a pass could reclaim right now. */

@@ -46,12 +46,14 @@ public final class Checkpoints {
      * consumer's newest {@code keep_checkpoints} are retained; the floor is the lowest step any
      * consumer retains. A consumer's first record registers it: from then on it holds the floor
      * at its step, so a reference run or an eval job reads the stream from there while another
-     * run trains ahead. Idempotent per consumer.
+     * run trains ahead. Idempotent per consumer. A first step below the floor is allowed while GC
+     * has not reclaimed it (the new consumer then lowers the floor to its step, and GC keeps it).
      *
      * @throws IllegalArgumentException if {@code step} was never committed or is older than the
      *                                  consumer's newest checkpoint
-     * @throws BelowFloorException     if a new consumer's first step is below the floor (its batches
-     *                                  may already be reclaimed)
+     * @throws BelowFloorException     if a new consumer's first step is below {@code reclaimed_below_step}
+     *                                  (its batches are deleted); its {@code floor()} is the lowest step
+     *                                  still readable
      */
     public static CommitResult record(ManifestLog log, long step, String id, String consumer) {
         if (step < 0) {
@@ -62,7 +64,10 @@ public final class Checkpoints {
         return log.commit("checkpoint", s -> prepare(log, s, step, cid, name));
     }
 
-    /** Registers {@code consumer} to start at {@code step}: its first checkpoint record, which holds the floor there. */
+    /**
+     * Registers {@code consumer} to start at {@code step}: its first checkpoint record, which holds
+     * the floor there (also below the current floor, while GC has not reclaimed {@code step}).
+     */
     public static CommitResult register(ManifestLog log, String consumer, long step) {
         return record(log, step, "registered", consumer);
     }
@@ -111,9 +116,11 @@ public final class Checkpoints {
             throw new IllegalArgumentException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
                     + ": it is older than the newest recorded checkpoint (step " + latest.step() + ")");
         }
-        if (step < s.floorStep() || step < s.reclaimedBelowStep()) {
-            // A new consumer cannot start below what GC may already have reclaimed.
-            throw new BelowFloorException(log.store().describe(), step, Math.max(s.floorStep(), s.reclaimedBelowStep()));
+        if (step < s.reclaimedBelowStep()) {
+            // A new consumer cannot start where GC has reclaimed. Below the floor but at or above the
+            // reclaimed mark is fine: GC commits its mark before it deletes (GarbageCollector#run),
+            // so this commit and GC's are ordered by the log: whichever lands second sees the other.
+            throw BelowFloorException.reclaimed(log.store().describe(), consumer, step, s.reclaimedBelowStep());
         }
         return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, log.env().clock().wallMillis(),
                 wireName(consumer), null)));

@@ -15,6 +15,10 @@ public final class CountingStore implements ObjectStore {
     public final AtomicLong puts = new AtomicLong();
     /** Ranged reads (also counted in {@link #gets}): what a rank reader issues per step. */
     public final AtomicLong rangedReads = new AtomicLong();
+    /** GETs (whole or ranged, also counted in {@link #gets}) of batch objects ({@code data/…}): what lineage's find reads. */
+    public final AtomicLong batchObjectGets = new AtomicLong();
+    /** The distinct batch objects read since the last {@link #reset}. */
+    public final java.util.Set<String> batchObjectsRead = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     public CountingStore(ObjectStore inner) {
         this.inner = inner;
@@ -25,12 +29,22 @@ public final class CountingStore implements ObjectStore {
         lists.set(0);
         puts.set(0);
         rangedReads.set(0);
+        batchObjectGets.set(0);
+        batchObjectsRead.clear();
+    }
+
+    private void countData(String key) {
+        if (key.startsWith(io.lakestream.log.StreamLayout.DATA_PREFIX)) {
+            batchObjectGets.incrementAndGet();
+            batchObjectsRead.add(key);
+        }
     }
 
     @Override public String describe() { return inner.describe(); }
-    @Override public byte[] get(String key) { gets.incrementAndGet(); return inner.get(key); }
+    @Override public byte[] get(String key) { gets.incrementAndGet(); countData(key); return inner.get(key); }
     @Override public void readRange(String key, long offset, MemorySegment dst) {
         gets.incrementAndGet();
+        countData(key);
         rangedReads.incrementAndGet();
         inner.readRange(key, offset, dst);
     }
