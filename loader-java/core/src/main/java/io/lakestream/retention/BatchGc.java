@@ -61,7 +61,7 @@ public final class BatchGc {
             log.store().deleteAll(List.copyOf(belowFloor.keySet()));
         }
         if (!dryRun && floor > from) {
-            log.commit("gc", st -> st.reclaimedBelowStep() >= floor ? Changes.NONE : new Changes(Map.of(), List.of(), List.of(), floor));
+            log.commit("gc", st -> st.reclaimedBelowStep() >= floor ? Changes.NONE : Changes.reclaimedBelow(floor));
         }
         return new Pass(floor, from, belowFloor);
     }
