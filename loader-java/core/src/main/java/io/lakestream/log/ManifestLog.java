@@ -4,12 +4,9 @@ import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.format.FormatException;
 import io.lakestream.format.Json;
-import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ConditionalPut;
-import io.lakestream.store.StoreProbe;
-import io.lakestream.store.StreamNotFoundException;
 import io.lakestream.store.UnsafeStoreException;
 import io.lakestream.time.Clock;
 import java.util.List;
@@ -35,7 +32,6 @@ import java.util.function.Function;
  * {@link SnapshotWriter} writes snapshots and segments and hands their indexing back here.
  */
 public final class ManifestLog {
-    private static final System.Logger LOG = System.getLogger(ManifestLog.class.getName());
     /** @see StreamLayout#LOG_PREFIX */
     public static final String LOG_PREFIX = StreamLayout.LOG_PREFIX;
     private static final long COMMIT_TIMEOUT_MS = Long.getLong("lakestream.commit.timeout.ms", 120_000);
@@ -90,105 +86,81 @@ public final class ManifestLog {
         return StreamLayout.segmentKey(firstStep);
     }
 
+    /** How to open a stream's log, with every option; the overloads below are shorthands for it. */
+    public static LogOpener opener(ObjectStore store) {
+        return new LogOpener(store);
+    }
+
     /**
      * Opens the stream, creating it with {@code template} if absent.
      *
      * @throws WorldSizeMismatchException if it exists with another world size
      */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template) {
-        return openOrCreate(store, template, StreamEnv.defaults(), false);
+        return opener(store).openOrCreate(template);
     }
 
     /** As {@link #openOrCreate(ObjectStore, StreamConfig)}, with the given environment. */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, StreamEnv env) {
-        return openOrCreate(store, template, env, false);
+        return opener(store).env(env).openOrCreate(template);
     }
 
     /** As {@link #openOrCreate(ObjectStore, StreamConfig, StreamEnv, boolean)} with the default environment. */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, boolean allowUnsafeStore) {
-        return openOrCreate(store, template, StreamEnv.defaults(), allowUnsafeStore);
+        return opener(store).allowUnsafeStore(allowUnsafeStore).openOrCreate(template);
     }
 
     /**
-     * Opens the stream, creating it with {@code template} if absent. Before creating a stream the
-     * store is probed once ({@link StoreProbe#requireSafe}): a store whose conditional writes can
-     * have two winners would break exactly-once silently, so it is refused unless
-     * {@code allowUnsafeStore}.
+     * Opens the stream, creating it with {@code template} if absent; see {@link LogOpener#openOrCreate}
+     * (the store is probed before a stream is created, unless {@code allowUnsafeStore}).
      *
      * @throws UnsafeStoreException if the stream is absent and the store fails the probe
      * @throws WorldSizeMismatchException if it exists with another world size
      */
     public static ManifestLog openOrCreate(ObjectStore store, StreamConfig template, StreamEnv env, boolean allowUnsafeStore) {
-        template.validate("new stream config");
-        if (store.stat(StreamConfig.KEY).isEmpty()) {
-            if (allowUnsafeStore) {
-                LOG.log(System.Logger.Level.WARNING, "creating a stream on " + store.describe() + " WITHOUT checking that its "
-                        + "conditional writes have exactly one winner (unsafe store override): exactly-once is not guaranteed");
-            } else {
-                StoreProbe.requireSafe(store);
-            }
-        }
-        boolean created = store.putIfAbsent(StreamConfig.KEY, Json.write(template));
-        ManifestLog log = open(store, false, env);
-        if (!created && log.config.worldSize() != template.worldSize()) {
-            throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), template.worldSize());
-        }
-        return log;
+        return opener(store).env(env).allowUnsafeStore(allowUnsafeStore).openOrCreate(template);
     }
 
     /** Opens an existing stream for committing. */
     public static ManifestLog open(ObjectStore store) {
-        return open(store, false);
+        return opener(store).open();
     }
 
     /** Opens an existing stream for committing, with the given environment. */
     public static ManifestLog open(ObjectStore store, StreamEnv env) {
-        return open(store, false, env);
+        return opener(store).env(env).open();
     }
 
     /** Opens an existing stream; a read-only log may drop consumed tail entries to bound memory. */
     public static ManifestLog open(ObjectStore store, boolean readOnly) {
-        return open(store, readOnly, StreamEnv.defaults());
+        return opener(store).readOnly(readOnly).open();
     }
 
     /** As {@link #open(ObjectStore, boolean)}, with the given environment. */
     public static ManifestLog open(ObjectStore store, boolean readOnly, StreamEnv env) {
-        StreamConfig cfg = readConfig(store);
-        ManifestLog log = new ManifestLog(store, cfg, readOnly, env);
-        log.state = log.follower.load();
-        return log;
+        return opener(store).readOnly(readOnly).env(env).open();
     }
 
     /** Opens an existing stream and checks its world size. */
     public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly) {
-        return open(store, worldSize, readOnly, StreamEnv.defaults());
+        return opener(store).worldSize(worldSize).readOnly(readOnly).open();
     }
 
     /** As {@link #open(ObjectStore, int, boolean)}, with the given environment. */
     public static ManifestLog open(ObjectStore store, int worldSize, boolean readOnly, StreamEnv env) {
-        ManifestLog log = open(store, readOnly, env);
-        if (log.config.worldSize() != worldSize) {
-            throw new WorldSizeMismatchException(store.describe(), log.config.worldSize(), worldSize);
-        }
-        return log;
+        return opener(store).worldSize(worldSize).readOnly(readOnly).env(env).open();
     }
 
+    /** The stream's config, validated. */
     public static StreamConfig readConfig(ObjectStore store) {
-        byte[] b;
-        try {
-            b = store.get(StreamConfig.KEY);
-        } catch (NoSuchKeyException e) {
-            throw new StreamNotFoundException(store.describe(), "missing " + StreamConfig.KEY);
-        }
-        String where = store.describe() + "/" + StreamConfig.KEY;
-        StreamConfig cfg;
-        try {
-            cfg = Json.read(b, StreamConfig.class, where);
-        } catch (FormatException e) {
-            throw new LogFormatException(e.getMessage(), store.describe(), StreamConfig.KEY, e);
-        }
-        cfg.validate(where);
-        return cfg;
+        return LogOpener.readConfig(store);
+    }
+
+    /** A log of the stream whose config is {@code cfg}, loaded to its head. */
+    static ManifestLog load(ObjectStore store, StreamConfig cfg, boolean readOnly, StreamEnv env) {
+        ManifestLog log = new ManifestLog(store, cfg, readOnly, env);
+        log.state = log.follower.load();
+        return log;
     }
 
     public ObjectStore store() {
