@@ -372,6 +372,8 @@ public final class ManifestLog {
         }
     }
 
+    // ---------------------------------------------------------------- snapshots (SnapshotWriter writes them)
+
     /**
      * Writes snapshots (and the index segments they rely on) with {@code writer} from now on,
      * off the commit path: a commit that makes one due hands it over and returns. Null (the
