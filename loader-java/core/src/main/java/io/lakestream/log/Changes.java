@@ -27,6 +27,26 @@ public record Changes(Map<String, ProducerState> producers, List<TgbEntry> tgbs,
         return new Changes(Map.of(), List.of(), List.of(), null, false, List.of(c));
     }
 
+    /** A group commit: {@code producer}'s TGBs and its state after them (epoch, last sequence, cursor). */
+    public static Changes batches(String producer, ProducerState state, List<TgbEntry> tgbs) {
+        return new Changes(Map.of(producer, state), tgbs, List.of(), null, false, List.of());
+    }
+
+    /** A version carrying only {@code producer}'s new state: an epoch claim, which fences older epochs. */
+    public static Changes producerState(String producer, ProducerState state) {
+        return new Changes(Map.of(producer, state), List.of(), List.of(), null, false, List.of());
+    }
+
+    /** A version carrying only a checkpoint record (recorded, or a consumer removed). */
+    public static Changes checkpoint(CheckpointRecord c) {
+        return new Changes(Map.of(), List.of(), List.of(c), null, false, List.of());
+    }
+
+    /** A version carrying only GC's mark: the batch objects of steps below {@code step} are reclaimed. */
+    public static Changes reclaimedBelow(long step) {
+        return new Changes(Map.of(), List.of(), List.of(), step, false, List.of());
+    }
+
     public Changes {
         producers = producers == null ? Map.of() : Map.copyOf(producers);
         tgbs = tgbs == null ? List.of() : List.copyOf(tgbs);

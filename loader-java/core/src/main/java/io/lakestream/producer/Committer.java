@@ -11,7 +11,6 @@ import io.lakestream.log.TgbEntry;
 import io.lakestream.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Commits a producer's written batches (after Kafka's {@code Sender}): {@link #runOnce} looks at
@@ -255,7 +254,7 @@ final class Committer {
             }
         }
         TgbEntry last = fresh.get(fresh.size() - 1);
-        return new Changes(Map.of(id, new ProducerState(ep, last.seq(), last.cursor())), fresh, List.of());
+        return Changes.batches(id, new ProducerState(ep, last.seq(), last.cursor()), fresh);
     }
 
     long epoch() {

@@ -146,7 +146,7 @@ public final class TgbProducer implements AutoCloseable {
                 throw new ProducerFencedException(log.store().describe(), producerId, mine, cur.epoch());
             }
             ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
-            return new Changes(Map.of(producerId, next), List.of(), List.of());
+            return Changes.producerState(producerId, next);
         });
         return r.state().producer(producerId);
     }

@@ -65,7 +65,7 @@ public final class BatchGc {
             long[] committed = {floor};
             log.commit("gc", st -> {
                 committed[0] = Math.min(floor, Math.min(st.floorStep(), st.committedSteps()));
-                return st.reclaimedBelowStep() >= committed[0] ? Changes.NONE : new Changes(Map.of(), List.of(), List.of(), committed[0]);
+                return st.reclaimedBelowStep() >= committed[0] ? Changes.NONE : Changes.reclaimedBelow(committed[0]);
             });
             mark = Math.max(from, committed[0]);
         }

@@ -9,7 +9,6 @@ import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.store.ObjectStore;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Records durable training checkpoints in the log. One rank (the trainer's coordinator) calls
@@ -79,8 +78,8 @@ public final class Checkpoints {
     public static CommitResult remove(ManifestLog log, String consumer) {
         String name = consumerName(consumer);
         return log.commit("remove-consumer", s -> s.latestCheckpoint(name) == null ? Changes.NONE
-                : new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(s.latestCheckpoint(name).step(), "removed",
-                        log.env().clock().wallMillis(), wireName(name), true))));
+                : Changes.checkpoint(new CheckpointRecord(s.latestCheckpoint(name).step(), "removed",
+                        log.env().clock().wallMillis(), wireName(name), true)));
     }
 
     private static String consumerName(String consumer) {
@@ -122,7 +121,6 @@ public final class Checkpoints {
             // so this commit and GC's are ordered by the log: whichever lands second sees the other.
             throw BelowFloorException.reclaimed(log.store().describe(), consumer, step, s.reclaimedBelowStep());
         }
-        return new Changes(Map.of(), List.of(), List.of(new CheckpointRecord(step, id, log.env().clock().wallMillis(),
-                wireName(consumer), null)));
+        return Changes.checkpoint(new CheckpointRecord(step, id, log.env().clock().wallMillis(), wireName(consumer), null));
     }
 }

@@ -247,4 +247,21 @@ class ManifestLogTest {
         assertTrue(w.getMessage().contains("world size 4") && w.getMessage().contains("8"), w.getMessage());
         assertThrows(WorldSizeMismatchException.class, () -> ManifestLog.open(fs, 2, true));
     }
+
+    @Test
+    void theOpenerTakesEveryOptionTheOverloadsDo() {
+        ObjectStore fs = store();
+        ManualClock clock = new ManualClock(1_000_000_000L);
+        StreamEnv env = StreamEnv.defaults().withClock(clock);
+        assertThrows(IllegalArgumentException.class, () -> ManifestLog.opener(fs).worldSize(2).openOrCreate(StreamConfig.of(4)),
+                "a world size that contradicts the template");
+        ManifestLog created = ManifestLog.opener(fs).env(env).worldSize(4).openOrCreate(StreamConfig.of(4));
+        assertTrue(created.env() == env, "the given environment is the log's");
+        claim(created, "a");
+        ManifestLog reader = ManifestLog.opener(fs).readOnly(true).worldSize(4).open();
+        assertEquals(0, reader.state().version());
+        assertThrows(IllegalStateException.class, () -> claim(reader, "b"), "a read-only log never commits");
+        assertThrows(WorldSizeMismatchException.class, () -> ManifestLog.opener(fs).worldSize(8).open());
+        assertThrows(WorldSizeMismatchException.class, () -> ManifestLog.opener(fs).openOrCreate(StreamConfig.of(8)));
+    }
 }

@@ -1,0 +1,114 @@
+package io.lakestream.log;
+
+import io.lakestream.format.FormatException;
+import io.lakestream.format.Json;
+import io.lakestream.store.NoSuchKeyException;
+import io.lakestream.store.ObjectStore;
+import io.lakestream.store.StoreException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The files of one stream's log as they are read and written: where a key lives (for messages),
+ * the snapshot hint, a version key's content, any log file parsed with the re-read-once rule, and
+ * the form this stream's format version writes entries in. No state: the follower, the step
+ * index, the snapshot writer and the commit all read through one of these.
+ */
+final class LogFiles {
+    /** The log's one logger name, whichever of its parts logs (operators configure it by this name). */
+    static final System.Logger LOG = System.getLogger(ManifestLog.class.getName());
+
+    private final ObjectStore store;
+    private final StreamConfig config;
+
+    LogFiles(ObjectStore store, StreamConfig config) {
+        this.store = store;
+        this.config = config;
+    }
+
+    ObjectStore store() {
+        return store;
+    }
+
+    /** Where an object of this stream lives, for messages. */
+    String where(String key) {
+        return store.describe() + "/" + key;
+    }
+
+    /** The snapshot hint, or null if there is none or it cannot be read (it is only a hint). */
+    Snapshot.Hint readHint() {
+        try {
+            Optional<byte[]> hb = store.getIfPresent(StreamLayout.SNAPSHOT_HINT);
+            return hb.isEmpty() ? null : Json.read(hb.get(), Snapshot.Hint.class, where(StreamLayout.SNAPSHOT_HINT));
+        } catch (FormatException | StoreException e) {
+            LOG.log(System.Logger.Level.DEBUG, "ignoring unreadable snapshot hint: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** A version key's content: the version, a tombstone (reclaimed by log GC), or nothing yet. */
+    record VersionSlot(VersionFile file, boolean reclaimed) {
+        static final VersionSlot ABSENT = new VersionSlot(null, false);
+        static final VersionSlot RECLAIMED = new VersionSlot(null, true);
+
+        boolean absent() {
+            return file == null && !reclaimed;
+        }
+    }
+
+    VersionSlot readVersion(long v) {
+        String key = StreamLayout.versionKey(v);
+        FormatException last = null;
+        for (int i = 0; i < 2; i++) {
+            Optional<byte[]> b = store.getIfPresent(key);
+            if (b.isEmpty()) {
+                return VersionSlot.ABSENT;
+            }
+            if (VersionTombstone.is(b.get())) {
+                return VersionSlot.RECLAIMED;
+            }
+            try {
+                return new VersionSlot(Json.read(b.get(), VersionFile.class, "manifest version " + where(key)), false);
+            } catch (FormatException e) {
+                last = e; // a torn transfer heals on re-read; corruption does not
+            }
+        }
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
+    }
+
+    /** As {@link #readIfPresent}, for a file that must exist: {@link NoSuchKeyException} if it does not. */
+    <T> T readJson(String key, Class<T> type) {
+        return readIfPresent(key, type, "").orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
+    }
+
+    /**
+     * Reads and parses a log file. A parse failure is read once more: a torn transfer heals on
+     * re-read, real corruption does not and is reported naming the file. (Transient store errors
+     * were already retried by the store's retry layer.)
+     */
+    <T> Optional<T> readIfPresent(String key, Class<T> type, String what) {
+        FormatException last = null;
+        for (int i = 0; i < 2; i++) {
+            Optional<byte[]> b = store.getIfPresent(key);
+            if (b.isEmpty()) {
+                return Optional.empty();
+            }
+            try {
+                return Optional.of(Json.read(b.get(), type, what + where(key)));
+            } catch (FormatException e) {
+                last = e;
+            }
+        }
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
+    }
+
+    /** {@code tgbs} in the form this stream's format version writes (compact shard tables in version 2). */
+    List<TgbEntry> inStreamForm(List<TgbEntry> tgbs) {
+        List<TgbEntry> out = new ArrayList<>(tgbs.size());
+        for (TgbEntry t : tgbs) {
+            out.add(t.inForm(config.formatVersion()));
+        }
+        return out;
+    }
+}

@@ -1,0 +1,94 @@
+package io.lakestream.log;
+
+import io.lakestream.StreamEnv;
+import io.lakestream.store.NoSuchKeyException;
+import io.lakestream.store.ObjectStore;
+
+/**
+ * Finds the TGB committed at a step in a state: in its tail, or in the immutable index segment
+ * that holds it (read from the store, the last one read kept, since readers go step by step).
+ */
+final class StepIndex {
+    private final ObjectStore store;
+    private final StreamConfig config;
+    private final StreamEnv env;
+    private final LogFiles files;
+    /** Guards the one-segment cache: {@link #entry} runs without the log's mutex, from any reader's thread. */
+    private final Object segmentLock = new Object();
+    private String cachedSegmentKey;
+    private Snapshot.SegmentFile cachedSegment;
+
+    StepIndex(StreamConfig config, StreamEnv env, LogFiles files) {
+        this.store = files.store();
+        this.config = config;
+        this.env = env;
+        this.files = files;
+    }
+
+    /**
+     * The TGB committed at {@code step} in state {@code s}.
+     *
+     * @throws IllegalArgumentException if the step is not committed (yet) in {@code s}
+     */
+    TgbEntry entry(ManifestState s, long step) {
+        if (step < 0 || step >= s.committedSteps()) {
+            throw new IllegalArgumentException("step " + step + " of " + store.describe() + " is not committed (committed steps: "
+                    + s.committedSteps() + ")");
+        }
+        if (step < s.reclaimedBelowStep()) {
+            throw new BelowFloorException(store.describe(), step, s.floorStep());
+        }
+        if (step >= s.tailFirstStep()) {
+            return s.tail().get((int) (step - s.tailFirstStep()));
+        }
+        if (step >= s.indexedSteps()) {
+            throw new IllegalStateException("step " + step + " of " + store.describe() + " was already forgotten by this reader"
+                    + " (it keeps steps from " + s.tailFirstStep() + ")");
+        }
+        long first = s.segmentStart(step);
+        Snapshot.SegmentFile f;
+        try {
+            f = segment(first, s.segmentEnd(first) - first);
+        } catch (NoSuchKeyException gone) {
+            throw segmentGone(step, gone);
+        }
+        return f.tgbs().get((int) (step - first));
+    }
+
+    /**
+     * The index segment of {@code step} is gone: GC deletes one only once its steps are all below
+     * {@code reclaimed_below_step}, after committing the checkpoint that raised the floor. So a
+     * state older than that (a lagging reader) re-confirms the head: below the floor now is
+     * {@link BelowFloorException}, as for a fresh reader; otherwise the segment is lost.
+     */
+    private RuntimeException segmentGone(long step, NoSuchKeyException gone) {
+        ManifestState now = ManifestLog.open(store, true, env).state();
+        long floor = Math.max(now.floorStep(), now.reclaimedBelowStep());
+        if (step < floor) {
+            return new BelowFloorException(store.describe(), step, floor);
+        }
+        return new LogFormatException(files.where(gone.key()) + ": index segment of step " + step + " is missing", store.describe(),
+                gone.key(), gone);
+    }
+
+    private Snapshot.SegmentFile segment(long first, long n) {
+        String key = StreamLayout.segmentKey(first);
+        synchronized (segmentLock) {
+            if (key.equals(cachedSegmentKey)) {
+                return cachedSegment;
+            }
+        }
+        Snapshot.SegmentFile f = files.readJson(key, Snapshot.SegmentFile.class);
+        if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
+            throw new LogFormatException(files.where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
+        }
+        for (TgbEntry t : f.tgbs()) {
+            t.validate(config.worldSize(), files.where(key));
+        }
+        synchronized (segmentLock) {
+            cachedSegmentKey = key;
+            cachedSegment = f;
+        }
+        return f;
+    }
+}
