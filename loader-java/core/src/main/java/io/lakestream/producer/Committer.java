@@ -36,7 +36,13 @@ final class Committer {
      */
     static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
     private static final long MIN_FLOW_BACKOFF_MILLIS = 20;
-    private static final long MAX_FLOW_BACKOFF_MILLIS = 1000;
+    /**
+     * A held producer looks again at most this long after its last look, so it resumes within
+     * 100 ms of the checkpoint that makes room: all that stands between producers and a trainer is
+     * max_lag_steps of steps, and a backoff of a second would let the trainer drain them and wait.
+     * Each look is one GET of the next version: at most 36,000 an hour per held producer.
+     */
+    private static final long MAX_FLOW_BACKOFF_MILLIS = 100;
 
     private final ManifestLog log;
     private final String id;

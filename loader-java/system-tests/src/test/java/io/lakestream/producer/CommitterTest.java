@@ -194,12 +194,18 @@ class CommitterTest {
         clock.advance(1);
         long wake2 = committer.runOnce(clock.monotonicNanos());
         assertEquals(clock.monotonicNanos() + 40 * MS, wake2, "still no room: the backoff doubles");
+        for (long expect : new long[] {80, 100, 100}) {
+            clock.advance((wake2 - clock.monotonicNanos()) / MS);
+            wake2 = committer.runOnce(clock.monotonicNanos());
+            assertEquals(clock.monotonicNanos() + expect * MS, wake2,
+                    "a held producer looks again at most every 100 ms: it resumes that soon after a checkpoint");
+        }
         Checkpoints.record(store, 1, "ckpt-1", StreamEnv.defaults().withClock(clock));
-        clock.advance(40);
+        clock.advance(100);
         committer.runOnce(clock.monotonicNanos());
         assertEquals(2, log.refresh().committedSteps(), "the checkpoint made room for the second batch");
         assertNull(committer.waitingReason());
-        assertEquals(2, committer.flowWaits());
+        assertEquals(5, committer.flowWaits());
     }
 
     @Test
