@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
         "Record a durable training checkpoint at STEP (the next step the trainer will consume).",
         "Idempotent; refuses a step that was never committed or is older than the newest checkpoint.",
         "With --consumer NAME the checkpoint is that consumer's (an eval job, a reference run): its first one registers it",
-        "at STEP, holding the retention floor there; --remove removes the consumer (it no longer holds the floor)."})
+        "at STEP, holding the retention floor there (also below the current floor, unless GC has reclaimed STEP: then it is",
+        "refused, naming the lowest step still readable); --remove removes the consumer (it no longer holds the floor)."})
 final class CheckpointCommand implements Callable<Integer> {
     @Option(names = "--stream", required = true)
     String stream;

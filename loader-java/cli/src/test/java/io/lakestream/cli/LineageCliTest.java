@@ -59,6 +59,10 @@ class LineageCliTest {
         Cli.Result never = Cli.run("find", "--stream", uri, "--record", "59");
         assertEquals(Main.EXIT_NEVER, never.exit(), never.out() + never.err());
         assertTrue(never.out().contains("none ever will: the stream is closed (it ended at step 14)"), never.out());
+        // an id no batch's record range (nor cursor range) holds: answered from the log alone
+        Cli.Result far = Cli.run("find", "--stream", uri, "--record", "1000000");
+        assertEquals(Main.EXIT_NEVER, far.exit(), far.out() + far.err());
+        assertTrue(far.out().contains("read 0 batch object(s)"), far.out());
         Cli.Result found = Cli.run("find", "--stream", uri, "--record", "0");
         assertEquals(0, found.exit(), found.err());
         assertFalse(found.out().contains("may still deliver"), found.out());

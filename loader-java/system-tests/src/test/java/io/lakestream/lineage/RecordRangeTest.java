@@ -205,5 +205,11 @@ class RecordRangeTest {
             assertTrue(e.getMessage().contains(bad[1]) && e.getMessage().contains("TGB p/1-1")
                     && e.getMessage().contains("00000000000000000001.json"), e.getMessage());
         }
+        // null is absent (format.md §4): the entry reads as one without a range, and find reads its object
+        fs.put(key, json.replace("{\"first\":0,\"last\":5}", "null").getBytes(StandardCharsets.UTF_8));
+        assertNull(ManifestLog.open(fs).entry(0).recordRange());
+        RecordSearch f = Lineage.find(fs, 4);
+        assertEquals(1, f.objectsRead());
+        assertEquals(1, f.hits().size());
     }
 }
