@@ -141,6 +141,27 @@ def test_sigkill_then_restart_commits_every_sample_once_in_the_same_batches(jvm,
     assert produce_job.run(uri, **args) == 0
 
 
+def test_a_worker_dying_while_flow_control_holds_the_host_ends_the_run_at_once(jvm, tmp_path):
+    """No trainer records checkpoints, so flow control holds the host after 2 steps; a worker
+    killed then is reported at once (not once a checkpoint makes room, which may be never), and
+    nothing beyond the bound is committed (reruns after a kill: the SIGKILL tests above)."""
+    uri = "file://" + str(tmp_path / "s")
+    marker = str(tmp_path / "blocked")
+    args = dict(n=N, world_size=W, micro_batch=B, epochs=1, num_workers=2, max_lag_steps=2)
+    # batches 0 and 1 are committed, batch 2 is appended and held by flow control, and the host
+    # waits for batch 3, whose worker blocks in its first sample until the test kills it
+    proc = job(uri, block=[0, 3 * W * B], marker=marker, **args)
+    pid = wait_file(marker, proc)
+    with lakestream.Reader(uri, 0, W) as r:
+        r.next(60), r.next(60)  # 2 steps committed: the bound
+    os.kill(pid, signal.SIGKILL)
+    err = finish(proc, ok=False)
+    assert "WorkerDiedError" in err and "killed by signal 9" in err, err[-2000:]
+    assert "flow control held the producer (flow control:" in err, err[-2000:]
+    with lakestream.Reader(uri, 0, W) as r:
+        assert r.committed_steps() == 2, "nothing beyond the bound was committed"
+
+
 def test_worker_exception_names_the_sample_and_commits_nothing_after_it(jvm, tmp_path, reference):
     uri = "file://" + str(tmp_path / "s")
     exp = expected_map(N, EPOCHS, True, seed=7)

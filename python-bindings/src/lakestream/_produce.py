@@ -535,8 +535,8 @@ class _Host:
         t0 = time.thread_time()
         try:
             msg = src.recv(self.sources)
-        except WorkerDiedError:
-            self.commit()
+        except WorkerDiedError as died:
+            self._commit_unless_held(died)
             raise
         finally:
             self._count("take", t0)
@@ -589,10 +589,37 @@ class _Host:
             raise InvalidArgumentError("lakestream.produce: the IterableDataset's state_dict() must return "
                                        "JSON-serialisable data (it is stored in the stream's cursor): %s" % ex) from None
         t0 = time.thread_time()
-        self.p._append_java(jshards, cursor)  # waits in slices: Ctrl-C acts while flow control holds it
+        # waits in slices: Ctrl-C acts while flow control holds it, and a dead worker is noticed
+        self.p._append_java(jshards, cursor, between_slices=self._check_workers)
         self._count("append", t0)
         self.appended += 1
         self.drop()
+
+    def _check_workers(self):
+        """Between slices of a wait for room: a worker that died meanwhile ends the run now. What
+        is appended but held back by flow control is not committed (a commit would wait for the
+        same room): the next run produces it again from the committed cursor."""
+        for s in self.sources:
+            if isinstance(s, _ProcessSource) and not s.finished and s.proc.exitcode is not None:
+                try:
+                    s._died()
+                except WorkerDiedError as e:
+                    raise self._held_note(e)
+
+    def _held_note(self, e):
+        e.args = (e.args[0] + "; it died while flow control held the producer (%s): batches appended since "
+                  "the last commit are dropped and produced again by the next run" % (self.p.waiting_reason or "no room"),)
+        return e
+
+    def _commit_unless_held(self, died):
+        """A worker died: commit the whole global batches appended so far, unless flow control
+        holds them (a commit would wait for a checkpoint that may never come): then say so."""
+        def held():
+            reason = self.p.waiting_reason
+            if reason is not None and reason.startswith("flow control"):
+                raise self._held_note(died)
+        with java_errors(self.where):
+            self.p.commit(between_slices=held)
 
     def drop(self):
         for s, _m in self.pending:

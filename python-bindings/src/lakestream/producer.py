@@ -159,17 +159,22 @@ class Producer:
             jshards.add(m)
         return self._append_java(jshards, None if cursor is None else str(cursor))
 
-    def _append_java(self, jshards, cursor):
+    def _append_java(self, jshards, cursor, between_slices=None):
         """Appends Java shards, waiting for room (flow control, a full queue) in slices of at most
         WAIT_SLICE_S: Python runs signal handlers only between Java calls, so Ctrl-C (and a SIGTERM
         handler) act while flow control holds the producer, as they do in a blocked ``next()``.
-        An interrupted wait appended nothing: the producer can still be used or closed."""
+        An interrupted wait appended nothing: the producer can still be used or closed.
+        ``between_slices()``, if given, runs after every slice that found no room (``produce``
+        checks its workers there: one that died while flow control held the host is reported
+        then, not once the trainer makes room)."""
         slice_ms = int(WAIT_SLICE_S * 1000)
         with java_errors("producer '%s' on stream '%s'" % (self.producer_id, self.uri)):
             while True:
                 seq = int(self._p.tryAppend(jshards, cursor, slice_ms))
                 if seq >= 0:
                     return seq
+                if between_slices is not None:
+                    between_slices()
 
     @property
     def waiting_reason(self):
@@ -179,7 +184,7 @@ class Producer:
         r = self._p.waitingReason()
         return None if r is None else str(r)
 
-    def commit(self):
+    def commit(self, between_slices=None):
         """Commits every appended batch in one manifest version.
 
         Returns ``(first_step, count)`` of the steps this commit made visible, or None when nothing
@@ -192,7 +197,8 @@ class Producer:
             pending = int(self._p.pendingCount())
             # waited for in slices, as in append: flow control may hold the commit for long
             while not self._p.awaitCommitted(slice_ms):  # raises a failure, as commit() would
-                pass
+                if between_slices is not None:
+                    between_slices()
             r = self._p.lastCommitResult() if pending else None
         if r is None:
             return None
