@@ -2,6 +2,7 @@ package io.lakestream.producer;
 
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.Changes;
+import io.lakestream.log.CheckpointRecord;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
@@ -35,14 +36,38 @@ final class Committer {
      * property {@code lakestream.flowControlLogMillis}; 30 s by default.
      */
     static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
-    private static final long MIN_FLOW_BACKOFF_MILLIS = 20;
+    static final long MIN_FLOW_BACKOFF_MILLIS = 20;
+    /** The longest look-again interval of a held producer, and the one used while the consumer's pace is unknown. */
+    static final long MAX_FLOW_BACKOFF_MILLIS = 1000;
+    static final long UNKNOWN_PACE_BACKOFF_MILLIS = 100;
+
     /**
-     * A held producer looks again at most this long after its last look, so it resumes within
-     * 100 ms of the checkpoint that makes room: all that stands between producers and a trainer is
-     * max_lag_steps of steps, and a backoff of a second would let the trainer drain them and wait.
-     * Each look is one GET of the next version: at most 36,000 an hour per held producer.
+     * The longest a producer held by flow control waits between two looks at the log: a quarter
+     * of the time the slowest consumer takes to consume {@code max_lag_steps} at the pace its two
+     * newest retained checkpoints show, within [20 ms, 1 s]; 100 ms while that pace is unknown.
+     * All that stands between producers and a trainer is max_lag_steps of steps: a trainer at 20
+     * steps/s with a bound of 8 drains them in 400 ms and is looked for every 100 ms, one at 1 step/s
+     * with a bound of 50 every second. Each look is one GET of the next version.
      */
-    private static final long MAX_FLOW_BACKOFF_MILLIS = 100;
+    static long maxFlowBackoffMillis(ManifestState s, long maxLagSteps) {
+        CheckpointRecord slowest = s.latestCheckpoint();
+        if (slowest == null || maxLagSteps <= 0) {
+            return UNKNOWN_PACE_BACKOFF_MILLIS;
+        }
+        List<CheckpointRecord> its = s.consumers().get(slowest.consumerName());
+        if (its == null || its.size() < 2) {
+            return UNKNOWN_PACE_BACKOFF_MILLIS;
+        }
+        CheckpointRecord a = its.get(its.size() - 2);
+        CheckpointRecord b = its.get(its.size() - 1);
+        long steps = b.step() - a.step();
+        long millis = b.timestampMillis() - a.timestampMillis();
+        if (steps <= 0 || millis <= 0 || a.timestampMillis() <= 0) {
+            return UNKNOWN_PACE_BACKOFF_MILLIS; // records without times (older writers) say nothing of the pace
+        }
+        double drainMillis = (double) maxLagSteps * millis / steps;
+        return Math.clamp((long) (drainMillis / 4), MIN_FLOW_BACKOFF_MILLIS, MAX_FLOW_BACKOFF_MILLIS);
+    }
 
     private final ManifestLog log;
     private final String id;
@@ -153,8 +178,10 @@ final class Committer {
             return now; // progress (or nothing left): look again at once
         }
         flowWait(r.state());
+        long cap = maxFlowBackoffMillis(r.state(), log.config().maxLagSteps());
+        flowBackoffMillis = Math.min(flowBackoffMillis, cap);
         long at = clock.monotonicNanos() + flowBackoffMillis * 1_000_000;
-        flowBackoffMillis = Math.min(MAX_FLOW_BACKOFF_MILLIS, flowBackoffMillis * 2);
+        flowBackoffMillis = Math.min(cap, flowBackoffMillis * 2);
         blockedUntil = at;
         return at;
     }

@@ -85,7 +85,7 @@ public final class TgbProducer implements AutoCloseable {
     private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long controlRewinds;
     // appending thread's: flow control's poll schedule (0: not waiting; else the current backoff,
-    // 20 ms doubling to 1 s, and when the log is polled next)
+    // doubling from 20 ms up to the committer's cap, and when the log is polled next)
     private long flowBackoffMillis;
     private long nextFlowPollNanos;
 
@@ -499,7 +499,8 @@ public final class TgbProducer implements AutoCloseable {
                 long now = clock.monotonicNanos();
                 long left = bounded ? deadline - now : Long.MAX_VALUE;
                 if (!lagOk && queued == 0) {
-                    // Poll the log with a backoff of 20 ms doubling to 1 s. The schedule lives in fields,
+                    // Poll the log with the committer's backoff (20 ms doubling up to a cap set by the
+                    // consumer's pace, Committer#maxFlowBackoffMillis). The schedule lives in fields,
                     // across bounded calls: slicing the wait must not make the log polled more often.
                     if (flowBackoffMillis == 0 || now - nextFlowPollNanos >= 0) {
                         ManifestState s = log.refresh();
@@ -509,7 +510,9 @@ public final class TgbProducer implements AutoCloseable {
                             return true;
                         }
                         committer.flowWait(s);
-                        flowBackoffMillis = flowBackoffMillis == 0 ? 20 : Math.min(1000, flowBackoffMillis * 2);
+                        long cap = Committer.maxFlowBackoffMillis(s, bound);
+                        flowBackoffMillis = flowBackoffMillis == 0 ? Math.min(Committer.MIN_FLOW_BACKOFF_MILLIS, cap)
+                                : Math.min(cap, flowBackoffMillis * 2);
                         nextFlowPollNanos = now + TimeUnit.MILLISECONDS.toNanos(flowBackoffMillis);
                     }
                     if (left <= 0) {

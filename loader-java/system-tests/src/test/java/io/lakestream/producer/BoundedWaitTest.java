@@ -52,9 +52,13 @@ class BoundedWaitTest {
             assertEquals(2, p.committedSeq());
             assertTrue(p.waitingReason().startsWith("flow control: 2 committed steps beyond the latest checkpoint (none), bound is 2"),
                     p.waitingReason());
-            // Polls at 0, 20, 60, 140, 300, 620 ms, ... as in one long wait: not once per call.
+            // Polls at 0, 20, 60, 140, 240, 340 ms, ... (20 ms doubling up to 100 ms while the
+            // trainer's pace is unknown) as in one long wait: not once per call.
             long polls = p.flowWaits();
-            long bound = 2 + (long) Math.ceil(Math.log(waitedMs / 20 + 1) / Math.log(2));
+            long bound = 2;
+            for (double t = 0, backoff = 20; t <= waitedMs; t += backoff, backoff = Math.min(100, 2 * backoff)) {
+                bound++;
+            }
             assertTrue(calls > 20 && polls <= bound, calls + " calls in " + waitedMs + " ms polled the log " + polls
                     + " times (at most " + bound + ")");
 

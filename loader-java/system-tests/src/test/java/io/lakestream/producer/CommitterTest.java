@@ -22,6 +22,7 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.FileStore;
 import io.lakestream.testkit.ManualClock;
+import io.lakestream.testkit.Streams;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
@@ -206,6 +207,27 @@ class CommitterTest {
         assertEquals(2, log.refresh().committedSteps(), "the checkpoint made room for the second batch");
         assertNull(committer.waitingReason());
         assertEquals(5, committer.flowWaits());
+    }
+
+    @Test
+    void aHeldProducerLooksAgainAtAPaceSetByTheConsumersOwn() {
+        FileStore fs = FileStore.open(dir.resolve("pace"), true);
+        Streams.produce(fs, "p", 1, 2, new SyntheticSource(400, 1, 0, 1, 4), -1, Streams.opts()).close(); // 200 steps
+        ManualClock at = new ManualClock(1_000_000);
+        StreamEnv env = StreamEnv.defaults().withClock(at);
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "no checkpoint: pace unknown");
+        Checkpoints.record(fs, 4, null, env);
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "one checkpoint: pace unknown");
+        at.advance(200);
+        Checkpoints.record(fs, 8, null, env); // 20 steps/s: 8 steps drain in 400 ms
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));
+        at.advance(40_000);
+        Checkpoints.record(fs, 48, null, env); // 1 step/s: 50 steps drain in 50 s, looked for every second at most
+        assertEquals(1000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 50));
+        at.advance(10);
+        Checkpoints.record(fs, 148, null, env); // 10,000 steps/s: at least 20 ms all the same
+        assertEquals(20, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));
+        fs.close();
     }
 
     @Test
