@@ -69,13 +69,24 @@ final class LakestreamClients {
         };
     }
 
+    /**
+     * One rank's reader. The store is opened before GO, the {@link RankReader} (whose dispatcher
+     * starts fetching at once) at the first {@code take}, after GO: like Kafka's consumer, which has
+     * its connection and offset before GO but fetches nothing until its first {@code poll()}, it
+     * reads nothing before the clock starts. Its open is part of the first take's time.
+     */
     static Clients.Source source(JsonNode cfg, int rank) {
         ObjectStore store = ObjectStores.open(Worker.text(cfg, "uri"), false);
-        RankReader r = RankReader.open(store, rank, cfg.path("worldSize").asInt(), cfg.path("fromStep").asLong(0),
-                ReaderOptions.defaults());
+        int worldSize = cfg.path("worldSize").asInt();
+        long from = cfg.path("fromStep").asLong(0);
         return new Clients.Source() {
+            private RankReader r;
+
             @Override
             public boolean take(long timeoutMillis, Clients.Delivery out) {
+                if (r == null) {
+                    r = RankReader.open(store, rank, worldSize, from, ReaderOptions.defaults());
+                }
                 StepBatch b;
                 try {
                     b = r.next(timeoutMillis);
@@ -93,7 +104,9 @@ final class LakestreamClients {
 
             @Override
             public void close() {
-                r.close();
+                if (r != null) {
+                    r.close();
+                }
                 store.close();
             }
         };
