@@ -420,10 +420,19 @@ public final class Compare {
         }
     }
 
+    /** The stores of the latency and fetch sections: --quick keeps Kafka's defaults column to the ingestion section (time). */
+    private List<String> latencyAndFetchStores() {
+        List<String> out = new ArrayList<>(stores());
+        if (o.mode().equals("quick")) {
+            out.removeIf(s -> s.startsWith("kafka-default"));
+        }
+        return out;
+    }
+
     /** The latency variants: every store, plus Lakestream file:// committing every step (full mode). */
     private List<String> latencyVariants() {
         List<String> variants = new ArrayList<>();
-        for (String s : stores()) {
+        for (String s : latencyAndFetchStores()) {
             variants.add(s);
             if (s.equals("file") && o.mode().equals("full")) {
                 variants.add("file-commit-each");
@@ -524,18 +533,22 @@ public final class Compare {
         Latencies all = new Latencies(Stats.pool(reps));
         Map<String, Object> x = new LinkedHashMap<>();
         x.put("latency", all.summary());
-        x.put("p50_ci", Stats.percentile(reps, 50, seed(key + "/p50")).toMap());
-        x.put("p99_ci", Stats.percentile(reps, 99, seed(key + "/p99")).toMap());
+        x.put("p50_ci", millis(Stats.percentile(reps, 50, seed(key + "/p50"))).toMap());
+        x.put("p99_ci", millis(Stats.percentile(reps, 99, seed(key + "/p99"))).toMap());
         x.put("cdf", all.cdf(200));
         x.put("warmup_ok", kept.stream().allMatch(r -> !Boolean.FALSE.equals(Summary.map(r.get("warmup_check")).get("ok"))));
         x.put("repeats", kept);
         return x;
     }
 
+    private static Stats.Interval millis(Stats.Interval nanos) {
+        return new Stats.Interval(nanos.value() / 1e6, nanos.lo() / 1e6, nanos.hi() / 1e6, nanos.n());
+    }
+
     /** The fetch sides: one per store, a "-flush" store only if its page-cache twin is absent (reading does not differ). */
     private List<String> fetchSides() {
         List<String> out = new ArrayList<>();
-        for (String s : stores()) {
+        for (String s : latencyAndFetchStores()) {
             if (s.endsWith("-flush") && o.store(s.substring(0, s.length() - "-flush".length()))) {
                 continue;
             }

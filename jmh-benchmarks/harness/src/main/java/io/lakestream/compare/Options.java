@@ -30,7 +30,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
 
     static final String USAGE = """
             usage: ./jmh-benchmarks/compare [--quick | --full | --smoke] [options]
-              --quick               < 5 min on 2 cores: 1 producer, 3 repeats, short windows, file:// vs tuned and default
+              --quick               < 5 min on 2 cores: 1 producer, 3 repeats, short windows, file:// vs tuned (and, ingestion only, default)
                                     Kafka with flush.messages=1, commit rate at 1k and the cached 100k-version log
               --full                (default) the README's figures: 1,2,4,8 producers, every store, 5 repeats of >= 20 s or 2 GiB
               --smoke               Lakestream on file:// only, tiny sizes, no Kafka (< 1 min): checks the harness works
