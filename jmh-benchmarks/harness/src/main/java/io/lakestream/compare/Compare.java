@@ -455,7 +455,16 @@ public final class Compare {
         Map<String, List<long[]>> raw = new LinkedHashMap<>();
         samples.put("latency", raw);
         for (String v : latencyVariants()) {
+            List<Map<String, Object>> tail = jfrTail(runs.get(v));
             Map<String, Object> x = pooled("latency/" + v, runs.get(v), raw, v);
+            if (tail != null) {
+                x.put("jfr_tail", tail);
+                for (Map<String, Object> t : tail) {
+                    say("jfr     %-19s %-90s %2s of %s slow steps, %.2f ms per slow step (max %.1f), %.3f ms per step overall", v,
+                            t.get("wait"), t.get("slow_steps_touched"), t.get("slow_steps"), num(t, "ms_per_slow_step"), num(t, "max_ms"),
+                            num(t, "ms_per_step_all"));
+                }
+            }
             x.put("rate_steps_per_s", o.latencyRate());
             x.put("kafka", kafkaConfig(v, true));
             section.put(v, x);
@@ -496,6 +505,10 @@ public final class Compare {
                     Map<String, Object> rr = parse(reader.expect("RESULT", 600_000));
                     pr.remove("clients");
                     rr.put("producer", pr);
+                    if (!pjvm.isEmpty()) {
+                        rr.put("jfr_files", List.of(o.out().resolve("jfr").resolve(name + "-producer.jfr").toString(),
+                                o.out().resolve("jfr").resolve(name + "-readers.jfr").toString()));
+                    }
                     rr.put("reader_peak_rss_mb", reader.peakRssBytes() / 1e6);
                     return rr;
                 }
@@ -503,6 +516,38 @@ public final class Compare {
         } finally {
             t.drop();
         }
+    }
+
+    /**
+     * With --jfr: what the slowest steps of a variant's repeats waited for ({@link JfrTail}), from
+     * each repeat's recordings and slow steps; null without recordings. Drops the per-step stamps
+     * from the results either way.
+     */
+    private List<Map<String, Object>> jfrTail(List<Map<String, Object>> rs) throws IOException {
+        List<Path> files = new ArrayList<>();
+        List<JfrTail.Window> slow = new ArrayList<>();
+        List<JfrTail.Window> all = new ArrayList<>();
+        for (Map<String, Object> r : rs) {
+            Object stamps = r.remove("handed_over_wall_ns");
+            if (!(r.get("jfr_files") instanceof List<?> fl)) {
+                continue;
+            }
+            fl.forEach(f -> files.add(Path.of(f.toString())));
+            if (r.get("slow_steps") instanceof List<?> sl) {
+                for (Object o1 : sl) {
+                    Map<String, Object> m = Summary.map(o1);
+                    long from = ((Number) m.get("handed_over_wall_ns")).longValue();
+                    slow.add(new JfrTail.Window(from, from + (long) (num(m, "latency_ms") * 1e6)));
+                }
+            }
+            if (stamps instanceof List<?> st && r.get("samples_ns") instanceof List<?> lat) {
+                for (int i = 0; i < Math.min(st.size(), lat.size()); i++) {
+                    long from = ((Number) st.get(i)).longValue();
+                    all.add(new JfrTail.Window(from, from + ((Number) lat.get(i)).longValue()));
+                }
+            }
+        }
+        return files.isEmpty() ? null : JfrTail.analyze(files, slow, all, 12);
     }
 
     /** With --jfr, a Lakestream latency process records a flight recording (profile settings) to {@code <out>/jfr/<name>.jfr}. */

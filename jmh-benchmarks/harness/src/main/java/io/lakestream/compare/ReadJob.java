@@ -156,6 +156,7 @@ final class ReadJob implements Worker.Job {
         out.put("warmup_check", warmupCheck(follow ? ordered : Arrays.copyOf(ordered, (int) Math.max(0, expect - skip))));
         if (follow) {
             out.put("slow_steps", slow);
+            out.put("handed_over_wall_ns", Arrays.copyOfRange(stamps, (int) Math.min(skip, expect), expect));
         }
         out.put("samples_ns", ordered);
         return out;

@@ -298,6 +298,22 @@ final class Summary {
                     .append(" | ").append(ci(x.get("p99_ci"), true)).append(" | ").append(ms(num(l, "p999_ms"))).append(" | ")
                     .append(ms(num(l, "max_ms"))).append(" | ").append(Boolean.TRUE.equals(x.get("warmup_ok")) ? "ok" : "**trend**").append(" |\n");
         }
+        for (Map.Entry<String, Object> e : lat.entrySet()) {
+            Object tail = map(e.getValue()).get("jfr_tail");
+            if (tail instanceof List<?> rows && !rows.isEmpty()) {
+                md.append("\nWhat the slowest 1 % of ").append(label(e.getKey())).append("'s steps waited for (flight recordings of the "
+                        + "producer and the reader, `--jfr`; overlap of each wait with the slow steps' hand-over→visible windows, and "
+                        + "with every step's as a baseline; ranked by the excess over the baseline):\n\n| wait | slow steps touched | ms per slow step | max ms | ms per step, all steps |\n"
+                        + "|---|---:|---:|---:|---:|\n");
+                for (Object row : rows) {
+                    Map<String, Object> t = map(row);
+                    md.append("| `").append(t.get("wait")).append("` | ").append(t.get("slow_steps_touched")).append(" of ")
+                            .append(t.get("slow_steps")).append(" | ").append(f2(num(t, "ms_per_slow_step"))).append(" | ")
+                            .append(f1(num(t, "max_ms"))).append(" | ").append(String.format(Locale.ROOT, "%.3f", num(t, "ms_per_step_all")))
+                            .append(" |\n");
+                }
+            }
+        }
         Stats.Interval p50 = headline("visible_p50");
         Stats.Interval p99 = headline("visible_p99");
         if (p50.known() || p99.known()) {
