@@ -31,7 +31,7 @@ class SmokeTest {
                 .redirectError(dir.resolve("stderr.log").toFile())
                 .start();
         String stdout = new String(p.getInputStream().readAllBytes());
-        assertTrue(p.waitFor(180, TimeUnit.SECONDS), "smoke run took over 3 minutes");
+        assertTrue(p.waitFor(300, TimeUnit.SECONDS), "smoke run took over 5 minutes");
         assertEquals(0, p.exitValue(), stdout + Files.readString(dir.resolve("stderr.log")));
         List<String> lines = stdout.lines().toList();
         assertTrue(lines.get(lines.size() - 1).startsWith("ingestion lakestream/kafka = n/a, visible p50 = n/a, p99 = n/a, "
