@@ -460,9 +460,9 @@ public final class Compare {
             if (tail != null) {
                 x.put("jfr_tail", tail);
                 for (Map<String, Object> t : tail) {
-                    say("jfr     %-19s %-90s %2s of %s slow steps, %.2f ms per slow step (max %.1f), %.3f ms per step overall", v,
-                            t.get("wait"), t.get("slow_steps_touched"), t.get("slow_steps"), num(t, "ms_per_slow_step"), num(t, "max_ms"),
-                            num(t, "ms_per_step_all"));
+                    say("jfr     %-19s %-90s %2s of %s slow steps, %.2f ms per slow step (max %.1f), %.0f %% of slow windows vs %.0f %% of all",
+                            v, t.get("wait"), t.get("slow_steps_touched"), t.get("slow_steps"), num(t, "ms_per_slow_step"), num(t, "max_ms"),
+                            100 * num(t, "share_of_slow_windows"), 100 * num(t, "share_of_all_windows"));
                 }
             }
             x.put("rate_steps_per_s", o.latencyRate());

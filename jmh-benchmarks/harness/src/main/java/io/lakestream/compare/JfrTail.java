@@ -23,7 +23,8 @@ import jdk.jfr.consumer.RecordingFile;
  * their thresholds) and adds up, per kind of wait (event type, thread with its digits dropped,
  * and the first Lakestream frame), how much of the slow windows it covered. The same is added up
  * over every window as a baseline, so a wait that is everywhere is told apart from one that is
- * only where the tail is; kinds are ranked by that excess.
+ * only where the tail is; kinds are ranked by the share of the slow windows' time they cover
+ * minus their share of every window's time.
  */
 final class JfrTail {
     private static final List<String> TYPES = List.of("jdk.FileForce", "jdk.FileWrite", "jdk.FileRead", "jdk.ThreadPark",
@@ -74,17 +75,22 @@ final class JfrTail {
         List<Map<String, Object>> out = new ArrayList<>();
         int n = Math.max(1, slow.size());
         int m0 = Math.max(1, all.size());
-        // ranked by the excess over the baseline: a wait that is in every step (an idle thread parked) is not the tail's cause
+        double slowMs = Math.max(1e-9, slow.stream().mapToDouble(w -> (w.toNanos() - w.fromNanos()) / 1e6).sum());
+        double allMs = Math.max(1e-9, all.stream().mapToDouble(w -> (w.toNanos() - w.fromNanos()) / 1e6).sum());
+        // Ranked by share of window time, slow windows minus all windows: a wait that is always there
+        // (an idle thread parked) covers a long window as much as a short one and ranks low.
         slowBy.entrySet().stream().sorted(Comparator.comparingDouble(
-                        (Map.Entry<String, double[]> e) -> -(e.getValue()[1] / n - allBy.getOrDefault(e.getKey(), 0.0) / m0))).limit(top)
-                .forEach(e -> {
+                        (Map.Entry<String, double[]> e) -> -(e.getValue()[1] / slowMs - allBy.getOrDefault(e.getKey(), 0.0) / allMs)))
+                .limit(top).forEach(e -> {
                     Map<String, Object> m = new LinkedHashMap<>();
                     m.put("wait", e.getKey());
                     m.put("slow_steps_touched", (int) e.getValue()[0]);
                     m.put("slow_steps", slow.size());
-                    m.put("ms_per_slow_step", e.getValue()[1] / Math.max(1, slow.size()));
+                    m.put("ms_per_slow_step", e.getValue()[1] / n);
                     m.put("max_ms", e.getValue()[2]);
                     m.put("ms_per_step_all", allBy.getOrDefault(e.getKey(), 0.0) / m0);
+                    m.put("share_of_slow_windows", e.getValue()[1] / slowMs);
+                    m.put("share_of_all_windows", allBy.getOrDefault(e.getKey(), 0.0) / allMs);
                     out.add(m);
                 });
         return out;

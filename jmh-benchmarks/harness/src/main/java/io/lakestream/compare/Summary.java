@@ -303,14 +303,15 @@ final class Summary {
             if (tail instanceof List<?> rows && !rows.isEmpty()) {
                 md.append("\nWhat the slowest 1 % of ").append(label(e.getKey())).append("'s steps waited for (flight recordings of the "
                         + "producer and the reader, `--jfr`; overlap of each wait with the slow steps' hand-over→visible windows, and "
-                        + "with every step's as a baseline; ranked by the excess over the baseline):\n\n| wait | slow steps touched | ms per slow step | max ms | ms per step, all steps |\n"
-                        + "|---|---:|---:|---:|---:|\n");
+                        + "with every step's as a baseline; ranked by share of the slow windows' time minus share of all windows' time):\n\n"
+                        + "| wait | slow steps touched | ms per slow step | max ms | share of slow windows | share of all windows |\n"
+                        + "|---|---:|---:|---:|---:|---:|\n");
                 for (Object row : rows) {
                     Map<String, Object> t = map(row);
                     md.append("| `").append(t.get("wait")).append("` | ").append(t.get("slow_steps_touched")).append(" of ")
                             .append(t.get("slow_steps")).append(" | ").append(f2(num(t, "ms_per_slow_step"))).append(" | ")
-                            .append(f1(num(t, "max_ms"))).append(" | ").append(String.format(Locale.ROOT, "%.3f", num(t, "ms_per_step_all")))
-                            .append(" |\n");
+                            .append(f1(num(t, "max_ms"))).append(" | ").append(String.format(Locale.ROOT, "%.0f %%", 100 * num(t, "share_of_slow_windows")))
+                            .append(" | ").append(String.format(Locale.ROOT, "%.0f %%", 100 * num(t, "share_of_all_windows"))).append(" |\n");
                 }
             }
         }
