@@ -15,9 +15,12 @@ import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.renderer.xy.XYErrorRenderer;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
 import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
+import org.jfree.data.xy.YIntervalSeries;
+import org.jfree.data.xy.YIntervalSeriesCollection;
 
 /** PNG plots of a run (JFreeChart, headless): throughput vs producers, latency CDFs, commit rate vs history, DAC. */
 final class Charts {
@@ -31,38 +34,41 @@ final class Charts {
         List<Path> out = new ArrayList<>();
         Map<String, Object> ingest = Summary.map(r.get("ingest"));
         if (ingest != null) {
-            XYSeriesCollection c = new XYSeriesCollection();
+            YIntervalSeriesCollection c = new YIntervalSeriesCollection();
             for (Map.Entry<String, Object> s : ingest.entrySet()) {
-                XYSeries x = new XYSeries(Summary.label(s.getKey()));
+                YIntervalSeries x = new YIntervalSeries(Summary.label(s.getKey()));
                 for (Map.Entry<String, Object> e : Summary.map(s.getValue()).entrySet()) {
-                    x.add(Double.parseDouble(e.getKey()), Compare.num(Summary.map(e.getValue()), "mb_per_s"));
+                    Map<String, Object> m = Summary.map(e.getValue());
+                    addWithInterval(x, Double.parseDouble(e.getKey()), Compare.num(m, "mb_per_s"), m.get("mb_per_s_ci"));
                 }
                 c.addSeries(x);
             }
-            JFreeChart ch = ChartFactory.createXYLineChart("Ingestion throughput", "producers", "MB/s", c, PlotOrientation.VERTICAL,
-                    true, false, false);
-            out.add(save(style(ch, true), dir.resolve(prefix + "-ingest.png")));
+            JFreeChart ch = ChartFactory.createXYLineChart("Ingestion throughput (median, 95 % interval)", "producers", "MB/s", c,
+                    PlotOrientation.VERTICAL, true, false, false);
+            out.add(save(withErrorBars(style(ch, true)), dir.resolve(prefix + "-ingest.png")));
         }
         out.addAll(cdf(Summary.map(r.get("latency")), "Append to visible latency (CDF)", dir.resolve(prefix + "-latency-cdf.png")));
         out.addAll(cdf(Summary.map(r.get("fetch")), "Fetch latency per rank shard, written data (CDF)", dir.resolve(prefix + "-fetch-cdf.png")));
         Map<String, Object> growth = Summary.map(r.get("growth"));
         if (growth != null && !growth.isEmpty()) {
-            XYSeriesCollection c = new XYSeriesCollection();
+            YIntervalSeriesCollection c = new YIntervalSeriesCollection();
             for (Map.Entry<String, Object> s : growth.entrySet()) {
-                XYSeries x = new XYSeries("Lakestream " + s.getKey() + "://");
+                YIntervalSeries x = new YIntervalSeries("Lakestream " + s.getKey() + "://");
                 for (Map.Entry<String, Object> e : Summary.map(s.getValue()).entrySet()) {
                     Map<String, Object> m = Summary.map(e.getValue());
-                    x.add(Math.max(1, ((Number) m.get("start_steps")).doubleValue()), Compare.num(m, "commits_per_s"));
+                    Object v = m.get("start_versions") != null ? m.get("start_versions") : m.get("start_steps");
+                    addWithInterval(x, Math.max(1, ((Number) v).doubleValue()), Compare.num(m, "commits_per_s"), m.get("commits_per_s_ci"));
                 }
                 c.addSeries(x);
             }
-            JFreeChart ch = ChartFactory.createXYLineChart("Commit rate as the stream grows (one producer, group 1)", "committed steps",
-                    "commits/s", c, PlotOrientation.VERTICAL, true, false, false);
-            LogAxis ax = new LogAxis("committed steps (log)");
+            JFreeChart ch = ChartFactory.createXYLineChart("Commit rate as the log grows (one producer, one version per step)",
+                    "manifest versions", "commits/s", c, PlotOrientation.VERTICAL, true, false, false);
+            withErrorBars(ch);
+            LogAxis ax = new LogAxis("manifest versions in the log (log)");
             ax.setBase(10);
             ch.getXYPlot().setDomainAxis(ax);
             ((NumberAxis) ch.getXYPlot().getRangeAxis()).setAutoRangeIncludesZero(true);
-            out.add(save(style(ch, true), dir.resolve(prefix + "-growth.png")));
+            out.add(save(ch, dir.resolve(prefix + "-growth.png")));
         }
         Map<String, Object> dac = Summary.map(r.get("dac"));
         if (dac != null && !dac.isEmpty()) {
@@ -153,6 +159,29 @@ final class Charts {
         p.setDomainGridlinePaint(Color.LIGHT_GRAY);
         p.setRangeGridlinePaint(Color.LIGHT_GRAY);
         p.setRenderer(lines(shapes));
+        return ch;
+    }
+
+    private static void addWithInterval(YIntervalSeries x, double at, double value, Object ci) {
+        Stats.Interval iv = Stats.Interval.of(ci);
+        boolean known = !Double.isNaN(iv.lo()) && !Double.isNaN(iv.hi());
+        x.add(at, value, known ? iv.lo() : value, known ? iv.hi() : value);
+    }
+
+    /** Styles {@code ch} and draws each point's interval as a vertical bar, lines between the medians. */
+    private static JFreeChart withErrorBars(JFreeChart ch) {
+        style(ch, true);
+        XYErrorRenderer er = new XYErrorRenderer();
+        er.setDrawXError(false);
+        er.setDrawYError(true);
+        er.setDefaultLinesVisible(true);
+        er.setDefaultShapesVisible(true);
+        er.setErrorStroke(new BasicStroke(1.5f));
+        for (int i = 0; i < PALETTE.length; i++) {
+            er.setSeriesStroke(i, new BasicStroke(2f));
+            er.setSeriesPaint(i, PALETTE[i]);
+        }
+        ch.getXYPlot().setRenderer(er);
         return ch;
     }
 

@@ -7,11 +7,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
@@ -19,24 +22,36 @@ import java.util.stream.Stream;
  * this machine, in one run, with the same pre-generated payload on the same disk. Every client
  * is its own child JVM (so CPU and RSS are charged per process from /proc); the broker and the
  * S3 server are child JVMs too. Writes {@code compare-<mode>.json}, {@code .md} and PNG plots to
- * the results folder and ends with the one-line summary.
+ * the results folder ({@code jmh-benchmarks/target/results}, or the README's
+ * {@code jmh-benchmarks/results} with {@code --publish}) and ends with the one-line summary.
+ *
+ * <p>Method: every figure comes from {@link Options#repeats()} repeats. In each repeat the cases
+ * of a section run in an order shuffled with the run's recorded seed, Lakestream and Kafka cases
+ * alternating (which side goes first alternates between repeats); the disks are synced before
+ * every case, and a case that starts with the load average above the threshold is rerun
+ * (bounded). Figures are medians with 95 % bootstrap intervals ({@link Stats}).
  *
  * <p>It measures whatever the library does with its shipped defaults: rerun it unchanged after
  * producer, reader or commit changes.
  */
 public final class Compare {
-    /** Growth streams up to this size are built fresh in every run; larger ones are cached. */
-    private static final long FRESH_GROWTH_STEPS = 10_000;
-    /** Growth measurements per size (--smoke: 1), round robin over the sizes; the median is reported. */
-    private static final int GROWTH_ROUNDS = 3;
+    /** Growth logs up to this many versions are built fresh in every run; larger ones are cached. */
+    private static final long FRESH_GROWTH_VERSIONS = 1_000;
     private static final long STARTED = System.nanoTime();
 
     private final Options o;
     private final Map<String, Object> results = new LinkedHashMap<>();
+    /** Raw per-repeat samples (ns) of the latency sections, for the bootstrap: section -> side -> repeats. */
+    private final Map<String, Map<String, List<long[]>>> samples = new LinkedHashMap<>();
+    /** Per-repeat figures: section/side -> values, for the bootstrap of medians and ratios. */
+    private final Map<String, double[]> perRepeat = new LinkedHashMap<>();
+    private final List<Map<String, Object>> schedule = new ArrayList<>();
+    private final Map<String, Map<String, Object>> kafkaBest = new LinkedHashMap<>();
     private Path tmp;
     private KafkaBroker kafka;
     private Child s3;
     private int names;
+    private int reruns;
 
     private Compare(Options o) {
         this.o = o;
@@ -77,15 +92,22 @@ public final class Compare {
         meta.put("cores", Runtime.getRuntime().availableProcessors());
         meta.put("jdk", System.getProperty("java.version"));
         meta.put("load_start", ProcStat.loadAverage());
-        meta.put("client_jvm_opts", String.join(" ", o.clientJvmOpts()));
+        meta.put("seed", o.seed());
+        meta.put("repeats", o.repeats());
+        meta.put("window_seconds", o.windowSeconds());
+        meta.put("window_bytes", o.windowBytes());
+        meta.put("load_threshold", o.loadThreshold());
+        meta.put("max_reruns", o.maxReruns());
+        meta.put("client_jvm_opts", String.join(" ", o.clientJvm()));
+        meta.put("options", o.toString());
         results.put("meta", meta);
         Files.createDirectories(o.tmp());
         tmp = Files.createTempDirectory(o.tmp(), "lakestream-compare-");
         if (o.buildCache()) {
             try {
-                for (long n : o.growthSizesFile()) {
-                    if (n > FRESH_GROWTH_STEPS) {
-                        cachedGrowthStream(n, true);
+                for (long v : o.growthVersions()) {
+                    if (v > FRESH_GROWTH_VERSIONS) {
+                        cachedGrowthStream(v, true);
                     }
                 }
             } finally {
@@ -107,15 +129,15 @@ public final class Compare {
                         tmp.resolve("s3-server.log"));
                 s3.expect("READY", 120_000);
             }
-            Map<String, Target> kept = new LinkedHashMap<>();
             if (o.has("ingest")) {
-                ingest(kept);
+                kafkaGrid();
+                ingest();
             }
             if (o.has("latency")) {
                 latency();
             }
             if (o.has("fetch")) {
-                fetch(kept);
+                fetch();
             }
             if (o.has("growth")) {
                 growth();
@@ -129,6 +151,7 @@ public final class Compare {
             if (s3 != null) {
                 results.put("s3_server_peak_rss_mb", s3.peakRssBytes() / 1e6);
             }
+            results.put("headline", headline());
             ok = true;
         } finally {
             if (kafka != null) {
@@ -144,7 +167,9 @@ public final class Compare {
             }
         }
         meta.put("load_end", ProcStat.loadAverage());
+        meta.put("reruns", reruns);
         meta.put("wall_s", (System.nanoTime() - t0) / 1e9);
+        results.put("schedule", schedule);
         Files.createDirectories(o.out());
         Path json = o.out().resolve("compare-" + o.mode() + ".json");
         Worker.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValue(json.toFile(), results);
@@ -152,59 +177,310 @@ public final class Compare {
         Path md = o.out().resolve("compare-" + o.mode() + ".md");
         Files.writeString(md, summary.markdown());
         List<Path> pngs = Charts.write(results, o.out(), "compare-" + o.mode());
-        say("wrote %s, %s and %d plots", json, md, pngs.size());
+        say("wrote %s, %s and %d plots%s", json, md, pngs.size(), o.publish() ? " (published)" : "");
         System.out.print(summary.targetsText());
         System.out.println(summary.finalLine());
     }
 
+    // ------------------------------------------------------------------ repeats
+
+    /** One case of a section: which side it measures and how to measure it once. */
+    private record Case(String key, boolean lakestream, Measure body) {}
+
+    @FunctionalInterface
+    private interface Measure {
+        Map<String, Object> once() throws Exception;
+    }
+
+    /**
+     * Runs every case {@link Options#repeats()} times: in each repeat the Lakestream and the
+     * other cases are shuffled (seeded) and alternate, the side that goes first alternating
+     * between repeats. Returns each case's results in repeat order.
+     */
+    private Map<String, List<Map<String, Object>>> repeats(String section, List<Case> cases) throws Exception {
+        Random rnd = new Random(o.seed() * 31 + section.hashCode());
+        Map<String, List<Map<String, Object>>> out = new LinkedHashMap<>();
+        for (Case c : cases) {
+            out.put(c.key(), new ArrayList<>());
+        }
+        for (int rep = 0; rep < o.repeats(); rep++) {
+            List<Case> ls = new ArrayList<>();
+            List<Case> other = new ArrayList<>();
+            for (Case c : cases) {
+                (c.lakestream() ? ls : other).add(c);
+            }
+            Collections.shuffle(ls, rnd);
+            Collections.shuffle(other, rnd);
+            List<Case> order = new ArrayList<>();
+            boolean lsFirst = rep % 2 == 0;
+            while (!ls.isEmpty() || !other.isEmpty()) {
+                List<Case> first = lsFirst ? ls : other;
+                List<Case> second = lsFirst ? other : ls;
+                if (!first.isEmpty()) {
+                    order.add(first.remove(0));
+                }
+                if (!second.isEmpty()) {
+                    order.add(second.remove(0));
+                }
+            }
+            for (Case c : order) {
+                Map<String, Object> r = measured(section + " " + c.key() + " repeat " + (rep + 1), c.body());
+                r.put("repeat", rep + 1);
+                out.get(c.key()).add(r);
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("section", section);
+                entry.put("case", c.key());
+                entry.put("repeat", rep + 1);
+                entry.put("load_1m", r.get("load_1m"));
+                entry.put("attempts", r.get("attempts"));
+                schedule.add(entry);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Runs {@code body} once after syncing the disks; reruns it (after a pause) while the 1-minute
+     * load average at its start was above the threshold, at most {@link Options#maxReruns()} times
+     * per case and {@link #rerunCap()} times per run. The result carries the load it started
+     * at, every attempt's load and whether it still started above the threshold.
+     */
+    private Map<String, Object> measured(String what, Measure body) throws Exception {
+        List<Double> loads = new ArrayList<>();
+        for (int attempt = 0; ; attempt++) {
+            syncDisks();
+            double load = ProcStat.load1();
+            loads.add(load);
+            Map<String, Object> r = body.once();
+            boolean over = load > o.loadThreshold();
+            if (!over || attempt >= o.maxReruns() || reruns >= rerunCap()) {
+                r.put("load_1m", load);
+                r.put("attempts", loads.size());
+                r.put("attempt_loads_1m", loads);
+                r.put("started_over_threshold", over);
+                return r;
+            }
+            reruns++;
+            say("%s started at load %.2f > %.2f: rerun %d", what, load, o.loadThreshold(), attempt + 1);
+            Thread.sleep(o.mode().equals("full") ? 15_000 : 3_000);
+        }
+    }
+
+    /** Reruns per run at most: a busy machine must not make a quick run slow (3), nor a full one endless (10 per allowed rerun). */
+    private int rerunCap() {
+        return o.mode().equals("full") ? 10 * o.maxReruns() : 3 * o.maxReruns();
+    }
+
+    /** Writes back dirty pages (another case's unsynced data) so it does not land in this case's window. */
+    private static void syncDisks() {
+        try {
+            Process p = new ProcessBuilder("sync").redirectErrorStream(true).start();
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                p.destroyForcibly();
+            }
+        } catch (IOException e) {
+            // no sync(1): measure anyway
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private double[] values(List<Map<String, Object>> runs, String field) {
+        return runs.stream().mapToDouble(x -> num(x, field)).filter(d -> !Double.isNaN(d)).toArray();
+    }
+
+    private long seed(String figure) {
+        return o.seed() * 1_000_003L + figure.hashCode();
+    }
+
+    /** Median and interval of {@code field} over the repeats, stored as {@code field} and {@code field_ci}; the values kept for ratios. */
+    private void summarize(Map<String, Object> into, String key, List<Map<String, Object>> runs, String field) {
+        double[] v = values(runs, field);
+        perRepeat.put(key + "/" + field, v);
+        Stats.Interval iv = Stats.median(v, seed(key + "/" + field));
+        into.put(field, iv.value());
+        into.put(field + "_ci", iv.toMap());
+    }
+
     // ------------------------------------------------------------------ sections
 
-    /** Ingestion MB/s, CPU and RSS per store and producer count. The smallest count's data is kept for fetch. */
-    private void ingest(Map<String, Target> kept) throws Exception {
+    /** The Kafka producer settings a case of {@code store} runs with. */
+    private Map<String, Object> kafkaConfig(String store, boolean latency) {
+        Map<String, Object> k = new LinkedHashMap<>();
+        boolean tuned = store.equals("kafka") || store.equals("kafka-flush");
+        k.put("tuned", tuned);
+        if (tuned) {
+            Map<String, Object> best = kafkaBest.get(store);
+            // Latency runs send one step every 20 ms: batching buys nothing there, so the tuned
+            // producer does not linger (an operator tuning for latency sets linger.ms=0).
+            k.put("linger", latency ? 0 : best != null ? best.get("linger") : 5);
+            k.put("compression", best != null && !latency ? best.get("compression") : "none");
+        }
+        return k;
+    }
+
+    /** The tuned producer's linger.ms x compression.type grid, one producer, per tuned durability; the best MB/s is used from then on. */
+    private void kafkaGrid() throws Exception {
+        if (kafka == null) {
+            return;
+        }
+        Map<String, Object> section = new LinkedHashMap<>();
+        for (String store : List.of("kafka-flush", "kafka")) {
+            if (!o.store(store)) {
+                continue;
+            }
+            List<Map<String, Object>> points = new ArrayList<>();
+            List<Map<String, Object>> grid = new ArrayList<>();
+            for (int linger : o.lingerGrid()) {
+                for (String comp : o.compressionGrid()) {
+                    Map<String, Object> g = new LinkedHashMap<>();
+                    g.put("linger", linger);
+                    g.put("compression", comp);
+                    grid.add(g);
+                }
+            }
+            Collections.shuffle(grid, new Random(o.seed() + store.hashCode()));
+            Map<String, Object> best = null;
+            for (Map<String, Object> g : grid) {
+                Map<String, Object> r = measured("kafka grid " + store + " " + g, () -> {
+                    kafkaBest.put(store, g);
+                    return ingestOnce(store, 1);
+                });
+                Map<String, Object> point = new LinkedHashMap<>(g);
+                point.put("mb_per_s", num(r, "mb_per_s"));
+                point.put("load_1m", r.get("load_1m"));
+                points.add(point);
+                say("kafka grid %-11s linger.ms=%-3s compression=%-4s %7.1f MB/s (load %.2f)", store, g.get("linger"), g.get("compression"),
+                        num(r, "mb_per_s"), num(r, "load_1m"));
+                if (best == null || num(r, "mb_per_s") > num(best, "mb_per_s")) {
+                    best = point;
+                }
+            }
+            Map<String, Object> chosen = new LinkedHashMap<>();
+            chosen.put("linger", best.get("linger"));
+            chosen.put("compression", best.get("compression"));
+            kafkaBest.put(store, chosen);
+            Map<String, Object> s = new LinkedHashMap<>();
+            s.put("points", points);
+            s.put("best", chosen);
+            section.put(store, s);
+            say("kafka grid %s: best linger.ms=%s compression.type=%s", store, chosen.get("linger"), chosen.get("compression"));
+        }
+        results.put("kafka_grid", section);
+    }
+
+    /** One ingestion measurement: a fresh target, a producer process, the target dropped. */
+    private Map<String, Object> ingestOnce(String store, int n) throws Exception {
+        Target t = target(store, "ingest" + n);
+        try {
+            Map<String, Object> cfg = t.cfg(o);
+            cfg.putAll(kafkaConfig(store, false));
+            cfg.put("producers", n);
+            cfg.put("windowSeconds", o.windowSeconds());
+            cfg.put("windowBytes", o.windowBytes());
+            cfg.put("warmupChunk", (int) Math.max(4, (64L << 20) / ((long) o.shardBytes() * o.worldSize())));
+            cfg.put("warmupMaxSeconds", o.warmupMaxSeconds());
+            Map<String, Object> r = runWorker(store + "-produce-" + n + "-" + names, t.produceMode(), cfg, t.server);
+            perGb(r, "bytes");
+            r.put("kafka", kafkaConfig(store, false));
+            return r;
+        } finally {
+            t.drop();
+        }
+    }
+
+    /** Ingestion MB/s, CPU and RSS per store and producer count, {@link Options#repeats()} interleaved repeats. */
+    private void ingest() throws Exception {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("ingest", section);
-        int keepN = o.producers().stream().min(Integer::compare).orElse(1);
-        for (String store : stores(true)) {
+        List<Case> cases = new ArrayList<>();
+        for (String store : stores()) {
+            for (int n : o.producers()) {
+                cases.add(new Case(store + "/" + n, !store.startsWith("kafka"), () -> ingestOnce(store, n)));
+            }
+        }
+        Map<String, List<Map<String, Object>>> runs = repeats("ingest", cases);
+        for (String store : stores()) {
             Map<String, Object> byN = new LinkedHashMap<>();
             section.put(store, byN);
             for (int n : o.producers()) {
-                Target t = target(store, "ingest" + n);
-                Map<String, Object> cfg = t.cfg(o);
-                cfg.put("producers", n);
-                cfg.put("steps", o.stepsPerProducer());
-                cfg.put("warmup", o.warmupSteps());
-                Map<String, Object> r = runWorker(store + "-produce-" + n, t.produceMode(), cfg, t.server);
-                perGb(r, "bytes");
-                byN.put(Integer.toString(n), r);
-                say("ingest %-11s %2d producer(s): %8.1f MB/s, client %.2f CPU-s/GB, +server %.2f, producer RSS %.0f MB", store, n,
-                        num(r, "mb_per_s"), num(r, "client_cpu_s_per_gb"), num(r, "total_cpu_s_per_gb"), num(r, "client_peak_rss_mb"));
-                if (n == keepN && !kept.containsKey(store)) {
-                    t.written = (long) (o.warmupSteps() + o.stepsPerProducer()) * n;
-                    kept.put(store, t);
-                } else {
-                    t.drop();
+                List<Map<String, Object>> rs = runs.get(store + "/" + n);
+                Map<String, Object> x = new LinkedHashMap<>();
+                for (String f : List.of("mb_per_s", "client_cpu_s_per_gb", "total_cpu_s_per_gb", "client_peak_rss_mb")) {
+                    summarize(x, "ingest/" + store + "/" + n, rs, f);
                 }
+                x.put("warmup_converged", rs.stream().allMatch(r -> !Boolean.FALSE.equals(r.get("warmup_converged"))));
+                x.put("kafka", kafkaConfig(store, false));
+                x.put("repeats", rs);
+                byN.put(Integer.toString(n), x);
+                Stats.Interval iv = Stats.Interval.of(x.get("mb_per_s_ci"));
+                say("ingest %-19s %d producer(s): median %7.1f MB/s [%.1f-%.1f] over %d repeats, client %.2f CPU-s/GB, RSS %.0f MB", store, n,
+                        iv.value(), iv.lo(), iv.hi(), rs.size(), num(x, "client_cpu_s_per_gb"), num(x, "client_peak_rss_mb"));
             }
         }
     }
 
-    /** Append→visible latency: a paced producer process and a reader process with every rank. */
-    private void latency() throws Exception {
-        Map<String, Object> section = new LinkedHashMap<>();
-        results.put("latency", section);
-        int steps = Math.max(20, (int) Math.round(o.latencyRate() * o.latencySeconds()));
-        int skip = Math.max(5, steps / 10);
+    /** The stores of the latency and fetch sections: --quick keeps Kafka's defaults column to the ingestion section (time). */
+    private List<String> latencyAndFetchStores() {
+        List<String> out = new ArrayList<>(stores());
+        if (o.mode().equals("quick")) {
+            out.removeIf(s -> s.startsWith("kafka-default"));
+        }
+        return out;
+    }
+
+    /** The latency variants: every store, plus Lakestream file:// committing every step (full mode). */
+    private List<String> latencyVariants() {
         List<String> variants = new ArrayList<>();
-        for (String s : stores(true)) {
+        for (String s : latencyAndFetchStores()) {
             variants.add(s);
-            if (s.equals("file")) {
+            if (s.equals("file") && o.mode().equals("full")) {
                 variants.add("file-commit-each");
             }
         }
-        for (String v : variants) {
-            String store = v.equals("file-commit-each") ? "file" : v;
-            Target t = target(store, "latency");
+        return variants;
+    }
+
+    /** Append→visible latency: a paced producer process and a reader process with every rank, interleaved repeats. */
+    private void latency() throws Exception {
+        Map<String, Object> section = new LinkedHashMap<>();
+        results.put("latency", section);
+        int skip = Math.max(10, o.latencySamples() / 8);
+        int steps = skip + o.latencySamples();
+        List<Case> cases = new ArrayList<>();
+        for (String v : latencyVariants()) {
+            cases.add(new Case(v, !v.startsWith("kafka"), () -> latencyOnce(v, steps, skip)));
+        }
+        Map<String, List<Map<String, Object>>> runs = repeats("latency", cases);
+        Map<String, List<long[]>> raw = new LinkedHashMap<>();
+        samples.put("latency", raw);
+        for (String v : latencyVariants()) {
+            List<Map<String, Object>> tail = jfrTail(runs.get(v));
+            Map<String, Object> x = pooled("latency/" + v, runs.get(v), raw, v);
+            if (tail != null) {
+                x.put("jfr_tail", tail);
+                for (Map<String, Object> t : tail) {
+                    say("jfr     %-19s %-90s %2s of %s slow steps, %.2f ms per slow step (max %.1f), %.0f %% of slow windows vs %.0f %% of all",
+                            v, t.get("wait"), t.get("slow_steps_touched"), t.get("slow_steps"), num(t, "ms_per_slow_step"), num(t, "max_ms"),
+                            100 * num(t, "share_of_slow_windows"), 100 * num(t, "share_of_all_windows"));
+                }
+            }
+            x.put("rate_steps_per_s", o.latencyRate());
+            x.put("kafka", kafkaConfig(v, true));
+            section.put(v, x);
+            @SuppressWarnings("unchecked")
+            Map<String, Object> l = (Map<String, Object>) x.get("latency");
+            say("latency %-19s append->visible p50 %s %s p99 %s %s ms (%s steps over %d repeats at %.0f/s)", v, Latencies.ms(num(l, "p50_ms")),
+                    ci(x.get("p50_ci")), Latencies.ms(num(l, "p99_ms")), ci(x.get("p99_ci")), l.get("count"), o.repeats(), o.latencyRate());
+        }
+    }
+
+    private Map<String, Object> latencyOnce(String v, int steps, int skip) throws Exception {
+        String store = v.equals("file-commit-each") ? "file" : v;
+        Target t = target(store, "latency");
+        try {
             Map<String, Object> pcfg = t.cfg(o);
+            pcfg.putAll(kafkaConfig(store, true));
             pcfg.put("producers", 1);
             pcfg.put("steps", steps);
             pcfg.put("rate", o.latencyRate());
@@ -212,82 +488,191 @@ public final class Compare {
                 pcfg.put("group", "1,1,false");
             }
             Map<String, Object> rcfg = t.cfg(o);
+            rcfg.putAll(kafkaConfig(store, true));
             rcfg.put("expect", steps);
             rcfg.put("skip", skip);
             rcfg.put("mode", "follow");
-            try (Child producer = startWorker(v + "-latency-producer", t.produceMode(), pcfg)) {
+            String name = v + "-latency-" + (++names);
+            List<String> pjvm = jfr(v, name + "-producer");
+            List<String> rjvm = jfr(v, name + "-readers");
+            try (Child producer = startWorker(name + "-producer", t.produceMode(), pcfg, pjvm)) {
                 producer.expect("READY", 600_000);
-                try (Child reader = startWorker(v + "-latency-readers", t.readMode(), rcfg)) {
+                try (Child reader = startWorker(name + "-readers", t.readMode(), rcfg, rjvm)) {
                     reader.expect("READY", 600_000);
                     reader.send("GO");
                     producer.send("GO");
                     Map<String, Object> pr = parse(producer.expect("RESULT", 600_000));
                     Map<String, Object> rr = parse(reader.expect("RESULT", 600_000));
+                    pr.remove("clients");
                     rr.put("producer", pr);
-                    rr.put("rate_steps_per_s", o.latencyRate());
-                    section.put(v, rr);
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> l = (Map<String, Object>) rr.get("latency");
-                    say("latency %-16s append->visible p50 %s p99 %s p99.9 %s ms (%s steps at %.0f/s)", v,
-                            Latencies.ms(num(l, "p50_ms")), Latencies.ms(num(l, "p99_ms")), Latencies.ms(num(l, "p999_ms")),
-                            l.get("count"), o.latencyRate());
+                    if (!pjvm.isEmpty()) {
+                        rr.put("jfr_files", List.of(o.out().resolve("jfr").resolve(name + "-producer.jfr").toString(),
+                                o.out().resolve("jfr").resolve(name + "-readers.jfr").toString()));
+                    }
+                    rr.put("reader_peak_rss_mb", reader.peakRssBytes() / 1e6);
+                    return rr;
                 }
             }
+        } finally {
             t.drop();
         }
     }
 
-    /** Per-take latency reading data written before (the ingestion's one-producer data, else freshly written). */
-    private void fetch(Map<String, Target> kept) throws Exception {
+    /**
+     * With --jfr: what the slowest steps of a variant's repeats waited for ({@link JfrTail}), from
+     * each repeat's recordings and slow steps; null without recordings. Drops the per-step stamps
+     * from the results either way.
+     */
+    private List<Map<String, Object>> jfrTail(List<Map<String, Object>> rs) throws IOException {
+        List<Path> files = new ArrayList<>();
+        List<JfrTail.Window> slow = new ArrayList<>();
+        List<JfrTail.Window> all = new ArrayList<>();
+        for (Map<String, Object> r : rs) {
+            Object stamps = r.remove("handed_over_wall_ns");
+            if (!(r.get("jfr_files") instanceof List<?> fl)) {
+                continue;
+            }
+            fl.forEach(f -> files.add(Path.of(f.toString())));
+            if (r.get("slow_steps") instanceof List<?> sl) {
+                for (Object o1 : sl) {
+                    Map<String, Object> m = Summary.map(o1);
+                    long from = ((Number) m.get("handed_over_wall_ns")).longValue();
+                    slow.add(new JfrTail.Window(from, from + (long) (num(m, "latency_ms") * 1e6)));
+                }
+            }
+            if (stamps instanceof List<?> st && r.get("samples_ns") instanceof List<?> lat) {
+                for (int i = 0; i < Math.min(st.size(), lat.size()); i++) {
+                    long from = ((Number) st.get(i)).longValue();
+                    all.add(new JfrTail.Window(from, from + ((Number) lat.get(i)).longValue()));
+                }
+            }
+        }
+        return files.isEmpty() ? null : JfrTail.analyze(files, slow, all, 12);
+    }
+
+    /** With --jfr, a Lakestream latency process records a flight recording (profile settings) to {@code <out>/jfr/<name>.jfr}. */
+    private List<String> jfr(String variant, String name) throws IOException {
+        if (!o.jfr() || variant.startsWith("kafka")) {
+            return List.of();
+        }
+        Path dir = o.out().resolve("jfr");
+        Files.createDirectories(dir);
+        return List.of("-XX:StartFlightRecording:filename=" + dir.resolve(name + ".jfr") + ",settings=profile,dumponexit=true");
+    }
+
+    /**
+     * Pools the latency samples of every repeat: percentiles of the pool with two-level bootstrap
+     * intervals (p50_ci, p99_ci), the pooled CDF, and per repeat its own summary and warm-up check.
+     */
+    private Map<String, Object> pooled(String key, List<Map<String, Object>> rs, Map<String, List<long[]>> raw, String side) {
+        List<long[]> reps = new ArrayList<>();
+        List<Map<String, Object>> kept = new ArrayList<>();
+        for (Map<String, Object> r : rs) {
+            Object s = r.remove("samples_ns");
+            long[] a = s instanceof List<?> l ? l.stream().mapToLong(x -> ((Number) x).longValue()).toArray() : new long[0];
+            reps.add(a);
+            r.remove("cdf");
+            kept.add(r);
+        }
+        raw.put(side, reps);
+        Latencies all = new Latencies(Stats.pool(reps));
+        Map<String, Object> x = new LinkedHashMap<>();
+        x.put("latency", all.summary());
+        x.put("p50_ci", millis(Stats.percentile(reps, 50, seed(key + "/p50"))).toMap());
+        x.put("p99_ci", millis(Stats.percentile(reps, 99, seed(key + "/p99"))).toMap());
+        x.put("cdf", all.cdf(200));
+        x.put("warmup_ok", kept.stream().allMatch(r -> !Boolean.FALSE.equals(Summary.map(r.get("warmup_check")).get("ok"))));
+        x.put("repeats", kept);
+        return x;
+    }
+
+    private static Stats.Interval millis(Stats.Interval nanos) {
+        return new Stats.Interval(nanos.value() / 1e6, nanos.lo() / 1e6, nanos.hi() / 1e6, nanos.n());
+    }
+
+    /** The fetch sides: one per store, a "-flush" store only if its page-cache twin is absent (reading does not differ). */
+    private List<String> fetchSides() {
+        List<String> out = new ArrayList<>();
+        for (String s : latencyAndFetchStores()) {
+            if (s.endsWith("-flush") && o.store(s.substring(0, s.length() - "-flush".length()))) {
+                continue;
+            }
+            out.add(s);
+        }
+        return out;
+    }
+
+    /** Per-take latency reading data written before: each side's data written once (untimed), drained by a fresh reader process per repeat. */
+    private void fetch() throws Exception {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("fetch", section);
-        for (String store : stores(true)) {
-            if (store.equals("kafka-flush") && o.store("kafka")) {
-                continue; // the same bytes in the same page cache as "kafka": reading does not differ
-            }
-            Target t = kept.remove(store);
-            if (t == null) {
-                t = target(store, "fetch");
+        int skip = Math.max(4, o.fetchSteps() / 16);
+        int steps = skip + o.fetchSteps();
+        Map<String, Target> written = new LinkedHashMap<>();
+        try {
+            for (String store : fetchSides()) {
+                Target t = target(store, "fetch");
+                written.put(store, t);
                 Map<String, Object> cfg = t.cfg(o);
+                cfg.putAll(kafkaConfig(store, false));
                 cfg.put("producers", 1);
-                cfg.put("steps", o.stepsPerProducer());
-                cfg.put("warmup", 0);
+                cfg.put("steps", steps);
+                cfg.put("warmupChunk", 0);
                 runWorker(store + "-fetch-writer", t.produceMode(), cfg, t.server);
-                t.written = o.stepsPerProducer();
             }
-            Map<String, Object> cfg = t.cfg(o);
-            cfg.put("expect", t.written);
-            cfg.put("mode", "drain");
-            Map<String, Object> r = runWorker(store + "-fetch-readers", t.readMode(), cfg, t.server);
-            perGb(r, "bytes");
-            section.put(store, r);
-            @SuppressWarnings("unchecked")
-            Map<String, Object> l = (Map<String, Object>) r.get("latency");
-            say("fetch   %-11s per rank shard p50 %s p99 %s ms, %.0f MB/s, reader %.2f CPU-s/GB, reader RSS %.0f MB", store,
-                    Latencies.ms(num(l, "p50_ms")), Latencies.ms(num(l, "p99_ms")), num(r, "mb_per_s"), num(r, "client_cpu_s_per_gb"),
-                    num(r, "client_peak_rss_mb"));
-            t.drop();
-        }
-        for (Target t : kept.values()) {
-            t.drop();
+            List<Case> cases = new ArrayList<>();
+            for (String store : fetchSides()) {
+                Target t = written.get(store);
+                cases.add(new Case(store, !store.startsWith("kafka"), () -> {
+                    Map<String, Object> cfg = t.cfg(o);
+                    cfg.putAll(kafkaConfig(store, false));
+                    cfg.put("expect", steps);
+                    cfg.put("skip", skip);
+                    cfg.put("mode", "drain");
+                    Map<String, Object> r = runWorker(store + "-fetch-readers-" + (++names), t.readMode(), cfg, t.server);
+                    perGb(r, "bytes");
+                    return r;
+                }));
+            }
+            Map<String, List<Map<String, Object>>> runs = repeats("fetch", cases);
+            Map<String, List<long[]>> raw = new LinkedHashMap<>();
+            samples.put("fetch", raw);
+            for (String store : fetchSides()) {
+                List<Map<String, Object>> rs = runs.get(store);
+                Map<String, Object> x = pooled("fetch/" + store, rs, raw, store);
+                for (String f : List.of("mb_per_s", "client_cpu_s_per_gb", "total_cpu_s_per_gb", "client_peak_rss_mb")) {
+                    summarize(x, "fetch/" + store, rs, f);
+                }
+                x.put("kafka", kafkaConfig(store, false));
+                section.put(store, x);
+                @SuppressWarnings("unchecked")
+                Map<String, Object> l = (Map<String, Object>) x.get("latency");
+                say("fetch   %-19s per rank shard p50 %s %s p99 %s %s ms, %.0f MB/s, reader %.2f CPU-s/GB, RSS %.0f MB", store,
+                        Latencies.ms(num(l, "p50_ms")), ci(x.get("p50_ci")), Latencies.ms(num(l, "p99_ms")), ci(x.get("p99_ci")),
+                        num(x, "mb_per_s"), num(x, "client_cpu_s_per_gb"), num(x, "client_peak_rss_mb"));
+            }
+        } finally {
+            for (Target t : written.values()) {
+                t.drop();
+            }
         }
     }
 
-    /** Commit rate and append→visible latency of one producer on streams of growing history. */
+    /** Commit rate and append→visible latency of one producer on logs of growing history, interleaved repeats. */
     private void growth() throws Exception {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("growth", section);
         if (o.store("file")) {
             Map<String, String> uris = new LinkedHashMap<>();
-            for (long n : o.growthSizesFile()) {
-                // Each run adds its commits to the stream it measures: small sizes are built fresh
-                // (seconds), large ones cached (a run adds 0.2 % to 100k, 0.02 % to 1M; see start_steps).
-                Path dir = n <= FRESH_GROWTH_STEPS ? freshGrowthStream(n) : cachedGrowthStream(n, !o.mode().equals("quick"));
+            for (long v : o.growthVersions()) {
+                // Each run adds its commits to the log it measures: small logs are built fresh
+                // (seconds), large ones cached (a run adds ~0.5 % to 100k versions; see start_versions).
+                Path dir = v <= FRESH_GROWTH_VERSIONS ? freshGrowthStream(v) : cachedGrowthStream(v, o.mode().equals("full"));
                 if (dir == null) {
-                    say("growth  file %,d steps: not cached; build it once with ./jmh-benchmarks/compare --build-cache", n);
+                    say("growth  file %,d versions: not cached; build it once with ./jmh-benchmarks/compare --build-cache", v);
                     continue;
                 }
-                uris.put(Long.toString(n), "file://" + dir);
+                uris.put(Long.toString(v), "file://" + dir);
             }
             section.put("file", growthRounds(uris, "file", null));
         }
@@ -297,7 +682,8 @@ public final class Compare {
                 Target t = target("s3", "growth" + n);
                 Map<String, Object> cfg = t.cfg(o);
                 cfg.put("shardBytes", o.dacShardBytes());
-                cfg.put("target", n);
+                cfg.put("versions", Math.max(1, n / o.growthGroup()));
+                cfg.put("group", o.growthGroup());
                 runWorker("s3-growth-build-" + n, "dac-build", cfg, null, 4 * 3600_000L);
                 uris.put(Long.toString(n), t.uri);
             }
@@ -306,28 +692,29 @@ public final class Compare {
     }
 
     /**
-     * Measures every size {@value #GROWTH_ROUNDS} times (--smoke: once), round robin (so a change of machine load
-     * hits every size alike), and keeps per size the round with the median commit rate plus
-     * every round's rate ({@code rounds_commits_per_s}).
+     * Measures every size {@link Options#repeats()} times, shuffled per repeat, and reports per size
+     * the median commit rate with its interval, every repeat's rate, and the repeat with the
+     * median rate (its commit and visible latencies).
      */
     private Map<String, Object> growthRounds(Map<String, String> uris, String store, Child server) throws Exception {
-        Map<String, List<Map<String, Object>>> runs = new LinkedHashMap<>();
-        int rounds = o.mode().equals("smoke") ? 1 : GROWTH_ROUNDS;
-        for (int round = 0; round < rounds; round++) {
-            for (Map.Entry<String, String> e : uris.entrySet()) {
-                runs.computeIfAbsent(e.getKey(), k -> new ArrayList<>()).add(growthRun(e.getValue(), store + "-" + e.getKey(), server));
-            }
+        List<Case> cases = new ArrayList<>();
+        for (Map.Entry<String, String> e : uris.entrySet()) {
+            cases.add(new Case(e.getKey(), true, () -> growthRun(e.getValue(), store + "-" + e.getKey(), server)));
         }
+        Map<String, List<Map<String, Object>>> runs = repeats("growth-" + store, cases);
         Map<String, Object> bySize = new LinkedHashMap<>();
         for (Map.Entry<String, List<Map<String, Object>>> e : runs.entrySet()) {
             List<Map<String, Object>> rs = new ArrayList<>(e.getValue());
             List<Double> rates = rs.stream().map(x -> num(x, "commits_per_s")).toList();
             rs.sort(Comparator.comparingDouble(x -> num(x, "commits_per_s")));
-            Map<String, Object> median = rs.get(rs.size() / 2);
+            Map<String, Object> median = new LinkedHashMap<>(rs.get(rs.size() / 2));
             median.put("rounds_commits_per_s", rates);
+            median.put("rounds_load_1m", e.getValue().stream().map(x -> x.get("load_1m")).toList());
+            summarize(median, "growth/" + store + "/" + e.getKey(), e.getValue(), "commits_per_s");
             bySize.put(e.getKey(), median);
-            say("growth  %-4s %9s steps: median of %d rounds %.0f commits/s (rounds %s)", store, e.getKey(), rates.size(),
-                    num(median, "commits_per_s"), rates.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList());
+            say("growth  %-4s %9s versions: median of %d repeats %.0f commits/s %s (repeats %s)", store, e.getKey(), rates.size(),
+                    num(median, "commits_per_s"), ci(median.get("commits_per_s_ci")),
+                    rates.stream().map(d -> String.format(Locale.ROOT, "%.0f", d)).toList());
         }
         return bySize;
     }
@@ -341,29 +728,35 @@ public final class Compare {
         Map<String, Object> r = runWorker("growth-" + name, "dac-growth", cfg, server);
         @SuppressWarnings("unchecked")
         Map<String, Object> v = (Map<String, Object>) r.get("visible");
-        say("growth  %-10s at %,9d steps: open %.0f ms, %.0f commits/s, append->visible p50 %s p99 %s ms", name,
-                ((Number) r.get("start_steps")).longValue(), num(r, "open_ms"), num(r, "commits_per_s"), Latencies.ms(num(v, "p50_ms")),
-                Latencies.ms(num(v, "p99_ms")));
+        say("growth  %-10s at %,9d versions / %,d steps: open %.0f ms, %.0f commits/s, append->visible p50 %s p99 %s ms", name,
+                ((Number) r.get("start_versions")).longValue(), ((Number) r.get("start_steps")).longValue(), num(r, "open_ms"),
+                num(r, "commits_per_s"), Latencies.ms(num(v, "p50_ms")), Latencies.ms(num(v, "p99_ms")));
         return r;
     }
 
-    private Path freshGrowthStream(long n) throws Exception {
-        Path dir = tmp.resolve("streams").resolve("growth-" + n + "-" + (++names));
+    private Map<String, Object> buildCfg(Path dir, long versions) {
         Map<String, Object> cfg = new LinkedHashMap<>();
         cfg.put("uri", "file://" + dir);
         cfg.put("worldSize", o.worldSize());
         cfg.put("shardBytes", o.dacShardBytes());
-        cfg.put("target", n);
-        runWorker("growth-build-" + n, "dac-build", cfg, null, 3600_000L);
+        cfg.put("versions", versions);
+        cfg.put("group", o.growthGroup());
+        return cfg;
+    }
+
+    private Path freshGrowthStream(long versions) throws Exception {
+        Path dir = tmp.resolve("streams").resolve("growth-v" + versions + "-" + (++names));
+        runWorker("growth-build-" + versions, "dac-build", buildCfg(dir, versions), null, 3600_000L);
         return dir;
     }
 
     /**
-     * The cached file:// stream with {@code n} committed tiny steps, built (or finished) if
-     * {@code build}; null if absent and not to be built.
+     * The cached file:// log with {@code versions} manifest versions of {@code group} tiny steps
+     * each, built by real commits (or finished) if {@code build}; null if absent and not to be built.
      */
-    private Path cachedGrowthStream(long n, boolean build) throws Exception {
-        Path dir = o.cache().resolve(String.format(Locale.ROOT, "dac-w%d-b%d/file-%d", o.worldSize(), o.dacShardBytes(), n));
+    private Path cachedGrowthStream(long versions, boolean build) throws Exception {
+        Path dir = o.cache().resolve(String.format(Locale.ROOT, "dac-w%d-b%d-g%d/file-v%d", o.worldSize(), o.dacShardBytes(),
+                o.growthGroup(), versions));
         Path done = dir.resolveSibling(dir.getFileName() + ".complete");
         if (Files.exists(done)) {
             return dir;
@@ -372,16 +765,62 @@ public final class Compare {
             return null;
         }
         Files.createDirectories(dir);
-        say("building the cached growth stream of %,d steps in %s (once; resumable)", n, dir);
-        Map<String, Object> cfg = new LinkedHashMap<>();
-        cfg.put("uri", "file://" + dir);
-        cfg.put("worldSize", o.worldSize());
-        cfg.put("shardBytes", o.dacShardBytes());
-        cfg.put("target", n);
-        Map<String, Object> r = runWorker("growth-build-" + n, "dac-build", cfg, null, 4 * 3600_000L);
-        say("built %,d steps in %.0f s", ((Number) r.get("steps")).longValue(), num(r, "seconds"));
-        Files.writeString(done, Instant.now() + "\n");
+        say("building the cached growth log of %,d versions x %d steps in %s (once; resumable)", versions, o.growthGroup(), dir);
+        Map<String, Object> r = runWorker("growth-build-v" + versions, "dac-build", buildCfg(dir, versions), null, 8 * 3600_000L);
+        say("built %,d versions, %,d steps in %.0f s", ((Number) r.get("versions")).longValue(), ((Number) r.get("steps")).longValue(),
+                num(r, "seconds"));
+        Files.writeString(done, Instant.now() + " " + Worker.JSON.writeValueAsString(r) + "\n");
         return dir;
+    }
+
+    // ------------------------------------------------------------------ headline
+
+    /** The tuned Kafka with flush.messages=1 if measured, else the tuned Kafka at its default durability. */
+    private String kafkaRef(Map<String, ?> section) {
+        if (section == null) {
+            return null;
+        }
+        for (String k : List.of("kafka-flush", "kafka")) {
+            if (section.containsKey(k)) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * The ratios of the final line, Lakestream file:// / tuned Kafka with flush.messages=1, one
+     * producer, each with its bootstrap interval (both sides resampled independently).
+     */
+    private Map<String, Object> headline() {
+        Map<String, Object> h = new LinkedHashMap<>();
+        String ing = kafkaRef(Summary.map(results.get("ingest")));
+        double[] lsIngest = perRepeat.get("ingest/file/1/mb_per_s");
+        double[] kIngest = ing == null ? null : perRepeat.get("ingest/" + ing + "/1/mb_per_s");
+        h.put("against", ing != null ? ing : kafkaRef(samples.get("latency")));
+        h.put("ingest", (lsIngest != null && kIngest != null ? Stats.medianRatio(lsIngest, kIngest, seed("h/ingest")) : Stats.Interval.NONE).toMap());
+        for (String sec : List.of("latency", "fetch")) {
+            Map<String, List<long[]>> raw = samples.get(sec);
+            String k = kafkaRef(raw);
+            String name = sec.equals("latency") ? "visible" : "fetch";
+            for (int p : List.of(50, 99)) {
+                Stats.Interval iv = raw != null && k != null && raw.containsKey("file")
+                        ? Stats.percentileRatio(raw.get("file"), raw.get(k), p, seed("h/" + name + p)) : Stats.Interval.NONE;
+                h.put(name + "_p" + p, iv.toMap());
+            }
+        }
+        List<Long> sizes = o.growthVersions();
+        double[] small = sizes.isEmpty() ? null : perRepeat.get("growth/file/" + sizes.get(0) + "/commits_per_s");
+        double[] large = sizes.isEmpty() ? null : perRepeat.get("growth/file/" + sizes.get(sizes.size() - 1) + "/commits_per_s");
+        h.put("commit_rate_sizes", sizes.isEmpty() ? List.of() : List.of(sizes.get(0), sizes.get(sizes.size() - 1)));
+        h.put("commit_rate", (small != null && large != null && sizes.size() > 1 ? Stats.medianRatio(large, small, seed("h/commit"))
+                : Stats.Interval.NONE).toMap());
+        return h;
+    }
+
+    private static String ci(Object m) {
+        Stats.Interval iv = Stats.Interval.of(m);
+        return String.format(Locale.ROOT, "[%s-%s]", Latencies.ms(iv.lo()), Latencies.ms(iv.hi()));
     }
 
     /** Many producers racing for versions: DAC (the adaptive default) against a fixed group of 4. */
@@ -423,11 +862,10 @@ public final class Compare {
     // ------------------------------------------------------------------ plumbing
 
     /** The stores the data sections run on, in table order. */
-    private List<String> stores(boolean withKafka) {
+    private List<String> stores() {
         List<String> out = new ArrayList<>();
-        for (String s : List.of("file", "s3", "kafka", "kafka-flush")) {
-            if (o.store(s) && (withKafka || !s.startsWith("kafka")) && (!s.equals("s3") || s3 != null)
-                    && (!s.startsWith("kafka") || kafka != null)) {
+        for (String s : Options.STORES) {
+            if (o.store(s) && (!s.equals("s3") || s3 != null) && (!s.startsWith("kafka") || kafka != null)) {
                 out.add(s);
             }
         }
@@ -487,9 +925,11 @@ public final class Compare {
                 s3.send("BUCKET " + name);
                 yield new Target(store, s3.expect("URI", 60_000), null, s3);
             }
-            case "kafka", "kafka-flush" -> {
+            case "kafka", "kafka-flush", "kafka-default", "kafka-default-flush" -> {
                 String topic = store + "-" + name;
-                kafka.createTopic(topic, o.worldSize(), o.shardBytes() + (64 << 10), store.equals("kafka-flush"));
+                boolean tuned = store.equals("kafka") || store.equals("kafka-flush");
+                kafka.createTopic(topic, o.worldSize(), tuned ? KafkaBroker.MAX_MESSAGE_BYTES : o.shardBytes() + (64 << 10),
+                        store.endsWith("-flush"));
                 yield new Target(store, null, topic, kafka.process());
             }
             default -> throw new IllegalArgumentException(store);
@@ -497,10 +937,15 @@ public final class Compare {
     }
 
     private Child startWorker(String name, String mode, Map<String, Object> cfg) throws IOException {
+        return startWorker(name, mode, cfg, List.of());
+    }
+
+    private Child startWorker(String name, String mode, Map<String, Object> cfg, List<String> extraJvm) throws IOException {
         List<String> jvm = new ArrayList<>();
         jvm.add("--enable-native-access=ALL-UNNAMED");
         jvm.add("-Djava.io.tmpdir=" + tmp);
-        jvm.addAll(o.clientJvmOpts());
+        jvm.addAll(o.clientJvm());
+        jvm.addAll(extraJvm);
         return Child.start(name, jvm, Worker.class.getName(), List.of(mode, Worker.JSON.writeValueAsString(cfg)),
                 tmp.resolve(name + ".log"));
     }

@@ -228,6 +228,7 @@ final class DacJobs {
         private double openMillis;
         private double readerOpenMillis;
         private long startSteps;
+        private long startVersions;
 
         Growth(JsonNode cfg) {
             this.cfg = cfg;
@@ -241,6 +242,7 @@ final class DacJobs {
             producer = TgbProducer.open(store, "probe", StreamConfig.of(w), ProducerOptions.defaults().withGroup(1, 1, false));
             openMillis = (System.nanoTime() - t0) / 1e6;
             startSteps = producer.log().state().committedSteps();
+            startVersions = producer.log().state().version();
             t0 = System.nanoTime();
             follower = new Follower(store, w, startSteps, cfg.path("commits").asInt());
             readerOpenMillis = (System.nanoTime() - t0) / 1e6;
@@ -255,13 +257,15 @@ final class DacJobs {
             long start = System.nanoTime();
             for (int i = 0; i < k; i++) {
                 long t0 = System.nanoTime();
-                producer.append(payload.lakestreamBatch(i, Payload.wallNanos()), "next=" + (i + 1)); // group 1: commits here
+                producer.append(payload.lakestreamBatch(i, Payload.wallNanos()), "next=" + (i + 1));
+                producer.commit(); // the timer covers commit() returning: the version is durable and visible
                 commitNanos[i] = System.nanoTime() - t0;
             }
             double seconds = (System.nanoTime() - start) / 1e9;
             Latencies visible = follower.finish(startSteps + k);
             Map<String, Object> r = new LinkedHashMap<>();
             r.put("start_steps", startSteps);
+            r.put("start_versions", startVersions);
             r.put("open_ms", openMillis);
             r.put("reader_open_ms", readerOpenMillis);
             r.put("commits", k);
@@ -277,12 +281,17 @@ final class DacJobs {
         }
     }
 
-    /** Grows a stream to {@code target} committed tiny steps (resumable), for Growth to run on. */
+    /**
+     * Grows a stream by real commits to at least {@code versions} manifest versions holding at
+     * least {@code versions x group} committed tiny steps (a fixed group of {@code group} batches
+     * per commit), resumably, for Growth to run on.
+     */
     static final class Build implements Worker.Job {
         private final JsonNode cfg;
         private ObjectStore store;
         private TgbProducer producer;
         private Payload payload;
+        private int group;
 
         Build(JsonNode cfg) {
             this.cfg = cfg;
@@ -291,31 +300,43 @@ final class DacJobs {
         @Override
         public void setUp() {
             int w = cfg.path("worldSize").asInt();
+            group = cfg.path("group").asInt(10);
             store = ObjectStores.open(Worker.text(cfg, "uri"), true);
             producer = TgbProducer.open(store, "builder", StreamConfig.of(w),
-                    ProducerOptions.defaults().withGroup(256, 256, false).withWriteParallelism(16));
+                    ProducerOptions.defaults().withGroup(group, group, false).withWriteParallelism(16));
             payload = new Payload(cfg.path("shardBytes").asInt(), w, 3);
         }
 
         @Override
         public Map<String, Object> run() {
-            long target = cfg.path("target").asLong();
-            long have = producer.log().refresh().committedSteps();
+            long versions = cfg.path("versions").asLong();
+            long targetSteps = versions * group;
+            io.lakestream.log.ManifestState st = producer.log().refresh();
+            long haveSteps = st.committedSteps();
+            long haveVersions = st.version();
             long start = System.nanoTime();
             long lastReport = start;
             long k = producer.committedSeq();
-            for (long s = have; s < target; s++) {
-                producer.append(payload.lakestreamBatch(k, 0), "next=" + (++k));
+            while (st.committedSteps() < targetSteps || st.version() < versions) {
+                // at most 10k steps between looks at the log; once the steps are there, one group per commit
+                long chunk = st.committedSteps() < targetSteps ? Math.min(10_000, targetSteps - st.committedSteps()) : group;
+                for (long i = 0; i < chunk; i++) {
+                    producer.append(payload.lakestreamBatch(k, 0), "next=" + (++k));
+                }
+                producer.commit();
+                st = producer.log().refresh();
                 if (System.nanoTime() - lastReport > 10_000_000_000L) {
                     lastReport = System.nanoTime();
-                    System.err.printf("dac-build: %d of %d steps (%.0f steps/s)%n", s, target, (s - have) / ((lastReport - start) / 1e9));
+                    System.err.printf("dac-build: %d of %d steps, %d of %d versions (%.0f steps/s)%n", st.committedSteps(), targetSteps,
+                            st.version(), versions, (st.committedSteps() - haveSteps) / ((lastReport - start) / 1e9));
                 }
             }
-            producer.commit();
             double seconds = (System.nanoTime() - start) / 1e9;
             Map<String, Object> r = new LinkedHashMap<>();
-            r.put("steps", producer.log().state().committedSteps());
-            r.put("added", Math.max(0, target - have));
+            r.put("steps", st.committedSteps());
+            r.put("versions", st.version());
+            r.put("added_steps", st.committedSteps() - haveSteps);
+            r.put("added_versions", st.version() - haveVersions);
             r.put("seconds", seconds);
             producer.close();
             store.close();

@@ -24,6 +24,9 @@ final class KafkaBroker implements AutoCloseable {
     private static final List<String> JVM = List.of("-Xmx1G", "-Xms1G", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
             "-XX:InitiatingHeapOccupancyPercent=35", "-XX:+ExplicitGCInvokesConcurrent", "-Djava.awt.headless=true");
 
+    /** The broker's and the tuned topics' largest record batch: the tuned producer's max.request.size plus headroom. */
+    static final int MAX_MESSAGE_BYTES = KafkaClients.TUNED_MAX_REQUEST_BYTES + (64 << 10);
+
     private final Child process;
     private final String bootstrap;
     private final Admin admin;
@@ -57,6 +60,9 @@ final class KafkaBroker implements AutoCloseable {
                 "share.coordinator.state.topic.replication.factor=1",
                 "share.coordinator.state.topic.min.isr=1",
                 "group.initial.rebalance.delay.ms=0",
+                // Large records: a broker-wide limit to match the tuned producer's max.request.size
+                // (each topic sets its own max.message.bytes too).
+                "message.max.bytes=" + MAX_MESSAGE_BYTES,
                 "") + "\n");
         Path log4j = dir.resolve("log4j2.properties");
         Files.writeString(log4j, String.join("\n",

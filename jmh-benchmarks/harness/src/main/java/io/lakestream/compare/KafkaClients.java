@@ -23,20 +23,65 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * Kafka's side: a {@link KafkaProducer} per producer thread sending rank {@code r}'s shard of
  * every step to partition {@code r} (acks=all, idempotence on: Kafka's exactly-once-per-partition
  * producer, the closest match to Lakestream's), and a {@link KafkaConsumer} per partition
- * assigned directly (no group), as a rank would read its partition.
+ * assigned directly (no group), as a rank would read its partition. Two configurations: tuned
+ * ({@code "tuned": true} in the job) and the clients' defaults.
  */
 final class KafkaClients {
     private KafkaClients() {}
 
-    static Clients.Sink sink(JsonNode cfg, int producer, Payload payload) {
+    /** Tuned producer and consumer sizes (see docs/benchmarks.md, "Kafka at its best"). */
+    static final int TUNED_BATCH_BYTES = 1 << 20;
+    static final int TUNED_MAX_REQUEST_BYTES = 8 << 20;
+    static final long TUNED_BUFFER_MEMORY = 64L << 20;
+    static final int TUNED_FETCH_MAX_BYTES = 16 << 20;
+    static final int TUNED_PARTITION_FETCH_BYTES = 8 << 20;
+
+    /**
+     * The producer's properties. {@code tuned} (job field {@code "tuned": true}): batches and requests sized
+     * for 256 KiB records, {@code linger.ms} and {@code compression.type} from the job (the grid's
+     * best), socket buffers left to the OS's autotuning. Otherwise the client's defaults, except
+     * what a 256 KiB record needs to be sent at all.
+     */
+    static Properties producerProperties(JsonNode cfg, int producer, Payload payload) {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, Worker.text(cfg, "bootstrap"));
         p.put(ProducerConfig.ACKS_CONFIG, "all");
         p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         p.put(ProducerConfig.CLIENT_ID_CONFIG, "bench-p" + producer);
-        // Room for one shard per request at any configured shard size; everything else default.
-        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1 << 20, payload.shardBytes + (64 << 10)));
-        p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(32L << 20, 8L * payload.stepBytes()));
+        if (cfg.path("tuned").asBoolean(false)) {
+            p.put(ProducerConfig.BATCH_SIZE_CONFIG, Math.max(TUNED_BATCH_BYTES, 4 * (payload.shardBytes + 1024)));
+            p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(TUNED_MAX_REQUEST_BYTES, 4 * payload.worldSize * (payload.shardBytes + 1024)));
+            p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(TUNED_BUFFER_MEMORY, 16L * payload.stepBytes()));
+            p.put(ProducerConfig.LINGER_MS_CONFIG, cfg.path("linger").asInt(5));
+            p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, cfg.path("compression").asText("none"));
+            p.put(ProducerConfig.SEND_BUFFER_CONFIG, -1); // the OS's autotuned socket buffer, not 128 KiB
+        } else {
+            // Room for one shard per request at any configured shard size; everything else default.
+            p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(1 << 20, payload.shardBytes + (64 << 10)));
+            p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(32L << 20, 8L * payload.stepBytes()));
+        }
+        return p;
+    }
+
+    /** The consumer's properties: tuned = fetches of >= 4 MiB per partition and request, OS socket buffers. */
+    static Properties consumerProperties(JsonNode cfg, int rank) {
+        Properties p = new Properties();
+        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, Worker.text(cfg, "bootstrap"));
+        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-r" + rank);
+        if ("drain".equals(cfg.path("mode").asText())) {
+            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1"); // one record per call: per-record fetch latency
+        }
+        if (cfg.path("tuned").asBoolean(false)) {
+            p.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, TUNED_FETCH_MAX_BYTES);
+            p.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, TUNED_PARTITION_FETCH_BYTES);
+            p.put(ConsumerConfig.RECEIVE_BUFFER_CONFIG, -1);
+        }
+        return p;
+    }
+
+    static Clients.Sink sink(JsonNode cfg, int producer, Payload payload) {
+        Properties p = producerProperties(cfg, producer, payload);
         KafkaProducer<byte[], byte[]> kp = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
         String topic = Worker.text(cfg, "topic");
         AtomicReference<Exception> failed = new AtomicReference<>();
@@ -81,13 +126,7 @@ final class KafkaClients {
     }
 
     static Clients.Source source(JsonNode cfg, int rank) {
-        Properties p = new Properties();
-        p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, Worker.text(cfg, "bootstrap"));
-        p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
-        p.put(ConsumerConfig.CLIENT_ID_CONFIG, "bench-r" + rank);
-        if ("drain".equals(cfg.path("mode").asText())) {
-            p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, "1"); // one record per call: per-record fetch latency
-        }
+        Properties p = consumerProperties(cfg, rank);
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
         TopicPartition tp = new TopicPartition(Worker.text(cfg, "topic"), rank);
         c.assign(List.of(tp));

@@ -69,13 +69,30 @@ final class LakestreamClients {
         };
     }
 
+    /**
+     * One rank's reader. Draining written data ({@code mode=drain}), the store is opened before
+     * GO and the {@link RankReader} (whose dispatcher starts fetching at once) at the first
+     * {@code take}, after GO: like Kafka's consumer, which has its connection and offset before GO
+     * but fetches nothing until its first {@code poll()}, it reads nothing before the clock starts,
+     * and its open is part of the first take's time. Following ({@code mode=follow}, nothing is
+     * written before GO) it is opened before GO, as Kafka's consumer is assigned before GO: an
+     * open after GO would put its cost on the first steps' latency (the flight recordings of
+     * --jfr showed the slowest steps waiting on the readers' opens).
+     */
     static Clients.Source source(JsonNode cfg, int rank) {
         ObjectStore store = ObjectStores.open(Worker.text(cfg, "uri"), false);
-        RankReader r = RankReader.open(store, rank, cfg.path("worldSize").asInt(), cfg.path("fromStep").asLong(0),
-                ReaderOptions.defaults());
+        int worldSize = cfg.path("worldSize").asInt();
+        long from = cfg.path("fromStep").asLong(0);
+        RankReader eager = "drain".equals(cfg.path("mode").asText()) ? null
+                : RankReader.open(store, rank, worldSize, from, ReaderOptions.defaults());
         return new Clients.Source() {
+            private RankReader r = eager;
+
             @Override
             public boolean take(long timeoutMillis, Clients.Delivery out) {
+                if (r == null) {
+                    r = RankReader.open(store, rank, worldSize, from, ReaderOptions.defaults());
+                }
                 StepBatch b;
                 try {
                     b = r.next(timeoutMillis);
@@ -93,7 +110,9 @@ final class LakestreamClients {
 
             @Override
             public void close() {
-                r.close();
+                if (r != null) {
+                    r.close();
+                }
                 store.close();
             }
         };

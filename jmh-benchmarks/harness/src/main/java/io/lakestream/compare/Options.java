@@ -9,37 +9,62 @@ import java.util.Set;
 /**
  * Command line of {@code ./jmh-benchmarks/compare}. Three presets ({@code --full}, the default,
  * {@code --quick} and {@code --smoke}) set every size; single options override a preset.
+ *
+ * <p>Method (every mode): each figure comes from {@code repeats} interleaved repeats (the order of
+ * the cases in a repeat shuffled with {@code seed}, Lakestream and Kafka cases alternating); a
+ * throughput window lasts {@code windowSeconds} or {@code windowBytes}, whichever comes first,
+ * after a warm-up that runs until two consecutive warm-up chunks agree; a repeat that starts with
+ * the 1-minute load average above {@code loadThreshold} is rerun (at most {@code maxReruns} times).
  */
-record Options(String mode, int shardBytes, int worldSize, List<Integer> producers, int stepsPerProducer, int warmupSteps,
-               double latencyRate, double latencySeconds, List<Long> growthSizesFile, List<Long> growthSizesS3, int growthCommits,
-               List<Integer> dacProducers, double dacSeconds, int dacShardBytes, Set<String> dacStores, Set<String> sections, Set<String> stores,
-               Path out, Path cache, Path tmp, boolean buildCache, List<String> clientJvmOpts) {
+record Options(String mode, int shardBytes, int worldSize, List<Integer> producers, int repeats, double windowSeconds,
+               long windowBytes, double warmupMaxSeconds, double latencyRate, int latencySamples, int fetchSteps,
+               List<Long> growthVersions, int growthGroup, List<Long> growthSizesS3, int growthCommits,
+               List<Integer> dacProducers, double dacSeconds, int dacShardBytes, Set<String> dacStores, Set<String> sections,
+               Set<String> stores, List<Integer> lingerGrid, List<String> compressionGrid, long seed, double loadThreshold,
+               int maxReruns, Path out, boolean publish, Path cache, Path tmp, boolean buildCache, String clientHeap,
+               List<String> clientJvmOpts, boolean jfr) {
 
     static final List<String> SECTIONS = List.of("ingest", "latency", "fetch", "growth", "dac");
+    /** Kafka tuned (the grid's best producer, large fetches) and Kafka at its client defaults; each at both durabilities. */
+    static final List<String> STORES = List.of("file", "s3", "kafka", "kafka-flush", "kafka-default", "kafka-default-flush");
 
     static final String USAGE = """
             usage: ./jmh-benchmarks/compare [--quick | --full | --smoke] [options]
-              --quick               < 3 min on 2 cores: 1-2 producers, short runs, DAC at 1k and the cached 1M stream
-              --full                (default) the README's figures: 1,2,4,8 producers, file:// and s3://, DAC to 1M steps and 16 producers
-              --smoke               Lakestream on file:// only, tiny sizes, no Kafka (< 30 s): checks the harness works
+              --quick               < 5 min on 2 cores: 1 producer, 3 repeats, short windows, file:// vs tuned (and, ingestion only, default)
+                                    Kafka with flush.messages=1, commit rate at 1k and the cached 100k-version log
+              --full                (default) the README's figures: 1,2,4,8 producers, every store, 5 repeats of >= 20 s or 2 GiB
+              --smoke               Lakestream on file:// only, tiny sizes, no Kafka (< 1 min): checks the harness works
+              --publish             write to jmh-benchmarks/results (the README's files) instead of jmh-benchmarks/target/results
+              --out DIR             results folder (overrides both)
+              --repeats N           interleaved repeats per figure
+              --seed S              seed of the case order and of the bootstrap (default: the clock; recorded)
+              --window-seconds S    a throughput window ends after S seconds ...
+              --window-mib M        ... or M MiB, whichever comes first
+              --load-threshold L    rerun a repeat that starts with the 1-minute load average above L
+              --max-reruns N        at most N reruns per repeat
+              --linger-grid 0,5,20  Kafka linger.ms values tried (tuned Kafka; the best is used and reported)
+              --compression-grid none,lz4   Kafka compression.type values tried
               --shard-kib N         payload per rank shard (default 256; a step is W x this)
               --world-size W        ranks (default 4)
               --producers 1,2,4,8   producer counts for ingestion
-              --steps N             timed steps per producer in ingestion runs
-              --latency-rate R      steps per second in the latency runs (open loop, default 25)
-              --latency-seconds S   length of each latency run
-              --growth-sizes N,...  committed-step sizes for the DAC growth runs on file:// (> 10k: built once and cached)
-              --growth-sizes-s3 N,.. the same on s3:// (built fresh every run; empty = skip)
+              --latency-rate R      steps per second in the latency runs (open loop, default 50)
+              --latency-samples N   measured steps per latency repeat (after the warm-up steps)
+              --fetch-steps N       steps each fetch repeat drains
+              --growth-versions N,...  manifest versions of the logs the commit rate is measured on (> 1k: built once, cached)
+              --growth-group G      steps per version in those logs (default 10: 100k versions = 1M steps)
+              --growth-sizes-s3 N,.. committed-step sizes on s3:// (built fresh every run; empty = skip)
               --dac-producers 1,..  producer counts for the DAC runs
               --dac-seconds S       length of each DAC run
-              --dac-stores a,b      stores of the DAC runs: file, s3 (default both; --quick: file)
+              --dac-stores a,b      stores of the DAC runs: file, s3
               --only a,b            sections: ingest, latency, fetch, growth, dac (default all)
-              --stores a,b          file, s3, kafka, kafka-flush (default all)
-              --out DIR             results folder (default jmh-benchmarks/results)
-              --cache DIR           where long DAC streams are kept between runs (default jmh-benchmarks/target/cache)
+              --stores a,b          file, s3, kafka, kafka-flush, kafka-default, kafka-default-flush
+              --cache DIR           where the long logs are kept between runs (default jmh-benchmarks/target/cache)
               --tmp DIR             scratch for streams, Kafka logs and S3 data (default the system temp dir; same disk for all)
-              --build-cache         build the cached growth streams (up to the largest --growth-sizes) and exit
+              --build-cache         build the cached growth logs (every --growth-versions above 1k) and exit
+              --client-heap SIZE    -Xmx of every producer and reader process, both sides (default 512m)
               --client-jvm-opts "…" extra JVM options for every producer/reader process (both sides alike)
+              --jfr                 flight-record the Lakestream latency runs' producer and reader (settings=profile) into
+                                    <out>/jfr/, and list each run's slowest steps, to see what the tail waits for
             """;
 
     static Options parse(String[] args, Path root) {
@@ -55,6 +80,8 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
             switch (a) {
                 case "--quick", "--smoke", "--full" -> { }
                 case "--build-cache" -> b.buildCache = true;
+                case "--publish" -> b.publish = true;
+                case "--jfr" -> b.jfr = true;
                 case "-h", "--help" -> throw new UsageException(null);
                 default -> {
                     if (i + 1 >= args.length) {
@@ -66,19 +93,30 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                             case "--shard-kib" -> b.shardBytes = Math.multiplyExact(Integer.parseInt(v), 1024);
                             case "--world-size" -> b.worldSize = Integer.parseInt(v);
                             case "--producers" -> b.producers = ints(v);
-                            case "--steps" -> b.steps = Integer.parseInt(v);
+                            case "--repeats" -> b.repeats = positive(Integer.parseInt(v), a);
+                            case "--seed" -> b.seed = Long.parseLong(v);
+                            case "--window-seconds" -> b.windowSeconds = Double.parseDouble(v);
+                            case "--window-mib" -> b.windowBytes = Long.parseLong(v) << 20;
+                            case "--load-threshold" -> b.loadThreshold = Double.parseDouble(v);
+                            case "--max-reruns" -> b.maxReruns = Integer.parseInt(v);
+                            case "--linger-grid" -> b.lingerGrid = zeroOrMore(v);
+                            case "--compression-grid" -> b.compressionGrid = List.copyOf(names(v, List.of("none", "lz4", "zstd", "snappy", "gzip"),
+                                    a));
                             case "--latency-rate" -> b.latencyRate = Double.parseDouble(v);
-                            case "--latency-seconds" -> b.latencySeconds = Double.parseDouble(v);
-                            case "--growth-sizes" -> b.growthFile = longs(v);
+                            case "--latency-samples" -> b.latencySamples = positive(Integer.parseInt(v), a);
+                            case "--fetch-steps" -> b.fetchSteps = positive(Integer.parseInt(v), a);
+                            case "--growth-versions" -> b.growthVersions = longs(v);
+                            case "--growth-group" -> b.growthGroup = positive(Integer.parseInt(v), a);
                             case "--growth-sizes-s3" -> b.growthS3 = longs(v);
                             case "--dac-producers" -> b.dacProducers = ints(v);
                             case "--dac-seconds" -> b.dacSeconds = Double.parseDouble(v);
                             case "--dac-stores" -> b.dacStores = names(v, List.of("file", "s3"), "--dac-stores");
                             case "--only" -> b.sections = names(v, SECTIONS, "--only");
-                            case "--stores" -> b.stores = names(v, List.of("file", "s3", "kafka", "kafka-flush"), "--stores");
+                            case "--stores" -> b.stores = names(v, STORES, "--stores");
                             case "--out" -> b.out = Path.of(v);
                             case "--cache" -> b.cache = Path.of(v);
                             case "--tmp" -> b.tmp = Path.of(v);
+                            case "--client-heap" -> b.clientHeap = v;
                             case "--client-jvm-opts" -> b.jvmOpts = v.isBlank() ? List.of() : List.of(v.trim().split("\\s+"));
                             default -> throw new UsageException("unknown option " + a);
                         }
@@ -100,7 +138,22 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
     }
 
     boolean kafka() {
-        return store("kafka") || store("kafka-flush");
+        return stores.stream().anyMatch(s -> s.startsWith("kafka"));
+    }
+
+    /** The JVM options of every producer and reader process, Lakestream's and Kafka's alike. */
+    List<String> clientJvm() {
+        List<String> out = new ArrayList<>();
+        out.add("-Xmx" + clientHeap);
+        out.addAll(clientJvmOpts);
+        return out;
+    }
+
+    private static int positive(int n, String option) {
+        if (n < 1) {
+            throw new UsageException(option + " must be >= 1, got " + n);
+        }
+        return n;
     }
 
     private static List<Integer> ints(String v) {
@@ -113,6 +166,23 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                 }
                 out.add(n);
             }
+        }
+        return List.copyOf(out);
+    }
+
+    private static List<Integer> zeroOrMore(String v) {
+        List<Integer> out = new ArrayList<>();
+        for (String s : v.split(",")) {
+            if (!s.isBlank()) {
+                int n = Integer.parseInt(s.trim());
+                if (n < 0) {
+                    throw new UsageException("values must be >= 0, got " + n);
+                }
+                out.add(n);
+            }
+        }
+        if (out.isEmpty()) {
+            throw new UsageException("a grid needs at least one value");
         }
         return List.copyOf(out);
     }
@@ -155,14 +225,19 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
 
     private static final class Builder {
         final String mode;
+        final Path root;
         int shardBytes = 256 * 1024;
         int worldSize = 4;
         List<Integer> producers;
-        int steps;
-        int warmup;
-        double latencyRate = 25;
-        double latencySeconds;
-        List<Long> growthFile;
+        int repeats;
+        double windowSeconds;
+        long windowBytes;
+        double warmupMaxSeconds;
+        double latencyRate = 50;
+        int latencySamples;
+        int fetchSteps;
+        List<Long> growthVersions;
+        int growthGroup = 10;
         List<Long> growthS3;
         int growthCommits;
         List<Integer> dacProducers;
@@ -171,55 +246,83 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
         Set<String> dacStores = new LinkedHashSet<>(List.of("file", "s3"));
         Set<String> sections = new LinkedHashSet<>(SECTIONS);
         Set<String> stores;
+        List<Integer> lingerGrid;
+        List<String> compressionGrid = List.of("none", "lz4");
+        long seed = System.currentTimeMillis();
+        double loadThreshold;
+        int maxReruns;
         Path out;
+        boolean publish;
         Path cache;
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         boolean buildCache;
+        String clientHeap = "512m";
         List<String> jvmOpts = List.of();
+        boolean jfr;
 
         Builder(String mode, Path root) {
             this.mode = mode;
-            out = root.resolve("jmh-benchmarks/results");
+            this.root = root;
             cache = root.resolve("jmh-benchmarks/target/cache");
+            int cores = Runtime.getRuntime().availableProcessors();
+            loadThreshold = cores + 1.0; // our own two busy processes make ~2 on a quiet 2-core machine
             switch (mode) {
                 case "quick" -> {
-                    producers = List.of(1, 2);
-                    steps = 96;
-                    warmup = 16;
-                    latencySeconds = 5;
-                    growthFile = List.of(1_000L, 1_000_000L);
+                    producers = List.of(1);
+                    repeats = 3;
+                    windowSeconds = 2;
+                    windowBytes = 512L << 20;
+                    warmupMaxSeconds = 3;
+                    latencySamples = 100;
+                    fetchSteps = 128;
+                    growthVersions = List.of(1_000L, 100_000L);
                     growthS3 = List.of();
                     growthCommits = 150;
                     dacProducers = List.of(1, 4);
                     dacSeconds = 2.5;
                     dacStores = new LinkedHashSet<>(List.of("file"));
-                    stores = new LinkedHashSet<>(List.of("file", "s3", "kafka", "kafka-flush"));
+                    sections = new LinkedHashSet<>(List.of("ingest", "latency", "fetch", "growth"));
+                    stores = new LinkedHashSet<>(List.of("file", "kafka-flush", "kafka-default-flush"));
+                    lingerGrid = List.of(0, 20);
+                    maxReruns = 1;
                 }
                 case "smoke" -> {
                     shardBytes = 16 * 1024;
-                    producers = List.of(1, 2);
-                    steps = 16;
-                    warmup = 2;
-                    latencySeconds = 1;
+                    producers = List.of(2);
+                    repeats = 2;
+                    windowSeconds = 0.3;
+                    windowBytes = 4L << 20;
+                    warmupMaxSeconds = 0.5;
                     latencyRate = 40;
-                    growthFile = List.of(100L);
+                    latencySamples = 20;
+                    fetchSteps = 16;
+                    growthVersions = List.of(20L, 40L);
+                    growthGroup = 2;
                     growthS3 = List.of();
                     growthCommits = 20;
                     dacProducers = List.of(2);
                     dacSeconds = 0.5;
                     stores = new LinkedHashSet<>(List.of("file"));
+                    lingerGrid = List.of(0);
+                    loadThreshold = Double.POSITIVE_INFINITY; // a test run is not a measurement
+                    maxReruns = 0;
                 }
                 default -> {
                     producers = List.of(1, 2, 4, 8);
-                    steps = 256;
-                    warmup = 32;
-                    latencySeconds = 45; // 1,125 steps at 25/s: enough for a p99.9
-                    growthFile = List.of(1_000L, 10_000L, 100_000L, 1_000_000L);
+                    repeats = 5;
+                    windowSeconds = 20;
+                    windowBytes = 2L << 30;
+                    warmupMaxSeconds = 10;
+                    latencySamples = 420; // x 5 repeats: 2,100 steps per side
+                    fetchSteps = 512; // x 4 ranks x 5 repeats: 10,240 takes per side
+                    growthVersions = List.of(1_000L, 10_000L, 100_000L);
                     growthS3 = List.of(1_000L, 10_000L);
                     growthCommits = 500;
                     dacProducers = List.of(1, 2, 4, 8, 16);
                     dacSeconds = 5;
-                    stores = new LinkedHashSet<>(List.of("file", "s3", "kafka", "kafka-flush"));
+                    stores = new LinkedHashSet<>(STORES);
+                    lingerGrid = List.of(0, 5, 20, 100);
+                    maxReruns = 2;
                 }
             }
         }
@@ -228,16 +331,20 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
             if (worldSize < 1 || shardBytes < Payload.STAMP_BYTES || shardBytes % 4 != 0) {
                 throw new UsageException("--world-size must be >= 1 and --shard-kib >= 1");
             }
-            return new Options(mode, shardBytes, worldSize, producers, steps, warmup, latencyRate, latencySeconds,
-                    growthFile, growthS3, growthCommits, dacProducers, dacSeconds, dacShardBytes, ordered(dacStores),
-                    ordered(sections), ordered(stores), out, cache, tmp, buildCache, jvmOpts);
+            Path o = out != null ? out : root.resolve(publish ? "jmh-benchmarks/results" : "jmh-benchmarks/target/results");
+            return new Options(mode, shardBytes, worldSize, producers, repeats, windowSeconds, windowBytes, warmupMaxSeconds,
+                    latencyRate, latencySamples, fetchSteps, growthVersions, growthGroup, growthS3, growthCommits, dacProducers,
+                    dacSeconds, dacShardBytes, ordered(dacStores), ordered(sections), ordered(stores), lingerGrid, compressionGrid,
+                    seed, loadThreshold, maxReruns, o, publish, cache, tmp, buildCache, clientHeap, jvmOpts, jfr);
         }
     }
 
     @Override
     public String toString() {
-        return mode + ": shard " + shardBytes / 1024 + " KiB x W=" + worldSize + ", producers " + producers + ", " + stepsPerProducer
-                + " steps each, sections " + sections + ", stores " + stores + ", growth " + growthSizesFile + " / s3 "
-                + growthSizesS3 + ", DAC producers " + dacProducers;
+        return String.format(java.util.Locale.ROOT, "%s: shard %d KiB x W=%d, producers %s, %d repeats (seed %d), windows %.0f s or %d MiB, "
+                        + "sections %s, stores %s, growth versions %s x %d steps, Kafka grid linger.ms %s x compression %s, "
+                        + "client heap -Xmx%s, rerun above load %.1f (at most %d times)",
+                mode, shardBytes / 1024, worldSize, producers, repeats, seed, windowSeconds, windowBytes >> 20, sections, stores,
+                growthVersions, growthGroup, lingerGrid, compressionGrid, clientHeap, loadThreshold, maxReruns);
     }
 }

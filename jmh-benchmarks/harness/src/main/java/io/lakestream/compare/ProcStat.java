@@ -51,6 +51,15 @@ final class ProcStat {
         return -1;
     }
 
+    /** The 1-minute load average as a number (NaN if unknown): a repeat started above the threshold is rerun. */
+    static double load1() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        } catch (IOException | RuntimeException e) {
+            return Double.NaN;
+        }
+    }
+
     /** The 1-minute load average, for labelling every figure. */
     static String loadAverage() {
         try {

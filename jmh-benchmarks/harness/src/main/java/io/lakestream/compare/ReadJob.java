@@ -19,10 +19,31 @@ import java.util.concurrent.Future;
  *       its latency is the last rank's receive time minus the producer's hand-over stamp.
  *       Steps with index below {@code skip} are warm-up and not counted.
  *   <li>{@code drain}: the data was written before GO. Each take is timed (the time a trainer
- *       waits for its next rank shard); also bytes per second over the whole drain.
+ *       waits for its next rank shard), each rank's first {@code skip} takes being its warm-up;
+ *       also bytes per second over the whole drain.
  * </ul>
  */
 final class ReadJob implements Worker.Job {
+    /**
+     * Whether the warm-up was over: the median of the first fifth of the measured samples (in the
+     * order they happened) is within 25 % (or 0.2 ms) of the last fifth's. A trend across the
+     * window (a JIT or page cache still warming) fails it; the result says so.
+     */
+    static Map<String, Object> warmupCheck(long[] inOrder) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        int fifth = inOrder.length / 5;
+        if (fifth < 2) {
+            m.put("ok", null);
+            return m;
+        }
+        double first = new Latencies(Arrays.copyOfRange(inOrder, 0, fifth)).percentileMillis(50);
+        double last = new Latencies(Arrays.copyOfRange(inOrder, inOrder.length - fifth, inOrder.length)).percentileMillis(50);
+        m.put("first_fifth_p50_ms", first);
+        m.put("last_fifth_p50_ms", last);
+        m.put("ok", Math.abs(first - last) <= Math.max(0.2, 0.25 * Math.max(first, last)));
+        return m;
+    }
+
     private final JsonNode cfg;
     private final Clients.SourceFactory factory;
     private final int ranks;
@@ -92,23 +113,37 @@ final class ReadJob implements Worker.Job {
             s.close();
         }
         long total = Arrays.stream(bytes).sum();
-        Latencies lat;
+        long[] ordered; // the measured samples in the order they happened (follow: by step; drain: rank by rank)
         if (follow) {
-            long[] l = new long[(int) Math.max(0, expect - skip)];
+            ordered = new long[(int) Math.max(0, expect - skip)];
             for (int i = (int) skip; i < expect; i++) {
                 long last = 0;
                 for (int r = 0; r < ranks; r++) {
                     last = Math.max(last, received[r][i]);
                 }
-                l[i - (int) skip] = last - stamps[i];
+                ordered[i - (int) skip] = last - stamps[i];
             }
-            lat = new Latencies(l);
         } else {
-            long[] all = new long[ranks * expect];
+            int keep = (int) Math.max(0, expect - skip); // each rank's first `skip` takes are its warm-up
+            ordered = new long[ranks * keep];
             for (int r = 0; r < ranks; r++) {
-                System.arraycopy(received[r], 0, all, r * expect, expect);
+                System.arraycopy(received[r], (int) Math.min(skip, expect), ordered, r * keep, keep);
             }
-            lat = new Latencies(all);
+        }
+        Latencies lat = new Latencies(ordered);
+        List<Map<String, Object>> slow = new ArrayList<>();
+        if (follow && ordered.length > 0) {
+            // the slowest 1 % (at most 50): when each was handed over and how long it took, to line up with a flight recording
+            double p99 = lat.percentileMillis(99) * 1e6;
+            for (int i = 0; i < ordered.length && slow.size() < 50; i++) {
+                if (ordered[i] >= p99) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("step", i + skip);
+                    m.put("handed_over_wall_ns", stamps[(int) (i + skip)]);
+                    m.put("latency_ms", ordered[i] / 1e6);
+                    slow.add(m);
+                }
+            }
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("mode", follow ? "follow" : "drain");
@@ -118,6 +153,12 @@ final class ReadJob implements Worker.Job {
         out.put("mb_per_s", total / 1e6 / seconds);
         out.put("latency", lat.summary());
         out.put("cdf", lat.cdf(200));
+        out.put("warmup_check", warmupCheck(follow ? ordered : Arrays.copyOf(ordered, (int) Math.max(0, expect - skip))));
+        if (follow) {
+            out.put("slow_steps", slow);
+            out.put("handed_over_wall_ns", Arrays.copyOfRange(stamps, (int) Math.min(skip, expect), expect));
+        }
+        out.put("samples_ns", ordered);
         return out;
     }
 }

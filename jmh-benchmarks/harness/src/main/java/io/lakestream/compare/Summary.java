@@ -6,12 +6,13 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * The figures of one run as markdown tables (absolute and Lakestream/Kafka ratios), the issue's
- * targets with the measured value and met/missed, and the one-line summary the run ends with.
- * Reads only the results map, so it can be regenerated from a saved JSON file.
+ * The figures of one run as markdown tables (medians with 95 % bootstrap intervals, and
+ * Lakestream/Kafka ratios with theirs), the issue's targets judged on the conservative end of
+ * each interval, and the one-line summary the run ends with. Reads only the results map, so it
+ * can be regenerated from a saved JSON file.
  */
 final class Summary {
-    private static final List<String> STORES = List.of("file", "s3", "kafka", "kafka-flush");
+    private static final List<String> STORES = Options.STORES;
     private final Map<String, Object> r;
     private final Options o;
 
@@ -22,55 +23,98 @@ final class Summary {
 
     // ---------------------------------------------------------------- the headline ratios
 
-    double ingestRatio() {
-        return num(path("ingest", "file", "1"), "mb_per_s") / num(path("ingest", "kafka", "1"), "mb_per_s");
+    Stats.Interval headline(String figure) {
+        return Stats.Interval.of(map(r.get("headline")) == null ? null : map(r.get("headline")).get(figure));
     }
 
-    double visibleP99Ratio() {
-        return num(path("latency", "file", "latency"), "p99_ms") / num(path("latency", "kafka", "latency"), "p99_ms");
+    /** "100k/1k" from the two growth sizes the commit-rate ratio compares. */
+    String commitSizes() {
+        Map<String, Object> h = map(r.get("headline"));
+        Object sizes = h == null ? null : h.get("commit_rate_sizes");
+        if (sizes instanceof List<?> l && l.size() == 2) {
+            return size(((Number) l.get(1)).longValue()) + "/" + size(((Number) l.get(0)).longValue());
+        }
+        return "100k/1k";
     }
 
-    double commitRateRatio() {
-        return num(path("growth", "file", "1000000"), "commits_per_s") / num(path("growth", "file", "1000"), "commits_per_s");
+    static String size(long n) {
+        if (n >= 1_000_000 && n % 1_000_000 == 0) {
+            return n / 1_000_000 + "M";
+        }
+        if (n >= 1_000 && n % 1_000 == 0) {
+            return n / 1_000 + "k";
+        }
+        return Long.toString(n);
     }
 
+    /**
+     * {@code ingestion lakestream/kafka = X.XX [lo-hi], visible p50 = A.AA, p99 = Y.YY [lo-hi], fetch p50 = B.BB, p99 = C.CC,
+     * commit rate 100k/1k = Z.ZZ}: Lakestream file:// / tuned Kafka with flush.messages=1, one producer; the
+     * numbers are the point estimates (ratios of medians or of pooled percentiles), brackets their 95 % intervals.
+     */
     String finalLine() {
-        return String.format(Locale.ROOT, "ingestion lakestream/kafka = %s, visible p99 lakestream/kafka = %s, commit rate 1M/1k = %s",
-                f2(ingestRatio()), f2(visibleP99Ratio()), f2(commitRateRatio()));
+        return String.format(Locale.ROOT, "ingestion lakestream/kafka = %s, visible p50 = %s, p99 = %s, fetch p50 = %s, p99 = %s, "
+                        + "commit rate %s = %s", withInterval(headline("ingest")), f2(headline("visible_p50").value()),
+                withInterval(headline("visible_p99")), f2(headline("fetch_p50").value()), f2(headline("fetch_p99").value()),
+                commitSizes(), f2(headline("commit_rate").value()));
+    }
+
+    static String withInterval(Stats.Interval iv) {
+        if (!iv.known()) {
+            return "n/a";
+        }
+        return f2(iv.value()) + " [" + f2(iv.lo()) + "-" + f2(iv.hi()) + "]";
     }
 
     // ---------------------------------------------------------------- targets
 
     record Check(String target, String measured, Boolean met) {}
 
+    /** The issue's targets, each judged on the conservative end of its interval (lo for "at least", hi for "at most"). */
     List<Check> checks() {
         List<Check> out = new ArrayList<>();
-        for (String n : List.of("1", "2")) {
-            double ls = num(path("ingest", "file", n), "mb_per_s");
-            double k = num(path("ingest", "kafka", n), "mb_per_s");
-            out.add(new Check("ingestion >= 2.5x Kafka's, " + n + " producer(s) (file:// vs Kafka acks=all)",
-                    f1(ls) + " vs " + f1(k) + " MB/s = " + f2(ls / k) + "x", met(ls / k >= 2.5, ls, k)));
-        }
-        double lv = num(path("latency", "file", "latency"), "p99_ms");
-        double kv = num(path("latency", "kafka", "latency"), "p99_ms");
-        out.add(new Check("append->visible p99 <= Kafka end-to-end p99", ms(lv) + " vs " + ms(kv) + " ms", met(lv <= kv, lv, kv)));
-        double lf = num(path("fetch", "file", "latency"), "p99_ms");
-        double kf = num(path("fetch", "kafka", "latency"), "p99_ms");
-        out.add(new Check("fetch p99 (written data) <= 0.5x Kafka's", ms(lf) + " vs " + ms(kf) + " ms = " + f2(lf / kf) + "x",
-                met(lf <= 0.5 * kf, lf, kf)));
-        double c1 = num(path("growth", "file", "1000"), "commits_per_s");
-        double cm = num(path("growth", "file", "1000000"), "commits_per_s");
-        out.add(new Check("commit rate at 1M steps >= 0.9x the rate at 1k", f0(cm) + " vs " + f0(c1) + " commits/s = " + f2(cm / c1) + "x", met(cm >= 0.9 * c1, cm, c1)));
-        String maxN = lastKey(path("ingest", "file"));
-        double i1 = num(path("ingest", "file", "1"), "mb_per_s");
-        double i8 = num(path("ingest", "file", maxN), "mb_per_s");
-        out.add(new Check(maxN + " producers' aggregate >= 1 producer's (file://)", f1(i8) + " vs " + f1(i1) + " MB/s",
-                maxN.equals("1") ? null : met(i8 >= i1, i8, i1)));
-        double rss = num(path("ingest", "file", "1"), "client_peak_rss_mb");
-        out.add(new Check("producer RSS <= 256 MB at " + (long) o.shardBytes() * o.worldSize() / (1 << 20) + " MiB steps",
-                f0(rss) + " MB (peak, one producer process)", met(rss <= 256, rss, 0)));
-        out.add(new Check("<= 1 KiB allocated per step on the read path", "see ./jmh-benchmarks/run.sh (gc.alloc.rate.norm)", null));
+        String k = str(map(r.get("headline")), "against");
+        String kl = k == null ? "tuned Kafka" : label(k);
+        Stats.Interval in = headline("ingest");
+        out.add(new Check("ingestion file:// >= 3x " + kl + ", 1 producer (lower end)", ratioText(in), atLeast(in, 3)));
+        Stats.Interval v50 = headline("visible_p50");
+        out.add(new Check("append->visible p50 <= " + kl + "'s (upper end)", ratioText(v50), atMost(v50, 1)));
+        Stats.Interval v99 = headline("visible_p99");
+        out.add(new Check("append->visible p99 <= " + kl + "'s (upper end)", ratioText(v99), atMost(v99, 1)));
+        Stats.Interval f50 = headline("fetch_p50");
+        out.add(new Check("fetch p50 (written data) <= Kafka's (upper end)", ratioText(f50), atMost(f50, 1)));
+        Stats.Interval f99 = headline("fetch_p99");
+        out.add(new Check("fetch p99 (written data) <= 0.5x Kafka's (upper end)", ratioText(f99), atMost(f99, 0.5)));
+        Stats.Interval cr = headline("commit_rate");
+        out.add(new Check("commit rate at " + commitSizes().replace("/", " versions >= 0.9x at ") + " versions (lower end)", ratioText(cr),
+                atLeast(cr, 0.9)));
+        Map<String, Object> lsIn = path("ingest", "file", "1");
+        Map<String, Object> kIn = k == null ? null : path("ingest", k, "1");
+        double lsCpu = num(lsIn, "client_cpu_s_per_gb");
+        double kCpu = num(kIn, "total_cpu_s_per_gb");
+        out.add(new Check("producer CPU-s/GB <= 0.5x Kafka producer + broker (medians)", f2(lsCpu) + " vs " + f2(kCpu) + " = " + f2(lsCpu / kCpu) + "x",
+                met(lsCpu <= 0.5 * kCpu, lsCpu, kCpu)));
+        double lsRss = num(lsIn, "client_peak_rss_mb");
+        double kRss = num(kIn, "client_peak_rss_mb");
+        out.add(new Check("producer RSS <= Kafka producer's, same -Xmx (medians)", f0(lsRss) + " vs " + f0(kRss) + " MB", met(lsRss <= kRss, lsRss, kRss)));
+        String kf = k == null ? null : path("fetch", k) != null ? k : path("fetch", k.replace("-flush", "")) != null ? k.replace("-flush", "") : null;
+        double lsR = num(path("fetch", "file"), "client_peak_rss_mb");
+        double kR = kf == null ? Double.NaN : num(path("fetch", kf), "client_peak_rss_mb");
+        out.add(new Check("reader RSS <= Kafka consumer's, same -Xmx (medians)", f0(lsR) + " vs " + f0(kR) + " MB", met(lsR <= kR, lsR, kR)));
+        out.add(new Check("<= 1 KiB allocated per step (read path) and per batch (producer)", "see ./jmh-benchmarks/run.sh (gc.alloc.rate.norm)", null));
         return out;
+    }
+
+    private static String ratioText(Stats.Interval iv) {
+        return iv.known() ? withInterval(iv) + "x" : "n/a";
+    }
+
+    private static Boolean atLeast(Stats.Interval iv, double target) {
+        return Double.isNaN(iv.lo()) ? null : iv.lo() >= target;
+    }
+
+    private static Boolean atMost(Stats.Interval iv, double target) {
+        return Double.isNaN(iv.hi()) ? null : iv.hi() <= target;
     }
 
     private static Boolean met(boolean ok, double a, double b) {
@@ -78,7 +122,7 @@ final class Summary {
     }
 
     String targetsText() {
-        StringBuilder sb = new StringBuilder("targets of issue 12:\n");
+        StringBuilder sb = new StringBuilder("targets of issue 23 (conservative end of each 95 % interval):\n");
         for (Check c : checks()) {
             sb.append(String.format(Locale.ROOT, "  %-7s %s: %s%n", c.met() == null ? "n/a" : c.met() ? "MET" : "MISSED", c.target(),
                     c.measured()));
@@ -93,26 +137,40 @@ final class Summary {
         Map<String, Object> meta = map(r.get("meta"));
         md.append("# Lakestream vs Kafka, side by side (").append(o.mode()).append(" mode)\n\n");
         md.append(String.format(Locale.ROOT, "`./jmh-benchmarks/compare%s` on %s: %s cores, JDK %s, load average %s at start and %s at end, "
-                        + "%.0f s. Payload: %d KiB per rank shard x W=%d = %s KiB per step, pre-generated random int32 tokens, "
-                        + "the same bytes for both; everything on one disk (temporary directory).%n%n",
+                        + "%.0f s, seed %s. Payload: %d KiB per rank shard x W=%d = %s KiB per step, pre-generated random int32 tokens, "
+                        + "the same bytes for both; everything on one disk (temporary directory). Every producer and reader process, "
+                        + "Lakestream's and Kafka's, runs with `%s`.%n%n",
                 o.mode().equals("full") ? "" : " --" + o.mode(), meta.get("date"), meta.get("cores"), meta.get("jdk"), meta.get("load_start"),
-                meta.get("load_end"), num(meta, "wall_s"), o.shardBytes() / 1024, o.worldSize(), (long) o.shardBytes() * o.worldSize() / 1024));
+                meta.get("load_end"), num(meta, "wall_s"), meta.get("seed"), o.shardBytes() / 1024, o.worldSize(),
+                (long) o.shardBytes() * o.worldSize() / 1024, meta.get("client_jvm_opts")));
+        md.append(String.format(Locale.ROOT, """
+                **Method.** Every figure: %d repeats, interleaved (in each repeat the cases run in an order shuffled with the seed,
+                Lakestream and Kafka cases alternating, the side that starts alternating between repeats); the disks are synced before
+                each case; a case that started with the 1-minute load average above %.1f was rerun (at most %d times; %s reruns in
+                this run; every repeat's load is in the JSON). Throughput windows: %.0f s or %d MiB, whichever came first, after a
+                warm-up of 64 MiB chunks that ends when two consecutive chunks agree within 15 %%. Figures are medians over the repeats
+                (latency percentiles: of every repeat's samples pooled) with 95 %% bootstrap intervals in brackets (latency: two-level,
+                repeats then samples); a ratio's interval resamples both sides independently. Targets are judged on the conservative
+                end of the interval. Both sides' readers start reading at GO (Lakestream's reader is opened at its first `next()`).
+
+                """, o.repeats(), o.loadThreshold(), o.maxReruns(), meta.get("reruns"), o.windowSeconds(), o.windowBytes() >> 20));
         md.append("""
-                Sides: **Lakestream file://** (temporary directory; every object and manifest version fsynced before a commit returns),
-                **Lakestream s3://** (the embedded S3 server, S3Proxy 3.0.0 filesystem-nio2, in its own process), **Kafka** 4.4.0 (one KRaft
-                broker, one partition per rank, replication 1, producer acks=all with idempotence; the broker acknowledges from the page
-                cache: Kafka's default durability) and **Kafka flush** (the same with `flush.messages=1` on the topic: the broker fsyncs
-                the log after every append before acknowledging). *Kafka flush is the one that matches Lakestream's file:// fsync.*
-                Every producer and reader is its own JVM with the same options; CPU is user+system time from /proc over the timed part,
-                RSS the process's peak (VmHWM). Client = the producer or reader process; total adds the broker or S3 server.
+                Sides: **Lakestream file://** (every object and manifest version fsynced before a commit returns), **Lakestream s3://**
+                (the embedded S3 server, S3Proxy filesystem-nio2, its own process), **Kafka** 4.4.0 (one KRaft broker, one partition
+                per rank, replication 1, producer acks=all with idempotence), tuned (**Kafka**: batches, requests and fetches sized for
+                256 KiB records, linger.ms and compression from the grid below) and at the clients' defaults (**Kafka defaults**), each
+                at the broker's default durability (acknowledged from the page cache) and with `flush.messages=1` (**flush**: fsync
+                before the acknowledgement, the durability that matches Lakestream's file://). CPU is user+system time from /proc over
+                the timed part, RSS the process's peak (VmHWM). Client = the producer or reader process; total adds the broker or S3 server.
 
                 """);
+        gridTable(md);
         ingestTables(md);
         latencyTable(md);
         fetchTable(md);
         growthTable(md);
         dacTable(md);
-        md.append("## Targets (issue 12)\n\n| target | measured | |\n|---|---|---|\n");
+        md.append("## Targets (issue 23), on the conservative end of each interval\n\n| target | measured | |\n|---|---|---|\n");
         for (Check c : checks()) {
             md.append("| ").append(c.target()).append(" | ").append(c.measured()).append(" | ")
                     .append(c.met() == null ? "n/a" : c.met() ? "met" : "**missed**").append(" |\n");
@@ -121,50 +179,94 @@ final class Summary {
         return md.toString();
     }
 
+    private void gridTable(StringBuilder md) {
+        Map<String, Object> g = map(r.get("kafka_grid"));
+        if (g == null || g.isEmpty()) {
+            return;
+        }
+        md.append("## Tuned Kafka: the producer grid\n\nOne producer, one window per point (order shuffled); the best MB/s is what the "
+                + "tuned Kafka runs with in the ingestion and fetch sections (latency runs use linger.ms=0). Fixed: batch.size 1 MiB, "
+                + "max.request.size 8 MiB, buffer.memory 64 MiB, send.buffer.bytes -1; broker message.max.bytes and topic "
+                + "max.message.bytes 8 MiB + 64 KiB; consumer fetch.max.bytes 16 MiB, max.partition.fetch.bytes 8 MiB, "
+                + "receive.buffer.bytes -1.\n\n| durability | linger.ms | compression.type | MB/s | load | |\n|---|---:|---|---:|---:|---|\n");
+        for (Map.Entry<String, Object> e : g.entrySet()) {
+            Map<String, Object> s = map(e.getValue());
+            Map<String, Object> best = map(s.get("best"));
+            for (Object p : (List<?>) s.get("points")) {
+                Map<String, Object> x = map(p);
+                boolean isBest = best != null && String.valueOf(best.get("linger")).equals(String.valueOf(x.get("linger")))
+                        && String.valueOf(best.get("compression")).equals(String.valueOf(x.get("compression")));
+                md.append("| ").append(label(e.getKey())).append(" | ").append(x.get("linger")).append(" | ").append(x.get("compression"))
+                        .append(" | ").append(f1(num(x, "mb_per_s"))).append(" | ").append(f2(num(x, "load_1m"))).append(" | ")
+                        .append(isBest ? "**best**" : "").append(" |\n");
+            }
+        }
+        md.append('\n');
+    }
+
+    private static String ci(Object m, boolean millis) {
+        Stats.Interval iv = Stats.Interval.of(m);
+        if (!iv.known()) {
+            return "n/a";
+        }
+        return millis ? ms(iv.value()) + " [" + ms(iv.lo()) + "-" + ms(iv.hi()) + "]"
+                : f1(iv.value()) + " [" + f1(iv.lo()) + "-" + f1(iv.hi()) + "]";
+    }
+
+    /** Per-repeat values of {@code field} from a case's {@code repeats} list. */
+    static double[] repeatValues(Map<String, Object> c, String field) {
+        Object l = c == null ? null : c.get("repeats");
+        if (!(l instanceof List<?> list)) {
+            return new double[0];
+        }
+        return list.stream().mapToDouble(x -> num(map(x), field)).filter(d -> !Double.isNaN(d)).toArray();
+    }
+
+    private long seed() {
+        Map<String, Object> meta = map(r.get("meta"));
+        return meta != null && meta.get("seed") instanceof Number n ? n.longValue() : 1;
+    }
+
     private void ingestTables(StringBuilder md) {
         Map<String, Object> in = map(r.get("ingest"));
         if (in == null) {
             return;
         }
+        String k = str(map(r.get("headline")), "against");
         md.append("## Ingestion\n\nMB/s (10^6 B/s) of payload from GO until every producer's last commit (Lakestream) or flush "
-                + "(Kafka) returned, after warm-up steps. N producers = N threads in one producer process, each with its own client.\n\n");
+                + "(Kafka) returned. N producers = N threads in one producer process, each with its own client. Median [95 % interval] "
+                + "over the repeats.\n\n");
         md.append("| producers |");
         List<String> cols = present(in);
         for (String s : cols) {
             md.append(' ').append(label(s)).append(" MB/s |");
         }
-        boolean ratios = in.containsKey("file") && in.containsKey("kafka");
-        boolean ratiosFlush = in.containsKey("file") && in.containsKey("kafka-flush");
+        boolean ratios = in.containsKey("file") && k != null && in.containsKey(k);
         if (ratios) {
-            md.append(" file / Kafka |");
+            md.append(" file / ").append(label(k)).append(" |");
         }
-        if (ratiosFlush) {
-            md.append(" file / Kafka flush |");
-        }
-        md.append("\n|---:|").append("---:|".repeat(cols.size() + (ratios ? 1 : 0) + (ratiosFlush ? 1 : 0))).append('\n');
+        md.append("\n|---:|").append("---:|".repeat(cols.size() + (ratios ? 1 : 0))).append('\n');
         for (int n : o.producers()) {
-            String k = Integer.toString(n);
+            String key = Integer.toString(n);
             md.append("| ").append(n).append(" |");
             for (String s : cols) {
-                md.append(' ').append(f1(num(path("ingest", s, k), "mb_per_s"))).append(" |");
+                md.append(' ').append(ci(path("ingest", s, key) == null ? null : path("ingest", s, key).get("mb_per_s_ci"), false)).append(" |");
             }
-            double f = num(path("ingest", "file", k), "mb_per_s");
             if (ratios) {
-                md.append(' ').append(f2(f / num(path("ingest", "kafka", k), "mb_per_s"))).append(" |");
-            }
-            if (ratiosFlush) {
-                md.append(' ').append(f2(f / num(path("ingest", "kafka-flush", k), "mb_per_s"))).append(" |");
+                double[] a = repeatValues(path("ingest", "file", key), "mb_per_s");
+                double[] b = repeatValues(path("ingest", k, key), "mb_per_s");
+                md.append(' ').append(withInterval(Stats.medianRatio(a, b, seed() + n))).append(" |");
             }
             md.append('\n');
         }
-        md.append("\nCPU and memory of the ingestion runs:\n\n| side | producers | client CPU-s/GB | total CPU-s/GB (with broker or S3 server) "
-                + "| producer process peak RSS MB |\n|---|---:|---:|---:|---:|\n");
+        md.append("\nCPU and memory of the ingestion runs (medians over the repeats):\n\n| side | producers | client CPU-s/GB | total CPU-s/GB "
+                + "(with broker or S3 server) | producer process peak RSS MB | warm-up converged |\n|---|---:|---:|---:|---:|---|\n");
         for (String s : cols) {
             for (int n : o.producers()) {
                 Map<String, Object> x = path("ingest", s, Integer.toString(n));
                 md.append("| ").append(label(s)).append(" | ").append(n).append(" | ").append(f2(num(x, "client_cpu_s_per_gb")))
                         .append(" | ").append(f2(num(x, "total_cpu_s_per_gb"))).append(" | ").append(f1(num(x, "client_peak_rss_mb")))
-                        .append(" |\n");
+                        .append(" | ").append(x == null ? "n/a" : x.get("warmup_converged")).append(" |\n");
             }
         }
         if (r.containsKey("kafka_broker_peak_rss_mb")) {
@@ -183,18 +285,41 @@ final class Summary {
             return;
         }
         md.append(String.format(Locale.ROOT, "## Append→visible latency%n%nOne producer process paced at %.0f steps/s (open loop), one reader "
-                + "process with all %d ranks. Latency of a step = the last rank's `next()` (Lakestream) or `poll()` (Kafka, end to end "
-                + "with acks=all) returning it, minus the wall-clock time the producer handed it over (stamped in the payload). "
-                + "`file, commit each` commits every step (group 1); the others use the library's default group commit. "
-                + "With fewer than 1,000 steps p99.9 is the maximum.%n%n",
-                o.latencyRate(), o.worldSize()));
-        md.append("| side | steps | p50 ms | p99 ms | p99.9 ms | max ms | p99 / Kafka p99 |\n|---|---:|---:|---:|---:|---:|---:|\n");
-        double kp99 = num(path("latency", "kafka", "latency"), "p99_ms");
+                + "process with all %d ranks, %d measured steps per repeat after the warm-up steps. Latency of a step = the last rank's "
+                + "`next()` (Lakestream) or `poll()` (Kafka, end to end with acks=all) returning it, minus the wall-clock time the producer "
+                + "handed it over (stamped in the payload). Percentiles of every repeat's steps pooled, [95 %% interval]. "
+                + "`file, commit each` commits every step (group 1); the others use the library's default group commit.%n%n",
+                o.latencyRate(), o.worldSize(), o.latencySamples()));
+        md.append("| side | steps | p50 ms | p99 ms | p99.9 ms | max ms | warm-up check |\n|---|---:|---:|---:|---:|---:|---|\n");
         for (Map.Entry<String, Object> e : lat.entrySet()) {
-            Map<String, Object> l = map(map(e.getValue()).get("latency"));
-            md.append("| ").append(label(e.getKey())).append(" | ").append(l.get("count")).append(" | ").append(ms(num(l, "p50_ms")))
-                    .append(" | ").append(ms(num(l, "p99_ms"))).append(" | ").append(ms(num(l, "p999_ms"))).append(" | ")
-                    .append(ms(num(l, "max_ms"))).append(" | ").append(f2(num(l, "p99_ms") / kp99)).append(" |\n");
+            Map<String, Object> x = map(e.getValue());
+            Map<String, Object> l = map(x.get("latency"));
+            md.append("| ").append(label(e.getKey())).append(" | ").append(l.get("count")).append(" | ").append(ci(x.get("p50_ci"), true))
+                    .append(" | ").append(ci(x.get("p99_ci"), true)).append(" | ").append(ms(num(l, "p999_ms"))).append(" | ")
+                    .append(ms(num(l, "max_ms"))).append(" | ").append(Boolean.TRUE.equals(x.get("warmup_ok")) ? "ok" : "**trend**").append(" |\n");
+        }
+        for (Map.Entry<String, Object> e : lat.entrySet()) {
+            Object tail = map(e.getValue()).get("jfr_tail");
+            if (tail instanceof List<?> rows && !rows.isEmpty()) {
+                md.append("\nWhat the slowest 1 % of ").append(label(e.getKey())).append("'s steps waited for (flight recordings of the "
+                        + "producer and the reader, `--jfr`; overlap of each wait with the slow steps' hand-over→visible windows, and "
+                        + "with every step's as a baseline; ranked by share of the slow windows' time minus share of all windows' time):\n\n"
+                        + "| wait | slow steps touched | ms per slow step | max ms | share of slow windows | share of all windows |\n"
+                        + "|---|---:|---:|---:|---:|---:|\n");
+                for (Object row : rows) {
+                    Map<String, Object> t = map(row);
+                    md.append("| `").append(t.get("wait")).append("` | ").append(t.get("slow_steps_touched")).append(" of ")
+                            .append(t.get("slow_steps")).append(" | ").append(f2(num(t, "ms_per_slow_step"))).append(" | ")
+                            .append(f1(num(t, "max_ms"))).append(" | ").append(String.format(Locale.ROOT, "%.0f %%", 100 * num(t, "share_of_slow_windows")))
+                            .append(" | ").append(String.format(Locale.ROOT, "%.0f %%", 100 * num(t, "share_of_all_windows"))).append(" |\n");
+                }
+            }
+        }
+        Stats.Interval p50 = headline("visible_p50");
+        Stats.Interval p99 = headline("visible_p99");
+        if (p50.known() || p99.known()) {
+            md.append("\nLakestream file:// / ").append(label(str(map(r.get("headline")), "against"))).append(": p50 ")
+                    .append(withInterval(p50)).append(", p99 ").append(withInterval(p99)).append(".\n");
         }
         md.append("\n![append to visible latency CDF](compare-").append(o.mode()).append("-latency-cdf.png)\n\n");
     }
@@ -204,19 +329,26 @@ final class Summary {
         if (f == null) {
             return;
         }
-        md.append(String.format(Locale.ROOT, "## Fetch latency for written data%n%nOne reader process with all %d ranks drains data written "
-                + "before it started (page cache hot): time of each `next()` (Lakestream, one rank-step) or each `poll()` with "
-                + "`max.poll.records=1` (Kafka, one record = one rank shard), both with the clients' own prefetching.%n%n", o.worldSize()));
-        md.append("| side | shards | p50 ms | p99 ms | p99 / Kafka p99 | MB/s | reader CPU-s/GB | total CPU-s/GB | reader peak RSS MB |\n"
-                + "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-        double kp99 = num(path("fetch", "kafka", "latency"), "p99_ms");
+        md.append(String.format(Locale.ROOT, "## Fetch latency for written data%n%nEach side's data is written once (untimed); in every repeat a "
+                + "fresh reader process with all %d ranks drains it (page cache hot), both sides starting to read at GO: time of each "
+                + "`next()` (Lakestream, one rank-step) or each `poll()` with `max.poll.records=1` (Kafka, one record = one rank shard), "
+                + "both with the clients' own prefetching; each rank's first takes are warm-up. Percentiles pooled over the repeats "
+                + "[95 %% interval]; MB/s, CPU and RSS medians.%n%n", o.worldSize()));
+        md.append("| side | shards | p50 ms | p99 ms | MB/s | reader CPU-s/GB | total CPU-s/GB | reader peak RSS MB | warm-up check |\n"
+                + "|---|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Map.Entry<String, Object> e : f.entrySet()) {
             Map<String, Object> x = map(e.getValue());
             Map<String, Object> l = map(x.get("latency"));
-            md.append("| ").append(label(e.getKey())).append(" | ").append(l.get("count")).append(" | ").append(ms(num(l, "p50_ms")))
-                    .append(" | ").append(ms(num(l, "p99_ms"))).append(" | ").append(f2(num(l, "p99_ms") / kp99)).append(" | ")
-                    .append(f1(num(x, "mb_per_s"))).append(" | ").append(f2(num(x, "client_cpu_s_per_gb"))).append(" | ")
-                    .append(f2(num(x, "total_cpu_s_per_gb"))).append(" | ").append(f1(num(x, "client_peak_rss_mb"))).append(" |\n");
+            md.append("| ").append(label(e.getKey())).append(" | ").append(l.get("count")).append(" | ").append(ci(x.get("p50_ci"), true))
+                    .append(" | ").append(ci(x.get("p99_ci"), true)).append(" | ").append(f1(num(x, "mb_per_s"))).append(" | ")
+                    .append(f2(num(x, "client_cpu_s_per_gb"))).append(" | ").append(f2(num(x, "total_cpu_s_per_gb"))).append(" | ")
+                    .append(f1(num(x, "client_peak_rss_mb"))).append(" | ").append(Boolean.TRUE.equals(x.get("warmup_ok")) ? "ok" : "**trend**")
+                    .append(" |\n");
+        }
+        Stats.Interval p50 = headline("fetch_p50");
+        Stats.Interval p99 = headline("fetch_p99");
+        if (p50.known() || p99.known()) {
+            md.append("\nLakestream file:// / tuned Kafka: p50 ").append(withInterval(p50)).append(", p99 ").append(withInterval(p99)).append(".\n");
         }
         md.append("\n![fetch latency CDF](compare-").append(o.mode()).append("-fetch-cdf.png)\n\n");
     }
@@ -226,28 +358,29 @@ final class Summary {
         if (g == null) {
             return;
         }
-        md.append(String.format(Locale.ROOT, "## DAC: commit rate as the stream grows%n%nOne producer commits %d tiny steps (%d B per rank "
-                + "shard, group 1: one manifest version per step) on a stream that already holds N committed steps (file:// streams "
-                + "are built once and cached under `%s`), while a rank-0 reader follows. `open` is `TgbProducer.open` (epoch claim "
-                + "included). Each size is measured 3 times (--smoke: once), round robin over the sizes; the table shows the round with the median "
-                + "commit rate, the last column every round's rate.%n%n", o.growthCommits(), o.dacShardBytes(), o.cache()));
-        md.append("| store | committed steps | open ms | commits/s | commit p50 ms | commit p99 ms | visible p50 ms | visible p99 ms | "
-                + "rate / rate at smallest | rounds commits/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+        md.append(String.format(Locale.ROOT, "## DAC: commit rate as the log grows%n%nOne producer commits %d tiny steps (%d B per rank "
+                + "shard, one manifest version per step; the timer covers `append()` and `commit()` returning) on a log that already "
+                + "holds N manifest versions of %d steps each, built by real commits (file:// logs above 1k versions are built once "
+                + "and cached under `%s`), while a rank-0 reader follows. `open` is `TgbProducer.open` (epoch claim included). Each "
+                + "size is measured in every repeat, shuffled; commits/s is the median [95 %% interval], latencies are the median "
+                + "repeat's.%n%n", o.growthCommits(), o.dacShardBytes(), o.growthGroup(), o.cache()));
+        md.append("| store | versions | committed steps | open ms | commits/s | commit p50 ms | commit p99 ms | visible p50 ms | visible p99 ms | "
+                + "repeats commits/s |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
         for (Map.Entry<String, Object> s : g.entrySet()) {
-            double base = Double.NaN;
             for (Map.Entry<String, Object> e : map(s.getValue()).entrySet()) {
                 Map<String, Object> x = map(e.getValue());
-                double rate = num(x, "commits_per_s");
-                if (Double.isNaN(base)) {
-                    base = rate;
-                }
-                md.append("| ").append(s.getKey()).append(" | ").append(String.format(Locale.ROOT, "%,d", ((Number) x.get("start_steps")).longValue()))
-                        .append(" | ").append(f1(num(x, "open_ms"))).append(" | ").append(f1(rate)).append(" | ")
+                md.append("| ").append(s.getKey()).append(" | ").append(String.format(Locale.ROOT, "%,d", lng(x, "start_versions")))
+                        .append(" | ").append(String.format(Locale.ROOT, "%,d", lng(x, "start_steps"))).append(" | ")
+                        .append(f1(num(x, "open_ms"))).append(" | ").append(ci(x.get("commits_per_s_ci"), false)).append(" | ")
                         .append(ms(num(map(x.get("commit")), "p50_ms"))).append(" | ").append(ms(num(map(x.get("commit")), "p99_ms")))
                         .append(" | ").append(ms(num(map(x.get("visible")), "p50_ms"))).append(" | ")
-                        .append(ms(num(map(x.get("visible")), "p99_ms"))).append(" | ").append(f2(rate / base)).append(" | ")
-                        .append(rounds(x.get("rounds_commits_per_s"))).append(" |\n");
+                        .append(ms(num(map(x.get("visible")), "p99_ms"))).append(" | ").append(rounds(x.get("rounds_commits_per_s")))
+                        .append(" |\n");
             }
+        }
+        Stats.Interval cr = headline("commit_rate");
+        if (cr.known()) {
+            md.append("\nCommit rate ").append(commitSizes()).append(" versions: ").append(withInterval(cr)).append(".\n");
         }
         md.append("\n![commit rate vs committed steps](compare-").append(o.mode()).append("-growth.png)\n\n");
     }
@@ -291,12 +424,17 @@ final class Summary {
     }
 
     static String label(String store) {
+        if (store == null) {
+            return "Kafka";
+        }
         return switch (store) {
             case "file" -> "Lakestream file://";
             case "file-commit-each" -> "Lakestream file://, commit each";
             case "s3" -> "Lakestream s3://";
-            case "kafka" -> "Kafka";
-            case "kafka-flush" -> "Kafka flush";
+            case "kafka" -> "Kafka tuned";
+            case "kafka-flush" -> "Kafka tuned flush";
+            case "kafka-default" -> "Kafka defaults";
+            case "kafka-default-flush" -> "Kafka defaults flush";
             default -> store;
         };
     }
@@ -329,14 +467,14 @@ final class Summary {
         return String.join(", ", out);
     }
 
-    private static String lastKey(Map<String, Object> m) {
-        String last = "1";
-        if (m != null) {
-            for (String k : m.keySet()) {
-                last = k;
-            }
-        }
-        return last;
+    private static String str(Map<String, Object> m, String f) {
+        Object v = m == null ? null : m.get(f);
+        return v == null ? null : v.toString();
+    }
+
+    private static long lng(Map<String, Object> m, String f) {
+        Object v = m == null ? null : m.get(f);
+        return v instanceof Number n ? n.longValue() : -1;
     }
 
     private static double num(Map<String, Object> m, String f) {
