@@ -36,8 +36,9 @@ import java.util.concurrent.atomic.LongAdder;
  * releases). Unlinking a mapped file keeps its pages for whoever still maps it, so removal never
  * pulls bytes from under a reader. The control file tells readers the fetcher's pid and start
  * time (so they see it die), and the step below which every step was published or given up (so
- * a missing file below it means "gone", not "not yet"). On {@link #close()} it marks itself
- * closed and removes its files.
+ * a missing file below it means "gone", not "not yet"). On {@link #close()} it waits (at most
+ * 2 s) for its local ranks to release what it published, then marks itself closed and removes its
+ * files.
  *
  * <p>Thread-safe: a reader's fetch threads publish several steps at once.
  */
@@ -51,6 +52,7 @@ public final class NodeFetcher implements AutoCloseable {
     private final int ranks; // local ranks whose shards the node range covers
     private final Path dir;
     private final FailPoints failPoints;
+    private final io.lakestream.time.Clock clock;
     private final Arena ctlArena; // the control file's mapping lives in it
     private final MemorySegment ctl;
     private final long allReleased;
@@ -68,7 +70,7 @@ public final class NodeFetcher implements AutoCloseable {
     private record Published(Path file, Arena arena, MemorySegment header) {}
 
     private NodeFetcher(ObjectStore store, NodeFetch nf, int firstRank, int ranks, Path dir, long startStep, FailPoints fp,
-                        Arena ctlArena, MemorySegment ctl) {
+                        io.lakestream.time.Clock clock, Arena ctlArena, MemorySegment ctl) {
         this.ctlArena = ctlArena;
         this.store = store;
         this.nf = nf;
@@ -77,6 +79,7 @@ public final class NodeFetcher implements AutoCloseable {
         this.dir = dir;
         this.doneBelow = startStep;
         this.failPoints = fp;
+        this.clock = clock;
         this.ctl = ctl;
         this.allReleased = ranks == 64 ? -1L : (1L << ranks) - 1;
     }
@@ -109,7 +112,7 @@ public final class NodeFetcher implements AutoCloseable {
                 NodeFiles.set(c, NodeFiles.C_CLOSED, 0);
                 NodeFiles.set(c, NodeFiles.C_MAGIC, NodeFiles.CTL_MAGIC);
                 Files.move(tmp, NodeFiles.ctlFile(dir), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                return new NodeFetcher(store, nf, firstRank, ranks, dir, startStep, env.failPoints(), arena, c);
+                return new NodeFetcher(store, nf, firstRank, ranks, dir, startStep, env.failPoints(), env.clock(), arena, c);
             }
         } catch (IOException | RuntimeException e) {
             arena.close();
@@ -259,7 +262,34 @@ public final class NodeFetcher implements AutoCloseable {
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
+        // The other local ranks may not have mapped the last steps yet (this rank may finish its
+        // iteration a moment before them): give them a short grace before the files go.
+        long grace = Math.min(nf.waitMillis(), CLOSE_GRACE_MILLIS);
+        long deadline = clock.monotonicNanos() + java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(grace);
+        try {
+            while (!allReleased() && clock.monotonicNanos() - deadline < 0) {
+                clock.sleep(1);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeNow();
+    }
+
+    /** The longest a closing fetcher waits for its local ranks to release the steps it published. */
+    static final long CLOSE_GRACE_MILLIS = 2_000;
+
+    private synchronized boolean allReleased() {
+        for (Published p : published.values()) {
+            if ((NodeFiles.get(p.header(), NodeFiles.H_RELEASED) & allReleased) != allReleased) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private synchronized void closeNow() {
         if (closed) {
             return;
         }

@@ -159,7 +159,8 @@ class NodeFetchTest {
         FailPoints fp = new FailPoints();
         FailPoints.Pause pause = new FailPoints.Pause();
         fp.set(NodeFetcher.BEFORE_PUBLISH, pause, 1); // the fetcher's first step (prefetch 1: step 0)
-        try (RankReader r0 = open(fs, 0, node(0, 4), StreamEnv.defaults().withFailPoints(fp), 1);
+        // rank 2 never releases step 0 (it refused that copy): a short bound keeps the closing fetcher's grace short
+        try (RankReader r0 = open(fs, 0, node(0, 4).withWaitMillis(200), StreamEnv.defaults().withFailPoints(fp), 1);
              RankReader r1 = open(fs, 1, node(1, 4), StreamEnv.defaults(), 4);
              RankReader r2 = open(fs, 2, node(2, 4), StreamEnv.defaults(), 4);
              RankReader r2strict = open(fs, 2, node(2, 4).withFallback(false), StreamEnv.defaults(), 4);
@@ -268,8 +269,9 @@ class NodeFetchTest {
         FileStore fs = stream(steps);
         List<List<String>> expected = expected(fs);
         // local rank 2 of 3 never starts (it died): its bit is never set, so only the window removes files
-        try (RankReader r0 = open(fs, 0, node(0, 3).withKeepSteps(3), StreamEnv.defaults(), 1);
-             RankReader r1 = open(fs, 1, node(1, 3).withKeepSteps(3), StreamEnv.defaults(), 1)) {
+        // (a 100 ms wait bound: the closing fetcher's grace for unreleased steps is no longer)
+        try (RankReader r0 = open(fs, 0, node(0, 3).withKeepSteps(3).withWaitMillis(100), StreamEnv.defaults(), 1);
+             RankReader r1 = open(fs, 1, node(1, 3).withKeepSteps(3).withWaitMillis(100), StreamEnv.defaults(), 1)) {
             for (long s = 0; s < steps; s++) {
                 try (StepBatch b0 = r0.next(30_000); StepBatch b1 = r1.next(30_000)) {
                     assertEquals(expected.get(0).get((int) s), digest(b0));

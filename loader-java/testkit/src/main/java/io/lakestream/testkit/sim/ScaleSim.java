@@ -736,7 +736,10 @@ public final class ScaleSim {
 
     private NodeFetch nodeFetch(int node, int local) {
         int count = Math.min(o.ranksPerNode(), o.ranks() - node * o.ranksPerNode());
-        return NodeFetch.of(local, count).withDir(nodeDir).withJobKey("sim-" + o.seed()).withKeepSteps(4 * o.prefetch());
+        // no wait bound: the simulation's ranks look for a step's file only once its fetcher published it
+        // (tryAcquire), and a closing fetcher then needs no grace on a clock outside the simulation
+        return NodeFetch.of(local, count).withDir(nodeDir).withJobKey("sim-" + o.seed()).withKeepSteps(4 * o.prefetch())
+                .withWaitMillis(0);
     }
 
     private NodeFetcher nodeFetcher(int node, StreamEnv env) {
