@@ -17,6 +17,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Iterator;
 import java.util.Map;
 import java.util.TreeMap;
@@ -55,6 +56,7 @@ public final class NodeFetcher implements AutoCloseable {
     private final io.lakestream.time.Clock clock;
     private final Arena ctlArena; // the control file's mapping lives in it
     private final MemorySegment ctl;
+    private final Object ctlKey; // the control file's identity: a later fetcher's is not ours to remove
     private final long allReleased;
     private final AtomicLong tmpSeq = new AtomicLong();
     private final LongAdder gets = new LongAdder();
@@ -66,12 +68,17 @@ public final class NodeFetcher implements AutoCloseable {
     private long newest = -1;
     private boolean closed;
 
-    /** A step file this fetcher published and has not removed: its path and its header mapping. */
-    private record Published(Path file, Arena arena, MemorySegment header) {}
+    /**
+     * A step file this fetcher published and has not removed: its path, its identity (a later
+     * fetcher of the same node may have replaced the path: that file is not ours to remove) and
+     * its header mapping.
+     */
+    private record Published(Path file, Object fileKey, Arena arena, MemorySegment header) {}
 
     private NodeFetcher(ObjectStore store, NodeFetch nf, int firstRank, int ranks, Path dir, long startStep, FailPoints fp,
-                        io.lakestream.time.Clock clock, Arena ctlArena, MemorySegment ctl) {
+                        io.lakestream.time.Clock clock, Arena ctlArena, MemorySegment ctl, Object ctlKey) {
         this.ctlArena = ctlArena;
+        this.ctlKey = ctlKey;
         this.store = store;
         this.nf = nf;
         this.firstRank = firstRank;
@@ -111,8 +118,9 @@ public final class NodeFetcher implements AutoCloseable {
                 NodeFiles.set(c, NodeFiles.C_DONE_BELOW, startStep);
                 NodeFiles.set(c, NodeFiles.C_CLOSED, 0);
                 NodeFiles.set(c, NodeFiles.C_MAGIC, NodeFiles.CTL_MAGIC);
+                Object key = Files.readAttributes(tmp, BasicFileAttributes.class).fileKey();
                 Files.move(tmp, NodeFiles.ctlFile(dir), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                return new NodeFetcher(store, nf, firstRank, ranks, dir, startStep, env.failPoints(), env.clock(), arena, c);
+                return new NodeFetcher(store, nf, firstRank, ranks, dir, startStep, env.failPoints(), env.clock(), arena, c, key);
             }
         } catch (IOException | RuntimeException e) {
             arena.close();
@@ -199,8 +207,9 @@ public final class NodeFetcher implements AutoCloseable {
                 if (closed) {
                     throw new IllegalStateException("node fetcher of " + dir + " is closed");
                 }
+                Object key = Files.readAttributes(tmp, BasicFileAttributes.class).fileKey();
                 Files.move(tmp, fin, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                Published old = published.put(step, new Published(fin, header, h));
+                Published old = published.put(step, new Published(fin, key, header, h));
                 if (old != null) {
                     old.arena().close();
                 }
@@ -254,7 +263,12 @@ public final class NodeFetcher implements AutoCloseable {
 
     private static void remove(Published p) {
         try {
-            Files.deleteIfExists(p.file());
+            Object now = Files.readAttributes(p.file(), BasicFileAttributes.class).fileKey();
+            if (p.fileKey() == null || p.fileKey().equals(now)) {
+                Files.deleteIfExists(p.file());
+            }
+        } catch (NoSuchFileException gone) {
+            // removed already (a later fetcher's wipe)
         } catch (IOException ignored) {
             // the next fetcher's wipe removes it
         }
@@ -300,12 +314,17 @@ public final class NodeFetcher implements AutoCloseable {
         }
         published.clear();
         try {
-            Files.deleteIfExists(NodeFiles.ctlFile(dir));
-            Files.deleteIfExists(dir); // only if empty: a reader's leftovers are none of ours
-        } catch (NoSuchFileException ignored) {
-            // gone
+            Path c = NodeFiles.ctlFile(dir);
+            if (ctlKey == null || ctlKey.equals(Files.readAttributes(c, BasicFileAttributes.class).fileKey())) {
+                Files.deleteIfExists(c);
+            }
         } catch (IOException ignored) {
-            // not empty: another job's fetcher, or a file being written; left for the next wipe
+            // gone already, or a later fetcher's
+        }
+        try {
+            Files.deleteIfExists(dir); // only if empty: a later fetcher's files are none of ours
+        } catch (IOException ignored) {
+            // not empty: a later fetcher's, or a file being written; left for the next wipe
         }
         ctlArena.close();
     }

@@ -17,6 +17,7 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.CountingStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
+import io.lakestream.time.Clock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -282,6 +283,28 @@ class NodeFetchTest {
             assertEquals(3, files(".step"), "the last 3 steps wait for local rank 2");
         }
         assertEquals(0, files(".step"), "closing the fetcher removes its files");
+    }
+
+    @Test
+    void aFetcherReplacedByANewOneRemovesNoneOfItsFiles() throws Exception {
+        FileStore fs = stream(2);
+        TgbEntry step0 = ManifestLog.open(fs, true).entry(0);
+        NodeFetch nf = node(0, 2).withWaitMillis(0);
+        NodeFetcher old = NodeFetcher.open(fs, nf, 0, W, 0, StreamEnv.defaults());
+        old.publish(0, step0);
+        // a new local rank 0 (a restarted process, a new iteration) takes over the node's directory
+        NodeFetcher now = NodeFetcher.open(fs, nf, 0, W, 0, StreamEnv.defaults());
+        now.publish(0, step0);
+        old.close();
+        assertEquals(1, files(".step"), "the old fetcher removed only what is still its own");
+        assertEquals(1, files(".ctl"));
+        try (NodeSlices rank1 = new NodeSlices(fs.describe(), node(1, 2), 0, W, Clock.system());
+             NodeSlice slice = rank1.acquire(0, step0, 1)) {
+            assertEquals(step0.shards().get(1).length(), slice.data().byteSize(), "served from the new fetcher's copy");
+        }
+        now.close();
+        assertEquals(0, files(".step"));
+        assertEquals(0, files(".ctl"));
     }
 
     @Test
