@@ -38,7 +38,7 @@ uri, out, mode, start, steps = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.ar
 dist.init_process_group("gloo")
 rank = dist.get_rank()
 ds = lakestream.TorchDataset(uri, start_step=start, steps=None if steps == "-" else int(steps), timeout_s=20,
-                             prefetch=2, job_follower=mode)
+                             prefetch=2, job_follower=mode, node_fetch="off")  # node fetch: test_node_fetch.py
 seen = []
 for b in ds:
     seen.append([b["step"], hashlib.sha256(b["tokens"].numpy().tobytes()).hexdigest(), b["record_id"].tolist()])

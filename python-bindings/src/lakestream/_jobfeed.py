@@ -75,7 +75,7 @@ def _group(mode, timeout_s):
 class JobFollower:
     """This rank's end of the job follower: the leader (follows the log) or a member (fed by it)."""
 
-    def __init__(self, mode, uri, rank, world_size, start_step, prefetch, elastic, timeout_s):
+    def __init__(self, mode, uri, rank, world_size, start_step, prefetch, elastic, timeout_s, node=None):
         import torch
         self._torch = torch
         self._dist = _dist()
@@ -86,7 +86,8 @@ class JobFollower:
         self.sent = start_step  # the next step whose entry the leader hands over
         self.end_step = -1
         self._leader = None
-        self.reader = Reader(uri, rank, world_size, start_step, prefetch, elastic=elastic, fed=not self.is_leader)
+        self.reader = Reader(uri, rank, world_size, start_step, prefetch, elastic=elastic, fed=not self.is_leader,
+                             node=node)
         if self.is_leader:
             try:
                 JF = _jvm.jclass("io.lakestream.reader.JobFeed")

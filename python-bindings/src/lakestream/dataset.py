@@ -9,7 +9,7 @@ import sys
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ._errors import EndOfStreamError, InvalidArgumentError, StepTimeoutError
-from . import _jobfeed
+from . import _jobfeed, _nodefetch
 from .reader import Reader
 
 
@@ -142,11 +142,19 @@ class TorchDataset(IterableDataset):
       (``"auto"``/``"job"``: global rank 0; ``"node"``: each node's first rank, by
       ``LOCAL_WORLD_SIZE``); ``"off"``: every rank follows the log itself (also what a job
       without a process group gets). See the README, "One log follower per job".
+    * ``node_fetch``: ``"auto"`` (default): with ``torch.distributed`` initialised, ``LOCAL_RANK``
+      and ``LOCAL_WORLD_SIZE`` set (torchrun does) and ``num_workers=0``, the node's local rank 0
+      fetches the node's byte range of each step with one ranged GET into shared memory
+      (``node_fetch_dir``, else ``LAKESTREAM_NODE_DIR``, else ``/dev/shm``) and every local rank's
+      tensors are views of it, CRC32C-checked; a rank without a usable copy (the fetcher died or
+      is late) reads its shard itself. ``"off"``: every rank reads its own shard. See the README,
+      "One ranged GET per node".
     """
 
     def __init__(self, uri: str, rank: int = None, world_size: int = None, start_step: int = 0, steps: int = None,
                  timeout_s: float = 30.0, prefetch: int = 4, elastic: bool = False, end_on_idle: bool = False,
-                 wait_for_stream_s: float = 0.0, job_follower: str = "auto"):
+                 wait_for_stream_s: float = 0.0, job_follower: str = "auto", node_fetch: str = "auto",
+                 node_fetch_dir: str = None):
         super().__init__()
         if start_step < 0:
             raise InvalidArgumentError("lakestream: start_step must be >= 0, got %d" % start_step)
@@ -162,12 +170,18 @@ class TorchDataset(IterableDataset):
         if job_follower not in _jobfeed.MODES:
             raise InvalidArgumentError("lakestream: job_follower must be one of %s, got %r" % (", ".join(_jobfeed.MODES), job_follower))
         self.job_follower = job_follower
+        if node_fetch not in _nodefetch.MODES:
+            raise InvalidArgumentError("lakestream: node_fetch must be one of %s, got %r" % (", ".join(_nodefetch.MODES), node_fetch))
+        self.node_fetch = node_fetch
+        self.node_fetch_dir = node_fetch_dir
         self.end_on_idle = bool(end_on_idle)
         self.wait_for_stream_s = float(wait_for_stream_s)
         self._next_step = int(start_step)
         self._worker = None  # (anchor, end) inside a DataLoader worker
         self.pin_mode = None  # "CUDA" | "MLOCK" | "NONE" once a step was read in this process
         self.bytes_read = 0  # batch bytes this copy's finished iterations read from the store
+        self.node_served = 0  # steps its finished iterations took from the node's shared copy (node_fetch)
+        self.node_fallbacks = 0  # steps they read themselves although node_fetch was on (no usable copy)
 
     def rank_and_world_size(self):
         """(rank, world size) this dataset reads as (arguments, torch.distributed, env, (0, 1))."""
@@ -220,12 +234,14 @@ class TorchDataset(IterableDataset):
             return
         # The stride goes down to the Java reader: this worker never reads the others' steps.
         mode = _jobfeed.choose(self.job_follower, rank, ws, n)
+        node = _nodefetch.choose(self.node_fetch, rank, ws, n, self.elastic, self.node_fetch_dir, self.timeout_s)
         job = None
         if mode is None:
             reader = Reader(self.uri, rank, ws, mine, self.prefetch, step_stride=n, elastic=self.elastic,
-                            wait_for_stream_s=self.wait_for_stream_s)
+                            wait_for_stream_s=self.wait_for_stream_s, node=node)
         else:  # one rank follows the log; the others get each step's entry from it
-            job = _jobfeed.JobFollower(mode, self.uri, rank, ws, mine, self.prefetch, self.elastic, self.timeout_s)
+            job = _jobfeed.JobFollower(mode, self.uri, rank, ws, mine, self.prefetch, self.elastic, self.timeout_s,
+                                       node=node)
             reader = job.reader
         yielded = False
         try:
@@ -271,6 +287,8 @@ class TorchDataset(IterableDataset):
             import jpype
             if jpype.isJVMStarted():  # at interpreter exit the JVM may be gone before this generator
                 self.bytes_read += reader.bytes_read
+                self.node_served += reader.node_served
+                self.node_fallbacks += reader.node_fallbacks
                 job.close() if job is not None else reader.close()
 
     def __len__(self):

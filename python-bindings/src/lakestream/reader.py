@@ -84,7 +84,8 @@ class Reader:
     """
 
     def __init__(self, uri: str, rank: int, world_size: int, start_step: int = 0, prefetch: int = 4,
-                 step_stride: int = 1, elastic: bool = False, fed: bool = False, wait_for_stream_s: float = 0.0):
+                 step_stride: int = 1, elastic: bool = False, fed: bool = False, wait_for_stream_s: float = 0.0,
+                 node=None):
         global _dtype_names
         self.uri = uri
         self.feed = None  # fed=True: the Java HandoffFeed the job's leader rank feeds (see _jobfeed)
@@ -107,6 +108,13 @@ class Reader:
                             # learns committed steps from the job's leader, not the log (one GET of the config)
                             env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
                             self.feed = _jvm.jclass("io.lakestream.reader.JobFeed").member(self._store, int(start_step), env)
+                        if node is not None:
+                            # one ranged GET per node per step (see NodeFetch): local rank 0 fetches, all map it
+                            self._reader = PyReader.openNode(self._store, int(rank), int(world_size), int(start_step),
+                                                             int(prefetch), self.feed, int(node.local_rank),
+                                                             int(node.local_world_size), str(node.dir), str(node.job_key),
+                                                             int(node.wait_s * 1000), bool(node.fallback))
+                        elif fed:
                             self._reader = PyReader.openFed(self._store, int(rank), int(world_size), int(start_step),
                                                             int(prefetch), int(step_stride), bool(elastic), self.feed)
                         else:
@@ -141,6 +149,17 @@ class Reader:
     def bytes_read(self) -> int:
         """Batch bytes this reader has read from the store (each shard read; log reads not counted)."""
         return int(self._reader.bytesRead())
+
+    @property
+    def node_served(self) -> int:
+        """Steps delivered from the node's shared copy (node fetch; 0 without)."""
+        return int(self._reader.nodeServed())
+
+    @property
+    def node_fallbacks(self) -> int:
+        """Steps this rank read itself although node fetch is on (the node's fetcher died, was late, or its copy
+        did not match this rank's manifest entry)."""
+        return int(self._reader.nodeFallbacks())
 
     @property
     def log_polls(self) -> int:

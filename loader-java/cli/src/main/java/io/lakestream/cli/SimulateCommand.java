@@ -49,6 +49,11 @@ final class SimulateCommand implements Callable<Integer> {
                     + " group), node (each node's first rank, to its node's ranks) or rank (every rank's process: no process group)")
     String followers;
 
+    @Option(names = "--node-fetch", defaultValue = "on",
+            description = "on: each node's first rank fetches the node's shards of a step with one ranged GET into shared memory"
+                    + " that its ranks read in place (TorchDataset with LOCAL_RANK/LOCAL_WORLD_SIZE); off: one ranged GET per rank")
+    String nodeFetch;
+
     @Option(names = "--prefetch", defaultValue = "4", description = "ranged GETs in flight per rank (steps read ahead)")
     int prefetch;
 
@@ -124,6 +129,10 @@ final class SimulateCommand implements Callable<Integer> {
         };
         ScaleSim.Options base = ScaleSim.Options.defaults(ranks, producers, steps).withSeed(seed).withReaders(ranksPerNode, prefetch)
                 .withPacing(stepMs, produceMs).withIdleSeconds(idleS).withS3(s3).withCheckpoints(checkpointEvery, maxLagSteps).withFollowers(followers);
+        if (!List.of("on", "off").contains(nodeFetch)) {
+            throw usage("--node-fetch '" + nodeFetch + "' is not on or off");
+        }
+        base = base.withNodeFetch("on".equals(nodeFetch));
         String[] poll = pollMs.split("/");
         if (poll.length != 2) {
             throw usage("--poll-ms '" + pollMs + "' is not MIN/MAX");

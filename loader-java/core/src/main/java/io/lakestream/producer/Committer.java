@@ -38,16 +38,17 @@ final class Committer {
     static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
     static final long MIN_FLOW_BACKOFF_MILLIS = 20;
     /** The longest look-again interval of a held producer, and the one used while the consumer's pace is unknown. */
-    static final long MAX_FLOW_BACKOFF_MILLIS = 1000;
+    static final long MAX_FLOW_BACKOFF_MILLIS = 10_000;
     static final long UNKNOWN_PACE_BACKOFF_MILLIS = 100;
 
     /**
      * The longest a producer held by flow control waits between two looks at the log: a quarter
      * of the time the slowest consumer takes to consume {@code max_lag_steps} at the pace its two
-     * newest retained checkpoints show, within [20 ms, 1 s]; 100 ms while that pace is unknown.
+     * newest retained checkpoints show, within [20 ms, 10 s]; 100 ms while that pace is unknown.
      * All that stands between producers and a trainer is max_lag_steps of steps: a trainer at 20
      * steps/s with a bound of 8 drains them in 400 ms and is looked for every 100 ms, one at 1 step/s
-     * with a bound of 50 every second. Each look is one GET of the next version.
+     * with a bound of 50 every 10 s. Each look is one GET of the next version: at one step per
+     * second, 64 producers held at a fixed 1 s cost $18 per million steps in GETs (docs/scale.md).
      */
     static long maxFlowBackoffMillis(ManifestState s, long maxLagSteps) {
         CheckpointRecord slowest = s.latestCheckpoint();

@@ -85,6 +85,22 @@ public final class PyReader implements AutoCloseable {
                 elastic));
     }
 
+    /**
+     * A reader that shares one ranged GET per step with the other ranks of its node
+     * ({@link io.lakestream.reader.NodeFetch}): local rank 0 fetches the node's byte range into a
+     * file under {@code dir}, every local rank reads its shard from it in place, CRC32C-checked.
+     * {@code feed} null: this process follows the log; otherwise fed by the job's leader.
+     */
+    public static PyReader openNode(ObjectStore store, int rank, int worldSize, long startStep, int prefetch,
+                                    io.lakestream.reader.HandoffFeed feed, int localRank, int localWorldSize, String dir,
+                                    String jobKey, long waitMillis, boolean fallback) {
+        ReaderOptions o = ReaderOptions.defaults().withPrefetch(prefetch);
+        io.lakestream.reader.NodeFetch nf = io.lakestream.reader.NodeFetch.of(localRank, localWorldSize)
+                .withDir(java.nio.file.Path.of(dir)).withJobKey(jobKey).withWaitMillis(waitMillis).withFallback(fallback);
+        return new PyReader(RankReader.open(store, rank, worldSize, startStep, o, null, io.lakestream.StreamEnv.defaults(), feed,
+                nf));
+    }
+
     /** Names of the dtype ordinals used in descriptors. */
     public static String[] dtypeNames() {
         return Arrays.stream(DType.values()).map(Enum::name).toArray(String[]::new);
@@ -139,7 +155,7 @@ public final class PyReader implements AutoCloseable {
             d.setAtIndex(WORD, 2, b.step());
             d.setAtIndex(WORD, 3, b.rank());
             d.setAtIndex(WORD, 4, b.samples());
-            d.setAtIndex(WORD, 5, switch (b.lease().pinMode()) {
+            d.setAtIndex(WORD, 5, switch (b.pinMode()) {
                 case NONE -> 0;
                 case MLOCK -> 1;
                 case CUDA -> 2;
@@ -252,6 +268,16 @@ public final class PyReader implements AutoCloseable {
     /** The log as the reader last saw it (why no step comes: flow control, producers, end). */
     public ManifestState logState() {
         return reader.log().state();
+    }
+
+    /** Steps delivered from the node's shared copy ({@link RankReader#nodeServed()}). */
+    public long nodeServed() {
+        return reader.nodeServed();
+    }
+
+    /** Steps read by this rank itself although node fetch is on ({@link RankReader#nodeFallbacks()}). */
+    public long nodeFallbacks() {
+        return reader.nodeFallbacks();
     }
 
     /** Batch bytes read from the store so far ({@link RankReader#bytesRead()}). */

@@ -79,6 +79,12 @@ public final class RankReader implements AutoCloseable {
     private final BlockingQueue<Future<StepBatch>> ready;
     private final int stride;
     private final LongAdder bytesRead = new LongAdder();
+    /** With node fetch (null without): this rank's side of it, and the fetcher if this is the node's local rank 0. */
+    private final NodeFetch nodeFetch;
+    private final NodeSlices nodeSlices;
+    private final NodeFetcher nodeFetcher;
+    private final LongAdder nodeServed = new LongAdder();
+    private final LongAdder nodeFallbacks = new LongAdder();
     private volatile boolean closed;
     private long nextStep;
     private Future<StepBatch> head; // consumer-owned: taken from ready, not yet delivered
@@ -91,8 +97,13 @@ public final class RankReader implements AutoCloseable {
     private long heldFullSince = -1;
 
     private RankReader(StepFeed feed, ObjectStore store, StreamEnv env, int rank, int worldSize,
-                       long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool) {
+                       long startStep, ReaderOptions options, PinnedPool pool, boolean ownsPool, NodeFetch nodeFetch,
+                       NodeFetcher nodeFetcher) {
         this.feed = feed;
+        this.nodeFetch = nodeFetch;
+        this.nodeFetcher = nodeFetcher;
+        this.nodeSlices = nodeFetch == null ? null
+                : new NodeSlices(store.describe(), nodeFetch, nodeFetch.firstRank(rank), feed.streamWorldSize(), env.clock());
         this.env = env;
         this.clock = env.clock();
         this.store = store;
@@ -169,7 +180,48 @@ public final class RankReader implements AutoCloseable {
                                   PinnedPool pool, StreamEnv env, StepFeed feed, boolean elastic) {
         checkArgs(rank, worldSize, startStep);
         try {
-            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed);
+            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed, null);
+        } catch (RuntimeException | Error e) {
+            feed.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A reader that shares one ranged GET per step with the other ranks of its node
+     * ({@link NodeFetch}): local rank 0 fetches the node's byte range into a shared-memory file,
+     * every local rank (0 included) reads its shard from it in place, CRC32C-checked. {@code feed}
+     * null: this process follows the log (as {@link #open(ObjectStore, int, int, long, ReaderOptions)});
+     * otherwise as {@link #open(ObjectStore, int, int, long, ReaderOptions, PinnedPool, StreamEnv, StepFeed, boolean)}.
+     * Needs the stream's own world size and stride 1 (the fetcher publishes every step).
+     */
+    public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
+                                  PinnedPool pool, StreamEnv env, StepFeed feed, NodeFetch node) {
+        checkArgs(rank, worldSize, startStep);
+        if (options.stepStride() != 1) {
+            if (feed != null) {
+                feed.close();
+            }
+            throw new IllegalArgumentException("node fetch needs every step (stride 1), got stride " + options.stepStride());
+        }
+        node.firstRank(rank);
+        if (feed == null) {
+            SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
+            try {
+                ManifestState st = sub.log().state();
+                FollowerFeed f = new FollowerFeed(sub);
+                checkWorldSize(store, worldSize, false, f);
+                if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
+                    throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
+                }
+                feed = f;
+            } catch (RuntimeException | Error e) {
+                sub.close();
+                throw e;
+            }
+        }
+        try {
+            return start(store, rank, worldSize, startStep, options, pool, env, false, feed, node);
         } catch (RuntimeException | Error e) {
             feed.close();
             throw e;
@@ -207,7 +259,7 @@ public final class RankReader implements AutoCloseable {
             if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
                 throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
             }
-            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed);
+            return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed, null);
         } catch (RuntimeException | Error e) {
             sub.close();
             throw e;
@@ -215,14 +267,23 @@ public final class RankReader implements AutoCloseable {
     }
 
     private static RankReader start(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
-                                    PinnedPool pool, StreamEnv env, boolean elastic, StepFeed feed) {
+                                    PinnedPool pool, StreamEnv env, boolean elastic, StepFeed feed, NodeFetch node) {
         checkWorldSize(store, worldSize, elastic, feed);
-        boolean owns = pool == null;
-        PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2, Pinners.defaultPinner())
-                : pool;
-        RankReader r = new RankReader(feed, store, env, rank, worldSize, startStep, options, p, owns);
-        r.dispatcher.start();
-        return r;
+        NodeFetcher fetcher = node != null && node.fetcher()
+                ? NodeFetcher.open(store, node, node.firstRank(rank), feed.streamWorldSize(), startStep, env) : null;
+        try {
+            boolean owns = pool == null;
+            PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2,
+                    Pinners.defaultPinner()) : pool;
+            RankReader r = new RankReader(feed, store, env, rank, worldSize, startStep, options, p, owns, node, fetcher);
+            r.dispatcher.start();
+            return r;
+        } catch (RuntimeException | Error e) {
+            if (fetcher != null) {
+                fetcher.close();
+            }
+            throw e;
+        }
     }
 
     public int rank() {
@@ -253,6 +314,24 @@ public final class RankReader implements AutoCloseable {
      */
     public long logPolls() {
         return feed.polls();
+    }
+
+    /** Steps this reader delivered from its node's shared copy (node fetch; 0 without). */
+    public long nodeServed() {
+        return nodeServed.sum();
+    }
+
+    /**
+     * Steps this reader read itself although node fetch is on: no usable copy from the node's
+     * fetcher (it died, closed, was late, or its copy did not match; see {@link NodeSlices}).
+     */
+    public long nodeFallbacks() {
+        return nodeFallbacks.sum();
+    }
+
+    /** The node's fetcher, if this reader is its node's local rank 0 with node fetch on; else null. */
+    public NodeFetcher nodeFetcher() {
+        return nodeFetcher;
     }
 
     /** This process's follower of the stream (tests and diagnostics); null for a reader fed by a hand-off. */
@@ -482,6 +561,12 @@ public final class RankReader implements AutoCloseable {
         // throws (building that text for every step would be the read path's largest garbage).
         String where = entry.object();
         Codec codec = Codec.parse(entry.codec(), where);
+        if (nodeSlices != null) {
+            StepBatch b = fetchFromNode(step, entry, shard, codec, t0);
+            if (b != null) {
+                return b;
+            }
+        }
         long need = shard.length() + (codec == Codec.LZ4 ? shard.rawLength() : 0);
         try {
             ShardReads.boundByObject(store, entry, need, store.describe(), step, rank);
@@ -515,7 +600,74 @@ public final class RankReader implements AutoCloseable {
             if (codec == Codec.LZ4) {
                 blob = lease.segment().asSlice(shard.length(), shard.rawLength());
                 Lz4Frames.decode(stored, blob, where);
-            } else if (shard.rawLength() != shard.length()) {
+            }
+            return batch(step, entry, shard, blob, lease, null, t0, shard.length());
+        } catch (FormatException e) {
+            lease.close();
+            throw named(e, step, entry);
+        } catch (RuntimeException e) {
+            lease.close();
+            throw e;
+        }
+    }
+
+    /**
+     * The step from the node's shared copy (local rank 0 first fetches it for the node with one
+     * ranged GET); null when there is no usable copy and this rank should read its shard itself.
+     */
+    private StepBatch fetchFromNode(long step, TgbEntry entry, ShardEntry shard, Codec codec, long t0) throws InterruptedException {
+        long fetched = 0;
+        if (nodeFetcher != null) {
+            try {
+                fetched = nodeFetcher.publish(step, entry); // a store failure is this reader's failure, as its own GET's would be
+            } catch (NoSuchKeyException gone) {
+                throw missing(step, entry, gone);
+            }
+            bytesRead.add(fetched);
+        }
+        NodeSlice slice;
+        try {
+            slice = nodeSlices.acquire(step, entry, rank);
+        } catch (NodeFetchFailedException e) {
+            if (!nodeFetch.fallback()) {
+                throw e;
+            }
+            nodeFallbacks.increment();
+            return null;
+        }
+        try {
+            if (codec == Codec.LZ4) {
+                // decoded into this rank's own slab; the node's copy is released at once
+                PinnedPool.Lease lease = lease(step, shard.rawLength());
+                try {
+                    MemorySegment blob = lease.segment().asSlice(0, shard.rawLength());
+                    Lz4Frames.decode(slice.data(), blob, entry.object());
+                    slice.close();
+                    nodeServed.increment();
+                    return batch(step, entry, shard, blob, lease, null, t0, fetched);
+                } catch (FormatException e) {
+                    lease.close();
+                    throw named(e, step, entry);
+                } catch (RuntimeException e) {
+                    lease.close();
+                    throw e;
+                }
+            }
+            StepBatch b = batch(step, entry, shard, slice.data(), null, slice, t0, fetched);
+            nodeServed.increment();
+            return b;
+        } catch (RuntimeException e) {
+            slice.close();
+            throw e;
+        }
+    }
+
+    /** The delivered batch over the verified, decoded tensor blob (the caller releases lease or slice if this throws). */
+    private StepBatch batch(long step, TgbEntry entry, ShardEntry shard, MemorySegment blob, PinnedPool.Lease lease, NodeSlice slice,
+                            long t0, long fetched) {
+        String where = entry.object();
+        try {
+            if (Codec.parse(entry.codec(), where) != Codec.LZ4 && shard.rawLength() != shard.length()) {
                 throw new FormatException(where + ": uncompressed shard has raw_length " + shard.rawLength() + " != length "
                         + shard.length());
             }
@@ -529,17 +681,19 @@ public final class RankReader implements AutoCloseable {
                 tensors.add(new Tensor(v.name(), v.dtype(), v.shape(), v.data()));
             }
             return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.copyOf(tensors),
-                    TensorBlob.dataSection(blob), lease, clock.monotonicNanos() - t0, shard.length());
+                    TensorBlob.dataSection(blob), lease, slice, clock.monotonicNanos() - t0, fetched);
         } catch (FormatException e) {
-            lease.close();
-            // the decoders' messages start with the object's key (their "where"): put the stream, step and
-            // rank in front, as the message would have read with the full where, and carry them as fields
-            throw e.key() != null ? e : new FormatException("stream " + store.describe() + " step " + step + " rank " + rank
-                    + " object " + e.getMessage(), store.describe(), entry.object(), e);
-        } catch (RuntimeException e) {
-            lease.close();
-            throw e;
+            throw named(e, step, entry);
         }
+    }
+
+    /**
+     * The decoders' messages start with the object's key (their "where"): put the stream, step and
+     * rank in front, as the message would have read with the full where, and carry them as fields.
+     */
+    private FormatException named(FormatException e, long step, TgbEntry entry) {
+        return e.key() != null ? e : new FormatException("stream " + store.describe() + " step " + step + " rank " + rank
+                + " object " + e.getMessage(), store.describe(), entry.object(), e);
     }
 
     /** The batch object of {@code step} is gone: reclaimed under us (then say so with the floor), or lost. */
@@ -590,6 +744,12 @@ public final class RankReader implements AutoCloseable {
             }
         }
         feed.close();
+        if (nodeFetcher != null) {
+            nodeFetcher.close();
+        }
+        if (nodeSlices != null) {
+            nodeSlices.close();
+        }
         if (ownsPool) {
             pool.close();
         }

@@ -9,8 +9,10 @@ import java.lang.foreign.MemorySegment;
 import java.util.List;
 
 /**
- * One rank's shard of one step, decoded in pool memory. Owns its lease: close it when done so
- * the slab returns to the pool; every tensor view dies with it.
+ * One rank's shard of one step, decoded in pool memory, or read in place from the node's shared
+ * copy (see {@link NodeFetch}). Owns its lease (or its mapping of the node's copy): close it when
+ * done so the slab returns to the pool (or the node's file can be removed); every tensor view
+ * dies with it.
  */
 public final class StepBatch implements AutoCloseable {
     private final long step;
@@ -19,7 +21,8 @@ public final class StepBatch implements AutoCloseable {
     private final long samples;
     private final List<Tensor> tensors;
     private final MemorySegment tensorBytes;
-    private final PinnedPool.Lease lease;
+    private final PinnedPool.Lease lease; // null when the bytes are a mapping of the node's copy
+    private final NodeSlice slice; // null when they are in a pool slab
     private final long fetchNanos;
     private final long bytesFetched;
     private final long firstSample;
@@ -32,6 +35,11 @@ public final class StepBatch implements AutoCloseable {
 
     StepBatch(long step, int rank, String object, long samples, long firstSample, List<Tensor> tensors, MemorySegment tensorBytes,
               PinnedPool.Lease lease, long fetchNanos, long bytesFetched) {
+        this(step, rank, object, samples, firstSample, tensors, tensorBytes, lease, null, fetchNanos, bytesFetched);
+    }
+
+    StepBatch(long step, int rank, String object, long samples, long firstSample, List<Tensor> tensors, MemorySegment tensorBytes,
+              PinnedPool.Lease lease, NodeSlice slice, long fetchNanos, long bytesFetched) {
         this.step = step;
         this.rank = rank;
         this.object = object;
@@ -40,6 +48,7 @@ public final class StepBatch implements AutoCloseable {
         this.tensors = tensors;
         this.tensorBytes = tensorBytes;
         this.lease = lease;
+        this.slice = slice;
         this.fetchNanos = fetchNanos;
         this.bytesFetched = bytesFetched;
     }
@@ -113,13 +122,28 @@ public final class StepBatch implements AutoCloseable {
         return tensorBytes.address();
     }
 
+    /** The pool lease holding the bytes; null when they are read in place from the node's shared copy. */
     public PinnedPool.Lease lease() {
         return lease;
     }
 
+    /** Whether the bytes are read in place from the node's shared copy (one ranged GET per node, see {@link NodeFetch}). */
+    public boolean fromNodeCopy() {
+        return slice != null;
+    }
+
+    /** How the memory is pinned: the pool's mode, or NONE for a mapping of the node's copy (not page-locked). */
+    public Pinner.Mode pinMode() {
+        return lease != null ? lease.pinMode() : Pinner.Mode.NONE;
+    }
+
     @Override
     public void close() {
-        lease.close();
+        if (lease != null) {
+            lease.close();
+        } else {
+            slice.close();
+        }
         HeldSteps h = onClose;
         if (h != null) {
             onClose = null;
@@ -137,7 +161,7 @@ public final class StepBatch implements AutoCloseable {
      * {@link #close()}.
      */
     public void closeAfterCudaStreams(long... cudaStreams) {
-        if (cudaStreams.length == 0 || lease.pinMode() != Pinner.Mode.CUDA) {
+        if (cudaStreams.length == 0 || pinMode() != Pinner.Mode.CUDA) {
             close();
             return;
         }
@@ -146,6 +170,10 @@ public final class StepBatch implements AutoCloseable {
 
     /** Releases the step; its slab is lent again only after {@code fence} is done (see {@link PinnedPool}). */
     public void closeAfter(Fence fence) {
+        if (lease == null) {
+            close(); // a mapping is not CUDA-registered: CUDA stages copies from it before the call returns
+            return;
+        }
         lease.closeAfter(fence);
     }
 }

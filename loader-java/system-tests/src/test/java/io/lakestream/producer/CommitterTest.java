@@ -222,8 +222,9 @@ class CommitterTest {
         Checkpoints.record(fs, 8, null, env); // 20 steps/s: 8 steps drain in 400 ms
         assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));
         at.advance(40_000);
-        Checkpoints.record(fs, 48, null, env); // 1 step/s: 50 steps drain in 50 s, looked for every second at most
-        assertEquals(1000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 50));
+        Checkpoints.record(fs, 48, null, env); // 1 step/s: 50 steps drain in 50 s, looked for every 10 s at most
+        assertEquals(10_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 50));
+        assertEquals(2_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "8 steps: 8 s, a quarter of it");
         at.advance(10);
         Checkpoints.record(fs, 148, null, env); // 10,000 steps/s: at least 20 ms all the same
         assertEquals(20, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));

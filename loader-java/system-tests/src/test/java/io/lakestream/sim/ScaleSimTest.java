@@ -22,8 +22,8 @@ class ScaleSimTest {
         ScaleSim.Result r = ScaleSim.run(small(16, 3, 60));
         assertNull(r.failure(), () -> String.join("\n", r.lines()));
         assertEquals(60, r.committedSteps());
-        // every rank read every step once (one ranged GET each; retries would only add)
-        assertTrue(r.requests().get(SimStore.Op.RANGE) >= 60 * 16, r.requests().toString());
+        // every node (2 of 8 ranks) read every step once (one ranged GET each; retries would only add)
+        assertTrue(r.requests().get(SimStore.Op.RANGE) >= 60 * 2, r.requests().toString());
         assertTrue(r.versions() >= 1 && r.groupMax() >= 1);
         List<String> lines = r.lines();
         String last = lines.get(lines.size() - 1);
@@ -48,7 +48,7 @@ class ScaleSimTest {
     @Test
     void requestsAboveThePrefixLimitGet503sThatTheRetryLayerAbsorbs() {
         // every rank reads every step from one producer's prefix: 32 GETs per step against 200/s
-        ScaleSim.Result r = ScaleSim.run(small(32, 1, 40).withS3(S3Model.Config.defaults().withLimits(3500, 200)));
+        ScaleSim.Result r = ScaleSim.run(small(32, 1, 40).withNodeFetch(false).withS3(S3Model.Config.defaults().withLimits(3500, 200)));
         assertNull(r.failure(), () -> String.join("\n", r.lines()));
         assertEquals(40, r.committedSteps());
         assertTrue(r.throttledGet() > 0, "the limit was exceeded: " + r.lines());
@@ -57,8 +57,8 @@ class ScaleSimTest {
 
     @Test
     void theHashedLayoutSpreadsOneProducersBatchesOverManyPrefixes() {
-        ScaleSim.Result plain = ScaleSim.run(small(64, 1, 80));
-        ScaleSim.Result hashed = ScaleSim.run(small(64, 1, 80).withLayout(StreamConfig.LAYOUT_HASHED));
+        ScaleSim.Result plain = ScaleSim.run(small(64, 1, 80).withNodeFetch(false));
+        ScaleSim.Result hashed = ScaleSim.run(small(64, 1, 80).withNodeFetch(false).withLayout(StreamConfig.LAYOUT_HASHED));
         assertEquals("data/p0/", plain.getPeak().prefix(), plain.lines().toString());
         assertTrue(hashed.prefixes() > plain.prefixes() + 30, hashed.prefixes() + " vs " + plain.prefixes());
         assertTrue(hashed.getPeak().perSecond() < plain.getPeak().perSecond(),
@@ -69,7 +69,7 @@ class ScaleSimTest {
     void oneFollowerPerJobReadsTheLogForEveryRankThroughTheRealFollowerAndHandOff() {
         java.util.Map<String, Long> logGets = new java.util.HashMap<>();
         for (String f : List.of(ScaleSim.Options.PER_RANK, ScaleSim.Options.PER_NODE, ScaleSim.Options.PER_JOB)) {
-            ScaleSim.Result r = ScaleSim.run(small(32, 2, 40).withFollowers(f));
+            ScaleSim.Result r = ScaleSim.run(small(32, 2, 40).withFollowers(f).withNodeFetch(false));
             assertNull(r.failure(), () -> String.join("\n", r.lines()));
             assertEquals(40, r.committedSteps());
             assertTrue(r.requests().get(SimStore.Op.RANGE) >= 40 * 32, "every rank read every step: " + r.requests());
@@ -80,5 +80,23 @@ class ScaleSimTest {
         // 32 followers, 4, 1: the log's GET load follows the follower count, not the ranks
         assertTrue(logGets.get(ScaleSim.Options.PER_RANK) > 8 * logGets.get(ScaleSim.Options.PER_JOB), logGets.toString());
         assertTrue(logGets.get(ScaleSim.Options.PER_NODE) > 2 * logGets.get(ScaleSim.Options.PER_JOB), logGets.toString());
+    }
+
+    @Test
+    void oneRangedGetPerNodePerStepThroughTheRealNodeFetcher() {
+        ScaleSim.Result on = ScaleSim.run(small(32, 2, 40)); // 4 nodes of 8 ranks
+        ScaleSim.Result off = ScaleSim.run(small(32, 2, 40).withNodeFetch(false));
+        for (ScaleSim.Result r : List.of(on, off)) {
+            assertNull(r.failure(), () -> String.join("\n", r.lines()));
+            assertEquals(40, r.committedSteps());
+        }
+        assertEquals(40 * 4, on.nodeFetchGets(), "one ranged GET per node per step: " + on.lines());
+        long ranged = on.requests().get(SimStore.Op.RANGE); // store retries of a 503 would add, none expected here
+        assertTrue(ranged >= 40 * 4 && ranged < 40 * 8, "data GETs per step = nodes, not ranks: " + ranged);
+        assertEquals(0, on.nodeFallbacks());
+        assertTrue(off.requests().get(SimStore.Op.RANGE) >= 40 * 32, "node fetch off: one per rank per step");
+        double amplification = (double) on.nodeFetchBytes() / on.shardBytes();
+        assertTrue(amplification >= 1.0 && amplification <= 1.01, "read amplification " + amplification);
+        assertTrue(on.cost() < off.cost(), on.cost() + " vs " + off.cost());
     }
 }

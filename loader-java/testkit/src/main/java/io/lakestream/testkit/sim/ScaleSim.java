@@ -17,6 +17,11 @@ import io.lakestream.producer.TgbProducer;
 import io.lakestream.log.EntryWire;
 import io.lakestream.reader.HandoffFeed;
 import io.lakestream.reader.JobFeed;
+import io.lakestream.reader.NodeFetch;
+import io.lakestream.reader.NodeFetchFailedException;
+import io.lakestream.reader.NodeFetcher;
+import io.lakestream.reader.NodeSlice;
+import io.lakestream.reader.NodeSlices;
 import io.lakestream.reader.SharedFollower;
 import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
@@ -60,7 +65,7 @@ public final class ScaleSim {
     public record Options(int ranks, int producers, long steps, long seed, int ranksPerNode, String layout, int prefetch,
                           long stepMillis, long produceMillis, int samplesPerRank, int seqLen, long idleSeconds,
                           int checkpointEvery, long maxLagSteps, long gcEverySeconds, S3Model.Config s3, long minPollMillis,
-                          long maxPollMillis, String followers) {
+                          long maxPollMillis, String followers, boolean nodeFetch) {
         /** Every rank's process follows the log (a job without a process group: today's per-process follower). */
         public static final String PER_RANK = "rank";
         /** One follower per node (its first rank), handing entries to the node's ranks. */
@@ -70,57 +75,71 @@ public final class ScaleSim {
 
         public static Options defaults(int ranks, int producers, long steps) {
             return new Options(ranks, producers, steps, 1, 8, StreamConfig.LAYOUT_PRODUCER, 4, 0, 0, 1, 16, 10, 64, 512, 30,
-                    S3Model.Config.defaults(), 1, 100, PER_JOB);
+                    S3Model.Config.defaults(), 1, 100, PER_JOB, true);
         }
 
         /** The log followers' poll backoff: {@code min} ms after a version arrived, doubling to {@code max} (ReaderOptions: 2/100). */
         public Options withPolling(long min, long max) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, min, max, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, min, max, followers, nodeFetch);
         }
 
         public Options withSeed(long s) {
             return new Options(ranks, producers, steps, s, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withLayout(String l) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, l, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withPacing(long stepMs, long produceMs) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMs, produceMs, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withReaders(int perNode, int fetchers) {
             return new Options(ranks, producers, steps, seed, perNode, layout, fetchers, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withIdleSeconds(long s) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, s, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, s, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withCheckpoints(int every, long maxLag) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, every, maxLag, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, every, maxLag, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         public Options withS3(S3Model.Config c) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, c, minPollMillis, maxPollMillis, followers);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, c, minPollMillis, maxPollMillis, followers, nodeFetch);
         }
 
         /** Who follows the log: {@link #PER_RANK}, {@link #PER_NODE} or {@link #PER_JOB}. */
         public Options withFollowers(String f) {
             return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
-                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, f);
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, f, nodeFetch);
+        }
+
+        /**
+         * Whether each node's first rank fetches the node's byte range of every step with one ranged
+         * GET into a shared file its ranks read their shards from (the production {@link NodeFetcher}
+         * and {@link NodeSlices}; default), or every rank reads its own shard.
+         */
+        public Options withNodeFetch(boolean on) {
+            return new Options(ranks, producers, steps, seed, ranksPerNode, layout, prefetch, stepMillis, produceMillis, samplesPerRank,
+                    seqLen, idleSeconds, checkpointEvery, maxLagSteps, gcEverySeconds, s3, minPollMillis, maxPollMillis, followers, on);
         }
 
         void validate() {
+            if (nodeFetch && ranksPerNode > NodeFetch.MAX_LOCAL_RANKS) {
+                throw new IllegalArgumentException("node fetch takes at most " + NodeFetch.MAX_LOCAL_RANKS + " ranks per node, got "
+                        + ranksPerNode);
+            }
             if (!List.of(PER_RANK, PER_NODE, PER_JOB).contains(followers)) {
                 throw new IllegalArgumentException("followers must be rank, node or job, got '" + followers + "'");
             }
@@ -170,7 +189,8 @@ public final class ScaleSim {
                          S3Model.Peak putPeak, S3Model.Peak getPeak, long bucketPutPeak, long bucketGetPeak, int prefixes,
                          double logGetsPerStepPerFollower, double logGetsPerIdleSecondPerFollower, double cost,
                          double costPerMillionSteps, double[] commitCall, double consumedPerSecond, long flowWaits,
-                         Map<String, long[]> roles, Map<String, long[]> families) {
+                         Map<String, long[]> roles, Map<String, long[]> families, long nodeFetchGets, long nodeFetchBytes,
+                         long shardBytes, long nodeFallbacks) {
         public boolean ok() {
             return failure == null;
         }
@@ -179,9 +199,10 @@ public final class ScaleSim {
         public List<String> lines() {
             Options o = options;
             List<String> l = new ArrayList<>();
-            l.add(String.format(Locale.ROOT, "simulate: %d ranks (%d nodes x %d ranks, %s, %d fetchers per rank),"
+            l.add(String.format(Locale.ROOT, "simulate: %d ranks (%d nodes x %d ranks, %s, %s, %d fetchers per rank),"
                     + " %d producers, %d steps, layout %s, seed %d, store s3-model", o.ranks(), o.nodes(), o.ranksPerNode(),
-                    o.describeFollowers(), o.prefetch(), o.producers(), o.steps(), o.layout(), o.seed()));
+                    o.describeFollowers(), o.nodeFetch() ? "one ranged GET per node per step" : "one ranged GET per rank per step",
+                    o.prefetch(), o.producers(), o.steps(), o.layout(), o.seed()));
             l.add("  s3-model: " + o.s3().describe());
             l.add(String.format(Locale.ROOT, "  trainer step %d ms, producer %d ms per batch, %d samples x %d tokens per rank,"
                     + " checkpoint every %d steps, max_lag_steps %d, GC every %d s, follower poll %d..%d ms", o.stepMillis(),
@@ -221,6 +242,16 @@ public final class ScaleSim {
             new java.util.TreeMap<>(families).forEach((f, c) -> fl.append(' ').append(f).append(' ').append(c[0]).append('/')
                     .append(c[1]).append('/').append(c[2]));
             l.add(fl.toString());
+            long dataGets = requests.getOrDefault(SimStore.Op.RANGE, 0L);
+            if (o.nodeFetch()) {
+                l.add(String.format(Locale.ROOT, "node fetch (one ranged GET per node per step, %d ranks per node): %d node GETs,"
+                        + " %.2f ranged GETs per committed step in all, read amplification %.4f, %d fallbacks to a rank's own GET",
+                        o.ranksPerNode(), nodeFetchGets, committedSteps == 0 ? 0.0 : (double) dataGets / committedSteps,
+                        shardBytes == 0 ? 0.0 : (double) nodeFetchBytes / shardBytes, nodeFallbacks));
+            } else {
+                l.add(String.format(Locale.ROOT, "node fetch off: every rank reads its own shard, %.2f ranged GETs per committed step",
+                        committedSteps == 0 ? 0.0 : (double) dataGets / committedSteps));
+            }
             l.add(String.format(Locale.ROOT, "request cost: $%.4f for the run, $%.2f per 1M steps", cost, costPerMillionSteps));
             l.add(String.format(Locale.ROOT, "max PUT/s per prefix = %d, max GET/s per prefix = %d, 503s = %d, $ per 1M steps = %.2f",
                     putPeak.perSecond(), getPeak.perSecond(), throttledPut + throttledGet, costPerMillionSteps));
@@ -249,6 +280,14 @@ public final class ScaleSim {
     private final List<List<SimScheduler.Actor>> visibilityWaiters = new ArrayList<>();
     private final List<List<SimScheduler.Actor>> consumeWaiters = new ArrayList<>();
     private final int[] fetched; // per step: ranks that fetched it
+    // node fetch (the production NodeFetcher / NodeSlices over real files in a temporary directory)
+    private final java.nio.file.Path nodeDir;
+    private final NodeFetcher[] nodeFetchers; // per node, opened by its first rank's first fetch
+    private final NodeSlices[] nodeSlices; // per rank
+    private final java.util.BitSet[] nodePublished; // per node: steps its fetcher published
+    private final List<List<List<SimScheduler.Actor>>> nodeWaiters = new ArrayList<>(); // per node, per lane
+    private long nodeFallbacks;
+    private long shardBytes; // bytes of the shards the ranks needed (read amplification's denominator)
     private final long[] firstVisible;
     private final long[] lastVisible;
     private final int[] nodesSeen;
@@ -298,6 +337,24 @@ public final class ScaleSim {
         this.firstVisible = new long[steps];
         this.lastVisible = new long[steps];
         this.nodesSeen = new int[steps];
+        this.nodeFetchers = new NodeFetcher[nodes];
+        this.nodeSlices = new NodeSlices[o.ranks()];
+        this.nodePublished = new java.util.BitSet[nodes];
+        for (int n = 0; n < nodes; n++) {
+            nodePublished[n] = new java.util.BitSet();
+            List<List<SimScheduler.Actor>> lanes = new ArrayList<>();
+            for (int j = 0; j < o.prefetch(); j++) {
+                lanes.add(new ArrayList<>());
+            }
+            nodeWaiters.add(lanes);
+        }
+        try {
+            java.nio.file.Path shm = java.nio.file.Path.of("/dev/shm");
+            this.nodeDir = !o.nodeFetch() ? null : java.nio.file.Files.isDirectory(shm) && java.nio.file.Files.isWritable(shm)
+                    ? java.nio.file.Files.createTempDirectory(shm, "lakestream-sim") : java.nio.file.Files.createTempDirectory("lakestream-sim");
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Runs one simulation. */
@@ -347,7 +404,12 @@ public final class ScaleSim {
         sim.spawn("checkpointer", 0, this::checkpointer);
         sim.spawn("gc", o.gcEverySeconds() * 1000 * MS, this::gc);
         conductorActor = sim.spawn("conductor", 0, this::conductor);
-        Throwable f = sim.run(Long.MAX_VALUE, Long.MAX_VALUE);
+        Throwable f;
+        try {
+            f = sim.run(Long.MAX_VALUE, Long.MAX_VALUE);
+        } finally {
+            closeNodeFetch();
+        }
         if (f == null && !finished) {
             f = new AssertionError("the run stopped before every step was consumed: consumed " + consumed + " of " + o.steps()
                     + " steps, followers see " + Arrays.toString(Arrays.copyOf(visible, Math.min(followerCount, 8))));
@@ -608,23 +670,113 @@ public final class ScaleSim {
             }
             TgbEntry e = Options.PER_RANK.equals(o.followers()) ? followers[g].log().entry(step) : feeds[node].entry(step);
             ShardEntry sh = e.shards().get(rank);
-            MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
-            try {
-                s.readRange(e.object(), sh.offset(), dst);
-            } catch (StoreException ex) {
-                readerRetries++;
-                sleep(env, 1000);
+            if (o.nodeFetch()) {
+                int local = rank - node * o.ranksPerNode();
+                if (local == 0) {
+                    try {
+                        nodeFetcher(node, env).publish(s, step, e); // one ranged GET of the node's shards
+                    } catch (StoreException ex) {
+                        readerRetries++;
+                        sleep(env, 1000);
+                        continue;
+                    }
+                    nodePublished[node].set((int) step);
+                    List<SimScheduler.Actor> w = nodeWaiters.get(node).get(lane);
+                    for (SimScheduler.Actor a : w) {
+                        sim.unpark(a);
+                    }
+                    w.clear();
+                } else if (!nodePublished[node].get((int) step)) {
+                    nodeWaiters.get(node).get(lane).add(self);
+                    sim.park();
+                    continue;
+                }
+                NodeSlice slice;
+                try {
+                    slice = nodeSlices(node, rank, env).tryAcquire(step, e, rank); // maps the shard, checks its CRC32C
+                } catch (NodeFetchFailedException ex) {
+                    sim.fail("step " + step + " rank " + rank + ": " + ex.getMessage());
+                    return;
+                }
+                if (slice != null) {
+                    slice.close();
+                } else {
+                    nodeFallbacks++; // the node's file is gone (out of the window): the rank reads its shard itself
+                    if (!ownRead(s, env, e, sh, step, rank)) {
+                        continue;
+                    }
+                }
+            } else if (!ownRead(s, env, e, sh, step, rank)) {
                 continue;
             }
-            if (Crc32c.of(dst) != sh.crc32c()) {
-                sim.fail("step " + step + " rank " + rank + ": checksum mismatch against the log's shard table");
-            }
+            shardBytes += sh.length();
             if (++fetched[(int) step] == o.ranks()) {
                 sim.unpark(trainerActor);
             }
             step += k;
         }
         fetcherNext[node][slot] = Integer.MAX_VALUE;
+    }
+
+    /** One ranged GET of the rank's shard, CRC32C-checked; false after a store failure (the caller retries). */
+    private boolean ownRead(ObjectStore s, StreamEnv env, TgbEntry e, ShardEntry sh, long step, int rank) {
+        MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
+        try {
+            s.readRange(e.object(), sh.offset(), dst);
+        } catch (StoreException ex) {
+            readerRetries++;
+            sleep(env, 1000);
+            return false;
+        }
+        if (Crc32c.of(dst) != sh.crc32c()) {
+            sim.fail("step " + step + " rank " + rank + ": checksum mismatch against the log's shard table");
+        }
+        return true;
+    }
+
+    private NodeFetch nodeFetch(int node, int local) {
+        int count = Math.min(o.ranksPerNode(), o.ranks() - node * o.ranksPerNode());
+        // no wait bound: the simulation's ranks look for a step's file only once its fetcher published it
+        // (tryAcquire), and a closing fetcher then needs no grace on a clock outside the simulation
+        return NodeFetch.of(local, count).withDir(nodeDir).withJobKey("sim-" + o.seed()).withKeepSteps(4 * o.prefetch())
+                .withWaitMillis(0);
+    }
+
+    private NodeFetcher nodeFetcher(int node, StreamEnv env) {
+        if (nodeFetchers[node] == null) {
+            nodeFetchers[node] = NodeFetcher.open(store, nodeFetch(node, 0), node * o.ranksPerNode(), o.ranks(), 0, env);
+        }
+        return nodeFetchers[node];
+    }
+
+    private NodeSlices nodeSlices(int node, int rank, StreamEnv env) {
+        if (nodeSlices[rank] == null) {
+            int first = node * o.ranksPerNode();
+            nodeSlices[rank] = new NodeSlices(store.describe(), nodeFetch(node, rank - first), first, o.ranks(), env.clock());
+        }
+        return nodeSlices[rank];
+    }
+
+    private void closeNodeFetch() {
+        for (NodeSlices n : nodeSlices) {
+            if (n != null) {
+                n.close();
+            }
+        }
+        for (NodeFetcher f : nodeFetchers) {
+            if (f != null) {
+                f.close();
+            }
+        }
+        if (nodeDir != null) {
+            try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.walk(nodeDir)) {
+                for (java.nio.file.Path p : all.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                    java.nio.file.Files.deleteIfExists(p);
+                }
+            } catch (java.io.IOException e) {
+                // a temporary directory: best effort
+            }
+        }
     }
 
     /** Synchronous data parallelism: step s is consumed once every rank has it, a step time after s − 1. */
@@ -753,7 +905,23 @@ public final class ScaleSim {
                 model.peak(S3Model.RateClass.PUT), model.peak(S3Model.RateClass.GET), model.bucketPeak(S3Model.RateClass.PUT),
                 model.bucketPeak(S3Model.RateClass.GET), model.prefixes(), perStep, perIdle, cost,
                 committed == 0 ? 0 : cost / committed * 1e6, commitCall.percentilesMillis(), consumedRate, flowWaits,
-                Map.copyOf(model.byRole()), Map.copyOf(model.byFamily()));
+                Map.copyOf(model.byRole()), Map.copyOf(model.byFamily()), nodeGets(), nodeBytes(), shardBytes, nodeFallbacks);
+    }
+
+    private long nodeGets() {
+        long n = 0;
+        for (NodeFetcher f : nodeFetchers) {
+            n += f == null ? 0 : f.gets();
+        }
+        return n;
+    }
+
+    private long nodeBytes() {
+        long n = 0;
+        for (NodeFetcher f : nodeFetchers) {
+            n += f == null ? 0 : f.bytesRead();
+        }
+        return n;
     }
 
     /** A growable list of longs with percentiles. */
