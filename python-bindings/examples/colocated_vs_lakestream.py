@@ -470,7 +470,9 @@ def phase_lakestream(a):
             recorder[0].start()
         print("STEP %d" % step, flush=True)
     def committed():
-        fresh = lakestream.Reader(a.uri, 0, 1)  # loads the log now; the reader above may not have looked lately
+        # loads the log now (the reader above may not have looked lately), from the trainer's own
+        # position: the floor follows the trainer's checkpoints, so earlier steps may be gone
+        fresh = lakestream.Reader(a.uri, 0, 1, start_step=reader.next_step, prefetch=1)
         try:
             return fresh.committed_steps()
         finally:
