@@ -16,6 +16,7 @@ import struct
 
 from . import _jvm
 from ._errors import LakestreamError, StepTimeoutError, java_errors
+from ._dist import initialized as _dist
 from .reader import Reader
 
 _HEADER = struct.Struct(">iBqqi")  # magic, version, first step, end step, entries (Java JobFeed.encode)
@@ -27,14 +28,6 @@ class LeaderFailedError(LakestreamError):
     """The rank that follows the log for this rank's group reported a failure instead of the next step."""
 
 
-def _dist():
-    try:
-        import torch.distributed as dist
-        if dist.is_available() and dist.is_initialized():
-            return dist
-    except Exception:  # noqa: BLE001 - a partial torch build
-        pass
-    return None
 
 
 def choose(mode, rank, world_size, workers):

@@ -14,6 +14,7 @@ import collections
 import os
 
 from ._errors import InvalidArgumentError
+from ._dist import initialized as _dist
 
 MODES = ("auto", "off")
 DEFAULT_DIR = "/dev/shm"
@@ -21,14 +22,6 @@ DEFAULT_DIR = "/dev/shm"
 Node = collections.namedtuple("Node", "local_rank local_world_size dir job_key wait_s fallback")
 
 
-def _dist():
-    try:
-        import torch.distributed as dist
-        if dist.is_available() and dist.is_initialized():
-            return dist
-    except Exception:  # noqa: BLE001 - a partial torch build
-        pass
-    return None
 
 
 def choose(mode, rank, world_size, workers, elastic, node_dir=None, wait_s=30.0):
