@@ -601,14 +601,16 @@ class _Host:
         same room): the next run produces it again from the committed cursor."""
         for s in self.sources:
             if isinstance(s, _ProcessSource) and not s.finished and s.proc.exitcode is not None:
+                reason = self.p.waiting_reason  # read once: the committer may clear it any moment
                 try:
                     s._died()
                 except WorkerDiedError as e:
-                    raise self._held_note(e)
+                    raise self._held_note(e, reason)
 
-    def _held_note(self, e):
+    @staticmethod
+    def _held_note(e, reason):
         e.args = (e.args[0] + "; it died while flow control held the producer (%s): batches appended since "
-                  "the last commit are dropped and produced again by the next run" % (self.p.waiting_reason or "no room"),)
+                  "the last commit are dropped and produced again by the next run" % (reason or "waiting for room"),)
         return e
 
     def _commit_unless_held(self, died):
@@ -617,7 +619,7 @@ class _Host:
         def held():
             reason = self.p.waiting_reason
             if reason is not None and reason.startswith("flow control"):
-                raise self._held_note(died)
+                raise self._held_note(died, reason)
         with java_errors(self.where):
             self.p.commit(between_slices=held)
 
