@@ -67,3 +67,12 @@ def python_env():
     env = dict(os.environ)
     env["PYTHONPATH"] = SRC + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     return env
+
+
+def rank_env(rank, world_size, per_node, port):
+    """python_env() for rank ``rank`` of a gloo job on 127.0.0.1:``port`` whose nodes have
+    ``per_node`` ranks, as torchrun sets it (env:// rendezvous, LOCAL_RANK/LOCAL_WORLD_SIZE)."""
+    env = python_env()
+    env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size),
+               LOCAL_RANK=str(rank % per_node), LOCAL_WORLD_SIZE=str(per_node))
+    return env

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import lakestream
-from conftest import REPO, python_env
+from conftest import REPO, rank_env
 
 W = 4
 PER_NODE = 2
@@ -165,9 +165,7 @@ def launch(tmp, uri, relays, mode, start=0, steps="-", tag="a"):
     port = 29500 + (os.getpid() % 2000) + (hash(tag) % 200)
     procs = []
     for r in range(W):
-        env = python_env()
-        env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r), WORLD_SIZE=str(W),
-                   LOCAL_RANK=str(r % PER_NODE), LOCAL_WORLD_SIZE=str(PER_NODE))
+        env = rank_env(r, W, PER_NODE, port)
         out = str(tmp / ("%s-rank%d.json" % (tag, r)))
         procs.append(subprocess.Popen([sys.executable, str(script), via(uri, relays[r].port), out, mode, str(start), steps],
                                       env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from conftest import python_env
+from conftest import rank_env
 from test_job_follower import (W, Relay, independent, is_data, is_log, new_stream, s3,  # noqa: F401 (s3: fixture)
                                server_port, via, write)
 
@@ -53,9 +53,7 @@ def launch(tmp, uri, relays, tag, stall_rank=-1, stall_after=-1):
     port = 31500 + (os.getpid() % 2000) + (hash(tag) % 200)
     procs = []
     for r in range(W):
-        env = python_env()
-        env.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(r), WORLD_SIZE=str(W),
-                   LOCAL_RANK=str(r % PER_NODE), LOCAL_WORLD_SIZE=str(PER_NODE))
+        env = rank_env(r, W, PER_NODE, port)
         out = str(tmp / ("%s-rank%d.json" % (tag, r)))
         procs.append(subprocess.Popen([sys.executable, str(script), via(uri, relays[r].port), out, str(node_dir),
                                        str(stall_rank), str(stall_after)],
