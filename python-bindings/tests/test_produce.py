@@ -251,3 +251,80 @@ def _xs_by_epoch(steps):
     """(epoch, x[:, 0] of every shard) per step; the epoch is counted from the step number."""
     per_epoch = 1000 // 16
     return [(s // per_epoch, [v for sh in row for v in sh["x"][:, 0]]) for s, row in enumerate(steps)]
+
+
+WORKER_PROBE = '''
+import sys
+import numpy as np
+import lakestream
+
+class Probe:
+    """Each worker yields 6 samples saying what it sees: lakestream's worker info, whether torch is
+    loaded, and (once the dataset imported torch itself) torch's worker info and thread count."""
+    def __init__(self, use_torch):
+        self.use_torch = use_torch
+    def __iter__(self):
+        info = lakestream.get_worker_info()
+        torch_id = threads = -1
+        if self.use_torch:
+            import torch.utils.data
+            torch_id, threads = torch.utils.data.get_worker_info().id, torch.get_num_threads()
+        for i in range(6):
+            yield {"worker": np.int64(info.id), "workers": np.int64(info.num_workers),
+                   "torch": np.int64("torch" in sys.modules), "torch_id": np.int64(torch_id),
+                   "threads": np.int64(threads)}
+
+assert "torch" not in sys.modules
+lakestream.produce(sys.argv[1], Probe(sys.argv[2] == "torch"), producer="probe", world_size=2, micro_batch=3,
+                   num_workers=2)
+assert lakestream.get_worker_info() is None  # not in a worker
+'''
+
+
+@pytest.mark.parametrize("use_torch", [False, True])
+def test_workers_import_torch_only_when_the_dataset_does(jvm, tmp_path, use_torch):
+    """lakestream.get_worker_info() works without torch, so a torch-free pipeline keeps its workers
+    free of torch's ~190 MB; a dataset that imports torch later still gets torch's worker info and
+    one compute thread, as a DataLoader worker has."""
+    script = tmp_path / "probe.py"
+    script.write_text(WORKER_PROBE)
+    uri = "file://" + str(tmp_path / "s")
+    subprocess.run([sys.executable, str(script), uri, "torch" if use_torch else "none"], env=python_env(),
+                   check=True, timeout=300)
+    shards = [sh for row in read_all(uri) for sh in row]
+    assert len(shards) == 4  # 2 workers x 6 samples = 4 micro-batches of 3, 2 global batches
+    assert sorted(int(sh["worker"][0]) for sh in shards) == [0, 0, 1, 1]
+    for sh in shards:
+        assert set(sh["worker"].tolist()) == {int(sh["worker"][0])} and set(sh["workers"].tolist()) == {2}
+        assert set(sh["torch"].tolist()) == {int(use_torch)}
+        if use_torch:
+            assert sh["torch_id"].tolist() == sh["worker"].tolist() and set(sh["threads"].tolist()) == {1}
+
+
+def test_a_worker_that_finished_is_not_taken_for_dead_while_flow_control_holds_the_host():
+    """A worker exits (code 0) once it has sent all its shards, possibly before the host, held by
+    flow control, has read its "done": the check between the slices of that wait must not call it
+    dead (it did: the restart of a SIGKILLed run failed under load); a killed one still ends the run."""
+    import multiprocessing
+    import types
+    from lakestream import _produce
+    ctx = multiprocessing.get_context("fork")
+    finished, killed = ctx.Process(target=os._exit, args=(0,)), ctx.Process(target=time.sleep, args=(60,))
+    for proc in (finished, killed):
+        proc.start()
+    finished.join()
+    os.kill(killed.pid, signal.SIGKILL)
+    killed.join()
+
+    def source(proc, worker_id):
+        s = _produce._ProcessSource.__new__(_produce._ProcessSource)
+        s.proc, s.worker_id, s.finished = proc, worker_id, False
+        return s
+
+    host = _produce._Host.__new__(_produce._Host)
+    host.p = types.SimpleNamespace(waiting_reason="flow control: lag 2 of 2")
+    host.sources = [source(finished, 0)]
+    host._check_workers()  # no error: worker 0 left after its last shard
+    host.sources.append(source(killed, 1))
+    with pytest.raises(lakestream.WorkerDiedError, match=r"worker 1 .* killed by signal 9.*flow control: lag 2 of 2"):
+        host._check_workers()

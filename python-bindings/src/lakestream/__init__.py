@@ -18,7 +18,7 @@ from .checkpoint import close_stream, consumers, record_checkpoint, register_con
 from .control import control, set_control
 from .lineage import StepReclaimedError, blame, find
 from .producer import Producer
-from ._produce import ProduceError, WorkerDiedError, produce
+from ._produce import ProduceError, WorkerDiedError, WorkerInfo, get_worker_info, produce
 from .reader import Batch, Reader
 from ._tensors import record_stream
 from ._jobfeed import LeaderFailedError
@@ -30,7 +30,7 @@ __all__ = ["TorchDataset", "Producer", "Reader", "Batch", "record_checkpoint", "
            "StepTimeoutError", "StreamIdleError", "PoolExhaustedError", "EndOfStreamError", "StreamClosedError", "DataError",
            "CheckpointError", "InvalidArgumentError", "JvmError", "blame", "find", "StepReclaimedError", "control",
            "set_control", "LeaderFailedError", "BelowFloorError", "register_consumer", "remove_consumer", "consumers",
-           "produce", "ProduceError", "WorkerDiedError", "StoreError", "CommitUnknownError", "CommitTimeoutError", "run_gc"]
+           "produce", "get_worker_info", "WorkerInfo", "ProduceError", "WorkerDiedError", "StoreError", "CommitUnknownError", "CommitTimeoutError", "run_gc"]
 
 
 def __getattr__(name):

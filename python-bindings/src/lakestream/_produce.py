@@ -279,6 +279,81 @@ def _write_slot(slot, host_pid, worker_id, index, batch):
     return new_path, [(n, d, s, o, nb) for n, d, s, o, nb, _a in layout]
 
 
+class WorkerInfo:
+    """What ``lakestream.get_worker_info()`` returns in a ``produce`` worker: the attributes of
+    torch's ``WorkerInfo`` (``id``, ``num_workers``, ``seed``, ``dataset``)."""
+
+    __slots__ = ("id", "num_workers", "seed", "dataset")
+
+    def __init__(self, id, num_workers, seed, dataset):  # noqa: A002 - torch's name
+        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
+
+    def __repr__(self):
+        return "WorkerInfo(id=%d, num_workers=%d, seed=%d)" % (self.id, self.num_workers, self.seed)
+
+
+_worker_info = None
+
+
+def get_worker_info():
+    """In a ``lakestream.produce`` worker: its ``WorkerInfo`` (``id``, ``num_workers``, ``seed``,
+    ``dataset``); elsewhere None. The same as ``torch.utils.data.get_worker_info()`` there, without
+    importing torch: a dataset that needs no torch keeps its workers free of it (importing torch
+    costs a process about 190 MB of RSS)."""
+    return _worker_info
+
+
+class _AfterImport:
+    """Loader of one module that runs ``after`` once the module is executed; then steps aside."""
+
+    def __init__(self, loader, after):
+        self.loader, self.after = loader, after
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader
+        self.loader.exec_module(module)
+        self.after(module)
+
+
+class _WhenTorchLoads:
+    """A meta-path finder that sets a worker's torch state the moment the dataset imports torch."""
+
+    def __init__(self, setup):
+        self.setup = setup
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)  # find the real spec with the other finders, once
+        import importlib.util
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            spec.loader = _AfterImport(spec.loader, self.setup)
+        return spec
+
+
+def _enter_worker(worker_id, num_workers, seed, dataset):
+    """What DataLoader does in a worker (one compute thread, torch seeded, ``get_worker_info()``),
+    without importing torch here: when the worker already has torch (a torch Dataset, forked from a
+    host that imported it) it is set now; else when the dataset first imports torch, if ever."""
+    global _worker_info
+    _worker_info = WorkerInfo(worker_id, num_workers, seed, dataset)
+
+    def setup(torch):
+        torch.set_num_threads(1)
+        torch.manual_seed(seed)
+        from torch.utils.data._utils import worker as _w
+        _w._worker_info = _w.WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
+
+    if "torch" in sys.modules:
+        setup(sys.modules["torch"])
+    else:
+        sys.meta_path.insert(0, _WhenTorchLoads(setup))
+
+
 def _worker_main(conn, dataset, collate_fn, plan, worker_id, num_workers, parent_pid, seed):
     """Entry point of a worker process: produce this worker's shards into its slots, in order."""
     _die_with_parent(parent_pid)
@@ -287,14 +362,7 @@ def _worker_main(conn, dataset, collate_fn, plan, worker_id, num_workers, parent
             plan = conn.recv()
             if plan is None:
                 os._exit(0)
-        try:
-            import torch
-            torch.set_num_threads(1)
-            torch.manual_seed(seed)
-            from torch.utils.data._utils import worker as _w
-            _w._worker_info = _w.WorkerInfo(id=worker_id, num_workers=num_workers, seed=seed, dataset=dataset)
-        except ImportError:  # torch-free datasets work too
-            pass
+        _enter_worker(worker_id, num_workers, seed, dataset)
         collate = collate_fn or default_collate
         prefetch = plan["prefetch"]
         slots = [_Slot() for _ in range(prefetch)]
@@ -600,7 +668,8 @@ class _Host:
         is appended but held back by flow control is not committed (a commit would wait for the
         same room): the next run produces it again from the committed cursor."""
         for s in self.sources:
-            if isinstance(s, _ProcessSource) and not s.finished and s.proc.exitcode is not None:
+            # exit code 0: the worker sent all its shards and left (its "done" is not read yet)
+            if isinstance(s, _ProcessSource) and not s.finished and s.proc.exitcode not in (None, 0):
                 reason = self.p.waiting_reason  # read once: the committer may clear it any moment
                 try:
                     s._died()

@@ -222,17 +222,16 @@ def to_java_dtype(a: np.ndarray) -> str:
 
 def as_numpy(value, name: str):
     """(Java dtype name, C-contiguous little-endian NumPy array) for a NumPy array or torch tensor."""
-    try:
-        import torch
-        if isinstance(value, torch.Tensor):
-            t = value.detach().cpu().contiguous()
-            if t.dtype == torch.bfloat16:
-                return "BF16", t.view(torch.int16).numpy().view(np.uint16)
-            if getattr(torch, "uint16", None) is not None and t.dtype == torch.uint16:
-                return "U16", t.view(torch.int16).numpy().view(np.uint16)
-            value = t.numpy()
-    except ImportError:
-        pass
+    # A tensor exists only where torch is loaded: never import it here (a producer's workers and
+    # host stay free of torch's ~190 MB when the pipeline does not use it).
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        if t.dtype == torch.bfloat16:
+            return "BF16", t.view(torch.int16).numpy().view(np.uint16)
+        if getattr(torch, "uint16", None) is not None and t.dtype == torch.uint16:
+            return "U16", t.view(torch.int16).numpy().view(np.uint16)
+        value = t.numpy()
     if not isinstance(value, np.ndarray):
         raise TypeError("lakestream: tensor '%s' must be a NumPy array or a torch tensor, got %s"
                         % (name, type(value).__name__))
