@@ -333,6 +333,26 @@ def proc_rss_mb(pid, key="VmRSS"):
     return 0.0
 
 
+def thread_cpu_s():
+    """CPU seconds of each thread of this process, summed per thread name (digits dropped, so
+    "GC Thread#0" and "GC Thread#1" are one entry; the main thread is "python (main)")."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = collections.Counter()
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open("/proc/self/task/%s/stat" % tid) as f:
+                stat = f.read()
+        except OSError:  # the thread ended
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        key = "python (main)" if int(tid) == os.getpid() else re.sub(r"[0-9]+", "", name).strip() or name
+        out[key] += (int(fields[11]) + int(fields[12])) / tick
+    # threads that ended (a background record_checkpoint) are gone from /proc but not from the total
+    out["threads ended"] = time.process_time() - sum(out.values())
+    return out
+
+
 def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None, committed=None):
     """Trains from ``it`` through the warm-up, then ``a.steps`` measured steps; prints one JSON result line.
 
@@ -359,6 +379,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
         if step == measure_from:
             t_start = time.perf_counter()
             cpu_start = time.process_time()
+            threads_start = thread_cpu_s()
             wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
             committed0 = committed() if committed else None
         t0 = time.perf_counter()
@@ -391,6 +412,9 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
         return 3
     wall = time.perf_counter() - t_start
     cpu = time.process_time() - cpu_start
+    threads = thread_cpu_s()
+    threads.subtract(threads_start)  # where the trainer process's CPU went, ms per trained step
+    thread_ms = {k: round(1000 * v / a.steps, 2) for k, v in threads.most_common() if v > 0}
     wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
     # Producers run ahead of training (up to the flow-control bound): their CPU is per step they
     # committed in the window, not per step trained, or a growing backlog would count against them.
@@ -400,6 +424,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
         "steps_per_s": a.steps / wall, "stall_share": sum(waits) / wall,
         "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
         "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall, "produced_steps": produced,
+        "trainer_thread_cpu_ms_per_step": thread_ms,
         "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
         "workers_rss_mb": sum(proc_rss_mb(p) for p in worker_pids()), "load_avg": os.getloadavg()[0],
         "log": log,
@@ -484,16 +509,17 @@ def phase_lakestream(a):
 class PipelineSamples:
     """The same pipeline for ``lakestream.produce``: an iterable of samples (one packed sequence
     each), worker k of n packing partition k of n, with ``state_dict`` (the Packer's cursor) so a
-    restarted producer resumes exactly. A plain class, not a torch IterableDataset: the producer
-    host never imports torch (its workers do, as DataLoader workers have)."""
+    restarted producer resumes exactly. A plain class, not a torch IterableDataset: the pipeline
+    (normalisation, BPE, filtering, packing) needs no torch, so neither the producer host nor its
+    workers load it (``lakestream.get_worker_info()`` is torch's ``get_worker_info()`` without
+    torch), as a preprocessing node would run it; DataLoader workers share the trainer's torch."""
 
     def __init__(self, workdir, seq_len):
         self.workdir, self.seq_len, self.cursor = workdir, seq_len, None
         self.packer = None
 
     def __iter__(self):
-        from torch.utils.data import get_worker_info
-        info = get_worker_info()
+        info = import_lakestream().get_worker_info()
         k, n = (0, 1) if info is None else (info.id, info.num_workers)
         files, tok = load_pipeline(self.workdir)
         self.packer = Packer(files, tok, k, n, self.seq_len + 1, self.cursor)
@@ -513,11 +539,9 @@ class PipelineSamples:
 def phase_producer(a):
     lakestream = import_lakestream()
     # Runs until killed; flow control (max_lag_steps) keeps it close to the trainer, so the
-    # measured steps are the steady state. Frequent snapshots keep each record_checkpoint (which
-    # opens the log) cheap for the trainer.
+    # measured steps are the steady state. The stream's settings are the defaults.
     lakestream.produce(a.uri, PipelineSamples(a.workdir, a.seq_len), producer="prep", world_size=1,
-                       micro_batch=a.micro_batch, num_workers=a.producers, max_lag_steps=a.max_lag,
-                       snapshot_interval=8)
+                       micro_batch=a.micro_batch, num_workers=a.producers, max_lag_steps=a.max_lag)
 
 
 def pin(cpus):

@@ -130,3 +130,29 @@ def test_flow_control_settings_hold_a_producer_until_a_checkpoint(jvm, uri):
         assert p.committed_seq == 3
     finally:
         p.close()
+
+
+def test_record_checkpoint_holds_its_log_and_sees_every_change_to_the_stream(jvm, tmp_path):
+    """The log record_checkpoint holds between calls reads what was committed since (a step beyond
+    what it held before is accepted), a refused call leaves it usable, and a stream deleted and
+    created again at the same URI is not mistaken for the old one."""
+    import shutil
+    uri = "file://" + str(tmp_path / "s")
+    with lakestream.Producer(uri, "p", 1) as p:
+        for s in range(2):
+            p.append([{"x": np.full((1, 2), s)}], cursor=str(s + 1))
+        p.commit()
+        lakestream.record_checkpoint(uri, 1)
+        with pytest.raises(lakestream.CheckpointError, match="only 2 steps are committed"):
+            lakestream.record_checkpoint(uri, 3)
+        for s in range(2, 5):
+            p.append([{"x": np.full((1, 2), s)}], cursor=str(s + 1))
+        p.commit()
+        lakestream.record_checkpoint(uri, 4)  # committed after the log was opened
+    assert lakestream.consumers(uri) == {"default": [1, 4]}
+    shutil.rmtree(str(tmp_path / "s"))
+    write_stream(uri, world_size=1, steps=3)
+    with pytest.raises(lakestream.CheckpointError, match="only 3 steps are committed"):
+        lakestream.record_checkpoint(uri, 4)  # the old log held 5 steps
+    lakestream.record_checkpoint(uri, 2)
+    assert lakestream.consumers(uri) == {"default": [2]}
