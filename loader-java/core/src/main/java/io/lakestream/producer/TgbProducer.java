@@ -1,21 +1,17 @@
 package io.lakestream.producer;
 
 import io.lakestream.StreamEnv;
-import io.lakestream.fail.FailPoints;
 import io.lakestream.format.BatchEncoder;
 import io.lakestream.format.TensorData;
-import io.lakestream.log.Changes;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.ControlRecord;
 import io.lakestream.log.ManifestLog;
-import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.RecordRange;
 import io.lakestream.log.StreamClosedException;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.Keys;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
@@ -23,9 +19,7 @@ import io.lakestream.time.Threads;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An exactly-once producer of global batches (after Kafka's idempotent producer: epoch +
@@ -45,7 +39,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *
  * <p>The parts, split as Kafka splits its producer: a {@link BatchQueue} (the accumulator: queue,
  * groups, backpressure), a {@link Committer} whose {@code runOnce(now)} commits one due group and
- * says when to run again, and object writes handed to a pool of writers. All threads come from
+ * says when to run again, run by a {@link CommitterRunner}; a {@link BatchWriter} that writes the
+ * objects on a pool of writers; an {@link AppendGate} that holds appends for flow control and a
+ * full queue; {@link EpochClaim} for the epochs claimed. The producer encodes, numbers and queues
+ * batches, reports what ended the instance and closes the parts in order. All threads come from
  * the environment's {@link Threads}, so a deterministic simulation runs this same code, committer
  * loop and writers included, as its own actors. With {@link ProducerOptions#writeParallelism()}
  * 0 there are no other threads: the same committer runs on the appending thread, the object is
@@ -62,32 +59,21 @@ import java.util.concurrent.atomic.AtomicLong;
 public final class TgbProducer implements AutoCloseable {
     /** Longest single wait of the appending thread, so a deadline or close is noticed. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
-    /** Longest wait of an idle committer between two looks at the queue (a change wakes it at once). */
-    private static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
 
     private final ManifestLog log;
     private final String id;
     private final ProducerOptions options;
     private final Clock clock;
-    private final Threads threads;
     private final BatchEncoder encoder;
     private final EncodeBuffers buffers;
     private final BatchQueue queue;
     private final CommitPacer pacer;
     private final Committer committer;
-    /** Null: inline (no threads; the appending thread writes and runs the committer). */
-    private final Threads.Pool writers;
-    private final Threads.Worker committerWorker;
-    /** Object writes at once (threaded): the writer threads. */
-    private final int parallelism;
-    private final AtomicLong bytesWritten = new AtomicLong();
+    private final BatchWriter writer;
+    private final CommitterRunner runner;
+    private final AppendGate gate;
     private volatile boolean closed;
-    private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long controlRewinds;
-    // appending thread's: flow control's poll schedule (0: not waiting; else the current backoff,
-    // doubling from 20 ms up to the committer's cap, and when the log is polled next)
-    private long flowBackoffMillis;
-    private long nextFlowPollNanos;
 
     // the appending thread's
     private long nextSeq;
@@ -97,7 +83,7 @@ public final class TgbProducer implements AutoCloseable {
         this.id = id;
         this.options = options;
         this.clock = log.env().clock();
-        this.threads = log.env().threads();
+        Threads threads = log.env().threads();
         this.nextSeq = claimed.seq() + 1;
         this.encoder = new BatchEncoder(options.codec());
         this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
@@ -105,15 +91,9 @@ public final class TgbProducer implements AutoCloseable {
         this.committer = new Committer(log, id, options, queue, pacer, claimed);
         int parallelism = Math.max(0, options.writeParallelism());
         this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism, threads);
-        this.parallelism = parallelism;
-        if (parallelism == 0) {
-            this.writers = null;
-            this.committerWorker = null;
-        } else {
-            this.writers = threads.pool("lakestream-write-" + id, parallelism);
-            log.writeSnapshotsWith(writers);
-            this.committerWorker = threads.start("lakestream-commit-" + id, this::runCommitter);
-        }
+        this.gate = new AppendGate(log, queue, committer, pacer, clock, options.adaptive(), parallelism);
+        this.writer = new BatchWriter(log, id, queue, committer, buffers, parallelism);
+        this.runner = new CommitterRunner(committer, queue, threads, clock, id, writer.threaded());
     }
 
     /**
@@ -130,25 +110,8 @@ public final class TgbProducer implements AutoCloseable {
                                    StreamEnv env) {
         Keys.validateId("producer id", producerId);
         ManifestLog log = ManifestLog.openOrCreate(store, template, env, options.allowUnsafeStore());
-        ProducerState claimed = claimEpoch(log, producerId, 0);
+        ProducerState claimed = EpochClaim.claim(log, producerId, 0);
         return new TgbProducer(log, producerId, claimed, options);
-    }
-
-    /** Commits the next epoch of {@code producerId}; fenced if one above {@code mine} (0: any) was claimed meanwhile. */
-    private static ProducerState claimEpoch(ManifestLog log, String producerId, long mine) {
-        CommitResult r = log.commit(producerId, s -> {
-            if (s.ended()) {
-                throw new StreamClosedException(log.store().describe(), s.endStep(), "so producer '" + producerId
-                        + "' was not started: no batch could ever be committed");
-            }
-            ProducerState cur = s.producer(producerId);
-            if (mine > 0 && cur.epoch() != mine) {
-                throw new ProducerFencedException(log.store().describe(), producerId, mine, cur.epoch());
-            }
-            ProducerState next = cur == null ? new ProducerState(1, 0, null) : new ProducerState(cur.epoch() + 1, cur.seq(), cur.cursor());
-            return Changes.producerState(producerId, next);
-        });
-        return r.state().producer(producerId);
     }
 
     public String id() {
@@ -193,7 +156,7 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     public long bytesWritten() {
-        return bytesWritten.get();
+        return writer.bytesWritten();
     }
 
     /** Versions this producer committed (its epoch claim not counted). */
@@ -289,60 +252,15 @@ public final class TgbProducer implements AutoCloseable {
         QueuedBatch b = new QueuedBatch(new TgbEntry(id, ep, seq, cursorAfter, key, object.byteSize(), enc.codec().id(), enc.shards(),
                 controlVersion, records), clock.monotonicNanos());
         queue.add(b);
-        if (writers == null) {
-            appendInline(b, buf, object);
+        if (writer.threaded()) {
+            writer.submit(b, buf, object);
         } else {
-            writers.execute(() -> writeAsync(b, buf, object));
+            // inline: write the object here, then run the committer here while it has a due group
+            writer.writeInline(b, buf, object);
+            runner.commitDue();
+            checkUsable(); // a failed commit is this call's failure
         }
         return seq;
-    }
-
-    /** Inline: writes the object on this thread, then runs the committer here while it has a due group. */
-    private void appendInline(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
-        try {
-            writeObject(b.entry.object(), object);
-        } catch (RuntimeException | Error e) {
-            queue.failReported(e);
-            throw e;
-        } finally {
-            buffers.release(buf);
-        }
-        queue.written(b, null);
-        try {
-            while (true) {
-                long now = clock.monotonicNanos();
-                long wake = committer.runOnce(now);
-                if (wake == Committer.STOP || wake == Committer.IDLE) {
-                    break;
-                }
-                if (wake - now > 0) {
-                    if (!committer.flowBlocked(now)) {
-                        break; // the group is not due yet (the linger bound): a later call commits it
-                    }
-                    // a due group held by flow control: wait here for a checkpoint, as the committer worker would
-                    clock.sleep((wake - now + 999_999) / 1_000_000);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            IllegalStateException ise = new IllegalStateException("interrupted while producer '" + id + "' waited for a checkpoint", e);
-            queue.failReported(ise);
-            throw ise;
-        }
-        checkUsable(); // a failed commit is this call's failure
-    }
-
-    /** A writer writes one batch object, gives its buffer back and tells the committer. */
-    private void writeAsync(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
-        Throwable failure = null;
-        try {
-            writeObject(b.entry.object(), object);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        } finally {
-            buffers.release(buf);
-        }
-        queue.written(b, failure);
     }
 
     /**
@@ -362,16 +280,9 @@ public final class TgbProducer implements AutoCloseable {
         }
         queue.flushUpTo(target);
         try {
-            if (writers == null) {
+            if (!writer.threaded()) {
                 // inline: the committer runs here, and flow control's backoff is slept out here
-                while (committer.committedSeq() < target) {
-                    long now = clock.monotonicNanos();
-                    long wake = committer.runOnce(now);
-                    if (wake == Committer.STOP || wake == Committer.IDLE) {
-                        break; // failed, or parked by a control change: checkUsable says which
-                    }
-                    clock.sleep(Math.max(0, (wake - now + 999_999) / 1_000_000)); // rounded up: a 0 ms sleep would not move time on
-                }
+                runner.commitUpTo(target);
             } else {
                 // drained, not committer.committedSeq(): that moves before the result is recorded
                 queue.awaitUntil(() -> queue.drainedUpTo(target), WAIT_SLICE_NANOS);
@@ -379,7 +290,7 @@ public final class TgbProducer implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             IllegalStateException ise = new IllegalStateException("interrupted while committing batches of producer '" + id + "'", e);
-            if (writers == null) {
+            if (!writer.threaded()) {
                 queue.failReported(ise);
             }
             throw ise;
@@ -400,7 +311,7 @@ public final class TgbProducer implements AutoCloseable {
         if (target < 0) {
             return true;
         }
-        if (writers == null) {
+        if (!writer.threaded()) {
             commit();
             return true;
         }
@@ -429,116 +340,26 @@ public final class TgbProducer implements AutoCloseable {
         return queue.lastResult();
     }
 
-    /** The committer worker: runs the committer whenever the queue changes or the time it asked for comes, until closed or failed. */
-    private void runCommitter() {
-        try {
-            while (true) {
-                long now = clock.monotonicNanos();
-                long wake = committer.runOnce(now);
-                if (wake == Committer.STOP) {
-                    return;
-                }
-                long wait = wake == Committer.IDLE ? IDLE_WAIT_NANOS : Math.min(IDLE_WAIT_NANOS, wake - now);
-                queue.awaitChange(committer.lastSeen(), wait);
-            }
-        } catch (InterruptedException e) {
-            // closing
-        }
-    }
-
     /**
-     * The queued batches were generated under a control version no longer in force: drop them
-     * (their objects become orphans) and claim a new epoch, so the batches generated again get
-     * fresh keys; the committed sequence and cursor are what the log says. The committer is
-     * parked meanwhile.
-     */
-    private void rewindForControl() {
-        try {
-            queue.dropAll();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            IllegalStateException ise = new IllegalStateException("interrupted while dropping batches of producer '" + id + "'", e);
-            queue.failReported(ise);
-            throw ise;
-        }
-        ProducerState claimed;
-        try {
-            claimed = claimEpoch(log, id, committer.epoch());
-        } catch (RuntimeException | Error e) {
-            queue.failReported(e);
-            throw e;
-        }
-        committer.claimed(claimed);
-        nextSeq = claimed.seq() + 1;
-        controlRewinds++;
-        queue.controlResolved();
-    }
-
-    /**
-     * Before producing more: flow control and, with a committer, a bound on the batches queued.
-     * While committed steps plus ours queued would run more than {@code max_lag_steps} ahead of
-     * the newest checkpoint, commit what is queued (so nothing ages into an orphan while we wait)
-     * and poll the log with a backoff of up to a second. This is only the early, cheap check on
-     * this producer's view; the bound itself is enforced when a commit is validated against the
-     * newest state ({@link Committer}), so several producers together cannot overshoot it.
+     * Before producing more: waits at most {@code maxWaitMillis} (negative: as long as it takes)
+     * for room, as the {@link AppendGate} says, checking between its waits that this instance is
+     * still usable; false if there was none by then.
      */
     private boolean awaitRoom(long maxWaitMillis) {
-        long bound = log.config().maxLagSteps();
         boolean bounded = maxWaitMillis >= 0;
         long deadline = clock.monotonicNanos() + (bounded ? TimeUnit.MILLISECONDS.toNanos(maxWaitMillis) : 0);
         try {
             while (true) {
-                long seen = queue.changes();
-                int queued = queue.size();
-                boolean lagOk = bound <= 0 || log.state().lagSteps() + queued + 1 <= bound;
-                if (lagOk && (writers == null || queued < maxQueued())) {
-                    queueFullWait = 0;
-                    flowBackoffMillis = 0;
-                    return true;
-                }
-                long now = clock.monotonicNanos();
-                long left = bounded ? deadline - now : Long.MAX_VALUE;
-                if (!lagOk && queued == 0) {
-                    // Poll the log with the committer's backoff (20 ms doubling up to a cap set by the
-                    // consumer's pace, Committer#maxFlowBackoffMillis). The schedule lives in fields,
-                    // across bounded calls: slicing the wait must not make the log polled more often.
-                    if (flowBackoffMillis == 0 || now - nextFlowPollNanos >= 0) {
-                        ManifestState s = log.refresh();
-                        if (s.lagSteps() + 1 <= bound) {
-                            committer.flowWaitOver();
-                            flowBackoffMillis = 0;
-                            return true;
-                        }
-                        committer.flowWait(s);
-                        long cap = Committer.maxFlowBackoffMillis(s, bound);
-                        flowBackoffMillis = flowBackoffMillis == 0 ? Math.min(Committer.MIN_FLOW_BACKOFF_MILLIS, cap)
-                                : Math.min(cap, flowBackoffMillis * 2);
-                        nextFlowPollNanos = now + TimeUnit.MILLISECONDS.toNanos(flowBackoffMillis);
+                switch (gate.await(bounded, deadline)) {
+                    case ROOM -> {
+                        return true;
                     }
-                    if (left <= 0) {
-                        return false; // still waiting; waitingReason says why
+                    case TIMED_OUT -> {
+                        return false;
                     }
-                    long sleepNanos = Math.min(nextFlowPollNanos - now, left);
-                    for (long l = (sleepNanos + 999_999) / 1_000_000; l > 0 && !closed; l -= 50) {
-                        clock.sleep(Math.min(50, l));
-                    }
-                    checkUsable(); // closed meanwhile: say so rather than poll on
-                    continue;
+                    case COMMIT_INLINE -> commit();
+                    case WAITED -> checkUsable(); // closed or failed meanwhile: say so rather than wait on
                 }
-                if (writers == null) {
-                    commit(); // inline: the queued batches, as flow control lets them through
-                    continue;
-                }
-                if (lagOk) {
-                    queueFullWait = queued; // the text is built only if someone asks (waitingReason)
-                } else {
-                    queue.flushUpTo(queue.lastSeq()); // commit what is queued while we wait
-                }
-                if (left <= 0) {
-                    return false;
-                }
-                queue.awaitChange(seen, Math.min(WAIT_SLICE_NANOS, left));
-                checkUsable();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -546,28 +367,9 @@ public final class TgbProducer implements AutoCloseable {
         }
     }
 
-    /**
-     * Batches appended and not committed yet beyond which append waits (threaded): two per writer
-     * thread (one being written, one written and waiting for its commit). Queued batches are
-     * latency (at r batches a second, q queued ones wait q / r) and a longer queue would not write
-     * or commit any faster, so the queue does not grow with the group target: under contention the
-     * pacer spaces commits, and the linger bound caps how long a group may gather. A fixed group
-     * (not adaptive) has no linger bound and commits only when full, so the queue holds a whole
-     * group (written batches hold no encode buffer, only their entries): otherwise an append
-     * would wait for a group that cannot fill.
-     */
-    private int maxQueued() {
-        return options.adaptive() ? 2 * parallelism : Math.max(2 * parallelism, pacer.group());
-    }
-
     /** Why {@link #append} is blocked right now, or null. */
     public String waitingReason() {
-        String r = committer.waitingReason();
-        int q = queueFullWait;
-        if (r == null && q > 0) {
-            r = "queue full: " + q + " batches appended and not committed yet (at most " + maxQueued() + ")";
-        }
-        return r;
+        return gate.waitingReason();
     }
 
     /** How many times flow control made this producer wait. */
@@ -606,6 +408,18 @@ public final class TgbProducer implements AutoCloseable {
     }
 
     /**
+     * The queued batches were generated under a control version no longer in force: drop them and
+     * claim a new epoch ({@link EpochClaim#rewind}), so the batches generated again get fresh keys
+     * and sequence numbers after the committed one.
+     */
+    private void rewindForControl() {
+        ProducerState claimed = EpochClaim.rewind(log, id, queue, committer);
+        nextSeq = claimed.seq() + 1;
+        controlRewinds++;
+        queue.controlResolved();
+    }
+
+    /**
      * Closes without committing: queued batches stay uncommitted (orphans for GC). A commit in
      * progress is finished first; object writes in flight land; a snapshot being written is
      * waited for.
@@ -616,53 +430,10 @@ public final class TgbProducer implements AutoCloseable {
             return;
         }
         closed = true;
+        gate.close();
         queue.close();
-        if (committerWorker != null) {
-            try {
-                if (!committerWorker.join(TimeUnit.SECONDS.toMillis(30))) {
-                    committerWorker.interrupt();
-                    committerWorker.join(5_000);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            writers.close();
-            log.awaitSnapshots(30_000);
-        }
+        runner.close();
+        writer.close();
         buffers.close();
-    }
-
-    private void writeObject(String key, MemorySegment object) {
-        // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
-        // It can find the key taken by our own earlier attempt, though: one that landed without
-        // an answer, which the store's retry (S3's SDK, the file store's retry layer) then meets.
-        // Identical bytes mean just that; anything else is a shared epoch. The name is made
-        // durable with the group's directory sync, before a version names it (readyEntries).
-        switch (ConditionalPut.put(log.store(), key, object, false)) {
-            case CREATED, OURS -> { }
-            case THEIRS -> throw new SharedEpochException(log.store().describe(), id, committer.epoch(), key);
-            case VANISHED -> throw vanished(key);
-        }
-        bytesWritten.addAndGet(object.byteSize());
-        log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
-    }
-
-
-    /**
-     * Our batch object was found taken and then gone: GC reclaimed it as an orphan, which it does
-     * only once this producer can no longer commit it. Say why, from the log.
-     */
-    private RuntimeException vanished(String key) {
-        ManifestState s = log.refresh();
-        ProducerState cur = s.producer(id);
-        long epoch = committer.epoch();
-        if (cur != null && cur.epoch() > epoch) {
-            return new ProducerFencedException(log.store().describe(), id, epoch, cur.epoch());
-        }
-        if (s.ended()) {
-            return new StreamClosedException(log.store().describe(), s.endStep(), "so batch object " + key + " of producer '" + id
-                    + "' was reclaimed before it could be committed");
-        }
-        return new BatchObjectDeletedException(log.store().describe(), id, epoch, key, log.where(key));
     }
 }

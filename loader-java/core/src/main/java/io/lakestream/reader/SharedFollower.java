@@ -4,17 +4,13 @@ import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
-import java.lang.foreign.MemorySegment;
+import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import io.lakestream.time.Clock;
-import io.lakestream.time.Threads;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
@@ -36,12 +32,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>The shared log's tail (the entries of recent steps) is trimmed below the slowest reader in
  * chunks, bounding its memory; a reader that joins below the trimmed tail makes the follower
  * reload the log. The follower reads through the store of any reader subscribed to it, switching
- * when that reader leaves (each reader's store may be closed right after its reader).
+ * when that reader leaves (each reader's store may be closed right after its reader): a
+ * {@link SwitchingStore}. When to look is {@link FollowerPacing}'s call. Every time it reads is the
+ * env's clock.
  */
 public final class SharedFollower {
     /** Tail entries dropped at a time (each trim copies the remaining tail once). */
     private static final long TRIM_CHUNK = 256;
-    private static final long SILENCE_FLOOR_NANOS = TimeUnit.SECONDS.toNanos(1);
     /**
      * Longest single wait of the worker or a waiting reader, so a deadline on an injected clock
      * that a test moves by hand is noticed (real waits end at the signal or this slice).
@@ -59,7 +56,7 @@ public final class SharedFollower {
     private final Object refreshLock = new Object();
     private volatile ManifestLog log;
     private final LongAdder polls = new LongAdder();
-    private final Pacing pacing;
+    private final FollowerPacing pacing;
     /** Guards the fields below; waits go through {@link Threads#await} so a simulation can run them. */
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -80,7 +77,7 @@ public final class SharedFollower {
         this.log = ManifestLog.open(store, true, env);
         this.lastPollNanos = clock.monotonicNanos();
         this.nextPollNanos = lastPollNanos;
-        this.pacing = new Pacing(lastPollNanos);
+        this.pacing = new FollowerPacing(lastPollNanos);
     }
 
     /**
@@ -262,7 +259,7 @@ public final class SharedFollower {
      * waiting readers (a store failure that outlived the store's retries is handed to them).
      *
      * @param now the env clock's monotonic reading when the look starts
-     * @return when to look next, on the same clock ({@link Pacing#nextPoll})
+     * @return when to look next, on the same clock ({@link FollowerPacing#nextPoll})
      */
     public long pollOnce(long now) {
         long minPoll = Long.MAX_VALUE;
@@ -312,64 +309,6 @@ public final class SharedFollower {
             lock.unlock();
         }
         return next;
-    }
-
-    /**
-     * When to look at the log next, from what the follower saw: the gaps between new versions
-     * (an average and its mean deviation) and one GET's latency.
-     * <ul>
-     *   <li>Poll every {@code max(minPoll, GET latency, gap / 10)}: a new version is seen within
-     *       about a tenth of the usual gap (a few ms at tens of commits a second) and costs about
-     *       ten GETs at most, however fast the floor.</li>
-     *   <li>With a regular cadence (established over a few versions), skip the part of the gap in
-     *       which the next version is unlikely ({@code gap − 2 · deviation}); with irregular
-     *       commits the deviation is large and nothing is skipped.</li>
-     *   <li>After a silence of {@code max(1 s, 4 · gap)} (producers stalled), double the interval
-     *       per poll up to {@code maxPoll}.</li>
-     * </ul>
-     */
-    static final class Pacing {
-        private double gap = -1;
-        private double deviation;
-        private int gaps;
-        private long lastNews;
-        private long backoff = -1;
-
-        Pacing(long now) {
-            this.lastNews = now;
-        }
-
-        /** {@code versions} new versions were seen at {@code now}: the gap is per version, not per look. */
-        void news(long now, long versions) {
-            double g = (double) (now - lastNews) / versions;
-            if (gap < 0) {
-                gap = g;
-            } else {
-                deviation = 0.8 * deviation + 0.2 * Math.abs(g - gap);
-                gap = 0.8 * gap + 0.2 * g;
-            }
-            gaps++;
-            lastNews = now;
-            backoff = -1;
-        }
-
-        long nextPoll(long now, long getNanos, long minPoll, long maxPoll) {
-            long interval = Math.max(minPoll, getNanos);
-            boolean regular = gaps >= 3;
-            if (regular) {
-                interval = Math.max(interval, Math.min(maxPoll, (long) (gap / 10)));
-            }
-            long silence = now - lastNews;
-            if (silence > Math.max(SILENCE_FLOOR_NANOS, (long) (4 * Math.max(0, gap)))) {
-                backoff = Math.min(maxPoll, Math.max(interval, backoff < 0 ? interval : backoff * 2));
-                return now + backoff;
-            }
-            long wake = now + interval;
-            if (regular) {
-                wake = Math.max(wake, lastNews + (long) (gap - 2 * deviation) - interval);
-            }
-            return wake;
-        }
     }
 
     /** Drops tail entries below the slowest subscriber, a chunk at a time. */
@@ -487,78 +426,6 @@ public final class SharedFollower {
                 closed = true;
             }
             follower.remove(this);
-        }
-    }
-
-    /** The follower's view of the store: a subscribed reader's store, switched when that reader leaves. */
-    private static final class SwitchingStore implements ObjectStore {
-        private volatile ObjectStore target;
-
-        SwitchingStore(ObjectStore target) {
-            this.target = target;
-        }
-
-        ObjectStore target() {
-            return target;
-        }
-
-        void switchTo(ObjectStore s) {
-            target = s;
-        }
-
-        @Override
-        public String describe() {
-            return target.describe();
-        }
-
-        @Override
-        public byte[] get(String key) {
-            return target.get(key);
-        }
-
-        @Override
-        public Optional<byte[]> getIfPresent(String key) {
-            return target.getIfPresent(key);
-        }
-
-        @Override
-        public void readRange(String key, long offset, MemorySegment dst) {
-            target.readRange(key, offset, dst);
-        }
-
-        @Override
-        public void put(String key, byte[] data) {
-            throw new UnsupportedOperationException("the shared follower only reads");
-        }
-
-        @Override
-        public boolean putIfAbsent(String key, byte[] data) {
-            throw new UnsupportedOperationException("the shared follower only reads");
-        }
-
-        @Override
-        public Optional<ObjectInfo> stat(String key) {
-            return target.stat(key);
-        }
-
-        @Override
-        public void delete(String key) {
-            throw new UnsupportedOperationException("the shared follower only reads");
-        }
-
-        @Override
-        public void deleteAll(Collection<String> keys) {
-            throw new UnsupportedOperationException("the shared follower only reads");
-        }
-
-        @Override
-        public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
-            return target.list(prefix, startAfter, limit);
-        }
-
-        @Override
-        public void close() {
-            // each reader closes its own store
         }
     }
 }

@@ -13,7 +13,7 @@ class FollowerPacingTest {
 
     @Test
     void aRegularCadenceIsPolledNearTheNextVersionOnly() {
-        SharedFollower.Pacing p = new SharedFollower.Pacing(0);
+        FollowerPacing p = new FollowerPacing(0);
         long t = 0;
         for (int i = 0; i < 20; i++) {
             p.news(t += 40 * MS, 1); // a version every 40 ms
@@ -27,7 +27,7 @@ class FollowerPacingTest {
 
     @Test
     void irregularCommitsAreNotSkippedAndSeveralVersionsAtOnceDoNotStretchTheGap() {
-        SharedFollower.Pacing p = new SharedFollower.Pacing(0);
+        FollowerPacing p = new FollowerPacing(0);
         long t = 0;
         long[] gaps = {2, 70, 5, 60, 1, 90, 3, 50, 4, 80};
         for (long g : gaps) {
@@ -35,7 +35,7 @@ class FollowerPacingTest {
         }
         long wake = p.nextPoll(t, 50_000, MIN, MAX);
         assertTrue(wake - t <= 10 * MS, "irregular: poll soon, every few ms: " + (wake - t) / MS + " ms");
-        SharedFollower.Pacing q = new SharedFollower.Pacing(0);
+        FollowerPacing q = new FollowerPacing(0);
         for (int i = 1; i <= 10; i++) {
             q.news(i * 40 * MS, 4); // four versions per look, looks every 40 ms: a version every 10 ms
         }
@@ -44,7 +44,7 @@ class FollowerPacingTest {
 
     @Test
     void aSilentStreamIsPolledLessAndLessUpToTheCap() {
-        SharedFollower.Pacing p = new SharedFollower.Pacing(0);
+        FollowerPacing p = new FollowerPacing(0);
         p.news(40 * MS, 1);
         long t = 40 * MS + 2_000 * MS; // two seconds of silence
         long last = 0;
@@ -61,7 +61,7 @@ class FollowerPacingTest {
 
     @Test
     void aSlowStoreIsNotPolledFasterThanItAnswers() {
-        SharedFollower.Pacing p = new SharedFollower.Pacing(0);
+        FollowerPacing p = new FollowerPacing(0);
         assertEquals(25 * MS, p.nextPoll(0, 25 * MS, MIN, MAX), "one GET's latency at least");
     }
 }
