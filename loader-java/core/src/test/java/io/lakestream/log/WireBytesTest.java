@@ -126,4 +126,35 @@ class WireBytesTest {
             }
         }
     }
+
+    /** The entry writer against the mapper writing the {@link TgbEntry.Wire} record (the form it replaced), on random tables. */
+    @Test
+    void entryWriterMatchesTheWireRecordOnRandomTables() throws Exception {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(23);
+        for (int round = 0; round < 500; round++) {
+            int n = 1 + rnd.nextInt(9);
+            boolean headers = rnd.nextBoolean();
+            boolean uniform = rnd.nextBoolean();
+            java.util.ArrayList<ShardEntry> s = new java.util.ArrayList<>();
+            long off = 0;
+            long first = 0;
+            long fixed = rnd.nextLong(1L << 40);
+            for (int r = 0; r < n; r++) {
+                long len = uniform ? fixed : rnd.nextLong(1L << (1 + rnd.nextInt(40)));
+                long raw = rnd.nextInt(3) == 0 ? len + rnd.nextInt(100) : len;
+                long samples = rnd.nextInt(4) == 0 ? rnd.nextInt(1000) : 7;
+                s.add(new ShardEntry(off, len, rnd.nextLong(1L << 32), raw, samples, first, headers ? (Long) rnd.nextLong(len + 1) : null,
+                        headers ? (Long) rnd.nextLong(1L << 32) : null));
+                off += len;
+                first += samples;
+            }
+            ShardTable t = ShardTable.of(s);
+            TgbEntry e = new TgbEntry("p" + round, 1 + rnd.nextInt(5), round, rnd.nextBoolean() ? null : "c" + round,
+                    "data/p" + round + "/x.tgb", off, rnd.nextBoolean() ? "none" : "lz4", t, rnd.nextBoolean() ? null : (Long) rnd.nextLong(9),
+                    rnd.nextBoolean() ? null : new RecordRange(rnd.nextLong(100), 100 + rnd.nextLong(100)));
+            TgbEntry.Wire w = new TgbEntry.Wire(e.producer(), e.epoch(), e.seq(), e.cursor(), e.object(), e.objectSize(), e.codec(), null,
+                    t.toWire(), e.control(), e.recordRange());
+            assertEquals(Json.MAPPER.writeValueAsString(w), json(e), "round " + round);
+        }
+    }
 }
