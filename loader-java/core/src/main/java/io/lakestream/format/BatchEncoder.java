@@ -58,6 +58,17 @@ public final class BatchEncoder {
     private int shiftNext;
     /** LZ4 only: the raw blob of one shard before compression. */
     private MemorySegment scratch;
+    /**
+     * The tensors of the shard being sized or written, taken from its map in one pass
+     * ({@link #gather}): the header, the checks and the copy walk these arrays instead of the
+     * map's views and iterators, several times per shard (issue 23). Cleared after each call, so
+     * the encoder does not hold on to the caller's arrays.
+     */
+    private String[] names = new String[0];
+    private TensorData[] tensors = new TensorData[0];
+    private int tensorCount;
+    /** A copy of a shard's header, which is checksummed from the heap (no segment slice and buffer view per shard). */
+    private byte[] headerCopy = new byte[0];
 
     public BatchEncoder(Codec codec) {
         this.codec = codec;
@@ -75,11 +86,38 @@ public final class BatchEncoder {
     /** Bytes the destination of {@link #encode} must have for these shards. */
     public long maxSize(List<? extends Map<String, TensorData>> shards) {
         long n = 0;
-        for (Map<String, TensorData> shard : shards) {
-            long raw = blobSize(shard);
-            n += codec == Codec.LZ4 ? Lz4Frames.HEADER + lz4.maxCompressedLength(Math.toIntExact(raw)) : raw;
+        try {
+            for (int r = 0; r < shards.size(); r++) {
+                gather(shards.get(r));
+                long raw = blobSize();
+                n += codec == Codec.LZ4 ? Lz4Frames.HEADER + lz4.maxCompressedLength(Math.toIntExact(raw)) : raw;
+            }
+        } finally {
+            ungather();
         }
         return n + footerBound(shards.size()) + 4 + BatchObject.MAGIC.length;
+    }
+
+    /** Takes {@code shard}'s tensors into {@link #names} and {@link #tensors}, in the map's order. */
+    private void gather(Map<String, TensorData> shard) {
+        int n = shard.size();
+        if (names.length < n) {
+            names = new String[n];
+            tensors = new TensorData[n];
+        }
+        int i = 0;
+        for (Map.Entry<String, TensorData> e : shard.entrySet()) {
+            names[i] = e.getKey();
+            tensors[i] = e.getValue();
+            i++;
+        }
+        tensorCount = i;
+    }
+
+    private void ungather() {
+        Arrays.fill(names, null);
+        Arrays.fill(tensors, null);
+        tensorCount = 0;
     }
 
     /** Encodes with footer meta {@code {"epoch","producer","seq"}}, as a producer writes its batches. */
@@ -110,6 +148,14 @@ public final class BatchEncoder {
     }
 
     private long writeShards(List<? extends Map<String, TensorData>> shards, MemorySegment dst) {
+        try {
+            return writeShardsGathered(shards, dst);
+        } finally {
+            ungather();
+        }
+    }
+
+    private long writeShardsGathered(List<? extends Map<String, TensorData>> shards, MemorySegment dst) {
         int w = shards.size();
         if (w == 0) {
             throw new IllegalArgumentException("a global batch needs at least one rank shard");
@@ -119,17 +165,17 @@ public final class BatchEncoder {
         long at = 0;
         long first = 0;
         for (int r = 0; r < w; r++) {
-            Map<String, TensorData> shard = shards.get(r);
+            gather(shards.get(r));
             offset[r] = at;
             firstSample[r] = first;
             if (codec == Codec.NONE) {
-                long raw = writeBlob(shard, dst, at, r);
+                long raw = writeBlob(dst, at, r);
                 rawLength[r] = raw;
                 length[r] = raw;
             } else {
-                long raw = blobSize(shard);
+                long raw = blobSize();
                 MemorySegment s = scratch(raw);
-                writeBlob(shard, s, 0, r);
+                writeBlob(s, 0, r);
                 rawLength[r] = raw;
                 dst.set(U32, at, LZ4_MAGIC);
                 dst.set(U64, at + 4, raw);
@@ -167,15 +213,11 @@ public final class BatchEncoder {
         dst.set(U32, footerEnd, Math.toIntExact(footerEnd - footerStart));
         MemorySegment.copy(BatchObject.MAGIC, 0, dst, ValueLayout.JAVA_BYTE, footerEnd + 4, BatchObject.MAGIC.length);
         long size = footerEnd + 4 + BatchObject.MAGIC.length;
-        List<ShardEntry> entries = new ArrayList<>(w);
-        for (int r = 0; r < w; r++) {
-            entries.add(new ShardEntry(offset[r], length[r], stored[r], rawLength[r], samples[r], firstSample[r], headerLength[r],
-                    headerCrc[r]));
-        }
         // The manifest gets the compact table (the log converts it back for streams of format
-        // version 1); shards that cannot be written compactly stay a list.
-        ShardTable table = ShardTable.of(entries);
-        return new Encoded(dst.asSlice(0, size), codec, table != null ? table : List.copyOf(entries));
+        // version 1), made from the per-shard arrays: the same table as ShardTable.of of the
+        // entries, without them (the encoder's shards always lie back to back with header fields).
+        List<ShardEntry> table = ShardTable.ofShards(w, length, rawLength, samples, stored, headerLength, headerCrc);
+        return new Encoded(dst.asSlice(0, size), codec, table);
     }
 
     /** An upper bound of the footer's length: its text with every number at its widest. */
@@ -207,23 +249,24 @@ public final class BatchEncoder {
 
     // ------------------------------------------------------------------ tensor blobs
 
-    /** Exact size of the tensor blob of {@code tensors}. */
-    static long blobSize(Map<String, TensorData> tensors) {
-        long samples = checkShard(tensors);
+    /** Exact size of the tensor blob of the gathered tensors. */
+    private long blobSize() {
+        long samples = checkShard();
         long data = 0;
-        for (TensorData t : tensors.values()) {
-            data += t.bytes().length;
+        for (int i = 0; i < tensorCount; i++) {
+            data += tensors[i].bytes().length;
         }
-        return 8 + padded(headerText(new JsonOut().measure(), tensors, samples, null).pos()) + data;
+        return 8 + padded(headerText(json.measure(), samples, null).pos()) + data;
     }
 
     /** The tensor blob as a byte array (tools and tests; the producer writes off-heap). */
     static byte[] blob(Map<String, TensorData> tensors) {
         BatchEncoder e = new BatchEncoder(Codec.NONE);
         e.ensureShards(1);
+        e.gather(tensors);
         try (java.lang.foreign.Arena a = java.lang.foreign.Arena.ofConfined()) {
-            MemorySegment s = a.allocate(Math.max(1, blobSize(tensors)));
-            long n = e.writeBlob(tensors, s, 0, 0);
+            MemorySegment s = a.allocate(Math.max(1, e.blobSize()));
+            long n = e.writeBlob(s, 0, 0);
             return s.asSlice(0, n).toArray(ValueLayout.JAVA_BYTE);
         }
     }
@@ -232,18 +275,18 @@ public final class BatchEncoder {
         return (n + 7) & ~7L;
     }
 
-    /** Validates a shard's tensors; returns their common sample count. */
-    private static long checkShard(Map<String, TensorData> tensors) {
-        if (tensors.isEmpty()) {
+    /** Validates the gathered tensors; returns their common sample count. */
+    private long checkShard() {
+        if (tensorCount == 0) {
             throw new IllegalArgumentException("a shard needs at least one tensor");
         }
         long samples = -1;
-        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-            String name = e.getKey();
+        for (int i = 0; i < tensorCount; i++) {
+            String name = names[i];
             if (name.isEmpty() || name.equals("__metadata__")) {
                 throw new IllegalArgumentException("invalid tensor name '" + name + "'");
             }
-            TensorData t = e.getValue();
+            TensorData t = tensors[i];
             if (samples < 0) {
                 samples = t.samples();
             } else if (samples != t.samples()) {
@@ -259,7 +302,7 @@ public final class BatchEncoder {
      * checksums' hex digits start is stored in {@code crcAt[0]} (they are written as zeros and
      * filled in once the data is checksummed).
      */
-    private static JsonOut headerText(JsonOut j, Map<String, TensorData> tensors, long samples, long[] crcAt) {
+    private JsonOut headerText(JsonOut j, long samples, long[] crcAt) {
         j.raw('{').key("__metadata__").raw('{').key("format").string("lakestream").raw(',').key("samples").numberString(samples)
                 .raw(',').key(TensorBlob.SAMPLE_CRC_KEY).raw('"');
         if (crcAt != null) {
@@ -270,9 +313,9 @@ public final class BatchEncoder {
         }
         j.raw('"').raw('}');
         long off = 0;
-        for (Map.Entry<String, TensorData> e : tensors.entrySet()) {
-            TensorData t = e.getValue();
-            j.raw(',').string(e.getKey()).raw(':').raw('{').key("dtype").string(t.dtype().name()).raw(',').key("shape").raw('[');
+        for (int ti = 0; ti < tensorCount; ti++) {
+            TensorData t = tensors[ti];
+            j.raw(',').string(names[ti]).raw(':').raw('{').key("dtype").string(t.dtype().name()).raw(',').key("shape").raw('[');
             long[] shape = t.shape();
             for (int i = 0; i < shape.length; i++) {
                 if (i > 0) {
@@ -294,8 +337,8 @@ public final class BatchEncoder {
      * copied and checksummed while hot. Records the shard's samples, header length and CRCs
      * (of the header, and in {@code stored[r]} of the whole blob). Returns its length.
      */
-    private long writeBlob(Map<String, TensorData> tensors, MemorySegment t, long at, int r) {
-        long n = checkShard(tensors);
+    private long writeBlob(MemorySegment t, long at, int r) {
+        long n = checkShard();
         if (n > Integer.MAX_VALUE / 8) {
             throw new IllegalArgumentException("a shard of " + n + " samples is too many for its header");
         }
@@ -304,7 +347,7 @@ public final class BatchEncoder {
             sampleCrc = new long[samplesInt];
         }
         // header with zeroed sample checksums, then the space padding and its length
-        JsonOut j = headerText(json.at(t, at + 8), tensors, n, crcAt);
+        JsonOut j = headerText(json.at(t, at + 8), n, crcAt);
         long hdrEnd = j.pos();
         long pad = padded(hdrEnd - at - 8);
         for (long p = hdrEnd; p < at + 8 + pad; p++) {
@@ -317,8 +360,8 @@ public final class BatchEncoder {
         long dataCrc = 0;
         boolean anyData = false;
         boolean firstTensor = true;
-        for (TensorData td : tensors.values()) {
-            byte[] src = td.bytes();
+        for (int ti = 0; ti < tensorCount; ti++) {
+            byte[] src = tensors[ti].bytes();
             int rowLen = samplesInt == 0 ? 0 : src.length / samplesInt;
             Crc32c.Shift rowShift = shift(rowLen);
             for (int i = 0; i < samplesInt; i++) {
@@ -345,7 +388,15 @@ public final class BatchEncoder {
         }
         long hdrLen = 8 + pad;
         crc.reset();
-        crc.update(t.asSlice(at, hdrLen).asByteBuffer());
+        if (hdrLen <= Integer.MAX_VALUE - 8) {
+            if (headerCopy.length < hdrLen) {
+                headerCopy = new byte[(int) Math.max(hdrLen, Math.min(Integer.MAX_VALUE - 8, 2 * (long) headerCopy.length))];
+            }
+            MemorySegment.copy(t, ValueLayout.JAVA_BYTE, at, headerCopy, 0, (int) hdrLen);
+            crc.update(headerCopy, 0, (int) hdrLen);
+        } else {
+            crc.update(t.asSlice(at, hdrLen).asByteBuffer());
+        }
         long hCrc = crc.getValue();
         samples[r] = n;
         headerLength[r] = hdrLen;

@@ -57,6 +57,26 @@ public final class Json {
         }
     }
 
+    /**
+     * {@link #write}'s bytes of {@code o}, built in {@code scratch} (which the caller owns and
+     * reuses; it is reset first): only the exact-size result is new.
+     */
+    public static byte[] write(Object o, JsonBuffer scratch) {
+        writeTo(o, scratch);
+        return scratch.toByteArray();
+    }
+
+    /** Writes {@link #write}'s bytes of {@code o} into {@code scratch} (reset first); returns their length. */
+    public static int writeTo(Object o, JsonBuffer scratch) {
+        scratch.reset();
+        try {
+            MAPPER.writeValue(scratch, o);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot serialise " + o.getClass().getSimpleName(), e);
+        }
+        return scratch.length();
+    }
+
     public static String writeString(Object o) {
         try {
             return MAPPER.writeValueAsString(o);

@@ -41,6 +41,16 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
             return each == null ? all : each[i];
         }
 
+        /** Of the first {@code n} values of {@code v} (copied if kept). */
+        static Column of(long[] v, int n) {
+            for (int i = 1; i < n; i++) {
+                if (v[i] != v[0]) {
+                    return new Column(0, java.util.Arrays.copyOf(v, n));
+                }
+            }
+            return new Column(n == 0 ? 0 : v[0], null);
+        }
+
         static Column of(long[] v) {
             for (long x : v) {
                 if (x != v[0]) {
@@ -140,8 +150,52 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
                 evenSplit(samples, total) ? null : samples, crc, headers ? hcrc : null, null);
     }
 
+    /**
+     * {@link #of} of the entries of {@code n} shards lying back to back from offset 0, each with
+     * header fields, given as the encoder's per-shard arrays (their first {@code n} values, copied
+     * where kept): the same table, without building the entries first (issue 23). Values {@link
+     * #of} refuses give the per-shard list instead, as there.
+     */
+    public static List<ShardEntry> ofShards(int n, long[] length, long[] rawLength, long[] samples, long[] crc32c,
+                                            long[] headerLength, long[] headerCrc32c) {
+        boolean compact = n > 0;
+        long offset = 0;
+        long total = 0;
+        for (int i = 0; i < n && compact; i++) {
+            compact = length[i] >= 0 && crc32c[i] >= 0 && crc32c[i] <= 0xFFFF_FFFFL && samples[i] >= 0 && headerLength[i] >= 0
+                    && headerCrc32c[i] >= 0 && headerCrc32c[i] <= 0xFFFF_FFFFL;
+            offset = Math.addExact(offset, length[i]);
+            total = Math.addExact(total, samples[i]);
+        }
+        if (!compact) {
+            List<ShardEntry> entries = new java.util.ArrayList<>(n);
+            long at = 0;
+            long first = 0;
+            for (int i = 0; i < n; i++) {
+                entries.add(new ShardEntry(at, length[i], crc32c[i], rawLength[i], samples[i], first, headerLength[i], headerCrc32c[i]));
+                at += length[i];
+                first += samples[i];
+            }
+            ShardTable t = of(entries);
+            return t != null ? t : List.copyOf(entries);
+        }
+        int[] crc = new int[n];
+        int[] hcrc = new int[n];
+        boolean rawIsLength = true;
+        for (int i = 0; i < n; i++) {
+            crc[i] = (int) crc32c[i];
+            hcrc[i] = (int) headerCrc32c[i];
+            rawIsLength &= rawLength[i] == length[i];
+        }
+        return new ShardTable(n, Column.of(length, n), rawIsLength ? null : Column.of(rawLength, n), Column.of(headerLength, n), total,
+                evenSplit(samples, n, total) ? null : java.util.Arrays.copyOf(samples, n), crc, hcrc, null);
+    }
+
     private static boolean evenSplit(long[] samples, long total) {
-        int n = samples.length;
+        return evenSplit(samples, samples.length, total);
+    }
+
+    private static boolean evenSplit(long[] samples, int n, long total) {
         for (int r = 0; r < n; r++) {
             if (samples[r] != evenSamples(total, n, r)) {
                 return false;
@@ -243,6 +297,62 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
                 shardSamples == null ? null : java.util.Arrays.stream(shardSamples).boxed().toList(),
                 shardSamples == null ? totalSamples : null);
     }
+
+    /**
+     * Writes the JSON object of {@link #toWire()} to {@code g}, byte for byte as the mapper writes
+     * that record (the same fields in the same order: sorted, absent ones omitted), without
+     * building it: no boxed numbers, lists or base64 strings per entry written (issue 23).
+     */
+    public void writeJson(com.fasterxml.jackson.core.JsonGenerator g) throws java.io.IOException {
+        if (problem != null) {
+            throw new IllegalStateException("a malformed shard table is never written: " + problem);
+        }
+        g.writeStartObject();
+        g.writeFieldName("crc32c");
+        writeU32(g, crcs);
+        if (headerCrcs != null) {
+            g.writeFieldName("header_crc32c");
+            writeU32(g, headerCrcs);
+        }
+        if (headerLengths != null) {
+            writeColumn(g, "header_length", "header_lengths", headerLengths);
+        }
+        writeColumn(g, "length", "lengths", lengths);
+        if (rawLengths != null) {
+            writeColumn(g, "raw_length", "raw_lengths", rawLengths);
+        }
+        if (shardSamples != null) {
+            g.writeFieldName("shard_samples");
+            g.writeArray(shardSamples, 0, count);
+        } else {
+            g.writeFieldName("total_samples");
+            g.writeNumber(totalSamples);
+        }
+        g.writeEndObject();
+    }
+
+    private static void writeColumn(com.fasterxml.jackson.core.JsonGenerator g, String single, String array, Column c)
+            throws java.io.IOException {
+        if (c.each() == null) {
+            g.writeFieldName(single);
+            g.writeNumber(c.all());
+        } else {
+            g.writeFieldName(array);
+            g.writeArray(c.each(), 0, c.each().length);
+        }
+    }
+
+    /** As {@link #encodeU32}: base64 (RFC 4648, padded) of the little-endian u32s, written straight into the generator. */
+    private static void writeU32(com.fasterxml.jackson.core.JsonGenerator g, int[] v) throws java.io.IOException {
+        byte[] b = new byte[4 * v.length];
+        for (int i = 0; i < v.length; i++) {
+            LE_INT.set(b, 4 * i, v[i]);
+        }
+        g.writeBinary(com.fasterxml.jackson.core.Base64Variants.MIME_NO_LINEFEEDS, b, 0, b.length);
+    }
+
+    private static final java.lang.invoke.VarHandle LE_INT = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class,
+            ByteOrder.LITTLE_ENDIAN);
 
     /** The table a parsed JSON object describes; never throws (a malformed one reports itself in {@link #check}). */
     public static ShardTable fromWire(Wire w) {

@@ -54,6 +54,8 @@ public final class ManifestLog {
     private final LogFollower follower;
     private final StepIndex index;
     private final SnapshotWriter snapshots;
+    /** Where commits serialise their version files (used under {@link #mutex}): only the exact-size bytes are new. */
+    private final io.lakestream.format.JsonBuffer versionBytes = new io.lakestream.format.JsonBuffer(4096);
 
     private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env) {
         this.store = store;
@@ -283,7 +285,7 @@ public final class ManifestLog {
                     ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(key));
-            byte[] bytes = Json.write(vf);
+            byte[] bytes = Json.write(vf, versionBytes);
             env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
             if (!guard.fresh(s.version(), config.logGraceMs() / 4)) {
                 guard.clear();

@@ -276,13 +276,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             np.putAll(v.producers());
             p = Collections.unmodifiableMap(np);
         }
-        List<TgbEntry> nt = tail;
-        if (!v.tgbs().isEmpty()) {
-            ArrayList<TgbEntry> l = new ArrayList<>(tail.size() + v.tgbs().size());
-            l.addAll(tail);
-            l.addAll(v.tgbs());
-            nt = Collections.unmodifiableList(l);
-        }
+        List<TgbEntry> nt = SharedTail.append(tail, v.tgbs()); // no copy of the tail per version
         List<CheckpointRecord> nc = checkpoints;
         if (!v.checkpoints().isEmpty()) {
             // Retention per consumer: each keeps its newest keep_checkpoints; the lowest retained is the floor.
@@ -333,33 +327,62 @@ public record ManifestState(StreamConfig config, long version, long committedSte
                         + " seq " + before.seq() + " to epoch " + after.epoch() + " seq " + after.seq());
             }
         }
-        Map<String, Long> lastSeq = new java.util.HashMap<>();
-        for (int i = 0; i < v.tgbs().size(); i++) {
-            TgbEntry t = v.tgbs().get(i);
-            String w = where + ": step " + (committedSteps + i) + " (TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + ")";
+        // The usual version holds one producer's batches: its chain is followed without a map
+        // (a commit checks every version it writes or reads: issue 23).
+        List<TgbEntry> tgbs = v.tgbs();
+        String only = tgbs.isEmpty() ? null : tgbs.get(0).producer();
+        for (int i = 1; i < tgbs.size() && only != null; i++) {
+            if (!only.equals(tgbs.get(i).producer())) {
+                only = null;
+            }
+        }
+        Map<String, Long> lastSeq = only != null ? null : new java.util.HashMap<>();
+        boolean seen = false;
+        long onlyLast = 0;
+        for (int i = 0; i < tgbs.size(); i++) {
+            TgbEntry t = tgbs.get(i);
             ProducerState before = producers.get(t.producer());
             ProducerState update = v.producers().get(t.producer());
             if (update == null) {
-                throw new LogFormatException(w + ": field 'producers." + t.producer() + "' is missing: a version committing a"
-                        + " producer's batches carries its new state");
+                throw new LogFormatException(where(where, i, t) + ": field 'producers." + t.producer() + "' is missing: a version"
+                        + " committing a producer's batches carries its new state");
             }
             if (t.epoch() != update.epoch()) {
-                throw new LogFormatException(w + ": field 'epoch' is " + t.epoch() + " but producer '" + t.producer()
+                throw new LogFormatException(where(where, i, t) + ": field 'epoch' is " + t.epoch() + " but producer '" + t.producer()
                         + "' is at epoch " + update.epoch());
             }
-            long expected = lastSeq.containsKey(t.producer()) ? lastSeq.get(t.producer()) + 1 : (before == null ? 0 : before.seq()) + 1;
+            boolean follows = only != null ? seen : lastSeq.containsKey(t.producer());
+            long previous = only != null ? onlyLast : follows ? lastSeq.get(t.producer()) : 0;
+            long expected = follows ? previous + 1 : (before == null ? 0 : before.seq()) + 1;
             if (t.seq() != expected) {
-                throw new LogFormatException(w + ": field 'seq' is " + t.seq() + " but producer '" + t.producer()
+                throw new LogFormatException(where(where, i, t) + ": field 'seq' is " + t.seq() + " but producer '" + t.producer()
                         + "' has committed up to seq " + (expected - 1) + " (the next one is " + expected + ")");
             }
-            lastSeq.put(t.producer(), t.seq());
-        }
-        for (Map.Entry<String, Long> e : lastSeq.entrySet()) {
-            ProducerState update = v.producers().get(e.getKey());
-            if (update.seq() != e.getValue()) {
-                throw new LogFormatException(where + ": field 'producers." + e.getKey() + ".seq' is " + update.seq()
-                        + " but the version's last TGB of that producer has seq " + e.getValue());
+            if (only != null) {
+                seen = true;
+                onlyLast = t.seq();
+            } else {
+                lastSeq.put(t.producer(), t.seq());
             }
+        }
+        if (only != null) {
+            checkLastSeq(v, where, only, onlyLast);
+        } else {
+            for (Map.Entry<String, Long> e : lastSeq.entrySet()) {
+                checkLastSeq(v, where, e.getKey(), e.getValue());
+            }
+        }
+    }
+
+    private String where(String where, int i, TgbEntry t) {
+        return where + ": step " + (committedSteps + i) + " (TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + ")";
+    }
+
+    private static void checkLastSeq(VersionFile v, String where, String producer, long last) {
+        ProducerState update = v.producers().get(producer);
+        if (update.seq() != last) {
+            throw new LogFormatException(where + ": field 'producers." + producer + ".seq' is " + update.seq()
+                    + " but the version's last TGB of that producer has seq " + last);
         }
     }
 

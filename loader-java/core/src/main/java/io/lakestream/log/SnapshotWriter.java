@@ -164,7 +164,7 @@ final class SnapshotWriter {
                 indexed = end;
             }
             ManifestState ns = s.withIndexed(s.version(), indexed, splits);
-            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), Json.write(ns.toSnapshot()));
+            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), write(ns.toSnapshot()));
             publish.accept(ns);
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (StoreException | FormatException e) {
@@ -203,21 +203,63 @@ final class SnapshotWriter {
      * rest; it always holds at least one entry). It is complete once it reaches
      * that multiple, or once the entry that does not fit is committed.
      */
-    private long completeSegmentEnd(ManifestState s, long first) {
+    private synchronized long completeSegmentEnd(ManifestState s, long first) {
         long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
         long limit = Math.min(slotEnd, s.committedSteps());
         long maxBytes = config.indexSegmentBytes();
         if (maxBytes <= 0) {
             return slotEnd <= s.committedSteps() ? slotEnd : -1;
         }
-        long bytes = SEGMENT_ENVELOPE_BYTES;
-        for (long step = first; step < limit; step++) {
-            bytes += Json.write(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion())).length + 1;
-            if (bytes > maxBytes && step > first) {
-                return step; // this entry does not fit: the segment ends before it
+        // The entries of a step never change, so the sizes summed for the open segment by the last
+        // snapshot still hold: go on from there instead of sizing its whole tail at every snapshot.
+        boolean resume = sizedFirst == first && sizedUpTo <= limit && sizedUpTo >= first;
+        long bytes = resume ? sizedBytes : SEGMENT_ENVELOPE_BYTES;
+        long from = resume ? sizedUpTo : first;
+        if (from < limit) {
+            // one generator for all the entries sized now (not one mapper call, with its own, per entry)
+            scratch.reset();
+            try (com.fasterxml.jackson.core.JsonGenerator g = Json.MAPPER.createGenerator(scratch)) {
+                g.setRootValueSeparator(null);
+                com.fasterxml.jackson.databind.SerializerProvider provider = Json.MAPPER.getSerializerProviderInstance();
+                for (long step = from; step < limit; step++) {
+                    int before = scratch.length();
+                    TgbEntry.WRITER.serialize(s.tail().get((int) (step - s.tailFirstStep())).inForm(config.formatVersion()), g, provider);
+                    g.flush();
+                    bytes += scratch.length() - before + 1;
+                    if (bytes > maxBytes && step > first) {
+                        sizedFirst = -1;
+                        return step; // this entry does not fit: the segment ends before it
+                    }
+                    if (scratch.length() > 1 << 16) {
+                        scratch.reset(); // what was written is counted; only the lengths matter
+                    }
+                }
+            } catch (java.io.IOException e) {
+                throw new IllegalStateException("cannot size the entries of index segment " + first, e);
             }
         }
+        sizedFirst = first;
+        sizedUpTo = limit;
+        sizedBytes = bytes;
         return limit == slotEnd ? slotEnd : -1;
+    }
+
+    /**
+     * {@link #completeSegmentEnd}'s progress on the open segment: the steps {@code [sizedFirst,
+     * sizedUpTo)} sum to {@code sizedBytes} with the envelope (none held: {@code sizedFirst} -1).
+     */
+    private long sizedFirst = -1; // guarded by this
+    private long sizedUpTo; // guarded by this
+    private long sizedBytes; // guarded by this
+    /**
+     * Where snapshots, segments and the entries being sized are serialised (guarded by this): a
+     * snapshot's bytes are then one exact-size array, not chunks and their copy (issue 23). It
+     * keeps the size of the largest snapshot written.
+     */
+    private final io.lakestream.format.JsonBuffer scratch = new io.lakestream.format.JsonBuffer(1 << 16);
+
+    private synchronized byte[] write(Object o) {
+        return Json.write(o, scratch);
     }
 
     /**
@@ -230,7 +272,7 @@ final class SnapshotWriter {
         String key = StreamLayout.segmentKey(first);
         int from = (int) (first - s.tailFirstStep());
         List<TgbEntry> entries = s.tail().subList(from, from + (int) (end - first));
-        if (store.putIfAbsent(key, Json.write(new Snapshot.SegmentFile(first, files.inStreamForm(entries))))) {
+        if (store.putIfAbsent(key, write(new Snapshot.SegmentFile(first, files.inStreamForm(entries))))) {
             return end;
         }
         Snapshot.SegmentFile found = files.readJson(key, Snapshot.SegmentFile.class);

@@ -15,7 +15,7 @@ final class StepIndex {
     private final LogFiles files;
     /** Guards the one-segment cache: {@link #entry} runs without the log's mutex, from any reader's thread. */
     private final Object segmentLock = new Object();
-    private String cachedSegmentKey;
+    private long cachedSegmentFirst; // the first step of cachedSegment (guarded by segmentLock)
     private Snapshot.SegmentFile cachedSegment;
 
     StepIndex(StreamConfig config, StreamEnv env, LogFiles files) {
@@ -72,21 +72,22 @@ final class StepIndex {
     }
 
     private Snapshot.SegmentFile segment(long first, long n) {
-        String key = StreamLayout.segmentKey(first);
         synchronized (segmentLock) {
-            if (key.equals(cachedSegmentKey)) {
-                return cachedSegment;
+            if (cachedSegment != null && cachedSegmentFirst == first) {
+                return cachedSegment; // compared by first step: no key text per step looked up (issue 23)
             }
         }
+        String key = StreamLayout.segmentKey(first);
         Snapshot.SegmentFile f = files.readJson(key, Snapshot.SegmentFile.class);
         if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
             throw new LogFormatException(files.where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
         }
+        String where = files.where(key);
         for (TgbEntry t : f.tgbs()) {
-            t.validate(config.worldSize(), files.where(key));
+            t.validate(config.worldSize(), where);
         }
         synchronized (segmentLock) {
-            cachedSegmentKey = key;
+            cachedSegmentFirst = first;
             cachedSegment = f;
         }
         return f;

@@ -189,6 +189,51 @@ public final class StreamLayout {
 
     // ---------------------------------------------------------------- parsing
 
+    /**
+     * Whether {@code key} is the object key of batch {@code (producer, epoch, seq)}: {@link #parse}
+     * gives that {@link BatchObject}. The plain form is compared in place (a commit validates
+     * every entry's key: issue 23, no garbage per batch); anything else is parsed.
+     */
+    public static boolean isBatchObjectKey(String key, String producer, long epoch, long seq) {
+        if (key != null && producer != null && epoch >= 0 && seq >= 0 && isPlainBatchObjectKey(key, producer, epoch, seq)
+                && Keys.isValidId(producer)) {
+            return true;
+        }
+        return parse(key) instanceof BatchObject b && b.producer().equals(producer) && b.epoch() == epoch && b.seq() == seq;
+    }
+
+    /** Whether {@code key} equals {@link #batchObjectKey(String, long, long)}, compared without building it. */
+    private static boolean isPlainBatchObjectKey(String key, String producer, long epoch, long seq) {
+        int p = DATA_PREFIX.length() + producer.length();
+        int epochDigits = Math.max(8, decimalDigits(epoch));
+        int seqDigits = Math.max(12, decimalDigits(seq));
+        if (key.length() != p + 1 + epochDigits + 1 + seqDigits + BATCH_SUFFIX.length() || !key.startsWith(DATA_PREFIX)
+                || !key.startsWith(producer, DATA_PREFIX.length()) || key.charAt(p) != '/' || !key.endsWith(BATCH_SUFFIX)) {
+            return false;
+        }
+        int dash = p + 1 + epochDigits;
+        return key.charAt(dash) == '-' && digitsAt(key, dash, epoch, epochDigits) && digitsAt(key, dash + 1 + seqDigits, seq, seqDigits);
+    }
+
+    /** Whether the {@code width} characters before {@code end} are {@code n} in decimal, zero-padded. */
+    private static boolean digitsAt(String s, int end, long n, int width) {
+        for (int i = end - 1; i >= end - width; i--) {
+            if (s.charAt(i) != (char) ('0' + n % 10)) {
+                return false;
+            }
+            n /= 10;
+        }
+        return n == 0;
+    }
+
+    private static int decimalDigits(long n) {
+        int digits = 1;
+        for (long v = n; v >= 10; v /= 10) {
+            digits++;
+        }
+        return digits;
+    }
+
     /** What {@code key} (relative to the stream root) is; never throws. */
     public static Key parse(String key) {
         if (key == null) {

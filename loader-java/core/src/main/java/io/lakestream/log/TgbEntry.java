@@ -27,7 +27,7 @@ import java.util.List;
  * @param recordRange the record ids the batch can hold (null: not stated, as in every entry written
  *                before the field existed; lineage then reads the object to know)
  */
-@JsonSerialize(converter = TgbEntry.ToWire.class)
+@JsonSerialize(using = TgbEntry.Writer.class)
 @JsonDeserialize(converter = TgbEntry.FromWire.class)
 public record TgbEntry(String producer, long epoch, long seq, String cursor, String object, long objectSize,
                        String codec, List<ShardEntry> shards, Long control, RecordRange recordRange) {
@@ -49,12 +49,43 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
                 @JsonInclude(JsonInclude.Include.NON_NULL) Long control,
                 @JsonInclude(JsonInclude.Include.NON_NULL) RecordRange recordRange) {}
 
-    static final class ToWire extends StdConverter<TgbEntry, Wire> {
+    /**
+     * Writes an entry as the mapper writes its {@link Wire} record (the fields sorted, the
+     * optional ones omitted when null; {@code WireBytesTest} pins the bytes), without building
+     * that record and the table's: an entry is written into its version, its index segment and
+     * every snapshot that holds it in the tail, so this is most of the producer's JSON (issue 23).
+     */
+    static final Writer WRITER = new Writer();
+
+    static final class Writer extends com.fasterxml.jackson.databind.ser.std.StdSerializer<TgbEntry> {
+        Writer() {
+            super(TgbEntry.class);
+        }
+
         @Override
-        public Wire convert(TgbEntry e) {
-            boolean compact = e.shards instanceof ShardTable;
-            return new Wire(e.producer, e.epoch, e.seq, e.cursor, e.object, e.objectSize, e.codec,
-                    compact ? null : e.shards, compact ? ((ShardTable) e.shards).toWire() : null, e.control, e.recordRange);
+        public void serialize(TgbEntry e, com.fasterxml.jackson.core.JsonGenerator g,
+                              com.fasterxml.jackson.databind.SerializerProvider provider) throws java.io.IOException {
+            g.writeStartObject();
+            g.writeStringField("codec", e.codec);
+            if (e.control != null) {
+                g.writeNumberField("control", e.control);
+            }
+            g.writeStringField("cursor", e.cursor);
+            g.writeNumberField("epoch", e.epoch);
+            g.writeStringField("object", e.object);
+            g.writeNumberField("object_size", e.objectSize);
+            g.writeStringField("producer", e.producer);
+            if (e.recordRange != null) {
+                provider.defaultSerializeField("record_range", e.recordRange, g);
+            }
+            g.writeNumberField("seq", e.seq);
+            if (e.shards instanceof ShardTable t) {
+                g.writeFieldName("shard_table");
+                t.writeJson(g);
+            } else if (e.shards != null) {
+                provider.defaultSerializeField("shards", e.shards, g);
+            }
+            g.writeEndObject();
         }
     }
 
@@ -133,6 +164,14 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
      * corrupt one must fail here, naming the version, batch and field, and never size a buffer.
      */
     void validate(int worldSize, String where) {
+        // the message prefix is built only for a failure (entries are validated per commit: issue 23)
+        if (shards instanceof ShardTable t && object != null && !object.isEmpty() && StreamLayout.isBatchObjectKey(object, producer, epoch, seq)
+                && objectSize >= 0 && (recordRange == null || recordRange.problem() == null)) {
+            io.lakestream.format.Codec c = io.lakestream.format.Codec.byId(codec);
+            if (c != null && t.check(worldSize, objectSize, c, MAX_LZ4_RATIO) == null) {
+                return;
+            }
+        }
         String w = where + ": TGB " + producer + "/" + epoch + "-" + seq;
         if (shards instanceof BothForms) {
             throw new LogFormatException(w + " carries both 'shards' and 'shard_table'");
@@ -145,8 +184,7 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
         }
         // The object must be this batch's own key: GC deletes what entries name, so an entry naming
         // any other key (the stream config, another producer's batch) must never be trusted.
-        if (!(StreamLayout.parse(object) instanceof StreamLayout.BatchObject key) || !key.producer().equals(producer)
-                || key.epoch() != epoch || key.seq() != seq) {
+        if (!StreamLayout.isBatchObjectKey(object, producer, epoch, seq)) {
             throw new LogFormatException(w + ": field 'object' is '" + object + "', not this batch's object key (data/" + producer
                     + "/<epoch:08d>-<seq:012d>.tgb of epoch " + epoch + ", seq " + seq + ", or its hashed form data/<hh>/…)");
         }

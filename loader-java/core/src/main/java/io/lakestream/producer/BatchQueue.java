@@ -3,7 +3,6 @@ package io.lakestream.producer;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.time.Threads;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.Condition;
@@ -22,7 +21,10 @@ final class BatchQueue {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     // guarded by lock
-    private final ArrayDeque<QueuedBatch> queue = new ArrayDeque<>();
+    // in sequence order; a list walked by index, so that the committer's look at the head
+    // (several per batch) allocates nothing (issue 23); it holds at most the batches in flight
+    private final ArrayList<QueuedBatch> queue = new ArrayList<>();
+    private Head lastHead; // head() as of changes == lastHead.changes: nothing it reads changed since
     private long changes;
     private long flushUpTo; // commit every batch up to this seq whatever the group
     private Throwable failed;
@@ -86,7 +88,7 @@ final class BatchQueue {
     long lastSeq() {
         lock.lock();
         try {
-            return queue.isEmpty() ? -1 : queue.peekLast().seq();
+            return queue.isEmpty() ? -1 : queue.get(queue.size() - 1).seq();
         } finally {
             lock.unlock();
         }
@@ -109,11 +111,15 @@ final class BatchQueue {
     Head head() {
         lock.lock();
         try {
+            if (lastHead != null && lastHead.changes() == changes) {
+                return lastHead; // every change of what it reads bumps the count
+            }
             boolean stop = closed || failed != null;
-            QueuedBatch first = queue.peekFirst();
+            QueuedBatch first = queue.isEmpty() ? null : queue.get(0);
             int ready = 0;
             Throwable writeFailure = null;
-            for (QueuedBatch b : queue) {
+            for (int i = 0; i < queue.size(); i++) {
+                QueuedBatch b = queue.get(i);
                 if (b.writeFailure != null) {
                     writeFailure = b.writeFailure;
                     break;
@@ -124,7 +130,8 @@ final class BatchQueue {
                 ready++;
             }
             boolean flush = first != null && flushUpTo >= first.seq();
-            return new Head(changes, first, ready, writeFailure, flush, stop, controlChanged != null);
+            lastHead = new Head(changes, first, ready, writeFailure, flush, stop, controlChanged != null);
+            return lastHead;
         } finally {
             lock.unlock();
         }
@@ -135,7 +142,8 @@ final class BatchQueue {
         List<QueuedBatch> out = new ArrayList<>();
         lock.lock();
         try {
-            for (QueuedBatch b : queue) {
+            for (int i = 0; i < queue.size(); i++) {
+                QueuedBatch b = queue.get(i);
                 if (!b.written || out.size() >= max) {
                     break;
                 }
@@ -162,7 +170,7 @@ final class BatchQueue {
     boolean headWritten() {
         lock.lock();
         try {
-            return !queue.isEmpty() && queue.peekFirst().written;
+            return !queue.isEmpty() && queue.get(0).written;
         } finally {
             lock.unlock();
         }
@@ -172,8 +180,12 @@ final class BatchQueue {
     boolean committed(long committedSeq, CommitResult r) {
         lock.lock();
         try {
-            while (!queue.isEmpty() && queue.peekFirst().seq() <= committedSeq) {
-                queue.pollFirst();
+            int drop = 0;
+            while (drop < queue.size() && queue.get(drop).seq() <= committedSeq) {
+                drop++;
+            }
+            for (int i = 0; i < drop; i++) {
+                queue.remove(0); // a few batches: the shift is cheap, and allocates nothing
             }
             lastResult = r;
             bump();
@@ -191,7 +203,7 @@ final class BatchQueue {
     boolean drainedUpTo(long seq) {
         lock.lock();
         try {
-            return queue.isEmpty() || queue.peekFirst().seq() > seq;
+            return queue.isEmpty() || queue.get(0).seq() > seq;
         } finally {
             lock.unlock();
         }

@@ -33,6 +33,7 @@ import java.util.concurrent.ThreadLocalRandom;
  */
 public final class FileStore implements ObjectStore {
     private static final java.util.Set<StandardOpenOption> READ = java.util.Set.of(StandardOpenOption.READ);
+    private static final java.nio.file.attribute.FileAttribute<?>[] NO_ATTRIBUTES = {};
     private static final java.util.Set<StandardOpenOption> CREATE_NEW = java.util.Set.of(StandardOpenOption.CREATE_NEW,
             StandardOpenOption.WRITE);
     private final Path root;
@@ -118,7 +119,7 @@ public final class FileStore implements ObjectStore {
     public void readRange(String key, long offset, MemorySegment dst) {
         Path p = path(key);
         long want = dst.byteSize();
-        try (FileChannel ch = FileChannel.open(p, READ)) {
+        try (FileChannel ch = FileChannel.open(p, READ, NO_ATTRIBUTES)) {
             long size = ch.size();
             if (offset < 0 || offset + want > size) {
                 throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "
@@ -151,10 +152,12 @@ public final class FileStore implements ObjectStore {
      */
     private Path writeTemp(Path target, ByteBuffer b) throws IOException {
         Path dir = target.getParent();
-        Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(ThreadLocalRandom.current().nextLong()) + ".tmp");
+        String name = target.getFileName().toString();
+        Path tmp = dir.resolve(new StringBuilder(name.length() + 22).append('.').append(name).append('.')
+                .append(Long.toHexString(ThreadLocalRandom.current().nextLong())).append(".tmp").toString());
         FileChannel opened;
         try {
-            opened = FileChannel.open(tmp, CREATE_NEW);
+            opened = FileChannel.open(tmp, CREATE_NEW, NO_ATTRIBUTES);
         } catch (NoSuchFileException e) {
             // the first object of its directory: create it, and make the new directories' names durable
             Files.createDirectories(dir);
@@ -231,10 +234,16 @@ public final class FileStore implements ObjectStore {
     @Override
     public void syncNames(Collection<String> keys) {
         Path last = null;
+        String lastKey = null;
         for (String key : keys) {
+            if (lastKey != null && sameDirectory(key, lastKey)) {
+                Keys.validate(key);
+                continue; // a producer's batch objects share one directory: the usual case is one sync (and one path)
+            }
             Path dir = path(key).getParent();
+            lastKey = key;
             if (dir.equals(last)) {
-                continue; // a producer's batch objects share one directory: the usual case is one sync
+                continue;
             }
             try {
                 fsyncDir(dir);
@@ -317,8 +326,14 @@ public final class FileStore implements ObjectStore {
         }
     }
 
+    /** Whether two keys name objects of one directory (the same text up to the last '/'), compared in place. */
+    private static boolean sameDirectory(String a, String b) {
+        int slash = a.lastIndexOf('/');
+        return slash == b.lastIndexOf('/') && a.regionMatches(0, b, 0, Math.max(0, slash));
+    }
+
     private static void fsyncDir(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+        try (FileChannel ch = FileChannel.open(dir, READ, NO_ATTRIBUTES)) { // no varargs option set per call
             ch.force(true);
         }
     }

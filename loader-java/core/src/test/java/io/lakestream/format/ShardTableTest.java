@@ -86,4 +86,44 @@ class ShardTableTest {
         String outside = t.check(4, 100, Codec.NONE, 256);
         assertTrue(outside.startsWith("rank 0:") && outside.contains("100-byte object"), outside);
     }
+
+    /** The table the encoder makes from its arrays is the one {@link ShardTable#of} makes from the entries (and writes the same JSON). */
+    @Test
+    void ofShardsIsOfTheEntries() {
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(5);
+        for (int round = 0; round < 2000; round++) {
+            int n = 1 + rnd.nextInt(8);
+            int cap = n + rnd.nextInt(3); // the encoder's arrays may be longer than the world size
+            long[] len = new long[cap];
+            long[] raw = new long[cap];
+            long[] samples = new long[cap];
+            long[] crc = new long[cap];
+            long[] hlen = new long[cap];
+            long[] hcrc = new long[cap];
+            boolean uniform = rnd.nextBoolean();
+            for (int i = 0; i < cap; i++) {
+                len[i] = uniform ? 4096 : rnd.nextLong(5000);
+                raw[i] = rnd.nextInt(3) == 0 ? len[i] + 1 : len[i];
+                samples[i] = rnd.nextInt(3) == 0 ? rnd.nextInt(10) : 3;
+                crc[i] = rnd.nextInt(50) == 0 ? -1 : rnd.nextLong(1L << 32);
+                hlen[i] = rnd.nextInt(50) == 0 ? -2 : rnd.nextLong(len[i] + 1);
+                hcrc[i] = rnd.nextInt(50) == 0 ? 1L << 32 : rnd.nextLong(1L << 32);
+            }
+            List<ShardEntry> entries = new ArrayList<>();
+            long at = 0;
+            long first = 0;
+            for (int i = 0; i < n; i++) {
+                entries.add(new ShardEntry(at, len[i], crc[i], raw[i], samples[i], first, hlen[i], hcrc[i]));
+                at += len[i];
+                first += samples[i];
+            }
+            ShardTable expected = ShardTable.of(entries);
+            List<ShardEntry> got = ShardTable.ofShards(n, len, raw, samples, crc, hlen, hcrc);
+            assertEquals(expected == null, !(got instanceof ShardTable), "round " + round);
+            assertEquals(entries, got, "round " + round);
+            if (expected != null) {
+                assertEquals(Json.MAPPER.valueToTree(expected.toWire()), Json.MAPPER.valueToTree(((ShardTable) got).toWire()));
+            }
+        }
+    }
 }

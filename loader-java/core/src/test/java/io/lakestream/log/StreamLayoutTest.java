@@ -113,4 +113,31 @@ class StreamLayoutTest {
         assertTrue(u.reason().contains("fits a long"), u.reason());
         assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse(null));
     }
+
+    /** The in-place check of a batch's key agrees with parsing it, for the keys of the batch and for near misses. */
+    @Test
+    void isBatchObjectKeyAgreesWithParse() {
+        List<String> producers = List.of("p", "p0", "ab", "tok.en-izer_3", "x".repeat(128));
+        long[] numbers = {0, 1, 9, 10, 99_999_999L, 100_000_000L, 999_999_999_999L, 1_000_000_000_000L, Long.MAX_VALUE};
+        for (String p : producers) {
+            for (long e : numbers) {
+                for (long q : numbers) {
+                    String plain = StreamLayout.batchObjectKey(p, e, q);
+                    String hashed = StreamLayout.hashedBatchObjectKey(p, e, q);
+                    for (String key : List.of(plain, hashed, plain.replace(".tgb", ".tg"), "data/" + p + "/0" + plain.substring(6 + p.length()),
+                            plain.replace("data/", "data//"), plain + "x", "x" + plain, hashed.replace(hashed.substring(5, 7), "zz"))) {
+                        for (long[] eq : new long[][] {{e, q}, {e + 1, q}, {e, q + 1}, {e, Math.max(0, q - 1)}}) {
+                            boolean parsed = StreamLayout.parse(key) instanceof StreamLayout.BatchObject b && b.producer().equals(p)
+                                    && b.epoch() == eq[0] && b.seq() == eq[1];
+                            assertEquals(parsed, StreamLayout.isBatchObjectKey(key, p, eq[0], eq[1]), key + " " + e + "-" + q);
+                        }
+                    }
+                }
+            }
+            assertEquals(false, StreamLayout.isBatchObjectKey(StreamLayout.batchObjectKey(p, 1, 1), p + "x", 1, 1));
+            assertEquals(false, StreamLayout.isBatchObjectKey(null, p, 1, 1));
+            assertEquals(false, StreamLayout.isBatchObjectKey(StreamLayout.batchObjectKey(p, 1, 1), p, -1, 1));
+        }
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/-p/00000001-000000000001.tgb", "-p", 1, 1)); // not a valid id
+    }
 }
