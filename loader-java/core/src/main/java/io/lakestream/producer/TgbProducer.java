@@ -85,7 +85,7 @@ public final class TgbProducer implements AutoCloseable {
     private volatile int queueFullWait; // batches queued while append waits for room in the queue, else 0
     private volatile long controlRewinds;
     // appending thread's: flow control's poll schedule (0: not waiting; else the current backoff,
-    // doubling from 20 ms up to the committer's cap, and when the log is polled next)
+    // doubling from 20 ms up to Committer#maxFlowBackoffMillis, and when the log is polled next)
     private long flowBackoffMillis;
     private long nextFlowPollNanos;
 
@@ -478,8 +478,8 @@ public final class TgbProducer implements AutoCloseable {
      * Before producing more: flow control and, with a committer, a bound on the batches queued.
      * While committed steps plus ours queued would run more than {@code max_lag_steps} ahead of
      * the newest checkpoint, commit what is queued (so nothing ages into an orphan while we wait)
-     * and poll the log with a backoff of up to a second. This is only the early, cheap check on
-     * this producer's view; the bound itself is enforced when a commit is validated against the
+     * and poll the log with the committer's backoff ({@link Committer#maxFlowBackoffMillis}). This
+     * is only the early, cheap check on this producer's view; the bound itself is enforced when a commit is validated against the
      * newest state ({@link Committer}), so several producers together cannot overshoot it.
      */
     private boolean awaitRoom(long maxWaitMillis) {
@@ -500,7 +500,8 @@ public final class TgbProducer implements AutoCloseable {
                 long left = bounded ? deadline - now : Long.MAX_VALUE;
                 if (!lagOk && queued == 0) {
                     // Poll the log with the committer's backoff (20 ms doubling up to a cap set by the
-                    // consumer's pace, Committer#maxFlowBackoffMillis). The schedule lives in fields,
+                    // consumer's pace, or by how long this wait has lasted while that pace is unknown:
+                    // Committer#maxFlowBackoffMillis). The schedule lives in fields,
                     // across bounded calls: slicing the wait must not make the log polled more often.
                     if (flowBackoffMillis == 0 || now - nextFlowPollNanos >= 0) {
                         ManifestState s = log.refresh();
@@ -510,7 +511,7 @@ public final class TgbProducer implements AutoCloseable {
                             return true;
                         }
                         committer.flowWait(s);
-                        long cap = Committer.maxFlowBackoffMillis(s, bound);
+                        long cap = Committer.maxFlowBackoffMillis(s, bound, committer.flowWaitedMillis());
                         flowBackoffMillis = flowBackoffMillis == 0 ? Math.min(Committer.MIN_FLOW_BACKOFF_MILLIS, cap)
                                 : Math.min(cap, flowBackoffMillis * 2);
                         nextFlowPollNanos = now + TimeUnit.MILLISECONDS.toNanos(flowBackoffMillis);
