@@ -9,7 +9,9 @@ import java.util.concurrent.TimeUnit;
  * Holds a {@link TgbProducer}'s appends until there is room: flow control (the stream may run at
  * most {@code max_lag_steps} ahead of the newest checkpoint) and, with writer threads, a bound on
  * the batches queued. While the lag bound holds, it commits what is queued (so nothing ages into
- * an orphan while we wait) and polls the log with a backoff of up to a second. This is only the
+ * an orphan while we wait) and polls the log with the committer's backoff
+ * ({@link Committer#maxFlowBackoffMillis}: set by the consumer's pace, or by how long this wait has
+ * lasted while that pace is unknown). This is only the
  * early, cheap check on this producer's view; the bound itself is enforced when a commit is
  * validated against the newest state ({@link Committer}), so several producers together cannot
  * overshoot it.
@@ -76,7 +78,8 @@ final class AppendGate {
         long left = bounded ? deadline - now : Long.MAX_VALUE;
         if (!lagOk && queued == 0) {
             // Poll the log with the committer's backoff (20 ms doubling up to a cap set by the
-            // consumer's pace, Committer#maxFlowBackoffMillis). The schedule lives in fields,
+            // consumer's pace, or by how long this wait has lasted while that pace is unknown:
+            // Committer#maxFlowBackoffMillis). The schedule lives in fields,
             // across bounded calls: slicing the wait must not make the log polled more often.
             if (flowBackoffMillis == 0 || now - nextFlowPollNanos >= 0) {
                 ManifestState s = log.refresh();
@@ -86,7 +89,7 @@ final class AppendGate {
                     return Outcome.ROOM;
                 }
                 committer.flowWait(s);
-                long cap = Committer.maxFlowBackoffMillis(s, bound);
+                long cap = Committer.maxFlowBackoffMillis(s, bound, committer.flowWaitedMillis());
                 flowBackoffMillis = flowBackoffMillis == 0 ? Math.min(Committer.MIN_FLOW_BACKOFF_MILLIS, cap)
                         : Math.min(cap, flowBackoffMillis * 2);
                 nextFlowPollNanos = now + TimeUnit.MILLISECONDS.toNanos(flowBackoffMillis);

@@ -21,7 +21,8 @@ import java.util.List;
  * producer runs it on the appending thread; a simulation runs that same loop as one of its actors.
  *
  * <p>Flow control is decided on the state a version extends ({@link #prepare}): when it lets no
- * batch through, the committer backs off (20 ms doubling to 1 s) waiting for a checkpoint.
+ * batch through, the committer backs off (20 ms doubling up to {@link #maxFlowBackoffMillis})
+ * waiting for a checkpoint.
  */
 final class Committer {
     /** {@link #runOnce}'s answer when there is nothing to do until the queue changes. */
@@ -31,40 +32,63 @@ final class Committer {
 
     private static final System.Logger LOG = System.getLogger(TgbProducer.class.getName());
     /**
-     * A producer held by flow control says so once it has waited this long, and again as often
-     * (a trainer that records no checkpoints otherwise leaves it blocked and silent). System
-     * property {@code lakestream.flowControlLogMillis}; 30 s by default.
+     * A producer held by flow control says so once it has waited this long, and again after
+     * doubling gaps ({@link #flowWait}; a trainer that records no checkpoints otherwise leaves it
+     * blocked and silent). System property {@code lakestream.flowControlLogMillis}; 30 s by default.
      */
     static final long FLOW_LOG_MILLIS = Long.getLong("lakestream.flowControlLogMillis", 30_000);
+    /** The gap between two flow-control warnings doubles after each, up to this many FLOW_LOG_MILLIS. */
+    static final long MAX_FLOW_LOG_FACTOR = 32;
     static final long MIN_FLOW_BACKOFF_MILLIS = 20;
-    /** The longest look-again interval of a held producer, and the one used while the consumer's pace is unknown. */
+    /** The longest look-again interval of a held producer. */
     static final long MAX_FLOW_BACKOFF_MILLIS = 10_000;
+    /** The least cap of a held producer's look-again interval while the consumer's pace is unknown (a wait's first 400 ms). */
     static final long UNKNOWN_PACE_BACKOFF_MILLIS = 100;
 
     /**
      * The longest a producer held by flow control waits between two looks at the log: a quarter
      * of the time the slowest consumer takes to consume {@code max_lag_steps} at the pace its two
-     * newest retained checkpoints show, within [20 ms, 10 s]; 100 ms while that pace is unknown.
-     * All that stands between producers and a trainer is max_lag_steps of steps: a trainer at 20
-     * steps/s with a bound of 8 drains them in 400 ms and is looked for every 100 ms, one at 1 step/s
-     * with a bound of 50 every 10 s. Each look is one GET of the next version: at one step per
+     * newest retained checkpoints show, within [20 ms, 10 s]. All that stands between producers
+     * and a trainer is max_lag_steps of steps: a trainer at 20 steps/s with a bound of 8 drains
+     * them in 400 ms and is looked for every 100 ms, one at 1 step/s with a bound of 50 every 10 s.
+     *
+     * <p>While that pace is unknown (fewer than two timed checkpoints of the slowest consumer: the
+     * first two checkpoint intervals of every run, or a consumer whose records carry no times) it is
+     * a quarter of how long this wait has lasted ({@code waitedMillis}), within [100 ms, 10 s]: a
+     * consumer that made no room for a while will not make it a moment from now either, and a look
+     * a quarter of the wait later delays the producer by at most a quarter of what it waited
+     * anyway. A fast consumer frees room within 400 ms, so its producers still look every 100 ms.
+     * (A flat 100 ms here made the 64 producers of docs/scale.md §7's paced simulation, held 512
+     * steps ahead of a 1 step/s trainer, look 47,197 times in the 129 s before its second
+     * checkpoint: 87 % of the 2,000-step run's 54,013 flow-control waits, at 64 ranks.)
+     *
+     * <p>Each look is one GET of the next version (more when versions arrived): at one step per
      * second, 64 producers held at a fixed 1 s cost $18 per million steps in GETs (docs/scale.md).
      */
-    static long maxFlowBackoffMillis(ManifestState s, long maxLagSteps) {
+    static long maxFlowBackoffMillis(ManifestState s, long maxLagSteps, long waitedMillis) {
+        long paced = pacedFlowBackoffMillis(s, maxLagSteps);
+        if (paced > 0) {
+            return paced;
+        }
+        return Math.clamp(Math.max(0, waitedMillis) / 4, UNKNOWN_PACE_BACKOFF_MILLIS, MAX_FLOW_BACKOFF_MILLIS);
+    }
+
+    /** {@link #maxFlowBackoffMillis} from the slowest consumer's pace, or 0 while that pace is unknown. */
+    private static long pacedFlowBackoffMillis(ManifestState s, long maxLagSteps) {
         CheckpointRecord slowest = s.latestCheckpoint();
         if (slowest == null || maxLagSteps <= 0) {
-            return UNKNOWN_PACE_BACKOFF_MILLIS;
+            return 0;
         }
         List<CheckpointRecord> its = s.consumers().get(slowest.consumerName());
         if (its == null || its.size() < 2) {
-            return UNKNOWN_PACE_BACKOFF_MILLIS;
+            return 0;
         }
         CheckpointRecord a = its.get(its.size() - 2);
         CheckpointRecord b = its.get(its.size() - 1);
         long steps = b.step() - a.step();
         long millis = b.timestampMillis() - a.timestampMillis();
         if (steps <= 0 || millis <= 0 || a.timestampMillis() <= 0) {
-            return UNKNOWN_PACE_BACKOFF_MILLIS; // records without times (older writers) say nothing of the pace
+            return 0; // records without times (older writers) say nothing of the pace
         }
         double drainMillis = (double) maxLagSteps * millis / steps;
         return Math.clamp((long) (drainMillis / 4), MIN_FLOW_BACKOFF_MILLIS, MAX_FLOW_BACKOFF_MILLIS);
@@ -88,9 +112,12 @@ final class Committer {
     private volatile long batchConflicts;
     private volatile long flowWaits;
     private volatile String waitingReason;
-    /** Monotonic nanos when the current flow-control wait began (-1: not waiting), and of its last log line. */
+    /** Monotonic nanos when the current flow-control wait began (-1: not waiting). */
     private volatile long flowWaitSince = -1;
+    /** Flow-control warnings logged, when the last one was (monotonic nanos), and the least gap before the next. */
+    private volatile long flowLogs;
     private volatile long flowLoggedAt;
+    private volatile long flowLogGapMillis;
     // the committer's own
     private long flowBackoffMillis = MIN_FLOW_BACKOFF_MILLIS;
     private long blockedUntil = Long.MIN_VALUE;
@@ -179,7 +206,7 @@ final class Committer {
             return now; // progress (or nothing left): look again at once
         }
         flowWait(r.state());
-        long cap = maxFlowBackoffMillis(r.state(), log.config().maxLagSteps());
+        long cap = maxFlowBackoffMillis(r.state(), log.config().maxLagSteps(), flowWaitedMillis());
         flowBackoffMillis = Math.min(flowBackoffMillis, cap);
         long at = clock.monotonicNanos() + flowBackoffMillis * 1_000_000;
         flowBackoffMillis = Math.min(cap, flowBackoffMillis * 2);
@@ -323,7 +350,15 @@ final class Committer {
         return flowWaits;
     }
 
-    /** Flow control holds this producer on state {@code s}: count the wait, say why, and log it once it has lasted {@link #FLOW_LOG_MILLIS} (and as often after). */
+    /**
+     * Flow control holds this producer on state {@code s}: count the wait, say why, and log it
+     * once a wait has lasted {@link #FLOW_LOG_MILLIS}; after that warning the next one comes no
+     * sooner than 2x FLOW_LOG_MILLIS later, the one after 4x later, and so on up to
+     * {@link #MAX_FLOW_LOG_FACTOR}x (30 s, then 60 s, 120 s, ... 16 min by default), across
+     * waits: a producer that runs ahead of a slow trainer waits out every checkpoint interval,
+     * which is not news each time, while one held by a trainer that records no checkpoints still
+     * says so, less and less often.
+     */
     void flowWait(ManifestState s) {
         waitingReason = flowControlReason(s);
         flowWaits++;
@@ -331,15 +366,31 @@ final class Committer {
         long now = clock.monotonicNanos();
         if (flowWaitSince < 0) {
             flowWaitSince = now;
+        } else if (now - flowWaitSince >= FLOW_LOG_MILLIS * 1_000_000
+                && (flowLogs == 0 || now - flowLoggedAt >= flowLogGapMillis * 1_000_000)) {
+            flowLogs++;
             flowLoggedAt = now;
-        } else if (now - flowLoggedAt >= FLOW_LOG_MILLIS * 1_000_000) {
-            flowLoggedAt = now;
+            flowLogGapMillis = flowLogs == 1 ? 2 * FLOW_LOG_MILLIS
+                    : Math.min(2 * flowLogGapMillis, MAX_FLOW_LOG_FACTOR * FLOW_LOG_MILLIS);
             LOG.log(System.Logger.Level.WARNING, "producer '" + id + "' on " + log.store().describe() + " has waited "
                     + String.format("%.1f", (now - flowWaitSince) / 1e9) + " s for a checkpoint: flow control lag "
                     + s.lagSteps() + " of " + log.config().maxLagSteps() + " (newest checkpoint: "
                     + (s.latestCheckpoint() == null ? "none" : "step " + s.latestCheckpoint().step())
-                    + "); the trainer must record its checkpoints (record_checkpoint / lakestream checkpoint)");
+                    + "); the trainer must record its checkpoints (record_checkpoint / lakestream checkpoint); "
+                    + flowWaits + " flow-control waits so far; the next such warning comes "
+                    + String.format("%.1f", flowLogGapMillis / 1e3) + " s from now at the earliest");
         }
+    }
+
+    /** How long the current flow-control wait has lasted (0 when none). */
+    long flowWaitedMillis() {
+        long since = flowWaitSince;
+        return since < 0 ? 0 : (clock.monotonicNanos() - since) / 1_000_000;
+    }
+
+    /** Flow-control warnings logged so far. */
+    long flowWarnings() {
+        return flowLogs;
     }
 
     /** The flow-control wait ended. */

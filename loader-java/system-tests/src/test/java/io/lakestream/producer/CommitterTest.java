@@ -21,6 +21,7 @@ import io.lakestream.retention.Checkpoints;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ConditionalPut;
 import io.lakestream.store.FileStore;
+import io.lakestream.testkit.HookStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.lang.foreign.Arena;
@@ -28,6 +29,11 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -48,6 +54,8 @@ class CommitterTest {
 
     private final ManualClock clock = new ManualClock(1_000_000);
     private FileStore store;
+    /** GETs of {@code _log/} objects through the committer's log: its looks at the log. */
+    private final AtomicLong logGets = new AtomicLong();
     private ManifestLog log;
     private BatchQueue queue;
     private Committer committer;
@@ -60,7 +68,13 @@ class CommitterTest {
     private void open(StreamConfig config, int group, boolean adaptive) {
         store = FileStore.open(dir.resolve("s" + (++opened)), true);
         StreamEnv env = StreamEnv.defaults().withClock(clock).withFailPoints(FailPoints.none());
-        log = ManifestLog.openOrCreate(store, config, env, true);
+        HookStore counted = new HookStore(store);
+        counted.getHook = key -> {
+            if (key.startsWith(StreamLayout.LOG_PREFIX)) {
+                logGets.incrementAndGet();
+            }
+        };
+        log = ManifestLog.openOrCreate(counted, config, env, true);
         log.commit("p", s -> new Changes(Map.of("p", new ProducerState(1, 0, null)), List.of(), List.of()));
         queue = new BatchQueue(env.threads());
         ProducerOptions options = ProducerOptions.defaults().withGroup(group, 8, adaptive).withMaxLinger(LINGER_MS);
@@ -209,25 +223,140 @@ class CommitterTest {
         assertEquals(5, committer.flowWaits());
     }
 
+    /**
+     * Runs the committer as its worker loop does, moving the manual clock to each wake-up it asks
+     * for, until {@code untilNanos} or until {@code done} holds; returns the last wake-up asked for.
+     */
+    private long drive(long untilNanos, java.util.function.BooleanSupplier done) {
+        long wake = clock.monotonicNanos();
+        while (!done.getAsBoolean() && clock.monotonicNanos() < untilNanos) {
+            long now = clock.monotonicNanos();
+            wake = committer.runOnce(now);
+            if (wake == Committer.IDLE || wake == Committer.STOP) {
+                return wake;
+            }
+            if (wake > now) {
+                clock.advance((Math.min(wake, untilNanos) - now + MS - 1) / MS);
+            }
+        }
+        return wake;
+    }
+
+    /**
+     * The consumer's pace is unknown until the log holds two of its checkpoints: the first two
+     * checkpoint intervals of every run. A producer held then used to look every 100 ms (640 looks
+     * while a trainer at one step per second reaches its first checkpoint at step 64: 87 % of the
+     * flow-control waits of docs/scale.md's paced simulation); it now looks a quarter of its wait
+     * so far apart, and still sees the checkpoint within a quarter of the interval.
+     */
+    @Test
+    void aProducerHeldWhileTheConsumersPaceIsUnknownLooksLessOftenTheLongerItWaits() {
+        tearDown();
+        dir = dir.resolve("unknown");
+        open(StreamConfig.of(1).withRetention(2, 2), 1, false);
+        for (int i = 0; i < 3; i++) {
+            enqueue(true);
+        }
+        committer.runOnce(clock.monotonicNanos());
+        assertEquals(2, log.refresh().committedSteps(), "max_lag_steps 2: two steps, then no room");
+        long t0 = clock.monotonicNanos();
+        logGets.set(0);
+        long checkpointAt = t0 + 64_000 * MS; // a trainer at 1 step/s checkpointing every 64 steps
+        drive(checkpointAt, () -> false);
+        long looks = committer.flowWaits();
+        // 20, 40, 80 ms, then 100 ms up to 400 ms of waiting, then a quarter of the wait so far, up to 10 s: 33 looks
+        assertTrue(looks <= 34, looks + " looks at the log in 64 s of waiting (a flat 100 ms: 640)");
+        assertTrue(logGets.get() <= 2 * looks, logGets.get() + " GETs of _log/ for " + looks + " looks");
+        assertEquals(2, committer.committedSeq());
+
+        Checkpoints.record(store, 1, "ckpt-1", StreamEnv.defaults().withClock(clock));
+        drive(checkpointAt + 64_000 * MS, () -> committer.committedSeq() == 3);
+        assertEquals(3, log.refresh().committedSteps(), "the checkpoint made room for the third batch");
+        long noticedAfter = (clock.monotonicNanos() - checkpointAt) / MS;
+        assertTrue(noticedAfter <= 16_000, "the checkpoint was seen " + noticedAfter + " ms after it was recorded: more than a"
+                + " quarter of the 64 s checkpoint interval");
+        assertNull(committer.waitingReason());
+    }
+
+    /**
+     * A producer held for each of 30 checkpoint intervals of 64 s (paced by a trainer far behind)
+     * says so once and then at doubling gaps (30 s, 60 s, 120 s, ...), not at every wait past 30 s
+     * (which was twice per interval).
+     */
+    @Test
+    void flowControlWarningsSayItOnceAndThenBackOff() {
+        tearDown();
+        dir = dir.resolve("warn");
+        open(StreamConfig.of(1).withRetention(2, 1), 1, false);
+        List<String> warnings = new java.util.ArrayList<>();
+        Logger jul = Logger.getLogger(TgbProducer.class.getName());
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel() == Level.WARNING && r.getMessage().contains("for a checkpoint")) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try {
+            enqueue(true);
+            committer.runOnce(clock.monotonicNanos());
+            assertEquals(1, log.refresh().committedSteps());
+            StreamEnv env = StreamEnv.defaults().withClock(clock);
+            long start = clock.monotonicNanos();
+            for (int interval = 1; interval <= 30; interval++) {
+                enqueue(true);
+                long seq = committer.committedSeq();
+                drive(start + interval * 64_000 * MS, () -> false);
+                assertEquals(seq, committer.committedSeq(), "held until the checkpoint");
+                Checkpoints.record(store, interval, "ckpt-" + interval, env);
+                drive(Long.MAX_VALUE, () -> committer.committedSeq() == seq + 1);
+            }
+            assertEquals(31, log.refresh().committedSteps());
+            // the gap doubles: at about 30 s, 94 s, 222 s, 478 s, 958 s and 1,918 s of the 1,920 s
+            assertTrue(warnings.size() >= 1 && warnings.size() <= 6, warnings.size() + " warnings, the first: "
+                    + (warnings.isEmpty() ? "none" : warnings.get(0)));
+            assertEquals(warnings.size(), committer.flowWarnings());
+            assertTrue(warnings.get(0).contains("the next such warning comes 60.0 s from now at the earliest"), warnings.get(0));
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
     @Test
     void aHeldProducerLooksAgainAtAPaceSetByTheConsumersOwn() {
         FileStore fs = FileStore.open(dir.resolve("pace"), true);
         Streams.produce(fs, "p", 1, 2, new SyntheticSource(400, 1, 0, 1, 4), -1, Streams.opts()).close(); // 200 steps
         ManualClock at = new ManualClock(1_000_000);
         StreamEnv env = StreamEnv.defaults().withClock(at);
-        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "no checkpoint: pace unknown");
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 0), "no checkpoint: pace unknown");
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 400), "unknown, a wait of 400 ms: 100 ms");
+        assertEquals(2_500, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 10_000),
+                "unknown: a quarter of a 10 s wait");
+        assertEquals(10_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 3_600_000), "unknown: 10 s at most");
         Checkpoints.record(fs, 4, null, env);
-        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "one checkpoint: pace unknown");
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 0), "one checkpoint: pace unknown");
+        assertEquals(1_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 4_000), "one checkpoint: pace unknown");
         at.advance(200);
         Checkpoints.record(fs, 8, null, env); // 20 steps/s: 8 steps drain in 400 ms
-        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 0));
+        assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 60_000), "a known pace: the wait does not count");
         at.advance(40_000);
         Checkpoints.record(fs, 48, null, env); // 1 step/s: 50 steps drain in 50 s, looked for every 10 s at most
-        assertEquals(10_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 50));
-        assertEquals(2_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8), "8 steps: 8 s, a quarter of it");
+        assertEquals(10_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 50, 0));
+        assertEquals(2_000, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 0), "8 steps: 8 s, a quarter of it");
         at.advance(10);
         Checkpoints.record(fs, 148, null, env); // 10,000 steps/s: at least 20 ms all the same
-        assertEquals(20, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8));
+        assertEquals(20, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 8, 0));
         fs.close();
     }
 
