@@ -334,8 +334,8 @@ def proc_rss_mb(pid, key="VmRSS"):
 
 
 def thread_cpu_s():
-    """CPU seconds of each thread of this process, summed per thread name (digits dropped, so
-    "GC Thread#0" and "GC Thread#1" are one entry; the main thread is "python (main)")."""
+    """CPU seconds of each thread of this process, summed per thread name (a trailing number dropped,
+    so "GC Thread#0" and "GC Thread#1" are one entry; the main thread is "python (main)")."""
     tick = os.sysconf("SC_CLK_TCK")
     out = collections.Counter()
     for tid in os.listdir("/proc/self/task"):
@@ -346,7 +346,8 @@ def thread_cpu_s():
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
-        key = "python (main)" if int(tid) == os.getpid() else re.sub(r"[0-9]+", "", name).strip() or name
+        # a thread's name is cut at 15 characters ("C2 CompilerThre"); numbered ones are summed
+        key = "python (main)" if int(tid) == os.getpid() else re.sub(r"[#-]?r?[0-9]+$", "", name).strip() or name
         out[key] += (int(fields[11]) + int(fields[12])) / tick
     # threads that ended (a background record_checkpoint) are gone from /proc but not from the total
     out["threads ended"] = time.process_time() - sum(out.values())
@@ -946,6 +947,16 @@ def main(argv=None):
                 r["workers_cpu"], r["prep_cpu_ms_per_step"],
                 " (producers)" if r["setup"].startswith("lakestream") else
                 (" (workers)" if r.get("workers") else " (trainer)"), r["trainer_rss_mb"], r["workers_rss_mb"]))
+        # where each trainer process's CPU went (the median round's), ms per trained step
+        threads = ["", "Trainer-process CPU per trained step, by thread (ms; the median round's run):", "",
+                   "| setup | total | python (main) | other threads, largest first |", "|---|---:|---:|---|"]
+        for r in rows:
+            t = dict(r.get("trainer_thread_cpu_ms_per_step") or {})
+            main = t.pop("python (main)", 0.0)
+            threads.append("| %s | %.1f | %.1f | %s |" % (
+                r["setup"], 1000 * r["trainer_cpu"] / r["steps_per_s"], main,
+                ", ".join("%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-"))
+        table += threads
         header = ("%d measured steps per setup after at least %d warm-up steps (lakestream: until its backlog was "
                   "drained, %s steps, %s committed ahead at the start)%s; %d x %d tokens per step; trainer node CPUs %s, "
                   "producer node CPUs %s; load average %.2f at start, %.2f at end"
