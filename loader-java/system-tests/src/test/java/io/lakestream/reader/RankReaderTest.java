@@ -18,6 +18,7 @@ import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
+import io.lakestream.time.Threads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -178,5 +179,70 @@ class RankReaderTest {
         assertTrue(w.getMessage().contains("world size 2"), w.getMessage());
         assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 2, W, 0, ReaderOptions.defaults()));
         assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 0, W, -1, ReaderOptions.defaults()));
+    }
+
+    @Test
+    void theReadersThreadsComeFromItsEnvAndKeepTheirProductionNames() throws Exception {
+        ObjectStore fs = produced(30, true); // 5 steps, LZ4
+        List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Threads platform = Threads.platform();
+        Threads recording = new Threads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                started.add(name);
+                return platform.start(name, body);
+            }
+
+            @Override
+            public Pool pool(String name, int parallelism) {
+                started.add(name + " (pool)");
+                return platform.pool(name, parallelism);
+            }
+
+            @Override
+            public void lock(java.util.concurrent.locks.Lock lock) {
+                platform.lock(lock);
+            }
+
+            @Override
+            public void await(java.util.concurrent.locks.Lock lock, java.util.concurrent.locks.Condition c, long nanos)
+                    throws InterruptedException {
+                platform.await(lock, c, nanos);
+            }
+
+            @Override
+            public void signalAll(java.util.concurrent.locks.Condition c) {
+                platform.signalAll(c);
+            }
+
+            @Override
+            public void signal(java.util.concurrent.locks.Condition c) {
+                platform.signal(c);
+            }
+        };
+        try (RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults().withPrefetch(2), null,
+                StreamEnv.defaults().withThreads(recording))) {
+            for (long step = 0; step < 5; step++) {
+                try (StepBatch b = r.next(10_000)) {
+                    assertEquals(step, b.step());
+                }
+            }
+            java.util.Set<String> live = new java.util.HashSet<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                live.add(t.getName());
+            }
+            assertTrue(live.contains("lakestream-dispatch-r1") && live.contains("lakestream-fetch-r1"), live.toString());
+        }
+        // the follower, the dispatcher and at most prefetch fetch threads, all through the env, with the names they always had
+        assertEquals("lakestream-follow " + fs.describe(), started.get(0), started.toString());
+        assertEquals("lakestream-dispatch-r1", started.get(1), started.toString());
+        assertTrue(started.size() >= 3 && started.size() <= 4, started.toString());
+        for (String n : started.subList(2, started.size())) {
+            assertEquals("lakestream-fetch-r1", n);
+        }
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            assertTrue(!t.getName().startsWith("lakestream-dispatch-r1") && !t.getName().startsWith("lakestream-fetch-r1")
+                    || !t.isAlive(), "close stops the reader's threads: " + t.getName());
+        }
     }
 }
