@@ -179,7 +179,7 @@ final class Prefetcher {
                     long end = feed.endStep();
                     if (end >= 0 && step >= end) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.
-                        enqueue(step, null, new EndOfStreamException(stream, end, step), true);
+                        enqueue(step, null, new EndOfStreamException(stream, end, step));
                         return;
                     }
                     if (step >= feed.committedSteps()) {
@@ -189,7 +189,7 @@ final class Prefetcher {
                 final long s = step;
                 final TgbEntry entry = feed.entry(s);
                 feed.position(s + stride); // the shared log may forget the entries below
-                if (!enqueue(s, entry, null, true)) {
+                if (!enqueue(s, entry, null)) {
                     return; // closing
                 }
                 step += stride; // the steps in between belong to other readers: never fetched
@@ -197,26 +197,25 @@ final class Prefetcher {
         } catch (InterruptedException e) {
             // closing
         } catch (RuntimeException e) {
-            if (!closing) {
-                try {
-                    enqueue(step, null, e, false);
-                } catch (InterruptedException ignored) {
-                    // not waiting: cannot happen
-                }
+            // The consumer gets it after the steps queued before it: wait for room (not drop it when
+            // the queue is full, which ended the dispatcher silently and left next() timing out forever)
+            try {
+                enqueue(step, null, e);
+            } catch (InterruptedException closing) {
+                // closing
             }
         }
     }
 
     /**
      * Queues a step: its fetch ({@code failure} null) or a failure for the consumer, waiting for
-     * room if {@code wait} (else dropping it when there is none). False if the prefetcher closed
-     * (or, not waiting, had no room).
+     * room. False if the prefetcher closed.
      */
-    private boolean enqueue(long step, TgbEntry entry, Throwable failure, boolean wait) throws InterruptedException {
+    private boolean enqueue(long step, TgbEntry entry, Throwable failure) throws InterruptedException {
         threads.lock(lock);
         try {
             while (count - (headTaken ? 1 : 0) > depth) {
-                if (closing || !wait) {
+                if (closing) {
                     return false;
                 }
                 threads.await(lock, room, IDLE_WAIT_NANOS);
