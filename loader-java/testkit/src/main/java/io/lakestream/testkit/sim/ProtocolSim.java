@@ -22,6 +22,8 @@ import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.store.StreamNotFoundException;
 import java.util.ArrayList;
@@ -107,6 +109,7 @@ public final class ProtocolSim {
     /** Each rank's process: its reader's follower, dispatcher and fetch threads. */
     private final SimThreads[] readerThreads;
     private final ReaderOptions[] readerOptions;
+    private final RetryPolicy readerRetries;
     private final boolean[] restoreRequested;
     private final Map<Long, String> stepBatch = new HashMap<>();
     private final Map<Long, Long> shardCrc = new HashMap<>(); // (step * 1024 + rank) -> crc of the stored shard
@@ -163,6 +166,11 @@ public final class ProtocolSim {
         this.readers = new SimScheduler.Actor[readerCount];
         this.readerThreads = new SimThreads[readerCount];
         this.readerOptions = new ReaderOptions[readerCount];
+        // A third of the faulty seeds give the readers no retries (RetryPolicy.none()), so store
+        // failures outlive the retries and the readers' error paths run: a fetch's failure thrown
+        // by next(), a follower's failed poll handed to the waiting reader; the rank reopens.
+        this.readerRetries = faults.failProbability() > 0 && plan.nextInt(3) == 0
+                ? RetryPolicy.none() : RetryPolicy.defaults();
         StringBuilder prefetch = new StringBuilder();
         for (int r = 0; r < readerCount; r++) {
             readerThreads[r] = new SimThreads(sim, readerName(r));
@@ -175,7 +183,8 @@ public final class ProtocolSim {
         this.configLine = "W=" + worldSize + " P=" + producers + " B=" + microBatch + " records=" + records + " snap=" + snapshotInterval
                 + " seg=" + segmentSteps + " codec=" + codec.id() + " keep=" + keep + " maxLag=" + maxLag + " group=" + group + " faults="
                 + (faults.failProbability() > 0 ? "s3" : "none") + " grace=" + logGraceMillis + "ms prefetch=" + prefetch
-                + (elasticWorldSize > 0 ? " elastic=" + elasticRank + "/" + elasticWorldSize : "");
+                + (elasticWorldSize > 0 ? " elastic=" + elasticRank + "/" + elasticWorldSize : "")
+                + (readerRetries.maxAttempts() < RetryPolicy.DEFAULT_MAX_ATTEMPTS ? " readerRetries=" + readerRetries.maxAttempts() : "");
     }
 
     /** Runs one seed. {@code trace} prints every store operation and scheduling decision. */
@@ -302,7 +311,7 @@ public final class ProtocolSim {
     private void reader(SimScheduler.Actor self, int rank) {
         SimThreads threads = readerThreads[rank];
         StreamEnv env = env(self, logGraceMillis / 8).withThreads(threads);
-        ObjectStore store = store(self, env);
+        ObjectStore store = new RetryingStore(this.store, readerRetries, env.clock(), self.random());
         ReaderOptions options = readerOptions[rank];
         RankReader rr = null;
         long next = 0;
