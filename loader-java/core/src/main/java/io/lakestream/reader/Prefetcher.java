@@ -1,20 +1,25 @@
 package io.lakestream.reader;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.TgbEntry;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CompletableFuture;
+import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@link RankReader}'s steps in flight, in step order: a dispatcher thread follows the feed and,
- * as each of the reader's steps is committed, starts its {@link ShardFetch} on a small pool of
- * fetch threads, queueing at most {@code prefetch} of them; the consumer takes them from the head.
+ * as each of the reader's steps is committed, hands its {@link ShardFetch} to a small set of
+ * fetch threads (at most {@code prefetch}, started as needed), queueing at most {@code prefetch}
+ * of them beyond the one the consumer waits for; the consumer takes them from the head.
+ *
+ * <p>Its threads, waits and time are the reader's {@link StreamEnv}'s ({@link StreamEnv#threads()},
+ * {@link StreamEnv#clock()}): platform daemon threads named {@code lakestream-dispatch-r<rank>} and
+ * {@code lakestream-fetch-r<rank>} in production, a simulation's actors under deterministic
+ * simulation. The steps in flight are a fixed ring of slots guarded by one lock, so a step costs
+ * no allocation here.
  *
  * <p>It owns its threads and the batches fetched and not delivered: {@link #close} stops the
  * threads and closes those batches. The feed, pool and node-fetch parts stay the reader's.
@@ -22,34 +27,71 @@ import java.util.concurrent.TimeoutException;
 final class Prefetcher {
     /** Longest single wait of the dispatcher for the log (each new wait of an idle follower makes it look at once). */
     private static final long DISPATCH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+    /** Longest single wait of an idle fetch thread or a dispatcher with no room (every change signals). */
+    private static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
+
+    private static final int QUEUED = 0;
+    private static final int RUNNING = 1;
+    private static final int DONE = 2;
+
+    /** One step in flight: dispatched, then fetched by a fetch thread, then delivered (and reused). */
+    private static final class Slot {
+        long step;
+        TgbEntry entry;
+        int state;
+        StepBatch batch;
+        Throwable failure;
+    }
+
     private final StepFeed feed;
     private final ShardFetch fetch;
     private final String stream;
+    private final int rank;
+    private final long startStep;
     private final int stride;
-    private final ExecutorService fetchers;
-    private final Thread dispatcher;
-    private final BlockingQueue<Future<StepBatch>> ready;
+    private final int depth;
+    private final Threads threads;
+    private final Clock clock;
+    /** Guards the ring and the counters below; waits go through {@link Threads#await}. */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** A step was queued for a fetch thread (or closing): one idle fetch thread takes it. */
+    private final Condition queued = lock.newCondition();
+    /** A step was dispatched or fetched (or closing): the consumer looks. */
+    private final Condition done = lock.newCondition();
+    /** The consumer freed room in the queue (or closing): the dispatcher looks. */
+    private final Condition room = lock.newCondition();
+    /** Steps dispatched and not delivered, oldest at {@link #head}: {@code depth + 2} slots. */
+    private final Slot[] ring;
+    private int head;
+    private int count;
+    /** Whether the consumer has taken the head (a dispatched step it waits for): it leaves the queue's room. */
+    private boolean headTaken;
+    private final Threads.Worker[] fetchers;
+    private int fetchersStarted;
+    private Threads.Worker dispatcher;
     private volatile boolean closing;
-    private Future<StepBatch> head; // consumer-owned: taken from ready, not yet delivered
+    private boolean stopped;
 
-    Prefetcher(StepFeed feed, ShardFetch fetch, String stream, int rank, long startStep, int stride, int prefetch) {
+    Prefetcher(StepFeed feed, ShardFetch fetch, String stream, int rank, long startStep, int stride, int prefetch, StreamEnv env) {
         this.feed = feed;
         this.fetch = fetch;
         this.stream = stream;
+        this.rank = rank;
+        this.startStep = startStep;
         this.stride = stride;
-        int depth = Math.max(1, prefetch);
-        this.ready = new ArrayBlockingQueue<>(depth);
-        this.fetchers = Executors.newFixedThreadPool(depth, r -> {
-            Thread t = new Thread(r, "lakestream-fetch-r" + rank);
-            t.setDaemon(true);
-            return t;
-        });
-        this.dispatcher = new Thread(() -> dispatch(startStep), "lakestream-dispatch-r" + rank);
-        this.dispatcher.setDaemon(true);
+        this.depth = Math.max(1, prefetch);
+        this.threads = env.threads();
+        this.clock = env.clock();
+        // the head the consumer waits for, depth queued, and one more dispatched while the queue is full
+        this.ring = new Slot[depth + 2];
+        for (int i = 0; i < ring.length; i++) {
+            ring[i] = new Slot();
+        }
+        this.fetchers = new Threads.Worker[depth];
     }
 
     void start() {
-        dispatcher.start();
+        dispatcher = threads.start("lakestream-dispatch-r" + rank, () -> dispatch(startStep));
     }
 
     /**
@@ -59,29 +101,70 @@ final class Prefetcher {
      * the head, so every later call reports it again.
      */
     StepBatch poll(long sliceNanos) throws InterruptedException, ExecutionException {
-        if (head == null) {
-            head = ready.poll(sliceNanos, TimeUnit.NANOSECONDS);
-        }
-        if (head == null) {
-            return null;
-        }
+        threads.lock(lock);
         try {
-            StepBatch b = head.get(sliceNanos, TimeUnit.NANOSECONDS);
-            head = null;
-            return b;
-        } catch (TimeoutException notYet) {
-            return null;
-        } catch (ExecutionException e) {
-            if (!(e.getCause() instanceof EndOfStreamException)) {
-                head = null;
+            if (!headTaken) {
+                if (count == 0 && !awaitChange(sliceNanos, true)) {
+                    return null;
+                }
+                headTaken = true;
+                threads.signalAll(room); // the queue has room again
             }
-            throw e;
+            Slot h = ring[head];
+            if (h.state != DONE && !awaitChange(sliceNanos, false)) {
+                return null;
+            }
+            Throwable failure = h.failure;
+            if (failure != null) {
+                if (!(failure instanceof EndOfStreamException)) {
+                    release();
+                }
+                throw new ExecutionException(failure);
+            }
+            StepBatch b = h.batch;
+            release();
+            return b;
+        } finally {
+            lock.unlock();
         }
+    }
+
+    /** Waits (lock held) up to {@code nanos} until a step is dispatched ({@code dispatched}) or the head is done. */
+    private boolean awaitChange(long nanos, boolean dispatched) throws InterruptedException {
+        if (nanos <= 0) {
+            return false;
+        }
+        long deadline = clock.monotonicNanos() + nanos;
+        while (dispatched ? count == 0 : ring[head].state != DONE) {
+            long left = deadline - clock.monotonicNanos();
+            if (left <= 0) {
+                return false;
+            }
+            threads.await(lock, done, left);
+        }
+        return true;
+    }
+
+    /** The consumer is done with the head slot (lock held). */
+    private void release() {
+        Slot h = ring[head];
+        h.entry = null;
+        h.batch = null;
+        h.failure = null;
+        head = (head + 1) % ring.length;
+        count--;
+        headTaken = false;
+        threads.signalAll(room);
     }
 
     /** Whether the next step is dispatched (so committed) but not fetched yet. */
     boolean headDispatched() {
-        return head != null;
+        threads.lock(lock);
+        try {
+            return headTaken;
+        } finally {
+            lock.unlock();
+        }
     }
 
     private void dispatch(long start) {
@@ -96,7 +179,7 @@ final class Prefetcher {
                     long end = feed.endStep();
                     if (end >= 0 && step >= end) {
                         // Closed stream: nothing will follow. The consumer learns it after the last step.
-                        ready.put(CompletableFuture.failedFuture(new EndOfStreamException(stream, end, step)));
+                        enqueue(step, null, new EndOfStreamException(stream, end, step));
                         return;
                     }
                     if (step >= feed.committedSteps()) {
@@ -106,53 +189,165 @@ final class Prefetcher {
                 final long s = step;
                 final TgbEntry entry = feed.entry(s);
                 feed.position(s + stride); // the shared log may forget the entries below
-                Future<StepBatch> f = fetchers.submit(() -> fetch.fetch(s, entry));
-                ready.put(f);
+                if (!enqueue(s, entry, null)) {
+                    return; // closing
+                }
                 step += stride; // the steps in between belong to other readers: never fetched
             }
         } catch (InterruptedException e) {
             // closing
         } catch (RuntimeException e) {
-            if (!closing) {
-                ready.offer(CompletableFuture.failedFuture(e));
+            // The consumer gets it after the steps queued before it: wait for room (not drop it when
+            // the queue is full, which ended the dispatcher silently and left next() timing out forever)
+            try {
+                enqueue(step, null, e);
+            } catch (InterruptedException closing) {
+                // closing
             }
         }
     }
 
+    /**
+     * Queues a step: its fetch ({@code failure} null) or a failure for the consumer, waiting for
+     * room. False if the prefetcher closed.
+     */
+    private boolean enqueue(long step, TgbEntry entry, Throwable failure) throws InterruptedException {
+        threads.lock(lock);
+        try {
+            while (count - (headTaken ? 1 : 0) > depth) {
+                if (closing) {
+                    return false;
+                }
+                threads.await(lock, room, IDLE_WAIT_NANOS);
+            }
+            if (closing) {
+                return false;
+            }
+            Slot slot = ring[(head + count) % ring.length];
+            slot.step = step;
+            slot.entry = entry;
+            slot.batch = null;
+            slot.failure = failure;
+            slot.state = failure == null ? QUEUED : DONE;
+            count++;
+            if (failure == null && fetchersStarted < depth) {
+                // as a fixed thread pool does: a new fetch thread per step until there are depth
+                int i = fetchersStarted++;
+                fetchers[i] = threads.start("lakestream-fetch-r" + rank, this::fetchLoop);
+            }
+            if (failure == null) {
+                threads.signal(queued);
+            }
+            threads.signalAll(done);
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A fetch thread: fetches the oldest queued step, in dispatch order, until the prefetcher closes. */
+    private void fetchLoop() {
+        while (true) {
+            Slot s;
+            threads.lock(lock);
+            try {
+                while ((s = oldestQueued()) == null) {
+                    if (closing) {
+                        return;
+                    }
+                    threads.await(lock, queued, IDLE_WAIT_NANOS);
+                }
+                if (closing) {
+                    return; // steps not started yet are dropped, as a thread pool's shutdownNow drops them
+                }
+                s.state = RUNNING;
+            } catch (InterruptedException e) {
+                return; // closing
+            } finally {
+                lock.unlock();
+            }
+            StepBatch b = null;
+            Throwable failure = null;
+            try {
+                b = fetch.fetch(s.step, s.entry);
+            } catch (Throwable t) {
+                failure = t;
+            }
+            threads.lock(lock);
+            try {
+                s.batch = b;
+                s.failure = failure;
+                s.state = DONE;
+                threads.signalAll(done);
+            } finally {
+                lock.unlock();
+            }
+        }
+    }
+
+    /** The oldest step dispatched and not started (lock held), or null. */
+    private Slot oldestQueued() {
+        for (int i = 0; i < count; i++) {
+            Slot s = ring[(head + i) % ring.length];
+            if (s.state == QUEUED) {
+                return s;
+            }
+        }
+        return null;
+    }
+
     /** Whether a {@link #close} got both the dispatcher and the fetch threads to stop. */
     boolean stopped() {
-        return !dispatcher.isAlive() && fetchers.isShutdown();
+        return stopped;
     }
 
     /** Stops the dispatcher and the fetches, then closes every batch fetched and not delivered. */
     void close() {
         closing = true;
-        dispatcher.interrupt();
+        Threads.Worker[] started;
+        threads.lock(lock);
         try {
-            dispatcher.join(5_000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            threads.signalAll(queued);
+            threads.signalAll(done);
+            threads.signalAll(room);
+            started = java.util.Arrays.copyOf(fetchers, fetchersStarted);
+        } finally {
+            lock.unlock();
         }
-        // Interrupt fetches too: one may be waiting for a pool slab the consumer still holds.
-        fetchers.shutdownNow();
+        boolean all = true;
         try {
-            fetchers.awaitTermination(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Future<StepBatch> f = head;
-        head = null;
-        if (f == null) {
-            f = ready.poll();
-        }
-        for (; f != null; f = ready.poll()) {
-            if (f.isDone() && !f.isCancelled()) {
-                try {
-                    f.get().close();
-                } catch (ExecutionException | InterruptedException ignored) {
-                    // failed fetches hold no lease
-                }
+            if (dispatcher != null) {
+                dispatcher.interrupt();
+                all = dispatcher.join(5_000);
             }
+            // Interrupt fetches too: one may be waiting for a pool slab the consumer still holds.
+            for (Threads.Worker w : started) {
+                w.interrupt();
+            }
+            long deadline = clock.monotonicNanos() + TimeUnit.SECONDS.toNanos(10);
+            for (Threads.Worker w : started) {
+                all &= w.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - clock.monotonicNanos())));
+            }
+        } catch (InterruptedException e) {
+            all = false;
+            Thread.currentThread().interrupt();
+        }
+        threads.lock(lock);
+        try {
+            stopped = all;
+            for (; count > 0; count--) {
+                Slot s = ring[head];
+                if (s.state == DONE && s.batch != null) {
+                    s.batch.close();
+                }
+                s.batch = null;
+                s.entry = null;
+                s.failure = null;
+                head = (head + 1) % ring.length;
+            }
+            headTaken = false;
+        } finally {
+            lock.unlock();
         }
     }
 }

@@ -47,13 +47,19 @@ public final class SharedFollower {
 
     private record Key(String stream, StreamEnv env) {}
 
-    private static final Map<Key, SharedFollower> FOLLOWERS = new HashMap<>(); // guarded by itself
+    private static final Map<Key, SharedFollower> FOLLOWERS = new HashMap<>(); // guarded by REGISTRY
+    /**
+     * Guards {@link #FOLLOWERS}; held across the first load of a new follower's log (store I/O), so
+     * it is taken through the env's {@link Threads} (a simulated process waits for it on simulated time).
+     */
+    private static final ReentrantLock REGISTRY = new ReentrantLock();
 
     private final Key key;
     private final SwitchingStore store;
     private final Clock clock;
     private final Threads threads;
-    private final Object refreshLock = new Object();
+    /** Held across a refresh (store I/O): taken through {@link Threads#lock}. */
+    private final ReentrantLock refreshLock = new ReentrantLock();
     private volatile ManifestLog log;
     private final LongAdder polls = new LongAdder();
     private final FollowerPacing pacing;
@@ -90,7 +96,8 @@ public final class SharedFollower {
         SharedFollower f;
         Subscription sub;
         boolean created;
-        synchronized (FOLLOWERS) {
+        env.threads().lock(REGISTRY);
+        try {
             f = FOLLOWERS.get(key);
             created = f == null;
             if (created) {
@@ -101,6 +108,8 @@ public final class SharedFollower {
                 FOLLOWERS.put(key, f);
                 f.worker = f.threads.start("lakestream-follow " + key.stream(), f::run);
             }
+        } finally {
+            REGISTRY.unlock();
         }
         try {
             if (!created) {
@@ -168,13 +177,16 @@ public final class SharedFollower {
 
     /** Refreshes once now; reloads the log if {@code startStep} lies in the part of the tail already trimmed. */
     private void catchUp(long startStep) {
-        synchronized (refreshLock) {
+        threads.lock(refreshLock);
+        try {
             ManifestState s = log.state();
             if (startStep < s.tailFirstStep() && startStep >= s.indexedSteps()) {
                 log = ManifestLog.open(store, true, key.env()); // that step's entry was forgotten: load it again
             } else {
                 log.refresh();
             }
+        } finally {
+            refreshLock.unlock();
         }
         threads.lock(lock);
         try {
@@ -187,7 +199,8 @@ public final class SharedFollower {
 
     private void remove(Subscription sub) {
         boolean last;
-        synchronized (FOLLOWERS) {
+        threads.lock(REGISTRY);
+        try {
             threads.lock(lock);
             try {
                 subscribers.remove(sub);
@@ -203,15 +216,20 @@ public final class SharedFollower {
             if (!last && store.target() == sub.store) {
                 // The leaving reader's store may be closed right after: read through another
                 // reader's, once a refresh in flight on it is done.
-                synchronized (refreshLock) {
+                threads.lock(refreshLock);
+                try {
                     threads.lock(lock);
                     try {
                         store.switchTo(subscribers.get(0).store);
                     } finally {
                         lock.unlock();
                     }
+                } finally {
+                    refreshLock.unlock();
                 }
             }
+        } finally {
+            REGISTRY.unlock();
         }
         if (last && worker != null) {
             try {
@@ -281,12 +299,13 @@ public final class SharedFollower {
         ManifestState before = log.state();
         ManifestState after = before;
         RuntimeException err = null;
-        synchronized (refreshLock) {
-            try {
-                after = log.refresh();
-            } catch (RuntimeException e) {
-                err = e;
-            }
+        threads.lock(refreshLock);
+        try {
+            after = log.refresh();
+        } catch (RuntimeException e) {
+            err = e;
+        } finally {
+            refreshLock.unlock();
         }
         long done = clock.monotonicNanos();
         polls.add(1 + Math.max(0, after.version() - before.version()));

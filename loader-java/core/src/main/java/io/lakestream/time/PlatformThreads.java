@@ -76,6 +76,11 @@ final class PlatformThreads implements Threads {
     }
 
     @Override
+    public void signal(Condition condition) {
+        condition.signal();
+    }
+
+    @Override
     public String toString() {
         return "Threads.platform()";
     }

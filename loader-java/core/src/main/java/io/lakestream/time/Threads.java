@@ -49,6 +49,15 @@ public interface Threads {
     /** Wakes every waiter of {@code condition} (the caller holds its lock), as {@link Condition#signalAll()}. */
     void signalAll(Condition condition);
 
+    /**
+     * Wakes one waiter of {@code condition} (the caller holds its lock), as {@link Condition#signal()}:
+     * for a condition whose waiters are interchangeable (idle workers of one queue). Waking more
+     * is allowed (every waiter re-checks), so the default wakes every one.
+     */
+    default void signal(Condition condition) {
+        signalAll(condition);
+    }
+
     /** Platform daemon threads and the conditions' own waits. */
     static Threads platform() {
         return PlatformThreads.INSTANCE;

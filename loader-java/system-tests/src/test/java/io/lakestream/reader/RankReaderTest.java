@@ -18,6 +18,7 @@ import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
+import io.lakestream.time.Threads;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -178,5 +179,165 @@ class RankReaderTest {
         assertTrue(w.getMessage().contains("world size 2"), w.getMessage());
         assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 2, W, 0, ReaderOptions.defaults()));
         assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 0, W, -1, ReaderOptions.defaults()));
+    }
+
+    @Test
+    void theReadersThreadsComeFromItsEnvAndKeepTheirProductionNames() throws Exception {
+        ObjectStore fs = produced(30, true); // 5 steps, LZ4
+        List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Threads recording = new ObservedThreads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                started.add(name);
+                return super.start(name, body);
+            }
+        };
+        try (RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults().withPrefetch(2), null,
+                StreamEnv.defaults().withThreads(recording))) {
+            for (long step = 0; step < 5; step++) {
+                try (StepBatch b = r.next(10_000)) {
+                    assertEquals(step, b.step());
+                }
+            }
+            java.util.Set<String> live = new java.util.HashSet<>();
+            for (Thread t : Thread.getAllStackTraces().keySet()) {
+                live.add(t.getName());
+            }
+            assertTrue(live.contains("lakestream-dispatch-r1") && live.contains("lakestream-fetch-r1"), live.toString());
+        }
+        // the follower, the dispatcher and at most prefetch fetch threads, all through the env, with the names they always had
+        assertEquals("lakestream-follow " + fs.describe(), started.get(0), started.toString());
+        assertEquals("lakestream-dispatch-r1", started.get(1), started.toString());
+        assertTrue(started.size() >= 3 && started.size() <= 4, started.toString());
+        for (String n : started.subList(2, started.size())) {
+            assertEquals("lakestream-fetch-r1", n);
+        }
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            assertTrue(!t.getName().startsWith("lakestream-dispatch-r1") && !t.getName().startsWith("lakestream-fetch-r1")
+                    || !t.isAlive(), "close stops the reader's threads: " + t.getName());
+        }
+    }
+
+    /**
+     * Regression (found by scripts/dst, seed 1235, once ProtocolSim ran RankReader): a consumer
+     * slower than the stream keeps the queue full while the dispatcher, caught up with the log,
+     * waits for the next commit; when the follower's poll failed past the store's retries, the
+     * failure handed to the dispatcher met the full queue, was dropped, and the dispatcher ended:
+     * next() then timed out forever (even once the store was back) instead of reporting it.
+     */
+    @Test
+    void aFollowerFailureWhileTheQueueIsFullIsReportedNotDropped() throws Exception {
+        ObjectStore fs = produced(30, false); // 5 steps, of which the feed shows 2 committed
+        ManifestLog log = ManifestLog.open(fs);
+        java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
+        io.lakestream.store.StoreException outage = new io.lakestream.store.StoreException("GET of the next version failed",
+                "_log/00000000000000000009.json");
+        StepFeed feed = new StepFeed() {
+            @Override
+            public int streamWorldSize() {
+                return W;
+            }
+
+            @Override
+            public long committedSteps() {
+                return 2;
+            }
+
+            @Override
+            public long endStep() {
+                return -1;
+            }
+
+            @Override
+            public void await(long step, long maxWaitNanos) {
+                // the follower's poll failed past the retries: the waiting dispatcher gets the failure
+                failed.countDown();
+                throw outage;
+            }
+
+            @Override
+            public TgbEntry entry(long step) {
+                return log.entry(step);
+            }
+
+            @Override
+            public void position(long step) {}
+
+            @Override
+            public long polls() {
+                return 0;
+            }
+
+            @Override
+            public void close() {}
+        };
+        // The dispatcher has dealt with the failure once it ended or waits (for room in the queue).
+        java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
+        Threads observed = new ObservedThreads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                return super.start(name, name.startsWith("lakestream-dispatch") ? () -> {
+                    try {
+                        body.run();
+                    } finally {
+                        settled.countDown();
+                    }
+                } : body);
+            }
+
+            @Override
+            public void await(java.util.concurrent.locks.Lock lock, java.util.concurrent.locks.Condition c, long nanos)
+                    throws InterruptedException {
+                if (failed.getCount() == 0 && Thread.currentThread().getName().startsWith("lakestream-dispatch")) {
+                    settled.countDown();
+                }
+                super.await(lock, c, nanos);
+            }
+        };
+        // prefetch 1: steps 0 and 1 fill the queue (the consumer has not asked yet), then the wait for step 2 fails
+        try (RankReader r = RankReader.open(fs, 0, W, 0, ReaderOptions.defaults().withPrefetch(1), null,
+                StreamEnv.defaults().withThreads(observed), feed, false)) {
+            assertTrue(settled.await(30, java.util.concurrent.TimeUnit.SECONDS));
+            r.next(10_000).close();
+            r.next(10_000).close();
+            io.lakestream.store.StoreException e = assertThrows(io.lakestream.store.StoreException.class, () -> r.next(10_000));
+            assertTrue(e == outage, e.toString());
+        }
+    }
+
+    /** Platform threads, for tests to observe what the reader starts and waits for. */
+    private static class ObservedThreads implements Threads {
+        private final Threads platform = Threads.platform();
+
+        @Override
+        public Worker start(String name, Runnable body) {
+            return platform.start(name, body);
+        }
+
+        @Override
+        public Pool pool(String name, int parallelism) {
+            return platform.pool(name, parallelism);
+        }
+
+        @Override
+        public void lock(java.util.concurrent.locks.Lock lock) {
+            platform.lock(lock);
+        }
+
+        @Override
+        public void await(java.util.concurrent.locks.Lock lock, java.util.concurrent.locks.Condition c, long nanos)
+                throws InterruptedException {
+            platform.await(lock, c, nanos);
+        }
+
+        @Override
+        public void signalAll(java.util.concurrent.locks.Condition c) {
+            platform.signalAll(c);
+        }
+
+        @Override
+        public void signal(java.util.concurrent.locks.Condition c) {
+            platform.signal(c);
+        }
     }
 }

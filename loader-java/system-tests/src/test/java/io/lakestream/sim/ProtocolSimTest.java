@@ -43,5 +43,7 @@ class ProtocolSimTest {
         ProtocolSim.Result b = ProtocolSim.run(12345, false);
         assertEquals(a.traceHash(), b.traceHash());
         assertEquals(a.line(), b.line());
+        assertEquals(a.events(), b.events()); // every resumption of every actor, the readers' threads included
+        assertTrue(a.steps() > 0, a.line());
     }
 }

@@ -212,4 +212,70 @@ class SimSchedulerTest {
                 "the signalled waiter runs once the lock is free: woke at " + wokeAt[0] + ", lock freed at " + lockedAt[0]);
         assertTrue(sim.events() < 100, "waits cost events only when something happens: " + sim.events());
     }
+
+    /**
+     * As a platform thread's: interrupting a simulated worker ends its wait on a condition at once
+     * with InterruptedException (RankReader.close stops its dispatcher so); signal wakes one
+     * waiter, the longest; and a wait ended early leaves no trace in simulated time.
+     */
+    @Test
+    void interruptEndsAWaitAndSignalWakesOneWaiter() {
+        SimScheduler sim = new SimScheduler(11);
+        Threads threads = new SimThreads(sim, "proc");
+        ReentrantLock lock = new ReentrantLock();
+        Condition work = lock.newCondition();
+        int[] items = {0};
+        List<String> log = new ArrayList<>();
+        long tenSeconds = 10_000_000_000L;
+        sim.spawn("main", 0, self -> {
+            Threads.Worker blocked = threads.start("blocked", () -> {
+                ReentrantLock l = new ReentrantLock();
+                l.lock();
+                try {
+                    threads.await(l, l.newCondition(), tenSeconds);
+                    log.add("blocked: not interrupted");
+                } catch (InterruptedException e) {
+                    log.add("blocked: interrupted at " + sim.nowNanos());
+                } finally {
+                    l.unlock();
+                }
+            });
+            List<Threads.Worker> workers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                String name = "w" + i;
+                workers.add(threads.start(name, () -> {
+                    threads.lock(lock);
+                    try {
+                        while (items[0] == 0) {
+                            threads.await(lock, work, tenSeconds);
+                        }
+                        items[0]--;
+                        log.add(name + " took one at " + sim.nowNanos());
+                    } catch (InterruptedException e) {
+                        log.add(name + " interrupted");
+                    } finally {
+                        lock.unlock();
+                    }
+                }));
+            }
+            sim.await(1_000_000L);
+            blocked.interrupt();
+            threads.lock(lock);
+            try {
+                items[0] = 2;
+                threads.signal(work); // two items, two signals: each wakes another waiter
+                threads.signal(work);
+            } finally {
+                lock.unlock();
+            }
+            assertTrue(blocked.join(1_000));
+            for (Threads.Worker w : workers) {
+                assertTrue(w.join(1_000));
+            }
+        });
+        Throwable f = sim.run(Long.MAX_VALUE, 100_000);
+        assertNull(f, () -> String.valueOf(f));
+        assertEquals(List.of("blocked: interrupted at 1000000", "w0 took one at 1000000", "w1 took one at 1000000"), log);
+        assertTrue(sim.nowNanos() < 10_000_000L, "the ended 10 s waits do not move simulated time: " + sim.nowNanos());
+    }
 }

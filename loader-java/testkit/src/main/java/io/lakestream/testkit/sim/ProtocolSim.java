@@ -2,27 +2,30 @@ package io.lakestream.testkit.sim;
 
 import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
+import io.lakestream.format.Codec;
 import io.lakestream.format.Crc32c;
-import io.lakestream.format.ShardEntry;
-import io.lakestream.format.TensorBlob;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.CommitStateUnknownException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamConfig;
-import io.lakestream.log.TgbEntry;
 import io.lakestream.producer.ProducerFencedException;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
+import io.lakestream.reader.RankReader;
+import io.lakestream.reader.ReaderOptions;
+import io.lakestream.reader.ReaderTimeoutException;
+import io.lakestream.reader.StepBatch;
+import io.lakestream.reader.Tensor;
 import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.RetryPolicy;
+import io.lakestream.store.RetryingStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.store.StreamNotFoundException;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,26 +35,30 @@ import java.util.TreeMap;
 
 /**
  * The Lakestream protocol under deterministic simulation: producers (crashed and restarted,
- * zombies paused past the log grace and resumed), rank readers (paused, restored from a
- * checkpoint), a trainer recording checkpoints, and GC, all running the real code against one
+ * zombies paused past the log grace and resumed), rank readers (the production {@link RankReader}
+ * with its shared follower and prefetch threads, paused, restored from a checkpoint; in half the
+ * seeds one more, elastic, of another world size), a trainer recording checkpoints, and GC, all
+ * running the real code, each process's threads on the simulation's ({@link SimThreads}), against one
  * {@link SimStore} with latencies, failures, lost replies and interleaved LIST pages, each
  * process with its own skewed clock. Invariants are checked as the run goes and at its end:
  * <ul>
- *   <li>every reader maps a step to the same batch (producer, epoch, seq, object) and the same
- *       shard bytes as every other reader and as its own earlier reads;</li>
+ *   <li>every reader maps a step to the same batch (the object named by producer, epoch and seq)
+ *       and the same shard bytes (delivered: checked and decoded) as every other reader and as
+ *       its own earlier reads;</li>
  *   <li>steps are gap-free (the log checks it on every apply; a reader sees each step once, in
  *       order, unless it restores);</li>
+ *   <li>an elastic reader reads each record at the step the stream's ranks read it;</li>
  *   <li>every source record is committed exactly once;</li>
  *   <li>nothing a reader at or above the floor needs is deleted;</li>
  *   <li>no exception surfaces but the documented ones (fenced, below floor, commit state
- *       unknown, store failures), each handled as a real process would.</li>
+ *       unknown, store failures, a reader's timeout), each handled as a real process would.</li>
  * </ul>
  * A run is a function of its seed: {@link #run(long, boolean)} twice gives the same result.
  */
 public final class ProtocolSim {
     /** What one seed did. */
     public record Result(long seed, Throwable failure, String failureActor, String config, long storeOps, long events,
-                         long steps, long records, int crashes, int zombies, int pauses, int restores, int gcRuns,
+                         long steps, long records, int crashes, int zombies, int pauses, int restores, int reopens, int gcRuns,
                          int checkpoints, long simMillis, long traceHash) {
         public boolean ok() {
             return failure == null;
@@ -64,8 +71,8 @@ public final class ProtocolSim {
         public String line() {
             return "seed " + seed + (ok() ? " ok" : " FAILED in " + failureActor + ": " + failure) + " [" + config + "; " + steps
                     + " steps, " + records + " records, " + storeOps + " store ops, " + crashes + " crashes, " + zombies + " zombies, "
-                    + pauses + " pauses, " + restores + " restores, " + gcRuns + " GC runs, " + checkpoints + " checkpoints, "
-                    + simMillis + " ms simulated]";
+                    + pauses + " pauses, " + restores + " restores, " + reopens + " reader reopens, " + gcRuns + " GC runs, "
+                    + checkpoints + " checkpoints, " + simMillis + " ms simulated]";
         }
     }
 
@@ -90,8 +97,19 @@ public final class ProtocolSim {
     private final SimScheduler.Actor[] liveProducer;
     /** The committer and writer actors of each producer's live incarnation: its process's other threads. */
     private final SimThreads[] liveThreads;
+    /** Each reader's next step: ranks 0..W-1, then the elastic rank if there is one. */
     private final long[] readerNext;
     private final SimScheduler.Actor[] readers;
+    /** The elastic reader's world size (0: none) and rank; it is reader number {@link #worldSize}. */
+    private final int elasticWorldSize;
+    private final int elasticRank;
+    private final int readerCount;
+    /** Record id -> step, as the elastic reader saw it: each must be the step a rank of the stream's world size saw it at. */
+    private final Map<Long, Long> elasticRecordStep = new HashMap<>();
+    /** Each rank's process: its reader's follower, dispatcher and fetch threads. */
+    private final SimThreads[] readerThreads;
+    private final ReaderOptions[] readerOptions;
+    private final RetryPolicy readerRetries;
     private final boolean[] restoreRequested;
     private final Map<Long, String> stepBatch = new HashMap<>();
     private final Map<Long, Long> shardCrc = new HashMap<>(); // (step * 1024 + rank) -> crc of the stored shard
@@ -103,6 +121,7 @@ public final class ProtocolSim {
     private int zombies;
     private int pauses;
     private int restores;
+    private int reopens;
     private int gcRuns;
     private int checkpoints;
 
@@ -123,19 +142,49 @@ public final class ProtocolSim {
                 .withRetention(keep, maxLag).withLogGraceMs(logGraceMillis).withOrphanGraceMs(50);
         int group = 1 + plan.nextInt(3);
         // The production configuration: a committer worker, the default writers, snapshots written in the background.
-        this.producerOptions = ProducerOptions.defaults().withGroup(group, 8, plan.nextBoolean());
+        // Half the seeds compress the shards (LZ4), so the readers decode them.
+        Codec codec = plan.nextBoolean() ? Codec.LZ4 : Codec.NONE;
+        this.producerOptions = ProducerOptions.defaults().withGroup(group, 8, plan.nextBoolean()).withCodec(codec);
         SimStore.Faults faults = plan.nextInt(4) == 0 ? SimStore.Faults.none() : SimStore.Faults.s3Like();
         this.store = new SimStore(sim, faults, "s" + seed).withStoreClockSkew(plan.nextLong(-200, 200));
         this.sourceDone = new boolean[producers];
         this.incarnation = new int[producers];
         this.liveProducer = new SimScheduler.Actor[producers];
         this.liveThreads = new SimThreads[producers];
-        this.readerNext = new long[worldSize];
-        this.readers = new SimScheduler.Actor[worldSize];
-        this.restoreRequested = new boolean[worldSize];
+        // Half the seeds add a reader of a resized job: rank k of another world size, which splits
+        // each step's samples over its own ranks (RankReader.openElastic, ranged reads of parts of shards).
+        if (plan.nextBoolean()) {
+            int w = 1 + plan.nextInt(worldSize + 2);
+            this.elasticWorldSize = w == worldSize ? worldSize + 2 : w;
+            this.elasticRank = plan.nextInt(elasticWorldSize);
+        } else {
+            this.elasticWorldSize = 0;
+            this.elasticRank = -1;
+        }
+        this.readerCount = worldSize + (elasticWorldSize > 0 ? 1 : 0);
+        this.readerNext = new long[readerCount];
+        this.readers = new SimScheduler.Actor[readerCount];
+        this.readerThreads = new SimThreads[readerCount];
+        this.readerOptions = new ReaderOptions[readerCount];
+        // A third of the faulty seeds give the readers no retries (RetryPolicy.none()), so store
+        // failures outlive the retries and the readers' error paths run: a fetch's failure thrown
+        // by next(), a follower's failed poll handed to the waiting reader; the rank reopens.
+        this.readerRetries = faults.failProbability() > 0 && plan.nextInt(3) == 0
+                ? RetryPolicy.none() : RetryPolicy.defaults();
+        StringBuilder prefetch = new StringBuilder();
+        for (int r = 0; r < readerCount; r++) {
+            readerThreads[r] = new SimThreads(sim, readerName(r));
+            // the defaults but a smaller slab (shards here are a few KB); prefetch 1..4 (4 is the default)
+            readerOptions[r] = new ReaderOptions(1 + plan.nextInt(4), 64 << 10, ReaderOptions.defaults().minPollMillis(),
+                    ReaderOptions.defaults().maxPollMillis());
+            prefetch.append(r == 0 ? "" : ",").append(readerOptions[r].prefetch());
+        }
+        this.restoreRequested = new boolean[readerCount];
         this.configLine = "W=" + worldSize + " P=" + producers + " B=" + microBatch + " records=" + records + " snap=" + snapshotInterval
-                + " seg=" + segmentSteps + " keep=" + keep + " maxLag=" + maxLag + " group=" + group + " faults="
-                + (faults.failProbability() > 0 ? "s3" : "none") + " grace=" + logGraceMillis + "ms";
+                + " seg=" + segmentSteps + " codec=" + codec.id() + " keep=" + keep + " maxLag=" + maxLag + " group=" + group + " faults="
+                + (faults.failProbability() > 0 ? "s3" : "none") + " grace=" + logGraceMillis + "ms prefetch=" + prefetch
+                + (elasticWorldSize > 0 ? " elastic=" + elasticRank + "/" + elasticWorldSize : "")
+                + (readerRetries.maxAttempts() < RetryPolicy.DEFAULT_MAX_ATTEMPTS ? " readerRetries=" + readerRetries.maxAttempts() : "");
     }
 
     /** Runs one seed. {@code trace} prints every store operation and scheduling decision. */
@@ -169,9 +218,9 @@ public final class ProtocolSim {
                 startProducer(i, producerDelays[i]);
             }
         });
-        for (int r = 0; r < worldSize; r++) {
+        for (int r = 0; r < readerCount; r++) {
             final int rank = r;
-            readers[r] = sim.spawn("r" + r, plan.nextLong(0, 50) * MS, self -> reader(self, rank));
+            readers[r] = sim.spawn(readerName(r), plan.nextLong(0, 50) * MS, self -> reader(self, rank));
         }
         sim.spawn("trainer", 10 * MS, this::trainer);
         sim.spawn("gc", 50 * MS, this::gc);
@@ -184,7 +233,7 @@ public final class ProtocolSim {
                     + java.util.Arrays.toString(readerNext) + ")");
         }
         return new Result(seed, f, sim.failureActor(), configLine, store.operations(), sim.events(), Math.max(0, finalSteps),
-                recordStep.size(), crashes, zombies, pauses, restores, gcRuns, checkpoints, sim.nowNanos() / MS, sim.traceHash());
+                recordStep.size(), crashes, zombies, pauses, restores, reopens, gcRuns, checkpoints, sim.nowNanos() / MS, sim.traceHash());
     }
 
     private StreamEnv env(SimScheduler.Actor self, long maxSkewMillis) {
@@ -248,85 +297,138 @@ public final class ProtocolSim {
 
     // ---------------------------------------------------------------- readers
 
+    /**
+     * A rank: the production {@link RankReader} (its process's shared follower of the log, the
+     * dispatcher and fetch threads of its prefetcher, the fetch's ranged read, CRC32C check and
+     * LZ4 decode, its pool) on this process's simulated threads and clock. It consumes steps as a
+     * training loop does: {@code next(timeout)}, check the batch, close it. Paused with its whole
+     * process; restored from the latest checkpoint by closing its reader and opening a new one at
+     * the checkpoint step, as a restarted rank does. Every rank is a RankReader (none is left on a
+     * hand-rolled read path). Each batch is closed before the next {@code next()}, so a fetch never
+     * waits for a pool slab: that wait ({@link io.lakestream.memory.PinnedPool}) is a real one, not
+     * on the env's threads, and would stop the run (the scheduler's watchdog names it).
+     */
     private void reader(SimScheduler.Actor self, int rank) {
-        StreamEnv env = env(self, logGraceMillis / 8);
-        ObjectStore store = store(self, env);
-        ManifestLog log = null;
+        SimThreads threads = readerThreads[rank];
+        StreamEnv env = env(self, logGraceMillis / 8).withThreads(threads);
+        ObjectStore store = new RetryingStore(this.store, readerRetries, env.clock(), self.random());
+        ReaderOptions options = readerOptions[rank];
+        RankReader rr = null;
         long next = 0;
-        while (!finished) {
-            try {
-                if (log == null) {
-                    if (this.store.peek(StreamConfig.KEY) == null) {
-                        sleep(env, 20);
+        try {
+            while (!finished) {
+                try {
+                    if (restoreRequested[rank]) {
+                        restoreRequested[rank] = false;
+                        next = latestCheckpoint;
+                        readerNext[rank] = next;
+                        restores++;
+                        sim.trace(self + " restores from checkpoint step " + next);
+                        if (rr != null) {
+                            rr.close(); // a restarted rank opens the stream afresh
+                            rr = null;
+                        }
                         continue;
                     }
-                    log = ManifestLog.open(store, worldSize, true, env);
-                }
-                if (restoreRequested[rank]) {
-                    restoreRequested[rank] = false;
-                    next = latestCheckpoint;
+                    if (rr == null) {
+                        if (this.store.peek(StreamConfig.KEY) == null) {
+                            sleep(env, 20);
+                            continue;
+                        }
+                        rr = rank < worldSize ? RankReader.open(store, rank, worldSize, next, options, null, env)
+                                : RankReader.openElastic(store, elasticRank, elasticWorldSize, next, options, null, env);
+                    }
+                    long bound = config.maxLagSteps();
+                    ManifestState s = rr.log().state();
+                    if (bound > 0 && s.lagSteps() > bound) {
+                        sim.fail("flow control overshot: version " + s.version() + " has " + s.lagSteps() + " committed steps beyond"
+                                + " the latest checkpoint, max_lag_steps is " + bound);
+                    }
+                    StepBatch b;
+                    try {
+                        b = rr.next(5 + self.random().nextLong(20));
+                    } catch (ReaderTimeoutException notYet) {
+                        readerNext[rank] = next;
+                        continue;
+                    }
+                    try {
+                        if (b.step() != next) {
+                            sim.fail(self + " asked for step " + next + " and got step " + b.step() + ": delivery has a gap or goes"
+                                    + " back");
+                        }
+                        checkStep(self, b, rank);
+                    } finally {
+                        b.close();
+                    }
+                    next = rr.nextStep();
                     readerNext[rank] = next;
-                    restores++;
-                    sim.trace(self + " restores from checkpoint step " + next);
-                    log = null; // a restarted rank opens the stream afresh
-                    continue;
+                } catch (StoreException e) {
+                    if (e.getCause() instanceof NoSuchKeyException) {
+                        sim.fail(self + ": a batch object of step " + next + " or later is gone although the floor is "
+                                + latestCheckpointFloorHint() + " (GC deleted what a reader at or above the floor needs): "
+                                + e.getMessage());
+                    }
+                    // A store failure that outlived the retries stops the reader (its follower's poll or a
+                    // fetch): what a training process does is open a new one at the step it needs next.
+                    sim.trace(self + " reader failed (" + e.getMessage() + "), reopening at step " + next);
+                    reopens++;
+                    if (rr != null) {
+                        rr.close();
+                        rr = null;
+                    }
+                    sleep(env, 5);
+                } catch (BelowFloorException e) {
+                    sim.fail(self + " asked for step " + next + " below the floor although the trainer only checkpoints steps every"
+                            + " reader has read: " + e.getMessage());
                 }
-                ManifestState s = log.refresh();
-                long bound = config.maxLagSteps();
-                if (bound > 0 && s.lagSteps() > bound) {
-                    sim.fail("flow control overshot: version " + s.version() + " has " + s.lagSteps() + " committed steps beyond the"
-                            + " latest checkpoint, max_lag_steps is " + bound);
-                }
-                if (next >= s.committedSteps()) {
-                    readerNext[rank] = next;
-                    sleep(env, 5 + self.random().nextLong(20));
-                    continue;
-                }
-                readStep(self, store, log, next, rank);
-                next++;
-                readerNext[rank] = next;
-                log.forgetBefore(next);
-            } catch (StoreException e) {
-                sleep(env, 5);
-            } catch (BelowFloorException e) {
-                sim.fail(self + " asked for step " + next + " below the floor although the trainer only checkpoints steps every"
-                        + " reader has read: " + e.getMessage());
+            }
+        } finally {
+            if (rr != null && finished) {
+                rr.close(); // its threads end, so the run ends with every actor done
             }
         }
     }
 
-    private void readStep(SimScheduler.Actor self, ObjectStore store, ManifestLog log, long step, int rank) {
-        TgbEntry e = log.entry(step);
-        String batch = e.producer() + "/" + e.epoch() + "-" + e.seq() + " " + e.object();
+    /** Rank r's process name: r0, r1, ..., then the elastic one, e.g. e1of4. */
+    private String readerName(int r) {
+        return r < worldSize ? "r" + r : "e" + elasticRank + "of" + elasticWorldSize;
+    }
+
+    /** The invariants on one delivered batch: same batch and bytes for a step everywhere, every record once. */
+    private void checkStep(SimScheduler.Actor self, StepBatch b, int rank) {
+        long step = b.step();
+        String batch = b.object(); // a fresh key per (producer, epoch, seq): names the batch
+        sim.trace(self + " got step " + step + " " + batch); // in the trace hash: a replay delivers the same, at the same time
         String seen = stepBatch.putIfAbsent(step, batch);
         if (seen != null && !seen.equals(batch)) {
             sim.fail("step " + step + " maps to " + batch + " for " + self + " but to " + seen + " for an earlier reader");
         }
-        ShardEntry sh = e.shards().get(rank);
-        MemorySegment dst = MemorySegment.ofArray(new byte[(int) sh.length()]);
-        try {
-            store.readRange(e.object(), sh.offset(), dst);
-        } catch (NoSuchKeyException gone) {
-            sim.fail(self + ": batch object " + e.object() + " of step " + step + " is gone although the floor is "
-                    + latestCheckpointFloorHint() + " (GC deleted what a reader at or above the floor needs)");
-        }
-        long crc = Crc32c.of(dst);
-        if (crc != sh.crc32c()) {
-            sim.fail(self + ": step " + step + " rank " + rank + " checksum mismatch");
-        }
-        Long prev = shardCrc.putIfAbsent(step * 1024 + rank, crc);
+        // the reader checked the stored shard's CRC32C against the entry; these are the decoded bytes it delivers
+        long crc = Crc32c.of(b.tensorBytes());
+        Long prev = shardCrc.putIfAbsent(step * 1024 + (rank < worldSize ? rank : 512 + elasticRank), crc);
         if (prev != null && prev != crc) {
             sim.fail(self + ": step " + step + " rank " + rank + " read different bytes than before");
         }
+        if (rank >= worldSize) {
+            // the elastic rank's samples are some of the step's: the same records the stream's ranks read at that step
+            Tensor ids = b.tensor("record_id");
+            if (ids != null) {
+                for (long id : ids.toLongArray()) {
+                    Long was = elasticRecordStep.put(id, step);
+                    if (was != null && was != step) {
+                        sim.fail("the elastic reader read record " + id + " at step " + step + " and at step " + was);
+                    }
+                }
+            }
+            return;
+        }
         if (prev == null) {
-            for (TensorBlob.View v : TensorBlob.parse(dst, "step " + step + " rank " + rank)) {
-                if (v.name().equals("record_id")) {
-                    for (long j = 0; j < v.shape()[0]; j++) {
-                        long id = v.data().getAtIndex(ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), j);
-                        Long was = recordStep.putIfAbsent(id, step);
-                        if (was != null) {
-                            sim.fail("record " + id + " was committed twice: at step " + was + " and at step " + step);
-                        }
+            Tensor ids = b.tensor("record_id");
+            if (ids != null) {
+                for (long id : ids.toLongArray()) {
+                    Long was = recordStep.putIfAbsent(id, step);
+                    if (was != null) {
+                        sim.fail("record " + id + " was committed twice: at step " + was + " and at step " + step);
                     }
                 }
             }
@@ -409,13 +511,15 @@ public final class ProtocolSim {
                     startProducer(i, (10 + self.random().nextLong(100)) * MS);
                 }
             } else if (what < 7) {
-                int r = self.random().nextInt(worldSize);
+                int r = self.random().nextInt(readerCount);
                 if (pauses < 6) {
-                    sim.pause(readers[r], (self.random().nextBoolean() ? logGraceMillis * 2 : 100) * MS);
+                    long freeze = (self.random().nextBoolean() ? logGraceMillis * 2 : 100) * MS;
+                    sim.pause(readers[r], freeze);
+                    readerThreads[r].pauseAll(freeze); // SIGSTOP freezes the rank's follower and fetch threads too
                     pauses++;
                 }
             } else if (what < 8 && restores < 4 && latestCheckpoint > 0) {
-                restoreRequested[self.random().nextInt(worldSize)] = true;
+                restoreRequested[self.random().nextInt(readerCount)] = true;
             }
         }
     }
@@ -439,7 +543,7 @@ public final class ProtocolSim {
                 continue;
             }
             boolean caughtUp = true;
-            for (int r = 0; r < worldSize; r++) {
+            for (int r = 0; r < readerCount; r++) {
                 caughtUp &= readerNext[r] >= s.committedSteps() && !restoreRequested[r];
             }
             if (!caughtUp) {
@@ -456,6 +560,12 @@ public final class ProtocolSim {
                 sim.fail("exactly-once violated: " + recordStep.size() + " of " + records + " records were trained on; missing e.g. "
                         + missing);
             }
+            for (Map.Entry<Long, Long> e : new TreeMap<>(elasticRecordStep).entrySet()) {
+                if (!e.getValue().equals(recordStep.get(e.getKey()))) {
+                    sim.fail("the elastic reader read record " + e.getKey() + " at step " + e.getValue() + ", the stream's ranks at step "
+                            + recordStep.get(e.getKey()));
+                }
+            }
             if (stepBatch.size() != finalSteps) {
                 sim.fail("readers saw " + stepBatch.size() + " distinct steps, the log has " + finalSteps);
             }
@@ -466,7 +576,8 @@ public final class ProtocolSim {
 
     /** What each seed runs: the code paths every user gets, on simulated threads ({@link SimThreads}). */
     public static final String CONFIGURATION = "threaded committer, " + ProducerOptions.defaults().writeParallelism()
-            + " writers, background snapshots";
+            + " writers, background snapshots; RankReader with the shared follower and prefetch (dispatcher + fetch threads,"
+            + " CRC32C, LZ4)";
 
     /** {@code scripts/dst}: runs seeds, prints failures with their replay command, ends with "N passed, M failed". */
     public static void main(String[] args) {
@@ -493,6 +604,8 @@ public final class ProtocolSim {
         long steps = 0;
         long crashes = 0;
         long zombies = 0;
+        long restores = 0;
+        long reopens = 0;
         long t0 = System.nanoTime();
         for (long s = from; s < from + seeds; s++) {
             Result r = run(s, trace);
@@ -500,6 +613,8 @@ public final class ProtocolSim {
             steps += r.steps();
             crashes += r.crashes();
             zombies += r.zombies();
+            restores += r.restores();
+            reopens += r.reopens();
             if (r.ok()) {
                 passed++;
                 if (verbose) {
@@ -514,8 +629,9 @@ public final class ProtocolSim {
                 }
             }
         }
-        System.out.printf("dst: seeds %d..%d: %d simulated store operations, %d steps, %d crashes, %d zombies in %.1f s%n", from,
-                from + seeds - 1, ops, steps, crashes, zombies, (System.nanoTime() - t0) / 1e9);
+        System.out.printf("dst: seeds %d..%d: %d simulated store operations, %d steps, %d crashes, %d zombies, %d reader restores,"
+                + " %d reader reopens in %.1f s%n", from, from + seeds - 1, ops, steps, crashes, zombies, restores, reopens,
+                (System.nanoTime() - t0) / 1e9);
         System.out.println(passed + " passed, " + failed + " failed");
         System.exit(failed == 0 ? 0 : 1);
     }

@@ -336,16 +336,19 @@ public final class SimScheduler {
                 if (e == null) {
                     break;
                 }
+                Actor a = e.actor;
+                if (a.done || e.generation != a.generation) {
+                    // ended, or woken early by wake(): this timed resumption is stale. Neither time
+                    // nor the event count moves for it (a worker woken from a long idle wait would
+                    // otherwise stretch the run's simulated time to that wait's end)
+                    continue;
+                }
                 if (e.at > maxSimNanos || events >= maxEvents) {
                     queue.add(e);
                     break;
                 }
                 now = e.at;
                 events++;
-                Actor a = e.actor;
-                if (a.done || e.generation != a.generation) {
-                    continue; // ended, or woken early by wake(): this timed resumption is stale
-                }
                 if (a.thread.getState() == Thread.State.NEW) {
                     a.thread.start();
                 }

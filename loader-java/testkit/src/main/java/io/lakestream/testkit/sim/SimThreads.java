@@ -28,6 +28,8 @@ public final class SimThreads implements Threads {
     private final List<SimScheduler.Actor> actors = new ArrayList<>();
     /** Actors waiting on each condition (only one actor runs at a time: no locking needed). */
     private final Map<Condition, Set<SimScheduler.Actor>> waiters = new IdentityHashMap<>();
+    /** Actors asked to stop waiting ({@link Worker#interrupt}): their next (or current) {@link #await} throws. */
+    private final Set<SimScheduler.Actor> interrupted = new LinkedHashSet<>();
 
     public SimThreads(SimScheduler sim, String process) {
         this.sim = sim;
@@ -45,7 +47,11 @@ public final class SimThreads implements Threads {
 
             @Override
             public void interrupt() {
-                // nothing to interrupt: a simulated worker waits on simulated time and sees its own stop condition
+                // as Thread.interrupt(): a wait on a condition (now or next) throws InterruptedException
+                if (!a.done()) {
+                    interrupted.add(a);
+                    sim.wake(a);
+                }
             }
         };
     }
@@ -76,11 +82,14 @@ public final class SimThreads implements Threads {
     }
 
     @Override
-    public void await(Lock lock, Condition condition, long nanos) {
+    public void await(Lock lock, Condition condition, long nanos) throws InterruptedException {
+        SimScheduler.Actor me = sim.currentActor();
+        if (interrupted.remove(me)) {
+            throw new InterruptedException(me + " interrupted");
+        }
         if (nanos <= 0) {
             return;
         }
-        SimScheduler.Actor me = sim.currentActor();
         Set<SimScheduler.Actor> w = waiters.computeIfAbsent(condition, c -> new LinkedHashSet<>());
         w.add(me);
         lock.unlock();
@@ -89,6 +98,21 @@ public final class SimThreads implements Threads {
         } finally {
             w.remove(me);
             lock(lock);
+        }
+        if (interrupted.remove(me)) {
+            throw new InterruptedException(me + " interrupted");
+        }
+    }
+
+    @Override
+    public void signal(Condition condition) {
+        condition.signal();
+        Set<SimScheduler.Actor> w = waiters.get(condition);
+        if (w != null && !w.isEmpty()) {
+            // the longest waiter, as a condition's queue; it leaves the set, so the next signal wakes another
+            SimScheduler.Actor a = w.iterator().next();
+            w.remove(a);
+            sim.wake(a);
         }
     }
 
