@@ -66,6 +66,7 @@ public final class ManualClock implements Clock {
         }
         sleeps++;
         sleptMillis += millis;
+        notifyAll(); // for awaitSleeps
         if (autoAdvance) {
             advance(millis);
             return;
@@ -73,6 +74,21 @@ public final class ManualClock implements Clock {
         long end = nanos + TimeUnit.MILLISECONDS.toNanos(millis);
         while (nanos < end) {
             wait();
+        }
+    }
+
+    /**
+     * Blocks until {@code n} sleeps have been asked for in all (a thread under test reached its
+     * n-th wait), or throws after {@code timeoutMillis} of real time.
+     */
+    public synchronized void awaitSleeps(long n, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        while (sleeps < n) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new IllegalStateException("no sleep " + n + " within " + timeoutMillis + " ms (" + sleeps + " so far)");
+            }
+            TimeUnit.NANOSECONDS.timedWait(this, left);
         }
     }
 
