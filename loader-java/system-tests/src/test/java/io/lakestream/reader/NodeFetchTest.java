@@ -222,10 +222,10 @@ class NodeFetchTest {
             CompletableFuture<StepBatch> failed = CompletableFuture.supplyAsync(() -> strict.next(1_000_000_000L),
                     runnable -> new Thread(runnable).start());
             // both readers' fetches wait on the clock: one millisecond short of the bound changes nothing
-            awaitSleepers(clock, 2);
+            clock.awaitSleeps(2, 30_000);
             long before = clock.sleeps();
             clock.advance(wait - 1);
-            awaitSleeps(clock, before + 2);
+            clock.awaitSleeps(before + 2, 30_000);
             assertFalse(got.isDone());
             assertFalse(failed.isDone());
             assertEquals(0, lenient.nodeFallbacks());
@@ -240,19 +240,6 @@ class NodeFetchTest {
             ExecutionException e = assertThrows(ExecutionException.class, failed::get);
             assertTrue(e.getCause() instanceof NodeFetchFailedException, String.valueOf(e.getCause()));
             assertTrue(e.getCause().getMessage().contains("published no copy within 5000 ms"), e.getCause().getMessage());
-        }
-    }
-
-    /** Waits (real time, bounded) until at least {@code n} sleeps were asked of the clock. */
-    private static void awaitSleepers(ManualClock clock, long n) {
-        awaitSleeps(clock, n);
-    }
-
-    private static void awaitSleeps(ManualClock clock, long n) {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (clock.sleeps() < n) {
-            assertTrue(System.nanoTime() < deadline, "no reader waited on the clock");
-            LockSupport.parkNanos(100_000);
         }
     }
 
