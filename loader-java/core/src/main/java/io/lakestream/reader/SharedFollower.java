@@ -3,7 +3,9 @@ package io.lakestream.reader;
 import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.store.ChangeWatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
 import io.lakestream.time.Threads;
@@ -74,6 +76,11 @@ public final class SharedFollower {
     private long nextPollNanos; // when the pacing says to look next (while someone waits)
     private boolean stopped;
     private Threads.Worker worker; // null for a driven follower
+    /**
+     * The store's signal of new log files (inotify on a local file system), or null: then the
+     * worker polls at the pacing's rate while someone waits. Set before the worker starts.
+     */
+    private ChangeWatch watch;
 
     private SharedFollower(Key key, ObjectStore first, StreamEnv env) {
         this.key = key;
@@ -106,6 +113,7 @@ public final class SharedFollower {
             sub = f.subscribe(store, startStep, options);
             if (created) {
                 FOLLOWERS.put(key, f);
+                f.watch = f.store.watch(StreamLayout.LOG_PREFIX);
                 f.worker = f.threads.start("lakestream-follow " + key.stream(), f::run);
             }
         } finally {
@@ -231,6 +239,9 @@ public final class SharedFollower {
         } finally {
             REGISTRY.unlock();
         }
+        if (last && watch != null) {
+            watch.close(); // a worker waiting on it looks at once (and finds itself stopped)
+        }
         if (last && worker != null) {
             try {
                 worker.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the worker is gone
@@ -245,9 +256,14 @@ public final class SharedFollower {
         return polls.sum();
     }
 
-    /** The worker: calls {@link #pollOnce} when the pacing says, while some reader waits. */
+    /**
+     * The worker: calls {@link #pollOnce} when the pacing says, while some reader waits; with a
+     * {@link ChangeWatch}, as soon as the store signals a new log file, and otherwise only at
+     * the slow fallback pace (so a waiting reader costs a wake-up per version, not per look).
+     */
     private void run() {
         while (true) {
+            long watchFor = 0; // > 0: wait that long on the store's signal, outside the lock
             threads.lock(lock);
             try {
                 while (true) {
@@ -260,6 +276,10 @@ public final class SharedFollower {
                     }
                     // nobody waits: rest until a reader starts waiting (it signals)
                     long left = waiting == 0 ? WAIT_SLICE_NANOS : Math.min(WAIT_SLICE_NANOS, nextPollNanos - now);
+                    if (waiting > 0 && watching()) {
+                        watchFor = left;
+                        break;
+                    }
                     threads.await(lock, changed, left);
                 }
             } catch (InterruptedException e) {
@@ -267,8 +287,19 @@ public final class SharedFollower {
             } finally {
                 lock.unlock();
             }
+            try {
+                if (watchFor > 0 && !watch.await(watchFor)) {
+                    continue; // no news: look again at the fallback time (or when stopped)
+                }
+            } catch (InterruptedException e) {
+                return;
+            }
             pollOnce(clock.monotonicNanos());
         }
+    }
+
+    private boolean watching() {
+        return watch != null && !watch.broken();
     }
 
     /**
@@ -315,6 +346,9 @@ public final class SharedFollower {
         }
         trim();
         long next = pacing.nextPoll(done, done - now, minPoll, maxPoll);
+        if (watching()) {
+            next = done + maxPoll; // the store signals news: looking on a timer is only the fallback
+        }
         threads.lock(lock);
         try {
             lastPollNanos = done;
@@ -323,7 +357,12 @@ public final class SharedFollower {
                 failure = err;
                 failures++;
             }
-            changed.signalAll();
+            if (err != null || after != before) {
+                // Only news wakes the waiting readers: a look that found nothing new (most of
+                // them, while a reader waits for a slow producer) would wake each waiter just
+                // to sleep again, a futex round trip per reader per look.
+                changed.signalAll();
+            }
         } finally {
             lock.unlock();
         }

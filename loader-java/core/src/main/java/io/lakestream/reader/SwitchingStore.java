@@ -1,5 +1,6 @@
 package io.lakestream.reader;
 
+import io.lakestream.store.ChangeWatch;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import java.lang.foreign.MemorySegment;
@@ -75,6 +76,11 @@ final class SwitchingStore implements ObjectStore {
     @Override
     public List<ObjectInfo> list(String prefix, String startAfter, int limit) {
         return target.list(prefix, startAfter, limit);
+    }
+
+    @Override
+    public ChangeWatch watch(String prefix) {
+        return target.watch(prefix);
     }
 
     @Override

@@ -115,6 +115,15 @@ public final class FileStore implements ObjectStore {
         }
     }
 
+    /** inotify on a local file system ({@link FileWatch}); null on a shared one, where another host's writes raise no event. */
+    @Override
+    public ChangeWatch watch(String prefix) {
+        if (!prefix.endsWith("/")) {
+            throw new IllegalArgumentException("watch prefix must name a directory (end in '/'): '" + prefix + "'");
+        }
+        return FileWatch.open(path(prefix.substring(0, prefix.length() - 1)));
+    }
+
     @Override
     public void readRange(String key, long offset, MemorySegment dst) {
         Path p = path(key);

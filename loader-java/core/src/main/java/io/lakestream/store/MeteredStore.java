@@ -173,6 +173,11 @@ public final class MeteredStore implements ObjectStore {
     }
 
     @Override
+    public ChangeWatch watch(String prefix) {
+        return inner.watch(prefix); // a signal, not a request: nothing to retry or meter
+    }
+
+    @Override
     public void close() {
         inner.close();
     }

@@ -93,6 +93,15 @@ public interface ObjectStore extends AutoCloseable {
      */
     List<ObjectInfo> list(String prefix, String startAfter, int limit);
 
+    /**
+     * A signal that objects appeared under {@code prefix} (a directory-like prefix ending in '/'),
+     * for a follower that would otherwise poll; null where this store has none (the default),
+     * and the caller polls. The caller owns and closes it. A signal is a hint (see {@link ChangeWatch}).
+     */
+    default ChangeWatch watch(String prefix) {
+        return null;
+    }
+
     @Override
     void close();
 }

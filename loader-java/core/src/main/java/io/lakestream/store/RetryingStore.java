@@ -143,6 +143,11 @@ public final class RetryingStore implements ObjectStore {
     }
 
     @Override
+    public ChangeWatch watch(String prefix) {
+        return inner.watch(prefix); // a signal, not a request: nothing to retry or meter
+    }
+
+    @Override
     public void close() {
         inner.close();
     }

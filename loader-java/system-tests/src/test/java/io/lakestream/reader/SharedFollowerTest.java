@@ -117,7 +117,8 @@ class SharedFollowerTest {
         produce(fs, "p", 8, 0); // 2 steps
         ManualClock clock = new ManualClock(1_000_000);
         StreamEnv env = new StreamEnv(clock, FailPoints.none());
-        try (RankReader r = RankReader.open(fs, 0, W, 2, ReaderOptions.defaults(), null, env)) {
+        // Through a store that passes on no change signal (a CountingStore): the pacing alone decides.
+        try (RankReader r = RankReader.open(new CountingStore(fs), 0, W, 2, ReaderOptions.defaults(), null, env)) {
             SharedFollower f = r.follower();
             produce(fs, "q", 4, 0); // step 2, after the reader's look
             // The dispatcher waits for step 2; the follower looked at open time and the clock has
@@ -129,6 +130,36 @@ class SharedFollowerTest {
             assertEquals(opened + MS, f.nextPollNanos());
             clock.advance(1);
             try (StepBatch b = r.next(60_000)) { // the deadline is on the manual clock too
+                assertEquals(2, b.step());
+                assertTrue(b.object().contains("/q/"), b.object());
+            }
+        }
+    }
+
+    /**
+     * On a local file system the store signals new log files (inotify): a reader waiting for a
+     * producer that is silent costs a look per fallback interval (max poll, 100 ms), not one
+     * per min poll (1 ms), and the commit still wakes it at once. The sleep is the silent
+     * producer, not a synchronisation: the bound is relative to the time that passed.
+     */
+    @Test
+    void onALocalFileStoreAWaitingReaderIsWokenByTheCommitNotByATimer() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 8, 0); // 2 steps
+        try (RankReader r = RankReader.open(fs, 0, W, 2, ReaderOptions.defaults().withPrefetch(1))) {
+            SharedFollower f = r.follower();
+            while (f.waiting() == 0) {
+                Thread.onSpinWait(); // the dispatcher starts waiting for step 2
+            }
+            long polls = f.polls();
+            long t0 = System.nanoTime();
+            Thread.sleep(300);
+            long idle = f.polls() - polls;
+            long elapsedMs = (System.nanoTime() - t0) / MS;
+            assertTrue(idle <= 2 + elapsedMs / 100, idle + " looks in " + elapsedMs + " ms of silence (1 ms pacing: ~"
+                    + elapsedMs + ")");
+            produce(fs, "q", 4, 0); // step 2
+            try (StepBatch b = r.next(20_000)) {
                 assertEquals(2, b.step());
                 assertTrue(b.object().contains("/q/"), b.object());
             }
