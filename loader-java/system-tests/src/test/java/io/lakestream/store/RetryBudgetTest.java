@@ -78,10 +78,10 @@ class RetryBudgetTest {
 
         // the same through a rank reader's dispatcher: waiting at the head, then the store dies
         try (RankReader r = RankReader.open(f.store(), 0, W, 4, ReaderOptions.defaults(), null, f.env())) {
-            long until = System.currentTimeMillis() + 30_000;
-            while (f.clock().sleeps() == 0 && System.currentTimeMillis() < until) {
-                Thread.sleep(5); // until it found step 4 uncommitted and waits to poll again
-            }
+            // No need to wait for the dispatcher to reach step 4: the protocol clock has not moved
+            // since the follower's opening load, so it cannot have looked again (its next look is
+            // the min poll interval after that load); the first look it makes is the one the
+            // advance below allows, on the failing wire, whether the dispatcher waits yet or not.
             f.wire().failBefore(1.0);
             f.counted().reset();
             f.clock().advance(1_000); // its next poll
