@@ -73,11 +73,22 @@ def find_jars(java_home: str):
                    % (os.path.join(PACKAGED_JARS, JAR_NAME), JAR_NAME))
 
 
-def ensure_jvm(default_opts=()):
+# JVM options of every process that is not a producing host (a trainer, a tool) when lakestream
+# starts its JVM there. The Java work of a rank is orchestration around native copies (file reads,
+# CRC32C and LZ4 are intrinsics or native either way), so C1 code is fast enough, while C2's
+# compiler threads took 1-2 ms CPU per step on the trainer's CPUs for the first minutes of a run
+# (examples/colocated_vs_lakestream.py, thread table). LAKESTREAM_JAVA_OPTS overrides.
+TRAINER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1",)
+
+
+def ensure_jvm(default_opts=None):
     """Starts the JVM once per process; returns the jpype module.
 
-    ``default_opts``: JVM options for this process's role, used only if this call starts the JVM;
-    ``LAKESTREAM_JAVA_OPTS`` comes after them (the last of a repeated -XX option wins)."""
+    ``default_opts``: JVM options for this process's role (None: a trainer's,
+    ``TRAINER_JAVA_OPTS``), used only if this call starts the JVM; ``LAKESTREAM_JAVA_OPTS`` comes
+    after them (the last of a repeated -XX option wins)."""
+    if default_opts is None:
+        default_opts = TRAINER_JAVA_OPTS
     global _started_pid, jar_origin
     import jpype
     if jpype.isJVMStarted():
