@@ -25,7 +25,12 @@ import java.util.concurrent.TimeUnit;
 final class FileWatch implements ChangeWatch {
     /** File system types (as {@link java.nio.file.FileStore#type} names them) whose every change is local. */
     private static final Set<String> LOCAL = Set.of("ext2", "ext3", "ext4", "xfs", "btrfs", "tmpfs", "overlay", "zfs",
-            "f2fs", "ramfs", "apfs");
+            "f2fs", "ramfs");
+    /**
+     * Only Linux's WatchService is the kernel's (inotify); elsewhere the JDK may scan the
+     * directory every couple of seconds, later than the follower's own fallback look.
+     */
+    private static final boolean KERNEL_EVENTS = System.getProperty("os.name", "").startsWith("Linux");
 
     private final WatchService service;
     private final WatchKey key;
@@ -39,7 +44,7 @@ final class FileWatch implements ChangeWatch {
     /** A watch of {@code dir}, or null where events would not be complete (not a local file system, or no such directory). */
     static FileWatch open(Path dir) {
         try {
-            if (!Files.isDirectory(dir) || !local(Files.getFileStore(dir).type())) {
+            if (!KERNEL_EVENTS || !Files.isDirectory(dir) || !local(Files.getFileStore(dir).type())) {
                 return null;
             }
             WatchService s = FileSystems.getDefault().newWatchService();
