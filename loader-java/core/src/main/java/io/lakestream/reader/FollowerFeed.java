@@ -6,24 +6,45 @@ import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectStore;
 
-/** The default feed: a subscription to the process's {@link SharedFollower} of the stream. */
+/**
+ * The default feed: a subscription to a {@link SharedFollower}, either its handle's (shared with
+ * the handle's other readers) or one of its own that it closes after the subscription.
+ */
 final class FollowerFeed implements StepFeed {
     private final SharedFollower.Subscription sub;
+    /** The follower this feed closes (a reader opened without a handle), or null (the handle's). */
+    private final SharedFollower owned;
 
-    FollowerFeed(SharedFollower.Subscription sub) {
+    private FollowerFeed(SharedFollower.Subscription sub, SharedFollower owned) {
         this.sub = sub;
+        this.owned = owned;
     }
 
     /**
-     * Subscribes a reader of {@code worldSize} ranks starting at {@code startStep} to the process's
-     * follower of {@code store}'s stream, checking the world size (unless {@code elastic}), then
-     * that the start step is not below the retention floor; the subscription is closed if a check fails.
+     * A feed with a follower of its own of {@code store}'s stream (a reader opened without a
+     * handle), for a reader of {@code worldSize} ranks starting at {@code startStep}; checked as
+     * {@link #check}. The feed closes the follower; the caller keeps the store open until then.
      */
     static FollowerFeed open(ObjectStore store, StreamEnv env, int worldSize, long startStep, ReaderOptions options,
                              boolean elastic) {
-        SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
+        SharedFollower f = SharedFollower.start(store, env); // fresh: its load is the current log
         try {
-            FollowerFeed feed = new FollowerFeed(sub);
+            return check(f.subscribe(startStep, options), f, worldSize, startStep, elastic);
+        } catch (RuntimeException | Error e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /**
+     * Checks the world size (unless {@code elastic}), then that the start step is not below the
+     * retention floor; on failure closes the subscription (not {@code owned}: the caller does).
+     */
+    static FollowerFeed check(SharedFollower.Subscription sub, SharedFollower owned, int worldSize, long startStep,
+                              boolean elastic) {
+        try {
+            FollowerFeed feed = new FollowerFeed(sub, owned);
+            ObjectStore store = sub.follower().store();
             RankReader.checkWorldSize(store, worldSize, elastic, feed); // before the floor, as always
             ManifestState st = sub.log().state();
             if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
@@ -79,5 +100,8 @@ final class FollowerFeed implements StepFeed {
     @Override
     public void close() {
         sub.close();
+        if (owned != null) {
+            owned.close();
+        }
     }
 }

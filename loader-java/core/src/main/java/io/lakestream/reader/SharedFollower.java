@@ -8,35 +8,33 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
 import io.lakestream.time.Threads;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One follower of a stream's manifest log per process, shared by every {@link RankReader} of
- * that stream in the JVM (keyed by the store's location and the environment): one thread polls
- * the log for all of them, so N ranks of a process cost the store the GETs of one.
+ * One follower of a stream's manifest log, shared by every {@link RankReader} (and job leader)
+ * opened from one {@link io.lakestream.Lakestream} handle: one thread polls the log for all of
+ * them, so N ranks of a process cost the store the GETs of one. A reader opened without a handle
+ * ({@code RankReader.open(store, ...)}) gets a follower of its own, which it closes.
  *
  * <p>Polling happens only while some reader waits for a step that is not committed yet, every
  * {@code max(minPollMillis, last GET's latency)}: a new version is seen within about one poll
  * interval plus one GET, never a 100 ms backoff later. When nobody waits (the readers are busy
- * with data they have) the follower does not touch the store at all; a reader that starts
- * waiting wakes it at once. After a silence of more than four times the usual interval between
- * versions (at least a second: the producers stalled) the interval doubles per poll up to
+ * with data they have, or there are none) the follower does not touch the store at all; a reader
+ * that starts waiting wakes it at once. After a silence of more than four times the usual interval
+ * between versions (at least a second: the producers stalled) the interval doubles per poll up to
  * {@code maxPollMillis}, so a stalled stream is not hammered.
  *
  * <p>The shared log's tail (the entries of recent steps) is trimmed below the slowest reader in
  * chunks, bounding its memory; a reader that joins below the trimmed tail makes the follower
- * reload the log. The follower reads through the store of any reader subscribed to it, switching
- * when that reader leaves (each reader's store may be closed right after its reader): a
- * {@link SwitchingStore}. When to look is {@link FollowerPacing}'s call. Every time it reads is the
- * env's clock.
+ * reload the log. The follower reads through its owner's store, which outlives it (the handle
+ * closes the follower before the store). When to look is {@link FollowerPacing}'s call. Every
+ * time it reads is the env's clock.
  */
-public final class SharedFollower {
+public final class SharedFollower implements AutoCloseable {
     /** Tail entries dropped at a time (each trim copies the remaining tail once). */
     private static final long TRIM_CHUNK = 256;
     /**
@@ -44,18 +42,11 @@ public final class SharedFollower {
      * that a test moves by hand is noticed (real waits end at the signal or this slice).
      */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long {@link #close} waits for the worker to finish a poll in flight. */
+    private static final long JOIN_MILLIS = TimeUnit.SECONDS.toMillis(10);
 
-    private record Key(String stream, StreamEnv env) {}
-
-    private static final Map<Key, SharedFollower> FOLLOWERS = new HashMap<>(); // guarded by REGISTRY
-    /**
-     * Guards {@link #FOLLOWERS}; held across the first load of a new follower's log (store I/O), so
-     * it is taken through the env's {@link Threads} (a simulated process waits for it on simulated time).
-     */
-    private static final ReentrantLock REGISTRY = new ReentrantLock();
-
-    private final Key key;
-    private final SwitchingStore store;
+    private final ObjectStore store;
+    private final StreamEnv env;
     private final Clock clock;
     private final Threads threads;
     /** Held across a refresh (store I/O): taken through {@link Threads#lock}. */
@@ -75,9 +66,9 @@ public final class SharedFollower {
     private boolean stopped;
     private Threads.Worker worker; // null for a driven follower
 
-    private SharedFollower(Key key, ObjectStore first, StreamEnv env) {
-        this.key = key;
-        this.store = new SwitchingStore(first);
+    private SharedFollower(ObjectStore store, StreamEnv env) {
+        this.store = store;
+        this.env = env;
         this.clock = env.clock();
         this.threads = env.threads();
         this.log = ManifestLog.open(store, true, env);
@@ -87,34 +78,59 @@ public final class SharedFollower {
     }
 
     /**
-     * Subscribes a reader that starts at {@code startStep} to the follower of {@code store}'s
-     * stream, creating it on first use. The follower's state is refreshed before this returns,
-     * so the caller's checks (world size, floor) see the current log.
+     * Loads {@code store}'s log and starts the follower's worker (through the env's
+     * {@link Threads}); it polls while some subscriber waits, until {@link #close}. The caller
+     * owns the follower and keeps {@code store} open until the follower is closed.
      */
-    static Subscription subscribe(ObjectStore store, StreamEnv env, long startStep, ReaderOptions options) {
-        Key key = new Key(store.describe(), env);
-        SharedFollower f;
-        Subscription sub;
-        boolean created;
-        env.threads().lock(REGISTRY);
+    public static SharedFollower start(ObjectStore store, StreamEnv env) {
+        SharedFollower f = new SharedFollower(store, env);
+        f.worker = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        return f;
+    }
+
+    /**
+     * A follower of {@code store}'s stream with no worker: its owner calls {@link #pollOnce}
+     * when it says (a simulation's actor, a test on a manual clock). Readers subscribe with
+     * {@link #subscribe(long, ReaderOptions)}.
+     */
+    public static SharedFollower driven(ObjectStore store, StreamEnv env) {
+        return new SharedFollower(store, env);
+    }
+
+    /** The store the follower reads (its owner's). */
+    public ObjectStore store() {
+        return store;
+    }
+
+    /** The environment the follower waits and polls on. */
+    public StreamEnv env() {
+        return env;
+    }
+
+    /** Subscribes a reader starting at {@code startStep}. */
+    public Subscription subscribe(long startStep, ReaderOptions options) {
+        Subscription sub = new Subscription(this, startStep, options);
+        threads.lock(lock);
         try {
-            f = FOLLOWERS.get(key);
-            created = f == null;
-            if (created) {
-                f = new SharedFollower(key, store, env);
+            if (stopped) {
+                throw new IllegalStateException("the follower of " + store.describe() + " is closed");
             }
-            sub = f.subscribe(store, startStep, options);
-            if (created) {
-                FOLLOWERS.put(key, f);
-                f.worker = f.threads.start("lakestream-follow " + key.stream(), f::run);
-            }
+            subscribers.add(sub);
         } finally {
-            REGISTRY.unlock();
+            lock.unlock();
         }
+        return sub;
+    }
+
+    /**
+     * Subscribes a reader that joins a follower others may have followed for a while: its state
+     * is refreshed before this returns (reloaded if {@code startStep} lies in the trimmed part of
+     * the tail), so the caller's checks (world size, floor) see the current log.
+     */
+    Subscription join(long startStep, ReaderOptions options) {
+        Subscription sub = subscribe(startStep, options);
         try {
-            if (!created) {
-                f.catchUp(startStep);
-            }
+            catchUp(startStep);
         } catch (RuntimeException e) {
             sub.close();
             throw e;
@@ -123,28 +139,15 @@ public final class SharedFollower {
     }
 
     /**
-     * A follower of {@code store}'s stream with no worker and outside the process's registry:
-     * its owner calls {@link #pollOnce} when it says (a simulation's actor, a test on a manual
-     * clock). Readers subscribe with {@link #subscribe(long, ReaderOptions)}.
+     * A reader's feed from this follower: a subscription of a reader of {@code worldSize} ranks
+     * starting at {@code startStep}, checked for the world size (unless {@code elastic}) and the
+     * retention floor. Closing the feed ends the subscription, never the follower.
+     *
+     * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
+     * @throws io.lakestream.log.BelowFloorException         if {@code startStep} was reclaimed
      */
-    public static SharedFollower driven(ObjectStore store, StreamEnv env) {
-        return new SharedFollower(new Key(store.describe(), env), store, env);
-    }
-
-    /** Subscribes a reader starting at {@code startStep} (reading through the follower's first store). */
-    public Subscription subscribe(long startStep, ReaderOptions options) {
-        return subscribe(store.target(), startStep, options);
-    }
-
-    private Subscription subscribe(ObjectStore s, long startStep, ReaderOptions options) {
-        Subscription sub = new Subscription(this, s, startStep, options);
-        threads.lock(lock);
-        try {
-            subscribers.add(sub);
-        } finally {
-            lock.unlock();
-        }
-        return sub;
+    StepFeed feed(int worldSize, long startStep, ReaderOptions options, boolean elastic) {
+        return FollowerFeed.check(join(startStep, options), null, worldSize, startStep, elastic);
     }
 
     /** The log as the follower last saw it. */
@@ -181,7 +184,7 @@ public final class SharedFollower {
         try {
             ManifestState s = log.state();
             if (startStep < s.tailFirstStep() && startStep >= s.indexedSteps()) {
-                log = ManifestLog.open(store, true, key.env()); // that step's entry was forgotten: load it again
+                log = ManifestLog.open(store, true, env); // that step's entry was forgotten: load it again
             } else {
                 log.refresh();
             }
@@ -198,42 +201,33 @@ public final class SharedFollower {
     }
 
     private void remove(Subscription sub) {
-        boolean last;
-        threads.lock(REGISTRY);
+        threads.lock(lock);
         try {
-            threads.lock(lock);
-            try {
-                subscribers.remove(sub);
-                last = subscribers.isEmpty();
-                if (last) {
-                    stopped = true;
-                    changed.signalAll();
-                    FOLLOWERS.remove(key, this);
-                }
-            } finally {
-                lock.unlock();
-            }
-            if (!last && store.target() == sub.store) {
-                // The leaving reader's store may be closed right after: read through another
-                // reader's, once a refresh in flight on it is done.
-                threads.lock(refreshLock);
-                try {
-                    threads.lock(lock);
-                    try {
-                        store.switchTo(subscribers.get(0).store);
-                    } finally {
-                        lock.unlock();
-                    }
-                } finally {
-                    refreshLock.unlock();
-                }
-            }
+            subscribers.remove(sub);
         } finally {
-            REGISTRY.unlock();
+            lock.unlock();
         }
-        if (last && worker != null) {
+    }
+
+    /**
+     * Stops the worker and waits for a poll in flight (so the owner may close the store next);
+     * subscribers still waiting then fail. Idempotent.
+     */
+    @Override
+    public void close() {
+        threads.lock(lock);
+        try {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (worker != null) {
             try {
-                worker.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the worker is gone
+                worker.join(JOIN_MILLIS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -353,15 +347,13 @@ public final class SharedFollower {
      */
     public static final class Subscription implements AutoCloseable {
         private final SharedFollower follower;
-        private final ObjectStore store;
         private final long minPollNanos;
         private final long maxPollNanos;
         private volatile long position;
         private boolean closed;
 
-        private Subscription(SharedFollower follower, ObjectStore store, long position, ReaderOptions options) {
+        private Subscription(SharedFollower follower, long position, ReaderOptions options) {
             this.follower = follower;
-            this.store = store;
             this.position = position;
             this.minPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, options.minPollMillis()));
             this.maxPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(options.minPollMillis(), options.maxPollMillis()));
@@ -394,6 +386,7 @@ public final class SharedFollower {
          *
          * @throws RuntimeException a store failure of the follower's poll during the wait (that
          *                          outlived the store's retries)
+         * @throws IllegalStateException if the follower was closed
          */
         public ManifestState await(long step, long maxWaitNanos) throws InterruptedException {
             SharedFollower f = follower;
@@ -421,6 +414,9 @@ public final class SharedFollower {
                         }
                         if (f.failures != seenFailures) {
                             throw f.failure;
+                        }
+                        if (f.stopped) { // its owner closed it (a handle closed under its readers)
+                            throw new IllegalStateException("the follower of " + f.store.describe() + " is closed");
                         }
                         long left = deadline - f.clock.monotonicNanos();
                         if (left <= 0) {
