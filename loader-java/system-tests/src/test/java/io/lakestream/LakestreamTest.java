@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.fail.FailPoints;
+import io.lakestream.producer.TgbProducer;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.SharedFollower;
@@ -14,6 +16,7 @@ import io.lakestream.reader.StepBatch;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import io.lakestream.time.Threads;
 import java.nio.file.Path;
@@ -26,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One handle per open stream: its readers share its one follower, two handles are independent,
- * closing it stops the follower and closes the store only if it opened it, and a reader leaving
- * does not disturb the handle's other readers.
+ * closing it stops the follower and closes the store only if it opened it, a reader leaving does
+ * not disturb the handle's other readers, and the rest of the API opens from it with its env.
  */
 class LakestreamTest {
     static final int W = 2;
@@ -137,6 +140,41 @@ class LakestreamTest {
             stream.close();
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> r.next(20_000));
             assertTrue(e.getMessage().contains("closed"), e.getMessage());
+        }
+    }
+
+    @Test
+    void producersCheckpointsGcAndLineageOpenFromTheHandle() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        try (Lakestream stream = Lakestream.open(fs, StreamEnv.defaults())) {
+            try (TgbProducer p = stream.producer("p", Streams.config(W), Streams.opts())) {
+                Streams.produceWith(p, W, 1, new SyntheticSource(W * 3, 3, 0, 1, 8), -1);
+            }
+            assertEquals(3, stream.log(true).state().committedSteps());
+            stream.recordCheckpoint(2, "ck");
+            assertEquals(2, stream.log(true).state().latestCheckpoint().step());
+            assertEquals("p", stream.blame(1, -1).producer());
+            assertFalse(stream.find(0).hits().isEmpty(), "record 0 was trained at step 0");
+            assertEquals(2, stream.garbageCollector().run(true).floor(), "the checkpoint is the floor");
+        }
+        assertFalse(fs.list("", null, 1).isEmpty(), "the given store is still usable");
+    }
+
+    /** A driven handle's follower has no worker: the reader learns of a new step when the owner polls. */
+    @Test
+    void aDrivenHandleLooksAtTheLogOnlyWhenItsOwnerPolls() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 1);
+        ManualClock clock = new ManualClock(1_000_000);
+        try (Lakestream stream = Lakestream.driven(fs, new StreamEnv(clock, FailPoints.none()));
+             RankReader r = stream.reader(0, W, 0, ReaderOptions.defaults())) {
+            read(r, 0, 1);
+            produce(fs, "q", 1); // step 1
+            SharedFollower f = stream.follower();
+            assertEquals(1, f.log().state().committedSteps(), "nobody polled: the follower has not seen step 1");
+            f.pollOnce(clock.monotonicNanos());
+            assertEquals(2, f.log().state().committedSteps());
+            read(r, 1, 2);
         }
     }
 
