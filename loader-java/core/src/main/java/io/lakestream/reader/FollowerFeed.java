@@ -37,10 +37,18 @@ final class FollowerFeed implements StepFeed {
     }
 
     /**
+     * A feed from {@code follower}, its owner's (a handle's), shared with the owner's other
+     * readers; checked as {@link #check}. Closing the feed ends its subscription, never the follower.
+     */
+    static FollowerFeed shared(SharedFollower follower, int worldSize, long startStep, ReaderOptions options, boolean elastic) {
+        return check(follower.join(startStep, options), null, worldSize, startStep, elastic);
+    }
+
+    /**
      * Checks the world size (unless {@code elastic}), then that the start step is not below the
      * retention floor; on failure closes the subscription (not {@code owned}: the caller does).
      */
-    static FollowerFeed check(SharedFollower.Subscription sub, SharedFollower owned, int worldSize, long startStep,
+    private static FollowerFeed check(SharedFollower.Subscription sub, SharedFollower owned, int worldSize, long startStep,
                               boolean elastic) {
         try {
             FollowerFeed feed = new FollowerFeed(sub, owned);

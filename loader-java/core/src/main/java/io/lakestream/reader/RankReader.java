@@ -183,7 +183,7 @@ public final class RankReader implements AutoCloseable {
     public static RankReader open(SharedFollower follower, int rank, int worldSize, long startStep, ReaderOptions options,
                                   PinnedPool pool, boolean elastic, NodeFetch node) {
         checkArgs(rank, worldSize, startStep);
-        StepFeed feed = follower.feed(worldSize, startStep, options, elastic && node == null);
+        StepFeed feed = FollowerFeed.shared(follower, worldSize, startStep, options, elastic && node == null);
         if (node != null) {
             return open(follower.store(), rank, worldSize, startStep, options, pool, follower.env(), feed, node);
         }

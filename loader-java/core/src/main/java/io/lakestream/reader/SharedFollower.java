@@ -84,7 +84,13 @@ public final class SharedFollower implements AutoCloseable {
      */
     public static SharedFollower start(ObjectStore store, StreamEnv env) {
         SharedFollower f = new SharedFollower(store, env);
-        f.worker = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        Threads.Worker w = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        f.threads.lock(f.lock);
+        try {
+            f.worker = w;
+        } finally {
+            f.lock.unlock();
+        }
         return f;
     }
 
@@ -136,18 +142,6 @@ public final class SharedFollower implements AutoCloseable {
             throw e;
         }
         return sub;
-    }
-
-    /**
-     * A reader's feed from this follower: a subscription of a reader of {@code worldSize} ranks
-     * starting at {@code startStep}, checked for the world size (unless {@code elastic}) and the
-     * retention floor. Closing the feed ends the subscription, never the follower.
-     *
-     * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
-     * @throws io.lakestream.log.BelowFloorException         if {@code startStep} was reclaimed
-     */
-    StepFeed feed(int worldSize, long startStep, ReaderOptions options, boolean elastic) {
-        return FollowerFeed.check(join(startStep, options), null, worldSize, startStep, elastic);
     }
 
     /** The log as the follower last saw it. */
@@ -215,19 +209,21 @@ public final class SharedFollower implements AutoCloseable {
      */
     @Override
     public void close() {
+        Threads.Worker w;
         threads.lock(lock);
         try {
             if (stopped) {
                 return;
             }
             stopped = true;
+            w = worker;
             changed.signalAll();
         } finally {
             lock.unlock();
         }
-        if (worker != null) {
+        if (w != null) {
             try {
-                worker.join(JOIN_MILLIS);
+                w.join(JOIN_MILLIS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
