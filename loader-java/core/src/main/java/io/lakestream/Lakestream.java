@@ -119,6 +119,11 @@ public final class Lakestream implements AutoCloseable {
     }
 
     /** An elastic reader (see {@link RankReader#openElastic(ObjectStore, int, int, long, ReaderOptions)}). */
+    public RankReader elasticReader(int rank, int worldSize, long startStep, ReaderOptions options) {
+        return elasticReader(rank, worldSize, startStep, options, null);
+    }
+
+    /** As {@link #elasticReader(int, int, long, ReaderOptions)}, lending from {@code pool} (null: a private pool). */
     public RankReader elasticReader(int rank, int worldSize, long startStep, ReaderOptions options, PinnedPool pool) {
         return RankReader.open(follower(), rank, worldSize, startStep, options, pool, true, null);
     }

@@ -66,8 +66,6 @@ class LakestreamTest {
             read(a, 3, 5);
             read(b, 3, 5);
             assertTrue(f.polls() > 0, "the follower polled while the readers waited");
-            assertEquals(f.polls(), a.logPolls());
-            assertEquals(f.polls(), b.logPolls());
         }
     }
 

@@ -78,7 +78,7 @@ public final class PyReader implements AutoCloseable {
     public static PyReader open(Lakestream stream, int rank, int worldSize, long startStep, int prefetch, int stepStride,
                                 boolean elastic) {
         ReaderOptions o = options(prefetch, stepStride);
-        return new PyReader(elastic ? stream.elasticReader(rank, worldSize, startStep, o, null)
+        return new PyReader(elastic ? stream.elasticReader(rank, worldSize, startStep, o)
                 : stream.reader(rank, worldSize, startStep, o));
     }
 

@@ -175,6 +175,11 @@ public final class JobFeed {
             return next;
         }
 
+        /** The follower this leader reads (diagnostics): its handle's, shared with the leader's own reader. */
+        public SharedFollower follower() {
+            return sub.follower();
+        }
+
         /** Log reads of the follower this leader shares. */
         public long polls() {
             return sub.follower().polls();

@@ -324,7 +324,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 return finish();
             }
             try {
-                RankReader r = slot.reader(() -> elastic ? stream.elasticReader(rank, worldSize, nextStep, options, null)
+                RankReader r = slot.reader(() -> elastic ? stream.elasticReader(rank, worldSize, nextStep, options)
                         : stream.reader(rank, worldSize, nextStep, options));
                 StepBatch b = r.next(timeoutMillis);
                 if (!slot.hold(b)) {

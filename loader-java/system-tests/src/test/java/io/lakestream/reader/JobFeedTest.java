@@ -85,7 +85,7 @@ class JobFeedTest {
                              JobFeed.Leader lead = stream.jobLeader(0, ReaderOptions.defaults());
                              RankReader reader = stream.reader(0, W, 0, ReaderOptions.defaults())) {
                             assertSame(stream.follower(), reader.follower());
-                            assertEquals(stream.follower().polls(), lead.polls());
+                            assertSame(stream.follower(), lead.follower());
                             Thread pump = new Thread(() -> {
                                 try {
                                     JobFeed.pump(lead, null, ex.leader(), 8);
