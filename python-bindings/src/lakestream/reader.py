@@ -203,7 +203,8 @@ class Reader:
 
     @property
     def log_polls(self) -> int:
-        """Log reads of this process's follower of the stream (0 for a reader fed by the job's leader)."""
+        """Log reads of the follower this process's readers of the stream share (0 for a reader fed by the job's
+        leader)."""
         return int(self._reader.logPolls())
 
     def committed_steps(self) -> int:
