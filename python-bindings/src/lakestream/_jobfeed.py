@@ -83,12 +83,10 @@ class JobFollower:
                              node=node)
         if self.is_leader:
             try:
-                JF = _jvm.jclass("io.lakestream.reader.JobFeed")
                 RO = _jvm.jclass("io.lakestream.reader.ReaderOptions")
-                env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
                 with java_errors("stream '%s': cannot lead the job's log follower" % uri):
-                    # shares this process's follower with the leader's own reader: no extra log reads
-                    self._leader = JF.Leader.open(self.reader._store, int(start_step), RO.defaults(), env)
+                    # from the leader's reader's handle: shares its follower, no extra log reads
+                    self._leader = self.reader._stream.jobLeader(int(start_step), RO.defaults())
             except BaseException:
                 self.reader.close()
                 raise

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import threading
 import time
 
 from . import _jvm
@@ -20,6 +22,44 @@ def _open_store(uri: str, create: bool):
         raise TypeError("lakestream: stream URI must be a str, got %s" % type(uri).__name__)
     with java_errors("cannot open stream '%s'" % uri, uri_open=True):
         return ObjectStores.open(uri, create)
+
+
+# One Java ``Lakestream`` handle per stream URI in this process, shared by the process's Readers of
+# that stream (so its ranks cost the store the log GETs of one follower) and closed when the last of
+# them closes: an owner with a lifecycle, counted per URI, not a cache that outlives its readers.
+# Keyed by process id too: a forked child never uses or closes its parent's handles.
+_streams_lock = threading.Lock()
+_streams = {}  # (pid, uri) -> [Java Lakestream, readers holding it]
+
+
+def _acquire_stream(uri: str):
+    """The process's handle of ``uri``, opened (store and all) by its first reader."""
+    if not isinstance(uri, str):
+        raise TypeError("lakestream: stream URI must be a str, got %s" % type(uri).__name__)
+    key = (os.getpid(), uri)
+    with _streams_lock:
+        held = _streams.get(key)
+        if held is None:
+            Lakestream = _jvm.jclass("io.lakestream.Lakestream")
+            env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
+            with java_errors("cannot open stream '%s'" % uri, uri_open=True):
+                held = _streams[key] = [Lakestream.open(uri, env), 0]
+        held[1] += 1
+        return held[0]
+
+
+def _release_stream(uri: str, stream):
+    """A reader is done with ``stream``: the last one closes it (its follower, then its store)."""
+    key = (os.getpid(), uri)
+    with _streams_lock:
+        held = _streams.get(key)
+        if held is None or held[0] is not stream:
+            return
+        held[1] -= 1
+        if held[1] > 0:
+            return
+        del _streams[key]
+    stream.close()
 
 
 class Batch:
@@ -94,7 +134,8 @@ class Reader:
         deadline = time.monotonic() + max(0.0, float(wait_for_stream_s))
         while True:
             try:
-                self._store = _open_store(uri, False)
+                self._stream = _acquire_stream(uri)  # shared with this process's other readers of uri
+                self._store = self._stream.store()
                 break
             except StreamNotFoundError:
                 if time.monotonic() >= deadline:
@@ -106,20 +147,19 @@ class Reader:
                     with java_errors("cannot read stream '%s' as rank %s of %s" % (uri, rank, world_size)):
                         if fed:
                             # learns committed steps from the job's leader, not the log (one GET of the config)
-                            env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
-                            self.feed = _jvm.jclass("io.lakestream.reader.JobFeed").member(self._store, int(start_step), env)
+                            self.feed = self._stream.jobMember(int(start_step))
                         if node is not None:
                             # one ranged GET per node per step (see NodeFetch): local rank 0 fetches, all map it
-                            self._reader = PyReader.openNode(self._store, int(rank), int(world_size), int(start_step),
+                            self._reader = PyReader.openNode(self._stream, int(rank), int(world_size), int(start_step),
                                                              int(prefetch), self.feed, int(node.local_rank),
                                                              int(node.local_world_size), str(node.dir), str(node.job_key),
                                                              int(node.wait_s * 1000), bool(node.fallback))
                         elif fed:
-                            self._reader = PyReader.openFed(self._store, int(rank), int(world_size), int(start_step),
+                            self._reader = PyReader.openFed(self._stream, int(rank), int(world_size), int(start_step),
                                                             int(prefetch), int(step_stride), bool(elastic), self.feed)
                         else:
                             # elastic: a stream written for another world size, each step's samples split in contiguous ranges
-                            self._reader = PyReader.open(self._store, int(rank), int(world_size), int(start_step),
+                            self._reader = PyReader.open(self._stream, int(rank), int(world_size), int(start_step),
                                                          int(prefetch), int(step_stride), bool(elastic))
                     break
                 except StreamNotFoundError:  # the store exists, the stream's config not yet
@@ -127,7 +167,7 @@ class Reader:
                         raise
                     time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         except BaseException:
-            self._store.close()
+            _release_stream(uri, self._stream)
             raise
         if _dtype_names is None:
             _dtype_names = [str(n) for n in PyReader.dtypeNames()]
@@ -163,7 +203,8 @@ class Reader:
 
     @property
     def log_polls(self) -> int:
-        """Log reads of this process's follower of the stream (0 for a reader fed by the job's leader)."""
+        """Log reads of the follower this process's readers of the stream share (0 for a reader fed by the job's
+        leader)."""
         return int(self._reader.logPolls())
 
     def committed_steps(self) -> int:
@@ -276,7 +317,7 @@ class Reader:
         self._words = None
         if r is not None:
             r.close()  # delivered steps stay valid until their tensors are garbage
-            self._store.close()
+            _release_stream(self.uri, self._stream)
 
     def __enter__(self):
         return self

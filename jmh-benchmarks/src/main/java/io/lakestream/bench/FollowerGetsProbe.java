@@ -1,5 +1,7 @@
 package io.lakestream.bench;
 
+import io.lakestream.Lakestream;
+import io.lakestream.StreamEnv;
 import io.lakestream.format.DType;
 import io.lakestream.format.TensorData;
 import io.lakestream.log.StreamConfig;
@@ -25,7 +27,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * reader, and how soon its readers see a commit: <b>idle</b> = every reader waits at the head of
  * a stream nobody commits to (after the first seconds of silence); <b>busy</b> = a producer in
  * this process commits one step per version at {@code rate} steps/s while the readers keep up.
- * Log GETs = every store read that is not a ranged read of batch data (the readers' stores are
+ * Log GETs = every store read that is not a ranged read of batch data (the readers' handle's store is
  * wrapped in a {@link CountingStore}). Seen = time from the producer's commit returning to the
  * last rank's {@code next()} returning the step.
  *
@@ -53,7 +55,10 @@ public final class FollowerGetsProbe {
             List<Map<String, TensorData>> batch = List.of(shard, shard, shard, shard);
             p.append(batch, "c0");
             p.commit();
-            List<CountingStore> stores = new ArrayList<>();
+            // the process's W ranks read one stream through one handle: one follower, one counted store
+            CountingStore cs = new CountingStore(ObjectStores.open(uri, false));
+            List<CountingStore> stores = List.of(cs);
+            Lakestream stream = Lakestream.open(cs, StreamEnv.defaults());
             List<RankReader> readers = new ArrayList<>();
             long[] committedAt = new long[1 << 16];
             AtomicLong seenSum = new AtomicLong();
@@ -62,9 +67,7 @@ public final class FollowerGetsProbe {
             long[][] seenBy = new long[W][1 << 16];
             List<Thread> threads = new ArrayList<>();
             for (int r = 0; r < W; r++) {
-                CountingStore cs = new CountingStore(ObjectStores.open(uri, false));
-                stores.add(cs);
-                RankReader reader = RankReader.open(cs, r, W, 1, ReaderOptions.defaults());
+                RankReader reader = stream.reader(r, W, 1, ReaderOptions.defaults());
                 readers.add(reader);
                 int rank = r;
                 threads.add(Thread.ofPlatform().daemon().start(() -> {
@@ -115,9 +118,8 @@ public final class FollowerGetsProbe {
             for (RankReader r : readers) {
                 r.close();
             }
-            for (CountingStore cs : stores) {
-                cs.close();
-            }
+            stream.close();
+            cs.close();
             System.out.printf("| store | readers | idle log GETs/s (process, per reader) | busy at %.0f commits/s: log GETs/s (process, per reader),"
                     + " per commit | commit → last rank sees it p50 / p99 ms |%n", rate);
             System.out.println("|---|---:|---:|---:|---:|");

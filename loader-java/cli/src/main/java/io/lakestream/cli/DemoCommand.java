@@ -1,5 +1,7 @@
 package io.lakestream.cli;
 
+import io.lakestream.Lakestream;
+import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamConfig;
@@ -112,6 +114,7 @@ final class DemoCommand implements Callable<Integer> {
                 producers, worldSize, records, seqLen, ObjectStores.redact(uri));
         try (ObjectStore store = ObjectStores.open(uri, true)) {
             ManifestLog.openOrCreate(store, StreamConfig.of(worldSize));
+            Lakestream stream = Lakestream.open(store, StreamEnv.defaults()); // the ranks share its one log follower
             long t0 = System.nanoTime();
             List<Process> procs = new ArrayList<>();
             for (int k = 0; k < producers; k++) {
@@ -125,7 +128,7 @@ final class DemoCommand implements Callable<Integer> {
             for (int r = 0; r < worldSize; r++) {
                 RankStats st = stats[r] = new RankStats();
                 final int rank = r;
-                Thread t = new Thread(() -> readRank(store, rank, st, consumedSamples, stopAt, readerError), "demo-rank-" + r);
+                Thread t = new Thread(() -> readRank(stream, rank, st, consumedSamples, stopAt, readerError), "demo-rank-" + r);
                 t.start();
                 readers.add(t);
             }
@@ -183,6 +186,8 @@ final class DemoCommand implements Callable<Integer> {
                 }
                 readNanos = System.nanoTime() - t0;
                 result = new Object[] {watch, fin, producedNanos};
+            } finally {
+                stream.close(); // after the readers' threads: each closed its reader
             }
             // after the bar is closed, so the summary is not interleaved with it
             return summarize(store, (ManifestLog) result[0], (ManifestState) result[1], stats, kills, restarts,
@@ -215,9 +220,9 @@ final class DemoCommand implements Callable<Integer> {
                 .start();
     }
 
-    private void readRank(ObjectStore store, int rank, RankStats st, AtomicLong consumed, AtomicLong stopAt,
+    private void readRank(Lakestream stream, int rank, RankStats st, AtomicLong consumed, AtomicLong stopAt,
                           AtomicReference<Throwable> error) {
-        try (RankReader reader = RankReader.open(store, rank, worldSize, 0, ReaderOptions.defaults().withPrefetch(4))) {
+        try (RankReader reader = stream.reader(rank, worldSize, 0, ReaderOptions.defaults().withPrefetch(4))) {
             st.firstNanos = System.nanoTime();
             while (reader.nextStep() < stopAt.get()) {
                 StepBatch b;

@@ -1,7 +1,10 @@
 package io.lakestream.python;
 
+import io.lakestream.Lakestream;
 import io.lakestream.format.DType;
 import io.lakestream.log.ManifestState;
+import io.lakestream.reader.HandoffFeed;
+import io.lakestream.reader.NodeFetch;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.StepBatch;
@@ -11,6 +14,7 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -60,45 +64,51 @@ public final class PyReader implements AutoCloseable {
 
     /**
      * Opens a reader of {@code rank}'s steps {@code startStep, startStep + stepStride, …}
-     * ({@link ReaderOptions#stepStride()}).
+     * ({@link ReaderOptions#stepStride()}) with a log follower of its own.
      */
     public static PyReader open(ObjectStore store, int rank, int worldSize, long startStep, int prefetch, int stepStride) {
-        return open(store, rank, worldSize, startStep, prefetch, stepStride, false);
-    }
-
-    /** As above; {@code elastic} reads a stream written for another world size (see {@link RankReader#openElastic}). */
-    public static PyReader open(ObjectStore store, int rank, int worldSize, long startStep, int prefetch, int stepStride,
-                                boolean elastic) {
-        ReaderOptions o = ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride);
-        return new PyReader(elastic ? RankReader.openElastic(store, rank, worldSize, startStep, o)
-                : RankReader.open(store, rank, worldSize, startStep, o));
+        return new PyReader(RankReader.open(store, rank, worldSize, startStep, options(prefetch, stepStride)));
     }
 
     /**
-     * A reader fed by the job leader's hand-off ({@code feed}, from {@link io.lakestream.reader.JobFeed#member})
+     * As above, from {@code stream}'s handle, sharing its follower with the process's other readers
+     * of the stream (the Python binding holds one handle per stream URI, see reader.py); {@code elastic}
+     * reads a stream written for another world size (see {@link RankReader#openElastic}).
+     */
+    public static PyReader open(Lakestream stream, int rank, int worldSize, long startStep, int prefetch, int stepStride,
+                                boolean elastic) {
+        ReaderOptions o = options(prefetch, stepStride);
+        return new PyReader(elastic ? stream.elasticReader(rank, worldSize, startStep, o)
+                : stream.reader(rank, worldSize, startStep, o));
+    }
+
+    /**
+     * A reader fed by the job leader's hand-off ({@code feed}, from {@link Lakestream#jobMember})
      * instead of following the log: the Python binding's job follower feeds it the leader's messages.
      */
-    public static PyReader openFed(ObjectStore store, int rank, int worldSize, long startStep, int prefetch, int stepStride,
-                                   boolean elastic, io.lakestream.reader.HandoffFeed feed) {
-        ReaderOptions o = ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride);
-        return new PyReader(RankReader.open(store, rank, worldSize, startStep, o, null, io.lakestream.StreamEnv.defaults(), feed,
-                elastic));
+    public static PyReader openFed(Lakestream stream, int rank, int worldSize, long startStep, int prefetch, int stepStride,
+                                   boolean elastic, HandoffFeed feed) {
+        return new PyReader(stream.fedReader(rank, worldSize, startStep, options(prefetch, stepStride), null, feed, elastic, null));
     }
 
     /**
      * A reader that shares one ranged GET per step with the other ranks of its node
-     * ({@link io.lakestream.reader.NodeFetch}): local rank 0 fetches the node's byte range into a
-     * file under {@code dir}, every local rank reads its shard from it in place, CRC32C-checked.
-     * {@code feed} null: this process follows the log; otherwise fed by the job's leader.
+     * ({@link NodeFetch}): local rank 0 fetches the node's byte range into a file under
+     * {@code dir}, every local rank reads its shard from it in place, CRC32C-checked.
+     * {@code feed} null: follows the log with {@code stream}'s follower; otherwise fed by the job's leader.
      */
-    public static PyReader openNode(ObjectStore store, int rank, int worldSize, long startStep, int prefetch,
-                                    io.lakestream.reader.HandoffFeed feed, int localRank, int localWorldSize, String dir,
-                                    String jobKey, long waitMillis, boolean fallback) {
-        ReaderOptions o = ReaderOptions.defaults().withPrefetch(prefetch);
-        io.lakestream.reader.NodeFetch nf = io.lakestream.reader.NodeFetch.of(localRank, localWorldSize)
-                .withDir(java.nio.file.Path.of(dir)).withJobKey(jobKey).withWaitMillis(waitMillis).withFallback(fallback);
-        return new PyReader(RankReader.open(store, rank, worldSize, startStep, o, null, io.lakestream.StreamEnv.defaults(), feed,
-                nf));
+    public static PyReader openNode(Lakestream stream, int rank, int worldSize, long startStep, int prefetch, HandoffFeed feed,
+                                    int localRank, int localWorldSize, String dir, String jobKey, long waitMillis,
+                                    boolean fallback) {
+        ReaderOptions o = options(prefetch, 1);
+        NodeFetch nf = NodeFetch.of(localRank, localWorldSize).withDir(Path.of(dir)).withJobKey(jobKey).withWaitMillis(waitMillis)
+                .withFallback(fallback);
+        return new PyReader(feed == null ? stream.reader(rank, worldSize, startStep, o, null, nf)
+                : stream.fedReader(rank, worldSize, startStep, o, null, feed, false, nf));
+    }
+
+    private static ReaderOptions options(int prefetch, int stepStride) {
+        return ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride);
     }
 
     /** Names of the dtype ordinals used in descriptors. */
@@ -260,7 +270,7 @@ public final class PyReader implements AutoCloseable {
         return reader.committedSteps();
     }
 
-    /** Log reads of this process's follower ({@link RankReader#logPolls()}; 0 for a reader fed by the job's leader). */
+    /** Log reads of this reader's follower, its handle's ({@link RankReader#logPolls()}; 0 for a reader fed by the job's leader). */
     public long logPolls() {
         return reader.logPolls();
     }

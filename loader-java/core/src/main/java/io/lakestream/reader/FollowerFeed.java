@@ -6,24 +6,53 @@ import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectStore;
 
-/** The default feed: a subscription to the process's {@link SharedFollower} of the stream. */
+/**
+ * The default feed: a subscription to a {@link SharedFollower}, either its handle's (shared with
+ * the handle's other readers) or one of its own that it closes after the subscription.
+ */
 final class FollowerFeed implements StepFeed {
-    private final SharedFollower.Subscription sub;
+    private final FollowerSubscription sub;
+    /** The follower this feed closes (a reader opened without a handle), or null (the handle's). */
+    private final SharedFollower owned;
 
-    FollowerFeed(SharedFollower.Subscription sub) {
+    private FollowerFeed(FollowerSubscription sub, SharedFollower owned) {
         this.sub = sub;
+        this.owned = owned;
     }
 
     /**
-     * Subscribes a reader of {@code worldSize} ranks starting at {@code startStep} to the process's
-     * follower of {@code store}'s stream, checking the world size (unless {@code elastic}), then
-     * that the start step is not below the retention floor; the subscription is closed if a check fails.
+     * A feed with a follower of its own of {@code store}'s stream (a reader opened without a
+     * handle), for a reader of {@code worldSize} ranks starting at {@code startStep}; checked as
+     * {@link #check}. The feed closes the follower; the caller keeps the store open until then.
      */
     static FollowerFeed open(ObjectStore store, StreamEnv env, int worldSize, long startStep, ReaderOptions options,
                              boolean elastic) {
-        SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
+        SharedFollower f = SharedFollower.start(store, env); // fresh: its load is the current log
         try {
-            FollowerFeed feed = new FollowerFeed(sub);
+            return check(f.subscribe(startStep, options), f, worldSize, startStep, elastic);
+        } catch (RuntimeException | Error e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    /**
+     * A feed from {@code follower}, its owner's (a handle's), shared with the owner's other
+     * readers; checked as {@link #check}. Closing the feed ends its subscription, never the follower.
+     */
+    static FollowerFeed shared(SharedFollower follower, int worldSize, long startStep, ReaderOptions options, boolean elastic) {
+        return check(follower.join(startStep, options), null, worldSize, startStep, elastic);
+    }
+
+    /**
+     * Checks the world size (unless {@code elastic}), then that the start step is not below the
+     * retention floor; on failure closes the subscription (not {@code owned}: the caller does).
+     */
+    private static FollowerFeed check(FollowerSubscription sub, SharedFollower owned, int worldSize, long startStep,
+                              boolean elastic) {
+        try {
+            FollowerFeed feed = new FollowerFeed(sub, owned);
+            ObjectStore store = sub.follower().store();
             RankReader.checkWorldSize(store, worldSize, elastic, feed); // before the floor, as always
             ManifestState st = sub.log().state();
             if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
@@ -36,7 +65,7 @@ final class FollowerFeed implements StepFeed {
         }
     }
 
-    SharedFollower.Subscription subscription() {
+    FollowerSubscription subscription() {
         return sub;
     }
 
@@ -79,5 +108,8 @@ final class FollowerFeed implements StepFeed {
     @Override
     public void close() {
         sub.close();
+        if (owned != null) {
+            owned.close();
+        }
     }
 }

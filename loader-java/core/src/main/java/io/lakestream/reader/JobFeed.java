@@ -117,38 +117,67 @@ public final class JobFeed {
     }
 
     /**
-     * The leader's end: a subscription to this process's follower of the stream (shared with the
-     * leader's own reader, so no extra log reads) from which it builds the messages.
+     * The leader's end: a subscription to a follower of the stream from which it builds the
+     * messages. Opened from the leader's handle ({@link #open(SharedFollower, long, ReaderOptions)},
+     * what {@code Lakestream.jobLeader} does) it shares the follower of the leader's own reader,
+     * so no extra log reads.
      */
     public static final class Leader implements AutoCloseable {
-        private final SharedFollower.Subscription sub;
+        private final FollowerSubscription sub;
+        /** The follower this leader closes (opened without a handle), or null (its handle's). */
+        private final SharedFollower owned;
         private final String stream;
         private long next;
 
-        private Leader(SharedFollower.Subscription sub, String stream, long startStep) {
+        private Leader(FollowerSubscription sub, SharedFollower owned, long startStep) {
             this.sub = sub;
-            this.stream = stream;
+            this.owned = owned;
+            this.stream = sub.follower().store().describe();
             this.next = startStep;
         }
 
-        /** Starts handing over steps from {@code startStep}. */
+        /** Starts handing over steps from {@code startStep}, from {@code follower} (its owner's, shared). */
+        public static Leader open(SharedFollower follower, long startStep, ReaderOptions options) {
+            return checked(follower.join(startStep, options), null, startStep);
+        }
+
+        /**
+         * As {@link #open(SharedFollower, long, ReaderOptions)} with a follower of its own, which
+         * the leader closes (the caller keeps {@code store} open until then); a leader that also
+         * reads opens both from one {@code Lakestream} handle instead, sharing one follower.
+         */
         public static Leader open(ObjectStore store, long startStep, ReaderOptions options, StreamEnv env) {
-            SharedFollower.Subscription sub = SharedFollower.subscribe(store, env, startStep, options);
+            SharedFollower f = SharedFollower.start(store, env);
+            try {
+                return checked(f.subscribe(startStep, options), f, startStep);
+            } catch (RuntimeException | Error e) {
+                f.close();
+                throw e;
+            }
+        }
+
+        private static Leader checked(FollowerSubscription sub, SharedFollower owned, long startStep) {
             try {
                 ManifestState st = sub.log().state();
                 if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
-                    throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
+                    throw new BelowFloorException(sub.follower().store().describe(), startStep,
+                            Math.max(st.floorStep(), st.reclaimedBelowStep()));
                 }
             } catch (RuntimeException e) {
                 sub.close();
                 throw e;
             }
-            return new Leader(sub, store.describe(), startStep);
+            return new Leader(sub, owned, startStep);
         }
 
         /** The next step this leader hands over. */
         public synchronized long nextStep() {
             return next;
+        }
+
+        /** The follower this leader reads (diagnostics): its handle's, shared with the leader's own reader. */
+        public SharedFollower follower() {
+            return sub.follower();
         }
 
         /** Log reads of the follower this leader shares. */
@@ -185,6 +214,9 @@ public final class JobFeed {
         @Override
         public void close() {
             sub.close();
+            if (owned != null) {
+                owned.close();
+            }
         }
 
         @Override

@@ -83,7 +83,9 @@ public final class RankReader implements AutoCloseable {
     }
 
     /**
-     * Opens a reader for {@code rank} of {@code worldSize} starting at {@code startStep}.
+     * Opens a reader for {@code rank} of {@code worldSize} starting at {@code startStep}, with a
+     * log follower of its own that it closes (readers of one stream in one process share one
+     * follower when opened from one {@link io.lakestream.Lakestream} handle instead).
      *
      * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
      */
@@ -172,6 +174,22 @@ public final class RankReader implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens a reader that follows the log through {@code follower}, its owner's (an
+     * {@link io.lakestream.Lakestream} handle's), shared with the owner's other readers: the reader
+     * ends its subscription on close, never the follower. {@code node} null: without node fetch;
+     * otherwise as the {@link NodeFetch} overload.
+     */
+    public static RankReader open(SharedFollower follower, int rank, int worldSize, long startStep, ReaderOptions options,
+                                  PinnedPool pool, boolean elastic, NodeFetch node) {
+        checkArgs(rank, worldSize, startStep);
+        StepFeed feed = FollowerFeed.shared(follower, worldSize, startStep, options, elastic && node == null);
+        if (node != null) {
+            return open(follower.store(), rank, worldSize, startStep, options, pool, follower.env(), feed, node);
+        }
+        return open(follower.store(), rank, worldSize, startStep, options, pool, follower.env(), feed, elastic);
+    }
+
     static void checkWorldSize(ObjectStore store, int worldSize, boolean elastic, StepFeed feed) {
         if (!elastic && feed.streamWorldSize() != worldSize) {
             throw new WorldSizeMismatchException(store.describe(), feed.streamWorldSize(), worldSize,
@@ -247,8 +265,9 @@ public final class RankReader implements AutoCloseable {
     }
 
     /**
-     * Log reads (GETs, and the rare LIST) that this process's follower of the stream made so far:
-     * shared by every reader of the stream in the process (see {@link SharedFollower}).
+     * Log reads (GETs, and the rare LIST) that this reader's follower of the stream made so far:
+     * shared by every reader opened from the same {@link io.lakestream.Lakestream} handle (see
+     * {@link SharedFollower}); a reader opened without one has a follower of its own.
      */
     public long logPolls() {
         return feed.polls();
@@ -272,8 +291,8 @@ public final class RankReader implements AutoCloseable {
         return nodeFetcher;
     }
 
-    /** This process's follower of the stream (tests and diagnostics); null for a reader fed by a hand-off. */
-    SharedFollower follower() {
+    /** This reader's follower of the stream (diagnostics); null for a reader fed by a hand-off. */
+    public SharedFollower follower() {
         return feed instanceof FollowerFeed f ? f.subscription().follower() : null;
     }
 
@@ -293,7 +312,7 @@ public final class RankReader implements AutoCloseable {
     }
 
     /**
-     * The stream's log as this process's shared follower sees it.
+     * The stream's log as this reader's follower sees it.
      *
      * @throws IllegalStateException for a reader fed by the job leader's hand-off (it has no log)
      */

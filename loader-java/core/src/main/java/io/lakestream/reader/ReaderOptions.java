@@ -5,7 +5,7 @@ package io.lakestream.reader;
  *
  * @param prefetch       steps fetched ahead of the consumer (and fetches in flight)
  * @param poolSlabBytes  smallest pool slab
- * @param minPollMillis  while a reader waits for a step not committed yet, the process's shared
+ * @param minPollMillis  while a reader waits for a step not committed yet, its (handle's) shared
  *                       follower ({@link SharedFollower}) polls the log at this interval (or one
  *                       GET's latency, if longer); nobody waiting, it does not poll at all
  * @param maxPollMillis  the interval the follower backs off to when the stream has been silent

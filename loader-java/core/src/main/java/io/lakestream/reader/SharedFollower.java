@@ -4,41 +4,35 @@ import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamLayout;
-import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ChangeWatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
 import io.lakestream.time.Threads;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * One follower of a stream's manifest log per process, shared by every {@link RankReader} of
- * that stream in the JVM (keyed by the store's location and the environment): one thread polls
- * the log for all of them, so N ranks of a process cost the store the GETs of one.
+ * One follower of a stream's manifest log, shared by every {@link RankReader} (and job leader)
+ * opened from one {@link io.lakestream.Lakestream} handle: one thread polls the log for all of
+ * them, so N ranks of a process cost the store the GETs of one. A reader opened without a handle
+ * ({@code RankReader.open(store, ...)}) gets a follower of its own, which it closes.
  *
- * <p>Polling happens only while some reader waits for a step that is not committed yet, every
- * {@code max(minPollMillis, last GET's latency)}: a new version is seen within about one poll
- * interval plus one GET, never a 100 ms backoff later. When nobody waits (the readers are busy
- * with data they have) the follower does not touch the store at all; a reader that starts
- * waiting wakes it at once. After a silence of more than four times the usual interval between
- * versions (at least a second: the producers stalled) the interval doubles per poll up to
- * {@code maxPollMillis}, so a stalled stream is not hammered.
+ * <p>It looks at the log only while some reader waits for a step not committed yet (nobody
+ * waiting: no store calls at all; the first waiter wakes it at once): when {@link FollowerPacing}
+ * says, or, where the store signals new log files ({@link ChangeWatch}: inotify on a local
+ * file system), on each signal and otherwise only every {@code maxPollMillis} as a fallback.
  *
  * <p>The shared log's tail (the entries of recent steps) is trimmed below the slowest reader in
  * chunks, bounding its memory; a reader that joins below the trimmed tail makes the follower
- * reload the log. The follower reads through the store of any reader subscribed to it, switching
- * when that reader leaves (each reader's store may be closed right after its reader): a
- * {@link SwitchingStore}. When to look is {@link FollowerPacing}'s call. Every time it reads is the
- * env's clock.
+ * reload the log. The follower reads through its owner's store, which outlives it (the handle
+ * closes the follower before the store). When to look is {@link FollowerPacing}'s call. Every
+ * time it reads is the env's clock.
  */
-public final class SharedFollower {
+public final class SharedFollower implements AutoCloseable {
     /** Tail entries dropped at a time (each trim copies the remaining tail once). */
     private static final long TRIM_CHUNK = 256;
     /**
@@ -46,18 +40,11 @@ public final class SharedFollower {
      * that a test moves by hand is noticed (real waits end at the signal or this slice).
      */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
+    /** How long {@link #close} waits for the worker to finish a poll in flight. */
+    private static final long JOIN_MILLIS = TimeUnit.SECONDS.toMillis(10);
 
-    private record Key(String stream, StreamEnv env) {}
-
-    private static final Map<Key, SharedFollower> FOLLOWERS = new HashMap<>(); // guarded by REGISTRY
-    /**
-     * Guards {@link #FOLLOWERS}; held across the first load of a new follower's log (store I/O), so
-     * it is taken through the env's {@link Threads} (a simulated process waits for it on simulated time).
-     */
-    private static final ReentrantLock REGISTRY = new ReentrantLock();
-
-    private final Key key;
-    private final SwitchingStore store;
+    private final ObjectStore store;
+    private final StreamEnv env;
     private final Clock clock;
     private final Threads threads;
     /** Held across a refresh (store I/O): taken through {@link Threads#lock}. */
@@ -68,7 +55,7 @@ public final class SharedFollower {
     /** Guards the fields below; waits go through {@link Threads#await} so a simulation can run them. */
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
-    private final List<Subscription> subscribers = new ArrayList<>();
+    private final List<FollowerSubscription> subscribers = new ArrayList<>();
     private int waiting;
     private long failures;
     private RuntimeException failure;
@@ -82,9 +69,9 @@ public final class SharedFollower {
      */
     private ChangeWatch watch;
 
-    private SharedFollower(Key key, ObjectStore first, StreamEnv env) {
-        this.key = key;
-        this.store = new SwitchingStore(first);
+    private SharedFollower(ObjectStore store, StreamEnv env) {
+        this.store = store;
+        this.env = env;
         this.clock = env.clock();
         this.threads = env.threads();
         this.log = ManifestLog.open(store, true, env);
@@ -94,63 +81,69 @@ public final class SharedFollower {
     }
 
     /**
-     * Subscribes a reader that starts at {@code startStep} to the follower of {@code store}'s
-     * stream, creating it on first use. The follower's state is refreshed before this returns,
-     * so the caller's checks (world size, floor) see the current log.
+     * Loads {@code store}'s log and starts the follower's worker (through the env's
+     * {@link Threads}); it polls while some subscriber waits, until {@link #close}. The caller
+     * owns the follower and keeps {@code store} open until the follower is closed.
      */
-    static Subscription subscribe(ObjectStore store, StreamEnv env, long startStep, ReaderOptions options) {
-        Key key = new Key(store.describe(), env);
-        SharedFollower f;
-        Subscription sub;
-        boolean created;
-        env.threads().lock(REGISTRY);
+    public static SharedFollower start(ObjectStore store, StreamEnv env) {
+        SharedFollower f = new SharedFollower(store, env);
+        f.watch = store.watch(StreamLayout.LOG_PREFIX); // before the worker starts, which publishes it
+        Threads.Worker w = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        f.threads.lock(f.lock);
         try {
-            f = FOLLOWERS.get(key);
-            created = f == null;
-            if (created) {
-                f = new SharedFollower(key, store, env);
-            }
-            sub = f.subscribe(store, startStep, options);
-            if (created) {
-                FOLLOWERS.put(key, f);
-                f.watch = f.store.watch(StreamLayout.LOG_PREFIX);
-                f.worker = f.threads.start("lakestream-follow " + key.stream(), f::run);
-            }
+            f.worker = w;
         } finally {
-            REGISTRY.unlock();
+            f.lock.unlock();
         }
+        return f;
+    }
+
+    /**
+     * A follower of {@code store}'s stream with no worker: its owner calls {@link #pollOnce}
+     * when it says (a simulation's actor, a test on a manual clock). Readers subscribe with
+     * {@link #subscribe(long, ReaderOptions)}.
+     */
+    public static SharedFollower driven(ObjectStore store, StreamEnv env) {
+        return new SharedFollower(store, env);
+    }
+
+    /** The store the follower reads (its owner's). */
+    public ObjectStore store() {
+        return store;
+    }
+
+    /** The environment the follower waits and polls on. */
+    public StreamEnv env() {
+        return env;
+    }
+
+    /** Subscribes a reader starting at {@code startStep}. */
+    public FollowerSubscription subscribe(long startStep, ReaderOptions options) {
+        FollowerSubscription sub = new FollowerSubscription(this, startStep, options);
+        threads.lock(lock);
         try {
-            if (!created) {
-                f.catchUp(startStep);
+            if (stopped) {
+                throw new IllegalStateException("the follower of " + store.describe() + " is closed");
             }
-        } catch (RuntimeException e) {
-            sub.close();
-            throw e;
+            subscribers.add(sub);
+        } finally {
+            lock.unlock();
         }
         return sub;
     }
 
     /**
-     * A follower of {@code store}'s stream with no worker and outside the process's registry:
-     * its owner calls {@link #pollOnce} when it says (a simulation's actor, a test on a manual
-     * clock). Readers subscribe with {@link #subscribe(long, ReaderOptions)}.
+     * Subscribes a reader that joins a follower others may have followed for a while: its state
+     * is refreshed before this returns (reloaded if {@code startStep} lies in the trimmed part of
+     * the tail), so the caller's checks (world size, floor) see the current log.
      */
-    public static SharedFollower driven(ObjectStore store, StreamEnv env) {
-        return new SharedFollower(new Key(store.describe(), env), store, env);
-    }
-
-    /** Subscribes a reader starting at {@code startStep} (reading through the follower's first store). */
-    public Subscription subscribe(long startStep, ReaderOptions options) {
-        return subscribe(store.target(), startStep, options);
-    }
-
-    private Subscription subscribe(ObjectStore s, long startStep, ReaderOptions options) {
-        Subscription sub = new Subscription(this, s, startStep, options);
-        threads.lock(lock);
+    FollowerSubscription join(long startStep, ReaderOptions options) {
+        FollowerSubscription sub = subscribe(startStep, options);
         try {
-            subscribers.add(sub);
-        } finally {
-            lock.unlock();
+            catchUp(startStep);
+        } catch (RuntimeException e) {
+            sub.close();
+            throw e;
         }
         return sub;
     }
@@ -189,7 +182,7 @@ public final class SharedFollower {
         try {
             ManifestState s = log.state();
             if (startStep < s.tailFirstStep() && startStep >= s.indexedSteps()) {
-                log = ManifestLog.open(store, true, key.env()); // that step's entry was forgotten: load it again
+                log = ManifestLog.open(store, true, env); // that step's entry was forgotten: load it again
             } else {
                 log.refresh();
             }
@@ -205,46 +198,39 @@ public final class SharedFollower {
         }
     }
 
-    private void remove(Subscription sub) {
-        boolean last;
-        threads.lock(REGISTRY);
+    void remove(FollowerSubscription sub) {
+        threads.lock(lock);
         try {
-            threads.lock(lock);
-            try {
-                subscribers.remove(sub);
-                last = subscribers.isEmpty();
-                if (last) {
-                    stopped = true;
-                    changed.signalAll();
-                    FOLLOWERS.remove(key, this);
-                }
-            } finally {
-                lock.unlock();
-            }
-            if (!last && store.target() == sub.store) {
-                // The leaving reader's store may be closed right after: read through another
-                // reader's, once a refresh in flight on it is done.
-                threads.lock(refreshLock);
-                try {
-                    threads.lock(lock);
-                    try {
-                        store.switchTo(subscribers.get(0).store);
-                    } finally {
-                        lock.unlock();
-                    }
-                } finally {
-                    refreshLock.unlock();
-                }
-            }
+            subscribers.remove(sub);
         } finally {
-            REGISTRY.unlock();
+            lock.unlock();
         }
-        if (last && watch != null) {
+    }
+
+    /**
+     * Stops the worker and waits for a poll in flight (so the owner may close the store next);
+     * subscribers still waiting then fail. Idempotent.
+     */
+    @Override
+    public void close() {
+        Threads.Worker w;
+        threads.lock(lock);
+        try {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            w = worker;
+            changed.signalAll();
+        } finally {
+            lock.unlock();
+        }
+        if (watch != null) {
             watch.close(); // a worker waiting on it looks at once (and finds itself stopped)
         }
-        if (last && worker != null) {
+        if (w != null) {
             try {
-                worker.join(TimeUnit.SECONDS.toMillis(10)); // the reader's store stays open until the worker is gone
+                w.join(JOIN_MILLIS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
@@ -315,9 +301,9 @@ public final class SharedFollower {
         long maxPoll = 0;
         threads.lock(lock);
         try {
-            for (Subscription s : subscribers) {
-                minPoll = Math.min(minPoll, s.minPollNanos);
-                maxPoll = Math.max(maxPoll, s.maxPollNanos);
+            for (FollowerSubscription s : subscribers) {
+                minPoll = Math.min(minPoll, s.minPollNanos());
+                maxPoll = Math.max(maxPoll, s.maxPollNanos());
             }
         } finally {
             lock.unlock();
@@ -357,10 +343,7 @@ public final class SharedFollower {
                 failure = err;
                 failures++;
             }
-            if (err != null || after != before) {
-                // Only news wakes the waiting readers: a look that found nothing new (most of
-                // them, while a reader waits for a slow producer) would wake each waiter just
-                // to sleep again, a futex round trip per reader per look.
+            if (err != null || after != before) { // a look that found nothing wakes nobody
                 changed.signalAll();
             }
         } finally {
@@ -374,8 +357,8 @@ public final class SharedFollower {
         long min = Long.MAX_VALUE;
         threads.lock(lock);
         try {
-            for (Subscription s : subscribers) {
-                min = Math.min(min, s.position);
+            for (FollowerSubscription s : subscribers) {
+                min = Math.min(min, s.position());
             }
         } finally {
             lock.unlock();
@@ -386,104 +369,47 @@ public final class SharedFollower {
         }
     }
 
-    /**
-     * One reader's subscription: waits for steps, looks up their entries, reports its position
-     * (so the shared tail can be trimmed below it) and leaves on {@link #close}.
-     */
-    public static final class Subscription implements AutoCloseable {
-        private final SharedFollower follower;
-        private final ObjectStore store;
-        private final long minPollNanos;
-        private final long maxPollNanos;
-        private volatile long position;
-        private boolean closed;
-
-        private Subscription(SharedFollower follower, ObjectStore store, long position, ReaderOptions options) {
-            this.follower = follower;
-            this.store = store;
-            this.position = position;
-            this.minPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(1, options.minPollMillis()));
-            this.maxPollNanos = TimeUnit.MILLISECONDS.toNanos(Math.max(options.minPollMillis(), options.maxPollMillis()));
+    /** {@link FollowerSubscription#await}: the wait itself, on this follower's lock and clock. */
+    ManifestState awaitStep(FollowerSubscription sub, long step, long maxWaitNanos) throws InterruptedException {
+        ManifestState s = log.state();
+        if (s.committedSteps() > step || s.ended()) {
+            return s;
         }
-
-        /** The shared log (its state is the newest the follower saw). */
-        public ManifestLog log() {
-            return follower.log;
-        }
-
-        /** The follower this subscription belongs to. */
-        public SharedFollower follower() {
-            return follower;
-        }
-
-        /** The TGB at {@code step} (committed, not below the reader's position's trimmed tail). */
-        public TgbEntry entry(long step) {
-            return follower.log.entry(step);
-        }
-
-        /** The reader will not ask for steps below {@code step} again. */
-        public void position(long step) {
-            position = step;
-        }
-
-        /**
-         * Waits up to {@code maxWaitNanos} (on the env's clock) until step {@code step} is
-         * committed or the stream ended, and returns the state; the state as it is after the
-         * wait otherwise.
-         *
-         * @throws RuntimeException a store failure of the follower's poll during the wait (that
-         *                          outlived the store's retries)
-         */
-        public ManifestState await(long step, long maxWaitNanos) throws InterruptedException {
-            SharedFollower f = follower;
-            ManifestState s = f.log.state();
-            if (s.committedSteps() > step || s.ended()) {
-                return s;
+        threads.lock(lock);
+        try {
+            long seenFailures = failures;
+            long now = clock.monotonicNanos();
+            if (++waiting == 1) {
+                // The follower was idle (nobody waited), so what it last saw may be old: look
+                // now, or a minimum interval after its last look. While others wait it is
+                // already polling at its pace; more waiters do not make it poll faster.
+                nextPollNanos = Math.max(now, lastPollNanos + sub.minPollNanos());
+                changed.signalAll();
             }
-            f.threads.lock(f.lock);
             try {
-                long seenFailures = f.failures;
-                long now = f.clock.monotonicNanos();
-                if (++f.waiting == 1) {
-                    // The follower was idle (nobody waited), so what it last saw may be old: look
-                    // now, or a minimum interval after its last look. While others wait it is
-                    // already polling at its pace; more waiters do not make it poll faster.
-                    f.nextPollNanos = Math.max(now, f.lastPollNanos + minPollNanos);
-                    f.changed.signalAll();
-                }
-                try {
-                    long deadline = now + maxWaitNanos;
-                    while (true) {
-                        s = f.log.state();
-                        if (s.committedSteps() > step || s.ended()) {
-                            return s;
-                        }
-                        if (f.failures != seenFailures) {
-                            throw f.failure;
-                        }
-                        long left = deadline - f.clock.monotonicNanos();
-                        if (left <= 0) {
-                            return s;
-                        }
-                        f.threads.await(f.lock, f.changed, Math.min(left, WAIT_SLICE_NANOS));
+                long deadline = now + maxWaitNanos;
+                while (true) {
+                    s = log.state();
+                    if (s.committedSteps() > step || s.ended()) {
+                        return s;
                     }
-                } finally {
-                    f.waiting--;
+                    if (failures != seenFailures) {
+                        throw failure;
+                    }
+                    if (stopped) { // its owner closed it (a handle closed under its readers)
+                        throw new IllegalStateException("the follower of " + store.describe() + " is closed");
+                    }
+                    long left = deadline - clock.monotonicNanos();
+                    if (left <= 0) {
+                        return s;
+                    }
+                    threads.await(lock, changed, Math.min(left, WAIT_SLICE_NANOS));
                 }
             } finally {
-                f.lock.unlock();
+                waiting--;
             }
-        }
-
-        @Override
-        public void close() {
-            synchronized (this) {
-                if (closed) {
-                    return;
-                }
-                closed = true;
-            }
-            follower.remove(this);
+        } finally {
+            lock.unlock();
         }
     }
 }

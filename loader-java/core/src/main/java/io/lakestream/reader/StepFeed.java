@@ -3,8 +3,8 @@ package io.lakestream.reader;
 import io.lakestream.log.TgbEntry;
 
 /**
- * Where a {@link RankReader} learns which steps are committed and their entries: from the
- * process's follower of the log ({@link SharedFollower}, the default) or from a hand-off fed by
+ * Where a {@link RankReader} learns which steps are committed and their entries: from a
+ * follower of the log ({@link SharedFollower}, its handle's or its own; the default) or from a hand-off fed by
  * the job's leader rank ({@link HandoffFeed}). Either way the reader verifies every byte it
  * reads against the entry, so a feed decides what is read, never what is delivered unchecked.
  */

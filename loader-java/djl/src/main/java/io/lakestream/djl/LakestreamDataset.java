@@ -13,6 +13,8 @@ import ai.djl.training.dataset.Sampler;
 import ai.djl.translate.Pipeline;
 import ai.djl.translate.Transform;
 import ai.djl.util.Progress;
+import io.lakestream.Lakestream;
+import io.lakestream.StreamEnv;
 import io.lakestream.format.DType;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
@@ -77,6 +79,8 @@ import java.util.concurrent.ExecutorService;
  */
 public final class LakestreamDataset implements Dataset, AutoCloseable {
     private final ObjectStore store;
+    /** The stream's handle: one log follower for every iterator's reader, closed with the dataset (before the store). */
+    private final Lakestream stream;
     private final boolean ownsStore;
     private final int rank;
     private final int worldSize;
@@ -101,6 +105,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
 
     private LakestreamDataset(Builder b, ManifestLog log) {
         this.store = b.store;
+        this.stream = Lakestream.open(b.store, StreamEnv.defaults());
         this.ownsStore = b.ownsStore;
         this.rank = b.rank;
         this.worldSize = b.worldSize;
@@ -226,7 +231,7 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 + "its producer committed: samplers do not apply (shuffle and size batches when producing); use getData(manager)");
     }
 
-    /** Closes the current iterator's reader (and the store, if the dataset opened it). Idempotent. */
+    /** Closes the current iterator's reader, the stream's handle (and the store, if the dataset opened it). Idempotent. */
     @Override
     public void close() {
         ReaderSlot slot;
@@ -238,11 +243,15 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
             slot = current;
             current = null;
         }
-        if (slot != null) {
-            slot.close("the dataset was closed");
-        }
-        if (ownsStore) {
-            store.close();
+        try {
+            if (slot != null) {
+                slot.close("the dataset was closed");
+            }
+            stream.close();
+        } finally {
+            if (ownsStore) {
+                store.close();
+            }
         }
     }
 
@@ -315,8 +324,8 @@ public final class LakestreamDataset implements Dataset, AutoCloseable {
                 return finish();
             }
             try {
-                RankReader r = slot.reader(() -> elastic ? RankReader.openElastic(store, rank, worldSize, nextStep, options)
-                        : RankReader.open(store, rank, worldSize, nextStep, options));
+                RankReader r = slot.reader(() -> elastic ? stream.elasticReader(rank, worldSize, nextStep, options)
+                        : stream.reader(rank, worldSize, nextStep, options));
                 StepBatch b = r.next(timeoutMillis);
                 if (!slot.hold(b)) {
                     b.close();

@@ -2,10 +2,12 @@ package io.lakestream.reader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lakestream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.Json;
@@ -78,8 +80,12 @@ class JobFeedTest {
             Thread t = new Thread(() -> {
                 try {
                     if (rank == 0) {
-                        try (JobFeed.Leader lead = JobFeed.Leader.open(stores[0], 0, ReaderOptions.defaults(), StreamEnv.defaults());
-                             RankReader reader = RankReader.open(stores[0], 0, W, 0, ReaderOptions.defaults())) {
+                        // the leader's hand-over and its own reader share the handle's one follower
+                        try (Lakestream stream = Lakestream.open(stores[0], StreamEnv.defaults());
+                             JobFeed.Leader lead = stream.jobLeader(0, ReaderOptions.defaults());
+                             RankReader reader = stream.reader(0, W, 0, ReaderOptions.defaults())) {
+                            assertSame(stream.follower(), reader.follower());
+                            assertSame(stream.follower(), lead.follower());
                             Thread pump = new Thread(() -> {
                                 try {
                                     JobFeed.pump(lead, null, ex.leader(), 8);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
 import io.lakestream.log.ManifestLog;
@@ -23,9 +24,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * One log follower per process and stream: readers share it, it does not poll while nobody
- * waits, one look is one {@code pollOnce} paced on the injected clock, it survives the store of the reader it read through being closed, and it serves a
- * reader that joins below the part of the log it already forgot.
+ * One log follower per handle: the readers of a handle share it, it does not poll while nobody
+ * waits, one look is one {@code pollOnce} paced on the injected clock, and it serves a reader that
+ * joins below the part of the log it already forgot. (Its owner's lifecycle: {@code LakestreamTest}.)
  */
 class SharedFollowerTest {
     static final int W = 4;
@@ -39,29 +40,34 @@ class SharedFollowerTest {
     }
 
     @Test
-    void theRanksOfAProcessShareOneFollowerThatRestsWhileNobodyWaits() throws Exception {
+    void theRanksOfAHandleShareOneFollowerThatRestsWhileNobodyWaits() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
         produce(fs, "p", 40, 0); // 10 steps, all committed before any reader opens
         CountingStore counting = new CountingStore(fs);
-        List<RankReader> readers = new ArrayList<>();
-        for (int r = 0; r < W; r++) {
-            readers.add(RankReader.open(counting, r, W, 0, ReaderOptions.defaults().withPrefetch(2)));
-        }
-        SharedFollower f = readers.get(0).follower();
-        for (RankReader r : readers) {
-            assertSame(f, r.follower(), "four ranks of a process, one follower");
-            r.next(10_000).close(); // every rank has data queued: nobody waits for the log
-        }
-        // Every step the readers asked for was committed when they asked: nobody ever waited, so
-        // the worker never looked at the log (its only reads were the opening load and catch-ups).
-        assertEquals(0, f.waiting());
-        assertEquals(Long.MAX_VALUE, f.nextPollNanos(), "no poll scheduled while nobody waits");
-        assertEquals(0, readers.get(0).logPolls(), "the worker made no poll");
-        for (RankReader r : readers) {
-            r.close();
-        }
-        try (RankReader again = RankReader.open(counting, 0, W, 0, ReaderOptions.defaults())) {
-            assertNotSame(f, again.follower(), "the last reader stopped the follower: a new reader gets a new one");
+        try (Lakestream stream = Lakestream.open(counting, StreamEnv.defaults())) {
+            List<RankReader> readers = new ArrayList<>();
+            for (int r = 0; r < W; r++) {
+                readers.add(stream.reader(r, W, 0, ReaderOptions.defaults().withPrefetch(2)));
+            }
+            SharedFollower f = stream.follower();
+            for (RankReader r : readers) {
+                assertSame(f, r.follower(), "four ranks of a handle, one follower");
+                r.next(10_000).close(); // every rank has data queued: nobody waits for the log
+            }
+            // Every step the readers asked for was committed when they asked: nobody ever waited, so
+            // the worker never looked at the log (its only reads were the opening load and catch-ups).
+            assertEquals(0, f.waiting());
+            assertEquals(Long.MAX_VALUE, f.nextPollNanos(), "no poll scheduled while nobody waits");
+            assertEquals(0, readers.get(0).logPolls(), "the worker made no poll");
+            for (RankReader r : readers) {
+                r.close();
+            }
+            try (RankReader own = RankReader.open(counting, 0, W, 0, ReaderOptions.defaults())) {
+                assertNotSame(f, own.follower(), "a reader opened without the handle has a follower of its own");
+            }
+            try (RankReader later = stream.reader(0, W, 0, ReaderOptions.defaults())) {
+                assertSame(f, later.follower(), "the handle's follower outlives its readers");
+            }
         }
     }
 
@@ -73,7 +79,7 @@ class SharedFollowerTest {
         CountingStore counting = new CountingStore(fs);
         ManualClock clock = new ManualClock(1_000_000);
         SharedFollower f = SharedFollower.driven(counting, new StreamEnv(clock, FailPoints.none()));
-        try (SharedFollower.Subscription sub = f.subscribe(0, ReaderOptions.defaults())) {
+        try (FollowerSubscription sub = f.subscribe(0, ReaderOptions.defaults())) {
             long t = clock.monotonicNanos();
             counting.reset();
             long next = f.pollOnce(t);
@@ -167,36 +173,19 @@ class SharedFollowerTest {
     }
 
     @Test
-    void aReaderLeavingWithItsStoreDoesNotStopTheOthers() throws Exception {
-        FileStore shared = FileStore.open(dir.resolve("s"), true);
-        produce(shared, "p", 8, 0); // 2 steps
-        ObjectStore first = FileStore.open(dir.resolve("s"), false);
-        ObjectStore second = FileStore.open(dir.resolve("s"), false);
-        RankReader a = RankReader.open(first, 0, W, 0, ReaderOptions.defaults()); // the follower reads through a's store
-        RankReader b = RankReader.open(second, 1, W, 0, ReaderOptions.defaults());
-        a.close();
-        first.close();
-        produce(shared, "q", 8, 0); // 2 more steps, committed after a left
-        for (long s = 0; s < 4; s++) {
-            try (StepBatch batch = b.next(20_000)) {
-                assertEquals(s, batch.step());
-            }
-        }
-        b.close();
-    }
-
-    @Test
     void aReaderJoiningBelowTheForgottenTailGetsItsSteps() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
         produce(fs, "p", 4 * 700, 0); // 700 steps
         List<List<Streams.Seen>> expected = Streams.readAll(fs, W);
-        RankReader ahead = RankReader.open(fs, 0, W, 0, ReaderOptions.defaults());
+        Lakestream stream = Lakestream.open(fs, StreamEnv.defaults());
+        RankReader ahead = stream.reader(0, W, 0, ReaderOptions.defaults());
         for (long s = 0; s < 690; s++) {
             ahead.next(20_000).close(); // the follower forgets the tail below this reader, a chunk at a time
         }
         long forgotten = ahead.log().state().tailFirstStep();
         assertTrue(forgotten > 0, "the shared tail was trimmed");
-        try (RankReader late = RankReader.open(fs, 1, W, 3, ReaderOptions.defaults())) {
+        try (RankReader late = stream.reader(1, W, 3, ReaderOptions.defaults())) {
+            assertSame(ahead.follower(), late.follower(), "one follower, which has forgotten step 3's entry");
             for (long s = 3; s < 700; s++) {
                 try (StepBatch b = late.next(20_000)) {
                     assertEquals(s, b.step());
@@ -206,6 +195,7 @@ class SharedFollowerTest {
             }
         }
         ahead.close();
+        stream.close();
         assertEquals(700, ManifestLog.open(fs, true).state().committedSteps());
     }
 }

@@ -298,7 +298,7 @@ public final class ProtocolSim {
     // ---------------------------------------------------------------- readers
 
     /**
-     * A rank: the production {@link RankReader} (its process's shared follower of the log, the
+     * A rank: the production {@link RankReader} (its own follower of the log, the
      * dispatcher and fetch threads of its prefetcher, the fetch's ranged read, CRC32C check and
      * LZ4 decode, its pool) on this process's simulated threads and clock. It consumes steps as a
      * training loop does: {@code next(timeout)}, check the batch, close it. Paused with its whole

@@ -564,7 +564,7 @@ public final class ScaleSim {
                 }
                 long now = sim.nowNanos();
                 if (idle) {
-                    // as SharedFollower.Subscription.await: a first waiter makes an idle follower look
+                    // as FollowerSubscription.await: a first waiter makes an idle follower look
                     // now, or one min interval after its last look
                     nextPoll = Math.max(now, lastPoll + minPoll);
                     idle = false;
