@@ -40,7 +40,7 @@ def _acquire_stream(uri: str):
     with _streams_lock:
         held = _streams.get(key)
         if held is None:
-            Lakestream = _jvm.jclass("io.lakestream.Lakestream")
+            Lakestream = _jvm.jclass("io.lakestream.stream.Lakestream")
             env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
             with java_errors("cannot open stream '%s'" % uri, uri_open=True):
                 held = _streams[key] = [Lakestream.open(uri, env), 0]

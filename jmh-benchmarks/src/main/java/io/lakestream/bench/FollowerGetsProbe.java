@@ -1,6 +1,6 @@
 package io.lakestream.bench;
 
-import io.lakestream.Lakestream;
+import io.lakestream.stream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.DType;
 import io.lakestream.format.TensorData;

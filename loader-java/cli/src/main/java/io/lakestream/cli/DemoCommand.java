@@ -1,6 +1,6 @@
 package io.lakestream.cli;
 
-import io.lakestream.Lakestream;
+import io.lakestream.stream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;

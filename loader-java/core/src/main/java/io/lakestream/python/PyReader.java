@@ -1,6 +1,6 @@
 package io.lakestream.python;
 
-import io.lakestream.Lakestream;
+import io.lakestream.stream.Lakestream;
 import io.lakestream.format.DType;
 import io.lakestream.log.ManifestState;
 import io.lakestream.reader.HandoffFeed;

@@ -85,7 +85,7 @@ public final class RankReader implements AutoCloseable {
     /**
      * Opens a reader for {@code rank} of {@code worldSize} starting at {@code startStep}, with a
      * log follower of its own that it closes (readers of one stream in one process share one
-     * follower when opened from one {@link io.lakestream.Lakestream} handle instead).
+     * follower when opened from one {@link io.lakestream.stream.Lakestream} handle instead).
      *
      * @throws io.lakestream.log.WorldSizeMismatchException if the stream has another world size
      */
@@ -176,7 +176,7 @@ public final class RankReader implements AutoCloseable {
 
     /**
      * Opens a reader that follows the log through {@code follower}, its owner's (an
-     * {@link io.lakestream.Lakestream} handle's), shared with the owner's other readers: the reader
+     * {@link io.lakestream.stream.Lakestream} handle's), shared with the owner's other readers: the reader
      * ends its subscription on close, never the follower. {@code node} null: without node fetch;
      * otherwise as the {@link NodeFetch} overload.
      */
@@ -266,7 +266,7 @@ public final class RankReader implements AutoCloseable {
 
     /**
      * Log reads (GETs, and the rare LIST) that this reader's follower of the stream made so far:
-     * shared by every reader opened from the same {@link io.lakestream.Lakestream} handle (see
+     * shared by every reader opened from the same {@link io.lakestream.stream.Lakestream} handle (see
      * {@link SharedFollower}); a reader opened without one has a follower of its own.
      */
     public long logPolls() {

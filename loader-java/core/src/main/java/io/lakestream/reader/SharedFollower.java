@@ -17,7 +17,7 @@ import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * One follower of a stream's manifest log, shared by every {@link RankReader} (and job leader)
- * opened from one {@link io.lakestream.Lakestream} handle: one thread polls the log for all of
+ * opened from one {@link io.lakestream.stream.Lakestream} handle: one thread polls the log for all of
  * them, so N ranks of a process cost the store the GETs of one. A reader opened without a handle
  * ({@code RankReader.open(store, ...)}) gets a follower of its own, which it closes.
  *

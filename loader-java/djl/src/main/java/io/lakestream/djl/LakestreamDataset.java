@@ -13,7 +13,7 @@ import ai.djl.training.dataset.Sampler;
 import ai.djl.translate.Pipeline;
 import ai.djl.translate.Transform;
 import ai.djl.util.Progress;
-import io.lakestream.Lakestream;
+import io.lakestream.stream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.DType;
 import io.lakestream.log.BelowFloorException;

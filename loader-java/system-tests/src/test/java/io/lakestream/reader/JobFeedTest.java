@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lakestream.Lakestream;
+import io.lakestream.stream.Lakestream;
 import io.lakestream.StreamEnv;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.Json;

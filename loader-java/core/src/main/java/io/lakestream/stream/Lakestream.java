@@ -1,5 +1,6 @@
-package io.lakestream;
+package io.lakestream.stream;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.lineage.Lineage;
 import io.lakestream.lineage.RecordSearch;
 import io.lakestream.lineage.StepLineage;

@@ -1,4 +1,4 @@
-package io.lakestream;
+package io.lakestream.stream;
 
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
