@@ -343,24 +343,44 @@ def name_thread(name):
         pass
 
 
-def thread_cpu_s():
-    """CPU seconds of each thread of this process, summed per thread name (a trailing number dropped,
-    so "GC Thread#0" and "GC Thread#1" are one entry; the main thread is "python (main)")."""
+def thread_cpu_s(pid=None):
+    """CPU seconds of each thread of process ``pid`` (default: this one), summed per thread name (a
+    trailing number dropped, so "GC Thread#0" and "GC Thread#1" are one entry; the main thread is
+    "python (main)")."""
+    me = pid is None
+    pid = os.getpid() if me else pid
     tick = os.sysconf("SC_CLK_TCK")
     out = collections.Counter()
-    for tid in os.listdir("/proc/self/task"):
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:  # the process is gone
+        return out
+    for tid in tids:
         try:
-            with open("/proc/self/task/%s/stat" % tid) as f:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
                 stat = f.read()
         except OSError:  # the thread ended
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2:].split()
         # a thread's name is cut at 15 characters ("C2 CompilerThre"); numbered ones are summed
-        key = "python (main)" if int(tid) == os.getpid() else re.sub(r"[#-]?r?[0-9]+$", "", name).strip() or name
+        key = "python (main)" if int(tid) == pid else re.sub(r"[#-]?r?[0-9]+$", "", name).strip() or name
         out[key] += (int(fields[11]) + int(fields[12])) / tick
-    # threads that ended are gone from /proc but not from the total
-    out["threads ended"] = time.process_time() - sum(out.values())
+    if me:
+        # threads that ended are gone from /proc but not from the total
+        out["threads ended"] = time.process_time() - sum(out.values())
+    return out
+
+
+def producer_node_cpu_s(hosts):
+    """The producer node's CPU by where it went: each host process's threads (its JVM's and its
+    Python main thread: hand-off, encode, commit calls) and its workers (JVM-free processes) summed."""
+    out = collections.Counter()
+    for host in hosts:
+        out.update(thread_cpu_s(host))
+        for pid in family(host):
+            if pid != host:
+                out["workers"] += proc_cpu_s(pid)
     return out
 
 
@@ -388,11 +408,12 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
                 measure_from = step
                 print("MEASURE %d" % step, flush=True)
         if step == measure_from:
+            # first: reading the log afresh (a reader of its own) is the measurement's cost, not the trainer's
+            committed0 = committed() if committed else None
             t_start = time.perf_counter()
             cpu_start = time.process_time()
             threads_start = thread_cpu_s()
             wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
-            committed0 = committed() if committed else None
         t0 = time.perf_counter()
         try:
             batch = next(it)
@@ -738,6 +759,7 @@ def _run_lakestream(a, name, uri, kill, started):
     out = []
     cpu = {}  # producer pid (host and workers) -> CPU seconds at the start of the measured steps
     prod_cpu = prod_rss = 0.0
+    by_thread = collections.Counter()
     while True:
         try:
             line = lines.get(timeout=0.05)
@@ -751,8 +773,10 @@ def _run_lakestream(a, name, uri, kill, started):
             measure_from = int(line.split()[1])
             kill_at = measure_from + a.steps // 3
             cpu = {pid: proc_cpu_s(pid) for p in producers for pid in family(p.pid)}
+            by_thread = producer_node_cpu_s([p.pid for p in producers])
         if measure_from is not None and step == measure_from + a.steps - 1:
             prod_cpu = sum(proc_cpu_s(pid) - c for pid, c in cpu.items())
+            by_thread = producer_node_cpu_s([p.pid for p in producers]) - by_thread
             prod_rss = sum(proc_rss_mb(pid) for p in producers for pid in family(p.pid))
         if kill and killed is None and step is not None and kill_at is not None and step >= kill_at:
             # the producer host (its JVM); its workers die with it (PR_SET_PDEATHSIG)
@@ -776,6 +800,9 @@ def _run_lakestream(a, name, uri, kill, started):
     res["workers_cpu"] = prod_cpu / wall  # the producer node's CPU over the measured steps
     res["prep_cpu_ms_per_step"] = 1000 * prod_cpu / (res.get("produced_steps") or a.steps)
     res["workers_rss_mb"] = prod_rss
+    if not kill:  # (with a restart, the killed host's threads are gone from the tally)
+        res["producer_thread_cpu_ms_per_step"] = {k: round(1000 * v / (res.get("produced_steps") or a.steps), 2)
+                                                  for k, v in by_thread.most_common() if v > 0}
     if kill:
         res["producer_killed"] = killed is not None and killed[0] == -signal.SIGKILL
         res["producer_restarted"] = restarted is not None
@@ -970,6 +997,17 @@ def main(argv=None):
                 r["setup"], 1000 * r["trainer_cpu"] / r["steps_per_s"], main,
                 ", ".join("%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-"))
         table += threads
+        prod = [r for r in rows if r.get("producer_thread_cpu_ms_per_step")]
+        if prod:
+            table += ["", "Producer-node CPU per committed step, by process and thread (ms; the median round's run; "
+                      "workers: the JVM-free worker processes, python (main): the host's hand-off, encode and commit calls):",
+                      "", "| setup | total | workers | host threads, largest first |", "|---|---:|---:|---|"]
+            for r in prod:
+                t = dict(r["producer_thread_cpu_ms_per_step"])
+                w = t.pop("workers", 0.0)
+                table.append("| %s | %.1f | %.1f | %s |" % (
+                    r["setup"], r["prep_cpu_ms_per_step"], w,
+                    ", ".join("%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-"))
         header = ("%d measured steps per setup after at least %d warm-up steps (lakestream: until its backlog was "
                   "drained, %s steps, %s committed ahead at the start)%s; %d x %d tokens per step; trainer node CPUs %s, "
                   "producer node CPUs %s; load average %.2f at start, %.2f at end"
