@@ -1,20 +1,15 @@
 package io.lakestream.producer;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.lakestream.fail.FailPoints;
-import io.lakestream.log.TgbEntry;
 import io.lakestream.store.FileStore;
-import io.lakestream.testkit.Streams;
+import io.lakestream.testkit.ProducerHandOffScenario;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -73,28 +68,7 @@ class ProducerHandOffStressTest {
             int producer = k;
             racers.add(() -> sc.race(fs, producer));
         }
-        List<ProducerHandOffScenario.Outcome> outcomes = allWithin(sc, pool, racers, "racing phase");
-        Map<String, List<TgbEntry>> committed = ProducerHandOffScenario.committedByProducer(fs);
-        for (int k = 0; k < sc.producers; k++) {
-            ProducerHandOffScenario.Outcome o = outcomes.get(k);
-            long n = sc.check(fs, k, committed);
-            String where = sc + ": p" + k + " appended " + o.appended() + ", said it committed " + o.committedSeqSaid()
-                    + ", the log has " + n + (o.failure() == null ? "" : ", failed with " + o.failure());
-            assertTrue(n <= o.appended(), where);
-            if (o.failure() != null) {
-                assertTrue(causedByInjection(o.failure()), "only the injected failure may end an instance: " + where);
-                // a version whose answer was lost (or committed before the failure surfaced) is
-                // in the log and not yet known to the instance: it may say less, never more
-                assertTrue(o.committedSeqSaid() <= n, where);
-            } else if (sc.ends[k] == ProducerHandOffScenario.End.CLOSE_WITH_BATCHES_QUEUED) {
-                // close lets a commit in progress finish, and the producer then says what it committed
-                assertEquals(n, o.committedSeqSaid(), "close never half-commits: " + where);
-            } else {
-                // commit(), or a failure point that was not reached before commit() finished
-                assertEquals(o.appended(), n, "commit() returned with batches not committed: " + where);
-                assertEquals(n, o.committedSeqSaid(), where);
-            }
-        }
+        sc.checkAfterRace(fs, allWithin(sc, pool, racers, "racing phase"));
         List<Callable<Void>> resumers = new ArrayList<>();
         for (int k = 0; k < sc.producers; k++) {
             int producer = k;
@@ -104,12 +78,7 @@ class ProducerHandOffStressTest {
             });
         }
         allWithin(sc, pool, resumers, "resume");
-        committed = ProducerHandOffScenario.committedByProducer(fs);
-        for (int k = 0; k < sc.producers; k++) {
-            assertEquals(sc.batches, sc.check(fs, k, committed), sc + ": after the resume p" + k + " has every batch once");
-        }
-        Streams.assertExactlyOnce(Streams.readAll(fs, ProducerHandOffScenario.W),
-                Streams.range((long) sc.producers * sc.batches * ProducerHandOffScenario.W));
+        sc.checkAfterResume(fs);
     }
 
     /** Runs the tasks at once; their results, or a failure naming the scenario (with every thread's stack on a hang). */
@@ -131,15 +100,6 @@ class ProducerHandOffStressTest {
             }
         }
         return out;
-    }
-
-    private static boolean causedByInjection(Throwable t) {
-        for (Throwable c = t; c != null; c = c.getCause()) {
-            if (c instanceof FailPoints.InjectedFailure) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static String threadDump() {

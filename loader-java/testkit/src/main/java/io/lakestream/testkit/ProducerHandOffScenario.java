@@ -1,4 +1,7 @@
-package io.lakestream.producer;
+package io.lakestream.testkit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
@@ -7,6 +10,8 @@ import io.lakestream.log.ManifestState;
 import io.lakestream.log.ProducerState;
 import io.lakestream.log.StreamConfig;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.producer.ProducerOptions;
+import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
@@ -19,8 +24,8 @@ import java.util.SplittableRandom;
 
 /**
  * One run of the threaded producer's hand-off from the accumulator to the writers and the
- * committer, on the real classes ({@link TgbProducer} and its {@link BatchQueue}, {@link BatchWriter},
- * {@link Committer}, {@link CommitterRunner}, {@link AppendGate}): P producers on their own
+ * committer, on the real classes ({@link TgbProducer} and its {@code BatchQueue}, {@code BatchWriter},
+ * {@code Committer}, {@code CommitterRunner}, {@code AppendGate}): P producers on their own
  * threads append, each with its writer pool and committer worker, while fail points shift the
  * threads against each other (a short stall of a writer after its object write, of a committer
  * before or after its version put or after a commit) and each producer ends one of three ways -
@@ -33,27 +38,53 @@ import java.util.SplittableRandom;
  * that sequence (its cursor and its object, whole); what a closed producer says it committed is
  * what the log has (close never half-commits); after the resume every batch is there exactly once.
  * The random choices come from {@code seed} alone, so a failure names the seed that shows it
- * (the interleaving itself is the scheduler's, which is what is being explored).
+ * (the interleaving itself is the scheduler's, which is what is being explored: the JVM's in
+ * {@code ProducerHandOffStressTest}, Fray's in the {@code fray-tests} module).
  */
-final class ProducerHandOffScenario {
-    static final int W = 2;
+public final class ProducerHandOffScenario {
+    public static final int W = 2;
 
-    enum End { COMMIT_THEN_CLOSE, CLOSE_WITH_BATCHES_QUEUED, INJECTED_FAILURE }
+    /** How a producer ends its racing phase. */
+    public enum End { COMMIT_THEN_CLOSE, CLOSE_WITH_BATCHES_QUEUED, INJECTED_FAILURE }
 
     /** The points where a stall or a failure is injected, in the order the hand-off passes them. */
     static final List<String> POINTS = List.of(FailPoints.AFTER_OBJECT_WRITE, FailPoints.BEFORE_VERSION_PUT,
             FailPoints.AFTER_VERSION_PUT, FailPoints.AFTER_COMMIT);
 
-    final long seed;
-    final int producers;
-    final int batches;
-    final End[] ends;
-    final ProducerOptions[] options;
-    final FailPoints[] failPoints;
+    public final long seed;
+    public final int producers;
+    public final int batches;
+    private final End[] ends;
+    private final ProducerOptions[] options;
+    private final FailPoints[] failPoints;
     /** For an injected failure: where and on which hit. */
-    final String[] failAt;
+    private final String[] failAt;
 
-    ProducerHandOffScenario(long seed) {
+    /**
+     * Every producer with {@code writers} writer threads and groups of {@code group}, ending by
+     * {@code end} (not an injected failure), no stalls: for a scheduler that picks the
+     * interleavings itself.
+     */
+    public ProducerHandOffScenario(int producers, int batches, End end, int writers, int group) {
+        if (end == End.INJECTED_FAILURE) {
+            throw new IllegalArgumentException("a fixed scenario injects no failure");
+        }
+        this.seed = 0;
+        this.producers = producers;
+        this.batches = batches;
+        ends = new End[producers];
+        options = new ProducerOptions[producers];
+        failPoints = new FailPoints[producers];
+        failAt = new String[producers];
+        for (int k = 0; k < producers; k++) {
+            ends[k] = end;
+            options[k] = ProducerOptions.defaults().withWriteParallelism(writers).withGroup(group, 8, false).withMaxLinger(0);
+            failPoints[k] = new FailPoints();
+        }
+    }
+
+    /** Everything drawn from {@code seed}: producers, batches, writers, groups, how each ends, stalls and failures. */
+    public ProducerHandOffScenario(long seed) {
         this.seed = seed;
         Random r = new Random(seed);
         producers = 1 + r.nextInt(2);
@@ -83,6 +114,10 @@ final class ProducerHandOffScenario {
         }
     }
 
+    public End end(int k) {
+        return ends[k];
+    }
+
     @Override
     public String toString() {
         StringBuilder b = new StringBuilder("seed " + seed + ": " + producers + " producer(s) x " + batches + " batches");
@@ -95,16 +130,16 @@ final class ProducerHandOffScenario {
         return b.toString();
     }
 
-    static String id(int k) {
+    public static String id(int k) {
         return "p" + k;
     }
 
-    SyntheticSource source(int k) {
+    public SyntheticSource source(int k) {
         return new SyntheticSource((long) producers * batches * W, 7, k, producers, 4);
     }
 
     /** The cursor after the producer's {@code seq}-th batch (1-based): batches are cut the same way on every run. */
-    String cursorAfter(int k, long seq) {
+    public String cursorAfter(int k, long seq) {
         SyntheticSource src = source(k);
         long next = src.startIndex();
         for (long s = 0; s < seq; s++) {
@@ -114,7 +149,7 @@ final class ProducerHandOffScenario {
         return SyntheticSource.cursor(next);
     }
 
-    static StreamConfig config() {
+    public static StreamConfig config() {
         return StreamConfig.of(W);
     }
 
@@ -122,7 +157,7 @@ final class ProducerHandOffScenario {
      * Appends from the committed cursor to the end of the source, or {@code limit} batches;
      * returns how many were appended.
      */
-    static long appendFromCursor(TgbProducer p, SyntheticSource src, long limit) {
+    public static long appendFromCursor(TgbProducer p, SyntheticSource src, long limit) {
         long resume = SyntheticSource.parseCursor(p.committedCursor());
         long next = resume < 0 ? src.startIndex() : resume;
         long n = 0;
@@ -139,10 +174,10 @@ final class ProducerHandOffScenario {
     }
 
     /** What producer {@code k} did in the racing phase, for {@link #check}. */
-    record Outcome(long appended, long committedSeqSaid, RuntimeException failure) {}
+    public record Outcome(long appended, long committedSeqSaid, RuntimeException failure) {}
 
     /** The racing phase of producer {@code k}, on the calling thread. */
-    Outcome race(ObjectStore store, int k) {
+    public Outcome race(ObjectStore store, int k) {
         StreamEnv env = StreamEnv.defaults().withFailPoints(failPoints[k]).withRandom(new SplittableRandom(seed * 31 + k));
         TgbProducer p;
         try {
@@ -179,15 +214,61 @@ final class ProducerHandOffScenario {
     }
 
     /** The resume: a new instance goes on from the committed cursor to the end of the source. */
-    void resume(ObjectStore store, int k) {
+    public void resume(ObjectStore store, int k) {
         try (TgbProducer p = TgbProducer.open(store, id(k), config(), options[k])) {
             appendFromCursor(p, source(k), Long.MAX_VALUE);
             p.commit();
         }
     }
 
+    /**
+     * After the racing phase: each producer's committed batches pass {@link #check}, and what it
+     * said it committed fits how it ended.
+     */
+    public void checkAfterRace(ObjectStore store, List<Outcome> outcomes) {
+        Map<String, List<TgbEntry>> committed = committedByProducer(store);
+        for (int k = 0; k < producers; k++) {
+            Outcome o = outcomes.get(k);
+            long n = check(store, k, committed);
+            String where = this + ": " + id(k) + " appended " + o.appended() + ", said it committed " + o.committedSeqSaid()
+                    + ", the log has " + n + (o.failure() == null ? "" : ", failed with " + o.failure());
+            assertTrue(n <= o.appended(), where);
+            if (o.failure() != null) {
+                assertTrue(causedByInjection(o.failure()), "only the injected failure may end an instance: " + where);
+                // a version whose answer was lost (or committed before the failure surfaced) is
+                // in the log and not yet known to the instance: it may say less, never more
+                assertTrue(o.committedSeqSaid() <= n, where);
+            } else if (ends[k] == End.CLOSE_WITH_BATCHES_QUEUED) {
+                // close lets a commit in progress finish, and the producer then says what it committed
+                assertEquals(n, o.committedSeqSaid(), "close never half-commits: " + where);
+            } else {
+                // commit(), or a failure point that was not reached before commit() finished
+                assertEquals(o.appended(), n, "commit() returned with batches not committed: " + where);
+                assertEquals(n, o.committedSeqSaid(), where);
+            }
+        }
+    }
+
+    /** After every producer resumed: every batch committed once, and every record read back once on every rank. */
+    public void checkAfterResume(ObjectStore store) {
+        Map<String, List<TgbEntry>> committed = committedByProducer(store);
+        for (int k = 0; k < producers; k++) {
+            assertEquals(batches, check(store, k, committed), this + ": after the resume " + id(k) + " has every batch once");
+        }
+        Streams.assertExactlyOnce(Streams.readAll(store, W), Streams.range((long) producers * batches * W));
+    }
+
+    private static boolean causedByInjection(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof FailPoints.InjectedFailure) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The committed batches of each producer, in step order. */
-    static Map<String, List<TgbEntry>> committedByProducer(ObjectStore store) {
+    public static Map<String, List<TgbEntry>> committedByProducer(ObjectStore store) {
         ManifestLog log = ManifestLog.open(store, true);
         ManifestState s = log.refresh();
         Map<String, List<TgbEntry>> out = new HashMap<>();
@@ -203,7 +284,7 @@ final class ProducerHandOffScenario {
      * 1..n in step order (no gap, no duplicate), each the batch appended under that sequence and
      * whole in the store, and the log's producer state names the last of them. Returns n.
      */
-    long check(ObjectStore store, int k, Map<String, List<TgbEntry>> committed) {
+    public long check(ObjectStore store, int k, Map<String, List<TgbEntry>> committed) {
         List<TgbEntry> mine = committed.getOrDefault(id(k), List.of());
         for (int i = 0; i < mine.size(); i++) {
             TgbEntry e = mine.get(i);
