@@ -9,10 +9,10 @@ import java.util.ArrayDeque;
  * server's side) or opens a new one; {@link #give} returns it for reuse, {@link #discard} drops
  * one in an unknown state. At most {@code maxIdle} wait; the rest are closed on return.
  */
-final class ConnectionPool<C extends ConnectionPool.Closer> implements AutoCloseable {
+final class ConnectionPool<C extends ConnectionPool.Pooled> implements AutoCloseable {
 
     /** A pooled connection: closing must not throw (there is nothing a caller could do). */
-    interface Closer {
+    interface Pooled {
         void close();
     }
 

@@ -29,7 +29,7 @@ import software.amazon.awssdk.auth.credentials.AwsSessionCredentials;
  * well-formed answer for the SDK to treat, the connection reusable if its body was read whole)
  * or an {@link IOException} (a broken or lying connection, to be closed).
  */
-final class HttpRangeConnection implements ConnectionPool.Closer {
+final class HttpRangeConnection implements ConnectionPool.Pooled {
     /** The receive buffer: a response head must fit in it, the body goes through it. */
     static final int CHUNK = 64 << 10;
     private static final DateTimeFormatter AMZ_DATE = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);

@@ -12,7 +12,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class ConnectionPoolTest {
-    private static final class Fake implements ConnectionPool.Closer {
+    private static final class Fake implements ConnectionPool.Pooled {
         final int id;
         int closes;
 
