@@ -1,9 +1,12 @@
 package io.lakestream.producer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
 import io.lakestream.log.Changes;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.ManifestLog;
@@ -223,5 +226,32 @@ class ProducerPipelineTest {
         assertTrue(again.getMessage().contains("open a new instance"), again.getMessage());
         p.close();
         assertEquals(0, ManifestLog.open(fs, true).state().committedSteps());
+    }
+
+    @Test
+    void closeLetsTheCommitInProgressLandAndSaysSo() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        FailPoints points = new FailPoints();
+        FailPoints.Pause inCommit = new FailPoints.Pause();
+        points.set(FailPoints.BEFORE_VERSION_PUT, inCommit, 2); // the 1st is the epoch claim, the 2nd the batch's commit
+        TgbProducer p = TgbProducer.open(fs, "p", StreamConfig.of(W), ProducerOptions.defaults(),
+                StreamEnv.defaults().withFailPoints(points));
+        append(p, source(), new long[] {0});
+        assertTrue(inCommit.awaitReached(20, TimeUnit.SECONDS), "the committer is inside its commit");
+        Thread closer = new Thread(p::close, "closer");
+        closer.start();
+        // close is now waiting for the committer (the queue's lock is free: never held across I/O);
+        // a close that cut the commit short would have ended by then instead
+        for (long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+             closer.getState() == Thread.State.RUNNABLE || closer.getState() == Thread.State.NEW; ) {
+            assertTrue(System.nanoTime() < end, "close neither waits nor ends");
+            Thread.onSpinWait();
+        }
+        inCommit.release();
+        closer.join(TimeUnit.SECONDS.toMillis(40)); // close waits up to 30 s for the committer
+        assertFalse(closer.isAlive());
+        ProducerState logged = ManifestLog.open(fs, true).refresh().producer("p");
+        assertEquals(1, logged.seq(), "the commit in progress landed");
+        assertEquals(1, p.committedSeq(), "and the closed producer says what it committed");
     }
 }
