@@ -136,8 +136,8 @@ public final class RankReader implements AutoCloseable {
      */
     public static RankReader open(ObjectStore store, int rank, int worldSize, long startStep, ReaderOptions options,
                                   PinnedPool pool, StreamEnv env, StepFeed feed, boolean elastic) {
-        checkArgs(rank, worldSize, startStep);
         try {
+            checkArgs(rank, worldSize, startStep); // inside: a refused open still closes the caller's feed
             return start(store, rank, worldSize, startStep, options, pool, env, elastic, feed, null);
         } catch (RuntimeException | Error e) {
             feed.close();
