@@ -88,7 +88,15 @@ public final class SharedFollower implements AutoCloseable {
     public static SharedFollower start(ObjectStore store, StreamEnv env) {
         SharedFollower f = new SharedFollower(store, env);
         f.watch = store.watch(StreamLayout.LOG_PREFIX); // before the worker starts, which publishes it
-        Threads.Worker w = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        Threads.Worker w;
+        try {
+            w = f.threads.start("lakestream-follow " + store.describe(), f::run);
+        } catch (RuntimeException | Error e) {
+            if (f.watch != null) {
+                f.watch.close(); // no worker: nobody else would close it
+            }
+            throw e;
+        }
         f.threads.lock(f.lock);
         try {
             f.worker = w;
