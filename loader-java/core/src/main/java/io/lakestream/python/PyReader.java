@@ -1,6 +1,5 @@
 package io.lakestream.python;
 
-import io.lakestream.stream.Lakestream;
 import io.lakestream.format.DType;
 import io.lakestream.log.ManifestState;
 import io.lakestream.reader.HandoffFeed;
@@ -10,6 +9,7 @@ import io.lakestream.reader.ReaderOptions;
 import io.lakestream.reader.StepBatch;
 import io.lakestream.reader.Tensor;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.stream.Lakestream;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;

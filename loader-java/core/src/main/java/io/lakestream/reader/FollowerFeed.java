@@ -1,7 +1,6 @@
 package io.lakestream.reader;
 
 import io.lakestream.StreamEnv;
-import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.store.ObjectStore;
@@ -54,10 +53,7 @@ final class FollowerFeed implements StepFeed {
             FollowerFeed feed = new FollowerFeed(sub, owned);
             ObjectStore store = sub.follower().store();
             RankReader.checkWorldSize(store, worldSize, elastic, feed); // before the floor, as always
-            ManifestState st = sub.log().state();
-            if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
-                throw new BelowFloorException(store.describe(), startStep, Math.max(st.floorStep(), st.reclaimedBelowStep()));
-            }
+            sub.checkFloor(startStep);
             return feed;
         } catch (RuntimeException | Error e) {
             sub.close();

@@ -1,5 +1,6 @@
 package io.lakestream.reader;
 
+import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.TgbEntry;
@@ -41,6 +42,19 @@ public final class FollowerSubscription implements AutoCloseable {
     /** The reader will not ask for steps below {@code step} again. */
     public void position(long step) {
         position = step;
+    }
+
+    /**
+     * Refuses a start below what retention keeps: the floor, or steps GC already reclaimed.
+     *
+     * @throws BelowFloorException naming the lowest step still readable
+     */
+    void checkFloor(long startStep) {
+        ManifestState st = log().state();
+        if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
+            throw new BelowFloorException(follower.store().describe(), startStep,
+                    Math.max(st.floorStep(), st.reclaimedBelowStep()));
+        }
     }
 
     long position() {

@@ -1,7 +1,6 @@
 package io.lakestream.reader;
 
 import io.lakestream.StreamEnv;
-import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.EntryWire;
 import io.lakestream.log.LogFormatException;
 import io.lakestream.log.ManifestLog;
@@ -158,11 +157,7 @@ public final class JobFeed {
 
         private static Leader checked(FollowerSubscription sub, SharedFollower owned, long startStep) {
             try {
-                ManifestState st = sub.log().state();
-                if (startStep < st.floorStep() || startStep < st.reclaimedBelowStep()) {
-                    throw new BelowFloorException(sub.follower().store().describe(), startStep,
-                            Math.max(st.floorStep(), st.reclaimedBelowStep()));
-                }
+                sub.checkFloor(startStep);
             } catch (RuntimeException e) {
                 sub.close();
                 throw e;
