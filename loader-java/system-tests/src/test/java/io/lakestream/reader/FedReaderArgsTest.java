@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lakestream.StreamEnv;
-import io.lakestream.log.TgbEntry;
 import io.lakestream.store.FileStore;
 import java.nio.file.Path;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -20,38 +19,7 @@ class FedReaderArgsTest {
     void aReaderRefusingItsArgumentsClosesTheFeedItWasGiven() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
         AtomicInteger closes = new AtomicInteger();
-        StepFeed feed = new StepFeed() {
-            @Override
-            public int streamWorldSize() {
-                return 4;
-            }
-
-            @Override
-            public long committedSteps() {
-                return 0;
-            }
-
-            @Override
-            public long endStep() {
-                return -1;
-            }
-
-            @Override
-            public void await(long step, long maxWaitNanos) {}
-
-            @Override
-            public TgbEntry entry(long step) {
-                throw new IllegalStateException("not committed: " + step);
-            }
-
-            @Override
-            public void position(long step) {}
-
-            @Override
-            public long polls() {
-                return 0;
-            }
-
+        StepFeed feed = new StubFeed(4) {
             @Override
             public void close() {
                 closes.incrementAndGet();

@@ -232,20 +232,10 @@ class RankReaderTest {
         java.util.concurrent.CountDownLatch failed = new java.util.concurrent.CountDownLatch(1);
         io.lakestream.store.StoreException outage = new io.lakestream.store.StoreException("GET of the next version failed",
                 "_log/00000000000000000009.json");
-        StepFeed feed = new StepFeed() {
-            @Override
-            public int streamWorldSize() {
-                return W;
-            }
-
+        StepFeed feed = new StubFeed(W) {
             @Override
             public long committedSteps() {
                 return 2;
-            }
-
-            @Override
-            public long endStep() {
-                return -1;
             }
 
             @Override
@@ -259,17 +249,6 @@ class RankReaderTest {
             public TgbEntry entry(long step) {
                 return log.entry(step);
             }
-
-            @Override
-            public void position(long step) {}
-
-            @Override
-            public long polls() {
-                return 0;
-            }
-
-            @Override
-            public void close() {}
         };
         // The dispatcher has dealt with the failure once it ended or waits (for room in the queue).
         java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
