@@ -41,6 +41,7 @@ import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.testkit.HookStore;
+import io.lakestream.testkit.JumpingClock;
 import io.lakestream.testkit.ManualClock;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
@@ -64,11 +65,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  * The protocol review's reproducers (first pass on 530a309, second pass on da5175b) ported
  * to the current API, scenario kept, assertion inverted: each test asserts the RIGHT behaviour,
  * so a pass means the hole is closed. Where the old code used the JVM-wide log grace (4 s) and
- * real sleeps, the port uses the stream's log grace (G below) and real sleeps of G + 300 ms.
+ * real sleeps, the port uses the stream's log grace (G below) and moves the clock of everyone
+ * involved (producers, the stalled committer, GC) forward by G + 300 ms at once: the stall is as
+ * long as before to the protocol and costs the test no time.
  */
 class ProtocolReviewPortTest {
     @TempDir
     Path dir;
+
+    /** The clock of every producer, log and GC of the log-grace holes (1 to 3). */
+    final JumpingClock clock = new JumpingClock();
+    final StreamEnv env = StreamEnv.defaults().withClock(clock);
 
     static final long G = 1_500;
     static final SyntheticSource SRC = new SyntheticSource(100_000, 1, 0, 1, 4);
@@ -77,11 +84,18 @@ class ProtocolReviewPortTest {
         return SRC.globalBatch(SRC.take(start, 2), 1);
     }
 
-    static void sleep(long ms) {
-        try {
-            Thread.sleep(ms);
-        } catch (InterruptedException e) {
-            throw new RuntimeException(e);
+    /** Returns once one of {@code producers} waits for flow control (a checkpoint), or fails after 30 s. */
+    static void awaitFlowControlWait(TgbProducer... producers) {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (true) {
+            for (TgbProducer p : producers) {
+                String why = p.waitingReason();
+                if (why != null && why.startsWith("flow control")) {
+                    return;
+                }
+            }
+            assertTrue(System.nanoTime() < deadline, "no producer waits for flow control within 30 s");
+            Thread.onSpinWait();
         }
     }
 
@@ -127,8 +141,8 @@ class ProtocolReviewPortTest {
         FileStore fs = FileStore.open(dir.resolve("a"), true);
         HookStore hs = new HookStore(fs);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(G);
-        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(inline)); // v0
-        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline)); // v1
+        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(inline), env); // v0
+        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline), env); // v1
         String key = ManifestLog.versionKey(2);
         AtomicBoolean failedOnce = new AtomicBoolean();
         AtomicBoolean stalled = new AtomicBoolean();
@@ -139,8 +153,8 @@ class ProtocolReviewPortTest {
                 for (int i = 0; i < 20; i++) {
                     appendAndCommit(b, batch(1000 + 2L * i), "b" + i, inline); // versions 2..21
                 }
-                sleep(G + 300);
-                GcReport rep = new GarbageCollector(ManifestLog.open(fs), 3_600_000, 0).run(false);
+                clock.jump(G + 300);
+                GcReport rep = new GarbageCollector(ManifestLog.open(fs, env), 3_600_000, 0).run(false);
                 gcSaw.set(rep.toJson() + " v2 still a version file: " + versionAt(fs, 2).isPresent());
             }
         };
@@ -177,8 +191,8 @@ class ProtocolReviewPortTest {
         FileStore fs = FileStore.open(dir.resolve("a2"), true);
         HookStore hs = new HookStore(fs);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(G);
-        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(inline)); // v0
-        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline)); // v1
+        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(inline), env); // v0
+        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline), env); // v1
         String key = ManifestLog.versionKey(2);
         AtomicBoolean lost = new AtomicBoolean();
         AtomicBoolean stalled = new AtomicBoolean();
@@ -192,8 +206,8 @@ class ProtocolReviewPortTest {
                 for (int i = 0; i < 20; i++) {
                     appendAndCommit(b, batch(1000 + 2L * i), "b" + i, inline); // versions 3..22
                 }
-                sleep(G + 300);
-                new GarbageCollector(ManifestLog.open(fs), 3_600_000, 0).run(false);
+                clock.jump(G + 300);
+                new GarbageCollector(ManifestLog.open(fs, env), 3_600_000, 0).run(false);
             }
         };
         Throwable thrown = null;
@@ -227,8 +241,8 @@ class ProtocolReviewPortTest {
         FileStore fs = FileStore.open(dir.resolve("a3"), true);
         HookStore hs = new HookStore(fs);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(G);
-        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(true)); // v0
-        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(true)); // v1
+        TgbProducer c = TgbProducer.open(hs, "c", cfg, one(true), env); // v0
+        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(true), env); // v1
         String key = ManifestLog.versionKey(2);
         AtomicBoolean frozen = new AtomicBoolean();
         hs.putIfAbsentHook = k -> {
@@ -236,8 +250,8 @@ class ProtocolReviewPortTest {
                 for (int i = 0; i < 20; i++) {
                     b.append(batch(1000 + 2L * i), "b" + i); // versions 2..21
                 }
-                sleep(G + 300);
-                new GarbageCollector(ManifestLog.open(fs), 3_600_000, 0).run(false);
+                clock.jump(G + 300);
+                new GarbageCollector(ManifestLog.open(fs, env), 3_600_000, 0).run(false);
             }
             return false; // then the put goes out
         };
@@ -260,18 +274,18 @@ class ProtocolReviewPortTest {
     void hole2_writerClockAheadDoesNotMakeReadersDiverge(boolean inline) {
         FileStore fs = FileStore.open(dir.resolve("g"), true);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withLogGraceMs(G);
-        TgbProducer c = TgbProducer.open(fs, "c", cfg, one(inline)); // v0
-        VersionFile skewed = new VersionFile(1, "tok", "s", System.currentTimeMillis() + 3_600_000, 0,
+        TgbProducer c = TgbProducer.open(fs, "c", cfg, one(inline), env); // v0
+        VersionFile skewed = new VersionFile(1, "tok", "s", clock.wallMillis() + 3_600_000, 0,
                 new TreeMap<>(Map.of("s", new ProducerState(1, 0, null))), List.of(), List.of(), null);
         assertTrue(fs.putIfAbsent(ManifestLog.versionKey(1), Json.write(skewed)));
         c.log().refresh(); // c at v1
-        ManifestLog r = ManifestLog.open(fs, true); // reader at v1
-        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline)); // v2
+        ManifestLog r = ManifestLog.open(fs, true, env); // reader at v1
+        TgbProducer b = TgbProducer.open(fs, "b", cfg, one(inline), env); // v2
         for (int i = 0; i < 20; i++) {
             appendAndCommit(b, batch(1000 + 2L * i), "b" + i, inline);
         }
-        sleep(G + 300);
-        GcReport rep = new GarbageCollector(ManifestLog.open(fs), 3_600_000, 0).run(false);
+        clock.jump(G + 300);
+        GcReport rep = new GarbageCollector(ManifestLog.open(fs, env), 3_600_000, 0).run(false);
         System.out.println("[2] gc: " + rep.toJson());
         assertTrue(versionAt(fs, 2).isEmpty(), "GC reclaimed v2");
         appendAndCommit(c, batch(0), "next=2", inline);
@@ -297,17 +311,17 @@ class ProtocolReviewPortTest {
         FileStore fs = FileStore.open(dir.resolve("b"), true);
         HookStore hs = new HookStore(fs);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(8).withLogGraceMs(G);
-        ManifestLog w = ManifestLog.openOrCreate(fs, cfg);
+        ManifestLog w = ManifestLog.openOrCreate(fs, cfg, env);
         for (int i = 0; i < 4; i++) {
             commitState(w, i);
         }
-        ManifestLog reader = ManifestLog.open(hs, true);
-        ManifestLog control = ManifestLog.open(fs, true);
+        ManifestLog reader = ManifestLog.open(hs, true, env);
+        ManifestLog control = ManifestLog.open(fs, true, env);
         assertEquals(3, reader.state().version());
         for (int i = 4; i <= 120; i++) {
             commitState(w, i);
         }
-        sleep(G + 300);
+        clock.jump(G + 300);
         new GarbageCollector(w, 3_600_000, 0).run(false);
         assertTrue(versionAt(fs, 4).isEmpty(), "v4 reclaimed");
         long t0 = System.currentTimeMillis();
@@ -315,12 +329,12 @@ class ProtocolReviewPortTest {
             commitState(w, i);
         }
         System.out.println("[3] 2280 commits took " + (System.currentTimeMillis() - t0) + " ms; head=" + w.state().version());
-        sleep(G + 300);
+        clock.jump(G + 300);
         AtomicInteger pages = new AtomicInteger();
         AtomicReference<String> gcRep = new AtomicReference<>();
         hs.listHook = (prefix, after, limit) -> {
             if (limit == 1000 && "_log/".equals(prefix) && pages.incrementAndGet() == 2) {
-                gcRep.set(new GarbageCollector(ManifestLog.open(fs), 3_600_000, 0).run(false).toJson());
+                gcRep.set(new GarbageCollector(ManifestLog.open(fs, env), 3_600_000, 0).run(false).toJson());
             }
         };
         ManifestState s = reader.refresh();
@@ -429,7 +443,8 @@ class ProtocolReviewPortTest {
         for (int i = 0; i < 4; i++) {
             p2.append(batch(100 + 2L * i), "n" + i);
         }
-        sleep(3_000); // let both committer threads do what they will
+        // whichever group commits first, the other has no room left: wait until it says so
+        awaitFlowControlWait(p1, p2);
         ManifestState s = ManifestLog.open(fs).state();
         System.out.println("[5] max_lag_steps=4, no checkpoint: committed steps=" + s.committedSteps() + " lag=" + s.lagSteps());
         assertTrue(s.lagSteps() <= 4, "lag " + s.lagSteps());
@@ -465,7 +480,7 @@ class ProtocolReviewPortTest {
             return false;
         };
         Thread trainer = Thread.ofPlatform().start(() -> {
-            sleep(2_000);
+            awaitFlowControlWait(p1); // p2's group took the room p1 prepared on; p1 must wait, not commit
             Checkpoints.record(fs, 4, "ck4");
         });
         for (int i = 0; i < 4; i++) {
