@@ -1,10 +1,7 @@
 package io.lakestream.format;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.AbstractList;
-import java.util.Base64;
 import java.util.List;
 import java.util.RandomAccess;
 
@@ -290,7 +287,7 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
         if (problem != null) {
             throw new IllegalStateException("a malformed shard table is never written: " + problem);
         }
-        return new Wire(encodeU32(crcs), headerCrcs == null ? null : encodeU32(headerCrcs),
+        return new Wire(U32Base64.encode(crcs), headerCrcs == null ? null : U32Base64.encode(headerCrcs),
                 headerLengths == null ? null : headerLengths.single(), headerLengths == null ? null : headerLengths.array(),
                 lengths.single(), lengths.array(), rawLengths == null ? null : rawLengths.single(),
                 rawLengths == null ? null : rawLengths.array(),
@@ -309,10 +306,10 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
         }
         g.writeStartObject();
         g.writeFieldName("crc32c");
-        writeU32(g, crcs);
+        U32Base64.write(g, crcs);
         if (headerCrcs != null) {
             g.writeFieldName("header_crc32c");
-            writeU32(g, headerCrcs);
+            U32Base64.write(g, headerCrcs);
         }
         if (headerLengths != null) {
             writeColumn(g, "header_length", "header_lengths", headerLengths);
@@ -342,24 +339,12 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
         }
     }
 
-    /** As {@link #encodeU32}: base64 (RFC 4648, padded) of the little-endian u32s, written straight into the generator. */
-    private static void writeU32(com.fasterxml.jackson.core.JsonGenerator g, int[] v) throws java.io.IOException {
-        byte[] b = new byte[4 * v.length];
-        for (int i = 0; i < v.length; i++) {
-            LE_INT.set(b, 4 * i, v[i]);
-        }
-        g.writeBinary(com.fasterxml.jackson.core.Base64Variants.MIME_NO_LINEFEEDS, b, 0, b.length);
-    }
-
-    private static final java.lang.invoke.VarHandle LE_INT = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(int[].class,
-            ByteOrder.LITTLE_ENDIAN);
-
     /** The table a parsed JSON object describes; never throws (a malformed one reports itself in {@link #check}). */
     public static ShardTable fromWire(Wire w) {
         if (w.crc32c() == null) {
             return malformed("shard_table: field 'crc32c' is missing");
         }
-        int[] crc = decodeU32(w.crc32c());
+        int[] crc = U32Base64.decode(w.crc32c());
         if (crc == null) {
             return malformed("shard_table: 'crc32c' is not base64 of little-endian u32 checksums");
         }
@@ -369,7 +354,7 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
         }
         int[] hcrc = null;
         if (w.headerCrc32c() != null) {
-            hcrc = decodeU32(w.headerCrc32c());
+            hcrc = U32Base64.decode(w.headerCrc32c());
             if (hcrc == null || hcrc.length != n) {
                 return malformed("shard_table: 'header_crc32c' is not base64 of " + n + " little-endian u32 checksums");
             }
@@ -426,35 +411,5 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
             return "shard_table: '" + name + "s' has " + each.size() + " numbers, 'crc32c' " + n;
         }
         return new Column(0, each.stream().mapToLong(Long::longValue).toArray());
-    }
-
-    private static String encodeU32(int[] v) {
-        ByteBuffer b = ByteBuffer.allocate(4 * v.length).order(ByteOrder.LITTLE_ENDIAN);
-        for (int x : v) {
-            b.putInt(x);
-        }
-        return Base64.getEncoder().encodeToString(b.array());
-    }
-
-    /** The u32s of base64 text, or null if it is not base64 of a multiple of 4 bytes. */
-    private static int[] decodeU32(String s) {
-        if (s.length() % 4 != 0) {
-            return null; // base64 with padding (RFC 4648 §4) only: the JDK decoder would also take it unpadded
-        }
-        byte[] raw;
-        try {
-            raw = Base64.getDecoder().decode(s);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
-        if (raw.length % 4 != 0) {
-            return null;
-        }
-        ByteBuffer b = ByteBuffer.wrap(raw).order(ByteOrder.LITTLE_ENDIAN);
-        int[] v = new int[raw.length / 4];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = b.getInt();
-        }
-        return v;
     }
 }
