@@ -38,10 +38,13 @@ public final class FileStore implements ObjectStore {
             StandardOpenOption.WRITE);
     private final Path root;
     private final String describe;
+    /** The root's bytes and a '/', as the kernel takes a path (for {@link PosixReads}). */
+    private final byte[] rootSlash;
 
     public FileStore(Path root) {
         this.root = root.toAbsolutePath().normalize();
         this.describe = "file://" + this.root;
+        this.rootSlash = (this.root.toString() + "/").getBytes(java.nio.charset.StandardCharsets.UTF_8);
     }
 
     /**
@@ -124,8 +127,31 @@ public final class FileStore implements ObjectStore {
         return FileWatch.open(path(prefix.substring(0, prefix.length() - 1)));
     }
 
+    /**
+     * Into native memory through {@link PosixReads} (no heap garbage per read); anything else,
+     * or a path too long for its buffer, through a {@code FileChannel}.
+     */
     @Override
     public void readRange(String key, long offset, MemorySegment dst) {
+        PosixReads posix = PosixReads.get();
+        if (posix != null && dst.isNative()) {
+            Keys.validate(key); // ASCII segments, no '.' or '..': the path stays under the root
+            long r = posix.read(rootSlash, key, offset, dst, describe);
+            if (r >= 0) {
+                return;
+            } else if (r == PosixReads.NO_SUCH_FILE) {
+                throw new NoSuchKeyException(describe(), key);
+            } else if (r == PosixReads.SHRANK) {
+                throw new StoreException("object " + key + " shrank while reading", key);
+            } else if (r == PosixReads.OUT_OF_RANGE) {
+                readByChannel(key, offset, dst); // reads the size again and says what it is
+                return;
+            }
+        }
+        readByChannel(key, offset, dst);
+    }
+
+    private void readByChannel(String key, long offset, MemorySegment dst) {
         Path p = path(key);
         long want = dst.byteSize();
         try (FileChannel ch = FileChannel.open(p, READ, NO_ATTRIBUTES)) {
