@@ -24,10 +24,13 @@ public final class Crc32c {
     }
 
     public static long of(MemorySegment seg) {
-        CRC32C c = new CRC32C();
+        CRC32C c = PER_THREAD.get(); // reset and reused: a reader checks every shard it reads (issue 23)
+        c.reset();
         c.update(seg.asByteBuffer());
         return c.getValue();
     }
+
+    private static final ThreadLocal<CRC32C> PER_THREAD = ThreadLocal.withInitial(CRC32C::new);
 
     /** {@code crc(A ‖ B)} from {@code crc(A)}, {@code crc(B)} and {@code |B|}. Builds the operator each call: cache a {@link Shift}. */
     public static long combine(long crcA, long crcB, long lengthB) {

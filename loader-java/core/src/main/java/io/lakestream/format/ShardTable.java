@@ -214,18 +214,49 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
 
     @Override
     public ShardEntry get(int r) {
+        checkRank(r);
+        Long hl = headerLengths == null ? null : headerLengths.get(r);
+        Long hc = headerCrcs == null ? null : Integer.toUnsignedLong(headerCrcs[r]);
+        return new ShardEntry(offset(r), length(r), crc32c(r), rawLength(r), samples(r), firstSample(r), hl, hc);
+    }
+
+    // Rank r's fields of ShardEntry one by one, for a reader that needs them per step without
+    // building the entry and its boxed header fields (issue 23: the read path's garbage).
+
+    public long offset(int r) {
+        checkRank(r);
+        return offsets == null ? r * lengths.get(r) : offsets[r];
+    }
+
+    public long length(int r) {
+        checkRank(r);
+        return lengths.get(r);
+    }
+
+    public long crc32c(int r) {
+        checkRank(r);
+        return Integer.toUnsignedLong(crcs[r]);
+    }
+
+    public long rawLength(int r) {
+        checkRank(r);
+        return rawLengths == null ? lengths.get(r) : rawLengths.get(r);
+    }
+
+    public long samples(int r) {
+        checkRank(r);
+        return shardSamples == null ? evenSamples(totalSamples, count, r) : shardSamples[r];
+    }
+
+    public long firstSample(int r) {
+        checkRank(r);
+        return firstSamples != null ? firstSamples[r] : r * (totalSamples / count) + Math.min(r, totalSamples % count);
+    }
+
+    private void checkRank(int r) {
         if (r < 0 || r >= count) {
             throw new IndexOutOfBoundsException("rank " + r + " of a " + count + "-shard table");
         }
-        long len = lengths.get(r);
-        long offset = offsets == null ? r * len : offsets[r];
-        long samples = shardSamples == null ? evenSamples(totalSamples, count, r) : shardSamples[r];
-        long first = firstSamples != null ? firstSamples[r]
-                : r * (totalSamples / count) + Math.min(r, totalSamples % count);
-        Long hl = headerLengths == null ? null : headerLengths.get(r);
-        Long hc = headerCrcs == null ? null : Integer.toUnsignedLong(headerCrcs[r]);
-        return new ShardEntry(offset, len, Integer.toUnsignedLong(crcs[r]), rawLengths == null ? len : rawLengths.get(r), samples,
-                first, hl, hc);
     }
 
     /** Samples of the whole batch. */

@@ -6,7 +6,6 @@ import io.lakestream.format.Codec;
 import io.lakestream.format.Crc32c;
 import io.lakestream.format.FormatException;
 import io.lakestream.format.Lz4Frames;
-import io.lakestream.format.ShardEntry;
 import io.lakestream.format.TensorBlob;
 import io.lakestream.log.BelowFloorException;
 import io.lakestream.log.ManifestLog;
@@ -17,7 +16,6 @@ import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.time.Clock;
 import java.lang.foreign.MemorySegment;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -50,6 +48,8 @@ final class ShardFetch {
     private final LongAdder nodeFallbacks = new LongAdder();
     /** Steps whose fetch is waiting for a pool slab. */
     private final Set<Long> waitingForSlab = ConcurrentHashMap.newKeySet();
+    /** Each fetch thread's shard fields of the step it fetches. */
+    private final ThreadLocal<RankShard> shards = ThreadLocal.withInitial(RankShard::new);
 
     ShardFetch(ObjectStore store, StreamEnv env, int rank, int worldSize, int streamWorldSize, PinnedPool pool,
                NodeFetch nodeFetch, NodeSlices nodeSlices, NodeFetcher nodeFetcher) {
@@ -111,7 +111,7 @@ final class ShardFetch {
             }
         }
         long t0 = clock.monotonicNanos();
-        ShardEntry shard = entry.shards().get(rank);
+        RankShard shard = shards.get().load(entry.shards(), rank);
         // Decoders name the object in their errors; the stream, step and rank are added if one
         // throws (building that text for every step would be the read path's largest garbage).
         String where = entry.object();
@@ -170,7 +170,7 @@ final class ShardFetch {
      * The step from the node's shared copy (local rank 0 first fetches it for the node with one
      * ranged GET); null when there is no usable copy and this rank should read its shard itself.
      */
-    private StepBatch fetchFromNode(long step, TgbEntry entry, ShardEntry shard, Codec codec, long t0) throws InterruptedException {
+    private StepBatch fetchFromNode(long step, TgbEntry entry, RankShard shard, Codec codec, long t0) throws InterruptedException {
         long fetched = 0;
         if (nodeFetcher != null) {
             try {
@@ -218,7 +218,7 @@ final class ShardFetch {
     }
 
     /** The delivered batch over the verified, decoded tensor blob (the caller releases lease or slice if this throws). */
-    private StepBatch batch(long step, TgbEntry entry, ShardEntry shard, MemorySegment blob, PinnedPool.Lease lease, NodeSlice slice,
+    private StepBatch batch(long step, TgbEntry entry, RankShard shard, MemorySegment blob, PinnedPool.Lease lease, NodeSlice slice,
                             long t0, long fetched) {
         String where = entry.object();
         try {
@@ -227,15 +227,16 @@ final class ShardFetch {
                         + shard.length());
             }
             List<TensorBlob.View> views = blobs.parse(blob, where);
-            List<Tensor> tensors = new ArrayList<>(views.size());
-            for (TensorBlob.View v : views) {
+            Tensor[] tensors = new Tensor[views.size()]; // List.of keeps one or two without an array: no list built twice
+            for (int i = 0; i < tensors.length; i++) {
+                TensorBlob.View v = views.get(i);
                 if (v.shape()[0] != shard.samples()) {
                     throw new FormatException(where + ": tensor '" + v.name() + "' has " + v.shape()[0] + " samples, manifest says "
                             + shard.samples());
                 }
-                tensors.add(new Tensor(v.name(), v.dtype(), v.shape(), v.data()));
+                tensors[i] = new Tensor(v.name(), v.dtype(), v.shape(), v.data());
             }
-            return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.copyOf(tensors),
+            return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.of(tensors),
                     TensorBlob.dataSection(blob), lease, slice, clock.monotonicNanos() - t0, fetched);
         } catch (FormatException e) {
             throw named(e, step, entry);

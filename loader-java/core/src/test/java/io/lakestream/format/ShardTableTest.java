@@ -123,6 +123,16 @@ class ShardTableTest {
             assertEquals(entries, got, "round " + round);
             if (expected != null) {
                 assertEquals(Json.MAPPER.valueToTree(expected.toWire()), Json.MAPPER.valueToTree(((ShardTable) got).toWire()));
+                ShardTable t = (ShardTable) got;
+                for (int r = 0; r < n; r++) { // the field-by-field accessors a reader uses say what get(r) says
+                    ShardEntry e = entries.get(r);
+                    List<Long> fields = List.of(t.offset(r), t.length(r), t.crc32c(r), t.rawLength(r), t.samples(r), t.firstSample(r));
+                    assertEquals(List.of(e.offset(), e.length(), e.crc32c(), e.rawLength(), e.samples(), e.firstSample()), fields,
+                            "round " + round + " rank " + r);
+                }
+                int past = n;
+                org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class, () -> t.offset(past));
+                org.junit.jupiter.api.Assertions.assertThrows(IndexOutOfBoundsException.class, () -> t.samples(-1));
             }
         }
     }
