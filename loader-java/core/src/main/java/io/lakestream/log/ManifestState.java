@@ -114,8 +114,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
     public long segmentStart(long step) {
         long n = config.indexSegmentSteps();
         long start = step / n * n;
-        int i = java.util.Collections.binarySearch(indexSplits, step);
-        int at = i >= 0 ? i : -i - 2; // the greatest split <= step
+        int at = lastSplitAtOrBelow(step);
         return at >= 0 ? Math.max(start, indexSplits.get(at)) : start;
     }
 
@@ -123,9 +122,23 @@ public record ManifestState(StreamConfig config, long version, long committedSte
     public long segmentEnd(long start) {
         long n = config.indexSegmentSteps();
         long end = Math.min((start / n + 1) * n, indexedSteps);
-        int i = java.util.Collections.binarySearch(indexSplits, start + 1);
-        int at = i >= 0 ? i : -i - 1; // the least split > start
+        int at = lastSplitAtOrBelow(start) + 1; // the least split > start (splits ascend)
         return at < indexSplits.size() ? Math.min(end, indexSplits.get(at)) : end;
+    }
+
+    /** The index of the greatest split <= step, or -1; a search that boxes no step (a reader looks up every step: issue 23). */
+    private int lastSplitAtOrBelow(long step) {
+        int at = -1;
+        for (int lo = 0, hi = indexSplits.size() - 1; lo <= hi; ) {
+            int mid = (lo + hi) >>> 1;
+            if (indexSplits.get(mid) <= step) {
+                at = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return at;
     }
 
     /** Whether an end-of-stream record was committed: no step at or above {@link #endStep()} will ever exist. */
