@@ -1,5 +1,7 @@
 package io.lakestream.memory;
 
+import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
@@ -29,6 +31,10 @@ public final class PinnedPool implements AutoCloseable {
     private final long minSlabBytes;
     private final int maxSlabs;
     private final Pinner pinner;
+    // Waits, signals and deadlines go through the stream's environment, so a deterministic
+    // simulation schedules a reader waiting for a slab like any other wait.
+    private final Threads threads;
+    private final Clock clock;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final ArrayDeque<Slab> free = new ArrayDeque<>();
@@ -56,12 +62,19 @@ public final class PinnedPool implements AutoCloseable {
      * @param maxSlabs     most slabs alive at once; {@link #acquire} waits beyond that
      */
     public PinnedPool(long minSlabBytes, int maxSlabs, Pinner pinner) {
+        this(minSlabBytes, maxSlabs, pinner, Threads.platform(), Clock.system());
+    }
+
+    /** As {@link #PinnedPool(long, int, Pinner)}, waiting through {@code threads} on {@code clock}'s time. */
+    public PinnedPool(long minSlabBytes, int maxSlabs, Pinner pinner, Threads threads, Clock clock) {
         if (minSlabBytes <= 0 || maxSlabs <= 0) {
             throw new IllegalArgumentException("pool needs positive slab size and count");
         }
         this.minSlabBytes = minSlabBytes;
         this.maxSlabs = maxSlabs;
         this.pinner = pinner;
+        this.threads = threads;
+        this.clock = clock;
     }
 
     /**
@@ -81,7 +94,7 @@ public final class PinnedPool implements AutoCloseable {
 
     /** Slabs released by their batches but still waiting for device copies queued from them. */
     public int fencedCount() {
-        lock.lock();
+        threads.lock(lock);
         try {
             return fenced.size();
         } finally {
@@ -96,8 +109,8 @@ public final class PinnedPool implements AutoCloseable {
      * @throws IllegalStateException if the pool is closed
      */
     public Lease tryAcquire(long bytes, long timeoutMillis) throws InterruptedException {
-        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
-        lock.lock();
+        long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        threads.lock(lock);
         try {
             while (true) {
                 if (closed) {
@@ -124,12 +137,12 @@ public final class PinnedPool implements AutoCloseable {
                     dispose(small);
                     return lend(allocate(bytes), bytes);
                 }
-                long left = deadline - System.nanoTime();
+                long left = deadline - clock.monotonicNanos();
                 if (left <= 0) {
                     return null;
                 }
                 // Fences complete on the device, not by a signal: poll them while some are pending.
-                released.awaitNanos(fenced.isEmpty() ? left : Math.min(left, FENCE_POLL_NANOS));
+                threads.await(lock, released, fenced.isEmpty() ? left : Math.min(left, FENCE_POLL_NANOS));
             }
         } finally {
             lock.unlock();
@@ -186,7 +199,7 @@ public final class PinnedPool implements AutoCloseable {
 
     void giveBackAfter(Slab s, Fence fence) {
         PoolMetrics.released();
-        lock.lock();
+        threads.lock(lock);
         try {
             if (closed) {
                 fence.await();
@@ -195,7 +208,7 @@ public final class PinnedPool implements AutoCloseable {
                 return;
             }
             fenced.add(new Fenced(s, fence));
-            released.signalAll(); // a waiter polls the fence from now on
+            threads.signalAll(released); // a waiter polls the fence from now on
         } finally {
             lock.unlock();
         }
@@ -203,7 +216,7 @@ public final class PinnedPool implements AutoCloseable {
 
     /** Released slabs still waiting for their fence (device copies queued from them). */
     public int fencedSlabs() {
-        lock.lock();
+        threads.lock(lock);
         try {
             return fenced.size();
         } finally {
@@ -213,14 +226,14 @@ public final class PinnedPool implements AutoCloseable {
 
     void giveBack(Slab s) {
         PoolMetrics.released();
-        lock.lock();
+        threads.lock(lock);
         try {
             if (closed) {
                 dispose(s);
                 return;
             }
             free.push(s);
-            released.signalAll();
+            threads.signalAll(released);
         } finally {
             lock.unlock();
         }
@@ -233,7 +246,7 @@ public final class PinnedPool implements AutoCloseable {
 
     /** Slabs allocated so far (alive). */
     public int slabCount() {
-        lock.lock();
+        threads.lock(lock);
         try {
             return all.size();
         } finally {
@@ -242,7 +255,7 @@ public final class PinnedPool implements AutoCloseable {
     }
 
     public long totalLeases() {
-        lock.lock();
+        threads.lock(lock);
         try {
             return leases;
         } finally {
@@ -252,7 +265,7 @@ public final class PinnedPool implements AutoCloseable {
 
     /** The pin mode of the slabs (the first slab's; all slabs get the same pinner). */
     public Pinner.Mode pinMode() {
-        lock.lock();
+        threads.lock(lock);
         try {
             return all.isEmpty() ? null : all.get(0).mode;
         } finally {
@@ -263,7 +276,7 @@ public final class PinnedPool implements AutoCloseable {
     /** Frees free slabs now; lent slabs are freed when their lease closes. */
     @Override
     public void close() {
-        lock.lock();
+        threads.lock(lock);
         try {
             if (closed) {
                 return;
@@ -281,7 +294,7 @@ public final class PinnedPool implements AutoCloseable {
                 dispose(f.slab);
             }
             fenced.clear();
-            released.signalAll();
+            threads.signalAll(released);
         } finally {
             lock.unlock();
         }

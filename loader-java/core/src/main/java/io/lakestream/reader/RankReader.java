@@ -230,7 +230,7 @@ public final class RankReader implements AutoCloseable {
         try {
             boolean owns = pool == null;
             PinnedPool p = owns ? new PinnedPool(options.poolSlabBytes(), 2 * Math.max(1, options.prefetch()) + 2,
-                    Pinners.defaultPinner()) : pool;
+                    Pinners.defaultPinner(), env.threads(), env.clock()) : pool;
             RankReader r = new RankReader(feed, store, env, rank, worldSize, startStep, options, p, owns, node, fetcher);
             r.prefetcher.start();
             return r;

@@ -71,6 +71,34 @@ class PinnedPoolTest {
         }
     }
 
+    /**
+     * The wait for a slab runs on the injected clock: an hour-long timeout ends when that clock
+     * says so, not the machine's (on the machine's clock the test would wait an hour: it fails at 30 s).
+     */
+    @Test
+    @org.junit.jupiter.api.Timeout(value = 30, threadMode = org.junit.jupiter.api.Timeout.ThreadMode.SEPARATE_THREAD)
+    void theWaitForASlabEndsOnTheInjectedClock() throws Exception {
+        java.util.concurrent.atomic.AtomicLong nanos = new java.util.concurrent.atomic.AtomicLong();
+        io.lakestream.time.Clock clock = new io.lakestream.time.Clock() {
+            @Override
+            public long wallMillis() {
+                return 0;
+            }
+
+            @Override
+            public long monotonicNanos() {
+                return nanos.getAndAdd(java.util.concurrent.TimeUnit.HOURS.toNanos(2)); // every look: two hours later
+            }
+
+            @Override
+            public void sleep(long millis) {}
+        };
+        try (PinnedPool pool = new PinnedPool(1L << 20, 1, Pinners.defaultPinner(), io.lakestream.time.Threads.platform(), clock);
+             PinnedPool.Lease a = pool.acquire(1, 1000)) {
+            assertEquals(null, pool.tryAcquire(1, 3_600_000)); // deadline at 1 h: the next look is past it, no real wait
+        }
+    }
+
     @Test
     void closingThePoolUnpinsItsSlabs() throws Exception {
         assumeTrue(NativeShims.get().map(NativeShims::preferredMode).orElse(Pinner.Mode.NONE) == Pinner.Mode.MLOCK,
