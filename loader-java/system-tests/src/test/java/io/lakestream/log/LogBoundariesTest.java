@@ -393,6 +393,10 @@ class LogBoundariesTest {
         BelowFloorException e = assertThrows(BelowFloorException.class, () -> lagging.entry(1));
         assertEquals(1, e.step());
         assertEquals(10, e.floor());
+        // a segment gone above the floor is not GC's doing: the log is damaged, and says where
+        fs.delete(StreamLayout.segmentKey(8));
+        LogFormatException lost = assertThrows(LogFormatException.class, () -> lagging.entry(11));
+        assertTrue(lost.getMessage().contains("index segment of step 11 is missing"), lost.getMessage());
     }
 
     // ---------------------------------------------------------------- states
