@@ -145,6 +145,15 @@ class StreamLayoutTest {
         }
     }
 
+    /** A producer id may look like the digits of a key: a key missing its producer directory is still no batch's key. */
+    @Test
+    void aKeyWithoutTheProducerDirectoryIsNotTheKeyOfAProducerNamedLikeItsDigits() {
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/00000001-000000000001.tgb", "0", 1, 1));
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/00000001-000000000001.tgb", "00", 1, 1));
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/0/00000001-000000000001.tgb", "00", 1, 1));
+        assertTrue(StreamLayout.isBatchObjectKey("data/0/00000001-000000000001.tgb", "0", 1, 1));
+    }
+
     /** The in-place check of a batch's key agrees with parsing it, for the keys of the batch and for near misses. */
     @Test
     void isBatchObjectKeyAgreesWithParse() {
