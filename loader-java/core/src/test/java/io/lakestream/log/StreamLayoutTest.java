@@ -114,6 +114,46 @@ class StreamLayoutTest {
         assertInstanceOf(StreamLayout.Unknown.class, StreamLayout.parse(null));
     }
 
+    /**
+     * Every key one character off a batch's key (each character replaced, removed, or one added
+     * anywhere) is refused by the in-place check exactly when parsing refuses it.
+     */
+    @Test
+    void aKeyOneCharacterOffIsTheBatchsKeyOnlyIfItParsesAsIt() {
+        for (long[] eq : new long[][] {{12, 345}, {123_456_789L, 1_234_567_890_123L}}) {
+            for (String key : List.of(StreamLayout.batchObjectKey("p0", eq[0], eq[1]), StreamLayout.hashedBatchObjectKey("p0", eq[0], eq[1]))) {
+                List<String> near = new java.util.ArrayList<>();
+                for (int i = 0; i <= key.length(); i++) {
+                    for (char c : "0129/-.pxt_".toCharArray()) {
+                        near.add(key.substring(0, i) + c + key.substring(i)); // one added
+                        if (i < key.length() && key.charAt(i) != c) {
+                            near.add(key.substring(0, i) + c + key.substring(i + 1)); // one replaced
+                        }
+                    }
+                    if (i < key.length()) {
+                        near.add(key.substring(0, i) + key.substring(i + 1)); // one removed
+                    }
+                }
+                for (String k : near) {
+                    boolean parsed = StreamLayout.parse(k) instanceof StreamLayout.BatchObject b && b.producer().equals("p0")
+                            && b.epoch() == eq[0] && b.seq() == eq[1];
+                    assertEquals(parsed, StreamLayout.isBatchObjectKey(k, "p0", eq[0], eq[1]), k);
+                    assertTrue(!parsed || k.equals(key), k + " parses as the batch's own key");
+                }
+                assertTrue(StreamLayout.isBatchObjectKey(key, "p0", eq[0], eq[1]), key);
+            }
+        }
+    }
+
+    /** A producer id may look like the digits of a key: a key missing its producer directory is still no batch's key. */
+    @Test
+    void aKeyWithoutTheProducerDirectoryIsNotTheKeyOfAProducerNamedLikeItsDigits() {
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/00000001-000000000001.tgb", "0", 1, 1));
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/00000001-000000000001.tgb", "00", 1, 1));
+        assertEquals(false, StreamLayout.isBatchObjectKey("data/0/00000001-000000000001.tgb", "00", 1, 1));
+        assertTrue(StreamLayout.isBatchObjectKey("data/0/00000001-000000000001.tgb", "0", 1, 1));
+    }
+
     /** The in-place check of a batch's key agrees with parsing it, for the keys of the batch and for near misses. */
     @Test
     void isBatchObjectKeyAgreesWithParse() {

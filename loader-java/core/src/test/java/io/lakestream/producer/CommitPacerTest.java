@@ -54,6 +54,9 @@ class CommitPacerTest {
         assertTrue(s3.due(3, oldest, oldest + 240 * MS), "two commit latencies: commit what is there");
         assertEquals(-1, new CommitPacer(8, 64, true, -1).lingerNanos(), "negative: no bound");
         assertEquals(7 * MS, new CommitPacer(8, 64, true, 7).lingerNanos(), "a configured bound is kept");
+        CommitPacer now = new CommitPacer(8, 64, true, 0);
+        assertEquals(0, now.lingerNanos(), "0: no lingering at all, not no bound");
+        assertTrue(now.due(1, 50 * MS, 50 * MS), "a lone batch goes the moment it is written");
     }
 
     @Test

@@ -360,6 +360,27 @@ class CommitterTest {
         fs.close();
     }
 
+    /**
+     * Two checkpoints in the same millisecond, or the older one without a time (an older writer),
+     * say nothing of the consumer's pace: the producer looks again as when the pace is unknown.
+     */
+    @Test
+    void checkpointsWithoutAMeasurableIntervalLeaveThePaceUnknown() {
+        for (long firstAt : new long[] {1_000_000, 0}) {
+            FileStore fs = FileStore.open(dir.resolve("pace" + firstAt), true);
+            Streams.produce(fs, "p", 1, 2, new SyntheticSource(40, 1, 0, 1, 4), -1, Streams.opts()).close(); // 20 steps
+            ManualClock at = new ManualClock(firstAt);
+            StreamEnv env = StreamEnv.defaults().withClock(at);
+            Checkpoints.record(fs, 4, null, env);
+            if (firstAt == 0) {
+                at.advance(200); // 4 steps in 200 ms, but the first record has no time
+            }
+            Checkpoints.record(fs, 8, null, env);
+            assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 80, 0), "first record at " + firstAt);
+            fs.close();
+        }
+    }
+
     @Test
     void aWriteFailureEndsTheInstanceWithThatFailure() {
         QueuedBatch b = enqueue(false);
