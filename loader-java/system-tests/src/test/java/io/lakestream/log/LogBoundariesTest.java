@@ -17,6 +17,7 @@ import io.lakestream.format.TensorData;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ForwardingThreads;
 import io.lakestream.testkit.HookStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.time.Threads;
@@ -124,32 +125,11 @@ class LogBoundariesTest {
     void awaitSnapshotsWaitsForTheSnapshotBeingWritten() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
         CountDownLatch waiting = new CountDownLatch(1);
-        Threads platform = Threads.platform();
-        Threads seen = new Threads() {
-            @Override
-            public Worker start(String name, Runnable body) {
-                return platform.start(name, body);
-            }
-
-            @Override
-            public Pool pool(String name, int parallelism) {
-                return platform.pool(name, parallelism);
-            }
-
-            @Override
-            public void lock(Lock lock) {
-                platform.lock(lock);
-            }
-
+        Threads seen = new ForwardingThreads() {
             @Override
             public void await(Lock lock, Condition condition, long nanos) throws InterruptedException {
                 waiting.countDown();
-                platform.await(lock, condition, nanos);
-            }
-
-            @Override
-            public void signalAll(Condition condition) {
-                platform.signalAll(condition);
+                super.await(lock, condition, nanos);
             }
         };
         ManifestLog log = ManifestLog.openOrCreate(fs, StreamConfig.of(1).withSnapshotInterval(4),

@@ -16,6 +16,7 @@ import io.lakestream.producer.TgbProducer;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.ForwardingThreads;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import io.lakestream.time.Threads;
@@ -185,7 +186,7 @@ class RankReaderTest {
     void theReadersThreadsComeFromItsEnvAndKeepTheirProductionNames() throws Exception {
         ObjectStore fs = produced(30, true); // 5 steps, LZ4
         List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        Threads recording = new ObservedThreads() {
+        Threads recording = new ForwardingThreads() {
             @Override
             public Worker start(String name, Runnable body) {
                 started.add(name);
@@ -252,7 +253,7 @@ class RankReaderTest {
         };
         // The dispatcher has dealt with the failure once it ended or waits (for room in the queue).
         java.util.concurrent.CountDownLatch settled = new java.util.concurrent.CountDownLatch(1);
-        Threads observed = new ObservedThreads() {
+        Threads observed = new ForwardingThreads() {
             @Override
             public Worker start(String name, Runnable body) {
                 return super.start(name, name.startsWith("lakestream-dispatch") ? () -> {
@@ -281,42 +282,6 @@ class RankReaderTest {
             r.next(10_000).close();
             io.lakestream.store.StoreException e = assertThrows(io.lakestream.store.StoreException.class, () -> r.next(10_000));
             assertTrue(e == outage, e.toString());
-        }
-    }
-
-    /** Platform threads, for tests to observe what the reader starts and waits for. */
-    private static class ObservedThreads implements Threads {
-        private final Threads platform = Threads.platform();
-
-        @Override
-        public Worker start(String name, Runnable body) {
-            return platform.start(name, body);
-        }
-
-        @Override
-        public Pool pool(String name, int parallelism) {
-            return platform.pool(name, parallelism);
-        }
-
-        @Override
-        public void lock(java.util.concurrent.locks.Lock lock) {
-            platform.lock(lock);
-        }
-
-        @Override
-        public void await(java.util.concurrent.locks.Lock lock, java.util.concurrent.locks.Condition c, long nanos)
-                throws InterruptedException {
-            platform.await(lock, c, nanos);
-        }
-
-        @Override
-        public void signalAll(java.util.concurrent.locks.Condition c) {
-            platform.signalAll(c);
-        }
-
-        @Override
-        public void signal(java.util.concurrent.locks.Condition c) {
-            platform.signal(c);
         }
     }
 }
