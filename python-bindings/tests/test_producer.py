@@ -156,3 +156,26 @@ def test_record_checkpoint_holds_its_log_and_sees_every_change_to_the_stream(jvm
         lakestream.record_checkpoint(uri, 4)  # the old log held 5 steps
     lakestream.record_checkpoint(uri, 2)
     assert lakestream.consumers(uri) == {"default": [2]}
+
+
+def test_record_checkpoint_goes_through_the_handle_of_an_open_reader(jvm, uri):
+    """A trainer's checkpoints go through the handle its Reader holds (whose follower already read
+    the versions since the last checkpoint), with the same checks as without a reader; once the
+    reader is closed they go through the log this module holds."""
+    import os
+    from lakestream import checkpoint, reader
+    write_stream(uri, world_size=1, steps=3)
+    with lakestream.Reader(uri, 0, 1) as r:
+        assert [r.next(10).step for _ in range(3)] == [0, 1, 2]
+        handle = reader._streams[(os.getpid(), uri)][0]
+        with pytest.raises(lakestream.CheckpointError, match="only 3 steps are committed"):
+            lakestream.record_checkpoint(uri, 4)
+        lakestream.record_checkpoint(uri, 2)
+        held = handle.checkpointLog()
+        lakestream.record_checkpoint(uri, 3)
+        assert handle.checkpointLog() == held, "the handle holds its checkpoint log between calls"
+        assert uri not in checkpoint._held_logs.logs, "no second log was opened beside the reader's handle"
+        assert reader._streams[(os.getpid(), uri)][1] == 1, "the checkpoint gave the handle back"
+    lakestream.record_checkpoint(uri, 3)  # no reader open: through the module's own log
+    assert uri in checkpoint._held_logs.logs
+    assert lakestream.consumers(uri) == {"default": [2, 3]}

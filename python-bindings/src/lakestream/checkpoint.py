@@ -7,6 +7,7 @@ import threading
 import time
 
 from . import _jvm
+from . import reader as _reader
 from ._errors import BelowFloorError, CheckpointError, java_errors
 from .reader import _open_store
 
@@ -34,20 +35,33 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     if consumer is not None and not isinstance(consumer, str):
         raise TypeError("lakestream: consumer must be a str or None, got %s" % type(consumer).__name__)
     who = "" if consumer is None else " for consumer '%s'" % consumer
-    with _held_logs.lock:
-        try:
+    # A trainer records through the handle its Readers of this stream hold (their follower has
+    # already read and parsed the versions since the last checkpoint); otherwise through a log
+    # this module holds per stream.
+    stream = _reader.borrow_stream(uri)
+    try:
+        with _held_logs.lock:
             try:
-                with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
-                    return _commit_checkpoint(_held_logs.get(uri), step, ckpt_id, uri, consumer)
-            except BelowFloorError as e:
-                # Java's message already names the consumer, the step, the stream and the lowest step
-                # still readable: one line without a second prefix saying the same.
-                one = BelowFloorError("lakestream: " + str(e.java_exception.getMessage()), step=e.step, floor=e.floor)
-                one.java_exception = e.java_exception
-                raise one from e.__cause__  # the Java trace only when LAKESTREAM_JAVA_TRACE=1 asked for it
-        except BaseException:
-            _held_logs.drop(uri)  # the next call opens the log afresh, whatever went wrong here
-            raise
+                try:
+                    with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
+                        log = _held_logs.get(uri) if stream is None else stream.checkpointLog()
+                        return _commit_checkpoint(log, step, ckpt_id, uri, consumer)
+                except BelowFloorError as e:
+                    # Java's message already names the consumer, the step, the stream and the lowest step
+                    # still readable: one line without a second prefix saying the same.
+                    one = BelowFloorError("lakestream: " + str(e.java_exception.getMessage()), step=e.step, floor=e.floor)
+                    one.java_exception = e.java_exception
+                    raise one from e.__cause__  # the Java trace only when LAKESTREAM_JAVA_TRACE=1 asked for it
+            except BaseException:
+                # the next call opens the log afresh, whatever went wrong here
+                if stream is None:
+                    _held_logs.drop(uri)
+                else:
+                    stream.dropCheckpointLog()
+                raise
+    finally:
+        if stream is not None:
+            _reader.release_stream(uri, stream)
 
 
 def register_consumer(uri: str, name: str, start_step: int = 0) -> int:

@@ -48,6 +48,22 @@ def _acquire_stream(uri: str):
         return held[0]
 
 
+def borrow_stream(uri: str):
+    """The handle of ``uri`` that this process's Readers hold, kept open until :func:`release_stream`;
+    None if no Reader of it is open (nothing is opened then)."""
+    with _streams_lock:
+        held = _streams.get((os.getpid(), uri))
+        if held is None:
+            return None
+        held[1] += 1
+        return held[0]
+
+
+def release_stream(uri: str, stream):
+    """Gives back a handle from :func:`borrow_stream` (or :func:`_acquire_stream`)."""
+    _release_stream(uri, stream)
+
+
 def _release_stream(uri: str, stream):
     """A reader is done with ``stream``: the last one closes it (its follower, then its store)."""
     key = (os.getpid(), uri)

@@ -21,10 +21,13 @@ final class LogFiles {
 
     private final ObjectStore store;
     private final StreamConfig config;
+    /** Versions other logs of this stream in this process already parsed, or null. */
+    private final VersionCache cache;
 
-    LogFiles(ObjectStore store, StreamConfig config) {
+    LogFiles(ObjectStore store, StreamConfig config, VersionCache cache) {
         this.store = store;
         this.config = config;
+        this.cache = cache;
     }
 
     ObjectStore store() {
@@ -58,6 +61,10 @@ final class LogFiles {
     }
 
     VersionSlot readVersion(long v) {
+        VersionFile known = cache == null ? null : cache.get(config, v);
+        if (known != null) {
+            return new VersionSlot(known, false);
+        }
         String key = StreamLayout.versionKey(v);
         FormatException last = null;
         for (int i = 0; i < 2; i++) {
@@ -68,11 +75,17 @@ final class LogFiles {
             if (VersionTombstone.is(b.get())) {
                 return VersionSlot.RECLAIMED;
             }
+            VersionFile f;
             try {
-                return new VersionSlot(Json.read(b.get(), VersionFile.class, "manifest version " + where(key)), false);
+                f = Json.read(b.get(), VersionFile.class, "manifest version " + where(key));
             } catch (FormatException e) {
                 last = e; // a torn transfer heals on re-read; corruption does not
+                continue;
             }
+            if (cache != null) {
+                cache.put(config, v, f);
+            }
+            return new VersionSlot(f, false);
         }
         throw new LogFormatException(last.getMessage(), store.describe(), key, last);
     }

@@ -22,6 +22,7 @@ public final class LogOpener {
     private boolean readOnly;
     private int worldSize = -1;
     private boolean allowUnsafeStore;
+    private VersionCache versions;
 
     LogOpener(ObjectStore store) {
         this.store = store;
@@ -46,6 +47,16 @@ public final class LogOpener {
     }
 
     /**
+     * Shares parsed manifest versions with the other logs of this stream that use {@code cache}
+     * (those one {@code Lakestream} handle opens): a version one of them read is not read and
+     * parsed again by the others. Null (the default): none shared.
+     */
+    public LogOpener versionCache(VersionCache cache) {
+        this.versions = cache;
+        return this;
+    }
+
+    /**
      * Lets {@link #openOrCreate} create a stream on a store that fails the put-if-absent probe
      * (logged as a warning): exactly-once is then not guaranteed.
      */
@@ -61,7 +72,7 @@ public final class LogOpener {
      * @throws WorldSizeMismatchException if a world size was given and the stream has another
      */
     public ManifestLog open() {
-        ManifestLog log = ManifestLog.load(store, readConfig(store), readOnly, env());
+        ManifestLog log = ManifestLog.load(store, readConfig(store), readOnly, env(), versions);
         if (worldSize >= 0 && log.config().worldSize() != worldSize) {
             throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), worldSize);
         }
@@ -92,7 +103,7 @@ public final class LogOpener {
             }
         }
         boolean created = store.putIfAbsent(StreamConfig.KEY, Json.write(template));
-        ManifestLog log = ManifestLog.load(store, readConfig(store), readOnly, env());
+        ManifestLog log = ManifestLog.load(store, readConfig(store), readOnly, env(), versions);
         if (!created && log.config().worldSize() != template.worldSize()) {
             throw new WorldSizeMismatchException(store.describe(), log.config().worldSize(), template.worldSize());
         }

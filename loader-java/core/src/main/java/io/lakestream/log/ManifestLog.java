@@ -57,13 +57,13 @@ public final class ManifestLog {
     /** Where commits serialise their version files (used under {@link #mutex}): only the exact-size bytes are new. */
     private final io.lakestream.format.JsonBuffer versionBytes = new io.lakestream.format.JsonBuffer(4096);
 
-    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env) {
+    private ManifestLog(ObjectStore store, StreamConfig config, boolean readOnly, StreamEnv env, VersionCache cache) {
         this.store = store;
         this.config = config;
         this.readOnly = readOnly;
         this.env = env;
         this.clock = env.clock();
-        this.files = new LogFiles(store, config);
+        this.files = new LogFiles(store, config, cache);
         this.guard = new HeadGuard(clock);
         this.follower = new LogFollower(config, clock, files, guard);
         this.index = new StepIndex(config, env, files);
@@ -159,8 +159,8 @@ public final class ManifestLog {
     }
 
     /** A log of the stream whose config is {@code cfg}, loaded to its head. */
-    static ManifestLog load(ObjectStore store, StreamConfig cfg, boolean readOnly, StreamEnv env) {
-        ManifestLog log = new ManifestLog(store, cfg, readOnly, env);
+    static ManifestLog load(ObjectStore store, StreamConfig cfg, boolean readOnly, StreamEnv env, VersionCache cache) {
+        ManifestLog log = new ManifestLog(store, cfg, readOnly, env, cache);
         log.state = log.follower.load();
         return log;
     }

@@ -4,6 +4,7 @@ import io.lakestream.StreamEnv;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.ManifestState;
 import io.lakestream.log.StreamLayout;
+import io.lakestream.log.VersionCache;
 import io.lakestream.store.ChangeWatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
@@ -45,6 +46,8 @@ public final class SharedFollower implements AutoCloseable {
 
     private final ObjectStore store;
     private final StreamEnv env;
+    /** Versions shared with the other logs of the owner's handle, or null. */
+    private final VersionCache versions;
     private final Clock clock;
     private final Threads threads;
     /** Held across a refresh (store I/O): taken through {@link Threads#lock}. */
@@ -69,12 +72,13 @@ public final class SharedFollower implements AutoCloseable {
      */
     private ChangeWatch watch;
 
-    private SharedFollower(ObjectStore store, StreamEnv env) {
+    private SharedFollower(ObjectStore store, StreamEnv env, VersionCache versions) {
         this.store = store;
         this.env = env;
+        this.versions = versions;
         this.clock = env.clock();
         this.threads = env.threads();
-        this.log = ManifestLog.open(store, true, env);
+        this.log = openLog();
         this.lastPollNanos = clock.monotonicNanos();
         this.nextPollNanos = lastPollNanos;
         this.pacing = new FollowerPacing(lastPollNanos);
@@ -86,7 +90,15 @@ public final class SharedFollower implements AutoCloseable {
      * owns the follower and keeps {@code store} open until the follower is closed.
      */
     public static SharedFollower start(ObjectStore store, StreamEnv env) {
-        SharedFollower f = new SharedFollower(store, env);
+        return start(store, env, null);
+    }
+
+    /**
+     * As {@link #start(ObjectStore, StreamEnv)}, sharing the versions it reads through
+     * {@code versions} (see {@link VersionCache}; null: none shared).
+     */
+    public static SharedFollower start(ObjectStore store, StreamEnv env, VersionCache versions) {
+        SharedFollower f = new SharedFollower(store, env, versions);
         f.watch = store.watch(StreamLayout.LOG_PREFIX); // before the worker starts, which publishes it
         Threads.Worker w;
         try {
@@ -112,7 +124,16 @@ public final class SharedFollower implements AutoCloseable {
      * {@link #subscribe(long, ReaderOptions)}.
      */
     public static SharedFollower driven(ObjectStore store, StreamEnv env) {
-        return new SharedFollower(store, env);
+        return driven(store, env, null);
+    }
+
+    /** As {@link #driven(ObjectStore, StreamEnv)}, sharing the versions it reads through {@code versions}. */
+    public static SharedFollower driven(ObjectStore store, StreamEnv env, VersionCache versions) {
+        return new SharedFollower(store, env, versions);
+    }
+
+    private ManifestLog openLog() {
+        return ManifestLog.opener(store).readOnly(true).env(env).versionCache(versions).open();
     }
 
     /** The store the follower reads (its owner's). */
@@ -190,7 +211,7 @@ public final class SharedFollower implements AutoCloseable {
         try {
             ManifestState s = log.state();
             if (startStep < s.tailFirstStep() && startStep >= s.indexedSteps()) {
-                log = ManifestLog.open(store, true, env); // that step's entry was forgotten: load it again
+                log = openLog(); // that step's entry was forgotten: load it again
             } else {
                 log.refresh();
             }

@@ -7,6 +7,7 @@ import io.lakestream.lineage.StepLineage;
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.ManifestLog;
 import io.lakestream.log.StreamConfig;
+import io.lakestream.log.VersionCache;
 import io.lakestream.memory.PinnedPool;
 import io.lakestream.producer.ProducerOptions;
 import io.lakestream.producer.TgbProducer;
@@ -20,8 +21,10 @@ import io.lakestream.reader.StepFeed;
 import io.lakestream.retention.BackgroundGc;
 import io.lakestream.retention.Checkpoints;
 import io.lakestream.retention.GarbageCollector;
+import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.ObjectStores;
+import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -44,6 +47,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * handle; a reader still waiting on the log when the handle closes fails instead of hanging.
  */
 public final class Lakestream implements AutoCloseable {
+    /** Parsed versions the handle keeps for its logs: more than a reader lags its follower by in practice. */
+    private static final int VERSIONS_HELD = 256;
+
     private final ObjectStore store;
     private final boolean ownsStore;
     private final StreamEnv env;
@@ -52,6 +58,12 @@ public final class Lakestream implements AutoCloseable {
     private final ReentrantLock lock = new ReentrantLock();
     private SharedFollower follower; // created by the first reader
     private volatile boolean closed; // written under lock
+    /** Versions parsed by one of the handle's logs, for the others (the follower reads each new one first). */
+    private final VersionCache versions = new VersionCache(VERSIONS_HELD);
+    /** Guards the checkpoint log; taken through the env's threads. Never held with {@link #lock}. */
+    private final ReentrantLock checkpointLock = new ReentrantLock();
+    private ManifestLog checkpointLog; // opened by the first checkpoint, dropped after any failure
+    private Optional<ObjectInfo> checkpointConfig; // the config file as it was when checkpointLog was opened
 
     private Lakestream(ObjectStore store, boolean ownsStore, StreamEnv env, boolean driven) {
         this.store = store;
@@ -101,7 +113,7 @@ public final class Lakestream implements AutoCloseable {
             checkOpen();
             if (follower == null) {
                 // the first load is store I/O under this handle's lock: only this stream's first readers wait for it
-                follower = driven ? SharedFollower.driven(store, env) : SharedFollower.start(store, env);
+                follower = driven ? SharedFollower.driven(store, env, versions) : SharedFollower.start(store, env, versions);
             }
             return follower;
         } finally {
@@ -165,7 +177,7 @@ public final class Lakestream implements AutoCloseable {
     /** The stream's manifest log, loaded now ({@link ManifestLog#open(ObjectStore, boolean, StreamEnv)}). */
     public ManifestLog log(boolean readOnly) {
         checkOpen();
-        return ManifestLog.open(store, readOnly, env);
+        return ManifestLog.opener(store).readOnly(readOnly).env(env).versionCache(versions).open();
     }
 
     /** A garbage collector with the stream's orphan grace ({@link GarbageCollector#GarbageCollector(ManifestLog)}). */
@@ -179,10 +191,84 @@ public final class Lakestream implements AutoCloseable {
         return new BackgroundGc(store, intervalMillis, orphanGraceMillis, env);
     }
 
-    /** Records durable training checkpoint {@code step} ({@link Checkpoints#record(ObjectStore, long, String, StreamEnv)}). */
+    /** Records durable training checkpoint {@code step} of the default consumer (see {@link #recordCheckpoint(long, String, String)}). */
     public CommitResult recordCheckpoint(long step, String id) {
+        return recordCheckpoint(step, id, null);
+    }
+
+    /**
+     * Records durable training checkpoint {@code step} of {@code consumer} (null: the default)
+     * through {@link #checkpointLog()} ({@link Checkpoints#record(ManifestLog, long, String, String)}).
+     * After a failure the log is dropped, and the next call opens it afresh.
+     */
+    public CommitResult recordCheckpoint(long step, String id, String consumer) {
+        env.threads().lock(checkpointLock);
+        try {
+            ManifestLog log = heldCheckpointLog(false); // the commit reads the head itself
+            try {
+                return Checkpoints.record(log, step, id, consumer);
+            } catch (RuntimeException | Error e) {
+                checkpointLog = null;
+                throw e;
+            }
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /**
+     * The log this handle records checkpoints through, refreshed now: opened by the first call
+     * and held, so a trainer that checkpoints every few steps reads only the versions committed
+     * since its last one, and those from the follower's parsed {@link VersionCache} rather than
+     * the store. Opened afresh when the stream's config file changed since (a stream deleted and
+     * created again at the same place: one stat per call tells; the config is read only then).
+     * Callers that commit through it serialise on the handle ({@link #recordCheckpoint} does).
+     *
+     * @throws io.lakestream.store.StreamNotFoundException if the stream has no config (any more)
+     */
+    public ManifestLog checkpointLog() {
+        env.threads().lock(checkpointLock);
+        try {
+            return heldCheckpointLog(true);
+        } finally {
+            checkpointLock.unlock();
+        }
+    }
+
+    /** {@link #checkpointLog()} under {@link #checkpointLock}: refreshed if {@code refresh}. */
+    private ManifestLog heldCheckpointLog(boolean refresh) {
         checkOpen();
-        return Checkpoints.record(store, step, id, env);
+        Optional<ObjectInfo> now = store.stat(StreamConfig.KEY);
+        ManifestLog log = checkpointLog;
+        if (log != null && !now.equals(checkpointConfig)) {
+            boolean same = now.isPresent() && ManifestLog.readConfig(store).equals(log.config());
+            checkpointConfig = now;
+            log = same ? log : null;
+        }
+        if (log == null) {
+            checkpointLog = null;
+            log = ManifestLog.opener(store).env(env).versionCache(versions).open();
+            checkpointConfig = now;
+            checkpointLog = log;
+        } else if (refresh) {
+            try {
+                log.refresh();
+            } catch (RuntimeException | Error e) {
+                checkpointLog = null;
+                throw e;
+            }
+        }
+        return log;
+    }
+
+    /** Drops the held checkpoint log: the next checkpoint opens it afresh (after a caller's own failure with it). */
+    public void dropCheckpointLog() {
+        env.threads().lock(checkpointLock);
+        try {
+            checkpointLog = null;
+        } finally {
+            checkpointLock.unlock();
+        }
     }
 
     /** Lineage of {@code step} for {@code rank} (-1: every rank), see {@link Lineage#blame(ManifestLog, long, int)}. */

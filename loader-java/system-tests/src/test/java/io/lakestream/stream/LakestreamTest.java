@@ -9,6 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakestream.StreamEnv;
 import io.lakestream.fail.FailPoints;
+import io.lakestream.log.CommitResult;
+import io.lakestream.log.ManifestLog;
+import io.lakestream.log.ManifestState;
+import io.lakestream.log.StreamLayout;
 import io.lakestream.producer.TgbProducer;
 import io.lakestream.reader.RankReader;
 import io.lakestream.reader.ReaderOptions;
@@ -17,6 +21,7 @@ import io.lakestream.reader.StepBatch;
 import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.testkit.HookStore;
 import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import io.lakestream.time.Threads;
@@ -157,6 +162,66 @@ class LakestreamTest {
             assertEquals(2, stream.garbageCollector().run(true).floor(), "the checkpoint is the floor");
         }
         assertFalse(fs.list("", null, 1).isEmpty(), "the given store is still usable");
+    }
+
+    /**
+     * A trainer's checkpoints go through the handle's held log, which takes the versions the
+     * follower already parsed from the handle's cache: recording a checkpoint after the follower
+     * saw two new steps reads no version file the follower read (only the absent next one, to
+     * confirm the head), and a log that shares no cache reads them all again.
+     */
+    @Test
+    void checkpointsThroughTheHandleReuseTheVersionsItsFollowerRead() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 1);
+        List<String> gets = new CopyOnWriteArrayList<>();
+        HookStore store = new HookStore(fs);
+        ManualClock clock = new ManualClock(1_000_000);
+        try (Lakestream stream = Lakestream.driven(store, new StreamEnv(clock, FailPoints.none()))) {
+            assertTrue(stream.recordCheckpoint(1, "ck1").committed());
+            SharedFollower f = stream.follower();
+            produce(fs, "q", 1);
+            produce(fs, "r", 1); // steps 1 and 2, two versions, seen by the follower's poll
+            f.pollOnce(clock.monotonicNanos());
+            assertEquals(3, f.log().state().committedSteps());
+            long head = f.log().state().version();
+            store.getHook = k -> gets.add(k);
+            stream.recordCheckpoint(3, "ck3");
+            List<String> versionsRead = gets.stream().filter(k -> k.startsWith(StreamLayout.LOG_PREFIX)).toList();
+            assertEquals(List.of(StreamLayout.versionKey(head + 1)), versionsRead,
+                    "only the head's next version (absent, then ours) is read: the two new ones came from the follower");
+            gets.clear();
+            ManifestLog own = ManifestLog.open(store, true); // no shared cache: reads every version after the snapshot
+            assertTrue(gets.containsAll(List.of(StreamLayout.versionKey(head - 1), StreamLayout.versionKey(head))), gets.toString());
+            assertEquals(3, own.state().latestCheckpoint().step());
+        }
+    }
+
+    /**
+     * A stream deleted and created again where the handle's checkpoint log was opened: the next
+     * checkpoint sees the new config (a stat of the config file tells) and commits to the new
+     * stream's log, not on top of the old one's state.
+     */
+    @Test
+    void aStreamCreatedAgainUnderTheHandleGetsItsCheckpointInItsOwnLog() throws Exception {
+        Path where = dir.resolve("s");
+        FileStore fs = FileStore.open(where, true);
+        produce(fs, "p", 3);
+        try (Lakestream stream = Lakestream.open(fs, StreamEnv.defaults())) {
+            stream.recordCheckpoint(3, "old");
+            assertEquals(3, stream.checkpointLog().state().committedSteps());
+            for (io.lakestream.store.ObjectInfo o : fs.list("", null, 100_000)) {
+                fs.delete(o.key());
+            }
+            produce(fs, "p2", 1); // a new stream, created later: its config differs (its creation time at least)
+            CommitResult r = stream.recordCheckpoint(1, "new");
+            assertTrue(r.committed());
+            ManifestState s = ManifestLog.open(fs, true).state();
+            assertEquals(1, s.committedSteps());
+            assertEquals(1, s.latestCheckpoint().step());
+            assertEquals("new", s.latestCheckpoint().id());
+            assertSame(stream.checkpointLog(), stream.checkpointLog(), "held between calls while the config stays");
+        }
     }
 
     /** A driven handle's follower has no worker: the reader learns of a new step when the owner polls. */
