@@ -332,6 +332,49 @@ class LogBoundariesTest {
         assertTrue(e.getMessage().contains("version 4 is missing but " + StreamLayout.versionKey(5) + " exists"), e.getMessage());
     }
 
+    /** Opens the log of {@code fs} on a clock that stands still, counting the LISTs of {@code _log/} the open makes. */
+    private static int logListingsOfAnOpen(FileStore fs) {
+        HookStore hooked = new HookStore(fs);
+        AtomicInteger lists = new AtomicInteger();
+        hooked.listHook = (prefix, after, limit) -> {
+            if (prefix.equals(StreamLayout.LOG_PREFIX)) {
+                lists.incrementAndGet();
+            }
+        };
+        ManifestLog log = ManifestLog.open(hooked, StreamEnv.defaults().withClock(new ManualClock(1_000_000)));
+        // and the commit right after it needs no look of its own either: the open's head confirmation is fresh
+        claim(log, "late");
+        return lists.get();
+    }
+
+    /**
+     * A listing that completes confirms the head (nothing above the newest version it saw existed
+     * when it started): the open that loaded the log from it follows from there with one GET of
+     * the next version, and the commit after it with another, never a second LIST. Without that
+     * confirmation each open would LIST the log twice, the second time only to learn what the
+     * first had shown. Both ways of loading: from the snapshot the hint names, and from version 0
+     * of a log that has no snapshot.
+     */
+    @Test
+    void anOpenThatListedTheLogTrustsThatListingAsAHeadConfirmation() {
+        FileStore fromSnapshot = FileStore.open(dir.resolve("snap"), true);
+        ManifestLog writer = ManifestLog.openOrCreate(fromSnapshot, StreamConfig.of(1).withSnapshotInterval(4));
+        claim(writer, "p");
+        for (int i = 1; i <= 5; i++) {
+            step(writer); // versions 1..5: a snapshot (and its hint) at 4
+        }
+        assertEquals(new TreeSet<>(List.of(4L)), snapshots(fromSnapshot));
+        assertEquals(1, logListingsOfAnOpen(fromSnapshot), "opened from the snapshot of version 4: one LIST");
+
+        FileStore fromZero = FileStore.open(dir.resolve("zero"), true);
+        ManifestLog w0 = ManifestLog.openOrCreate(fromZero, StreamConfig.of(1).withSnapshotInterval(64));
+        claim(w0, "p");
+        step(w0);
+        step(w0); // versions 0..2, no snapshot, no hint
+        assertEquals(new TreeSet<>(), snapshots(fromZero));
+        assertEquals(1, logListingsOfAnOpen(fromZero), "opened from version 0: one LIST");
+    }
+
     @Test
     void aReaderThatForgotStepsReadsTheRestAndOthersCanStillRefreshIt() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
