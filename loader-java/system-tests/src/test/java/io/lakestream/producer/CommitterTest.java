@@ -52,7 +52,8 @@ class CommitterTest {
     @TempDir
     Path dir;
 
-    private final ManualClock clock = new ManualClock(1_000_000);
+    /** The clock of the log and the committer (a test may replace it before {@link #open}). */
+    private ManualClock clock = new ManualClock(1_000_000);
     private FileStore store;
     /** GETs of {@code _log/} objects through the committer's log: its looks at the log. */
     private final AtomicLong logGets = new AtomicLong();
@@ -289,24 +290,7 @@ class CommitterTest {
         dir = dir.resolve("warn");
         open(StreamConfig.of(1).withRetention(2, 1), 1, false);
         List<String> warnings = new java.util.ArrayList<>();
-        Logger jul = Logger.getLogger(TgbProducer.class.getName());
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel() == Level.WARNING && r.getMessage().contains("for a checkpoint")) {
-                    warnings.add(r.getMessage());
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        jul.addHandler(h);
+        Handler h = flowWarningsInto(warnings);
         try {
             enqueue(true);
             committer.runOnce(clock.monotonicNanos());
@@ -328,7 +312,93 @@ class CommitterTest {
             assertEquals(warnings.size(), committer.flowWarnings());
             assertTrue(warnings.get(0).contains("the next such warning comes 60.0 s from now at the earliest"), warnings.get(0));
         } finally {
-            jul.removeHandler(h);
+            Logger.getLogger(TgbProducer.class.getName()).removeHandler(h);
+        }
+    }
+
+    /** Collects the producers' flow-control warnings into {@code warnings} until the handler is removed. */
+    private static Handler flowWarningsInto(List<String> warnings) {
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel() == Level.WARNING && r.getMessage().contains("for a checkpoint")) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger.getLogger(TgbProducer.class.getName()).addHandler(h);
+        return h;
+    }
+
+    /**
+     * The warning cadence to the nanosecond, wherever the monotonic clock stands: the first
+     * warning exactly when a wait reaches FLOW_LOG_MILLIS, the next ones exactly 2x, 4x, ... 32x
+     * FLOW_LOG_MILLIS after the one before (also across waits), never a moment sooner. The clock
+     * starting at -1 or far below 0, as {@link System#nanoTime} may: a wait that began at such a
+     * reading was once taken for no wait at all (its start was kept as -1 = "not waiting"), so the
+     * wait restarted at every look, its backoff never grew past 100 ms, and nothing was logged.
+     */
+    @Test
+    void flowControlWarningsComeExactlyOnTheirCadenceWhereverTheMonotonicClockStarts() {
+        long f = Committer.FLOW_LOG_MILLIS;
+        for (long origin : new long[] {-1, -4_000_000_000_000_000L, 0, 123_456_789}) {
+            tearDown();
+            clock = new ManualClock(1_000_000, origin);
+            open(StreamConfig.of(1).withRetention(2, 1), 1, false);
+            List<String> warnings = new java.util.ArrayList<>();
+            Handler h = flowWarningsInto(warnings);
+            try {
+                var s = log.state();
+                committer.flowWait(s); // the wait begins
+                assertEquals(0, committer.flowWaitedMillis(), "origin " + origin);
+                clock.advance(f - 1);
+                committer.flowWait(s);
+                assertEquals(f - 1, committer.flowWaitedMillis(), "origin " + origin + ": the wait is timed from its start");
+                assertEquals(0, committer.flowWarnings(), "origin " + origin + ": one millisecond short of the first warning");
+                assertEquals(Math.clamp((f - 1) / 4, Committer.UNKNOWN_PACE_BACKOFF_MILLIS, Committer.MAX_FLOW_BACKOFF_MILLIS),
+                        Committer.maxFlowBackoffMillis(s, 1, committer.flowWaitedMillis()), "the backoff grows with the wait");
+                clock.advance(1);
+                committer.flowWait(s);
+                assertEquals(1, committer.flowWarnings(), "origin " + origin + ": the wait reached " + f + " ms");
+                assertEquals(1, warnings.size());
+                assertTrue(warnings.get(0).contains("has waited " + String.format("%.1f", f / 1e3) + " s for a checkpoint"),
+                        warnings.get(0));
+                long gap = 2 * f;
+                for (int n = 2; n <= 7; n++) {
+                    assertTrue(warnings.get(n - 2).contains("the next such warning comes " + String.format("%.1f", gap / 1e3)
+                            + " s from now at the earliest"), warnings.get(n - 2));
+                    if (n == 6) {
+                        // a new wait: the cadence goes on across waits, the new one's age does not restart it
+                        committer.flowWaitOver();
+                        assertEquals(0, committer.flowWaitedMillis());
+                        committer.flowWait(s);
+                        clock.advance(f);
+                        committer.flowWait(s);
+                        assertEquals(n - 1, committer.flowWarnings(), "a new wait of " + f + " ms, within the gap: no warning");
+                        clock.advance(gap - f - 1);
+                    } else {
+                        clock.advance(gap - 1);
+                    }
+                    committer.flowWait(s);
+                    assertEquals(n - 1, committer.flowWarnings(), "origin " + origin + ": one millisecond short of warning " + n);
+                    clock.advance(1);
+                    committer.flowWait(s);
+                    assertEquals(n, committer.flowWarnings(), "origin " + origin + ": warning " + n + " after a gap of " + gap + " ms");
+                    gap = Math.min(2 * gap, Committer.MAX_FLOW_LOG_FACTOR * f);
+                }
+                assertEquals(7, warnings.size());
+                assertEquals(3 + 6 * 2 + 2, committer.flowWaits(), "every look counted");
+            } finally {
+                Logger.getLogger(TgbProducer.class.getName()).removeHandler(h);
+            }
         }
     }
 
