@@ -451,6 +451,134 @@ class CommitterTest {
         }
     }
 
+    // ---------------------------------------------------------------- the inline runner
+
+    /**
+     * The inline runner's clock: the test's manual clock, which its sleeps move on (recorded); a
+     * runner that loops without moving time on fails here instead of spinning for ever.
+     */
+    private final class RunnerClock implements io.lakestream.time.Clock {
+        final List<Long> sleeps = new java.util.ArrayList<>();
+        /** Runs at each sleep, with how many there were so far. */
+        java.util.function.LongConsumer onSleep = n -> {};
+        private long readings;
+
+        @Override
+        public long wallMillis() {
+            return clock.wallMillis();
+        }
+
+        @Override
+        public long monotonicNanos() {
+            if (++readings > 10_000) {
+                throw new AssertionError("the runner looked at the clock 10,000 times; its first sleeps: "
+                        + sleeps.subList(0, Math.min(20, sleeps.size())));
+            }
+            return clock.monotonicNanos();
+        }
+
+        @Override
+        public void sleep(long millis) {
+            sleeps.add(millis);
+            onSleep.accept(sleeps.size());
+            clock.advance(millis);
+        }
+    }
+
+    /**
+     * After an append, the inline runner commits every group that is due, one version each, not
+     * only the first: 16 written batches are two full groups of 8 (the most one version takes);
+     * the 2 after them are not a group yet and wait for a later call. Nothing is slept.
+     */
+    @Test
+    void commitDueCommitsEveryDueGroupAndLeavesTheOneNotDueYet() {
+        tearDown();
+        open(StreamConfig.of(1), 8, false);
+        clock.advance(1_000); // the clock away from 0: a sum of two readings is not their difference
+        for (int i = 0; i < 18; i++) {
+            enqueue(true);
+        }
+        long v = log.refresh().version();
+        RunnerClock rc = new RunnerClock();
+        new CommitterRunner(committer, queue, log.env().threads(), rc, "p", false).commitDue();
+        assertEquals(16, log.refresh().committedSteps(), "both full groups");
+        assertEquals(v + 2, log.state().version(), "one version per group");
+        assertEquals(16, committer.committedSeq());
+        assertEquals(2, queue.size(), "the last two are not a group: left queued");
+        assertEquals(List.of(), rc.sleeps);
+    }
+
+    /**
+     * {@code commit()} inline: the runner commits group after group up to the target without
+     * sleeping while they make progress, then sleeps out flow control's backoff on the clock,
+     * each sleep the backoff to the millisecond (20, 40, 80, then 100 ms while the consumer's
+     * pace is unknown), until a checkpoint makes room.
+     */
+    @Test
+    void commitUpToCommitsGroupAfterGroupAndSleepsOutExactlyTheBackoff() throws Exception {
+        tearDown();
+        open(StreamConfig.of(1).withRetention(2, 17), 8, false);
+        clock.advance(1_000);
+        for (int i = 0; i < 18; i++) {
+            enqueue(true);
+        }
+        queue.flushUpTo(18);
+        RunnerClock rc = new RunnerClock();
+        StreamEnv env = StreamEnv.defaults().withClock(clock);
+        rc.onSleep = n -> {
+            if (n == 8) {
+                Checkpoints.record(store, 1, "ckpt-1", env); // room for the 18th batch
+            }
+        };
+        long v = log.refresh().version();
+        new CommitterRunner(committer, queue, log.env().threads(), rc, "p", false).commitUpTo(18);
+        assertEquals(18, committer.committedSeq());
+        assertEquals(18, log.refresh().committedSteps());
+        assertEquals(v + 5, log.state().version(), "8, 8, 1 (max_lag_steps 17), the checkpoint, then the last one");
+        assertEquals(List.of(0L, 0L, 0L, 20L, 40L, 80L, 100L, 100L, 0L), rc.sleeps);
+    }
+
+    /**
+     * Closing a threaded runner whose worker is still running after the 30 s join (here: a worker
+     * the test's threads report as not joined at once) interrupts it and waits for it to end.
+     */
+    @Test
+    void closeInterruptsAWorkerStillRunningAfterTheJoinAndWaitsForIt() throws Exception {
+        List<Long> joins = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Boolean> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        io.lakestream.time.Threads threads = new io.lakestream.testkit.ForwardingThreads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                Worker real = super.start(name, body);
+                return new Worker() {
+                    @Override
+                    public boolean join(long millis) throws InterruptedException {
+                        joins.add(millis);
+                        if (joins.size() == 1) {
+                            return false; // as after 30 s: the queue is not closed, so the worker waits on
+                        }
+                        boolean done = real.join(millis);
+                        ended.set(done);
+                        return done;
+                    }
+
+                    @Override
+                    public void interrupt() {
+                        interrupted.set(true);
+                        real.interrupt();
+                    }
+                };
+            }
+        };
+        CommitterRunner runner = new CommitterRunner(committer, queue, threads, clock, "p", true);
+        runner.close();
+        assertEquals(30_000L, joins.get(0), "close waits 30 s for the worker first");
+        assertTrue(interrupted.get(), "a worker still running then is interrupted");
+        assertEquals(List.of(30_000L, 5_000L), joins);
+        assertEquals(Boolean.TRUE, ended.get(), "the interrupted worker ended");
+    }
+
     @Test
     void aWriteFailureEndsTheInstanceWithThatFailure() {
         QueuedBatch b = enqueue(false);
