@@ -121,6 +121,73 @@ class LogBoundariesTest {
         assertEquals(-1, log.state().lastSnapshotVersion());
     }
 
+    /**
+     * Inline (no snapshot writer), the snapshot is written inside the commit that made it due,
+     * after its version landed: an unexpected exception from its PUT (not the store's
+     * StoreException) used to escape that commit, so the caller took a committed version for a
+     * failed commit. It is logged, naming the snapshot and the version, and the commit returns its
+     * result; the log opens and later snapshots are written.
+     */
+    @Test
+    void anUnexpectedFailureOfAnInlineSnapshotIsLoggedAndTheCommitReturnsItsResult() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        HookStore hooked = new HookStore(fs);
+        RuntimeException surprise = new UnsupportedOperationException("a store wrapper that cannot do this");
+        hooked.putIfAbsentHook = key -> {
+            if (key.equals(StreamLayout.snapshotKey(4))) {
+                throw surprise;
+            }
+            return false;
+        };
+        List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(ManifestLog.class.getName());
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel() == java.util.logging.Level.WARNING) {
+                    warnings.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try {
+            ManifestLog log = ManifestLog.openOrCreate(hooked, StreamConfig.of(1).withSnapshotInterval(4), StreamEnv.defaults(), true);
+            claim(log, "p");
+            for (int i = 1; i <= 3; i++) {
+                step(log);
+            }
+            CommitResult r = log.commit("p", s -> Changes.batches("p", new ProducerState(1, 4, "c4"), List.of(tgb("p", 1, 4))));
+            assertTrue(r.committed());
+            assertEquals(4, r.version());
+            assertEquals(4, log.state().version());
+            assertEquals(new TreeSet<>(), snapshots(fs), "the snapshot of version 4 was not written");
+            assertEquals(-1, log.state().lastSnapshotVersion());
+            String where = fs.describe() + "/" + StreamLayout.snapshotKey(4);
+            assertTrue(warnings.stream().anyMatch(w -> w.getMessage().contains("snapshot " + where + " of version 4 not written")
+                    && w.getThrown() == surprise), "a warning naming the snapshot and the version, with the cause");
+
+            ManifestLog reopened = ManifestLog.open(fs);
+            assertEquals(4, reopened.state().version());
+            assertEquals(4, reopened.entry(3).seq(), "step 3 (version 4) reads back");
+            for (int i = 5; i <= 8; i++) {
+                step(log);
+            }
+            // 7: two intervals past the last snapshot (none, -1); 8: on the interval
+            assertEquals(new TreeSet<>(List.of(7L, 8L)), snapshots(fs), "later snapshots are written");
+            assertEquals(8, ManifestLog.open(fs).state().version());
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
     @Test
     void awaitSnapshotsWaitsForTheSnapshotBeingWritten() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
