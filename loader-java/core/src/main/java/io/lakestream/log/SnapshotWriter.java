@@ -110,8 +110,10 @@ final class SnapshotWriter {
                 try {
                     writeSnapshot(s);
                 } catch (RuntimeException | Error e) {
-                    LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
-                            + " not written: " + e);
+                    // an injected crash or an Error, which writeSnapshot lets through: nobody waits for
+                    // this writer's outcome, so it ends here (the commit that handed it over stands)
+                    LOG.log(System.Logger.Level.WARNING, "snapshot " + files.where(StreamLayout.snapshotKey(s.version()))
+                            + " of version " + s.version() + " not written: " + e, e);
                 } finally {
                     snapshotEnded();
                 }
@@ -131,7 +133,18 @@ final class SnapshotWriter {
         }
     }
 
-    /** Writes the index segments and the snapshot of state {@code s}, then lets the held state drop the indexed entries. */
+    /**
+     * Writes the index segments and the snapshot of state {@code s}, then lets the held state drop
+     * the indexed entries.
+     *
+     * <p>The version is committed already (inline, this runs inside the commit that made it):
+     * a snapshot only saves later opens some reading, so whatever fails in writing it — the store,
+     * a segment of another writer that is not the log's, or anything unexpected — is logged
+     * (naming the snapshot and the version) and the commit returns its result; a caller that saw it
+     * fail would take a committed version for one that was not. Two exceptions are let through:
+     * {@link FailPoints.InjectedFailure} (a simulated crash at this point: crash tests rely on it
+     * stopping the committer here, as a real crash would) and Errors.
+     */
     private void writeSnapshot(ManifestState s) {
         int n = config.snapshotInterval();
         boolean onInterval = s.version() % n == 0;
@@ -167,9 +180,14 @@ final class SnapshotWriter {
             store.putIfAbsent(StreamLayout.snapshotKey(s.version()), write(ns.toSnapshot()));
             publish.accept(ns);
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
+        } catch (FailPoints.InjectedFailure e) {
+            throw e;
         } catch (StoreException | FormatException e) {
-            LOG.log(System.Logger.Level.WARNING, "snapshot at version " + s.version() + " of " + store.describe()
-                    + " not written: " + e.getMessage());
+            LOG.log(System.Logger.Level.WARNING, "snapshot " + files.where(StreamLayout.snapshotKey(s.version())) + " of version "
+                    + s.version() + " not written: " + e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "snapshot " + files.where(StreamLayout.snapshotKey(s.version())) + " of version "
+                    + s.version() + " not written: " + e, e);
         }
     }
 

@@ -112,8 +112,14 @@ final class Committer {
     private volatile long batchConflicts;
     private volatile long flowWaits;
     private volatile String waitingReason;
-    /** Monotonic nanos when the current flow-control wait began (-1: not waiting). */
-    private volatile long flowWaitSince = -1;
+    /**
+     * Whether a flow-control wait is going on, and the monotonic nanos when it began. A flag, not
+     * a sentinel value of {@code flowWaitSince}: a monotonic clock's origin is arbitrary
+     * ({@link System#nanoTime} may be negative, a manual clock starts at 0), so every long is a
+     * time some wait can begin at. Written in that order (the time, then the flag), read in the other.
+     */
+    private volatile boolean flowWaiting;
+    private volatile long flowWaitSince;
     /** Flow-control warnings logged, when the last one was (monotonic nanos), and the least gap before the next. */
     private volatile long flowLogs;
     private volatile long flowLoggedAt;
@@ -364,8 +370,9 @@ final class Committer {
         flowWaits++;
         ProducerMetrics.flowWait();
         long now = clock.monotonicNanos();
-        if (flowWaitSince < 0) {
+        if (!flowWaiting) {
             flowWaitSince = now;
+            flowWaiting = true;
         } else if (now - flowWaitSince >= FLOW_LOG_MILLIS * 1_000_000
                 && (flowLogs == 0 || now - flowLoggedAt >= flowLogGapMillis * 1_000_000)) {
             flowLogs++;
@@ -384,8 +391,7 @@ final class Committer {
 
     /** How long the current flow-control wait has lasted (0 when none). */
     long flowWaitedMillis() {
-        long since = flowWaitSince;
-        return since < 0 ? 0 : (clock.monotonicNanos() - since) / 1_000_000;
+        return flowWaiting ? (clock.monotonicNanos() - flowWaitSince) / 1_000_000 : 0;
     }
 
     /** Flow-control warnings logged so far. */
@@ -396,7 +402,7 @@ final class Committer {
     /** The flow-control wait ended. */
     void flowWaitOver() {
         waitingReason = null;
-        flowWaitSince = -1;
+        flowWaiting = false;
     }
 
     String waitingReason() {

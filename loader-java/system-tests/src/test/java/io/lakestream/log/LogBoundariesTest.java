@@ -121,6 +121,73 @@ class LogBoundariesTest {
         assertEquals(-1, log.state().lastSnapshotVersion());
     }
 
+    /**
+     * Inline (no snapshot writer), the snapshot is written inside the commit that made it due,
+     * after its version landed: an unexpected exception from its PUT (not the store's
+     * StoreException) used to escape that commit, so the caller took a committed version for a
+     * failed commit. It is logged, naming the snapshot and the version, and the commit returns its
+     * result; the log opens and later snapshots are written.
+     */
+    @Test
+    void anUnexpectedFailureOfAnInlineSnapshotIsLoggedAndTheCommitReturnsItsResult() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        HookStore hooked = new HookStore(fs);
+        RuntimeException surprise = new UnsupportedOperationException("a store wrapper that cannot do this");
+        hooked.putIfAbsentHook = key -> {
+            if (key.equals(StreamLayout.snapshotKey(4))) {
+                throw surprise;
+            }
+            return false;
+        };
+        List<java.util.logging.LogRecord> warnings = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Logger jul = java.util.logging.Logger.getLogger(ManifestLog.class.getName());
+        java.util.logging.Handler h = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord r) {
+                if (r.getLevel() == java.util.logging.Level.WARNING) {
+                    warnings.add(r);
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        jul.addHandler(h);
+        try {
+            ManifestLog log = ManifestLog.openOrCreate(hooked, StreamConfig.of(1).withSnapshotInterval(4), StreamEnv.defaults(), true);
+            claim(log, "p");
+            for (int i = 1; i <= 3; i++) {
+                step(log);
+            }
+            CommitResult r = log.commit("p", s -> Changes.batches("p", new ProducerState(1, 4, "c4"), List.of(tgb("p", 1, 4))));
+            assertTrue(r.committed());
+            assertEquals(4, r.version());
+            assertEquals(4, log.state().version());
+            assertEquals(new TreeSet<>(), snapshots(fs), "the snapshot of version 4 was not written");
+            assertEquals(-1, log.state().lastSnapshotVersion());
+            String where = fs.describe() + "/" + StreamLayout.snapshotKey(4);
+            assertTrue(warnings.stream().anyMatch(w -> w.getMessage().contains("snapshot " + where + " of version 4 not written")
+                    && w.getThrown() == surprise), "a warning naming the snapshot and the version, with the cause");
+
+            ManifestLog reopened = ManifestLog.open(fs);
+            assertEquals(4, reopened.state().version());
+            assertEquals(4, reopened.entry(3).seq(), "step 3 (version 4) reads back");
+            for (int i = 5; i <= 8; i++) {
+                step(log);
+            }
+            // 7: two intervals past the last snapshot (none, -1); 8: on the interval
+            assertEquals(new TreeSet<>(List.of(7L, 8L)), snapshots(fs), "later snapshots are written");
+            assertEquals(8, ManifestLog.open(fs).state().version());
+        } finally {
+            jul.removeHandler(h);
+        }
+    }
+
     @Test
     void awaitSnapshotsWaitsForTheSnapshotBeingWritten() throws Exception {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
@@ -330,6 +397,49 @@ class LogBoundariesTest {
         clock.advance(follower.config().logGraceMs() / 2 + 1);
         LogFormatException e = assertThrows(LogFormatException.class, follower::refresh);
         assertTrue(e.getMessage().contains("version 4 is missing but " + StreamLayout.versionKey(5) + " exists"), e.getMessage());
+    }
+
+    /** Opens the log of {@code fs} on a clock that stands still, counting the LISTs of {@code _log/} the open makes. */
+    private static int logListingsOfAnOpen(FileStore fs) {
+        HookStore hooked = new HookStore(fs);
+        AtomicInteger lists = new AtomicInteger();
+        hooked.listHook = (prefix, after, limit) -> {
+            if (prefix.equals(StreamLayout.LOG_PREFIX)) {
+                lists.incrementAndGet();
+            }
+        };
+        ManifestLog log = ManifestLog.open(hooked, StreamEnv.defaults().withClock(new ManualClock(1_000_000)));
+        // and the commit right after it needs no look of its own either: the open's head confirmation is fresh
+        claim(log, "late");
+        return lists.get();
+    }
+
+    /**
+     * A listing that completes confirms the head (nothing above the newest version it saw existed
+     * when it started): the open that loaded the log from it follows from there with one GET of
+     * the next version, and the commit after it with another, never a second LIST. Without that
+     * confirmation each open would LIST the log twice, the second time only to learn what the
+     * first had shown. Both ways of loading: from the snapshot the hint names, and from version 0
+     * of a log that has no snapshot.
+     */
+    @Test
+    void anOpenThatListedTheLogTrustsThatListingAsAHeadConfirmation() {
+        FileStore fromSnapshot = FileStore.open(dir.resolve("snap"), true);
+        ManifestLog writer = ManifestLog.openOrCreate(fromSnapshot, StreamConfig.of(1).withSnapshotInterval(4));
+        claim(writer, "p");
+        for (int i = 1; i <= 5; i++) {
+            step(writer); // versions 1..5: a snapshot (and its hint) at 4
+        }
+        assertEquals(new TreeSet<>(List.of(4L)), snapshots(fromSnapshot));
+        assertEquals(1, logListingsOfAnOpen(fromSnapshot), "opened from the snapshot of version 4: one LIST");
+
+        FileStore fromZero = FileStore.open(dir.resolve("zero"), true);
+        ManifestLog w0 = ManifestLog.openOrCreate(fromZero, StreamConfig.of(1).withSnapshotInterval(64));
+        claim(w0, "p");
+        step(w0);
+        step(w0); // versions 0..2, no snapshot, no hint
+        assertEquals(new TreeSet<>(), snapshots(fromZero));
+        assertEquals(1, logListingsOfAnOpen(fromZero), "opened from version 0: one LIST");
     }
 
     @Test

@@ -52,7 +52,8 @@ class CommitterTest {
     @TempDir
     Path dir;
 
-    private final ManualClock clock = new ManualClock(1_000_000);
+    /** The clock of the log and the committer (a test may replace it before {@link #open}). */
+    private ManualClock clock = new ManualClock(1_000_000);
     private FileStore store;
     /** GETs of {@code _log/} objects through the committer's log: its looks at the log. */
     private final AtomicLong logGets = new AtomicLong();
@@ -289,24 +290,7 @@ class CommitterTest {
         dir = dir.resolve("warn");
         open(StreamConfig.of(1).withRetention(2, 1), 1, false);
         List<String> warnings = new java.util.ArrayList<>();
-        Logger jul = Logger.getLogger(TgbProducer.class.getName());
-        Handler h = new Handler() {
-            @Override
-            public void publish(LogRecord r) {
-                if (r.getLevel() == Level.WARNING && r.getMessage().contains("for a checkpoint")) {
-                    warnings.add(r.getMessage());
-                }
-            }
-
-            @Override
-            public void flush() {
-            }
-
-            @Override
-            public void close() {
-            }
-        };
-        jul.addHandler(h);
+        Handler h = flowWarningsInto(warnings);
         try {
             enqueue(true);
             committer.runOnce(clock.monotonicNanos());
@@ -328,7 +312,93 @@ class CommitterTest {
             assertEquals(warnings.size(), committer.flowWarnings());
             assertTrue(warnings.get(0).contains("the next such warning comes 60.0 s from now at the earliest"), warnings.get(0));
         } finally {
-            jul.removeHandler(h);
+            Logger.getLogger(TgbProducer.class.getName()).removeHandler(h);
+        }
+    }
+
+    /** Collects the producers' flow-control warnings into {@code warnings} until the handler is removed. */
+    private static Handler flowWarningsInto(List<String> warnings) {
+        Handler h = new Handler() {
+            @Override
+            public void publish(LogRecord r) {
+                if (r.getLevel() == Level.WARNING && r.getMessage().contains("for a checkpoint")) {
+                    warnings.add(r.getMessage());
+                }
+            }
+
+            @Override
+            public void flush() {
+            }
+
+            @Override
+            public void close() {
+            }
+        };
+        Logger.getLogger(TgbProducer.class.getName()).addHandler(h);
+        return h;
+    }
+
+    /**
+     * The warning cadence to the nanosecond, wherever the monotonic clock stands: the first
+     * warning exactly when a wait reaches FLOW_LOG_MILLIS, the next ones exactly 2x, 4x, ... 32x
+     * FLOW_LOG_MILLIS after the one before (also across waits), never a moment sooner. The clock
+     * starting at -1 or far below 0, as {@link System#nanoTime} may: a wait that began at such a
+     * reading was once taken for no wait at all (its start was kept as -1 = "not waiting"), so the
+     * wait restarted at every look, its backoff never grew past 100 ms, and nothing was logged.
+     */
+    @Test
+    void flowControlWarningsComeExactlyOnTheirCadenceWhereverTheMonotonicClockStarts() {
+        long f = Committer.FLOW_LOG_MILLIS;
+        for (long origin : new long[] {-1, -4_000_000_000_000_000L, 0, 123_456_789}) {
+            tearDown();
+            clock = new ManualClock(1_000_000, origin);
+            open(StreamConfig.of(1).withRetention(2, 1), 1, false);
+            List<String> warnings = new java.util.ArrayList<>();
+            Handler h = flowWarningsInto(warnings);
+            try {
+                var s = log.state();
+                committer.flowWait(s); // the wait begins
+                assertEquals(0, committer.flowWaitedMillis(), "origin " + origin);
+                clock.advance(f - 1);
+                committer.flowWait(s);
+                assertEquals(f - 1, committer.flowWaitedMillis(), "origin " + origin + ": the wait is timed from its start");
+                assertEquals(0, committer.flowWarnings(), "origin " + origin + ": one millisecond short of the first warning");
+                assertEquals(Math.clamp((f - 1) / 4, Committer.UNKNOWN_PACE_BACKOFF_MILLIS, Committer.MAX_FLOW_BACKOFF_MILLIS),
+                        Committer.maxFlowBackoffMillis(s, 1, committer.flowWaitedMillis()), "the backoff grows with the wait");
+                clock.advance(1);
+                committer.flowWait(s);
+                assertEquals(1, committer.flowWarnings(), "origin " + origin + ": the wait reached " + f + " ms");
+                assertEquals(1, warnings.size());
+                assertTrue(warnings.get(0).contains("has waited " + String.format("%.1f", f / 1e3) + " s for a checkpoint"),
+                        warnings.get(0));
+                long gap = 2 * f;
+                for (int n = 2; n <= 7; n++) {
+                    assertTrue(warnings.get(n - 2).contains("the next such warning comes " + String.format("%.1f", gap / 1e3)
+                            + " s from now at the earliest"), warnings.get(n - 2));
+                    if (n == 6) {
+                        // a new wait: the cadence goes on across waits, the new one's age does not restart it
+                        committer.flowWaitOver();
+                        assertEquals(0, committer.flowWaitedMillis());
+                        committer.flowWait(s);
+                        clock.advance(f);
+                        committer.flowWait(s);
+                        assertEquals(n - 1, committer.flowWarnings(), "a new wait of " + f + " ms, within the gap: no warning");
+                        clock.advance(gap - f - 1);
+                    } else {
+                        clock.advance(gap - 1);
+                    }
+                    committer.flowWait(s);
+                    assertEquals(n - 1, committer.flowWarnings(), "origin " + origin + ": one millisecond short of warning " + n);
+                    clock.advance(1);
+                    committer.flowWait(s);
+                    assertEquals(n, committer.flowWarnings(), "origin " + origin + ": warning " + n + " after a gap of " + gap + " ms");
+                    gap = Math.min(2 * gap, Committer.MAX_FLOW_LOG_FACTOR * f);
+                }
+                assertEquals(7, warnings.size());
+                assertEquals(3 + 6 * 2 + 2, committer.flowWaits(), "every look counted");
+            } finally {
+                Logger.getLogger(TgbProducer.class.getName()).removeHandler(h);
+            }
         }
     }
 
@@ -379,6 +449,134 @@ class CommitterTest {
             assertEquals(100, Committer.maxFlowBackoffMillis(ManifestLog.open(fs).state(), 80, 0), "first record at " + firstAt);
             fs.close();
         }
+    }
+
+    // ---------------------------------------------------------------- the inline runner
+
+    /**
+     * The inline runner's clock: the test's manual clock, which its sleeps move on (recorded); a
+     * runner that loops without moving time on fails here instead of spinning for ever.
+     */
+    private final class RunnerClock implements io.lakestream.time.Clock {
+        final List<Long> sleeps = new java.util.ArrayList<>();
+        /** Runs at each sleep, with how many there were so far. */
+        java.util.function.LongConsumer onSleep = n -> {};
+        private long readings;
+
+        @Override
+        public long wallMillis() {
+            return clock.wallMillis();
+        }
+
+        @Override
+        public long monotonicNanos() {
+            if (++readings > 10_000) {
+                throw new AssertionError("the runner looked at the clock 10,000 times; its first sleeps: "
+                        + sleeps.subList(0, Math.min(20, sleeps.size())));
+            }
+            return clock.monotonicNanos();
+        }
+
+        @Override
+        public void sleep(long millis) {
+            sleeps.add(millis);
+            onSleep.accept(sleeps.size());
+            clock.advance(millis);
+        }
+    }
+
+    /**
+     * After an append, the inline runner commits every group that is due, one version each, not
+     * only the first: 16 written batches are two full groups of 8 (the most one version takes);
+     * the 2 after them are not a group yet and wait for a later call. Nothing is slept.
+     */
+    @Test
+    void commitDueCommitsEveryDueGroupAndLeavesTheOneNotDueYet() {
+        tearDown();
+        open(StreamConfig.of(1), 8, false);
+        clock.advance(1_000); // the clock away from 0: a sum of two readings is not their difference
+        for (int i = 0; i < 18; i++) {
+            enqueue(true);
+        }
+        long v = log.refresh().version();
+        RunnerClock rc = new RunnerClock();
+        new CommitterRunner(committer, queue, log.env().threads(), rc, "p", false).commitDue();
+        assertEquals(16, log.refresh().committedSteps(), "both full groups");
+        assertEquals(v + 2, log.state().version(), "one version per group");
+        assertEquals(16, committer.committedSeq());
+        assertEquals(2, queue.size(), "the last two are not a group: left queued");
+        assertEquals(List.of(), rc.sleeps);
+    }
+
+    /**
+     * {@code commit()} inline: the runner commits group after group up to the target without
+     * sleeping while they make progress, then sleeps out flow control's backoff on the clock,
+     * each sleep the backoff to the millisecond (20, 40, 80, then 100 ms while the consumer's
+     * pace is unknown), until a checkpoint makes room.
+     */
+    @Test
+    void commitUpToCommitsGroupAfterGroupAndSleepsOutExactlyTheBackoff() throws Exception {
+        tearDown();
+        open(StreamConfig.of(1).withRetention(2, 17), 8, false);
+        clock.advance(1_000);
+        for (int i = 0; i < 18; i++) {
+            enqueue(true);
+        }
+        queue.flushUpTo(18);
+        RunnerClock rc = new RunnerClock();
+        StreamEnv env = StreamEnv.defaults().withClock(clock);
+        rc.onSleep = n -> {
+            if (n == 8) {
+                Checkpoints.record(store, 1, "ckpt-1", env); // room for the 18th batch
+            }
+        };
+        long v = log.refresh().version();
+        new CommitterRunner(committer, queue, log.env().threads(), rc, "p", false).commitUpTo(18);
+        assertEquals(18, committer.committedSeq());
+        assertEquals(18, log.refresh().committedSteps());
+        assertEquals(v + 5, log.state().version(), "8, 8, 1 (max_lag_steps 17), the checkpoint, then the last one");
+        assertEquals(List.of(0L, 0L, 0L, 20L, 40L, 80L, 100L, 100L, 0L), rc.sleeps);
+    }
+
+    /**
+     * Closing a threaded runner whose worker is still running after the 30 s join (here: a worker
+     * the test's threads report as not joined at once) interrupts it and waits for it to end.
+     */
+    @Test
+    void closeInterruptsAWorkerStillRunningAfterTheJoinAndWaitsForIt() throws Exception {
+        List<Long> joins = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.atomic.AtomicBoolean interrupted = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Boolean> ended = new java.util.concurrent.atomic.AtomicReference<>();
+        io.lakestream.time.Threads threads = new io.lakestream.testkit.ForwardingThreads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                Worker real = super.start(name, body);
+                return new Worker() {
+                    @Override
+                    public boolean join(long millis) throws InterruptedException {
+                        joins.add(millis);
+                        if (joins.size() == 1) {
+                            return false; // as after 30 s: the queue is not closed, so the worker waits on
+                        }
+                        boolean done = real.join(millis);
+                        ended.set(done);
+                        return done;
+                    }
+
+                    @Override
+                    public void interrupt() {
+                        interrupted.set(true);
+                        real.interrupt();
+                    }
+                };
+            }
+        };
+        CommitterRunner runner = new CommitterRunner(committer, queue, threads, clock, "p", true);
+        runner.close();
+        assertEquals(30_000L, joins.get(0), "close waits 30 s for the worker first");
+        assertTrue(interrupted.get(), "a worker still running then is interrupted");
+        assertEquals(List.of(30_000L, 5_000L), joins);
+        assertEquals(Boolean.TRUE, ended.get(), "the interrupted worker ended");
     }
 
     @Test

@@ -137,6 +137,35 @@ class RetentionTest {
         Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
     }
 
+    /**
+     * Who may still commit an unreferenced object, however old: a producer the GC's state does
+     * not know yet (its epoch claim landed after the GC read the log, and its first batch is
+     * written before its first commit), and the current epoch of a known producer at a sequence
+     * above its committed one. An object of an epoch the log has moved past is an orphan.
+     */
+    @Test
+    void anOldObjectOfAProducerTheLogDoesNotKnowOrOfTheNextSequenceIsNoOrphan() {
+        ObjectStore fs = produced(20); // producer p, epoch 1, seq 5 committed
+        ManifestLog plain = ManifestLog.open(fs);
+        assertEquals(1, plain.state().producer("p").epoch());
+        long committed = plain.state().producer("p").seq();
+        String unknownProducer = StreamLayout.batchObjectKey("newcomer", 1, 1);
+        String nextSeq = StreamLayout.batchObjectKey("p", 1, committed + 1);
+        String olderEpoch = StreamLayout.batchObjectKey("p", 0, committed + 1);
+        for (String key : List.of(unknownProducer, nextSeq, olderEpoch)) {
+            fs.put(key, new byte[] {1});
+        }
+        ManualClock clock = new ManualClock(System.currentTimeMillis());
+        clock.advance(3_600_000 + 1_000); // every object is past the grace
+        ManifestLog gcLog = ManifestLog.open(fs, StreamEnv.defaults().withClock(clock));
+        GcReport.Reclaimed r = new OrphanGc(gcLog, 3_600_000).run(false, new ArrayList<>());
+        assertEquals(1, r.objects(), "only the object of the fenced epoch 0");
+        assertFalse(fs.stat(olderEpoch).isPresent(), "epoch 0 can never commit: an orphan");
+        assertTrue(fs.stat(unknownProducer).isPresent(), "a producer not in the log yet may still commit its batch");
+        assertTrue(fs.stat(nextSeq).isPresent(), "p's current epoch may still commit its next batch");
+        Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(20));
+    }
+
     @Test
     void eachKindOfGarbageIsCollectedByItsOwnCollectorAndNothingElse() {
         ObjectStore fs = store();

@@ -64,6 +64,35 @@ class SegmentGcTest {
         assertTrue(fs.stat(shared).isPresent(), "GC deleted " + shared + ", which step 10 (above the floor) names");
     }
 
+    /**
+     * The mark exactly at a segment's end: segment [4, 8) holds no step at or above 8, so GC of
+     * reclaimed_below_step 8 deletes it with [0, 4); [8, 12) holds step 8 and stays.
+     */
+    @Test
+    void aSegmentEndingExactlyAtTheReclaimedMarkIsDeleted() {
+        FileStore fs = FileStore.open(dir.resolve("exact"), true);
+        StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(4).withIndexSegmentBytes(0)
+                .withRetention(1, 0);
+        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
+        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
+            for (int i = 0; i < 14; i++) {
+                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
+            }
+        }
+        assertTrue(fs.stat(StreamLayout.segmentKey(8)).isPresent(), "segments [0, 4), [4, 8), [8, 12) were written");
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 8, "ck8");
+        new GarbageCollector(log, 3_600_000).run(false);
+        assertEquals(8, ManifestLog.open(fs).state().reclaimedBelowStep());
+        assertEquals(false, fs.stat(StreamLayout.segmentKey(0)).isPresent(), "[0, 4) is below the mark");
+        assertEquals(false, fs.stat(StreamLayout.segmentKey(4)).isPresent(), "[4, 8) ends exactly at the mark: below it");
+        assertTrue(fs.stat(StreamLayout.segmentKey(8)).isPresent(), "[8, 12) holds step 8, at the mark");
+        ManifestLog fresh = ManifestLog.open(fs);
+        for (long s = 8; s < 14; s++) {
+            assertEquals("p", fresh.entry(s).producer(), "step " + s);
+        }
+    }
+
     @Test
     void noSegmentWhollyBelowTheReclaimedMarkSurvivesGc() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);

@@ -24,6 +24,16 @@ public final class ManualClock implements Clock {
         this(wallMillis, false);
     }
 
+    /**
+     * A manual clock standing at {@code wallMillis}, its monotonic clock at {@code monotonicNanos}:
+     * a monotonic clock's origin is arbitrary ({@link System#nanoTime} may be negative), and code
+     * that takes one reading for "none" breaks where the clock happens to stand there.
+     */
+    public ManualClock(long wallMillis, long monotonicNanos) {
+        this(wallMillis, false);
+        this.nanos = monotonicNanos;
+    }
+
     private ManualClock(long wallMillis, boolean autoAdvance) {
         this.wallMillis = wallMillis;
         this.autoAdvance = autoAdvance;
