@@ -106,8 +106,9 @@ final class PosixWrites {
                 close = linker.downcallHandle(find(libc, "close"), FunctionDescriptor.of(i, i), errnoOpt);
                 link = linker.downcallHandle(find(libc, "link"), FunctionDescriptor.of(i, a, a), errnoOpt);
                 rename = linker.downcallHandle(find(libc, "rename"), FunctionDescriptor.of(i, a, a), errnoOpt);
-                unlink = linker.downcallHandle(find(libc, "unlink"), FunctionDescriptor.of(i, a), errnoOpt);
-                access = linker.downcallHandle(find(libc, "access"), FunctionDescriptor.of(i, a, i), errnoOpt);
+                // no errno for these: an unlink's failure and the reason a name is not there are not used
+                unlink = linker.downcallHandle(find(libc, "unlink"), FunctionDescriptor.of(i, a));
+                access = linker.downcallHandle(find(libc, "access"), FunctionDescriptor.of(i, a, i));
                 strerror = linker.downcallHandle(find(libc, "strerror"), FunctionDescriptor.of(a, i));
                 errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
             } catch (RuntimeException | LinkageError e) { // no native access, no such symbol: write through channels
@@ -213,7 +214,7 @@ final class PosixWrites {
     /** Whether the target exists ({@code access(F_OK)}, as {@code Files.exists}: false also where it cannot be told). */
     boolean exists(Names s) {
         try {
-            return (int) ACCESS.invokeExact(s.state, s.target, F_OK) == 0;
+            return (int) ACCESS.invokeExact(s.target, F_OK) == 0;
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -418,7 +419,7 @@ final class PosixWrites {
 
     private static int unlink(Names s, MemorySegment path) {
         try {
-            return (int) UNLINK.invokeExact(s.state, path);
+            return (int) UNLINK.invokeExact(path);
         } catch (Throwable t) {
             throw rethrow(t);
         }
