@@ -1,6 +1,7 @@
 package io.lakestream.format;
 
 import java.io.OutputStream;
+import java.lang.foreign.MemorySegment;
 import java.util.Arrays;
 
 /**
@@ -13,6 +14,8 @@ import java.util.Arrays;
 public final class JsonBuffer extends OutputStream {
     private byte[] buf;
     private int len;
+    /** {@code buf} as a segment, made again only when it grows. */
+    private MemorySegment whole;
 
     public JsonBuffer(int initialCapacity) {
         buf = new byte[Math.max(16, initialCapacity)];
@@ -26,6 +29,18 @@ public final class JsonBuffer extends OutputStream {
     /** Bytes written since the last {@link #reset}. */
     public int length() {
         return len;
+    }
+
+    /**
+     * The bytes written since the last {@link #reset}, as a view of this buffer (no copy): valid
+     * until the buffer is written again. For a store write that is done with the memory when it
+     * returns ({@link io.lakestream.store.ObjectStore#putIfAbsent(String, MemorySegment, boolean)}).
+     */
+    public MemorySegment segment() {
+        if (whole == null || whole.byteSize() != buf.length) {
+            whole = MemorySegment.ofArray(buf);
+        }
+        return whole.asSlice(0, len);
     }
 
     /** A copy of the bytes written since the last {@link #reset}, exactly as long. */

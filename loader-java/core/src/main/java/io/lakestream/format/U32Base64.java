@@ -21,10 +21,25 @@ final class U32Base64 {
         return Base64.getEncoder().encodeToString(bytes(v));
     }
 
-    /** As {@link #encode}, written straight into the generator (no string built). */
+    /**
+     * The little-endian bytes of the columns being written, one growable array per thread
+     * (entries are written for every version, snapshot and index segment: no array per column).
+     */
+    private static final ThreadLocal<byte[][]> SCRATCH = ThreadLocal.withInitial(() -> new byte[][] {new byte[256]});
+
+    /** As {@link #encode}, written straight into the generator (no string, and no array per call). */
     static void write(JsonGenerator g, int[] v) throws IOException {
-        byte[] b = bytes(v);
-        g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, b, 0, b.length);
+        int n = 4 * v.length;
+        byte[][] holder = SCRATCH.get();
+        byte[] b = holder[0];
+        if (b.length < n) {
+            b = new byte[Math.max(n, 2 * b.length)];
+            holder[0] = b;
+        }
+        for (int i = 0; i < v.length; i++) {
+            LE_INT.set(b, 4 * i, v[i]);
+        }
+        g.writeBinary(Base64Variants.MIME_NO_LINEFEEDS, b, 0, n);
     }
 
     /** The u32s of base64 text, or null if it is not padded base64 of a multiple of 4 bytes. */

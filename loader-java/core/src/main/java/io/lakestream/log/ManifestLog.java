@@ -285,7 +285,8 @@ public final class ManifestLog {
                     ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
             ManifestState ns = s.apply(vf, where(key));
-            byte[] bytes = Json.write(vf, versionBytes);
+            Json.writeTo(vf, versionBytes);
+            java.lang.foreign.MemorySegment bytes = versionBytes.segment(); // no exact-size copy; the buffer waits for our next commit
             env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);
             if (!guard.fresh(s.version(), config.logGraceMs() / 4)) {
                 guard.clear();
@@ -296,7 +297,7 @@ public final class ManifestLog {
             long putStartedAt = clock.monotonicNanos();
             ConditionalPut.Outcome outcome;
             try {
-                outcome = ConditionalPut.put(store, key, bytes, found -> isOurs(found, key, token), () -> guardRewrite(v));
+                outcome = ConditionalPut.put(store, key, bytes, true, found -> isOurs(found, key, token), () -> guardRewrite(v));
             } catch (ConditionalPut.OutcomeUnknownException e) {
                 throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
                         + "; re-open the stream to learn the producer's committed state", store.describe(), key, e);

@@ -177,7 +177,7 @@ final class SnapshotWriter {
                 indexed = end;
             }
             ManifestState ns = s.withIndexed(s.version(), indexed, splits);
-            store.putIfAbsent(StreamLayout.snapshotKey(s.version()), write(ns.toSnapshot()));
+            putIfAbsent(StreamLayout.snapshotKey(s.version()), ns.toSnapshot());
             publish.accept(ns);
             store.put(StreamLayout.SNAPSHOT_HINT, Json.write(new Snapshot.Hint(s.version())));
         } catch (FailPoints.InjectedFailure e) {
@@ -276,8 +276,14 @@ final class SnapshotWriter {
      */
     private final io.lakestream.format.JsonBuffer scratch = new io.lakestream.format.JsonBuffer(1 << 16);
 
-    private synchronized byte[] write(Object o) {
-        return Json.write(o, scratch);
+    /**
+     * Serialises {@code document} into {@link #scratch} and writes it from there (put-if-absent,
+     * name made durable): no exact-size copy of a snapshot or segment (issue 23). The monitor is
+     * held across the write, as the buffer is this writer's; snapshots are written one at a time.
+     */
+    private synchronized boolean putIfAbsent(String key, Object document) {
+        Json.writeTo(document, scratch);
+        return store.putIfAbsent(key, scratch.segment(), true);
     }
 
     /**
@@ -290,7 +296,7 @@ final class SnapshotWriter {
         String key = StreamLayout.segmentKey(first);
         int from = (int) (first - s.tailFirstStep());
         List<TgbEntry> entries = s.tail().subList(from, from + (int) (end - first));
-        if (store.putIfAbsent(key, write(new Snapshot.SegmentFile(first, files.inStreamForm(entries))))) {
+        if (putIfAbsent(key, new Snapshot.SegmentFile(first, files.inStreamForm(entries)))) {
             return end;
         }
         Snapshot.SegmentFile found = files.readJson(key, Snapshot.SegmentFile.class);

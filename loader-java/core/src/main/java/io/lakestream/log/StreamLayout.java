@@ -26,6 +26,14 @@ public final class StreamLayout {
     private static final String VERSION_SUFFIX = ".json";
     private static final String SNAPSHOT_SUFFIX = ".snapshot.json";
     private static final String BATCH_SUFFIX = ".tgb";
+    /** {@code ZEROS[i]}: i zeros, the padding of a key's numbers (keys are one concatenation, no builder). */
+    private static final String[] ZEROS = new String[21];
+
+    static {
+        for (int i = 0; i < ZEROS.length; i++) {
+            ZEROS[i] = "0".repeat(i);
+        }
+    }
 
     private StreamLayout() {}
 
@@ -109,7 +117,7 @@ public final class StreamLayout {
     // ---------------------------------------------------------------- formatting
 
     public static String versionKey(long version) {
-        return LOG_PREFIX + pad20("version", version) + VERSION_SUFFIX;
+        return LOG_PREFIX + zeros20("version", version) + version + VERSION_SUFFIX; // one concatenation: per commit and per look
     }
 
     public static String snapshotKey(long version) {
@@ -128,20 +136,17 @@ public final class StreamLayout {
             throw new IllegalArgumentException("batch object of producer '" + producer + "' needs epoch and seq >= 0, got "
                     + epoch + "-" + seq);
         }
-        StringBuilder b = new StringBuilder(DATA_PREFIX.length() + producer.length() + 32).append(DATA_PREFIX).append(producer).append('/');
-        return zeroPadded(zeroPadded(b, epoch, 8).append('-'), seq, 12).append(BATCH_SUFFIX).toString(); // as %08d-%012d
+        // as %08d-%012d; one concatenation: the key's bytes once, no builder or copy (issue 23: a key per batch)
+        return DATA_PREFIX + producer + "/" + zeros(epoch, 8) + epoch + "-" + zeros(seq, 12) + seq + BATCH_SUFFIX;
     }
 
-    /** Appends {@code n >= 0} in decimal, zero-padded to {@code width} digits (like %0{width}d, no Formatter garbage). */
-    private static StringBuilder zeroPadded(StringBuilder b, long n, int width) {
+    /** Zeros to pad {@code n >= 0} to {@code width} decimal digits: constants, no text built. */
+    private static String zeros(long n, int width) {
         int digits = 1;
         for (long v = n; v >= 10; v /= 10) {
             digits++;
         }
-        for (int d = digits; d < width; d++) {
-            b.append('0');
-        }
-        return b.append(n);
+        return ZEROS[Math.max(0, width - digits)];
     }
 
     /** The batch object of {@code (producer, epoch, seq)} in the stream's data layout. */
@@ -181,10 +186,15 @@ public final class StreamLayout {
     }
 
     private static String pad20(String what, long n) {
+        return zeros20(what, n) + n;
+    }
+
+    /** The zeros before {@code n >= 0} padded to 20 digits (keys are then one concatenation). */
+    private static String zeros20(String what, long n) {
         if (n < 0) {
             throw new IllegalArgumentException(what + " must be >= 0, got " + n);
         }
-        return zeroPadded(new StringBuilder(20), n, 20).toString();
+        return zeros(n, 20);
     }
 
     // ---------------------------------------------------------------- parsing

@@ -65,9 +65,20 @@ public final class ConditionalPut {
      * they equal {@code bytes}.
      */
     public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName) {
-        return settle(store, key, () -> store.putIfAbsent(key, bytes, syncName),
+        return put(store, key, bytes, syncName,
                 found -> MemorySegment.mismatch(MemorySegment.ofArray(found), 0, found.length, bytes, 0, bytes.byteSize()) == -1,
                 () -> { });
+    }
+
+    /**
+     * As {@link #put(ObjectStore, String, byte[], Predicate, Runnable)}, writing from memory with
+     * {@link ObjectStore#putIfAbsent(String, MemorySegment, boolean)} (with {@code syncName} true
+     * the same write as from an array): a caller serialising into a reused buffer writes its
+     * view, not an exact-size copy.
+     */
+    public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName, Predicate<byte[]> isOurs,
+                              Runnable beforeRewrite) {
+        return settle(store, key, () -> store.putIfAbsent(key, bytes, syncName), isOurs, beforeRewrite);
     }
 
     private static Outcome settle(ObjectStore store, String key, BooleanSupplier putIfAbsent, Predicate<byte[]> isOurs,

@@ -26,7 +26,9 @@ import java.util.concurrent.ThreadLocalRandom;
  * published atomically: {@code link(2)} for put-if-absent (fails if the name exists, atomic across
  * processes), {@code rename(2)} for put. The directory is fsynced after publishing so the name
  * survives a power loss. Readers therefore only ever see whole objects. Temporary names start
- * with '.', which {@link Keys} forbids for real keys, so listing skips them.
+ * with '.', which {@link Keys} forbids for real keys, so listing skips them. On Linux the system
+ * calls of a write are made through {@link PosixWrites} (no channel, descriptor or {@code Path}
+ * on the heap per write), elsewhere through the JDK's channels; the steps are the same.
  *
  * <p>I/O errors are reported as retryable {@link StoreException}s (on a shared file system they
  * can be transient); {@link ObjectStores#open} puts a {@link RetryingStore} in front of it.
@@ -38,10 +40,18 @@ public final class FileStore implements ObjectStore {
             StandardOpenOption.WRITE);
     private final Path root;
     private final String describe;
-    /** The root's bytes and a '/', as the kernel takes a path (for {@link PosixReads}). */
+    /** The root's bytes and a '/', as the kernel takes a path (for {@link PosixReads} and {@link PosixWrites}). */
     private final byte[] rootSlash;
+    /** Null: writes go through {@code FileChannel} and {@code Files} (no such calls here, or a test's choice). */
+    private final PosixWrites posix;
 
     public FileStore(Path root) {
+        this(root, true);
+    }
+
+    /** With {@code nativeWrites} false, writes through the JDK's channels even where {@link PosixWrites} is bound (tests compare the two). */
+    FileStore(Path root, boolean nativeWrites) {
+        this.posix = nativeWrites ? PosixWrites.get() : null;
         this.root = root.toAbsolutePath().normalize();
         this.describe = "file://" + this.root;
         this.rootSlash = (this.root.toString() + "/").getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -100,13 +110,18 @@ public final class FileStore implements ObjectStore {
 
     /**
      * Without exceptions for an absent key (the common answer to a follower's or committer's look
-     * for the next version): {@code Files.exists} answers from a stat, and only a file deleted in
-     * between costs the exception path.
+     * for the next version): {@code access(2)} through {@link PosixWrites} (else
+     * {@code Files.exists}) answers without a {@code Path}, and only a file deleted in between
+     * costs the exception path.
      */
     @Override
     public Optional<byte[]> getIfPresent(String key) {
+        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+        if (names != null && !posix.exists(names)) { // access(2): no Path, no attributes
+            return Optional.empty();
+        }
         Path p = path(key);
-        if (!Files.exists(p)) {
+        if (names == null && !Files.exists(p)) {
             return Optional.empty();
         }
         try {
@@ -176,6 +191,46 @@ public final class FileStore implements ObjectStore {
         }
     }
 
+    /**
+     * As {@link #writeTemp(Path, ByteBuffer)}, through {@link PosixWrites}: the same calls
+     * ({@code open} with {@code O_CREAT | O_EXCL}, {@code write}, {@code fdatasync},
+     * {@code close}) on the temporary name in {@code names}, without a channel or a {@code Path}.
+     * Exactly one of {@code heap} and {@code memory} is given. A temporary file whose write
+     * failed is removed.
+     */
+    private void writeTemp(PosixWrites.Names names, String key, byte[] heap, MemorySegment memory)
+            throws IOException {
+        int fd;
+        try {
+            fd = posix.createTemp(names);
+        } catch (NoSuchFileException e) {
+            makeDirectories(path(key).getParent()); // the first object of its directory
+            fd = posix.createTemp(names);
+        }
+        try {
+            if (heap != null) {
+                posix.writeFully(names, fd, heap);
+            } else {
+                posix.writeFully(names, fd, memory);
+            }
+            posix.syncData(names, fd);
+        } catch (IOException | RuntimeException | Error e) {
+            try {
+                posix.close(names, fd);
+            } catch (IOException closing) {
+                e.addSuppressed(closing);
+            }
+            posix.unlinkTemp(names);
+            throw e;
+        }
+        try {
+            posix.close(names, fd);
+        } catch (IOException e) {
+            posix.unlinkTemp(names);
+            throw e;
+        }
+    }
+
     private Path writeTemp(Path target, byte[] data) throws IOException {
         return writeTemp(target, ByteBuffer.wrap(data));
     }
@@ -194,11 +249,7 @@ public final class FileStore implements ObjectStore {
         try {
             opened = FileChannel.open(tmp, CREATE_NEW, NO_ATTRIBUTES);
         } catch (NoSuchFileException e) {
-            // the first object of its directory: create it, and make the new directories' names durable
-            Files.createDirectories(dir);
-            for (Path d = dir.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
-                fsyncDir(d);
-            }
+            makeDirectories(dir); // the first object of its directory
             opened = FileChannel.open(tmp, CREATE_NEW);
         }
         try (FileChannel ch = opened) {
@@ -210,8 +261,21 @@ public final class FileStore implements ObjectStore {
         return tmp;
     }
 
+    /** Creates {@code dir} and its missing parents, and makes the new directories' names durable. */
+    private void makeDirectories(Path dir) throws IOException {
+        Files.createDirectories(dir);
+        for (Path d = dir.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
+            fsyncDir(d);
+        }
+    }
+
     @Override
     public void put(String key, byte[] data) {
+        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+        if (names != null) {
+            put(names, key, data);
+            return;
+        }
         Path p = path(key);
         Path tmp = null;
         try {
@@ -230,15 +294,73 @@ public final class FileStore implements ObjectStore {
         }
     }
 
-    @Override
-    public boolean putIfAbsent(String key, byte[] data) {
-        return putIfAbsent(key, ByteBuffer.wrap(data), true);
+    /** {@link #put(String, byte[])}'s steps through {@link PosixWrites}: temporary file, {@code rename(2)}, directory fsync. */
+    private void put(PosixWrites.Names names, String key, byte[] data) {
+        boolean tmp = false;
+        try {
+            writeTemp(names, key, data, null);
+            tmp = true;
+            try {
+                posix.rename(names);
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e, false);
+            }
+            tmp = false;
+            posix.syncDirectory(names);
+        } catch (IOException e) {
+            throw new StoreException("write of " + key + " in " + describe() + " failed: " + e, key, e);
+        } finally {
+            if (tmp) {
+                posix.unlinkTemp(names);
+            }
+        }
     }
 
-    /** From off-heap memory: {@code FileChannel.write} of the segment itself, no heap or temporary copy. */
+    @Override
+    public boolean putIfAbsent(String key, byte[] data) {
+        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+        return names != null ? putIfAbsent(names, key, data, null, true) : putIfAbsent(key, ByteBuffer.wrap(data), true);
+    }
+
+    /**
+     * From off-heap memory: {@code write(2)} of the segment itself through {@link PosixWrites}
+     * (else {@code FileChannel.write}), no heap or temporary copy.
+     */
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
-        return putIfAbsent(key, data.asByteBuffer(), syncName);
+        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+        return names != null ? putIfAbsent(names, key, null, data, syncName)
+                : putIfAbsent(key, data.asByteBuffer(), syncName);
+    }
+
+    /**
+     * The steps of {@link #putIfAbsent(String, ByteBuffer, boolean)} through {@link PosixWrites}:
+     * an early look ({@code access(2)}), the temporary file, {@code link(2)} as the arbiter,
+     * the directory's fsync, and the temporary name removed in every case.
+     */
+    private boolean putIfAbsent(PosixWrites.Names names, String key, byte[] heap, MemorySegment memory,
+                                boolean syncName) {
+        if (posix.exists(names)) { // cheap early exit; the link below is the real arbiter
+            return false;
+        }
+        boolean tmp = false;
+        try {
+            writeTemp(names, key, heap, memory);
+            tmp = true;
+            if (!posix.link(names)) {
+                return false;
+            }
+            if (syncName) {
+                posix.syncDirectory(names);
+            }
+            return true;
+        } catch (IOException e) {
+            throw new StoreException("conditional write of " + key + " in " + describe() + " failed: " + e, key, e);
+        } finally {
+            if (tmp) {
+                posix.unlinkTemp(names);
+            }
+        }
     }
 
     private boolean putIfAbsent(String key, ByteBuffer data, boolean syncName) {
@@ -274,6 +396,17 @@ public final class FileStore implements ObjectStore {
             if (lastKey != null && sameDirectory(key, lastKey)) {
                 Keys.validate(key);
                 continue; // a producer's batch objects share one directory: the usual case is one sync (and one path)
+            }
+            PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+            if (names != null) {
+                lastKey = key;
+                try {
+                    posix.syncDirectory(names);
+                } catch (IOException e) {
+                    throw new StoreException("directory sync of " + path(key).getParent() + " in " + describe() + " failed: " + e,
+                            key, e);
+                }
+                continue;
             }
             Path dir = path(key).getParent();
             lastKey = key;

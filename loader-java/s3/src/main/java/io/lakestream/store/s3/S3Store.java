@@ -410,8 +410,10 @@ public final class S3Store implements ObjectStore {
      */
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
-        if (!data.isAccessibleBy(OTHER_THREAD)) {
-            return putIfAbsent(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE)); // the CRT reads on its own threads
+        if (!data.isAccessibleBy(OTHER_THREAD) || !data.isNative()) {
+            // the CRT reads on its own threads; a heap segment is its owner's reused buffer (a log
+            // document's, issue 23), which must not be read after this returns: a copy, as before
+            return putIfAbsent(key, data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE));
         }
         return putIfAbsent(key, data.byteSize(), () -> AsyncRequestBody.fromByteBufferUnsafe(data.asByteBuffer()));
     }

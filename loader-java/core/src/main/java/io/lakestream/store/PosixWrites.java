@@ -1,0 +1,460 @@
+package io.lakestream.store;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.util.concurrent.ThreadLocalRandom;
+
+/**
+ * The system calls of {@link FileStore}'s writes, libc's {@code open}, {@code write},
+ * {@code fdatasync}, {@code fsync}, {@code close}, {@code link}, {@code rename}, {@code unlink}
+ * and {@code access}, called through {@code java.lang.foreign}. {@code FileStore} keeps the
+ * protocol (a hidden temporary file, fsynced, published by {@code link(2)} or {@code rename(2)},
+ * the directory fsynced); this class only replaces the JDK's mechanism for each call. A write
+ * through {@code FileChannel} and {@code Files} leaves ≈ 2.8 KB of heap garbage per object (the
+ * channel, its descriptor and cleaner, the {@code Path}s of the target, its directory and the
+ * temporary file and their strings, the attributes of the existence check and of the delete);
+ * with a batch object per batch and a version file every few batches it was the largest item of
+ * the producer's garbage (issue 23). Here the three paths go into a per-thread native buffer,
+ * heap bytes are copied to the kernel through a per-thread native chunk, and errno is captured
+ * into another buffer, so a write allocates nothing on the heap unless it fails.
+ *
+ * <p>Failures are thrown as the JDK throws them, so that {@code FileStore}'s messages stay the
+ * same: {@link NoSuchFileException}, {@link FileAlreadyExistsException} and
+ * {@link AccessDeniedException} for their errno, {@link FileSystemException} naming the file for
+ * other errors of calls that take a path, and a plain {@link IOException} with the error's text
+ * for {@code write}, {@code fdatasync}, {@code fsync} and {@code close}.
+ *
+ * <p>Linux on x86-64 and aarch64 only (the flag values and errno numbers are theirs);
+ * {@link #get()} is null elsewhere or where the symbols cannot be bound, and {@code FileStore}
+ * then writes through channels as before.
+ */
+final class PosixWrites {
+    // Linux x86-64 and aarch64 values (asm-generic).
+    private static final int O_RDONLY = 0;
+    private static final int O_WRONLY = 1;
+    private static final int O_CREAT = 0x40;
+    private static final int O_EXCL = 0x80;
+    private static final int O_CLOEXEC = 0x80000;
+    /** The mode {@code FileChannel.open} creates files with: rw for all, less the umask. */
+    private static final int MODE_RW_ALL = 0666;
+    private static final int F_OK = 0;
+    private static final int ENOENT = 2;
+    private static final int EINTR = 4;
+    private static final int EACCES = 13;
+    private static final int EEXIST = 17;
+    private static final int EXDEV = 18;
+    private static final int ELOOP = 40;
+    private static final int PATH_MAX = 4096;
+    /** Bytes of a heap source copied to native memory per {@code write(2)}: the JDK's temporary direct buffers go to 64 KiB per call too. */
+    static final int CHUNK = 64 << 10;
+    private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+
+    // Static finals, so the JIT binds the calls directly. All null where the platform has no such calls.
+    private static final MethodHandle OPEN;
+    private static final MethodHandle WRITE;
+    private static final MethodHandle FDATASYNC;
+    private static final MethodHandle FSYNC;
+    private static final MethodHandle CLOSE;
+    private static final MethodHandle LINK;
+    private static final MethodHandle RENAME;
+    private static final MethodHandle UNLINK;
+    private static final MethodHandle ACCESS;
+    private static final MethodHandle STRERROR;
+    private static final VarHandle ERRNO;
+    private static final PosixWrites INSTANCE;
+
+    static {
+        MethodHandle open = null;
+        MethodHandle write = null;
+        MethodHandle fdatasync = null;
+        MethodHandle fsync = null;
+        MethodHandle close = null;
+        MethodHandle link = null;
+        MethodHandle rename = null;
+        MethodHandle unlink = null;
+        MethodHandle access = null;
+        MethodHandle strerror = null;
+        VarHandle errno = null;
+        String arch = System.getProperty("os.arch", "");
+        if (System.getProperty("os.name", "").startsWith("Linux") && (arch.equals("amd64") || arch.equals("aarch64"))) {
+            try {
+                Linker linker = Linker.nativeLinker();
+                SymbolLookup libc = linker.defaultLookup();
+                Linker.Option errnoOpt = Linker.Option.captureCallState("errno");
+                ValueLayout.OfInt i = ValueLayout.JAVA_INT;
+                ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
+                ValueLayout a = ValueLayout.ADDRESS;
+                // open(2) is variadic: its mode (read with O_CREAT) is the first variadic argument.
+                open = linker.downcallHandle(find(libc, "open"), FunctionDescriptor.of(i, a, i, i), errnoOpt,
+                        Linker.Option.firstVariadicArg(2));
+                write = linker.downcallHandle(find(libc, "write"), FunctionDescriptor.of(l, i, a, l), errnoOpt);
+                fdatasync = linker.downcallHandle(find(libc, "fdatasync"), FunctionDescriptor.of(i, i), errnoOpt);
+                fsync = linker.downcallHandle(find(libc, "fsync"), FunctionDescriptor.of(i, i), errnoOpt);
+                close = linker.downcallHandle(find(libc, "close"), FunctionDescriptor.of(i, i), errnoOpt);
+                link = linker.downcallHandle(find(libc, "link"), FunctionDescriptor.of(i, a, a), errnoOpt);
+                rename = linker.downcallHandle(find(libc, "rename"), FunctionDescriptor.of(i, a, a), errnoOpt);
+                // no errno for these: an unlink's failure and the reason a name is not there are not used
+                unlink = linker.downcallHandle(find(libc, "unlink"), FunctionDescriptor.of(i, a));
+                access = linker.downcallHandle(find(libc, "access"), FunctionDescriptor.of(i, a, i));
+                strerror = linker.downcallHandle(find(libc, "strerror"), FunctionDescriptor.of(a, i));
+                errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
+            } catch (RuntimeException | LinkageError e) { // no native access, no such symbol: write through channels
+                open = null;
+            }
+        }
+        OPEN = open;
+        WRITE = write;
+        FDATASYNC = fdatasync;
+        FSYNC = fsync;
+        CLOSE = close;
+        LINK = link;
+        RENAME = rename;
+        UNLINK = unlink;
+        ACCESS = access;
+        STRERROR = strerror;
+        ERRNO = errno;
+        INSTANCE = open == null ? null : new PosixWrites();
+    }
+
+    private final ThreadLocal<Names> names = ThreadLocal.withInitial(Names::new);
+
+    /**
+     * One thread's native buffers: the paths of one write (its target, the target's directory
+     * and a temporary name beside it, each NUL-terminated), a chunk for heap bytes, and the
+     * errno of the last call.
+     */
+    static final class Names {
+        final MemorySegment target;
+        final MemorySegment dir;
+        final MemorySegment temp;
+        final MemorySegment chunk;
+        final MemorySegment state;
+
+        Names() {
+            Arena a = Arena.ofAuto(); // freed with the thread's names, not per write
+            target = a.allocate(PATH_MAX);
+            dir = a.allocate(PATH_MAX);
+            temp = a.allocate(PATH_MAX);
+            chunk = a.allocate(CHUNK);
+            state = a.allocate(Linker.Option.captureStateLayout());
+        }
+
+        private int errno() {
+            return (int) ERRNO.get(state, 0L);
+        }
+    }
+
+    private PosixWrites() {}
+
+    private static MemorySegment find(SymbolLookup libc, String name) {
+        return libc.find(name).orElseThrow(() -> new IllegalStateException("libc lacks " + name));
+    }
+
+    /** The writer of this platform, or null where writes go through {@code FileChannel} and {@code Files}. */
+    static PosixWrites get() {
+        return INSTANCE;
+    }
+
+    /**
+     * This thread's names for the object {@code root/key}: its path, its directory's and a fresh
+     * temporary name beside it, {@code .<name>.<random hex>.tmp} (hidden: {@link Keys} forbids a
+     * leading '.'). Null if a path does not fit the buffers (the caller writes another way).
+     *
+     * @param root the store root's bytes (UTF-8) followed by '/'
+     * @param key  an already validated key (ASCII only, see {@link Keys})
+     */
+    Names names(byte[] root, String key) {
+        int n = root.length + key.length();
+        if (n + 1 + 22 > PATH_MAX) { // the temporary name is at most 22 bytes longer
+            return null;
+        }
+        Names s = names.get();
+        int slash = key.lastIndexOf('/');
+        MemorySegment.copy(root, 0, s.target, ValueLayout.JAVA_BYTE, 0, root.length);
+        MemorySegment.copy(root, 0, s.temp, ValueLayout.JAVA_BYTE, 0, root.length);
+        MemorySegment.copy(root, 0, s.dir, ValueLayout.JAVA_BYTE, 0, root.length);
+        ascii(key, 0, key.length(), s.target, root.length);
+        s.target.set(ValueLayout.JAVA_BYTE, n, (byte) 0);
+        // the directory: the root without its '/' for a key at the top, else up to the key's last '/'
+        int dirEnd = slash < 0 ? Math.max(1, root.length - 1) : root.length + ascii(key, 0, slash, s.dir, root.length);
+        s.dir.set(ValueLayout.JAVA_BYTE, dirEnd, (byte) 0);
+        int t = root.length + ascii(key, 0, slash + 1, s.temp, root.length);
+        s.temp.set(ValueLayout.JAVA_BYTE, t++, (byte) '.');
+        t += ascii(key, slash + 1, key.length(), s.temp, t);
+        s.temp.set(ValueLayout.JAVA_BYTE, t++, (byte) '.');
+        long r = ThreadLocalRandom.current().nextLong();
+        for (int shift = Math.max(0, (63 - Long.numberOfLeadingZeros(r)) & ~3); shift >= 0; shift -= 4) { // as Long.toHexString
+            s.temp.set(ValueLayout.JAVA_BYTE, t++, HEX[(int) (r >>> shift) & 0xF]);
+        }
+        t += ascii(".tmp", 0, 4, s.temp, t);
+        s.temp.set(ValueLayout.JAVA_BYTE, t, (byte) 0);
+        return s;
+    }
+
+    private static int ascii(String s, int from, int to, MemorySegment dst, long at) {
+        for (int i = from; i < to; i++) {
+            dst.set(ValueLayout.JAVA_BYTE, at + i - from, (byte) s.charAt(i));
+        }
+        return to - from;
+    }
+
+    /** Whether the target exists ({@code access(F_OK)}, as {@code Files.exists}: false also where it cannot be told). */
+    boolean exists(Names s) {
+        try {
+            return (int) ACCESS.invokeExact(s.target, F_OK) == 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /**
+     * Creates the temporary file, which must not exist ({@code O_CREAT | O_EXCL}), for writing.
+     *
+     * @return its descriptor
+     * @throws NoSuchFileException if its directory does not exist
+     */
+    int createTemp(Names s) throws IOException {
+        int fd;
+        do {
+            fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MODE_RW_ALL);
+        } while (fd < 0 && s.errno() == EINTR);
+        if (fd < 0) {
+            throw pathFailure(s.errno(), s.temp, null);
+        }
+        return fd;
+    }
+
+    /** Writes all of {@code data}: native memory straight to the kernel, heap memory through the thread's chunk. */
+    void writeFully(Names s, int fd, MemorySegment data) throws IOException {
+        long size = data.byteSize();
+        if (data.isNative()) {
+            long done = 0;
+            while (done < size) {
+                MemorySegment from = done == 0 ? data : data.asSlice(done); // a short write is rare: no slice per write
+                done += write(s, fd, from, size - done);
+            }
+        } else {
+            for (long at = 0; at < size; ) {
+                int n = (int) Math.min(CHUNK, size - at);
+                MemorySegment.copy(data, at, s.chunk, 0, n);
+                writeChunk(s, fd, n);
+                at += n;
+            }
+        }
+    }
+
+    /** Writes all of {@code data} through the thread's chunk. */
+    void writeFully(Names s, int fd, byte[] data) throws IOException {
+        for (int at = 0; at < data.length; ) {
+            int n = Math.min(CHUNK, data.length - at);
+            MemorySegment.copy(data, at, s.chunk, ValueLayout.JAVA_BYTE, 0, n);
+            writeChunk(s, fd, n);
+            at += n;
+        }
+    }
+
+    private void writeChunk(Names s, int fd, int n) throws IOException {
+        long done = 0;
+        while (done < n) {
+            done += write(s, fd, done == 0 ? s.chunk : s.chunk.asSlice(done), n - done);
+        }
+    }
+
+    private long write(Names s, int fd, MemorySegment from, long n) throws IOException {
+        for (;;) {
+            long got;
+            try {
+                got = (long) WRITE.invokeExact(s.state, fd, from, n);
+            } catch (Throwable t) {
+                throw rethrow(t);
+            }
+            if (got >= 0) {
+                return got;
+            }
+            int e = s.errno();
+            if (e != EINTR) {
+                throw new IOException(strerror(e));
+            }
+        }
+    }
+
+    /** {@code fdatasync(2)}: the data and the size, what reading the file back needs ({@code FileChannel.force(false)}). */
+    void syncData(Names s, int fd) throws IOException {
+        if (fdatasync(s, fd) < 0) {
+            throw new IOException(strerror(s.errno()));
+        }
+    }
+
+    /** Closes a descriptor this class opened; a failure is thrown (a write's error can surface only here on some file systems). */
+    void close(Names s, int fd) throws IOException {
+        if (closeFd(s, fd) < 0 && s.errno() != EINTR) { // Linux frees the descriptor even on EINTR
+            throw new IOException(strerror(s.errno()));
+        }
+    }
+
+    /**
+     * Publishes the temporary file under the target's name with {@code link(2)}, which fails if
+     * the name exists (atomic across processes).
+     *
+     * @return false if the target exists
+     */
+    boolean link(Names s) throws IOException {
+        if (link(s, s.temp, s.target) == 0) {
+            return true;
+        }
+        int e = s.errno();
+        if (e == EEXIST) {
+            return false;
+        }
+        throw pathFailure(e, s.target, s.temp); // as Files.createLink(target, temp)
+    }
+
+    /** Replaces the target by the temporary file with {@code rename(2)} (atomic). */
+    void rename(Names s) throws IOException {
+        if (rename(s, s.temp, s.target) == 0) {
+            return;
+        }
+        int e = s.errno();
+        if (e == EXDEV) { // as Files.move(temp, target, ATOMIC_MOVE)
+            throw new AtomicMoveNotSupportedException(s.temp.getString(0), s.target.getString(0), strerror(e));
+        }
+        throw pathFailure(e, s.temp, s.target);
+    }
+
+    /** {@code fsync(2)} of the target's directory, so that names made in it survive a power loss. */
+    void syncDirectory(Names s) throws IOException {
+        int fd;
+        do {
+            fd = open(s, s.dir, O_RDONLY | O_CLOEXEC, 0);
+        } while (fd < 0 && s.errno() == EINTR);
+        if (fd < 0) {
+            throw pathFailure(s.errno(), s.dir, null);
+        }
+        IOException failed = null;
+        if (fsync(s, fd) < 0) {
+            failed = new IOException(strerror(s.errno()));
+        }
+        if (closeFd(s, fd) < 0 && failed == null && s.errno() != EINTR) {
+            failed = new IOException(strerror(s.errno()));
+        }
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    /** Removes the temporary file if it is there; a leftover is invisible to readers and listing. */
+    void unlinkTemp(Names s) {
+        unlink(s, s.temp);
+    }
+
+    /** The temporary file's path, for a message. */
+    String tempPath(Names s) {
+        return s.temp.getString(0);
+    }
+
+    // One method per call, each invoking its own static final handle: the JIT then inlines the
+    // downcall and scalar-replaces the slice of the errno buffer it makes per call (a call site
+    // shared by several handles would allocate that slice every time).
+
+    private static int open(Names s, MemorySegment path, int flags, int mode) {
+        try {
+            return (int) OPEN.invokeExact(s.state, path, flags, mode);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int fdatasync(Names s, int fd) {
+        try {
+            return (int) FDATASYNC.invokeExact(s.state, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int fsync(Names s, int fd) {
+        try {
+            return (int) FSYNC.invokeExact(s.state, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int closeFd(Names s, int fd) {
+        try {
+            return (int) CLOSE.invokeExact(s.state, fd);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int link(Names s, MemorySegment from, MemorySegment to) {
+        try {
+            return (int) LINK.invokeExact(s.state, from, to);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int rename(Names s, MemorySegment from, MemorySegment to) {
+        try {
+            return (int) RENAME.invokeExact(s.state, from, to);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int unlink(Names s, MemorySegment path) {
+        try {
+            return (int) UNLINK.invokeExact(path);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException("native call failed: " + t, t);
+    }
+
+    /** The exception the JDK throws for {@code errno} of a call on {@code file} (and {@code other}), as {@code UnixException} makes it. */
+    private static IOException pathFailure(int errno, MemorySegment file, MemorySegment other) {
+        String f = file.getString(0);
+        String o = other == null ? null : other.getString(0);
+        return switch (errno) {
+            case EACCES -> new AccessDeniedException(f, o, null);
+            case ENOENT -> new NoSuchFileException(f, o, null);
+            case EEXIST -> new FileAlreadyExistsException(f, o, null);
+            case ELOOP -> new FileSystemException(f, o, strerror(errno) + " or unable to access attributes of symbolic link");
+            default -> new FileSystemException(f, o, strerror(errno));
+        };
+    }
+
+    /** The C library's text for {@code errno} (only on a failure's path). */
+    static String strerror(int errno) {
+        try {
+            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
+            return text.equals(MemorySegment.NULL) ? "errno " + errno : text.reinterpret(1024).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+}
