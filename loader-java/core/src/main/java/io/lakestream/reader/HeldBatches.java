@@ -19,8 +19,13 @@ final class HeldBatches {
     private final Clock clock;
     private final String stream;
     private final int rank;
-    /** Since when (monotonic nanos) the consumer has held every slab while the next step waits for one; -1 if not. */
-    private long fullSince = -1;
+    /**
+     * Whether the consumer holds every slab while the next step waits for one, and since when
+     * (monotonic nanos). A flag, not a sentinel time: a monotonic clock's origin is arbitrary
+     * ({@link System#nanoTime} may be negative), so any reading can be the start.
+     */
+    private boolean full;
+    private long fullSince;
 
     HeldBatches(PinnedPool pool, boolean ownsPool, ShardFetch fetch, Clock clock, String stream, int rank) {
         this.pool = pool;
@@ -33,7 +38,7 @@ final class HeldBatches {
 
     /** {@code b} goes to the consumer: held until it is closed. */
     void delivered(StepBatch b) {
-        fullSince = -1;
+        full = false;
         long step = b.step();
         steps.add(step);
         b.onClose(steps);
@@ -60,15 +65,16 @@ final class HeldBatches {
      */
     void check(long nextStep) {
         if (!ownsPool || !fetch.waitingForSlab(nextStep) || steps.count() == 0 || pool.fencedCount() > 0) {
-            fullSince = -1;
+            full = false;
             return;
         }
         long now = clock.monotonicNanos();
-        if (fullSince < 0) {
+        if (!full) {
+            full = true;
             fullSince = now;
         } else if (now - fullSince >= TimeUnit.MILLISECONDS.toNanos(RankReader.POOL_HELD_GRACE_MILLIS)) {
             long waited = TimeUnit.NANOSECONDS.toMillis(now - fullSince);
-            fullSince = -1;
+            full = false;
             throw new PoolExhaustedException(stream, rank, nextStep, pool.maxSlabs(), steps.list(), waited);
         }
     }
