@@ -384,11 +384,23 @@ def producer_node_cpu_s(hosts):
     return out
 
 
-def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None, committed=None):
+# The trainer JVM's JIT counts as warmed up when the last JIT_QUIET_STEPS steps compiled for less
+# than JIT_QUIET_MS in all (0.1 ms per step, against 0.5-1 ms per step in the first few hundred).
+JIT_QUIET_STEPS = 20
+JIT_QUIET_MS = 2.0
+
+
+def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None, committed=None, jit_ms=None):
     """Trains from ``it`` through the warm-up, then ``a.steps`` measured steps; prints one JSON result line.
 
     ``backlog()``: steps committed ahead of the trainer (lakestream); the warm-up then goes on until
     it is at most 1 (the start-up backlog is drained) or for ``a.max_warmup`` more steps.
+    ``jit_ms()``: the JVM's total compilation time so far (lakestream's trainer): whether the last
+    ``JIT_QUIET_STEPS`` warm-up steps compiled for less than ``JIT_QUIET_MS`` (the JIT's start-up
+    work was over) and the compile time inside the window are reported. The warm-up is not made
+    longer for it: every setup should measure the same steps of the pipeline, whose cost per
+    step depends on where in the corpus it is (trainer_cpu_probe.py: the producers' CPU per step
+    over steps ~200-500 was a fifth of that over steps 20-320).
     ``committed()``: the steps the log holds now (read fresh), at the window's start and end."""
     import torch
     torch.set_num_threads(1)
@@ -401,7 +413,12 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
     ahead = None
     died = None
     step = 0
+    jit_seen = collections.deque(maxlen=JIT_QUIET_STEPS + 1)  # compile time at the last steps
+    jit_quiet = jit_ms is None
     while measure_from is None or step < measure_from + a.steps:
+        if measure_from is None and jit_ms is not None:
+            jit_seen.append(jit_ms())
+            jit_quiet = len(jit_seen) > JIT_QUIET_STEPS and jit_seen[-1] - jit_seen[0] < JIT_QUIET_MS
         if measure_from is None and step >= a.warmup:
             ahead = backlog() if backlog else 0
             if ahead <= 1 or step >= a.warmup + a.max_warmup:
@@ -413,6 +430,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
             t_start = time.perf_counter()
             cpu_start = time.process_time()
             threads_start = thread_cpu_s()
+            jit_start = jit_ms() if jit_ms else 0.0
             wcpu_start = {p: proc_cpu_s(p) for p in worker_pids()}
         t0 = time.perf_counter()
         try:
@@ -445,6 +463,7 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
     wall = time.perf_counter() - t_start
     cpu = time.process_time() - cpu_start
     threads = thread_cpu_s()
+    jit_window = (jit_ms() - jit_start) if jit_ms else None
     threads.subtract(threads_start)  # where the trainer process's CPU went, ms per trained step
     thread_ms = {k: round(1000 * v / a.steps, 2) for k, v in threads.most_common() if v > 0}
     wcpu = sum(proc_cpu_s(p) - c for p, c in wcpu_start.items())
@@ -457,6 +476,8 @@ def run_trainer(a, it, setup, worker_pids=lambda: [], on_step=None, backlog=None
         "longest_stall_s": max(waits), "compute_ms": 1000 * sorted(computes)[len(computes) // 2],
         "trainer_cpu": cpu / wall, "workers_cpu": wcpu / wall, "produced_steps": produced,
         "trainer_thread_cpu_ms_per_step": thread_ms,
+        "jit_quiet_at_measure": jit_quiet if jit_ms else None,
+        "jit_compile_ms_per_step": None if jit_window is None else round(jit_window / a.steps, 3),
         "trainer_rss_mb": proc_rss_mb(os.getpid(), "VmHWM"),
         "workers_rss_mb": sum(proc_rss_mb(p) for p in worker_pids()), "load_avg": os.getloadavg()[0],
         "log": log,
@@ -537,8 +558,10 @@ def phase_lakestream(a):
             return fresh.committed_steps()
         finally:
             fresh.close()
+    compilation = lakestream._jvm.jclass("java.lang.management.ManagementFactory").getCompilationMXBean()
     return run_trainer(a, it, "lakestream, produce(num_workers=%d)" % a.producers, on_step=progress,
-                       backlog=lambda: reader.committed_steps() - reader.next_step, committed=committed)
+                       backlog=lambda: reader.committed_steps() - reader.next_step, committed=committed,
+                       jit_ms=lambda: float(compilation.getTotalCompilationTime()))
 
 
 class PipelineSamples:
@@ -997,6 +1020,12 @@ def main(argv=None):
                 r["setup"], 1000 * r["trainer_cpu"] / r["steps_per_s"], main,
                 ", ".join("%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-"))
         table += threads
+        for r in rows:
+            if r.get("jit_compile_ms_per_step") is not None:
+                table += ["", "%s: the trainer JVM compiled for %.2f ms per measured step; its JIT was %s at the "
+                          "start of the window (under %.0f ms in the last %d warm-up steps)."
+                          % (r["setup"], r["jit_compile_ms_per_step"], "quiet" if r.get("jit_quiet_at_measure") else
+                             "NOT yet quiet", JIT_QUIET_MS, JIT_QUIET_STEPS)]
         prod = [r for r in rows if r.get("producer_thread_cpu_ms_per_step")]
         if prod:
             table += ["", "Producer-node CPU per committed step, by process and thread (ms; the median round's run; "

@@ -28,6 +28,8 @@ def main():
               "producers %.1f ms/step, load %.2f" % (
                   r, res["steps_per_s"], 100 * res["stall_share"], 1000 * res["trainer_cpu"] / res["steps_per_s"],
                   main_ms, sum(t.values()) - main_ms, res["prep_cpu_ms_per_step"], os.getloadavg()[0]), flush=True)
+        print("    warm-up %s steps (JIT quiet: %s), JIT compiling %s ms per measured step" % (
+            res.get("warmup_steps"), res.get("jit_quiet_at_measure"), res.get("jit_compile_ms_per_step")), flush=True)
         print("   ", t, flush=True)
 
 

@@ -77,8 +77,12 @@ def find_jars(java_home: str):
 # starts its JVM there. The Java work of a rank is orchestration around native copies (file reads,
 # CRC32C and LZ4 are intrinsics or native either way), so C1 code is fast enough, while C2's
 # compiler threads took 1-2 ms CPU per step on the trainer's CPUs for the first minutes of a run
-# (examples/colocated_vs_lakestream.py, thread table). LAKESTREAM_JAVA_OPTS overrides.
-TRAINER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1",)
+# (examples/colocated_vs_lakestream.py, thread table). C1 compiles a method after about 200 calls
+# by default, and much of a trainer's Java code runs once per checkpoint or per manifest version,
+# so its compiles went on for the first thousand steps (C1 0.8-1.0 ms CPU per step over steps
+# 20-320); at a twentieth of the thresholds they are over within the first ~100 steps (0.5-0.6
+# ms per step over the same window, the follower 0.4 instead of 0.7). LAKESTREAM_JAVA_OPTS overrides.
+TRAINER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=0.05")
 
 
 def ensure_jvm(default_opts=None):
