@@ -6,18 +6,14 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * The embedded {@code file://} store: a directory on a local or shared POSIX file system.
@@ -34,16 +30,14 @@ import java.util.concurrent.ThreadLocalRandom;
  * can be transient); {@link ObjectStores#open} puts a {@link RetryingStore} in front of it.
  */
 public final class FileStore implements ObjectStore {
-    private static final java.util.Set<StandardOpenOption> READ = java.util.Set.of(StandardOpenOption.READ);
-    private static final java.nio.file.attribute.FileAttribute<?>[] NO_ATTRIBUTES = {};
-    private static final java.util.Set<StandardOpenOption> CREATE_NEW = java.util.Set.of(StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE);
     private final Path root;
     private final String describe;
     /** The root's bytes and a '/', as the kernel takes a path (for {@link PosixReads} and {@link PosixWrites}). */
     private final byte[] rootSlash;
-    /** Null: writes go through {@code FileChannel} and {@code Files} (no such calls here, or a test's choice). */
+    /** Null: writes go through {@link #channels} (no such calls here, or a test's choice). */
     private final PosixWrites posix;
+    /** The same steps through the JDK's channels, where {@link #posix} is null or a path is too long for it. */
+    private final ChannelWrites channels;
 
     public FileStore(Path root) {
         this(root, true);
@@ -55,6 +49,7 @@ public final class FileStore implements ObjectStore {
         this.root = root.toAbsolutePath().normalize();
         this.describe = "file://" + this.root;
         this.rootSlash = (this.root.toString() + "/").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        this.channels = new ChannelWrites(this.root, describe);
     }
 
     /**
@@ -169,7 +164,7 @@ public final class FileStore implements ObjectStore {
     private void readByChannel(String key, long offset, MemorySegment dst) {
         Path p = path(key);
         long want = dst.byteSize();
-        try (FileChannel ch = FileChannel.open(p, READ, NO_ATTRIBUTES)) {
+        try (FileChannel ch = FileChannel.open(p, ChannelWrites.READ, ChannelWrites.NO_ATTRIBUTES)) {
             long size = ch.size();
             if (offset < 0 || offset + want > size) {
                 throw new StoreException("range [" + offset + ", " + (offset + want) + ") is outside object "
@@ -192,7 +187,7 @@ public final class FileStore implements ObjectStore {
     }
 
     /**
-     * As {@link #writeTemp(Path, ByteBuffer)}, through {@link PosixWrites}: the same calls
+     * As {@link ChannelWrites}'s temporary file, through {@link PosixWrites}: the same calls
      * ({@code open} with {@code O_CREAT | O_EXCL}, {@code write}, {@code fdatasync},
      * {@code close}) on the temporary name in {@code names}, without a channel or a {@code Path}.
      * Exactly one of {@code heap} and {@code memory} is given. A temporary file whose write
@@ -204,7 +199,7 @@ public final class FileStore implements ObjectStore {
         try {
             fd = posix.createTemp(names);
         } catch (NoSuchFileException e) {
-            makeDirectories(path(key).getParent()); // the first object of its directory
+            channels.makeDirectories(path(key).getParent()); // the first object of its directory
             fd = posix.createTemp(names);
         }
         try {
@@ -231,44 +226,6 @@ public final class FileStore implements ObjectStore {
         }
     }
 
-    private Path writeTemp(Path target, byte[] data) throws IOException {
-        return writeTemp(target, ByteBuffer.wrap(data));
-    }
-
-    /**
-     * Writes {@code b} to a new hidden file next to {@code target} and makes its bytes durable
-     * ({@code fdatasync}: the data and the size, which is what reading it back needs). A direct
-     * buffer (an off-heap segment) goes to the kernel without the JDK's temporary copy.
-     */
-    private Path writeTemp(Path target, ByteBuffer b) throws IOException {
-        Path dir = target.getParent();
-        String name = target.getFileName().toString();
-        Path tmp = dir.resolve(new StringBuilder(name.length() + 22).append('.').append(name).append('.')
-                .append(Long.toHexString(ThreadLocalRandom.current().nextLong())).append(".tmp").toString());
-        FileChannel opened;
-        try {
-            opened = FileChannel.open(tmp, CREATE_NEW, NO_ATTRIBUTES);
-        } catch (NoSuchFileException e) {
-            makeDirectories(dir); // the first object of its directory
-            opened = FileChannel.open(tmp, CREATE_NEW);
-        }
-        try (FileChannel ch = opened) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(false);
-        }
-        return tmp;
-    }
-
-    /** Creates {@code dir} and its missing parents, and makes the new directories' names durable. */
-    private void makeDirectories(Path dir) throws IOException {
-        Files.createDirectories(dir);
-        for (Path d = dir.getParent(); d != null && d.startsWith(root); d = d.getParent()) {
-            fsyncDir(d);
-        }
-    }
-
     @Override
     public void put(String key, byte[] data) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
@@ -276,22 +233,7 @@ public final class FileStore implements ObjectStore {
             put(names, key, data);
             return;
         }
-        Path p = path(key);
-        Path tmp = null;
-        try {
-            tmp = writeTemp(p, data);
-            try {
-                Files.move(tmp, p, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                throw new StoreException("file system of " + describe() + " has no atomic rename", key, e, false);
-            }
-            tmp = null;
-            fsyncDir(p.getParent());
-        } catch (IOException e) {
-            throw new StoreException("write of " + key + " in " + describe() + " failed: " + e, key, e);
-        } finally {
-            deleteQuietly(tmp);
-        }
+        channels.put(key, path(key), data);
     }
 
     /** {@link #put(String, byte[])}'s steps through {@link PosixWrites}: temporary file, {@code rename(2)}, directory fsync. */
@@ -319,7 +261,7 @@ public final class FileStore implements ObjectStore {
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
-        return names != null ? putIfAbsent(names, key, data, null, true) : putIfAbsent(key, ByteBuffer.wrap(data), true);
+        return names != null ? putIfAbsent(names, key, data, null, true) : channels.putIfAbsent(key, path(key), ByteBuffer.wrap(data), true);
     }
 
     /**
@@ -330,11 +272,11 @@ public final class FileStore implements ObjectStore {
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
         return names != null ? putIfAbsent(names, key, null, data, syncName)
-                : putIfAbsent(key, data.asByteBuffer(), syncName);
+                : channels.putIfAbsent(key, path(key), data.asByteBuffer(), syncName);
     }
 
     /**
-     * The steps of {@link #putIfAbsent(String, ByteBuffer, boolean)} through {@link PosixWrites}:
+     * The steps of {@link ChannelWrites#putIfAbsent} through {@link PosixWrites}:
      * an early look ({@code access(2)}), the temporary file, {@code link(2)} as the arbiter,
      * the directory's fsync, and the temporary name removed in every case.
      */
@@ -360,30 +302,6 @@ public final class FileStore implements ObjectStore {
             if (tmp) {
                 posix.unlinkTemp(names);
             }
-        }
-    }
-
-    private boolean putIfAbsent(String key, ByteBuffer data, boolean syncName) {
-        Path p = path(key);
-        if (Files.exists(p)) { // cheap early exit; the link below is the real arbiter
-            return false;
-        }
-        Path tmp = null;
-        try {
-            tmp = writeTemp(p, data);
-            try {
-                Files.createLink(p, tmp);
-            } catch (FileAlreadyExistsException e) {
-                return false;
-            }
-            if (syncName) {
-                fsyncDir(p.getParent());
-            }
-            return true;
-        } catch (IOException e) {
-            throw new StoreException("conditional write of " + key + " in " + describe() + " failed: " + e, key, e);
-        } finally {
-            deleteQuietly(tmp);
         }
     }
 
@@ -414,7 +332,7 @@ public final class FileStore implements ObjectStore {
                 continue;
             }
             try {
-                fsyncDir(dir);
+                ChannelWrites.fsyncDir(dir);
             } catch (IOException e) {
                 throw new StoreException("directory sync of " + dir + " in " + describe() + " failed: " + e, key, e);
             }
@@ -498,22 +416,6 @@ public final class FileStore implements ObjectStore {
     private static boolean sameDirectory(String a, String b) {
         int slash = a.lastIndexOf('/');
         return slash == b.lastIndexOf('/') && a.regionMatches(0, b, 0, Math.max(0, slash));
-    }
-
-    private static void fsyncDir(Path dir) throws IOException {
-        try (FileChannel ch = FileChannel.open(dir, READ, NO_ATTRIBUTES)) { // no varargs option set per call
-            ch.force(true);
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p != null) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // a leftover hidden temp file is invisible to readers and listing
-            }
-        }
     }
 
     @Override

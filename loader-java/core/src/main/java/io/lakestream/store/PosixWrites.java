@@ -10,10 +10,7 @@ import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
-import java.nio.file.AccessDeniedException;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.FileSystemException;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -32,8 +29,8 @@ import java.util.concurrent.ThreadLocalRandom;
  * into another buffer, so a write allocates nothing on the heap unless it fails.
  *
  * <p>Failures are thrown as the JDK throws them, so that {@code FileStore}'s messages stay the
- * same: {@link NoSuchFileException}, {@link FileAlreadyExistsException} and
- * {@link AccessDeniedException} for their errno, {@link FileSystemException} naming the file for
+ * same ({@link PosixErrors}): {@link NoSuchFileException}, {@code FileAlreadyExistsException} and
+ * {@code AccessDeniedException} for their errno, {@code FileSystemException} naming the file for
  * other errors of calls that take a path, and a plain {@link IOException} with the error's text
  * for {@code write}, {@code fdatasync}, {@code fsync} and {@code close}.
  *
@@ -51,12 +48,8 @@ final class PosixWrites {
     /** The mode {@code FileChannel.open} creates files with: rw for all, less the umask. */
     private static final int MODE_RW_ALL = 0666;
     private static final int F_OK = 0;
-    private static final int ENOENT = 2;
     private static final int EINTR = 4;
-    private static final int EACCES = 13;
-    private static final int EEXIST = 17;
     private static final int EXDEV = 18;
-    private static final int ELOOP = 40;
     private static final int PATH_MAX = 4096;
     /** Bytes of a heap source copied to native memory per {@code write(2)}: the JDK's temporary direct buffers go to 64 KiB per call too. */
     static final int CHUNK = 64 << 10;
@@ -72,7 +65,6 @@ final class PosixWrites {
     private static final MethodHandle RENAME;
     private static final MethodHandle UNLINK;
     private static final MethodHandle ACCESS;
-    private static final MethodHandle STRERROR;
     private static final VarHandle ERRNO;
     private static final PosixWrites INSTANCE;
 
@@ -86,7 +78,6 @@ final class PosixWrites {
         MethodHandle rename = null;
         MethodHandle unlink = null;
         MethodHandle access = null;
-        MethodHandle strerror = null;
         VarHandle errno = null;
         String arch = System.getProperty("os.arch", "");
         if (System.getProperty("os.name", "").startsWith("Linux") && (arch.equals("amd64") || arch.equals("aarch64"))) {
@@ -109,7 +100,6 @@ final class PosixWrites {
                 // no errno for these: an unlink's failure and the reason a name is not there are not used
                 unlink = linker.downcallHandle(find(libc, "unlink"), FunctionDescriptor.of(i, a));
                 access = linker.downcallHandle(find(libc, "access"), FunctionDescriptor.of(i, a, i));
-                strerror = linker.downcallHandle(find(libc, "strerror"), FunctionDescriptor.of(a, i));
                 errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
             } catch (RuntimeException | LinkageError e) { // no native access, no such symbol: write through channels
                 open = null;
@@ -124,7 +114,6 @@ final class PosixWrites {
         RENAME = rename;
         UNLINK = unlink;
         ACCESS = access;
-        STRERROR = strerror;
         ERRNO = errno;
         INSTANCE = open == null ? null : new PosixWrites();
     }
@@ -232,7 +221,7 @@ final class PosixWrites {
             fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MODE_RW_ALL);
         } while (fd < 0 && s.errno() == EINTR);
         if (fd < 0) {
-            throw pathFailure(s.errno(), s.temp, null);
+            throw PosixErrors.pathFailure(s.errno(), s.temp, null);
         }
         return fd;
     }
@@ -286,7 +275,7 @@ final class PosixWrites {
             }
             int e = s.errno();
             if (e != EINTR) {
-                throw new IOException(strerror(e));
+                throw new IOException(PosixErrors.strerror(e));
             }
         }
     }
@@ -294,14 +283,14 @@ final class PosixWrites {
     /** {@code fdatasync(2)}: the data and the size, what reading the file back needs ({@code FileChannel.force(false)}). */
     void syncData(Names s, int fd) throws IOException {
         if (fdatasync(s, fd) < 0) {
-            throw new IOException(strerror(s.errno()));
+            throw new IOException(PosixErrors.strerror(s.errno()));
         }
     }
 
     /** Closes a descriptor this class opened; a failure is thrown (a write's error can surface only here on some file systems). */
     void close(Names s, int fd) throws IOException {
         if (closeFd(s, fd) < 0 && s.errno() != EINTR) { // Linux frees the descriptor even on EINTR
-            throw new IOException(strerror(s.errno()));
+            throw new IOException(PosixErrors.strerror(s.errno()));
         }
     }
 
@@ -316,10 +305,10 @@ final class PosixWrites {
             return true;
         }
         int e = s.errno();
-        if (e == EEXIST) {
+        if (e == PosixErrors.EEXIST) {
             return false;
         }
-        throw pathFailure(e, s.target, s.temp); // as Files.createLink(target, temp)
+        throw PosixErrors.pathFailure(e, s.target, s.temp); // as Files.createLink(target, temp)
     }
 
     /** Replaces the target by the temporary file with {@code rename(2)} (atomic). */
@@ -329,9 +318,9 @@ final class PosixWrites {
         }
         int e = s.errno();
         if (e == EXDEV) { // as Files.move(temp, target, ATOMIC_MOVE)
-            throw new AtomicMoveNotSupportedException(s.temp.getString(0), s.target.getString(0), strerror(e));
+            throw new AtomicMoveNotSupportedException(s.temp.getString(0), s.target.getString(0), PosixErrors.strerror(e));
         }
-        throw pathFailure(e, s.temp, s.target);
+        throw PosixErrors.pathFailure(e, s.temp, s.target);
     }
 
     /** {@code fsync(2)} of the target's directory, so that names made in it survive a power loss. */
@@ -341,14 +330,14 @@ final class PosixWrites {
             fd = open(s, s.dir, O_RDONLY | O_CLOEXEC, 0);
         } while (fd < 0 && s.errno() == EINTR);
         if (fd < 0) {
-            throw pathFailure(s.errno(), s.dir, null);
+            throw PosixErrors.pathFailure(s.errno(), s.dir, null);
         }
         IOException failed = null;
         if (fsync(s, fd) < 0) {
-            failed = new IOException(strerror(s.errno()));
+            failed = new IOException(PosixErrors.strerror(s.errno()));
         }
         if (closeFd(s, fd) < 0 && failed == null && s.errno() != EINTR) {
-            failed = new IOException(strerror(s.errno()));
+            failed = new IOException(PosixErrors.strerror(s.errno()));
         }
         if (failed != null) {
             throw failed;
@@ -433,28 +422,5 @@ final class PosixWrites {
             throw e;
         }
         throw new IllegalStateException("native call failed: " + t, t);
-    }
-
-    /** The exception the JDK throws for {@code errno} of a call on {@code file} (and {@code other}), as {@code UnixException} makes it. */
-    private static IOException pathFailure(int errno, MemorySegment file, MemorySegment other) {
-        String f = file.getString(0);
-        String o = other == null ? null : other.getString(0);
-        return switch (errno) {
-            case EACCES -> new AccessDeniedException(f, o, null);
-            case ENOENT -> new NoSuchFileException(f, o, null);
-            case EEXIST -> new FileAlreadyExistsException(f, o, null);
-            case ELOOP -> new FileSystemException(f, o, strerror(errno) + " or unable to access attributes of symbolic link");
-            default -> new FileSystemException(f, o, strerror(errno));
-        };
-    }
-
-    /** The C library's text for {@code errno} (only on a failure's path). */
-    static String strerror(int errno) {
-        try {
-            MemorySegment text = (MemorySegment) STRERROR.invokeExact(errno);
-            return text.equals(MemorySegment.NULL) ? "errno " + errno : text.reinterpret(1024).getString(0);
-        } catch (Throwable t) {
-            return "errno " + errno;
-        }
     }
 }
