@@ -80,7 +80,7 @@ def test_signals_reach_python_at_every_point_of_training(jvm, uri, tmp_path, sig
     write_stream(uri, world_size=1, steps=1)  # step 0 only: step 1 is awaited forever
     out = tmp_path / "marks"
     out.mkdir()
-    p = subprocess.Popen([sys.executable, "-c", TRAINER, sig, uri, str(out)], env=python_env(),
+    p = subprocess.Popen([sys.executable, "-c", TRAINER, sig, uri, str(out)], env=python_env(), preexec_fn=_ctrl_c_as_a_terminal,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         for phase in (1, 2, 3):
@@ -95,6 +95,13 @@ def test_signals_reach_python_at_every_point_of_training(jvm, uri, tmp_path, sig
     assert p.returncode == 0, stderr
     assert stdout.strip() == "clean exit"
     assert "Java" not in stderr and "JVMNotRunning" not in stderr, stderr
+
+
+def _ctrl_c_as_a_terminal():
+    """In the child before exec: SIGINT at its default, as for a program started from a terminal.
+    A suite started in the background of a non-interactive shell (``./.ci/run &``) inherits SIGINT
+    ignored, and Python then installs no KeyboardInterrupt handler: the trainer would never see Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _await_file(path, proc, timeout_s=90):
@@ -149,7 +156,7 @@ PRODUCER = textwrap.dedent("""
 def test_ctrl_c_while_flow_control_holds_append_raises_keyboard_interrupt(jvm, uri, tmp_path):
     out = tmp_path / "marks"
     out.mkdir()
-    p = subprocess.Popen([sys.executable, "-c", PRODUCER, uri, str(out)], env=python_env(),
+    p = subprocess.Popen([sys.executable, "-c", PRODUCER, uri, str(out)], env=python_env(), preexec_fn=_ctrl_c_as_a_terminal,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         _await_file(out / "waiting", p)
