@@ -77,12 +77,12 @@ def find_jars(java_home: str):
 # starts its JVM there. The Java work of a rank is orchestration around native copies (file reads,
 # CRC32C and LZ4 are intrinsics or native either way), so C1 code is fast enough, while C2's
 # compiler threads took 1-2 ms CPU per step on the trainer's CPUs for the first minutes of a run
-# (examples/colocated_vs_lakestream.py, thread table). C1 compiles a method after about 200 calls
-# by default, and much of a trainer's Java code runs once per checkpoint or per manifest version,
-# so its compiles went on for the first thousand steps (C1 0.8-1.0 ms CPU per step over steps
-# 20-320); at a twentieth of the thresholds they are over within the first ~100 steps (0.5-0.6
-# ms per step over the same window, the follower 0.4 instead of 0.7). LAKESTREAM_JAVA_OPTS overrides.
-TRAINER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1", "-XX:CompileThresholdScaling=0.05")
+# (examples/colocated_vs_lakestream.py, thread table). LAKESTREAM_JAVA_OPTS overrides. Lower C1
+# thresholds (-XX:CompileThresholdScaling=0.05) were tried and dropped: over a 300-step window
+# they cut C1's CPU per step (1.0 -> 0.5 ms), but over the comparison's 100 steps after a 20-step
+# warm-up they did not (2.0-2.35 ms of compiling per step against 1.7-3.5 without, three
+# alternated runs each; C1 1.6 ms per step in a full comparison run).
+TRAINER_JAVA_OPTS = ("-XX:TieredStopAtLevel=1",)
 
 
 def ensure_jvm(default_opts=None):
