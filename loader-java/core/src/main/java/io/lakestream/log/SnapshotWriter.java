@@ -306,6 +306,12 @@ final class SnapshotWriter {
                 || !found.tgbs().equals(s.tail().subList(from, from + n))) {
             throw new LogFormatException(files.where(key) + ": index segment present but not the log's entries from step " + first);
         }
+        // Equal is not enough: an entry that carries both shard forms compares equal to the log's
+        // and is refused by every reader's StepIndex; a snapshot must not index steps through it.
+        String where = files.where(key);
+        for (TgbEntry t : found.tgbs()) {
+            t.validate(config.worldSize(), where);
+        }
         return first + n;
     }
 }

@@ -300,6 +300,37 @@ class LogBoundariesTest {
         }
     }
 
+    /**
+     * Another writer's segment whose entries equal the log's but carry both shard forms (which
+     * every reader's step index refuses) is not adopted: no snapshot indexes steps through it,
+     * and the steps stay readable from the log's tail. Adopted, a fresh open would index them
+     * and every read of step 0 would fail.
+     */
+    @Test
+    void aSegmentWhoseEntriesReadersRefuseIsNotAdopted() {
+        FileStore fs = FileStore.open(dir.resolve("both"), true);
+        ManifestLog log = ManifestLog.openOrCreate(fs,
+                StreamConfig.of(1).withIndexSegmentBytes(0).withIndexSegmentSteps(4).withSnapshotInterval(4));
+        List<TgbEntry> first = new ArrayList<>();
+        for (long seq = 1; seq <= 4; seq++) {
+            first.add(tgb("p", 1, seq).inForm(StreamConfig.FORMAT_VERSION));
+        }
+        String json = new String(Json.write(new Snapshot.SegmentFile(0, first)), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"shard_table\""), json);
+        String both = json.replace("\"shard_table\"", "\"shards\":[],\"shard_table\"");
+        assertTrue(fs.putIfAbsent(StreamLayout.segmentKey(0), both.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        claim(log, "p");
+        for (int i = 1; i <= 4; i++) {
+            step(log);
+        }
+        assertEquals(new TreeSet<Long>(), snapshots(fs), "no snapshot indexes steps through a segment readers refuse");
+        assertEquals(0, ManifestLog.open(fs).state().indexedSteps());
+        ManifestLog fresh = ManifestLog.open(fs, true);
+        for (long step = 0; step < 4; step++) {
+            assertEquals(step + 1, fresh.entry(step).seq(), "step " + step);
+        }
+    }
+
     // ---------------------------------------------------------------- committing
 
     /** A store on which a rival commits the version ours is about to write, {@code races} times. */
