@@ -37,6 +37,19 @@ final class KafkaClients {
     static final int TUNED_PARTITION_FETCH_BYTES = 8 << 20;
 
     /**
+     * A tuned client's {@code buffer.memory}: 64 MiB (or 16 steps) for one client, but at most a
+     * quarter of the process's heap shared by the clients of one process, at least 4 steps each.
+     * The buffer pool is heap: 8 clients of 64 MiB in one -Xmx512m process ran out of memory,
+     * and an operator sizes the pool to the heap. {@code Runtime.maxMemory()} is this JVM's
+     * heap (the producer clients run in the process this is called in).
+     */
+    static long tunedBufferMemory(Payload payload, int clientsInProcess) {
+        long want = Math.max(TUNED_BUFFER_MEMORY, 16L * payload.stepBytes());
+        long share = Runtime.getRuntime().maxMemory() / 4 / Math.max(1, clientsInProcess);
+        return Math.max(4L * payload.stepBytes(), Math.min(want, share));
+    }
+
+    /**
      * The producer's properties. {@code tuned} (job field {@code "tuned": true}): batches and requests sized
      * for 256 KiB records, {@code linger.ms} and {@code compression.type} from the job (the grid's
      * best), socket buffers left to the OS's autotuning. Otherwise the client's defaults, except
@@ -51,7 +64,7 @@ final class KafkaClients {
         if (cfg.path("tuned").asBoolean(false)) {
             p.put(ProducerConfig.BATCH_SIZE_CONFIG, Math.max(TUNED_BATCH_BYTES, 4 * (payload.shardBytes + 1024)));
             p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, Math.max(TUNED_MAX_REQUEST_BYTES, 4 * payload.worldSize * (payload.shardBytes + 1024)));
-            p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, Math.max(TUNED_BUFFER_MEMORY, 16L * payload.stepBytes()));
+            p.put(ProducerConfig.BUFFER_MEMORY_CONFIG, tunedBufferMemory(payload, cfg.path("producers").asInt(1)));
             p.put(ProducerConfig.LINGER_MS_CONFIG, cfg.path("linger").asInt(5));
             p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, cfg.path("compression").asText("none"));
             p.put(ProducerConfig.SEND_BUFFER_CONFIG, -1); // the OS's autotuned socket buffer, not 128 KiB
