@@ -36,6 +36,15 @@ final class LakestreamClients {
         return o;
     }
 
+    /**
+     * Reader options from the job: unchecked views unless {@code checkedViews} says otherwise. The
+     * harness reads a batch's bytes only before closing it, as the Python binding (which always
+     * reads unchecked) does, so the per-batch scope would only add its JVM-wide handshake.
+     */
+    static ReaderOptions readerOptions(JsonNode cfg) {
+        return ReaderOptions.defaults().withCheckedViews(cfg.path("checkedViews").asBoolean(false));
+    }
+
     static Clients.Sink sink(JsonNode cfg, int producer, Payload payload) {
         ObjectStore store = ObjectStores.open(Worker.text(cfg, "uri"), true);
         String id = cfg.path("producerPrefix").asText("p") + producer;
@@ -83,15 +92,16 @@ final class LakestreamClients {
         ObjectStore store = ObjectStores.open(Worker.text(cfg, "uri"), false);
         int worldSize = cfg.path("worldSize").asInt();
         long from = cfg.path("fromStep").asLong(0);
+        ReaderOptions options = readerOptions(cfg);
         RankReader eager = "drain".equals(cfg.path("mode").asText()) ? null
-                : RankReader.open(store, rank, worldSize, from, ReaderOptions.defaults());
+                : RankReader.open(store, rank, worldSize, from, options);
         return new Clients.Source() {
             private RankReader r = eager;
 
             @Override
             public boolean take(long timeoutMillis, Clients.Delivery out) {
                 if (r == null) {
-                    r = RankReader.open(store, rank, worldSize, from, ReaderOptions.defaults());
+                    r = RankReader.open(store, rank, worldSize, from, options);
                 }
                 StepBatch b;
                 try {

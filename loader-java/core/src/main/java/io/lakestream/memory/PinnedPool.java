@@ -14,9 +14,13 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A bounded pool of off-heap slabs, each allocated once from its own long-lived arena, pinned
  * once, and reused for the life of the pool. The pool owns every slab; a {@link Lease} lends one
- * slab to one batch. Memory handed out through a lease is a view scoped to the lease: after
- * {@link Lease#close()} any access through it throws {@link IllegalStateException} instead of
- * reading a slab that already holds another batch.
+ * slab to one batch. Memory handed out through a <em>checked</em> lease (the default) is a view
+ * scoped to the lease: after {@link Lease#close()} any access through it throws
+ * {@link IllegalStateException} instead of reading a slab that already holds another batch. That
+ * check has a price: closing the lease's shared arena is a handshake with every thread of the
+ * JVM. An <em>unchecked</em> lease ({@link #tryAcquire(long, long, boolean)}) hands out the
+ * slab's own memory; for owners whose users never see a Java view (the Python binding hands out
+ * raw addresses, which no Java scope can guard) or who vouch for their own lifetimes.
  *
  * <p>Java's scope check cannot see a device copy queued from the slab (e.g. a CUDA
  * {@code cudaMemcpyAsync} that runs later): a lease released with {@link Lease#closeAfter(Fence)}
@@ -109,6 +113,15 @@ public final class PinnedPool implements AutoCloseable {
      * @throws IllegalStateException if the pool is closed
      */
     public Lease tryAcquire(long bytes, long timeoutMillis) throws InterruptedException {
+        return tryAcquire(bytes, timeoutMillis, true);
+    }
+
+    /**
+     * As {@link #tryAcquire(long, long)}; {@code checked} false lends an unchecked lease: its
+     * {@link Lease#segment()} is the slab's memory itself, so closing the lease costs no
+     * handshake, and a view used after the close reads whatever the slab holds next.
+     */
+    public Lease tryAcquire(long bytes, long timeoutMillis, boolean checked) throws InterruptedException {
         long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
         threads.lock(lock);
         try {
@@ -125,17 +138,17 @@ public final class PinnedPool implements AutoCloseable {
                 }
                 if (best != null) {
                     free.remove(best);
-                    return lend(best, bytes);
+                    return lend(best, bytes, checked);
                 }
                 if (all.size() < maxSlabs) {
-                    return lend(allocate(bytes), bytes);
+                    return lend(allocate(bytes), bytes, checked);
                 }
                 if (!free.isEmpty()) {
                     // At the bound with only smaller slabs free: replace one with a bigger slab.
                     Slab small = free.poll();
                     all.remove(small);
                     dispose(small);
-                    return lend(allocate(bytes), bytes);
+                    return lend(allocate(bytes), bytes, checked);
                 }
                 long left = deadline - clock.monotonicNanos();
                 if (left <= 0) {
@@ -168,10 +181,10 @@ public final class PinnedPool implements AutoCloseable {
         s.arena.close();
     }
 
-    private Lease lend(Slab s, long bytes) {
+    private Lease lend(Slab s, long bytes, boolean checked) {
         leases++;
         PoolMetrics.lent();
-        return new Lease(this, s, bytes);
+        return new Lease(this, s, bytes, checked);
     }
 
     /** Moves slabs whose fence is done back to the free list. Holds the lock. */
@@ -304,16 +317,17 @@ public final class PinnedPool implements AutoCloseable {
     public static final class Lease implements AutoCloseable {
         private final PinnedPool pool;
         private final Slab slab;
+        /** Null for an unchecked lease. */
         private final Arena scope;
         private final MemorySegment view;
         private boolean closed;
 
-        Lease(PinnedPool pool, Slab slab, long bytes) {
+        Lease(PinnedPool pool, Slab slab, long bytes, boolean checked) {
             this.pool = pool;
             this.slab = slab;
-            this.scope = Arena.ofShared();
-            // A view with the lease's lifetime: closing the scope invalidates every slice of it.
-            this.view = slab.memory.asSlice(0, bytes).reinterpret(bytes, scope, null);
+            this.scope = checked ? Arena.ofShared() : null;
+            // A checked view has the lease's lifetime: closing the scope invalidates every slice of it.
+            this.view = checked ? slab.memory.asSlice(0, bytes).reinterpret(bytes, scope, null) : slab.memory.asSlice(0, bytes);
         }
 
         /** The lent memory, valid until {@link #close()}. */
@@ -332,7 +346,9 @@ public final class PinnedPool implements AutoCloseable {
             }
             // Throws IllegalStateException while a native call or NIO operation still holds the
             // memory; the lease then stays open (and its slab out of the pool) so it can be retried.
-            scope.close();
+            if (scope != null) {
+                scope.close();
+            }
             closed = true;
             pool.giveBack(slab);
         }
@@ -356,13 +372,20 @@ public final class PinnedPool implements AutoCloseable {
                         + "another batch's bytes; release with the fence instead of closing first");
             }
             try {
-                scope.close();
+                if (scope != null) {
+                    scope.close();
+                }
             } catch (IllegalStateException busy) {
                 fence.close();
                 throw busy;
             }
             closed = true;
             pool.giveBackAfter(slab, fence);
+        }
+
+        /** Whether views of this lease die with it ({@link PinnedPool#tryAcquire(long, long, boolean)}). */
+        public boolean checked() {
+            return scope != null;
         }
 
         public synchronized boolean isClosed() {

@@ -107,8 +107,13 @@ public final class PyReader implements AutoCloseable {
                 : stream.fedReader(rank, worldSize, startStep, o, null, feed, false, nf));
     }
 
-    private static ReaderOptions options(int prefetch, int stepStride) {
-        return ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride);
+    /**
+     * Unchecked views: Python gets raw addresses, which no Java scope guards (its safety is the
+     * handle kept open until {@link #release}), so a per-batch scope would only cost a handshake
+     * with every JVM thread per step.
+     */
+    static ReaderOptions options(int prefetch, int stepStride) {
+        return ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride).withCheckedViews(false);
     }
 
     /** Names of the dtype ordinals used in descriptors. */

@@ -77,7 +77,8 @@ public final class RankReader implements AutoCloseable {
         this.ownsPool = ownsPool;
         this.nextStep = startStep;
         this.stride = options.stepStride();
-        this.fetch = new ShardFetch(store, env, rank, worldSize, streamWorldSize, pool, nodeFetch, nodeSlices, nodeFetcher);
+        this.fetch = new ShardFetch(store, env, rank, worldSize, streamWorldSize, pool, options.checkedViews(), nodeFetch, nodeSlices,
+                nodeFetcher);
         this.prefetcher = new Prefetcher(feed, fetch, store.describe(), rank, startStep, stride, options.prefetch(), env);
         this.held = new HeldBatches(pool, ownsPool, fetch, clock, store.describe(), rank);
     }

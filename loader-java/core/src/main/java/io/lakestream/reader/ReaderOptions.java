@@ -14,29 +14,47 @@ package io.lakestream.reader;
  *                       {@code start, start + stride, …}; the steps in between are never fetched
  *                       (e.g. DataLoader worker {@code k} of {@code n} starts at {@code first + k}
  *                       with stride {@code n}). 1: every step
+ * @param checkedViews   true (the default): a batch's memory views die with it, so a view used
+ *                       after {@link StepBatch#close()} throws {@link IllegalStateException};
+ *                       that costs a handshake with every thread of the JVM per batch (its
+ *                       lease's shared arena closing). False: views are the pool slab's own
+ *                       memory and a view used after the close reads whatever the slab holds
+ *                       next; for callers that hand out no Java view (the Python binding) or
+ *                       keep none past the close
  */
-public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis, int stepStride) {
+public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis, int stepStride,
+                            boolean checkedViews) {
     public ReaderOptions {
         if (stepStride < 1) {
             throw new IllegalArgumentException("step stride must be >= 1, got " + stepStride);
         }
     }
 
-    /** Every step (stride 1). */
+    /** Checked views. */
+    public ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis, int stepStride) {
+        this(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, stepStride, true);
+    }
+
+    /** Every step (stride 1), checked views. */
     public ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis) {
         this(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, 1);
     }
 
     public static ReaderOptions defaults() {
-        return new ReaderOptions(4, 1L << 20, 1, 100, 1);
+        return new ReaderOptions(4, 1L << 20, 1, 100, 1, true);
     }
 
     public ReaderOptions withPrefetch(int n) {
-        return new ReaderOptions(n, poolSlabBytes, minPollMillis, maxPollMillis, stepStride);
+        return new ReaderOptions(n, poolSlabBytes, minPollMillis, maxPollMillis, stepStride, checkedViews);
     }
 
     /** Delivers only every {@code stride}-th step from the start step (see {@link #stepStride()}). */
     public ReaderOptions withStepStride(int stride) {
-        return new ReaderOptions(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, stride);
+        return new ReaderOptions(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, stride, checkedViews);
+    }
+
+    /** Whether views die with their batch (see {@link #checkedViews()}). */
+    public ReaderOptions withCheckedViews(boolean checked) {
+        return new ReaderOptions(prefetch, poolSlabBytes, minPollMillis, maxPollMillis, stepStride, checked);
     }
 }

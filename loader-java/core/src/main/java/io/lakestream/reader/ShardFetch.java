@@ -39,6 +39,8 @@ final class ShardFetch {
     private final int worldSize;
     private final int streamWorldSize;
     private final PinnedPool pool;
+    /** Whether the batches' views die with them ({@link ReaderOptions#checkedViews()}). */
+    private final boolean checkedViews;
     /** With node fetch (null without): this rank's side of it, and the fetcher if this is the node's local rank 0. */
     private final NodeFetch nodeFetch;
     private final NodeSlices nodeSlices;
@@ -51,7 +53,7 @@ final class ShardFetch {
     /** Each fetch thread's shard fields of the step it fetches. */
     private final ThreadLocal<RankShard> shards = ThreadLocal.withInitial(RankShard::new);
 
-    ShardFetch(ObjectStore store, StreamEnv env, int rank, int worldSize, int streamWorldSize, PinnedPool pool,
+    ShardFetch(ObjectStore store, StreamEnv env, int rank, int worldSize, int streamWorldSize, PinnedPool pool, boolean checkedViews,
                NodeFetch nodeFetch, NodeSlices nodeSlices, NodeFetcher nodeFetcher) {
         this.store = store;
         this.env = env;
@@ -60,6 +62,7 @@ final class ShardFetch {
         this.worldSize = worldSize;
         this.streamWorldSize = streamWorldSize;
         this.pool = pool;
+        this.checkedViews = checkedViews;
         this.nodeFetch = nodeFetch;
         this.nodeSlices = nodeSlices;
         this.nodeFetcher = nodeFetcher;
@@ -88,12 +91,12 @@ final class ShardFetch {
      * reports the exhaustion instead of a timeout. Every fetch path leases here.
      */
     private PinnedPool.Lease lease(long step, long need) throws InterruptedException {
-        PinnedPool.Lease lease = pool.tryAcquire(need, 0);
+        PinnedPool.Lease lease = pool.tryAcquire(need, 0, checkedViews);
         if (lease == null) {
             waitingForSlab.add(step);
             try {
                 while (lease == null) {
-                    lease = pool.tryAcquire(need, 1_000);
+                    lease = pool.tryAcquire(need, 1_000, checkedViews);
                 }
             } finally {
                 waitingForSlab.remove(step);

@@ -1,6 +1,7 @@
 package io.lakestream.memory;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -38,6 +39,28 @@ class PinnedPoolTest {
         try (PinnedPool pool = new PinnedPool(1000, 1, Pinners.defaultPinner());
              PinnedPool.Lease l = pool.acquire(10, 1000)) {
             assertEquals(0, l.segment().address() % 4096);
+        }
+    }
+
+    @Test
+    void anUncheckedLeaseLendsTheSlabItselfAndGoesBackWithoutClosingAScope() throws Exception {
+        try (PinnedPool pool = new PinnedPool(1L << 20, 1, Pinners.defaultPinner())) {
+            PinnedPool.Lease first = pool.tryAcquire(4096, 1000, false);
+            assertFalse(first.checked());
+            MemorySegment view = first.segment();
+            assertEquals(4096, view.byteSize(), "bounded to the lease's bytes all the same");
+            first.close();
+            assertTrue(first.isClosed());
+            // No scope of its own: the view is the slab's memory and stays readable, which is the
+            // documented price of skipping the per-batch handshake.
+            try (PinnedPool.Lease second = pool.tryAcquire(4096, 1000, false)) {
+                assertEquals(view.address(), second.segment().address(), "the slab went back and was lent again");
+                second.segment().set(ValueLayout.JAVA_LONG, 0, 42L);
+                assertEquals(42L, view.get(ValueLayout.JAVA_LONG, 0));
+            }
+            try (PinnedPool.Lease checked = pool.tryAcquire(4096, 1000, true)) {
+                assertTrue(checked.checked(), "the same pool still lends checked leases");
+            }
         }
     }
 

@@ -2,6 +2,7 @@ package io.lakestream.reader;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -102,6 +104,30 @@ class ReaderMemoryPathTest {
             MemorySegment bytes = b.tensorBytes();
             b.close();
             assertThrows(IllegalStateException.class, () -> bytes.get(ValueLayout.JAVA_BYTE, 0));
+        }
+    }
+
+    @Test
+    void uncheckedViewsAreThePoolsSlabsAndOutliveTheBatch() throws Exception {
+        FileStore store = FileStore.open(dir, true);
+        write(store, Codec.NONE);
+        ReaderOptions unchecked = ReaderOptions.defaults().withPrefetch(1).withCheckedViews(false);
+        assertTrue(ReaderOptions.defaults().checkedViews(), "checked views stay the default");
+        try (RankReader reader = RankReader.open(store, 0, WORLD, 0, unchecked)) {
+            StepBatch b = reader.next(10_000);
+            assertFalse(b.lease().checked());
+            Tensor ids = b.tensor("record_id");
+            long first = ids.data().get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+            assertEquals(recordId(0, 0, 0), first);
+            MemorySegment data = ids.data();
+            b.close();
+            // no scope closed with the batch: the bytes are still the slab's (what the option trades away)
+            assertTrue(data.scope().isAlive());
+            assertEquals(first, data.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            try (StepBatch next = reader.next(10_000)) {
+                assertEquals(1, next.step());
+                assertEquals(recordId(1, 0, 0), next.tensor("record_id").data().get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            }
         }
     }
 
