@@ -38,15 +38,15 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
     # A trainer records through the handle its Readers of this stream hold (their follower has
     # already read and parsed the versions since the last checkpoint); otherwise through a handle
     # this module holds per stream. Either way the handle's checkpoint log tells a stream created
-    # again at the URI by a stat of its config.
+    # again at the URI by a stat of its config, and recordCheckpoint refreshes it once, in the commit.
     stream = _reader.borrow_stream(uri)
     try:
         with _held_logs.lock:
             try:
                 try:
                     with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
-                        log = (_held_logs.get(uri) if stream is None else stream).checkpointLog()
-                        return _commit_checkpoint(log, step, ckpt_id, uri, consumer)
+                        handle = _held_logs.get(uri) if stream is None else stream
+                        return _record(handle, step, ckpt_id, uri, consumer)
                 except BelowFloorError as e:
                     # Java's message already names the consumer, the step, the stream and the lowest step
                     # still readable: one line without a second prefix saying the same.
@@ -187,14 +187,16 @@ class _HeldLogs:
 _held_logs = _HeldLogs()
 
 
-def _commit_checkpoint(log, step: int, ckpt_id: str, uri: str, consumer: str = None) -> int:
-    # The Java side validates (never-committed steps, steps older than the newest checkpoint)
-    # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.
-    Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
-    committed = int(log.state().committedSteps())
-    if step > committed:
-        raise CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
+def _record(handle, step: int, ckpt_id: str, uri: str, consumer: str = None) -> int:
+    # As Java's own callers do: the commit refreshes the held log once and validates against the
+    # head it read (steps never committed, steps older than the newest checkpoint; idempotent), so
+    # no refresh before it (checkpointLog() would GET the absent next version a second time).
+    StepNotCommitted = _jvm.jclass("io.lakestream.retention.StepNotCommittedException")
+    try:
+        return int(handle.recordCheckpoint(step, ckpt_id, consumer).version())
+    except StepNotCommitted as e:
+        err = CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
                               "(a checkpoint's step is the next step to consume, at most the committed count)"
-                              % (step, uri, committed))
-    r = Checkpoints.record(log, step, ckpt_id, consumer)
-    return int(r.version())
+                              % (step, uri, int(e.committedSteps())))
+        err.java_exception = e
+        raise err from None
