@@ -28,6 +28,20 @@ class SegmentGcTest {
     @TempDir
     Path dir;
 
+    /**
+     * Creates the stream with {@code cfg} and appends {@code batches} global batches of one rank
+     * (two records each, cursor "next=N"), one batch per commit and written inline: a log version
+     * per step, so snapshots and index segments fall where {@code cfg}'s intervals put them.
+     */
+    private static void produce(FileStore fs, StreamConfig cfg, int batches) {
+        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
+        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
+            for (int i = 0; i < batches; i++) {
+                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
+            }
+        }
+    }
+
     /** Segments left whose every step (read from the segment itself) is below {@code reclaimed}. */
     private static List<String> segmentsWhollyBelow(FileStore fs, long reclaimed) {
         List<String> below = new ArrayList<>();
@@ -73,12 +87,7 @@ class SegmentGcTest {
         FileStore fs = FileStore.open(dir.resolve("exact"), true);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(4).withIndexSegmentBytes(0)
                 .withRetention(1, 0);
-        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
-        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
-            for (int i = 0; i < 14; i++) {
-                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
-            }
-        }
+        produce(fs, cfg, 14);
         assertTrue(fs.stat(StreamLayout.segmentKey(8)).isPresent(), "segments [0, 4), [4, 8), [8, 12) were written");
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 8, "ck8");
@@ -99,12 +108,7 @@ class SegmentGcTest {
         // segments of at most 16 steps or ~1 KiB: with one rank an entry is ~250 bytes, so segments close early
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(16).withIndexSegmentBytes(1024)
                 .withRetention(1, 0);
-        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
-        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
-            for (int i = 0; i < 60; i++) {
-                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
-            }
-        }
+        produce(fs, cfg, 60);
         ManifestLog log = ManifestLog.open(fs);
         assertTrue(log.state().indexSplits().size() > 2, "the byte bound split segments: " + log.state().indexSplits());
         for (long ck : new long[] {37, 50}) {
