@@ -102,6 +102,29 @@ class SegmentGcTest {
         }
     }
 
+    /**
+     * The overflow guard of a segment's end: a segment listed at a first step within
+     * index_segment_steps of Long.MAX_VALUE (no log gets there: a stray or foreign object) ends at
+     * Long.MAX_VALUE, not at {@code first / n * n + n}, which overflows to a negative end that
+     * every reclaimed mark is above. None of its steps is below the mark, so GC leaves it.
+     */
+    @Test
+    void aSegmentKeyedNearTheLastPossibleStepIsNotBelowTheMark() {
+        FileStore fs = FileStore.open(dir.resolve("far"), true);
+        StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(4).withIndexSegmentBytes(0)
+                .withRetention(1, 0);
+        produce(fs, cfg, 10);
+        // (MAX - 1) / 4 * 4 = MAX - 3, above MAX - 4: the guard's case
+        String far = StreamLayout.segmentKey(Long.MAX_VALUE - 1);
+        fs.put(far, fs.get(StreamLayout.segmentKey(0)));
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 8, "ck8");
+        new GarbageCollector(log, 3_600_000).run(false);
+        assertEquals(8, ManifestLog.open(fs).state().reclaimedBelowStep());
+        assertEquals(false, fs.stat(StreamLayout.segmentKey(4)).isPresent(), "GC did reclaim segments: [4, 8) is below the mark");
+        assertTrue(fs.stat(far).isPresent(), "GC deleted " + far + ", whose steps are all above the mark");
+    }
+
     @Test
     void noSegmentWhollyBelowTheReclaimedMarkSurvivesGc() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
