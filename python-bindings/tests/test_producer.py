@@ -158,6 +158,31 @@ def test_record_checkpoint_holds_its_log_and_sees_every_change_to_the_stream(jvm
     assert lakestream.consumers(uri) == {"default": [2]}
 
 
+def _store_requests():
+    """This process's store requests so far, by operation (the JVM's global counters)."""
+    from lakestream.metrics import metrics
+    prefix = 'lakestream_store_requests_total{op="'
+    return {k[len(prefix):-2]: v for k, v in metrics().items() if k.startswith(prefix)}
+
+
+def test_a_checkpoint_without_a_reader_stats_the_config_instead_of_reading_it(jvm, uri):
+    """Without a Reader of the stream, a checkpoint after the first goes through the held handle's
+    log: one stat of the config (a stream created again at the URI changes it, see above) instead
+    of a GET and parse of it each call, then the commit, which refreshes the log once: no second
+    GET of the absent next version before it. The counters are the process's: nothing else of this
+    process uses a store meanwhile."""
+    write_stream(uri, world_size=1, steps=4)
+    lakestream.record_checkpoint(uri, 1)  # opens the handle and its log
+    for step in (2, 3):
+        before = _store_requests()
+        lakestream.record_checkpoint(uri, step)
+        after = _store_requests()
+        made = {op: after[op] - before.get(op, 0) for op in after if after[op] != before.get(op, 0)}
+        # get: the absent next version, read once, by the commit (no refresh before it)
+        assert made == {"stat": 1, "get": 1, "put_if_absent": 1}, made
+    assert lakestream.consumers(uri) == {"default": [2, 3]}  # the newest keep_checkpoints (2)
+
+
 def test_record_checkpoint_goes_through_the_handle_of_an_open_reader(jvm, uri):
     """A trainer's checkpoints go through the handle its Reader holds (whose follower already read
     the versions since the last checkpoint), with the same checks as without a reader; once the

@@ -36,16 +36,17 @@ def record_checkpoint(uri: str, step: int, id: str = None, consumer: str = None)
         raise TypeError("lakestream: consumer must be a str or None, got %s" % type(consumer).__name__)
     who = "" if consumer is None else " for consumer '%s'" % consumer
     # A trainer records through the handle its Readers of this stream hold (their follower has
-    # already read and parsed the versions since the last checkpoint); otherwise through a log
-    # this module holds per stream.
+    # already read and parsed the versions since the last checkpoint); otherwise through a handle
+    # this module holds per stream. Either way the handle's checkpoint log tells a stream created
+    # again at the URI by a stat of its config, and recordCheckpoint refreshes it once, in the commit.
     stream = _reader.borrow_stream(uri)
     try:
         with _held_logs.lock:
             try:
                 try:
                     with java_errors("cannot record checkpoint at step %d%s on stream '%s'" % (step, who, uri)):
-                        log = _held_logs.get(uri) if stream is None else stream.checkpointLog()
-                        return _commit_checkpoint(log, step, ckpt_id, uri, consumer)
+                        handle = _held_logs.get(uri) if stream is None else stream
+                        return _record(handle, step, ckpt_id, uri, consumer)
                 except BelowFloorError as e:
                     # Java's message already names the consumer, the step, the stream and the lowest step
                     # still readable: one line without a second prefix saying the same.
@@ -141,41 +142,33 @@ def close_stream(uri: str) -> int:
 
 
 class _HeldLogs:
-    """The log each stream's checkpoints are recorded through, opened once per process.
+    """The stream handle each stream's checkpoints are recorded through when no Reader of it is
+    open, opened once per process.
 
     A trainer records a checkpoint every few minutes for hours (the colocated benchmark: every 4
     steps). Opening the store and the log each time read the newest snapshot and every version
     after it: 13-25 ms of CPU per call on a file:// stream with snapshots every 8 versions. A held
-    log only reads the versions committed since its last call (``refresh``) after one GET of the
-    stream's config (a stream deleted and created again at the same URI is opened afresh); after
-    an error it is closed and the next call opens it afresh. Calls are serialised per process by ``lock``."""
+    handle's checkpoint log (Java's ``Lakestream.checkpointLog``) only reads the versions committed
+    since its last call, after one stat of the stream's config: a stream deleted and created again
+    at the URI changes the config file, and only then is the config read and, if it differs, the
+    log opened afresh. After an error the handle is closed and the next call opens it afresh.
+    Calls are serialised per process by ``lock``."""
 
     def __init__(self):
         self.lock = threading.Lock()
-        self.logs = {}  # uri -> (store, ManifestLog)
+        self.logs = {}  # uri -> (Java Lakestream, pid that opened it)
         atexit.register(self.close_all)
 
     def get(self, uri):
-        ManifestLog = _jvm.jclass("io.lakestream.log.ManifestLog")
+        """The handle of ``uri`` held for this process, opened by its first checkpoint."""
         held = self.logs.get(uri)
-        if held is not None and held[2] == os.getpid() and not ManifestLog.readConfig(held[0]).equals(held[1].config()):
-            self.drop(uri)  # a stream deleted and created again at this URI (its config says when): start afresh
-            held = None
-        if held is None or held[2] != os.getpid():
-            store = _open_store(uri, False)
-            try:
-                held = (store, ManifestLog.open(store), os.getpid())
-            except BaseException:
-                store.close()
-                raise
-            self.logs[uri] = held
-        else:
-            held[1].refresh()
-        return held[1]
+        if held is None or held[1] != os.getpid():  # a forked child never uses its parent's handle
+            held = self.logs[uri] = (_reader.open_stream(uri), os.getpid())
+        return held[0]
 
     def drop(self, uri):
         held = self.logs.pop(uri, None)
-        if held is not None and held[2] == os.getpid():
+        if held is not None and held[1] == os.getpid():
             try:
                 held[0].close()
             except Exception:  # noqa: BLE001 - closing after a failure: the failure is what matters
@@ -194,14 +187,16 @@ class _HeldLogs:
 _held_logs = _HeldLogs()
 
 
-def _commit_checkpoint(log, step: int, ckpt_id: str, uri: str, consumer: str = None) -> int:
-    # The Java side validates (never-committed steps, steps older than the newest checkpoint)
-    # and is idempotent; its IllegalArgumentException maps to CheckpointError-compatible errors.
-    Checkpoints = _jvm.jclass("io.lakestream.retention.Checkpoints")
-    committed = int(log.state().committedSteps())
-    if step > committed:
-        raise CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
+def _record(handle, step: int, ckpt_id: str, uri: str, consumer: str = None) -> int:
+    # As Java's own callers do: the commit refreshes the held log once and validates against the
+    # head it read (steps never committed, steps older than the newest checkpoint; idempotent), so
+    # no refresh before it (checkpointLog() would GET the absent next version a second time).
+    StepNotCommitted = _jvm.jclass("io.lakestream.retention.StepNotCommittedException")
+    try:
+        return int(handle.recordCheckpoint(step, ckpt_id, consumer).version())
+    except StepNotCommitted as e:
+        err = CheckpointError("lakestream: cannot record a checkpoint at step %d on '%s': only %d steps are committed "
                               "(a checkpoint's step is the next step to consume, at most the committed count)"
-                              % (step, uri, committed))
-    r = Checkpoints.record(log, step, ckpt_id, consumer)
-    return int(r.version())
+                              % (step, uri, int(e.committedSteps())))
+        err.java_exception = e
+        raise err from None

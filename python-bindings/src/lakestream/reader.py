@@ -32,6 +32,16 @@ _streams_lock = threading.Lock()
 _streams = {}  # (pid, uri) -> [Java Lakestream, readers holding it]
 
 
+def open_stream(uri: str):
+    """A new Java ``Lakestream`` handle of ``uri`` (its store opened), which the caller closes."""
+    if not isinstance(uri, str):
+        raise TypeError("lakestream: stream URI must be a str, got %s" % type(uri).__name__)
+    Lakestream = _jvm.jclass("io.lakestream.stream.Lakestream")
+    env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
+    with java_errors("cannot open stream '%s'" % uri, uri_open=True):
+        return Lakestream.open(uri, env)
+
+
 def _acquire_stream(uri: str):
     """The process's handle of ``uri``, opened (store and all) by its first reader."""
     if not isinstance(uri, str):
@@ -40,10 +50,7 @@ def _acquire_stream(uri: str):
     with _streams_lock:
         held = _streams.get(key)
         if held is None:
-            Lakestream = _jvm.jclass("io.lakestream.stream.Lakestream")
-            env = _jvm.jclass("io.lakestream.StreamEnv").defaults()
-            with java_errors("cannot open stream '%s'" % uri, uri_open=True):
-                held = _streams[key] = [Lakestream.open(uri, env), 0]
+            held = _streams[key] = [open_stream(uri), 0]
         held[1] += 1
         return held[0]
 

@@ -1,11 +1,15 @@
 package io.lakestream.reader;
 
+import io.lakestream.StreamEnv;
 import io.lakestream.log.EntryWire;
 import io.lakestream.log.LogFormatException;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.time.Clock;
+import io.lakestream.time.Threads;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * A {@link StepFeed} fed by the job's leader rank instead of the log: the trainer's collective
@@ -15,20 +19,28 @@ import java.util.concurrent.TimeUnit;
  * is handed over, and every shard read against it is still CRC32C-checked, so a wrong hand-off
  * fails loudly and never delivers wrong bytes. Steps must arrive in order without gaps; a step
  * handed over again must carry the same entry.
+ *
+ * <p>Its lock and its reader's wait go through the env's {@link Threads} and its deadline is on
+ * the env's clock, as the rest of the read path's, so a simulation or a test on a manual clock
+ * runs a member's reader on its own time.
  */
 public final class HandoffFeed implements StepFeed {
-    /** Longest single wait, so a deadline on an injected clock is noticed. */
+    /** Longest single wait, so a deadline on an injected clock is noticed while the threads wait on another. */
     private static final long WAIT_SLICE_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
     private final String stream;
     private final int streamWorldSize;
     private final Clock clock;
-    // guarded by this
+    private final Threads threads;
+    /** Guards the fields below; taken through {@link #threads}. */
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a step is handed over, the stream ends, the leader fails or the feed closes. */
+    private final Condition changed = lock.newCondition();
     private final TreeMap<Long, TgbEntry> entries = new TreeMap<>();
     private final TreeMap<Long, byte[]> raw = new TreeMap<>();
-    private long next; // the next step expected from the leader
+    private volatile long next; // the next step expected from the leader; volatile for the lock-free getters
     private long position;
-    private long endStep = -1;
+    private volatile long endStep = -1;
     private RuntimeException failure;
     private boolean closed;
 
@@ -36,14 +48,16 @@ public final class HandoffFeed implements StepFeed {
      * @param stream          the stream's description (for errors)
      * @param streamWorldSize the world size the stream was written for (from its config)
      * @param startStep       the first step this rank reads: the leader's first hand-over
+     * @param env             the clock of the reader's deadlines and the threads its waits go through
      */
-    public HandoffFeed(String stream, int streamWorldSize, long startStep, Clock clock) {
+    public HandoffFeed(String stream, int streamWorldSize, long startStep, StreamEnv env) {
         if (streamWorldSize < 1 || startStep < 0) {
             throw new IllegalArgumentException("hand-off feed of " + stream + ": world size " + streamWorldSize + ", start step " + startStep);
         }
         this.stream = stream;
         this.streamWorldSize = streamWorldSize;
-        this.clock = clock;
+        this.clock = env.clock();
+        this.threads = env.threads();
         this.next = startStep;
         this.position = startStep;
     }
@@ -56,7 +70,8 @@ public final class HandoffFeed implements StepFeed {
      */
     public void offer(long step, byte[] entry) {
         String where = "stream " + stream + " step " + step + " (entry handed over by the job's leader)";
-        synchronized (this) {
+        threads.lock(lock);
+        try {
             if (step < next) {
                 byte[] had = raw.get(step);
                 if (had != null && !java.util.Arrays.equals(had, entry)) {
@@ -67,31 +82,46 @@ public final class HandoffFeed implements StepFeed {
             if (step > next) {
                 throw new LogFormatException(where + ": expected step " + next + " next (hand-overs come in step order, without gaps)");
             }
+        } finally {
+            lock.unlock();
         }
         TgbEntry e = EntryWire.decode(entry, streamWorldSize, where); // validated before anything is sized from it
-        synchronized (this) {
+        threads.lock(lock);
+        try {
             if (step != next) {
                 throw new LogFormatException(where + ": handed over concurrently with step " + next);
             }
             entries.put(step, e);
             raw.put(step, entry);
             next = step + 1;
-            notifyAll();
+            threads.signalAll(changed);
+        } finally {
+            lock.unlock();
         }
     }
 
     /** The leader saw the stream closed at {@code endStep}. */
-    public synchronized void end(long endStep) {
-        this.endStep = endStep;
-        notifyAll();
+    public void end(long endStep) {
+        threads.lock(lock);
+        try {
+            this.endStep = endStep;
+            threads.signalAll(changed);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The leader failed (its follower, its store, the exchange): the reader reports {@code why}. */
-    public synchronized void fail(RuntimeException why) {
-        if (failure == null) {
-            failure = why;
+    public void fail(RuntimeException why) {
+        threads.lock(lock);
+        try {
+            if (failure == null) {
+                failure = why;
+            }
+            threads.signalAll(changed);
+        } finally {
+            lock.unlock();
         }
-        notifyAll();
     }
 
     /** Applies one message of {@link JobFeed#encode} (entries, end or the leader's error). */
@@ -109,7 +139,7 @@ public final class HandoffFeed implements StepFeed {
     }
 
     /** The next step the leader is expected to hand over. */
-    public synchronized long nextExpected() {
+    public long nextExpected() {
         return next;
     }
 
@@ -119,19 +149,20 @@ public final class HandoffFeed implements StepFeed {
     }
 
     @Override
-    public synchronized long committedSteps() {
+    public long committedSteps() {
         return next;
     }
 
     @Override
-    public synchronized long endStep() {
+    public long endStep() {
         return endStep;
     }
 
     @Override
     public void await(long step, long maxWaitNanos) throws InterruptedException {
         long deadline = clock.monotonicNanos() + maxWaitNanos;
-        synchronized (this) {
+        threads.lock(lock);
+        try {
             while (step >= next && endStep < 0 && !closed) {
                 if (failure != null) {
                     throw failure;
@@ -140,26 +171,38 @@ public final class HandoffFeed implements StepFeed {
                 if (left <= 0) {
                     return;
                 }
-                TimeUnit.NANOSECONDS.timedWait(this, Math.min(left, WAIT_SLICE_NANOS));
+                threads.await(lock, changed, Math.min(left, WAIT_SLICE_NANOS));
             }
+        } finally {
+            lock.unlock();
         }
     }
 
     @Override
-    public synchronized TgbEntry entry(long step) {
-        TgbEntry e = entries.get(step);
-        if (e == null) {
-            throw new IllegalStateException("stream " + stream + " step " + step + ": no entry handed over (have "
-                    + (entries.isEmpty() ? "none" : entries.firstKey() + ".." + entries.lastKey()) + ")");
+    public TgbEntry entry(long step) {
+        threads.lock(lock);
+        try {
+            TgbEntry e = entries.get(step);
+            if (e == null) {
+                throw new IllegalStateException("stream " + stream + " step " + step + ": no entry handed over (have "
+                        + (entries.isEmpty() ? "none" : entries.firstKey() + ".." + entries.lastKey()) + ")");
+            }
+            return e;
+        } finally {
+            lock.unlock();
         }
-        return e;
     }
 
     @Override
-    public synchronized void position(long step) {
-        position = Math.max(position, step);
-        entries.headMap(position).clear();
-        raw.headMap(position).clear();
+    public void position(long step) {
+        threads.lock(lock);
+        try {
+            position = Math.max(position, step);
+            entries.headMap(position).clear();
+            raw.headMap(position).clear();
+        } finally {
+            lock.unlock();
+        }
     }
 
     @Override
@@ -168,10 +211,15 @@ public final class HandoffFeed implements StepFeed {
     }
 
     @Override
-    public synchronized void close() {
-        closed = true;
-        entries.clear();
-        raw.clear();
-        notifyAll();
+    public void close() {
+        threads.lock(lock);
+        try {
+            closed = true;
+            entries.clear();
+            raw.clear();
+            threads.signalAll(changed);
+        } finally {
+            lock.unlock();
+        }
     }
 }

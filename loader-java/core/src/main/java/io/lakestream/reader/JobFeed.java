@@ -112,7 +112,7 @@ public final class JobFeed {
      */
     public static HandoffFeed member(ObjectStore store, long startStep, StreamEnv env) {
         StreamConfig cfg = ManifestLog.readConfig(store);
-        return new HandoffFeed(store.describe(), cfg.worldSize(), startStep, env.clock());
+        return new HandoffFeed(store.describe(), cfg.worldSize(), startStep, env);
     }
 
     /**

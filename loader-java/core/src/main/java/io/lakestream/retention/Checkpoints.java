@@ -48,8 +48,8 @@ public final class Checkpoints {
      * run trains ahead. Idempotent per consumer. A first step below the floor is allowed while GC
      * has not reclaimed it (the new consumer then lowers the floor to its step, and GC keeps it).
      *
-     * @throws IllegalArgumentException if {@code step} was never committed or is older than the
-     *                                  consumer's newest checkpoint
+     * @throws StepNotCommittedException if {@code step} was never committed (it exceeds the committed steps)
+     * @throws IllegalArgumentException if {@code step} is older than the consumer's newest checkpoint
      * @throws BelowFloorException     if a new consumer's first step is below {@code reclaimed_below_step}
      *                                  (its batches are deleted); its {@code floor()} is the lowest step
      *                                  still readable
@@ -101,8 +101,9 @@ public final class Checkpoints {
     private static Changes prepare(ManifestLog log, ManifestState s, long step, String id, String consumer) {
         String who = CheckpointRecord.DEFAULT_CONSUMER.equals(consumer) ? "" : " for consumer '" + consumer + "'";
         if (step > s.committedSteps()) {
-            throw new IllegalArgumentException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
-                    + ": only " + s.committedSteps() + " steps were committed (a checkpoint names the next step to consume)");
+            throw new StepNotCommittedException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
+                    + ": only " + s.committedSteps() + " steps were committed (a checkpoint names the next step to consume)",
+                    step, s.committedSteps());
         }
         List<CheckpointRecord> mine = s.consumers().getOrDefault(consumer, List.of());
         for (CheckpointRecord c : mine) {

@@ -1,14 +1,14 @@
 package io.lakestream.store;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * Ranged reads of local files with libc's {@code open}, {@code lseek}, {@code pread} and
@@ -29,54 +29,20 @@ final class PosixReads {
     static final long OUT_OF_RANGE = -2;
     static final long SHRANK = -3;
     static final long TOO_LONG = -4;
-    // Linux x86-64 and aarch64 values.
-    private static final int O_RDONLY = 0;
-    private static final int O_CLOEXEC = 0x80000;
+    // Linux values (asm-generic); the ones PosixWrites uses too are Libc's.
     private static final int SEEK_END = 2;
-    private static final int ENOENT = 2;
     private static final int ENOTDIR = 20;
-    private static final int EINTR = 4;
-    private static final int PATH_MAX = 4096;
 
     // Static finals, so the JIT binds the calls directly (a handle in an instance field is called
-    // through its generic form). All null where the platform has no such calls.
-    private static final MethodHandle OPEN;
-    private static final MethodHandle LSEEK;
-    private static final MethodHandle PREAD;
-    private static final MethodHandle CLOSE;
-    private static final VarHandle ERRNO;
-    private static final PosixReads INSTANCE;
-
-    static {
-        MethodHandle open = null;
-        MethodHandle lseek = null;
-        MethodHandle pread = null;
-        MethodHandle close = null;
-        VarHandle errno = null;
-        if (System.getProperty("os.name", "").startsWith("Linux")) {
-            try {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                Linker.Option errnoOpt = Linker.Option.captureCallState("errno");
-                ValueLayout.OfInt i = ValueLayout.JAVA_INT;
-                ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
-                // open(2) is variadic, but its mode argument is read only with O_CREAT: called with two.
-                open = linker.downcallHandle(find(libc, "open"), FunctionDescriptor.of(i, ValueLayout.ADDRESS, i), errnoOpt);
-                lseek = linker.downcallHandle(find(libc, "lseek"), FunctionDescriptor.of(l, i, l, i), errnoOpt);
-                pread = linker.downcallHandle(find(libc, "pread"), FunctionDescriptor.of(l, i, ValueLayout.ADDRESS, l, l), errnoOpt);
-                close = linker.downcallHandle(find(libc, "close"), FunctionDescriptor.of(i, i));
-                errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
-            } catch (RuntimeException | LinkageError e) { // no native access, no such symbol: read through channels
-                open = null;
-            }
-        }
-        OPEN = open;
-        LSEEK = lseek;
-        PREAD = pread;
-        CLOSE = close;
-        ERRNO = errno;
-        INSTANCE = open == null ? null : new PosixReads();
-    }
+    // through its generic form). Null where the platform has no such calls.
+    private static final Libc LIBC = Libc.onLinux();
+    // open(2) is variadic, but its mode argument is read only with O_CREAT: called with two.
+    private static final MethodHandle OPEN = LIBC.find("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LSEEK = LIBC.find("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PREAD = LIBC.find("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle CLOSE = LIBC.findIgnoringErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    /** Null unless every call bound: reads then go through channels. */
+    private static final PosixReads INSTANCE = LIBC.bound() ? new PosixReads() : null;
 
     private final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
 
@@ -87,16 +53,12 @@ final class PosixReads {
 
         Scratch() {
             Arena a = Arena.ofAuto(); // freed with the thread's scratch, not per read
-            path = a.allocate(PATH_MAX);
-            state = a.allocate(Linker.Option.captureStateLayout());
+            path = a.allocate(Libc.PATH_MAX);
+            state = a.allocate(Libc.STATE);
         }
     }
 
     private PosixReads() {}
-
-    private static MemorySegment find(SymbolLookup libc, String name) {
-        return libc.find(name).orElseThrow(() -> new IllegalStateException("libc lacks " + name));
-    }
 
     /** The reader of this platform, or null where reads go through {@code FileChannel}. */
     static PosixReads get() {
@@ -116,7 +78,7 @@ final class PosixReads {
     long read(byte[] root, String key, long offset, MemorySegment dst, String describe) {
         Scratch s = scratch.get();
         int n = root.length + key.length();
-        if (n + 1 > PATH_MAX) {
+        if (n + 1 > Libc.PATH_MAX) {
             return TOO_LONG;
         }
         MemorySegment path = s.path;
@@ -128,11 +90,11 @@ final class PosixReads {
         try {
             int fd;
             do {
-                fd = (int) OPEN.invokeExact(s.state, path, O_RDONLY | O_CLOEXEC);
-            } while (fd < 0 && errno(s) == EINTR);
+                fd = (int) OPEN.invokeExact(s.state, path, Libc.O_RDONLY | Libc.O_CLOEXEC);
+            } while (fd < 0 && errno(s) == Libc.EINTR);
             if (fd < 0) {
                 int e = errno(s);
-                if (e == ENOENT || e == ENOTDIR) {
+                if (e == PosixErrors.ENOENT || e == ENOTDIR) {
                     return NO_SUCH_FILE;
                 }
                 throw failure("open", e, key, describe);
@@ -152,7 +114,7 @@ final class PosixReads {
                     long got = (long) PREAD.invokeExact(s.state, fd, to, want - done, offset + done);
                     if (got < 0) {
                         int e = errno(s);
-                        if (e == EINTR) {
+                        if (e == Libc.EINTR) {
                             continue;
                         }
                         throw failure("pread", e, key, describe);
@@ -174,7 +136,7 @@ final class PosixReads {
     }
 
     private static int errno(Scratch s) {
-        return (int) ERRNO.get(s.state, 0L);
+        return (int) Libc.ERRNO.get(s.state, 0L);
     }
 
     private static StoreException failure(String call, int errno, String key, String describe) {

@@ -1,15 +1,16 @@
 package io.lakestream.store;
 
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
-import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.NoSuchFileException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -39,84 +40,34 @@ import java.util.concurrent.ThreadLocalRandom;
  * then writes through channels as before.
  */
 final class PosixWrites {
-    // Linux x86-64 and aarch64 values (asm-generic).
-    private static final int O_RDONLY = 0;
+    // Linux x86-64 and aarch64 values (asm-generic); the ones PosixReads uses too are Libc's.
     private static final int O_WRONLY = 1;
     private static final int O_CREAT = 0x40;
     private static final int O_EXCL = 0x80;
-    private static final int O_CLOEXEC = 0x80000;
     /** The mode {@code FileChannel.open} creates files with: rw for all, less the umask. */
     private static final int MODE_RW_ALL = 0666;
     private static final int F_OK = 0;
-    private static final int EINTR = 4;
     private static final int EXDEV = 18;
-    private static final int PATH_MAX = 4096;
     /** Bytes of a heap source copied to native memory per {@code write(2)}: the JDK's temporary direct buffers go to 64 KiB per call too. */
     static final int CHUNK = 64 << 10;
     private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
 
-    // Static finals, so the JIT binds the calls directly. All null where the platform has no such calls.
-    private static final MethodHandle OPEN;
-    private static final MethodHandle WRITE;
-    private static final MethodHandle FDATASYNC;
-    private static final MethodHandle FSYNC;
-    private static final MethodHandle CLOSE;
-    private static final MethodHandle LINK;
-    private static final MethodHandle RENAME;
-    private static final MethodHandle UNLINK;
-    private static final MethodHandle ACCESS;
-    private static final VarHandle ERRNO;
-    private static final PosixWrites INSTANCE;
-
-    static {
-        MethodHandle open = null;
-        MethodHandle write = null;
-        MethodHandle fdatasync = null;
-        MethodHandle fsync = null;
-        MethodHandle close = null;
-        MethodHandle link = null;
-        MethodHandle rename = null;
-        MethodHandle unlink = null;
-        MethodHandle access = null;
-        VarHandle errno = null;
-        String arch = System.getProperty("os.arch", "");
-        if (System.getProperty("os.name", "").startsWith("Linux") && (arch.equals("amd64") || arch.equals("aarch64"))) {
-            try {
-                Linker linker = Linker.nativeLinker();
-                SymbolLookup libc = linker.defaultLookup();
-                Linker.Option errnoOpt = Linker.Option.captureCallState("errno");
-                ValueLayout.OfInt i = ValueLayout.JAVA_INT;
-                ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
-                ValueLayout a = ValueLayout.ADDRESS;
-                // open(2) is variadic: its mode (read with O_CREAT) is the first variadic argument.
-                open = linker.downcallHandle(find(libc, "open"), FunctionDescriptor.of(i, a, i, i), errnoOpt,
-                        Linker.Option.firstVariadicArg(2));
-                write = linker.downcallHandle(find(libc, "write"), FunctionDescriptor.of(l, i, a, l), errnoOpt);
-                fdatasync = linker.downcallHandle(find(libc, "fdatasync"), FunctionDescriptor.of(i, i), errnoOpt);
-                fsync = linker.downcallHandle(find(libc, "fsync"), FunctionDescriptor.of(i, i), errnoOpt);
-                close = linker.downcallHandle(find(libc, "close"), FunctionDescriptor.of(i, i), errnoOpt);
-                link = linker.downcallHandle(find(libc, "link"), FunctionDescriptor.of(i, a, a), errnoOpt);
-                rename = linker.downcallHandle(find(libc, "rename"), FunctionDescriptor.of(i, a, a), errnoOpt);
-                // no errno for these: an unlink's failure and the reason a name is not there are not used
-                unlink = linker.downcallHandle(find(libc, "unlink"), FunctionDescriptor.of(i, a));
-                access = linker.downcallHandle(find(libc, "access"), FunctionDescriptor.of(i, a, i));
-                errno = Linker.Option.captureStateLayout().varHandle(MemoryLayout.PathElement.groupElement("errno"));
-            } catch (RuntimeException | LinkageError e) { // no native access, no such symbol: write through channels
-                open = null;
-            }
-        }
-        OPEN = open;
-        WRITE = write;
-        FDATASYNC = fdatasync;
-        FSYNC = fsync;
-        CLOSE = close;
-        LINK = link;
-        RENAME = rename;
-        UNLINK = unlink;
-        ACCESS = access;
-        ERRNO = errno;
-        INSTANCE = open == null ? null : new PosixWrites();
-    }
+    // Static finals, so the JIT binds the calls directly. Null where the platform has no such calls.
+    private static final Libc LIBC = Libc.onLinuxX64OrAarch64();
+    // open(2) is variadic: its mode (read with O_CREAT) is the first variadic argument.
+    private static final MethodHandle OPEN = LIBC.find("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle WRITE = LIBC.find("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle FDATASYNC = LIBC.find("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle FSYNC = LIBC.find("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle CLOSE = LIBC.find("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    private static final MethodHandle LINK = LIBC.find("link", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle RENAME = LIBC.find("rename", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    // no errno for these: an unlink's failure and the reason a name is not there are not used
+    private static final MethodHandle UNLINK = LIBC.findIgnoringErrno("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+    private static final MethodHandle ACCESS = LIBC.findIgnoringErrno("access", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    /** Null unless every call bound: writes then go through channels. */
+    private static final PosixWrites INSTANCE = LIBC.bound() ? new PosixWrites() : null;
 
     private final ThreadLocal<Names> names = ThreadLocal.withInitial(Names::new);
 
@@ -134,23 +85,19 @@ final class PosixWrites {
 
         Names() {
             Arena a = Arena.ofAuto(); // freed with the thread's names, not per write
-            target = a.allocate(PATH_MAX);
-            dir = a.allocate(PATH_MAX);
-            temp = a.allocate(PATH_MAX);
+            target = a.allocate(Libc.PATH_MAX);
+            dir = a.allocate(Libc.PATH_MAX);
+            temp = a.allocate(Libc.PATH_MAX);
             chunk = a.allocate(CHUNK);
-            state = a.allocate(Linker.Option.captureStateLayout());
+            state = a.allocate(Libc.STATE);
         }
 
         private int errno() {
-            return (int) ERRNO.get(state, 0L);
+            return (int) Libc.ERRNO.get(state, 0L);
         }
     }
 
     private PosixWrites() {}
-
-    private static MemorySegment find(SymbolLookup libc, String name) {
-        return libc.find(name).orElseThrow(() -> new IllegalStateException("libc lacks " + name));
-    }
 
     /** The writer of this platform, or null where writes go through {@code FileChannel} and {@code Files}. */
     static PosixWrites get() {
@@ -167,7 +114,7 @@ final class PosixWrites {
      */
     Names names(byte[] root, String key) {
         int n = root.length + key.length();
-        if (n + 1 + 22 > PATH_MAX) { // the temporary name is at most 22 bytes longer
+        if (n + 1 + 22 > Libc.PATH_MAX) { // the temporary name is at most 22 bytes longer
             return null;
         }
         Names s = names.get();
@@ -218,8 +165,8 @@ final class PosixWrites {
     int createTemp(Names s) throws IOException {
         int fd;
         do {
-            fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, MODE_RW_ALL);
-        } while (fd < 0 && s.errno() == EINTR);
+            fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | Libc.O_CLOEXEC, MODE_RW_ALL);
+        } while (fd < 0 && s.errno() == Libc.EINTR);
         if (fd < 0) {
             throw PosixErrors.pathFailure(s.errno(), s.temp, null);
         }
@@ -274,7 +221,7 @@ final class PosixWrites {
                 return got;
             }
             int e = s.errno();
-            if (e != EINTR) {
+            if (e != Libc.EINTR) {
                 throw new IOException(PosixErrors.strerror(e));
             }
         }
@@ -289,7 +236,7 @@ final class PosixWrites {
 
     /** Closes a descriptor this class opened; a failure is thrown (a write's error can surface only here on some file systems). */
     void close(Names s, int fd) throws IOException {
-        if (closeFd(s, fd) < 0 && s.errno() != EINTR) { // Linux frees the descriptor even on EINTR
+        if (closeFd(s, fd) < 0 && s.errno() != Libc.EINTR) { // Linux frees the descriptor even on EINTR
             throw new IOException(PosixErrors.strerror(s.errno()));
         }
     }
@@ -327,8 +274,8 @@ final class PosixWrites {
     void syncDirectory(Names s) throws IOException {
         int fd;
         do {
-            fd = open(s, s.dir, O_RDONLY | O_CLOEXEC, 0);
-        } while (fd < 0 && s.errno() == EINTR);
+            fd = open(s, s.dir, Libc.O_RDONLY | Libc.O_CLOEXEC, 0);
+        } while (fd < 0 && s.errno() == Libc.EINTR);
         if (fd < 0) {
             throw PosixErrors.pathFailure(s.errno(), s.dir, null);
         }
@@ -336,7 +283,7 @@ final class PosixWrites {
         if (fsync(s, fd) < 0) {
             failed = new IOException(PosixErrors.strerror(s.errno()));
         }
-        if (closeFd(s, fd) < 0 && failed == null && s.errno() != EINTR) {
+        if (closeFd(s, fd) < 0 && failed == null && s.errno() != Libc.EINTR) {
             failed = new IOException(PosixErrors.strerror(s.errno()));
         }
         if (failed != null) {

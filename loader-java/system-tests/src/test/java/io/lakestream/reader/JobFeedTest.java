@@ -4,11 +4,13 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakestream.stream.Lakestream;
 import io.lakestream.StreamEnv;
+import io.lakestream.fail.FailPoints;
 import io.lakestream.format.ChecksumMismatchException;
 import io.lakestream.format.Json;
 import io.lakestream.log.EntryWire;
@@ -19,14 +21,22 @@ import io.lakestream.source.SyntheticSource;
 import io.lakestream.store.FileStore;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.testkit.CountingStore;
+import io.lakestream.testkit.ForwardingThreads;
+import io.lakestream.testkit.ManualClock;
 import io.lakestream.testkit.Streams;
 import java.nio.file.Path;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.Lock;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -157,11 +167,11 @@ class JobFeedTest {
         byte[] e1 = EntryWire.encode(log.entry(1));
         String stream = fs.describe();
 
-        HandoffFeed other = new HandoffFeed(stream, 2, 0, StreamEnv.defaults().clock());
+        HandoffFeed other = new HandoffFeed(stream, 2, 0, StreamEnv.defaults());
         LogFormatException ws = assertThrows(LogFormatException.class, () -> other.offer(0, e0));
         assertTrue(ws.getMessage().contains("step 0") && ws.getMessage().contains("world size"), ws.getMessage());
 
-        HandoffFeed gap = new HandoffFeed(stream, W, 0, StreamEnv.defaults().clock());
+        HandoffFeed gap = new HandoffFeed(stream, W, 0, StreamEnv.defaults());
         LogFormatException g = assertThrows(LogFormatException.class, () -> gap.offer(1, e1));
         assertTrue(g.getMessage().contains("expected step 0"), g.getMessage());
         gap.offer(0, e0);
@@ -179,7 +189,7 @@ class JobFeedTest {
         byte[] crcs = Base64.getDecoder().decode(table.get("crc32c").asText());
         crcs[1 * 4] ^= 0x5A; // rank 1's CRC
         table.put("crc32c", Base64.getEncoder().encodeToString(crcs));
-        HandoffFeed bad = new HandoffFeed(stream, W, 0, StreamEnv.defaults().clock());
+        HandoffFeed bad = new HandoffFeed(stream, W, 0, StreamEnv.defaults());
         bad.accept(JobFeed.encode(0, List.of(Json.MAPPER.writeValueAsBytes(n)), 1, null));
         try (RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults(), null, StreamEnv.defaults(), bad, false)) {
             ChecksumMismatchException c = assertThrows(ChecksumMismatchException.class, () -> r.next(30_000));
@@ -187,12 +197,54 @@ class JobFeedTest {
             assertEquals(1, c.rank());
         }
         // The leader's error reaches the member's reader as a typed error.
-        HandoffFeed dead = new HandoffFeed(stream, W, 0, StreamEnv.defaults().clock());
+        HandoffFeed dead = new HandoffFeed(stream, W, 0, StreamEnv.defaults());
         try (RankReader r = RankReader.open(fs, 2, W, 0, ReaderOptions.defaults(), null, StreamEnv.defaults(), dead, false)) {
             dead.accept(JobFeed.encode(0, List.of(), -1, "StoreException: s3 said no"));
             LeaderFailedException lf = assertThrows(LeaderFailedException.class, () -> r.next(30_000));
             assertTrue(lf.getMessage().contains("s3 said no"), lf.getMessage());
         }
         assertArrayEquals(e0, EntryWire.encode(EntryWire.decode(e0, W, "x")), "the wire form round-trips");
+    }
+
+    /**
+     * A member's wait goes through the env's threads on the env's clock, as the rest of the read
+     * path's: with threads that pass a manual clock on by each wait instead of waiting (what a
+     * simulation does), a wait for a step nobody hands over ends at its deadline in 50 ms slices
+     * of that clock, and a hand-over wakes waiters through the same threads. On its own monitor
+     * the wait would never see the manual clock move (the preemptive timeout is only a guard).
+     */
+    @Test
+    void aMembersWaitRunsOnTheEnvsThreadsAndClock() throws Exception {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        produce(fs, "p", 4); // 1 step
+        byte[] e0 = EntryWire.encode(ManifestLog.open(fs, true).entry(0));
+        ManualClock clock = new ManualClock(1_000);
+        List<Long> waits = new CopyOnWriteArrayList<>();
+        AtomicInteger signals = new AtomicInteger();
+        ForwardingThreads simulated = new ForwardingThreads() {
+            @Override
+            public void await(Lock lock, Condition condition, long nanos) {
+                waits.add(nanos);
+                clock.advance(Math.max(1, TimeUnit.NANOSECONDS.toMillis(nanos))); // waited the whole slice
+            }
+
+            @Override
+            public void signalAll(Condition condition) {
+                signals.incrementAndGet();
+                super.signalAll(condition);
+            }
+        };
+        HandoffFeed feed = new HandoffFeed(fs.describe(), W, 0, new StreamEnv(clock, FailPoints.none()).withThreads(simulated));
+        long start = clock.monotonicNanos();
+        assertTimeoutPreemptively(Duration.ofSeconds(20), () -> feed.await(0, TimeUnit.SECONDS.toNanos(10)));
+        assertEquals(TimeUnit.SECONDS.toNanos(10), clock.monotonicNanos() - start, "the wait ended at its deadline on the env's clock");
+        assertEquals(200, waits.size(), "in 50 ms slices: " + waits.size());
+        assertTrue(waits.stream().allMatch(w -> w == TimeUnit.MILLISECONDS.toNanos(50)), waits.toString());
+        feed.offer(0, e0);
+        assertEquals(1, signals.get(), "the hand-over woke its waiters through the env's threads");
+        waits.clear();
+        feed.await(0, TimeUnit.SECONDS.toNanos(10));
+        assertEquals(List.of(), waits, "step 0 is there: no wait");
+        feed.close();
     }
 }

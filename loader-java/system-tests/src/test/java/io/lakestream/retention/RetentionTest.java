@@ -67,8 +67,10 @@ class RetentionTest {
         ManifestLog log = ManifestLog.open(fs);
         assertTrue(Checkpoints.record(log, 4, "ckpt-4").committed());
         assertFalse(Checkpoints.record(log, 4, "ckpt-4").committed(), "recording again is a no-op");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.record(log, 11, null));
-        assertTrue(e.getMessage().contains("only 10 steps were committed"), e.getMessage());
+        StepNotCommittedException beyond = assertThrows(StepNotCommittedException.class, () -> Checkpoints.record(log, 11, null));
+        assertTrue(beyond.getMessage().contains("only 10 steps were committed"), beyond.getMessage());
+        assertEquals(List.of(11L, 10L), List.of(beyond.step(), beyond.committedSteps()), "what Python's CheckpointError says");
+        IllegalArgumentException e;
         e = assertThrows(IllegalArgumentException.class, () -> Checkpoints.record(log, 2, null));
         assertTrue(e.getMessage().contains("older than the newest"), e.getMessage());
         assertTrue(Checkpoints.record(log, 10, null).committed(), "the end of the stream is a valid checkpoint");

@@ -28,6 +28,20 @@ class SegmentGcTest {
     @TempDir
     Path dir;
 
+    /**
+     * Creates the stream with {@code cfg} and appends {@code batches} global batches of one rank
+     * (two records each, cursor "next=N"), one batch per commit and written inline: a log version
+     * per step, so snapshots and index segments fall where {@code cfg}'s intervals put them.
+     */
+    private static void produce(FileStore fs, StreamConfig cfg, int batches) {
+        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
+        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
+            for (int i = 0; i < batches; i++) {
+                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
+            }
+        }
+    }
+
     /** Segments left whose every step (read from the segment itself) is below {@code reclaimed}. */
     private static List<String> segmentsWhollyBelow(FileStore fs, long reclaimed) {
         List<String> below = new ArrayList<>();
@@ -73,12 +87,7 @@ class SegmentGcTest {
         FileStore fs = FileStore.open(dir.resolve("exact"), true);
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(4).withIndexSegmentBytes(0)
                 .withRetention(1, 0);
-        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
-        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
-            for (int i = 0; i < 14; i++) {
-                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
-            }
-        }
+        produce(fs, cfg, 14);
         assertTrue(fs.stat(StreamLayout.segmentKey(8)).isPresent(), "segments [0, 4), [4, 8), [8, 12) were written");
         ManifestLog log = ManifestLog.open(fs);
         Checkpoints.record(log, 8, "ck8");
@@ -93,18 +102,36 @@ class SegmentGcTest {
         }
     }
 
+    /**
+     * The overflow guard of a segment's end: a segment listed at a first step within
+     * index_segment_steps of Long.MAX_VALUE (no log gets there: a stray or foreign object) ends at
+     * Long.MAX_VALUE, not at {@code first / n * n + n}, which overflows to a negative end that
+     * every reclaimed mark is above. None of its steps is below the mark, so GC leaves it.
+     */
+    @Test
+    void aSegmentKeyedNearTheLastPossibleStepIsNotBelowTheMark() {
+        FileStore fs = FileStore.open(dir.resolve("far"), true);
+        StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(4).withIndexSegmentBytes(0)
+                .withRetention(1, 0);
+        produce(fs, cfg, 10);
+        // (MAX - 1) / 4 * 4 = MAX - 3, above MAX - 4: the guard's case
+        String far = StreamLayout.segmentKey(Long.MAX_VALUE - 1);
+        fs.put(far, fs.get(StreamLayout.segmentKey(0)));
+        ManifestLog log = ManifestLog.open(fs);
+        Checkpoints.record(log, 8, "ck8");
+        new GarbageCollector(log, 3_600_000).run(false);
+        assertEquals(8, ManifestLog.open(fs).state().reclaimedBelowStep());
+        assertEquals(false, fs.stat(StreamLayout.segmentKey(4)).isPresent(), "GC did reclaim segments: [4, 8) is below the mark");
+        assertTrue(fs.stat(far).isPresent(), "GC deleted " + far + ", whose steps are all above the mark");
+    }
+
     @Test
     void noSegmentWhollyBelowTheReclaimedMarkSurvivesGc() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);
         // segments of at most 16 steps or ~1 KiB: with one rank an entry is ~250 bytes, so segments close early
         StreamConfig cfg = StreamConfig.of(1).withSnapshotInterval(4).withIndexSegmentSteps(16).withIndexSegmentBytes(1024)
                 .withRetention(1, 0);
-        SyntheticSource src = new SyntheticSource(1_000, 1, 0, 1, 4);
-        try (TgbProducer p = TgbProducer.open(fs, "p", cfg, ProducerOptions.defaults().withGroup(1, 1, false).withWriteParallelism(0))) {
-            for (int i = 0; i < 60; i++) {
-                p.append(src.globalBatch(src.take(2L * i, 2), 1), "next=" + (2 * i + 2));
-            }
-        }
+        produce(fs, cfg, 60);
         ManifestLog log = ManifestLog.open(fs);
         assertTrue(log.state().indexSplits().size() > 2, "the byte bound split segments: " + log.state().indexSplits());
         for (long ck : new long[] {37, 50}) {

@@ -619,7 +619,7 @@ public final class ScaleSim {
             if (feed == null) {
                 // One feed per follower: every rank's feed would take the same message the same way,
                 // and decoding it once per rank would only cost CPU (which the simulation does not model).
-                feed = new HandoffFeed(store.describe(), o.ranks(), 0, new SimClock(sim));
+                feed = new HandoffFeed(store.describe(), o.ranks(), 0, new StreamEnv(new SimClock(sim), FailPoints.none()));
                 for (int n : served) {
                     feeds[n] = feed;
                 }
