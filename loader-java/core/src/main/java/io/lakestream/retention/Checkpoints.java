@@ -33,8 +33,8 @@ public final class Checkpoints {
      * Records checkpoint {@code step} of the default consumer. Idempotent: recording a step that
      * is already recorded is a no-op (result not committed).
      *
-     * @throws IllegalArgumentException if {@code step} was never committed (it exceeds the
-     *                                  committed steps) or is older than the newest checkpoint
+     * @throws StepNotCommittedException if {@code step} was never committed (it exceeds the committed steps)
+     * @throws IllegalArgumentException if {@code step} is older than the newest checkpoint
      */
     public static CommitResult record(ManifestLog log, long step, String id) {
         return record(log, step, id, null);
@@ -103,7 +103,7 @@ public final class Checkpoints {
         if (step > s.committedSteps()) {
             throw new StepNotCommittedException("cannot record checkpoint at step " + step + who + " of " + log.store().describe()
                     + ": only " + s.committedSteps() + " steps were committed (a checkpoint names the next step to consume)",
-                    step, s.committedSteps());
+                    log.store().describe(), step, s.committedSteps());
         }
         List<CheckpointRecord> mine = s.consumers().getOrDefault(consumer, List.of());
         for (CheckpointRecord c : mine) {
