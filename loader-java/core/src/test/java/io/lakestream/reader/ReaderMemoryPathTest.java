@@ -121,9 +121,10 @@ class ReaderMemoryPathTest {
             assertEquals(recordId(0, 0, 0), first);
             MemorySegment data = ids.data();
             b.close();
-            // no scope closed with the batch: the bytes are still the slab's (what the option trades away)
+            // No scope closed with the batch: the view still reads the slab, which a fetch may already
+            // be filling with a later step (what the option trades away), so only the read itself is checked.
             assertTrue(data.scope().isAlive());
-            assertEquals(first, data.get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
+            data.get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
             try (StepBatch next = reader.next(10_000)) {
                 assertEquals(1, next.step());
                 assertEquals(recordId(1, 0, 0), next.tensor("record_id").data().get(ValueLayout.JAVA_LONG_UNALIGNED, 0));
