@@ -112,7 +112,7 @@ public final class PyReader implements AutoCloseable {
      * handle kept open until {@link #release}), so a per-batch scope would only cost a handshake
      * with every JVM thread per step.
      */
-    static ReaderOptions options(int prefetch, int stepStride) {
+    private static ReaderOptions options(int prefetch, int stepStride) {
         return ReaderOptions.defaults().withPrefetch(prefetch).withStepStride(stepStride).withCheckedViews(false);
     }
 
