@@ -77,7 +77,7 @@ final class LogFiles {
             }
             VersionFile f;
             try {
-                f = Json.read(b.get(), VersionFile.class, "manifest version " + where(key));
+                f = VersionParser.parse(b.get(), () -> "manifest version " + where(key));
             } catch (FormatException e) {
                 last = e; // a torn transfer heals on re-read; corruption does not
                 continue;
