@@ -13,9 +13,11 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 
 /**
- * {@link ChangeWatch} of one directory of a {@link FileStore}: the JDK's {@link WatchService},
- * which on Linux is inotify, so a waiting follower sleeps in the kernel until a name is linked
- * into the directory instead of waking every few milliseconds to look.
+ * {@link ChangeWatch} of one directory of a {@link FileStore}: inotify, so a waiting follower
+ * sleeps in the kernel until a name is linked into the directory instead of waking every few
+ * milliseconds to look. {@link #open} picks {@link InotifyWatch} (the waiter reads inotify itself)
+ * where libc binds, and this class, the JDK's {@link WatchService} (inotify read on a service
+ * thread), elsewhere.
  *
  * <p>Only for file systems whose changes this kernel sees as they happen: a local one. On a
  * shared file system (NFS, Lustre, CIFS, FUSE mounts) another host's writes raise no event here,
@@ -41,12 +43,25 @@ final class FileWatch implements ChangeWatch {
         this.key = key;
     }
 
-    /** A watch of {@code dir}, or null where events would not be complete (not a local file system, or no such directory). */
-    static FileWatch open(Path dir) {
+    /**
+     * A watch of {@code dir}, or null where events would not be complete (not a local file
+     * system, or no such directory): {@link InotifyWatch} where it binds, else the JDK's service.
+     */
+    static ChangeWatch open(Path dir) {
         try {
             if (!KERNEL_EVENTS || !Files.isDirectory(dir) || !local(Files.getFileStore(dir).type())) {
                 return null;
             }
+            ChangeWatch own = InotifyWatch.open(dir);
+            return own != null ? own : openService(dir);
+        } catch (IOException | UnsupportedOperationException e) {
+            return null; // no watch: the caller polls, as it would on any other store
+        }
+    }
+
+    /** The JDK's {@link WatchService} on {@code dir} (a local directory), or null (package-private for tests). */
+    static FileWatch openService(Path dir) {
+        try {
             WatchService s = FileSystems.getDefault().newWatchService();
             try {
                 return new FileWatch(s, dir.register(s, StandardWatchEventKinds.ENTRY_CREATE));
