@@ -665,6 +665,10 @@ def parse_args(argv=None):
     ap.add_argument("--restart-after", type=float, default=1.0, help="seconds before the killed producer restarts")
     ap.add_argument("--trainer-cpus", help="CPUs of the trainer node, e.g. 0 (default: first half)")
     ap.add_argument("--producer-cpus", help="CPUs of the producer node, e.g. 1 (default: the rest)")
+    ap.add_argument("--steady-rounds", type=int,
+                    help="rounds of the trainer's steady-state CPU measurement (default 3, --quick 0: skipped)")
+    ap.add_argument("--steady-warmup", type=int, default=400,
+                    help="warm-up steps of the steady-state measurement, for both setups (default 400)")
     ap.add_argument("--no-isolation", action="store_true", help="skip the failure-isolation runs")
     ap.add_argument("--no-plot", action="store_true", help="do not draw the PNG")
     ap.add_argument("--glibc-malloc-defaults", action="store_true",
@@ -686,6 +690,8 @@ def parse_args(argv=None):
         a.rounds = 1 if a.quick else 5
     if a.max_warmup is None:
         a.max_warmup = 60 if a.quick else 200
+    if a.steady_rounds is None:
+        a.steady_rounds = 0 if a.quick else 3
     if a.workers_all is None:
         a.workers_all = [2, 3] if a.quick else [1, 2, 3]
     if a.warmup is None:
@@ -731,6 +737,45 @@ def run_colocated(a, workers, kill_at=None, all_cpus=False):
     if kill_at is None and r.returncode != 0:
         raise SystemExit("colocated num_workers=%d failed (exit %d):\n%s" % (workers, r.returncode, r.stderr[-3000:]))
     return res
+
+
+def trainer_steady_state(a, workers):
+    """The trainer process's CPU per step once start-up is over, the issue's trainer-side figure:
+    colocated ``num_workers=workers`` (the best trainer-node setup with workers: its trainer does no
+    preprocessing) and lakestream, both warmed up ``--steady-warmup`` steps and measured over the
+    next ``--steps``, alternated for ``--steady-rounds`` rounds. Why a separate measurement: the
+    main rounds measure from step ~20, while the lakestream trainer's JVM is still compiling its
+    per-step code (C1 compiles a method after ~200 calls, and most run once per step), a start-up
+    cost a trainer pays once; and the main rounds cannot simply warm up longer, since the
+    pipeline's cost per step depends on the corpus position, which all setups must share. Here both
+    setups measure the same steps, where the preprocessing cost does not matter (the figure is the
+    trainer's), and whether lakestream's JIT was quiet is reported per round."""
+    b = argparse.Namespace(**vars(a))
+    b.warmup = a.steady_warmup
+    rounds = []
+    for rnd in range(a.steady_rounds):
+        c = run_colocated(b, workers)
+        ls = run_lakestream(b, "stream-steady-%d" % rnd)
+        r = {"colocated_ms": 1000 * c["trainer_cpu"] / c["steps_per_s"],
+             "lakestream_ms": 1000 * ls["trainer_cpu"] / ls["steps_per_s"],
+             "lakestream_from_step": ls.get("warmup_steps"), "jit_quiet": ls.get("jit_quiet_at_measure"),
+             "jit_compile_ms_per_step": ls.get("jit_compile_ms_per_step"),
+             "lakestream_threads": ls.get("trainer_thread_cpu_ms_per_step"),
+             "colocated_threads": c.get("trainer_thread_cpu_ms_per_step")}
+        r["ratio"] = r["lakestream_ms"] / r["colocated_ms"]
+        rounds.append(r)
+        print("  trainer steady state, round %d: lakestream %.1f ms CPU per step (from step %s, JIT %s), colocated "
+              "num_workers=%d %.1f ms: %.2fx" % (rnd + 1, r["lakestream_ms"], r["lakestream_from_step"],
+                                                "quiet" if r["jit_quiet"] else "NOT quiet", workers, r["colocated_ms"],
+                                                r["ratio"]), flush=True)
+    if not rounds:
+        return None
+    med = lambda xs: sorted(xs)[(len(xs) - 1) // 2]  # noqa: E731 - the lower median, as the rounds above
+    ratios = [r["ratio"] for r in rounds]
+    return {"workers": workers, "warmup": a.steady_warmup, "steps": a.steps, "rounds": rounds,
+            "lakestream_ms": med([r["lakestream_ms"] for r in rounds]), "colocated_ms": med([r["colocated_ms"] for r in rounds]),
+            "ratio": med(ratios), "ratio_spread": (min(ratios), max(ratios)),
+            "jit_quiet_rounds": sum(1 for r in rounds if r["jit_quiet"])}
 
 
 def start_producer(a, uri, part):
@@ -883,6 +928,35 @@ def prepare(a):
     return len(files)
 
 
+def blas_library():
+    """The BLAS library torch's matrix products run on in a fresh process (from /proc/<pid>/maps)."""
+    code = ("import torch\ntorch.ones(64, 64) @ torch.ones(64, 64)\n"
+            "print(sorted({l.split()[-1] for l in open('/proc/self/maps') if 'blas' in l.rsplit('/', 1)[-1]}))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return (r.stdout.strip() or "unknown") if r.returncode == 0 else "unknown"
+
+
+def ensure_fast_blas():
+    """Debian's torch does its matrix products through whichever libblas.so.3 is installed; the
+    reference one (libblas3) makes the trainer's fixed compute ~20x slower than OpenBLAS (a 512 x
+    512 product 50 times: 2.2 s against 0.11 s on this project's machines), which would make every
+    setup trainer-bound and measure the BLAS, not the data path. Installs Debian's OpenBLAS when
+    the reference BLAS is in use (it takes over libblas.so.3 through update-alternatives);
+    returns the library in use."""
+    lib = blas_library()
+    if "openblas" in lib or "mkl" in lib or os.environ.get("LAKESTREAM_EXAMPLE_KEEP_BLAS"):
+        return lib
+    print("torch's BLAS is %s (the reference BLAS, ~20x slower): installing Debian's libopenblas0-pthread "
+          "with apt-get ..." % lib, flush=True)
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "libopenblas0-pthread"], capture_output=True, text=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    if r.returncode != 0:
+        print("could not install libopenblas0-pthread (%s): the trainer's compute will dominate every setup"
+              % (r.stderr.strip().splitlines() or ["apt-get failed"])[-1], flush=True)
+    return blas_library()
+
+
 def ensure_matplotlib():
     try:
         import matplotlib  # noqa: F401
@@ -931,15 +1005,16 @@ def main(argv=None):
     os.makedirs(a.out, exist_ok=True)
     load0 = os.getloadavg()[0]
     try:
+        blas = ensure_fast_blas()
         n_files = prepare(a)
         tokens_per_step = a.micro_batch * a.seq_len
         print("pipeline: %s -> NFKC + boilerplate filter -> byte-level BPE (%d merges, vocab %d) -> packed %d x %d "
               "tokens per step; trainer: embedding+MLP d=%d, 1 thread; trainer node CPUs %s, producer node CPUs %s; "
-              "load average %.2f; malloc: %s"
+              "load average %.2f; malloc: %s; BLAS: %s"
               % ("%d Debian copyright/licence files" % n_files if n_files else "generated documents", a.merges,
                  a.vocab, a.micro_batch, a.seq_len, a.d_model, a.trainer_cpus, a.producer_cpus, load0,
                  "glibc defaults" if GLIBC_MALLOC_DEFAULTS else "freed memory kept (%s)"
-                 % ", ".join("%s=%s" % kv for kv in MALLOC_TUNING.items())), flush=True)
+                 % ", ".join("%s=%s" % kv for kv in MALLOC_TUNING.items()), blas), flush=True)
         # Rounds run every setup in turn, so a burst of other load on the machine hits all of
         # them alike; each setup reports its median round (by steps/s).
         runs = collections.defaultdict(list)
@@ -964,9 +1039,12 @@ def main(argv=None):
                           "colocated\nworkers=%d%s" % (key[1], ", all CPUs" if key[0] == "all" else ""))
             rows.append(r)
 
+        with_workers = [r for r in rows if r.get("workers") and r.get("budget") == "trainer node"]
+        steady = trainer_steady_state(a, max(with_workers, key=lambda r: r["steps_per_s"])["workers"]
+                                      if with_workers else 2)
+
         iso = {}
         if not a.no_isolation:
-            with_workers = [r for r in rows if r.get("workers") and r.get("budget") == "trainer node"]
             best_n = max(with_workers, key=lambda r: r["steps_per_s"])["workers"] if with_workers else 1
             c = run_colocated(a, best_n, kill_at=a.warmup + a.steps // 3)
             iso["worker_kill"] = {"num_workers": best_n, "died": c.get("died"), "exit": c["exit"],
@@ -1026,6 +1104,19 @@ def main(argv=None):
                           "start of the window (under %.0f ms in the last %d warm-up steps)."
                           % (r["setup"], r["jit_compile_ms_per_step"], "quiet" if r.get("jit_quiet_at_measure") else
                              "NOT yet quiet", JIT_QUIET_MS, JIT_QUIET_STEPS)]
+        if steady:
+            table += ["", "Trainer-process CPU per step in the steady state (after %d warm-up steps, the next %d; "
+                      "%d alternated rounds, median (min-max)): lakestream %.1f ms, colocated num_workers=%d %.1f ms, "
+                      "**%.2fx** (per-round ratios %.2f-%.2f); lakestream's JIT was quiet at the start of %d of %d windows."
+                      % (steady["warmup"], steady["steps"], len(steady["rounds"]), steady["lakestream_ms"], steady["workers"],
+                         steady["colocated_ms"], steady["ratio"], steady["ratio_spread"][0], steady["ratio_spread"][1],
+                         steady["jit_quiet_rounds"], len(steady["rounds"]))]
+            mid = sorted(steady["rounds"], key=lambda r: r["ratio"])[(len(steady["rounds"]) - 1) // 2]
+            t = dict(mid["lakestream_threads"] or {})
+            table += ["", "Its median round, by thread (ms per step): lakestream python (main) %.1f, %s; colocated python "
+                      "(main) %.1f." % (t.pop("python (main)", 0.0), ", ".join(
+                          "%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-",
+                          (mid["colocated_threads"] or {}).get("python (main)", 0.0))]
         prod = [r for r in rows if r.get("producer_thread_cpu_ms_per_step")]
         if prod:
             table += ["", "Producer-node CPU per committed step, by process and thread (ms; the median round's run; "
@@ -1039,12 +1130,12 @@ def main(argv=None):
                     ", ".join("%s %.1f" % kv for kv in sorted(t.items(), key=lambda kv: -kv[1]) if kv[1] >= 0.05) or "-"))
         header = ("%d measured steps per setup after at least %d warm-up steps (lakestream: until its backlog was "
                   "drained, %s steps, %s committed ahead at the start)%s; %d x %d tokens per step; trainer node CPUs %s, "
-                  "producer node CPUs %s; load average %.2f at start, %.2f at end"
+                  "producer node CPUs %s; load average %.2f at start, %.2f at end; BLAS %s"
                   % (a.steps, a.warmup, ls.get("warmup_steps"), ls.get("backlog_at_measure"),
                      ", median of %d interleaved rounds (min-max)" % a.rounds if a.rounds > 1 else "", a.micro_batch,
-                     a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1))
+                     a.seq_len, a.trainer_cpus, a.producer_cpus, load0, load1, blas))
         print("\n" + header + "\n" + "\n".join(table))
-        results = {"header": header, "rows": rows, "isolation": iso, "args": {k: v for k, v in vars(a).items()
+        results = {"header": header, "rows": rows, "isolation": iso, "trainer_steady_state": steady, "args": {k: v for k, v in vars(a).items()
                                                                               if k not in ("workdir", "out")}}
         with open(os.path.join(a.out, "results.json"), "w") as f:
             json.dump(results, f, indent=1)
