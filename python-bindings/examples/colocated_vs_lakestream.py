@@ -667,6 +667,8 @@ def parse_args(argv=None):
     ap.add_argument("--producer-cpus", help="CPUs of the producer node, e.g. 1 (default: the rest)")
     ap.add_argument("--steady-rounds", type=int,
                     help="rounds of the trainer's steady-state CPU measurement (default 3, --quick 0: skipped)")
+    ap.add_argument("--steady-only", type=int, metavar="NUM_WORKERS",
+                    help="run only the steady-state trainer measurement, against colocated num_workers=NUM_WORKERS")
     ap.add_argument("--steady-warmup", type=int, default=400,
                     help="warm-up steps of the steady-state measurement, for both setups (default 400)")
     ap.add_argument("--no-isolation", action="store_true", help="skip the failure-isolation runs")
@@ -1007,6 +1009,16 @@ def main(argv=None):
     try:
         blas = ensure_fast_blas()
         n_files = prepare(a)
+        if a.steady_only is not None:
+            steady = trainer_steady_state(a, a.steady_only)
+            print("trainer CPU per step, steady state (steps %d-%d, median of %d rounds): lakestream %.1f ms, colocated "
+                  "num_workers=%d %.1f ms, %.2fx (per-round %.2f-%.2f); load average %.2f at start, %.2f at end; BLAS %s"
+                  % (a.steady_warmup, a.steady_warmup + a.steps, len(steady["rounds"]), steady["lakestream_ms"],
+                     a.steady_only, steady["colocated_ms"], steady["ratio"], steady["ratio_spread"][0],
+                     steady["ratio_spread"][1], load0, os.getloadavg()[0], blas))
+            with open(os.path.join(a.out, "steady.json"), "w") as f:
+                json.dump(steady, f, indent=1)
+            return 0
         tokens_per_step = a.micro_batch * a.seq_len
         print("pipeline: %s -> NFKC + boilerplate filter -> byte-level BPE (%d merges, vocab %d) -> packed %d x %d "
               "tokens per step; trainer: embedding+MLP d=%d, 1 thread; trainer node CPUs %s, producer node CPUs %s; "
