@@ -66,12 +66,19 @@ public final class AllocationProbe {
                         p.append(batches.get(i % batches.size()), "c" + i);
                     }
                     p.commit();
+                    Map<String, Long> threads0 = byThread(mx);
                     before = mx.getTotalThreadAllocatedBytes();
                     for (int i = 0; i < steps; i++) {
                         p.append(batches.get(i % batches.size()), "c");
                     }
                     p.commit();
                     produced = mx.getTotalThreadAllocatedBytes() - before;
+                    byThread(mx).forEach((name, bytes) -> {
+                        long b = (bytes - threads0.getOrDefault(name, 0L)) / steps;
+                        if (b > 0) {
+                            producerThreads.append(producerThreads.isEmpty() ? "" : ", ").append(name).append(' ').append(b);
+                        }
+                    });
                 }
                 long perBatch = produced / steps;
                 long read;
@@ -89,6 +96,8 @@ public final class AllocationProbe {
                 }
                 System.out.printf("| %s | %,d | %,d | %,d | %d |%n", kind, perBatch, perBatch * (1 << 20) / ((long) W * SHARD),
                         read / steps, polls);
+                System.err.printf("%s producer B/batch by thread: %s%n", kind, producerThreads);
+                producerThreads.setLength(0);
             } finally {
                 if (server != null) {
                     server.close();
@@ -96,6 +105,22 @@ public final class AllocationProbe {
                 BenchStream.deleteTree(dir);
             }
         }
+    }
+
+    private static final StringBuilder producerThreads = new StringBuilder();
+
+    /** Bytes allocated so far by each live thread, summed per name with trailing digits dropped. */
+    private static Map<String, Long> byThread(com.sun.management.ThreadMXBean mx) {
+        Map<String, Long> out = new java.util.TreeMap<>();
+        long[] ids = mx.getAllThreadIds();
+        long[] bytes = mx.getThreadAllocatedBytes(ids);
+        java.lang.management.ThreadInfo[] infos = mx.getThreadInfo(ids);
+        for (int i = 0; i < ids.length; i++) {
+            if (infos[i] != null && bytes[i] > 0) {
+                out.merge(infos[i].getThreadName().replaceAll("[-#]?[0-9]+$", ""), bytes[i], Long::sum);
+            }
+        }
+        return out;
     }
 
     /** A few distinct global batches of random tokens, built once. */

@@ -24,7 +24,8 @@ final class BatchQueue {
     // in sequence order; a list walked by index, so that the committer's look at the head
     // (several per batch) allocates nothing (issue 23); it holds at most the batches in flight
     private final ArrayList<QueuedBatch> queue = new ArrayList<>();
-    private Head lastHead; // head() as of changes == lastHead.changes: nothing it reads changed since
+    /** What {@link #head()} returns, refilled when {@code changes} moved on since it was last filled. */
+    private final Head head = new Head();
     private long changes;
     private long flushUpTo; // commit every batch up to this seq whatever the group
     private Throwable failed;
@@ -37,8 +38,52 @@ final class BatchQueue {
         this.threads = threads;
     }
 
-    /** What the committer sees of the queue's head at one moment. */
-    record Head(long changes, QueuedBatch first, int ready, Throwable writeFailure, boolean flush, boolean stop, boolean parked) {}
+    /**
+     * What the committer sees of the queue's head at one moment. One object per queue, refilled
+     * in place by {@link #head()} (a new one per look was garbage several times per batch: the
+     * committer looks at each change of the queue; AllocationProbe, 16,000 batches: 792-829 B per
+     * batch on the committer thread after, 833-856 before). That is safe because
+     * it has one reader, the committer, whose {@code runOnce} never runs on two threads at once
+     * (the committer thread, or the appending thread when the producer runs inline), and which
+     * reads it only before its next call to {@code head()}.
+     */
+    static final class Head {
+        private long changes = -1;
+        private QueuedBatch first;
+        private int ready;
+        private Throwable writeFailure;
+        private boolean flush;
+        private boolean stop;
+        private boolean parked;
+
+        long changes() {
+            return changes;
+        }
+
+        QueuedBatch first() {
+            return first;
+        }
+
+        int ready() {
+            return ready;
+        }
+
+        Throwable writeFailure() {
+            return writeFailure;
+        }
+
+        boolean flush() {
+            return flush;
+        }
+
+        boolean stop() {
+            return stop;
+        }
+
+        boolean parked() {
+            return parked;
+        }
+    }
 
     void add(QueuedBatch b) {
         lock.lock();
@@ -111,8 +156,8 @@ final class BatchQueue {
     Head head() {
         lock.lock();
         try {
-            if (lastHead != null && lastHead.changes() == changes) {
-                return lastHead; // every change of what it reads bumps the count
+            if (head.changes == changes) {
+                return head; // every change of what it reads bumps the count
             }
             boolean stop = closed || failed != null;
             QueuedBatch first = queue.isEmpty() ? null : queue.get(0);
@@ -130,8 +175,14 @@ final class BatchQueue {
                 ready++;
             }
             boolean flush = first != null && flushUpTo >= first.seq();
-            lastHead = new Head(changes, first, ready, writeFailure, flush, stop, controlChanged != null);
-            return lastHead;
+            head.changes = changes;
+            head.first = first;
+            head.ready = ready;
+            head.writeFailure = writeFailure;
+            head.flush = flush;
+            head.stop = stop;
+            head.parked = controlChanged != null;
+            return head;
         } finally {
             lock.unlock();
         }
