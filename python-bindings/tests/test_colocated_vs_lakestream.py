@@ -17,8 +17,9 @@ def test_comparison_runs_and_isolates_failures(tmp_path):
     out = tmp_path / "results"
     r = subprocess.run([sys.executable, EXAMPLE, "--steps", "4", "--warmup", "1", "--max-warmup", "40", "--workers",
                         "0", "1", "--workers-all", "2", "--micro-batch", "4", "--seq-len", "64", "--merges", "100",
-                        "--rounds", "1", "--no-plot", "--out", str(out)],
-                       capture_output=True, text=True, timeout=600, env=python_env())
+                        "--rounds", "1", "--steady-rounds", "1", "--steady-warmup", "3", "--no-plot", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(python_env(), LAKESTREAM_EXAMPLE_KEEP_BLAS="1"))  # no apt-get from a test
     assert r.returncode == 0, r.stdout + r.stderr
     # (toy sizes: the workers' CPU over 4 steps can be below /proc's clock tick, hence n/a allowed)
     assert SUMMARY.match(r.stdout.rstrip().splitlines()[-1]), r.stdout
@@ -40,3 +41,10 @@ def test_comparison_runs_and_isolates_failures(tmp_path):
     assert kill["killed"] and kill["records_ok"], kill
     assert kill["records"] == (kill["warmup_steps"] + 4) * 4, kill
     assert "| lakestream, produce(num_workers=2) |" in (out / "results.md").read_text()
+    # the trainer's steady state: both setups after the longer warm-up, against the best trainer-node setup with workers
+    steady = res["trainer_steady_state"]
+    assert steady["workers"] == 1 and steady["warmup"] == 3 and len(steady["rounds"]) == 1, steady
+    rnd = steady["rounds"][0]
+    assert rnd["lakestream_ms"] > 0 and rnd["colocated_ms"] > 0 and rnd["lakestream_from_step"] >= 3, rnd
+    assert abs(steady["ratio"] - rnd["lakestream_ms"] / rnd["colocated_ms"]) < 1e-9
+    assert "Trainer-process CPU per step in the steady state (after 3 warm-up steps" in (out / "results.md").read_text()
