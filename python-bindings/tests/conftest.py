@@ -69,6 +69,24 @@ def python_env():
     return env
 
 
+def free_port():
+    """A rendezvous port for a gloo job: below Linux's ephemeral range (32768 and up, where the S3
+    server's, the relays' and every client socket's ports come from, so none of them can take it
+    meanwhile), and free now. A port derived from the pid once landed on a port in use: rank 0's
+    store failed and the other ranks waited for it until the test's deadline."""
+    import random
+    import socket
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 20000-32000")
+
+
 def rank_env(rank, world_size, per_node, port):
     """python_env() for rank ``rank`` of a gloo job on 127.0.0.1:``port`` whose nodes have
     ``per_node`` ranks, as torchrun sets it (env:// rendezvous, LOCAL_RANK/LOCAL_WORLD_SIZE)."""

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import lakestream
-from conftest import REPO, rank_env
+from conftest import REPO, free_port, rank_env
 
 W = 4
 PER_NODE = 2
@@ -162,7 +162,7 @@ def independent(uri, steps):
 def launch(tmp, uri, relays, mode, start=0, steps="-", tag="a"):
     script = tmp / "worker.py"
     script.write_text(WORKER)
-    port = 29500 + (os.getpid() % 2000) + (hash(tag) % 200)
+    port = free_port()
     procs = []
     for r in range(W):
         env = rank_env(r, W, PER_NODE, port)

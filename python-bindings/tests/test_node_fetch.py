@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-from conftest import rank_env
+from conftest import free_port, rank_env
 from test_job_follower import (W, Relay, independent, is_data, is_log, new_stream, s3,  # noqa: F401 (s3: fixture)
                                server_port, via, write)
 
@@ -50,7 +50,7 @@ def launch(tmp, uri, relays, tag, stall_rank=-1, stall_after=-1):
     script.write_text(WORKER)
     node_dir = tmp / ("shm-" + tag)
     node_dir.mkdir()
-    port = 31500 + (os.getpid() % 2000) + (hash(tag) % 200)
+    port = free_port()
     procs = []
     for r in range(W):
         env = rank_env(r, W, PER_NODE, port)
@@ -95,7 +95,11 @@ def test_the_node_fetcher_killed_its_node_reads_on_by_its_own_gets(s3, tmp_path,
     stalled = tmp_path / "k-rank2.json.stalled"
     deadline = time.time() + 180
     while not stalled.exists():
-        assert time.time() < deadline, "rank 2 did not get to step 3"
+        if time.time() > deadline:
+            for p in procs:
+                p.kill()
+            raise AssertionError("rank 2 did not get to step 3:\n" + "\n".join(
+                "rank %d:\n%s" % (r, p.communicate()[0][-3000:]) for r, p in enumerate(procs)))
         assert procs[2].poll() is None, procs[2].communicate()[0]
         time.sleep(0.05)  # polling a file the rank writes, not timing
     procs[2].kill()  # SIGKILL
