@@ -3,6 +3,7 @@ package io.lakestream.reader;
 import io.lakestream.format.Crc32c;
 import io.lakestream.format.ShardEntry;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.memory.FileMapping;
 import io.lakestream.time.Clock;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -70,6 +71,11 @@ public final class NodeSlices implements AutoCloseable {
      * @throws NodeFetchFailedException no usable copy (the reason names what happened)
      */
     public NodeSlice acquire(long step, TgbEntry entry, int rank) throws InterruptedException {
+        return acquire(step, entry, rank, true);
+    }
+
+    /** As {@link #acquire(long, TgbEntry, int)}; {@code checked} as in {@link #tryAcquire(long, TgbEntry, int, boolean)}. */
+    public NodeSlice acquire(long step, TgbEntry entry, int rank, boolean checked) throws InterruptedException {
         long deadline = clock.monotonicNanos() + TimeUnit.MILLISECONDS.toNanos(nf.waitMillis());
         while (true) {
             long doneBelow;
@@ -79,7 +85,7 @@ public final class NodeSlices implements AutoCloseable {
                 doneBelow = ctl == null ? Long.MIN_VALUE : NodeFiles.get(ctl, NodeFiles.C_DONE_BELOW);
             }
             // the watermark was read before the file is looked for: a step below it was renamed into place before
-            NodeSlice s = tryAcquire(step, entry, rank);
+            NodeSlice s = tryAcquire(step, entry, rank, checked);
             if (s != null) {
                 return s;
             }
@@ -100,34 +106,26 @@ public final class NodeSlices implements AutoCloseable {
 
     /**
      * Rank {@code rank}'s shard of {@code step} if the node's file is there now, else null.
+     * {@code checked}: the mappings are an arena's, else {@link FileMapping}s (see {@link NodeSlice}).
      *
      * @throws NodeFetchFailedException the file is there but does not hold this step's bytes
      */
-    public NodeSlice tryAcquire(long step, TgbEntry entry, int rank) {
+    public NodeSlice tryAcquire(long step, TgbEntry entry, int rank, boolean checked) {
         Path file = NodeFiles.stepFile(dir, step);
         NodeFiles.Range r = NodeFiles.range(entry, firstRank, ranks);
         ShardEntry shard = entry.shards().get(rank);
+        if (!checked && FileMapping.available()) {
+            return tryAcquireUnchecked(file, step, entry, r, shard, rank);
+        }
         Arena arena = Arena.ofShared();
         boolean ok = false;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (ch.size() < r.fileSize()) {
-                throw failed(step, rank, "the node's file " + file + " has " + ch.size() + " bytes, the range needs " + r.fileSize());
-            }
+            checkSize(ch.size(), file, step, r, rank);
             MemorySegment h = ch.map(FileChannel.MapMode.READ_WRITE, 0, NodeFiles.HEADER, arena);
-            if (NodeFiles.get(h, NodeFiles.H_MAGIC) != NodeFiles.STEP_MAGIC || NodeFiles.get(h, NodeFiles.H_STEP) != step
-                    || NodeFiles.get(h, NodeFiles.H_OFFSET) != r.offset() || NodeFiles.get(h, NodeFiles.H_LENGTH) != r.length()
-                    || NodeFiles.get(h, NodeFiles.H_KEY) != NodeFiles.hash(entry.object())) {
-                throw failed(step, rank, "the node's file " + file + " holds another range (step " + NodeFiles.get(h, NodeFiles.H_STEP)
-                        + ", bytes " + NodeFiles.get(h, NodeFiles.H_OFFSET) + "+" + NodeFiles.get(h, NodeFiles.H_LENGTH)
-                        + ") than this rank's entry (" + entry.object() + " bytes " + r.offset() + "+" + r.length() + ")");
-            }
+            checkHeader(h, file, step, entry, r, rank);
             // copy-on-write: the bytes stay the node's shared pages until this rank writes to them
             MemorySegment data = ch.map(FileChannel.MapMode.PRIVATE, r.filePosition(shard), shard.length(), arena);
-            long crc = Crc32c.of(data);
-            if (crc != shard.crc32c()) {
-                throw failed(step, rank, "checksum mismatch in the node's copy (" + file + "): manifest crc32c "
-                        + Long.toHexString(shard.crc32c()) + ", copy " + Long.toHexString(crc));
-            }
+            checkCrc(data, file, step, shard, rank);
             ok = true;
             return new NodeSlice(arena, h, data, rank - firstRank);
         } catch (NoSuchFileException absent) {
@@ -138,6 +136,64 @@ public final class NodeSlices implements AutoCloseable {
             if (!ok) {
                 arena.close();
             }
+        }
+    }
+
+    /** As {@link #tryAcquire} checked, for the default: readers' views are checked unless their options say otherwise. */
+    public NodeSlice tryAcquire(long step, TgbEntry entry, int rank) {
+        return tryAcquire(step, entry, rank, true);
+    }
+
+    /** The same steps through mmap(2) itself: no arena, so no handshake when the slice is closed. */
+    private NodeSlice tryAcquireUnchecked(Path file, long step, TgbEntry entry, NodeFiles.Range r, ShardEntry shard, int rank) {
+        FileMapping h = null;
+        FileMapping data = null;
+        boolean ok = false;
+        try {
+            checkSize(Files.size(file), file, step, r, rank);
+            h = FileMapping.map(file, 0, NodeFiles.HEADER, true);
+            checkHeader(h.segment(), file, step, entry, r, rank);
+            data = FileMapping.map(file, r.filePosition(shard), shard.length(), false); // copy-on-write, as above
+            checkCrc(data.segment(), file, step, shard, rank);
+            ok = true;
+            return new NodeSlice(h, data, rank - firstRank);
+        } catch (NoSuchFileException absent) {
+            return null;
+        } catch (IOException e) {
+            throw failed(step, rank, "cannot map " + file + ": " + e);
+        } finally {
+            if (!ok) {
+                if (data != null) {
+                    data.close();
+                }
+                if (h != null) {
+                    h.close();
+                }
+            }
+        }
+    }
+
+    private void checkSize(long size, Path file, long step, NodeFiles.Range r, int rank) {
+        if (size < r.fileSize()) {
+            throw failed(step, rank, "the node's file " + file + " has " + size + " bytes, the range needs " + r.fileSize());
+        }
+    }
+
+    private void checkHeader(MemorySegment h, Path file, long step, TgbEntry entry, NodeFiles.Range r, int rank) {
+        if (NodeFiles.get(h, NodeFiles.H_MAGIC) != NodeFiles.STEP_MAGIC || NodeFiles.get(h, NodeFiles.H_STEP) != step
+                || NodeFiles.get(h, NodeFiles.H_OFFSET) != r.offset() || NodeFiles.get(h, NodeFiles.H_LENGTH) != r.length()
+                || NodeFiles.get(h, NodeFiles.H_KEY) != NodeFiles.hash(entry.object())) {
+            throw failed(step, rank, "the node's file " + file + " holds another range (step " + NodeFiles.get(h, NodeFiles.H_STEP)
+                    + ", bytes " + NodeFiles.get(h, NodeFiles.H_OFFSET) + "+" + NodeFiles.get(h, NodeFiles.H_LENGTH)
+                    + ") than this rank's entry (" + entry.object() + " bytes " + r.offset() + "+" + r.length() + ")");
+        }
+    }
+
+    private void checkCrc(MemorySegment data, Path file, long step, ShardEntry shard, int rank) {
+        long crc = Crc32c.of(data);
+        if (crc != shard.crc32c()) {
+            throw failed(step, rank, "checksum mismatch in the node's copy (" + file + "): manifest crc32c "
+                    + Long.toHexString(shard.crc32c()) + ", copy " + Long.toHexString(crc));
         }
     }
 

@@ -19,8 +19,10 @@ package io.lakestream.reader;
  *                       that costs a handshake with every thread of the JVM per batch (its
  *                       lease's shared arena closing). False: views are the pool slab's own
  *                       memory and a view used after the close reads whatever the slab holds
- *                       next; for callers that hand out no Java view (the Python binding) or
- *                       keep none past the close
+ *                       next; a step read from the node's copy (node fetch) is mapped with
+ *                       mmap(2) itself and unmapped at the close, so a view used after it
+ *                       crashes the process. For callers that hand out no Java view (the Python
+ *                       binding) or keep none past the close
  */
 public record ReaderOptions(int prefetch, long poolSlabBytes, long minPollMillis, long maxPollMillis, int stepStride,
                             boolean checkedViews) {

@@ -185,7 +185,7 @@ final class ShardFetch {
         }
         NodeSlice slice;
         try {
-            slice = nodeSlices.acquire(step, entry, rank);
+            slice = nodeSlices.acquire(step, entry, rank, checkedViews);
         } catch (NodeFetchFailedException e) {
             if (!nodeFetch.fallback()) {
                 throw e;

@@ -35,6 +35,8 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * One ranged GET per node per step: the node's local rank 0 fetches the node's byte range into a
@@ -92,7 +94,19 @@ class NodeFetchTest {
     }
 
     private static RankReader open(ObjectStore s, int rank, NodeFetch nf, StreamEnv env, int prefetch) {
-        return RankReader.open(s, rank, W, 0, ReaderOptions.defaults().withPrefetch(prefetch), null, env, null, nf);
+        return open(s, rank, nf, env, prefetch, true);
+    }
+
+    /** {@code checked} false: the node's copies are mapped with mmap(2) itself (FileMapping), as Python's readers map them. */
+    private static RankReader open(ObjectStore s, int rank, NodeFetch nf, StreamEnv env, int prefetch, boolean checked) {
+        return RankReader.open(s, rank, W, 0, ReaderOptions.defaults().withPrefetch(prefetch).withCheckedViews(checked), null, env,
+                null, nf);
+    }
+
+    /** Lines of this process's memory map that map a file under the node directory. */
+    private List<String> nodeMappings() throws IOException {
+        String shm = dir.resolve("shm").toString();
+        return Files.readAllLines(Path.of("/proc/self/maps")).stream().filter(l -> l.contains(shm)).toList();
     }
 
     private long files(String suffix) throws IOException {
@@ -105,21 +119,34 @@ class NodeFetchTest {
         }
     }
 
-    @Test
-    void twoNodesOfTwoRanksMakeTwoRangedGetsPerStep() throws Exception {
+    @ParameterizedTest(name = "checked views: {0}")
+    @ValueSource(booleans = {true, false})
+    void twoNodesOfTwoRanksMakeTwoRangedGetsPerStep(boolean checked) throws Exception {
         long steps = 12;
         FileStore fs = stream(steps);
         List<List<String>> expected = expected(fs);
         CountingStore counting = new CountingStore(FileStore.open(dir.resolve("s"), false));
+        assertTrue(checked || io.lakestream.memory.FileMapping.available(), "unchecked: mmap(2) itself, no arena");
         List<RankReader> readers = new ArrayList<>();
         for (int r = 0; r < W; r++) {
-            readers.add(open(counting, r, node(r % 2, 2), StreamEnv.defaults(), 4));
+            readers.add(open(counting, r, node(r % 2, 2), StreamEnv.defaults(), 4, checked));
+        }
+        // a held step is a mapping of its node file (so the check after closing can fail)
+        String rank1Step0;
+        try (StepBatch held = readers.get(1).next(60_000)) {
+            assertEquals(0, held.step());
+            assertFalse(nodeMappings().isEmpty(), "rank 1's step 0 is read in place from its node's file");
+            rank1Step0 = digest(held);
         }
         List<CompletableFuture<List<String>>> got = new ArrayList<>();
-        for (RankReader r : readers) {
+        for (int i = 0; i < W; i++) {
+            RankReader r = readers.get(i);
+            long first = i == 1 ? 1 : 0;
             got.add(CompletableFuture.supplyAsync(() -> {
                 try {
-                    return readAll(r);
+                    List<String> out = new ArrayList<>(first == 1 ? List.of(rank1Step0) : List.of());
+                    out.addAll(readFrom(r, first));
+                    return out;
                 } catch (Exception e) {
                     throw new AssertionError(e);
                 }
@@ -150,10 +177,14 @@ class NodeFetchTest {
         }
         assertEquals(0, files(".step"), "every step file removed once released");
         assertEquals(0, files(".ctl"), "the fetchers removed their control files");
+        List<String> left = nodeMappings();
+        assertTrue(left.isEmpty(), "every mapping of a node file unmapped with its batch; " + left.size() + " left, e.g. "
+                + left.subList(0, Math.min(2, left.size())));
     }
 
-    @Test
-    void aCorruptCopyIsNeverDeliveredTheRankReadsItsOwnShardOrFails() throws Exception {
+    @ParameterizedTest(name = "checked views: {0}")
+    @ValueSource(booleans = {true, false})
+    void aCorruptCopyIsNeverDeliveredTheRankReadsItsOwnShardOrFails(boolean checked) throws Exception {
         FileStore fs = stream(4);
         List<List<String>> expected = expected(fs);
         TgbEntry step0 = ManifestLog.open(fs, true).entry(0);
@@ -162,10 +193,10 @@ class NodeFetchTest {
         fp.set(NodeFetcher.BEFORE_PUBLISH, pause, 1); // the fetcher's first step (prefetch 1: step 0)
         // rank 2 never releases step 0 (it refused that copy): a short bound keeps the closing fetcher's grace short
         try (RankReader r0 = open(fs, 0, node(0, 4).withWaitMillis(200), StreamEnv.defaults().withFailPoints(fp), 1);
-             RankReader r1 = open(fs, 1, node(1, 4), StreamEnv.defaults(), 4);
-             RankReader r2 = open(fs, 2, node(2, 4), StreamEnv.defaults(), 4);
-             RankReader r2strict = open(fs, 2, node(2, 4).withFallback(false), StreamEnv.defaults(), 4);
-             RankReader r3 = open(fs, 3, node(3, 4), StreamEnv.defaults(), 4)) {
+             RankReader r1 = open(fs, 1, node(1, 4), StreamEnv.defaults(), 4, checked);
+             RankReader r2 = open(fs, 2, node(2, 4), StreamEnv.defaults(), 4, checked);
+             RankReader r2strict = open(fs, 2, node(2, 4).withFallback(false), StreamEnv.defaults(), 4, checked);
+             RankReader r3 = open(fs, 3, node(3, 4), StreamEnv.defaults(), 4, checked)) {
             assertTrue(pause.awaitReached(30, TimeUnit.SECONDS));
             // step 0's node copy is complete but not yet published: flip one byte of rank 2's shard in it
             Path tmp;
