@@ -950,13 +950,18 @@ def ensure_fast_blas():
         return lib
     print("torch's BLAS is %s (the reference BLAS, ~20x slower): installing Debian's libopenblas0-pthread "
           "with apt-get ..." % lib, flush=True)
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "libopenblas0-pthread"], capture_output=True, text=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-    if r.returncode != 0:
-        print("could not install libopenblas0-pthread (%s): the trainer's compute will dominate every setup"
-              % (r.stderr.strip().splitlines() or ["apt-get failed"])[-1], flush=True)
+    why = apt_install("libopenblas0-pthread")
+    if why is not None:
+        print("could not install libopenblas0-pthread (%s): the trainer's compute will dominate every setup" % why, flush=True)
     return blas_library()
+
+
+def apt_install(package):
+    """Installs a Debian package with apt-get (through sudo unless root); None, or why it failed."""
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", package], capture_output=True, text=True,
+                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
+    return None if r.returncode == 0 else (r.stderr.strip().splitlines() or ["apt-get failed"])[-1]
 
 
 def ensure_matplotlib():
@@ -966,12 +971,9 @@ def ensure_matplotlib():
     except ImportError:
         pass
     print("the plot needs matplotlib: installing Debian's python3-matplotlib with apt-get ...", flush=True)
-    sudo = [] if os.geteuid() == 0 else ["sudo"]
-    r = subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "python3-matplotlib"], capture_output=True, text=True,
-                       env=dict(os.environ, DEBIAN_FRONTEND="noninteractive"))
-    if r.returncode != 0:
-        print("could not install python3-matplotlib (%s); no plot. Install it and rerun, or pass --no-plot"
-              % (r.stderr.strip().splitlines() or ["apt-get failed"])[-1], flush=True)
+    why = apt_install("python3-matplotlib")
+    if why is not None:
+        print("could not install python3-matplotlib (%s); no plot. Install it and rerun, or pass --no-plot" % why, flush=True)
         return False
     return True
 

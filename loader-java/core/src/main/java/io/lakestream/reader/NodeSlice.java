@@ -1,6 +1,6 @@
 package io.lakestream.reader;
 
-import io.lakestream.memory.FileMapping;
+import io.lakestream.store.FileMapping;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 

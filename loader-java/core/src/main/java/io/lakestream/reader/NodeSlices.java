@@ -3,7 +3,7 @@ package io.lakestream.reader;
 import io.lakestream.format.Crc32c;
 import io.lakestream.format.ShardEntry;
 import io.lakestream.log.TgbEntry;
-import io.lakestream.memory.FileMapping;
+import io.lakestream.store.FileMapping;
 import io.lakestream.time.Clock;
 import java.io.IOException;
 import java.lang.foreign.Arena;

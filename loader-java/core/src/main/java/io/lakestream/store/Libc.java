@@ -9,7 +9,8 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * How {@link PosixReads} and {@link PosixWrites} bind libc through {@code java.lang.foreign}:
+ * How {@link PosixReads}, {@link PosixWrites}, {@link InotifyWatch} and {@link FileMapping} bind
+ * libc through {@code java.lang.foreign}:
  * which platforms their constants are right for, the lookup of a symbol, the option that
  * captures errno after a call, and how errno is read back from the buffer it is captured into.
  * Each of those classes keeps its handles in static finals of its own (the JIT binds a call

@@ -126,7 +126,7 @@ class NodeFetchTest {
         FileStore fs = stream(steps);
         List<List<String>> expected = expected(fs);
         CountingStore counting = new CountingStore(FileStore.open(dir.resolve("s"), false));
-        assertTrue(checked || io.lakestream.memory.FileMapping.available(), "unchecked: mmap(2) itself, no arena");
+        assertTrue(checked || io.lakestream.store.FileMapping.available(), "unchecked: mmap(2) itself, no arena");
         List<RankReader> readers = new ArrayList<>();
         for (int r = 0; r < W; r++) {
             readers.add(open(counting, r, node(r % 2, 2), StreamEnv.defaults(), 4, checked));

@@ -1,4 +1,4 @@
-package io.lakestream.memory;
+package io.lakestream.store;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -24,14 +24,12 @@ import java.nio.file.Path;
  *
  * <p>The cost: a view used after {@link #close} reads unmapped memory, which crashes the
  * process. Only callers whose consumers cannot touch a view after the release use it.
- * {@link #available()} is false where libc does not bind (not Linux on x86-64 or aarch64, or
- * native access not granted); callers then map through an arena.
+ * {@link #available()} is false where {@link Libc} does not bind (not Linux on x86-64 or aarch64,
+ * or native access not granted); callers then map through an arena.
  */
 public final class FileMapping implements AutoCloseable {
-    // Linux asm-generic values (x86-64, aarch64)
-    private static final int O_RDONLY = 0;
+    // Linux asm-generic values (x86-64, aarch64: the ports Libc.onLinuxX64OrAarch64 binds on)
     private static final int O_RDWR = 2;
-    private static final int O_CLOEXEC = 0x80000;
     private static final int PROT_READ = 1;
     private static final int PROT_WRITE = 2;
     private static final int MAP_SHARED = 1;
@@ -42,44 +40,27 @@ public final class FileMapping implements AutoCloseable {
     private static final MethodHandle CLOSE;
     private static final MethodHandle MMAP;
     private static final MethodHandle MUNMAP;
+    /** The page size (a power of two), or 0 where the calls did not bind. */
     private static final long PAGE;
-    /** The buffer the calls that can fail write errno into (one per call, in a confined arena). */
-    private static final java.lang.foreign.StructLayout STATE = Linker.Option.captureStateLayout();
-    private static final java.lang.invoke.VarHandle ERRNO =
-            STATE.varHandle(java.lang.foreign.MemoryLayout.PathElement.groupElement("errno"));
 
     static {
-        MethodHandle open = null;
-        MethodHandle close = null;
-        MethodHandle mmap = null;
-        MethodHandle munmap = null;
+        Libc libc = Libc.onLinuxX64OrAarch64();
+        ValueLayout.OfInt i = ValueLayout.JAVA_INT;
+        ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
+        OPEN = libc.find("open", FunctionDescriptor.of(i, ValueLayout.ADDRESS, i, i), Linker.Option.firstVariadicArg(2));
+        MMAP = libc.find("mmap", FunctionDescriptor.of(l, l, l, i, i, i, l));
+        CLOSE = libc.findIgnoringErrno("close", FunctionDescriptor.of(i, i));
+        MUNMAP = libc.findIgnoringErrno("munmap", FunctionDescriptor.of(i, l, l));
+        MethodHandle pageSize = libc.findIgnoringErrno("getpagesize", FunctionDescriptor.of(i));
         long page = 0;
-        String arch = System.getProperty("os.arch", "");
-        if (System.getProperty("os.name", "").startsWith("Linux") && (arch.equals("amd64") || arch.equals("aarch64"))) {
+        if (libc.bound()) {
             try {
-                Linker linker = Linker.nativeLinker();
-                var lookup = linker.defaultLookup();
-                ValueLayout.OfInt i = ValueLayout.JAVA_INT;
-                ValueLayout.OfLong l = ValueLayout.JAVA_LONG;
-                Linker.Option errno = Linker.Option.captureCallState("errno");
-                open = linker.downcallHandle(lookup.find("open").orElseThrow(), FunctionDescriptor.of(i, ValueLayout.ADDRESS, i, i),
-                        errno, Linker.Option.firstVariadicArg(2));
-                close = linker.downcallHandle(lookup.find("close").orElseThrow(), FunctionDescriptor.of(i, i));
-                mmap = linker.downcallHandle(lookup.find("mmap").orElseThrow(),
-                        FunctionDescriptor.of(l, l, l, i, i, i, l), errno);
-                munmap = linker.downcallHandle(lookup.find("munmap").orElseThrow(), FunctionDescriptor.of(i, l, l));
-                MethodHandle pageSize = linker.downcallHandle(lookup.find("getpagesize").orElseThrow(), FunctionDescriptor.of(i));
                 page = (int) pageSize.invokeExact();
-            } catch (Throwable t) { // no linker, no such symbol, native access denied
-                open = null;
+            } catch (Throwable t) {
+                page = 0;
             }
         }
-        boolean ok = open != null && page > 0 && Long.bitCount(page) == 1;
-        OPEN = ok ? open : null;
-        CLOSE = ok ? close : null;
-        MMAP = ok ? mmap : null;
-        MUNMAP = ok ? munmap : null;
-        PAGE = ok ? page : 0;
+        PAGE = page > 0 && Long.bitCount(page) == 1 ? page : 0;
     }
 
     private final long base;
@@ -95,7 +76,7 @@ public final class FileMapping implements AutoCloseable {
 
     /** Whether mappings can be made here; if not, {@link #map} throws and callers use an arena. */
     public static boolean available() {
-        return OPEN != null;
+        return PAGE != 0;
     }
 
     /**
@@ -116,12 +97,12 @@ public final class FileMapping implements AutoCloseable {
         }
         byte[] name = file.toString().getBytes(StandardCharsets.UTF_8);
         try (Arena a = Arena.ofConfined()) { // confined: closing it is no handshake
-            MemorySegment state = a.allocate(STATE);
+            MemorySegment state = a.allocate(Libc.STATE);
             MemorySegment path = a.allocate(name.length + 1L);
             MemorySegment.copy(name, 0, path, ValueLayout.JAVA_BYTE, 0, name.length);
-            int fd = (int) OPEN.invokeExact(state, path, (shared ? O_RDWR : O_RDONLY) | O_CLOEXEC, 0);
+            int fd = (int) OPEN.invokeExact(state, path, (shared ? O_RDWR : Libc.O_RDONLY) | Libc.O_CLOEXEC, 0);
             if (fd < 0) {
-                int e = (int) ERRNO.get(state, 0L);
+                int e = (int) Libc.ERRNO.get(state, 0L);
                 if (e == ENOENT) {
                     throw new NoSuchFileException(file.toString());
                 }
@@ -135,7 +116,7 @@ public final class FileMapping implements AutoCloseable {
                         aligned);
                 if (addr == -1L) {
                     throw new IOException("mmap of " + file + " [" + offset + ", +" + length + ") failed: errno "
-                            + (int) ERRNO.get(state, 0L));
+                            + (int) Libc.ERRNO.get(state, 0L));
                 }
                 return new FileMapping(addr, mapped, MemorySegment.ofAddress(addr + (offset - aligned)).reinterpret(length));
             } finally {
