@@ -239,29 +239,37 @@ public final class Compare {
         return out;
     }
 
+    /** A load average above the threshold counts as busy only if the CPUs are contended too (PSI, percent of 500 ms). */
+    static final double BUSY_CPU_PRESSURE = 10.0;
+
     /**
      * Runs {@code body} once after syncing the disks; reruns it (after a pause) while the 1-minute
      * load average at its start was above the threshold, at most {@link Options#maxReruns()} times
-     * per case and {@link #rerunCap()} times per run. The result carries the load it started
-     * at, every attempt's load and whether it still started above the threshold.
+     * per case and {@link #rerunCap()} times per run. Where the kernel reports CPU pressure, a
+     * load above the threshold with less than {@link #BUSY_CPU_PRESSURE} % CPU pressure is not
+     * rerun: that load is threads blocked on the disk (the previous case's fsyncs, counted for a
+     * minute by the load average), not other work on the CPUs. The result carries the load and
+     * the CPU pressure it started at, every attempt's load and whether it counted as busy.
      */
     private Map<String, Object> measured(String what, Measure body) throws Exception {
         List<Double> loads = new ArrayList<>();
         for (int attempt = 0; ; attempt++) {
             syncDisks();
             double load = ProcStat.load1();
+            double pressure = ProcStat.cpuPressure(500);
             loads.add(load);
             Map<String, Object> r = body.once();
-            boolean over = load > o.loadThreshold();
+            boolean over = load > o.loadThreshold() && !(pressure < BUSY_CPU_PRESSURE);
             if (!over || attempt >= o.maxReruns() || reruns >= rerunCap()) {
                 r.put("load_1m", load);
+                r.put("cpu_pressure_pct", Double.isNaN(pressure) ? null : pressure);
                 r.put("attempts", loads.size());
                 r.put("attempt_loads_1m", loads);
                 r.put("started_over_threshold", over);
                 return r;
             }
             reruns++;
-            say("%s started at load %.2f > %.2f: rerun %d", what, load, o.loadThreshold(), attempt + 1);
+            say("%s started at load %.2f > %.2f, CPU pressure %.1f %%: rerun %d", what, load, o.loadThreshold(), pressure, attempt + 1);
             Thread.sleep(o.mode().equals("full") ? 15_000 : 3_000);
         }
     }
@@ -455,8 +463,18 @@ public final class Compare {
         Map<String, List<long[]>> raw = new LinkedHashMap<>();
         samples.put("latency", raw);
         for (String v : latencyVariants()) {
-            List<Map<String, Object>> tail = jfrTail(runs.get(v));
+            Map<String, Object> stages = new LinkedHashMap<>();
+            List<Map<String, Object>> tail = jfrTail(runs.get(v), stages);
             Map<String, Object> x = pooled("latency/" + v, runs.get(v), raw, v);
+            x.putAll(stages);
+            if (x.get("jfr_stages") instanceof Map<?, ?> st && st.get("stages") instanceof List<?> rows) {
+                for (Object row : rows) {
+                    Map<String, Object> m = Summary.map(row);
+                    say("stages  %-19s %-52s slow steps p50 %7.2f ms (max %7.2f, longest in %s of %s); every step p50 %6.2f p99 %7.2f ms",
+                            v, m.get("stage"), num(m, "slow_p50_ms"), num(m, "slow_max_ms"), m.get("slow_longest"), st.get("slow_steps"),
+                            num(m, "all_p50_ms"), num(m, "all_p99_ms"));
+                }
+            }
             if (tail != null) {
                 x.put("jfr_tail", tail);
                 for (Map<String, Object> t : tail) {
@@ -523,31 +541,47 @@ public final class Compare {
      * each repeat's recordings and slow steps; null without recordings. Drops the per-step stamps
      * from the results either way.
      */
-    private List<Map<String, Object>> jfrTail(List<Map<String, Object>> rs) throws IOException {
+    private List<Map<String, Object>> jfrTail(List<Map<String, Object>> rs, Map<String, Object> into) throws IOException {
         List<Path> files = new ArrayList<>();
         List<JfrTail.Window> slow = new ArrayList<>();
         List<JfrTail.Window> all = new ArrayList<>();
+        List<JfrTail.Repeat> repeats = new ArrayList<>();
         for (Map<String, Object> r : rs) {
             Object stamps = r.remove("handed_over_wall_ns");
             if (!(r.get("jfr_files") instanceof List<?> fl)) {
                 continue;
             }
-            fl.forEach(f -> files.add(Path.of(f.toString())));
+            List<Path> mine = new ArrayList<>();
+            fl.forEach(f -> mine.add(Path.of(f.toString())));
+            List<JfrTail.Window> mySlow = new ArrayList<>();
+            List<JfrTail.Window> myAll = new ArrayList<>();
             if (r.get("slow_steps") instanceof List<?> sl) {
                 for (Object o1 : sl) {
                     Map<String, Object> m = Summary.map(o1);
                     long from = ((Number) m.get("handed_over_wall_ns")).longValue();
-                    slow.add(new JfrTail.Window(from, from + (long) (num(m, "latency_ms") * 1e6)));
+                    mySlow.add(new JfrTail.Window(((Number) m.get("step")).longValue(), from, from + (long) (num(m, "latency_ms") * 1e6)));
                 }
             }
             if (stamps instanceof List<?> st && r.get("samples_ns") instanceof List<?> lat) {
+                long skip = ((Number) r.getOrDefault("skip", 0)).longValue();
                 for (int i = 0; i < Math.min(st.size(), lat.size()); i++) {
                     long from = ((Number) st.get(i)).longValue();
-                    all.add(new JfrTail.Window(from, from + ((Number) lat.get(i)).longValue()));
+                    myAll.add(new JfrTail.Window(skip + i, from, from + ((Number) lat.get(i)).longValue()));
                 }
             }
+            files.addAll(mine);
+            slow.addAll(mySlow);
+            all.addAll(myAll);
+            repeats.add(new JfrTail.Repeat(mine, mySlow, myAll));
         }
-        return files.isEmpty() ? null : JfrTail.analyze(files, slow, all, 12);
+        if (files.isEmpty()) {
+            return null;
+        }
+        Map<String, Object> stages = JfrTail.stages(repeats);
+        if (stages != null) {
+            into.put("jfr_stages", stages);
+        }
+        return JfrTail.analyze(files, slow, all, 12);
     }
 
     /** With --jfr, a Lakestream latency process records a flight recording (profile settings) to {@code <out>/jfr/<name>.jfr}. */

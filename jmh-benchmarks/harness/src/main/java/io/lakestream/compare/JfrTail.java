@@ -33,8 +33,22 @@ final class JfrTail {
 
     private JfrTail() {}
 
-    /** One window: when a step was handed over and when it became visible, in wall-clock nanoseconds. */
-    record Window(long fromNanos, long toNanos) {}
+    /** One window: when step {@code step} was handed over and when it became visible, in wall-clock nanoseconds. */
+    record Window(long step, long fromNanos, long toNanos) {}
+
+    /** One repeat: its producer's and reader's recordings and its windows (steps count from 0 in each repeat's stream). */
+    record Repeat(List<Path> recordings, List<Window> slow, List<Window> all) {}
+
+    /** The stages of a step's append→visible time, in order; each ends where the next begins. */
+    static final List<String> STAGES = List.of(
+            "handed over → a writer starts the object",
+            "object put + fsync",
+            "written → its group commit starts",
+            "group commit (directory sync, version put + fsync)",
+            "committed → the reader's follower knows",
+            "known → the last rank's fetch starts",
+            "the last rank's fetch",
+            "fetched → next() returns it");
 
     private record Wait(String kind, long fromNanos, long toNanos) {}
 
@@ -94,6 +108,162 @@ final class JfrTail {
                     out.add(m);
                 });
         return out;
+    }
+
+    /**
+     * Splits each step's append→visible window into {@link #STAGES} from the Lakestream events in
+     * the recordings ({@code io.lakestream.BatchWrite}, {@code Commit}, {@code FollowerNews},
+     * {@code ShardFetch}) and returns, per stage, its median and maximum over the slow steps and
+     * its median over every step, and in how many slow steps it was the longest stage. Steps map to
+     * batch writes by sequence order: the latency runs have one producer on a fresh stream, so
+     * its k-th batch is step k. Times of the two processes' recordings are each JVM's wall clock.
+     */
+    static Map<String, Object> stages(List<Repeat> repeats) throws IOException {
+        List<double[]> slowRows = new ArrayList<>();
+        List<double[]> allRows = new ArrayList<>();
+        for (Repeat r : repeats) {
+            Timeline t = Timeline.read(r.recordings());
+            if (t == null) {
+                continue;
+            }
+            for (Window w : r.slow()) {
+                double[] row = t.split(w);
+                if (row != null) {
+                    slowRows.add(row);
+                }
+            }
+            for (Window w : r.all()) {
+                double[] row = t.split(w);
+                if (row != null) {
+                    allRows.add(row);
+                }
+            }
+        }
+        if (allRows.isEmpty()) {
+            return null;
+        }
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (int i = 0; i < STAGES.size(); i++) {
+            final int k = i;
+            double[] slow = slowRows.stream().mapToDouble(a -> a[k]).sorted().toArray();
+            double[] all = allRows.stream().mapToDouble(a -> a[k]).sorted().toArray();
+            long longest = slowRows.stream().filter(a -> argMax(a) == k).count();
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("stage", STAGES.get(i));
+            m.put("slow_p50_ms", median(slow));
+            m.put("slow_max_ms", slow.length == 0 ? Double.NaN : slow[slow.length - 1]);
+            m.put("slow_longest", longest);
+            m.put("all_p50_ms", median(all));
+            m.put("all_p99_ms", all.length == 0 ? Double.NaN : all[Math.min(all.length - 1, (int) Math.ceil(0.99 * all.length) - 1)]);
+            rows.add(m);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("slow_steps", slowRows.size());
+        out.put("steps", allRows.size());
+        out.put("stages", rows);
+        return out;
+    }
+
+    /** Each window's stages in ms (a row per window whose events were all found, in window order). */
+    static List<double[]> split(List<Path> recordings, List<Window> windows) throws IOException {
+        Timeline t = Timeline.read(recordings);
+        List<double[]> rows = new ArrayList<>();
+        if (t != null) {
+            for (Window w : windows) {
+                double[] row = t.split(w);
+                if (row != null) {
+                    rows.add(row);
+                }
+            }
+        }
+        return rows;
+    }
+
+    private static int argMax(double[] a) {
+        int k = 0;
+        for (int i = 1; i < a.length; i++) {
+            if (a[i] > a[k]) {
+                k = i;
+            }
+        }
+        return k;
+    }
+
+    private static double median(double[] sorted) {
+        if (sorted.length == 0) {
+            return Double.NaN;
+        }
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    /** One repeat's Lakestream events, indexed by step. */
+    private static final class Timeline {
+        private final List<long[]> writes = new ArrayList<>(); // {seq, start, end}, by seq once sorted
+        private final List<long[]> commits = new ArrayList<>(); // {firstStep, batches, start, end}
+        private final List<long[]> news = new ArrayList<>(); // {fromStep, toStep, end}, by time
+        private final Map<Long, long[]> lastFetch = new HashMap<>(); // step -> {start, end} of the latest-ending rank
+
+        static Timeline read(List<Path> recordings) throws IOException {
+            Timeline t = new Timeline();
+            for (Path p : recordings) {
+                if (!Files.exists(p)) {
+                    continue;
+                }
+                for (RecordedEvent e : RecordingFile.readAllEvents(p)) {
+                    long start = nanos(e.getStartTime());
+                    long end = nanos(e.getEndTime());
+                    switch (e.getEventType().getName()) {
+                        case "io.lakestream.BatchWrite" -> t.writes.add(new long[] {e.getLong("seq"), start, end});
+                        case "io.lakestream.Commit" -> t.commits.add(new long[] {e.getLong("firstStep"), e.getInt("batches"),
+                                end - e.getLong("latency"), end});
+                        case "io.lakestream.FollowerNews" -> t.news.add(new long[] {e.getLong("fromStep"), e.getLong("toStep"), end});
+                        case "io.lakestream.ShardFetch" -> t.lastFetch.merge(e.getLong("step"), new long[] {start, end},
+                                (a, b) -> a[1] >= b[1] ? a : b);
+                        default -> { }
+                    }
+                }
+            }
+            if (t.writes.isEmpty() || t.commits.isEmpty() || t.news.isEmpty() || t.lastFetch.isEmpty()) {
+                return null; // a recording without the events (an older build, or recording off)
+            }
+            t.writes.sort(Comparator.comparingLong(a -> a[0]));
+            t.news.sort(Comparator.comparingLong(a -> a[2]));
+            return t;
+        }
+
+        /** The window's stages in ms, or null when an event of the step is missing. */
+        double[] split(Window w) {
+            long s = w.step();
+            if (s < 0 || s >= writes.size()) {
+                return null;
+            }
+            long[] write = writes.get((int) s);
+            long[] commit = null;
+            for (long[] c : commits) {
+                if (c[0] <= s && s < c[0] + c[1]) {
+                    commit = c;
+                    break;
+                }
+            }
+            long[] known = null;
+            for (long[] n : news) {
+                if (n[0] <= s && s < n[1]) {
+                    known = n;
+                    break;
+                }
+            }
+            long[] fetch = lastFetch.get(s);
+            if (commit == null || known == null || fetch == null) {
+                return null;
+            }
+            long[] marks = {w.fromNanos(), write[1], write[2], commit[2], commit[3], known[2], fetch[0], fetch[1], w.toNanos()};
+            double[] row = new double[STAGES.size()];
+            for (int i = 0; i < row.length; i++) {
+                row[i] = (marks[i + 1] - marks[i]) / 1e6;
+            }
+            return row;
+        }
     }
 
     private static Map<String, Double> overlaps(List<Wait> waits, Window w) {

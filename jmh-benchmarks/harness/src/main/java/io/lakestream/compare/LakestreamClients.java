@@ -33,6 +33,10 @@ final class LakestreamClients {
         if (cfg.has("writeParallelism")) {
             o = o.withWriteParallelism(cfg.get("writeParallelism").asInt());
         }
+        Integer wp = Integer.getInteger("compare.writeParallelism"); // experiments: --client-jvm-opts -Dcompare.writeParallelism=N
+        if (wp != null) {
+            o = o.withWriteParallelism(wp);
+        }
         return o;
     }
 

@@ -60,6 +60,42 @@ final class ProcStat {
         }
     }
 
+    /**
+     * CPU pressure now: the share of the next {@code millis} in which some runnable task waited
+     * for a CPU ({@code /proc/pressure/cpu}'s "some total", in percent; NaN where the kernel has
+     * no PSI). Unlike the load average it does not count threads blocked on the disk, which the
+     * fsyncing cases (Lakestream's writers, Kafka with flush.messages=1) leave in the 1-minute
+     * average for a minute after they end, and unlike PSI's own averages it does not include
+     * the case that just ended.
+     */
+    static double cpuPressure(long millis) throws InterruptedException {
+        long before = cpuWaitMicros();
+        long t0 = System.nanoTime();
+        Thread.sleep(millis);
+        long after = cpuWaitMicros();
+        if (before < 0 || after < 0) {
+            return Double.NaN;
+        }
+        return 100.0 * (after - before) * 1e3 / (System.nanoTime() - t0);
+    }
+
+    private static long cpuWaitMicros() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/pressure/cpu"))) {
+                if (line.startsWith("some ")) {
+                    for (String f : line.split(" ")) {
+                        if (f.startsWith("total=")) {
+                            return Long.parseLong(f.substring(6));
+                        }
+                    }
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // no PSI
+        }
+        return -1;
+    }
+
     /** The 1-minute load average, for labelling every figure. */
     static String loadAverage() {
         try {

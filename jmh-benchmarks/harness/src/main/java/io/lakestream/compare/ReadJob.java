@@ -155,6 +155,7 @@ final class ReadJob implements Worker.Job {
         out.put("cdf", lat.cdf(200));
         out.put("warmup_check", warmupCheck(follow ? ordered : Arrays.copyOf(ordered, (int) Math.max(0, expect - skip))));
         if (follow) {
+            out.put("skip", skip); // samples_ns[i] is step skip + i
             out.put("slow_steps", slow);
             out.put("handed_over_wall_ns", Arrays.copyOfRange(stamps, (int) Math.min(skip, expect), expect));
         }

@@ -299,6 +299,21 @@ final class Summary {
                     .append(ms(num(l, "max_ms"))).append(" | ").append(Boolean.TRUE.equals(x.get("warmup_ok")) ? "ok" : "**trend**").append(" |\n");
         }
         for (Map.Entry<String, Object> e : lat.entrySet()) {
+            Map<String, Object> st = map(map(e.getValue()).get("jfr_stages"));
+            if (st != null && st.get("stages") instanceof List<?> rows) {
+                md.append("\nWhere ").append(label(e.getKey())).append("'s append→visible time went, stage by stage (`--jfr`: the "
+                        + "producer's `io.lakestream.BatchWrite` and `Commit` events, the reader's `FollowerNews` and `ShardFetch`; ")
+                        .append(st.get("slow_steps")).append(" slowest steps (the top 1 %) against all ").append(st.get("steps"))
+                        .append("):\n\n| stage | slow steps p50 ms | slow steps max ms | longest stage in | every step p50 ms | every step p99 ms |\n"
+                        + "|---|---:|---:|---:|---:|---:|\n");
+                for (Object row : rows) {
+                    Map<String, Object> t = map(row);
+                    md.append("| ").append(t.get("stage")).append(" | ").append(f2(num(t, "slow_p50_ms"))).append(" | ")
+                            .append(f2(num(t, "slow_max_ms"))).append(" | ").append(t.get("slow_longest")).append(" of ")
+                            .append(st.get("slow_steps")).append(" | ").append(f2(num(t, "all_p50_ms"))).append(" | ")
+                            .append(f2(num(t, "all_p99_ms"))).append(" |\n");
+                }
+            }
             Object tail = map(e.getValue()).get("jfr_tail");
             if (tail instanceof List<?> rows && !rows.isEmpty()) {
                 md.append("\nWhat the slowest 1 % of ").append(label(e.getKey())).append("'s steps waited for (flight recordings of the "

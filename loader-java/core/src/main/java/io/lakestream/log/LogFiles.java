@@ -39,6 +39,22 @@ final class LogFiles {
         return store.describe() + "/" + key;
     }
 
+    /**
+     * {@link #where} of {@code key} as an object whose {@code toString()} builds the text: for
+     * validation that names the object only when it fails (every commit and every followed
+     * version validates; issue 23's garbage per batch).
+     */
+    Object whereLater(String key) {
+        return new Where(this, key);
+    }
+
+    private record Where(LogFiles files, String key) {
+        @Override
+        public String toString() {
+            return files.where(key);
+        }
+    }
+
     /** The snapshot hint, or null if there is none or it cannot be read (it is only a hint). */
     Snapshot.Hint readHint() {
         try {
@@ -118,10 +134,16 @@ final class LogFiles {
 
     /** {@code tgbs} in the form this stream's format version writes (compact shard tables in version 2). */
     List<TgbEntry> inStreamForm(List<TgbEntry> tgbs) {
-        List<TgbEntry> out = new ArrayList<>(tgbs.size());
-        for (TgbEntry t : tgbs) {
-            out.add(t.inForm(config.formatVersion()));
+        int v = config.formatVersion();
+        for (int i = 0; i < tgbs.size(); i++) {
+            if (tgbs.get(i).inForm(v) != tgbs.get(i)) {
+                List<TgbEntry> out = new ArrayList<>(tgbs.size());
+                for (TgbEntry t : tgbs) {
+                    out.add(t.inForm(v));
+                }
+                return out;
+            }
         }
-        return out;
+        return tgbs; // the common case, entries already in the stream's form: no copy per commit
     }
 }

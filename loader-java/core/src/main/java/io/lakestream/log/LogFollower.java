@@ -165,7 +165,7 @@ final class LogFollower {
             long askedAt = clock.monotonicNanos();
             LogFiles.VersionSlot v = files.readVersion(s.version() + 1);
             if (v.file() != null) {
-                s = s.apply(v.file(), files.where(StreamLayout.versionKey(s.version() + 1)));
+                s = s.apply(v.file(), files.whereLater(StreamLayout.versionKey(s.version() + 1)));
                 continue;
             }
             if (v.reclaimed()) {

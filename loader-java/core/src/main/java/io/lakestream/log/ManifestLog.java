@@ -284,7 +284,7 @@ public final class ManifestLog {
                     new TreeMap<>(ch.producers()), files.inStreamForm(ch.tgbs()), ch.checkpoints(), ch.reclaimedBelowStep(),
                     ch.endOfStream() ? Boolean.TRUE : null, ch.controls());
             // Validate before writing: an invalid version would poison the log for every reader.
-            ManifestState ns = s.apply(vf, where(key));
+            ManifestState ns = s.apply(vf, files.whereLater(key)); // the text is built only for an error
             Json.writeTo(vf, versionBytes);
             java.lang.foreign.MemorySegment bytes = versionBytes.segment(); // no exact-size copy; the buffer waits for our next commit
             env.failPoints().hit(FailPoints.BEFORE_VERSION_PUT);

@@ -264,7 +264,7 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         return Collections.unmodifiableList(l);
     }
 
-    ManifestState apply(VersionFile v, String where) {
+    ManifestState apply(VersionFile v, Object where) {
         if (v.version() != version + 1) {
             throw new LogFormatException(where + ": holds version " + v.version() + ", expected " + (version + 1));
         }
@@ -279,8 +279,9 @@ public record ManifestState(StreamConfig config, long version, long committedSte
             throw new LogFormatException(where + ": commits " + v.tgbs().size() + " TGBs after the stream ended at step " + endStep
                     + " (end-of-stream record in an earlier version)");
         }
-        for (TgbEntry t : v.tgbs()) {
-            t.validate(config.worldSize(), where);
+        List<TgbEntry> vt = v.tgbs();
+        for (int i = 0; i < vt.size(); i++) { // indexed: an immutable list's iterator is an allocation per version
+            vt.get(i).validate(config.worldSize(), where);
         }
         ProducerChains.check(producers, committedSteps, v, where);
         Map<String, ProducerState> p = producers;

@@ -18,7 +18,7 @@ import java.util.Map;
 final class ProducerChains {
     private ProducerChains() {}
 
-    static void check(Map<String, ProducerState> producers, long committedSteps, VersionFile v, String where) {
+    static void check(Map<String, ProducerState> producers, long committedSteps, VersionFile v, Object where) {
         for (Map.Entry<String, ProducerState> u : v.producers().entrySet()) {
             ProducerState before = producers.get(u.getKey());
             ProducerState after = u.getValue();
@@ -78,11 +78,11 @@ final class ProducerChains {
         }
     }
 
-    private static String where(String where, long step, TgbEntry t) {
+    private static String where(Object where, long step, TgbEntry t) {
         return where + ": step " + step + " (TGB " + t.producer() + "/" + t.epoch() + "-" + t.seq() + ")";
     }
 
-    private static void checkLastSeq(VersionFile v, String where, String producer, long last) {
+    private static void checkLastSeq(VersionFile v, Object where, String producer, long last) {
         ProducerState update = v.producers().get(producer);
         if (update.seq() != last) {
             throw new LogFormatException(where + ": field 'producers." + producer + ".seq' is " + update.seq()

@@ -163,7 +163,7 @@ public record TgbEntry(String producer, long epoch, long seq, String cursor, Str
      * sample ranges that tile the global batch. A manifest entry is data from the store, so a
      * corrupt one must fail here, naming the version, batch and field, and never size a buffer.
      */
-    void validate(int worldSize, String where) {
+    void validate(int worldSize, Object where) {
         // the message prefix is built only for a failure (entries are validated per commit: issue 23)
         if (shards instanceof ShardTable t && object != null && !object.isEmpty() && StreamLayout.isBatchObjectKey(object, producer, epoch, seq)
                 && objectSize >= 0 && (recordRange == null || recordRange.problem() == null)) {

@@ -54,7 +54,7 @@ final class BatchWriter {
     /** Inline: writes {@code b}'s object on this thread; a failure fails the instance and is thrown here. */
     void writeInline(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
         try {
-            writeObject(b.entry.object(), object);
+            writeObject(b, object);
         } catch (RuntimeException | Error e) {
             queue.failReported(e);
             throw e;
@@ -66,14 +66,15 @@ final class BatchWriter {
 
     /** Threaded: hands {@code b}'s object to a writer. */
     void submit(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
-        writers.execute(() -> writeAsync(b, buf, object));
+        b.toWrite(this, buf, object);
+        writers.execute(b); // the batch is the task: no lambda per batch
     }
 
     /** A writer writes one batch object, gives its buffer back and tells the committer. */
-    private void writeAsync(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
+    void writeAsync(QueuedBatch b, EncodeBuffers.Buffer buf, MemorySegment object) {
         Throwable failure = null;
         try {
-            writeObject(b.entry.object(), object);
+            writeObject(b, object);
         } catch (RuntimeException | Error e) {
             failure = e;
         } finally {
@@ -82,7 +83,9 @@ final class BatchWriter {
         queue.written(b, failure);
     }
 
-    private void writeObject(String key, MemorySegment object) {
+    private void writeObject(QueuedBatch b, MemorySegment object) {
+        String key = b.entry.object();
+        ProducerMetrics.BatchWriteEvent event = ProducerMetrics.batchWriteBegin();
         // A fresh key per (epoch, seq): put-if-absent never collides with a crashed predecessor.
         // It can find the key taken by our own earlier attempt, though: one that landed without
         // an answer, which the store's retry (S3's SDK, the file store's retry layer) then meets.
@@ -94,6 +97,7 @@ final class BatchWriter {
             case VANISHED -> throw vanished(key);
         }
         bytesWritten.addAndGet(object.byteSize());
+        ProducerMetrics.batchWritten(event, id, b.entry.epoch(), b.seq(), object.byteSize());
         log.env().failPoints().hit(FailPoints.AFTER_OBJECT_WRITE);
     }
 

@@ -8,6 +8,7 @@ import io.lakestream.metrics.Metrics;
 import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
+import jdk.jfr.EventType;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.Timespan;
@@ -45,9 +46,34 @@ final class ProducerMetrics {
         if (e.shouldCommit()) {
             e.producer = producer;
             e.version = r.version();
+            e.firstStep = r.firstStep();
             e.batches = r.tgbs();
             e.conflicts = r.conflicts();
             e.latency = nanos;
+            e.commit();
+        }
+    }
+
+    /** A batch object write's event, begun, or null when no recording asks for it (nothing allocated then). */
+    static BatchWriteEvent batchWriteBegin() {
+        if (!Metrics.ENABLED || !BATCH_WRITE.isEnabled()) {
+            return null;
+        }
+        BatchWriteEvent e = new BatchWriteEvent();
+        e.begin();
+        return e;
+    }
+
+    static void batchWritten(BatchWriteEvent e, String producer, long epoch, long seq, long bytes) {
+        if (e == null) {
+            return;
+        }
+        e.end();
+        if (e.shouldCommit()) {
+            e.producer = producer;
+            e.epoch = epoch;
+            e.seq = seq;
+            e.bytes = bytes;
             e.commit();
         }
     }
@@ -57,6 +83,28 @@ final class ProducerMetrics {
             return;
         }
         FLOW_WAITS.inc();
+    }
+
+    private static final EventType BATCH_WRITE = EventType.getEventType(BatchWriteEvent.class);
+
+    /**
+     * One batch object written and durable (put-if-absent with its fsync), for JDK Flight Recorder
+     * ({@code jfr print --events io.lakestream.BatchWrite}): with {@link CommitEvent} and the
+     * reader's events it splits a step's append→visible time into stages.
+     */
+    @Name("io.lakestream.BatchWrite")
+    @Label("Lakestream batch object write")
+    @Category("Lakestream")
+    @Description("One batch object put and made durable by a producer's writer")
+    static final class BatchWriteEvent extends Event {
+        @Label("Producer")
+        String producer;
+        @Label("Epoch")
+        long epoch;
+        @Label("Sequence")
+        long seq;
+        @Label("Bytes")
+        long bytes;
     }
 
     /** A producer's group commit, for JDK Flight Recorder ({@code jfr print --events io.lakestream.Commit}). */
@@ -69,6 +117,8 @@ final class ProducerMetrics {
         String producer;
         @Label("Version")
         long version;
+        @Label("First step")
+        long firstStep;
         @Label("Batches")
         int batches;
         @Label("Conflicts")

@@ -90,7 +90,8 @@ public final class TgbProducer implements AutoCloseable {
         this.queue = new BatchQueue(threads);
         this.committer = new Committer(log, id, options, queue, pacer, claimed);
         int parallelism = Math.max(0, options.writeParallelism());
-        this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : 2 * parallelism, threads);
+        // one buffer per writer, and two more so the appending thread encodes while every writer is busy
+        this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : parallelism + 2, threads);
         this.gate = new AppendGate(log, queue, committer, pacer, clock, options.adaptive(), parallelism);
         this.writer = new BatchWriter(log, id, queue, committer, buffers, parallelism);
         this.runner = new CommitterRunner(committer, queue, threads, clock, id, writer.threaded());

@@ -268,11 +268,13 @@ final class Prefetcher {
             }
             StepBatch b = null;
             Throwable failure = null;
+            ReaderMetrics.ShardFetchEvent event = ReaderMetrics.fetchBegin();
             try {
                 b = fetch.fetch(s.step, s.entry);
             } catch (Throwable t) {
                 failure = t;
             }
+            ReaderMetrics.fetched(event, s.step, rank, b);
             threads.lock(lock);
             try {
                 s.batch = b;

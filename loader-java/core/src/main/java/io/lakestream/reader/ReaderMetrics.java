@@ -8,6 +8,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import jdk.jfr.Category;
 import jdk.jfr.Description;
 import jdk.jfr.Event;
+import jdk.jfr.EventType;
 import jdk.jfr.Label;
 import jdk.jfr.Name;
 import jdk.jfr.Timespan;
@@ -70,6 +71,76 @@ final class ReaderMetrics {
             return 0;
         }
         return Math.min(1.0, WAIT_SECONDS.sumSeconds() * 1e9 / (last - first));
+    }
+
+    private static final EventType FOLLOWER_NEWS = EventType.getEventType(FollowerNewsEvent.class);
+    private static final EventType SHARD_FETCH = EventType.getEventType(ShardFetchEvent.class);
+
+    /** A shared follower's look at the log found the steps {@code [fromStep, toStep)} committed. */
+    static void followerNews(long fromStep, long toStep, long versions) {
+        if (!Metrics.ENABLED || !FOLLOWER_NEWS.isEnabled()) {
+            return;
+        }
+        FollowerNewsEvent e = new FollowerNewsEvent();
+        e.fromStep = fromStep;
+        e.toStep = toStep;
+        e.versions = versions;
+        e.commit();
+    }
+
+    /** A fetch's event, begun, or null when no recording asks for it (nothing allocated then). */
+    static ShardFetchEvent fetchBegin() {
+        if (!Metrics.ENABLED || !SHARD_FETCH.isEnabled()) {
+            return null;
+        }
+        ShardFetchEvent e = new ShardFetchEvent();
+        e.begin();
+        return e;
+    }
+
+    static void fetched(ShardFetchEvent e, long step, int rank, StepBatch b) {
+        if (e == null) {
+            return;
+        }
+        e.end();
+        if (e.shouldCommit()) {
+            e.step = step;
+            e.rank = rank;
+            e.bytes = b == null ? -1 : b.bytesFetched();
+            e.commit();
+        }
+    }
+
+    /**
+     * A shared follower learned of newly committed steps, for JDK Flight Recorder ({@code jfr
+     * print --events io.lakestream.FollowerNews}); the event's time is when the steps became
+     * known to this process's readers.
+     */
+    @Name("io.lakestream.FollowerNews")
+    @Label("Lakestream follower news")
+    @Category("Lakestream")
+    @Description("A shared log follower's look at the log that found newly committed steps")
+    static final class FollowerNewsEvent extends Event {
+        @Label("From step")
+        long fromStep;
+        @Label("To step (exclusive)")
+        long toStep;
+        @Label("Versions")
+        long versions;
+    }
+
+    /** One rank's fetch of one step's shard (into pool memory, checked), for JDK Flight Recorder. */
+    @Name("io.lakestream.ShardFetch")
+    @Label("Lakestream shard fetch")
+    @Category("Lakestream")
+    @Description("One rank's fetch of its shard of one step, by a prefetch thread")
+    static final class ShardFetchEvent extends Event {
+        @Label("Step")
+        long step;
+        @Label("Rank")
+        int rank;
+        @Label("Bytes (-1: failed)")
+        long bytes;
     }
 
     /** A consumer's wait for one step, for JDK Flight Recorder ({@code jfr print --events io.lakestream.ReaderWait}). */

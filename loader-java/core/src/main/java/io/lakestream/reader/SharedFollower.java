@@ -358,6 +358,9 @@ public final class SharedFollower implements AutoCloseable {
         ReaderMetrics.logPolls(1 + Math.max(0, after.version() - before.version()));
         if (after.version() > before.version()) {
             pacing.news(done, after.version() - before.version());
+            if (after.committedSteps() > before.committedSteps()) {
+                ReaderMetrics.followerNews(before.committedSteps(), after.committedSteps(), after.version() - before.version());
+            }
         }
         trim();
         long next = pacing.nextPoll(done, done - now, minPoll, maxPoll);

@@ -63,7 +63,7 @@ class SegmentGcTest {
     void gcNeverDeletesAnObjectAStepAboveTheFloorNamesEvenFromATamperedSegment() {
         FileStore fs = FileStore.open(dir.resolve("t"), true);
         io.lakestream.testkit.Streams.produce(fs, "p", 2, 2, new SyntheticSource(160, 4, 0, 1, 8), -1,
-                io.lakestream.testkit.Streams.opts()).close(); // 40 steps, segments of 16
+                io.lakestream.testkit.Streams.opts().withGroup(1, 1, false)).close(); // 40 steps, one per version: segments of 16
         String seg = StreamLayout.segmentKey(0);
         Snapshot.SegmentFile f = Json.read(fs.get(seg), Snapshot.SegmentFile.class, seg);
         List<io.lakestream.log.TgbEntry> tampered = new ArrayList<>(f.tgbs());
