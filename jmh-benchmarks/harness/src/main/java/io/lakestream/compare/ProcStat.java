@@ -69,19 +69,32 @@ final class ProcStat {
      * the case that just ended.
      */
     static double cpuPressure(long millis) throws InterruptedException {
-        long before = cpuWaitMicros();
+        return pressure("cpu", millis);
+    }
+
+    /**
+     * Disk pressure now: the share of the next {@code millis} in which some task waited for I/O
+     * ({@code /proc/pressure/io}, percent; NaN without PSI). Deleting the gigabytes of the
+     * ingestion cases keeps the disk busy (discards, journal) after {@code sync} returns.
+     */
+    static double ioPressure(long millis) throws InterruptedException {
+        return pressure("io", millis);
+    }
+
+    private static double pressure(String resource, long millis) throws InterruptedException {
+        long before = waitMicros(resource);
         long t0 = System.nanoTime();
         Thread.sleep(millis);
-        long after = cpuWaitMicros();
+        long after = waitMicros(resource);
         if (before < 0 || after < 0) {
             return Double.NaN;
         }
         return 100.0 * (after - before) * 1e3 / (System.nanoTime() - t0);
     }
 
-    private static long cpuWaitMicros() {
+    private static long waitMicros(String resource) {
         try {
-            for (String line : Files.readAllLines(Path.of("/proc/pressure/cpu"))) {
+            for (String line : Files.readAllLines(Path.of("/proc/pressure/" + resource))) {
                 if (line.startsWith("some ")) {
                     for (String f : line.split(" ")) {
                         if (f.startsWith("total=")) {

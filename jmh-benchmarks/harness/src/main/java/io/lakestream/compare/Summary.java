@@ -146,8 +146,9 @@ final class Summary {
         md.append(String.format(Locale.ROOT, """
                 **Method.** Every figure: %d repeats, interleaved (in each repeat the cases run in an order shuffled with the seed,
                 Lakestream and Kafka cases alternating, the side that starts alternating between repeats); the disks are synced before
-                each case; a case that started with the 1-minute load average above %.1f was rerun (at most %d times; %s reruns in
-                this run; every repeat's load is in the JSON). Throughput windows: %.0f s or %d MiB, whichever came first, after a
+                each case, which then waits (at most 60 s) until the disk is quiet (I/O pressure below 5 %% of 500 ms); a case that
+                started with the 1-minute load average above %.1f, with the CPUs contended (CPU pressure of 10 %% or more), was rerun
+                (at most %d times; %s reruns in this run; every repeat's load, CPU and I/O pressure is in the JSON). Throughput windows: %.0f s or %d MiB, whichever came first, after a
                 warm-up of 64 MiB chunks that ends when two consecutive chunks agree within 15 %%. Figures are medians over the repeats
                 (latency percentiles: of every repeat's samples pooled) with 95 %% bootstrap intervals in brackets (latency: two-level,
                 repeats then samples); a ratio's interval resamples both sides independently. Targets are judged on the conservative
