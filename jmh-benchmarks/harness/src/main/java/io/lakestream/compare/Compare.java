@@ -558,46 +558,42 @@ public final class Compare {
      * from the results either way.
      */
     private List<Map<String, Object>> jfrTail(List<Map<String, Object>> rs, Map<String, Object> into) throws IOException {
-        List<Path> files = new ArrayList<>();
-        List<JfrTail.Window> slow = new ArrayList<>();
-        List<JfrTail.Window> all = new ArrayList<>();
         List<JfrTail.Repeat> repeats = new ArrayList<>();
         for (Map<String, Object> r : rs) {
             Object stamps = r.remove("handed_over_wall_ns");
             if (!(r.get("jfr_files") instanceof List<?> fl)) {
                 continue;
             }
-            List<Path> mine = new ArrayList<>();
-            fl.forEach(f -> mine.add(Path.of(f.toString())));
-            List<JfrTail.Window> mySlow = new ArrayList<>();
-            List<JfrTail.Window> myAll = new ArrayList<>();
+            List<Path> files = new ArrayList<>();
+            fl.forEach(f -> files.add(Path.of(f.toString())));
+            List<JfrTail.Window> slow = new ArrayList<>();
+            List<JfrTail.Window> all = new ArrayList<>();
             if (r.get("slow_steps") instanceof List<?> sl) {
                 for (Object o1 : sl) {
                     Map<String, Object> m = Summary.map(o1);
                     long from = ((Number) m.get("handed_over_wall_ns")).longValue();
-                    mySlow.add(new JfrTail.Window(((Number) m.get("step")).longValue(), from, from + (long) (num(m, "latency_ms") * 1e6)));
+                    slow.add(new JfrTail.Window(((Number) m.get("step")).longValue(), from, from + (long) (num(m, "latency_ms") * 1e6)));
                 }
             }
             if (stamps instanceof List<?> st && r.get("samples_ns") instanceof List<?> lat) {
                 long skip = ((Number) r.getOrDefault("skip", 0)).longValue();
                 for (int i = 0; i < Math.min(st.size(), lat.size()); i++) {
                     long from = ((Number) st.get(i)).longValue();
-                    myAll.add(new JfrTail.Window(skip + i, from, from + ((Number) lat.get(i)).longValue()));
+                    all.add(new JfrTail.Window(skip + i, from, from + ((Number) lat.get(i)).longValue()));
                 }
             }
-            files.addAll(mine);
-            slow.addAll(mySlow);
-            all.addAll(myAll);
-            repeats.add(new JfrTail.Repeat(mine, mySlow, myAll));
+            repeats.add(new JfrTail.Repeat(files, slow, all));
         }
-        if (files.isEmpty()) {
+        if (repeats.isEmpty()) {
             return null;
         }
         Map<String, Object> stages = JfrTail.stages(repeats);
         if (stages != null) {
             into.put("jfr_stages", stages);
         }
-        return JfrTail.analyze(files, slow, all, 12);
+        // the waits are added up over every repeat's recordings and windows together
+        return JfrTail.analyze(repeats.stream().flatMap(x -> x.recordings().stream()).toList(),
+                repeats.stream().flatMap(x -> x.slow().stream()).toList(), repeats.stream().flatMap(x -> x.all().stream()).toList(), 12);
     }
 
     /** With --jfr, a Lakestream latency process records a flight recording (profile settings) to {@code <out>/jfr/<name>.jfr}. */

@@ -2,6 +2,7 @@ package io.lakestream.producer;
 
 import io.lakestream.log.CommitResult;
 import io.lakestream.metrics.Counter;
+import io.lakestream.metrics.FlightEvents;
 import io.lakestream.metrics.Gauge;
 import io.lakestream.metrics.Histogram;
 import io.lakestream.metrics.Metrics;
@@ -56,12 +57,7 @@ final class ProducerMetrics {
 
     /** A batch object write's event, begun, or null when no recording asks for it (nothing allocated then). */
     static BatchWriteEvent batchWriteBegin() {
-        if (!Metrics.ENABLED || !BATCH_WRITE.isEnabled()) {
-            return null;
-        }
-        BatchWriteEvent e = new BatchWriteEvent();
-        e.begin();
-        return e;
+        return FlightEvents.begin(BATCH_WRITE, BatchWriteEvent::new);
     }
 
     static void batchWritten(BatchWriteEvent e, String producer, long epoch, long seq, long bytes) {

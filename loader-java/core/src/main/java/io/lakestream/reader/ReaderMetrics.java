@@ -1,6 +1,7 @@
 package io.lakestream.reader;
 
 import io.lakestream.metrics.Counter;
+import io.lakestream.metrics.FlightEvents;
 import io.lakestream.metrics.Gauge;
 import io.lakestream.metrics.Histogram;
 import io.lakestream.metrics.Metrics;
@@ -90,12 +91,7 @@ final class ReaderMetrics {
 
     /** A fetch's event, begun, or null when no recording asks for it (nothing allocated then). */
     static ShardFetchEvent fetchBegin() {
-        if (!Metrics.ENABLED || !SHARD_FETCH.isEnabled()) {
-            return null;
-        }
-        ShardFetchEvent e = new ShardFetchEvent();
-        e.begin();
-        return e;
+        return FlightEvents.begin(SHARD_FETCH, ShardFetchEvent::new);
     }
 
     static void fetched(ShardFetchEvent e, long step, int rank, StepBatch b) {
