@@ -447,6 +447,7 @@ public final class Compare {
     /** The stores of the latency and fetch sections: --quick keeps Kafka's defaults column to the ingestion section (time). */
     private List<String> latencyAndFetchStores() {
         List<String> out = new ArrayList<>(stores());
+        out.remove("file-direct"); // an ingestion-only side (see Options.STORES)
         if (o.mode().equals("quick")) {
             out.removeIf(s -> s.startsWith("kafka-default"));
         }
@@ -835,13 +836,24 @@ public final class Compare {
     }
 
     /**
+     * The Lakestream side of the ingestion ratio and its CPU and RSS targets: file:// with direct
+     * I/O where it ran (the producer-machine setting, chosen before the run, so no best-of
+     * selection), else plain file://.
+     */
+    private String lakestreamIngestSide() {
+        return perRepeat.containsKey("ingest/file-direct/1/mb_per_s") ? "file-direct" : "file";
+    }
+
+    /**
      * The ratios of the final line, Lakestream file:// / tuned Kafka with flush.messages=1, one
      * producer, each with its bootstrap interval (both sides resampled independently).
      */
     private Map<String, Object> headline() {
         Map<String, Object> h = new LinkedHashMap<>();
         String ing = kafkaRef(Summary.map(results.get("ingest")));
-        double[] lsIngest = perRepeat.get("ingest/file/1/mb_per_s");
+        String ls = lakestreamIngestSide();
+        double[] lsIngest = perRepeat.get("ingest/" + ls + "/1/mb_per_s");
+        h.put("lakestream_ingest", ls);
         double[] kIngest = ing == null ? null : perRepeat.get("ingest/" + ing + "/1/mb_per_s");
         h.put("against", ing != null ? ing : kafkaRef(samples.get("latency")));
         h.put("ingest", (lsIngest != null && kIngest != null ? Stats.medianRatio(lsIngest, kIngest, seed("h/ingest")) : Stats.Interval.NONE).toMap());
@@ -958,7 +970,8 @@ public final class Compare {
             if (topic != null) {
                 kafka.deleteTopic(topic);
             } else if (uri.startsWith("file://")) {
-                deleteTree(Path.of(uri.substring("file://".length())));
+                int q = uri.indexOf('?');
+                deleteTree(Path.of(uri.substring("file://".length(), q < 0 ? uri.length() : q)));
             } // s3: the server's directory goes when it stops
         }
     }
@@ -967,6 +980,7 @@ public final class Compare {
         String name = (what + "-" + (++names)).toLowerCase(Locale.ROOT);
         return switch (store) {
             case "file" -> new Target(store, "file://" + tmp.resolve("streams").resolve(name), null, null);
+            case "file-direct" -> new Target(store, "file://" + tmp.resolve("streams").resolve(name) + "?direct_io=true", null, null);
             case "s3" -> {
                 s3.send("BUCKET " + name);
                 yield new Target(store, s3.expect("URI", 60_000), null, s3);

@@ -26,7 +26,13 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
 
     static final List<String> SECTIONS = List.of("ingest", "latency", "fetch", "growth", "dac");
     /** Kafka tuned (the grid's best producer, large fetches) and Kafka at its client defaults; each at both durabilities. */
-    static final List<String> STORES = List.of("file", "s3", "kafka", "kafka-flush", "kafka-default", "kafka-default-flush");
+    /**
+     * Every side. {@code file-direct} is Lakestream file:// with {@code ?direct_io=true} (batch
+     * objects written with O_DIRECT), an ingestion-only side: what an operator sets on a producer
+     * machine whose readers run elsewhere; the latency and fetch sections read on this machine,
+     * from the page cache that direct writes skip, so they measure plain file:// only.
+     */
+    static final List<String> STORES = List.of("file", "file-direct", "s3", "kafka", "kafka-flush", "kafka-default", "kafka-default-flush");
 
     static final String USAGE = """
             usage: ./jmh-benchmarks/compare [--quick | --full | --smoke] [options]
@@ -57,7 +63,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
               --dac-seconds S       length of each DAC run
               --dac-stores a,b      stores of the DAC runs: file, s3
               --only a,b            sections: ingest, latency, fetch, growth, dac (default all)
-              --stores a,b          file, s3, kafka, kafka-flush, kafka-default, kafka-default-flush
+              --stores a,b          file, file-direct (ingestion only), s3, kafka, kafka-flush, kafka-default, kafka-default-flush
               --cache DIR           where the long logs are kept between runs (default jmh-benchmarks/target/cache)
               --tmp DIR             scratch for streams, Kafka logs and S3 data (default the system temp dir; same disk for all)
               --build-cache         build the cached growth logs (every --growth-versions above 1k) and exit
@@ -282,7 +288,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     dacSeconds = 2.5;
                     dacStores = new LinkedHashSet<>(List.of("file"));
                     sections = new LinkedHashSet<>(List.of("ingest", "latency", "fetch", "growth"));
-                    stores = new LinkedHashSet<>(List.of("file", "kafka-flush", "kafka-default-flush"));
+                    stores = new LinkedHashSet<>(List.of("file", "file-direct", "kafka-flush", "kafka-default-flush"));
                     lingerGrid = List.of(0, 20);
                     maxReruns = 1;
                 }

@@ -33,7 +33,7 @@ final class EncodeBuffers implements AutoCloseable {
             }
             long cap = Math.max(64L << 10, size + size / 4); // headroom: shard sizes vary a little
             arena = Arena.ofShared();
-            memory = arena.allocate(cap, 64);
+            memory = arena.allocate(cap, 4096); // page-aligned: the file store can write it with direct I/O
         }
 
         private void free() {

@@ -37,12 +37,42 @@ public final class ObjectStores {
                 if (("/" + path + "/").contains("/../")) {
                     throw new InvalidStreamUriException(redact(uri), "file URI '" + uri + "' must not contain '..'");
                 }
+                boolean directIo = fileOptions(uri, u.getRawQuery());
                 // the file store's client has no retries of its own: this is its one retry layer
-                return new RetryingStore(MeteredStore.wrap(FileStore.open(Path.of(path), create)));
+                return new RetryingStore(MeteredStore.wrap(FileStore.open(Path.of(path), create, directIo)));
             }
             default:
                 return openProvided(u, uri, scheme.toLowerCase(java.util.Locale.ROOT), create);
         }
+    }
+
+    /**
+     * The options of a {@code file://} URI's query: {@code direct_io=true|false} (default false,
+     * see {@link FileStore#open(Path, boolean, boolean)}). Anything else is an error that names
+     * it, never silently ignored.
+     *
+     * @return whether batch objects are written with direct I/O
+     */
+    private static boolean fileOptions(String uri, String query) {
+        boolean directIo = false;
+        if (query == null || query.isEmpty()) {
+            return directIo;
+        }
+        for (String pair : query.split("&", -1)) {
+            int eq = pair.indexOf('=');
+            String name = eq < 0 ? pair : pair.substring(0, eq);
+            String value = eq < 0 ? null : pair.substring(eq + 1);
+            if (!name.equals("direct_io")) {
+                throw new InvalidStreamUriException(uri, "file URI '" + uri + "' has unknown option '" + name
+                        + "' (file:// takes direct_io=true|false)");
+            }
+            if (!"true".equals(value) && !"false".equals(value)) {
+                throw new InvalidStreamUriException(uri, "file URI '" + uri + "' option direct_io must be true or false, got "
+                        + (value == null ? "no value" : "'" + value + "'"));
+            }
+            directIo = value.equals("true");
+        }
+        return directIo;
     }
 
     private static ObjectStore openProvided(URI u, String uri, String scheme, boolean create) {

@@ -48,6 +48,16 @@ final class PosixWrites {
     private static final int MODE_RW_ALL = 0666;
     private static final int F_OK = 0;
     private static final int EXDEV = 18;
+    private static final int EINVAL = 22;
+    private static final int F_GETFL = 3;
+    private static final int F_SETFL = 4;
+    /** {@code O_DIRECT}: the one flag used here whose value differs between x86-64 and aarch64. */
+    private static final int O_DIRECT = "aarch64".equals(System.getProperty("os.arch")) ? 0x10000 : 0x4000;
+    /**
+     * The alignment of a direct write's memory, length and file offset: the page size, a
+     * multiple of every logical block size that Linux file systems ask for (512 or 4096).
+     */
+    static final long DIRECT_ALIGNMENT = 4096;
     /** Bytes of a heap source copied to native memory per {@code write(2)}: the JDK's temporary direct buffers go to 64 KiB per call too. */
     static final int CHUNK = 64 << 10;
     private static final byte[] HEX = "0123456789abcdef".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
@@ -60,6 +70,9 @@ final class PosixWrites {
     private static final MethodHandle WRITE = LIBC.find("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
     private static final MethodHandle FDATASYNC = LIBC.find("fdatasync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle FSYNC = LIBC.find("fsync", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    // fcntl(2) is variadic: its third argument is the first variadic one
+    private static final MethodHandle FCNTL = LIBC.find("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2));
     private static final MethodHandle CLOSE = LIBC.find("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle LINK = LIBC.find("link", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle RENAME = LIBC.find("rename", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
@@ -163,14 +176,77 @@ final class PosixWrites {
      * @throws NoSuchFileException if its directory does not exist
      */
     int createTemp(Names s) throws IOException {
+        return createTemp(s, 0);
+    }
+
+    /**
+     * As {@link #createTemp(Names)}, opened for direct I/O ({@code O_DIRECT}): writes of aligned
+     * memory go from it to the device without the page cache.
+     *
+     * @return its descriptor, or -1 if the file system has no direct I/O ({@code EINVAL}); the
+     *         temporary file is then not there
+     */
+    int createTempDirect(Names s) throws IOException {
+        try {
+            return createTemp(s, O_DIRECT);
+        } catch (IOException e) {
+            if (s.errno() == EINVAL) {
+                return -1;
+            }
+            throw e;
+        }
+    }
+
+    private int createTemp(Names s, int extra) throws IOException {
         int fd;
         do {
-            fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | Libc.O_CLOEXEC, MODE_RW_ALL);
+            fd = open(s, s.temp, O_WRONLY | O_CREAT | O_EXCL | Libc.O_CLOEXEC | extra, MODE_RW_ALL);
         } while (fd < 0 && s.errno() == Libc.EINTR);
         if (fd < 0) {
             throw PosixErrors.pathFailure(s.errno(), s.temp, null);
         }
         return fd;
+    }
+
+    /**
+     * Writes {@code data} through a descriptor opened by {@link #createTempDirect}: its aligned
+     * part direct, the rest (less than {@link #DIRECT_ALIGNMENT} bytes) through the page cache
+     * after {@code fcntl(2)} has turned direct I/O off for the descriptor.
+     *
+     * @param data native memory whose address is a multiple of {@link #DIRECT_ALIGNMENT}
+     * @return false if the file system refused the direct write ({@code EINVAL}): nothing was
+     *         written, and the descriptor now writes through the page cache
+     */
+    boolean writeDirect(Names s, int fd, MemorySegment data) throws IOException {
+        long size = data.byteSize();
+        long aligned = size & -DIRECT_ALIGNMENT;
+        long done = 0;
+        while (done < aligned) {
+            long got = writeOnce(s, fd, done == 0 ? data : data.asSlice(done), aligned - done);
+            if (got < 0) {
+                if (s.errno() == EINVAL && done == 0) {
+                    clearDirect(s, fd);
+                    return false;
+                }
+                throw new IOException(PosixErrors.strerror(s.errno()));
+            }
+            done += got;
+            if (done % DIRECT_ALIGNMENT != 0) { // a short direct write off the alignment: the rest through the cache
+                break;
+            }
+        }
+        clearDirect(s, fd);
+        if (done < size) {
+            writeFully(s, fd, data.asSlice(done));
+        }
+        return true;
+    }
+
+    private void clearDirect(Names s, int fd) throws IOException {
+        int flags = fcntl(s, fd, F_GETFL, 0);
+        if (flags < 0 || fcntl(s, fd, F_SETFL, flags & ~O_DIRECT) < 0) {
+            throw new IOException(PosixErrors.strerror(s.errno()));
+        }
     }
 
     /** Writes all of {@code data}: native memory straight to the kernel, heap memory through the thread's chunk. */
@@ -210,6 +286,15 @@ final class PosixWrites {
     }
 
     private long write(Names s, int fd, MemorySegment from, long n) throws IOException {
+        long got = writeOnce(s, fd, from, n);
+        if (got < 0) {
+            throw new IOException(PosixErrors.strerror(s.errno()));
+        }
+        return got;
+    }
+
+    /** One {@code write(2)}, repeated on {@code EINTR}: the bytes written, or -1 with the errno in {@code s}. */
+    private static long writeOnce(Names s, int fd, MemorySegment from, long n) {
         for (;;) {
             long got;
             try {
@@ -217,12 +302,8 @@ final class PosixWrites {
             } catch (Throwable t) {
                 throw rethrow(t);
             }
-            if (got >= 0) {
+            if (got >= 0 || s.errno() != Libc.EINTR) {
                 return got;
-            }
-            int e = s.errno();
-            if (e != Libc.EINTR) {
-                throw new IOException(PosixErrors.strerror(e));
             }
         }
     }
@@ -308,6 +389,14 @@ final class PosixWrites {
     private static int open(Names s, MemorySegment path, int flags, int mode) {
         try {
             return (int) OPEN.invokeExact(s.state, path, flags, mode);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    private static int fcntl(Names s, int fd, int cmd, int arg) {
+        try {
+            return (int) FCNTL.invokeExact(s.state, fd, cmd, arg);
         } catch (Throwable t) {
             throw rethrow(t);
         }

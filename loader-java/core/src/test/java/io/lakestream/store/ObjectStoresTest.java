@@ -34,6 +34,25 @@ class ObjectStoresTest {
     }
 
     @Test
+    void fileOptionsAreCheckedByName() throws Exception {
+        String base = "file://" + dir.resolve("opts");
+        InvalidStreamUriException e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open(base + "?direct=true", true));
+        assertTrue(e.getMessage().contains("unknown option 'direct'") && e.getMessage().contains("direct_io"), e.getMessage());
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open(base + "?direct_io=yes", true));
+        assertTrue(e.getMessage().contains("direct_io must be true or false, got 'yes'"), e.getMessage());
+        e = assertThrows(InvalidStreamUriException.class, () -> ObjectStores.open(base + "?direct_io", true));
+        assertTrue(e.getMessage().contains("got no value"), e.getMessage());
+        assertFalse(Files.exists(dir.resolve("opts")), "nothing is created for a bad URI");
+        try (ObjectStore s = ObjectStores.open(base + "?direct_io=true", true)) {
+            s.put("k", new byte[] {7});
+            assertEquals(7, s.get("k")[0]);
+        }
+        try (ObjectStore s = ObjectStores.open(base + "?direct_io=false", false)) {
+            assertEquals(7, s.get("k")[0], "the same directory, whatever the option");
+        }
+    }
+
+    @Test
     void missingFileStoreIsAnErrorUnlessCreating() {
         Path p = dir.resolve("missing");
         StreamNotFoundException e = assertThrows(StreamNotFoundException.class, () -> ObjectStores.open("file://" + p, false));

@@ -44,7 +44,7 @@ class PosixWritesTest {
         assumeTrue(bound());
         for (boolean nativeWrites : new boolean[] {true, false}) {
             Path root = dir.resolve(nativeWrites ? "native" : "channel");
-            FileStore fs = new FileStore(Files.createDirectories(root), nativeWrites);
+            FileStore fs = new FileStore(Files.createDirectories(root), nativeWrites, false);
             SplittableRandom rnd = new SplittableRandom(3);
             // sizes around the native chunk: none, one byte, a chunk and a byte, several chunks and a part
             for (int size : new int[] {0, 1, PosixWrites.CHUNK + 1, 3 * PosixWrites.CHUNK + 4_321}) {
@@ -84,12 +84,46 @@ class PosixWritesTest {
     }
 
     @Test
+    void directWritesStoreTheSameBytesWhateverTheAlignment() throws Exception {
+        assumeTrue(bound());
+        FileStore fs = FileStore.open(dir.resolve("direct"), true, true);
+        String type = Files.getFileStore(dir).type();
+        SplittableRandom rnd = new SplittableRandom(11);
+        long page = PosixWrites.DIRECT_ALIGNMENT;
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment aligned = a.allocate(4 << 20, page);
+            // below the threshold, exactly pages, pages and a tail, unaligned memory (through the cache)
+            long[] sizes = {100, 128 << 10, (128 << 10) + 1, (1 << 20) + 4_321, 3 << 20};
+            for (long size : sizes) {
+                for (long offset : new long[] {0, 1}) {
+                    byte[] data = new byte[(int) size];
+                    rnd.nextBytes(data);
+                    MemorySegment src = aligned.asSlice(offset, size);
+                    src.copyFrom(MemorySegment.ofArray(data));
+                    String key = "data/p/" + size + "-" + offset + ".tgb";
+                    assertTrue(fs.putIfAbsent(key, src, false));
+                    assertFalse(fs.putIfAbsent(key, src, false), "link(2) still arbitrates");
+                    assertArrayEquals(data, fs.get(key), key);
+                    assertEquals(size, Files.size(dir.resolve("direct").resolve(key)), key);
+                }
+            }
+        }
+        fs.syncNames(List.of("data/p/100-0.tgb"));
+        if (type.equals("ext4") || type.equals("xfs") || type.equals("btrfs")) {
+            assertTrue(fs.directWrites(), "a local " + type + " takes direct I/O: it was used, not refused");
+        }
+        try (Stream<Path> all = Files.walk(dir.resolve("direct"))) {
+            assertEquals(List.of(), all.filter(p -> p.getFileName().toString().startsWith(".")).toList(), "no temporary file is left");
+        }
+    }
+
+    @Test
     void failuresSayTheSameBothWays() throws Exception {
         assumeTrue(bound());
         List<String> said = new ArrayList<>();
         for (boolean nativeWrites : new boolean[] {true, false}) {
             Path root = Files.createDirectories(dir.resolve("s"));
-            FileStore fs = new FileStore(root, nativeWrites);
+            FileStore fs = new FileStore(root, nativeWrites, false);
             fs.put("data/file.tgb", new byte[] {1});
             Files.createDirectories(root.resolve("data/dir.tgb"));
             StringBuilder sb = new StringBuilder();
