@@ -176,13 +176,36 @@ public record ManifestState(StreamConfig config, long version, long committedSte
      * (the lowest of the consumers' newest steps; with one consumer, its newest), or null.
      */
     public CheckpointRecord latestCheckpoint() {
+        // Without a map per call: flow control asks on every commit (issue 23's garbage). The
+        // records are few (a handful per consumer); ties go to the first consumer by name, as a
+        // walk of the sorted per-consumer map would.
         CheckpointRecord slowest = null;
-        for (CheckpointRecord c : newestPerConsumer().values()) {
-            if (slowest == null || c.step() < slowest.step()) {
+        for (int i = 0; i < checkpoints.size(); i++) {
+            CheckpointRecord c = checkpoints.get(i);
+            if (!newestOfItsConsumer(c)) {
+                continue;
+            }
+            if (slowest == null || c.step() < slowest.step()
+                    || (c.step() == slowest.step() && c.consumerName().compareTo(slowest.consumerName()) < 0)) {
                 slowest = c;
             }
         }
         return slowest;
+    }
+
+    /** Whether no other record of {@code c}'s consumer is newer (the first of equal ones counts, as a merge keeps it). */
+    private boolean newestOfItsConsumer(CheckpointRecord c) {
+        boolean before = true;
+        for (int i = 0; i < checkpoints.size(); i++) {
+            CheckpointRecord o = checkpoints.get(i);
+            if (o == c) {
+                before = false;
+            } else if (o.consumerName().equals(c.consumerName())
+                    && (o.step() > c.step() || (o.step() == c.step() && before))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The newest retained checkpoint of {@code consumer} (null: the default consumer), or null. */

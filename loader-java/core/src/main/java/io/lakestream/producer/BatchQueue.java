@@ -188,9 +188,9 @@ final class BatchQueue {
         }
     }
 
-    /** The written batches at the head of the queue, at most {@code max}. */
-    List<QueuedBatch> written(int max) {
-        List<QueuedBatch> out = new ArrayList<>();
+    /** The written batches at the head of the queue, at most {@code max}, into {@code out} (cleared first: the caller's reused list). */
+    List<QueuedBatch> written(int max, List<QueuedBatch> out) {
+        out.clear();
         lock.lock();
         try {
             for (int i = 0; i < queue.size(); i++) {
@@ -209,8 +209,8 @@ final class BatchQueue {
     void namesSynced(List<QueuedBatch> batches) {
         lock.lock();
         try {
-            for (QueuedBatch b : batches) {
-                b.nameSynced = true;
+            for (int i = 0; i < batches.size(); i++) {
+                batches.get(i).nameSynced = true;
             }
         } finally {
             lock.unlock();
@@ -405,8 +405,8 @@ final class BatchQueue {
     /** Entries of {@code batches}, in order. */
     static List<TgbEntry> entries(List<QueuedBatch> batches) {
         List<TgbEntry> out = new ArrayList<>(batches.size());
-        for (QueuedBatch b : batches) {
-            out.add(b.entry);
+        for (int i = 0; i < batches.size(); i++) {
+            out.add(batches.get(i).entry);
         }
         return out;
     }

@@ -226,31 +226,36 @@ final class Committer {
                 + log.config().maxLagSteps();
     }
 
+    // The commit thread's reused lists of readyEntries (a commit allocates none of them; issue 23's garbage)
+    private final List<QueuedBatch> readyScratch = new ArrayList<>();
+    private final List<QueuedBatch> unsyncedScratch = new ArrayList<>();
+    private final List<String> keyScratch = new ArrayList<>();
+
     /**
      * The entries of the written batches at the head of the queue (at most a full group), in
      * sequence order; their objects' names are made durable (one directory sync) before a version
      * may name them.
      */
     private List<TgbEntry> readyEntries() {
-        List<QueuedBatch> ready = queue.written(options.maxGroup());
-        List<QueuedBatch> unsynced = null;
-        for (QueuedBatch b : ready) {
+        List<QueuedBatch> ready = queue.written(options.maxGroup(), readyScratch);
+        List<QueuedBatch> unsynced = unsyncedScratch;
+        unsynced.clear();
+        for (int i = 0; i < ready.size(); i++) {
+            QueuedBatch b = ready.get(i);
             if (!b.nameSynced) {
-                if (unsynced == null) {
-                    unsynced = new ArrayList<>();
-                }
                 unsynced.add(b);
             }
         }
-        if (unsynced != null) {
-            List<String> keys = new ArrayList<>(unsynced.size());
-            for (QueuedBatch b : unsynced) {
-                keys.add(b.entry.object());
+        if (!unsynced.isEmpty()) {
+            List<String> keys = keyScratch;
+            keys.clear();
+            for (int i = 0; i < unsynced.size(); i++) {
+                keys.add(unsynced.get(i).entry.object());
             }
             log.store().syncNames(keys);
             queue.namesSynced(unsynced);
         }
-        return BatchQueue.entries(ready);
+        return BatchQueue.entries(ready); // a list of its own: the version keeps it
     }
 
     /** Learns a commit's outcome: the committed position, the pacer's inputs, and which queued batches are done. */

@@ -116,7 +116,9 @@ public final class RetryingStore implements ObjectStore {
 
     @Override
     public void syncNames(Collection<String> keys) {
-        retry("directory sync", keys.isEmpty() ? "" : keys.iterator().next(), () -> inner.syncNames(keys));
+        // the first key names the failure; a List's is read without an iterator (a commit syncs once: no garbage)
+        String first = keys.isEmpty() ? "" : keys instanceof List<String> l ? l.get(0) : keys.iterator().next();
+        retry("directory sync", first, () -> inner.syncNames(keys));
     }
 
     @Override
