@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -710,18 +711,36 @@ public final class Compare {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("growth", section);
         if (o.store("file")) {
-            Map<String, String> uris = new LinkedHashMap<>();
+            Map<String, Measure> runs = new LinkedHashMap<>();
             for (long v : o.growthVersions()) {
-                // Each run adds its commits to the log it measures: small logs are built fresh
-                // (seconds), large ones cached (a run adds ~0.5 % to 100k versions; see start_versions).
-                Path dir = v <= FRESH_GROWTH_VERSIONS ? freshGrowthStream(v) : cachedGrowthStream(v, o.mode().equals("full"));
+                String name = "file-" + v;
+                if (v <= FRESH_GROWTH_VERSIONS) {
+                    // A repeat adds its commits to the log it measures: a small log is built
+                    // fresh for every repeat (seconds, before the section starts), so each
+                    // repeat starts at v versions, not at v plus the earlier repeats' commits.
+                    ArrayDeque<Path> fresh = new ArrayDeque<>();
+                    for (int r = 0; r < o.repeats(); r++) {
+                        fresh.add(freshGrowthStream(v));
+                    }
+                    runs.put(Long.toString(v), () -> {
+                        Path dir = fresh.isEmpty() ? freshGrowthStream(v) : fresh.poll(); // a rerun builds another
+                        try {
+                            return growthRun("file://" + dir, name, null);
+                        } finally {
+                            deleteTree(dir);
+                        }
+                    });
+                    continue;
+                }
+                // large logs are cached (a run adds its commits: see start_versions)
+                Path dir = cachedGrowthStream(v, o.mode().equals("full"));
                 if (dir == null) {
                     say("growth  file %,d versions: not cached; build it once with ./jmh-benchmarks/compare --build-cache", v);
                     continue;
                 }
-                uris.put(Long.toString(v), "file://" + dir);
+                runs.put(Long.toString(v), () -> growthRun("file://" + dir, name, null));
             }
-            section.put("file", growthRounds(uris, "file", null));
+            section.put("file", growthRounds(runs, "file"));
         }
         if (s3 != null && !o.growthSizesS3().isEmpty()) {
             Map<String, String> uris = new LinkedHashMap<>();
@@ -734,7 +753,9 @@ public final class Compare {
                 runWorker("s3-growth-build-" + n, "dac-build", cfg, null, 4 * 3600_000L);
                 uris.put(Long.toString(n), t.uri);
             }
-            section.put("s3", growthRounds(uris, "s3", s3));
+            Map<String, Measure> runs = new LinkedHashMap<>();
+            uris.forEach((n, uri) -> runs.put(n, () -> growthRun(uri, "s3-" + n, s3)));
+            section.put("s3", growthRounds(runs, "s3"));
         }
     }
 
@@ -743,11 +764,9 @@ public final class Compare {
      * the median commit rate with its interval, every repeat's rate, and the repeat with the
      * median rate (its commit and visible latencies).
      */
-    private Map<String, Object> growthRounds(Map<String, String> uris, String store, Child server) throws Exception {
+    private Map<String, Object> growthRounds(Map<String, Measure> bySizeRun, String store) throws Exception {
         List<Case> cases = new ArrayList<>();
-        for (Map.Entry<String, String> e : uris.entrySet()) {
-            cases.add(new Case(e.getKey(), true, () -> growthRun(e.getValue(), store + "-" + e.getKey(), server)));
-        }
+        bySizeRun.forEach((size, run) -> cases.add(new Case(size, true, run)));
         Map<String, List<Map<String, Object>>> runs = repeats("growth-" + store, cases);
         Map<String, Object> bySize = new LinkedHashMap<>();
         for (Map.Entry<String, List<Map<String, Object>>> e : runs.entrySet()) {

@@ -58,6 +58,8 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
               --fetch-steps N       steps each fetch repeat drains
               --growth-versions N,...  manifest versions of the logs the commit rate is measured on (> 1k: built once, cached)
               --growth-group G      steps per version in those logs (default 10: 100k versions = 1M steps)
+              --growth-commits N    commits timed per growth repeat (full: 2,000, about 7 s; logs of 1k versions are built
+                                    fresh for every repeat, so each starts at 1k)
               --growth-sizes-s3 N,.. committed-step sizes on s3:// (built fresh every run; empty = skip)
               --dac-producers 1,..  producer counts for the DAC runs
               --dac-seconds S       length of each DAC run
@@ -113,6 +115,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                             case "--fetch-steps" -> b.fetchSteps = positive(Integer.parseInt(v), a);
                             case "--growth-versions" -> b.growthVersions = longs(v);
                             case "--growth-group" -> b.growthGroup = positive(Integer.parseInt(v), a);
+                            case "--growth-commits" -> b.growthCommits = positive(Integer.parseInt(v), a);
                             case "--growth-sizes-s3" -> b.growthS3 = longs(v);
                             case "--dac-producers" -> b.dacProducers = ints(v);
                             case "--dac-seconds" -> b.dacSeconds = Double.parseDouble(v);
@@ -323,7 +326,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     fetchSteps = 512; // x 4 ranks x 5 repeats: 10,240 takes per side
                     growthVersions = List.of(1_000L, 10_000L, 100_000L);
                     growthS3 = List.of(1_000L, 10_000L);
-                    growthCommits = 500;
+                    growthCommits = 2_000; // ~7 s: 500 (~1.7 s) let a few 100 ms fsync stalls move a repeat by 10-20 %
                     dacProducers = List.of(1, 2, 4, 8, 16);
                     dacSeconds = 5;
                     stores = new LinkedHashSet<>(STORES);

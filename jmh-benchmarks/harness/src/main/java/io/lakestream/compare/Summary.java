@@ -388,7 +388,7 @@ final class Summary {
         md.append(String.format(Locale.ROOT, "## DAC: commit rate as the log grows%n%nOne producer commits %d tiny steps (%d B per rank "
                 + "shard, one manifest version per step; the timer covers `append()` and `commit()` returning) on a log that already "
                 + "holds N manifest versions of %d steps each, built by real commits (file:// logs above 1k versions are built once "
-                + "and cached under `%s`), while a rank-0 reader follows. `open` is `TgbProducer.open` (epoch claim included). Each "
+                + "and cached under `%s`; smaller ones fresh for every repeat), while a rank-0 reader follows. `open` is `TgbProducer.open` (epoch claim included). Each "
                 + "size is measured in every repeat, shuffled; commits/s is the median [95 %% interval], latencies are the median "
                 + "repeat's.%n%n", o.growthCommits(), o.dacShardBytes(), o.growthGroup(), o.cache()));
         md.append("| store | versions | committed steps | open ms | commits/s | commit p50 ms | commit p99 ms | visible p50 ms | visible p99 ms | "
