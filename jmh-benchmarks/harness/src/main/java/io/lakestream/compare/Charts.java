@@ -5,6 +5,7 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jfree.chart.ChartFactory;
@@ -120,11 +121,29 @@ final class Charts {
         if (section == null || section.isEmpty()) {
             return List.of();
         }
+        XYSeriesCollection c = cdfSeries(section);
+        JFreeChart ch = ChartFactory.createXYLineChart(title, "ms", "fraction of steps", c, PlotOrientation.VERTICAL, true, false, false);
+        LogAxis ax = new LogAxis("milliseconds (log)");
+        ax.setBase(10);
+        ch.getXYPlot().setDomainAxis(ax);
+        return List.of(save(style(ch, false), file));
+    }
+
+    /**
+     * One series per side of a latency or fetch section, from its {@code cdf}: the run's own
+     * {@code double[][]} (a run plots before it writes its JSON) or the JSON's lists (a replot).
+     * The run's arrays used to be skipped, which left every CDF plot empty.
+     */
+    static XYSeriesCollection cdfSeries(Map<String, Object> section) {
         XYSeriesCollection c = new XYSeriesCollection();
         for (Map.Entry<String, Object> e : section.entrySet()) {
             XYSeries x = new XYSeries(Summary.label(e.getKey()), false);
             Object raw = Summary.map(e.getValue()).get("cdf");
-            if (raw instanceof List<?> points) {
+            if (raw instanceof double[][] points) {
+                for (double[] xy : points) {
+                    x.add(Math.max(1e-3, xy[0]), xy[1]);
+                }
+            } else if (raw instanceof List<?> points) {
                 for (Object p : points) {
                     List<?> xy = (List<?>) p;
                     x.add(Math.max(1e-3, ((Number) xy.get(0)).doubleValue()), ((Number) xy.get(1)).doubleValue());
@@ -132,11 +151,24 @@ final class Charts {
             }
             c.addSeries(x);
         }
-        JFreeChart ch = ChartFactory.createXYLineChart(title, "ms", "fraction of steps", c, PlotOrientation.VERTICAL, true, false, false);
-        LogAxis ax = new LogAxis("milliseconds (log)");
-        ax.setBase(10);
-        ch.getXYPlot().setDomainAxis(ax);
-        return List.of(save(style(ch, false), file));
+        return c;
+    }
+
+    /**
+     * Draws the plots of a written run again, beside its JSON:
+     * {@code java -cp <harness jar and lib> io.lakestream.compare.Charts compare-full.json}.
+     */
+    public static void main(String[] args) throws IOException {
+        if (args.length != 1 || !args[0].endsWith(".json")) {
+            System.err.println("usage: Charts <run>/compare-<mode>.json   (draws its plots again beside it)");
+            System.exit(2);
+        }
+        Path json = Path.of(args[0]).toAbsolutePath();
+        Map<String, Object> r = Worker.JSON.readValue(json.toFile(), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() {});
+        String name = json.getFileName().toString();
+        for (Path p : write(r, json.getParent(), name.substring(0, name.length() - ".json".length()))) {
+            System.out.println("wrote " + p);
+        }
     }
 
     /** Distinct on white, same order in every plot. */
