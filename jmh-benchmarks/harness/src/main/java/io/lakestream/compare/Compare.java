@@ -471,7 +471,7 @@ public final class Compare {
     private void latency() throws Exception {
         Map<String, Object> section = new LinkedHashMap<>();
         results.put("latency", section);
-        int skip = Math.max(10, o.latencySamples() / 8);
+        int skip = Math.max(Math.max(10, o.latencySamples() / 8), (int) Math.ceil(o.latencyWarmupSeconds() * o.latencyRate()));
         int steps = skip + o.latencySamples();
         List<Case> cases = new ArrayList<>();
         for (String v : latencyVariants()) {

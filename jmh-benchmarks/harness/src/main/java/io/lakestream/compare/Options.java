@@ -17,7 +17,7 @@ import java.util.Set;
  * the 1-minute load average above {@code loadThreshold} is rerun (at most {@code maxReruns} times).
  */
 record Options(String mode, int shardBytes, int worldSize, List<Integer> producers, int repeats, double windowSeconds,
-               long windowBytes, double warmupMaxSeconds, double latencyRate, int latencySamples, int fetchSteps,
+               long windowBytes, double warmupMaxSeconds, double latencyRate, int latencySamples, double latencyWarmupSeconds, int fetchSteps,
                List<Long> growthVersions, int growthGroup, List<Long> growthSizesS3, int growthCommits,
                List<Integer> dacProducers, double dacSeconds, int dacShardBytes, Set<String> dacStores, Set<String> sections,
                Set<String> stores, List<Integer> lingerGrid, List<String> compressionGrid, long seed, double loadThreshold,
@@ -55,6 +55,8 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
               --producers 1,2,4,8   producer counts for ingestion
               --latency-rate R      steps per second in the latency runs (open loop, default 50)
               --latency-samples N   measured steps per latency repeat (after the warm-up steps)
+              --latency-warmup-seconds S  steps not measured at the start of a latency repeat (full: 6 s, quick: 2 s;
+                                    at least 1/8 of the samples): both sides' JITs still settle in the first seconds
               --fetch-steps N       steps each fetch repeat drains
               --growth-versions N,...  manifest versions of the logs the commit rate is measured on (> 1k: built once, cached)
               --growth-group G      steps per version in those logs (default 10: 100k versions = 1M steps)
@@ -112,6 +114,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                                     a));
                             case "--latency-rate" -> b.latencyRate = Double.parseDouble(v);
                             case "--latency-samples" -> b.latencySamples = positive(Integer.parseInt(v), a);
+                            case "--latency-warmup-seconds" -> b.latencyWarmupSeconds = Double.parseDouble(v);
                             case "--fetch-steps" -> b.fetchSteps = positive(Integer.parseInt(v), a);
                             case "--growth-versions" -> b.growthVersions = longs(v);
                             case "--growth-group" -> b.growthGroup = positive(Integer.parseInt(v), a);
@@ -244,6 +247,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
         double warmupMaxSeconds;
         double latencyRate = 50;
         int latencySamples;
+        double latencyWarmupSeconds;
         int fetchSteps;
         List<Long> growthVersions;
         int growthGroup = 10;
@@ -283,6 +287,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     windowBytes = 512L << 20;
                     warmupMaxSeconds = 3;
                     latencySamples = 100;
+                    latencyWarmupSeconds = 2;
                     fetchSteps = 128;
                     growthVersions = List.of(1_000L, 100_000L);
                     growthS3 = List.of();
@@ -304,6 +309,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     warmupMaxSeconds = 0.5;
                     latencyRate = 40;
                     latencySamples = 20;
+                    latencyWarmupSeconds = 0;
                     fetchSteps = 16;
                     growthVersions = List.of(20L, 40L);
                     growthGroup = 2;
@@ -323,6 +329,9 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
                     windowBytes = 2L << 30;
                     warmupMaxSeconds = 10;
                     latencySamples = 420; // x 5 repeats: 2,100 steps per side
+                    // 1 s (52 steps) left both sides' p50 25-45 % higher in the first fifth of the
+                    // measured steps than in the last (session 10's runs): the JITs still settling
+                    latencyWarmupSeconds = 6;
                     fetchSteps = 512; // x 4 ranks x 5 repeats: 10,240 takes per side
                     growthVersions = List.of(1_000L, 10_000L, 100_000L);
                     growthS3 = List.of(1_000L, 10_000L);
@@ -342,7 +351,7 @@ record Options(String mode, int shardBytes, int worldSize, List<Integer> produce
             }
             Path o = out != null ? out : root.resolve(publish ? "jmh-benchmarks/results" : "jmh-benchmarks/target/results");
             return new Options(mode, shardBytes, worldSize, producers, repeats, windowSeconds, windowBytes, warmupMaxSeconds,
-                    latencyRate, latencySamples, fetchSteps, growthVersions, growthGroup, growthS3, growthCommits, dacProducers,
+                    latencyRate, latencySamples, latencyWarmupSeconds, fetchSteps, growthVersions, growthGroup, growthS3, growthCommits, dacProducers,
                     dacSeconds, dacShardBytes, ordered(dacStores), ordered(sections), ordered(stores), lingerGrid, compressionGrid,
                     seed, loadThreshold, maxReruns, o, publish, cache, tmp, buildCache, clientHeap, jvmOpts, jfr);
         }

@@ -297,11 +297,12 @@ final class Summary {
             return;
         }
         md.append(String.format(Locale.ROOT, "## Append→visible latency%n%nOne producer process paced at %.0f steps/s (open loop), one reader "
-                + "process with all %d ranks, %d measured steps per repeat after the warm-up steps. Latency of a step = the last rank's "
+                + "process with all %d ranks, %d measured steps per repeat after the warm-up steps (at least %.0f s; the warm-up check "
+                + "compares the p50 of the first and last fifth of the measured steps: within 25 %%, or 0.2 ms). Latency of a step = the last rank's "
                 + "`next()` (Lakestream) or `poll()` (Kafka, end to end with acks=all) returning it, minus the wall-clock time the producer "
                 + "handed it over (stamped in the payload). Percentiles of every repeat's steps pooled, [95 %% interval]. "
                 + "`file, commit each` commits every step (group 1); the others use the library's default group commit.%n%n",
-                o.latencyRate(), o.worldSize(), o.latencySamples()));
+                o.latencyRate(), o.worldSize(), o.latencySamples(), o.latencyWarmupSeconds()));
         md.append("| side | steps | p50 ms | p99 ms | p99.9 ms | max ms | warm-up check |\n|---|---:|---:|---:|---:|---:|---|\n");
         for (Map.Entry<String, Object> e : lat.entrySet()) {
             Map<String, Object> x = map(e.getValue());
