@@ -5,7 +5,6 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.jfree.chart.ChartFactory;
@@ -164,7 +163,7 @@ final class Charts {
             System.exit(2);
         }
         Path json = Path.of(args[0]).toAbsolutePath();
-        Map<String, Object> r = Worker.JSON.readValue(json.toFile(), new com.fasterxml.jackson.core.type.TypeReference<LinkedHashMap<String, Object>>() {});
+        Map<String, Object> r = Compare.parse(java.nio.file.Files.readString(json));
         String name = json.getFileName().toString();
         for (Path p : write(r, json.getParent(), name.substring(0, name.length() - ".json".length()))) {
             System.out.println("wrote " + p);

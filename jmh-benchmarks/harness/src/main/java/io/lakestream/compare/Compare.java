@@ -1064,7 +1064,7 @@ public final class Compare {
         return v instanceof Number n ? n.doubleValue() : Double.NaN;
     }
 
-    private static Map<String, Object> parse(String json) throws IOException {
+    static Map<String, Object> parse(String json) throws IOException {
         return Worker.JSON.readValue(json, new TypeReference<LinkedHashMap<String, Object>>() {});
     }
 

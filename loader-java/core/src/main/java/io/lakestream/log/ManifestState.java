@@ -177,12 +177,11 @@ public record ManifestState(StreamConfig config, long version, long committedSte
      */
     public CheckpointRecord latestCheckpoint() {
         // Without a map per call: flow control asks on every commit (issue 23's garbage). The
-        // records are few (a handful per consumer); ties go to the first consumer by name, as a
-        // walk of the sorted per-consumer map would.
+        // records are few (a handful per consumer); ties go to the first consumer by name.
         CheckpointRecord slowest = null;
         for (int i = 0; i < checkpoints.size(); i++) {
             CheckpointRecord c = checkpoints.get(i);
-            if (!newestOfItsConsumer(c)) {
+            if (newestOf(c.consumerName()) != c) {
                 continue;
             }
             if (slowest == null || c.step() < slowest.step()
@@ -193,24 +192,21 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         return slowest;
     }
 
-    /** Whether no other record of {@code c}'s consumer is newer (the first of equal ones counts, as a merge keeps it). */
-    private boolean newestOfItsConsumer(CheckpointRecord c) {
-        boolean before = true;
-        for (int i = 0; i < checkpoints.size(); i++) {
-            CheckpointRecord o = checkpoints.get(i);
-            if (o == c) {
-                before = false;
-            } else if (o.consumerName().equals(c.consumerName())
-                    && (o.step() > c.step() || (o.step() == c.step() && before))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
     /** The newest retained checkpoint of {@code consumer} (null: the default consumer), or null. */
     public CheckpointRecord latestCheckpoint(String consumer) {
-        return newestPerConsumer().get(consumer == null ? CheckpointRecord.DEFAULT_CONSUMER : consumer);
+        return newestOf(consumer == null ? CheckpointRecord.DEFAULT_CONSUMER : consumer);
+    }
+
+    /** {@code consumer}'s record with the highest step (the first of equal ones), or null. */
+    private CheckpointRecord newestOf(String consumer) {
+        CheckpointRecord newest = null;
+        for (int i = 0; i < checkpoints.size(); i++) {
+            CheckpointRecord c = checkpoints.get(i);
+            if (c.consumerName().equals(consumer) && (newest == null || c.step() > newest.step())) {
+                newest = c;
+            }
+        }
+        return newest;
     }
 
     /** Each consumer's retained checkpoints, oldest first, by consumer name (sorted). */
@@ -218,14 +214,6 @@ public record ManifestState(StreamConfig config, long version, long committedSte
         TreeMap<String, List<CheckpointRecord>> m = new TreeMap<>();
         for (CheckpointRecord c : checkpoints) {
             m.computeIfAbsent(c.consumerName(), k -> new ArrayList<>()).add(c);
-        }
-        return m;
-    }
-
-    private Map<String, CheckpointRecord> newestPerConsumer() {
-        TreeMap<String, CheckpointRecord> m = new TreeMap<>();
-        for (CheckpointRecord c : checkpoints) {
-            m.merge(c.consumerName(), c, (a, b) -> b.step() > a.step() ? b : a);
         }
         return m;
     }
