@@ -13,7 +13,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * A {@link RankReader}'s steps in flight, in step order: a dispatcher thread follows the feed and,
  * as each of the reader's steps is committed, hands its {@link ShardFetch} to a small set of
  * fetch threads (at most {@code prefetch}, started as needed), queueing at most {@code prefetch}
- * of them beyond the one the consumer waits for; the consumer takes them from the head.
+ * of them beyond the one the consumer waits for; the consumer takes them from the head. At the
+ * head of the stream (nothing in flight, the next step not committed yet) the dispatcher fetches
+ * the step itself: one thread wake-up fewer between a commit and the consumer holding its step.
  *
  * <p>Its threads, waits and time are the reader's {@link StreamEnv}'s ({@link StreamEnv#threads()},
  * {@link StreamEnv#clock()}): platform daemon threads named {@code lakestream-dispatch-r<rank>} and
@@ -189,7 +191,10 @@ final class Prefetcher {
                 final long s = step;
                 final TgbEntry entry = feed.entry(s);
                 feed.position(s + stride); // the shared log may forget the entries below
-                if (!enqueue(s, entry, null)) {
+                Slot inline = s + stride >= feed.committedSteps() ? claimInline(s, entry) : null;
+                if (inline != null) {
+                    fetchInto(inline);
+                } else if (!enqueue(s, entry, null)) {
                     return; // closing
                 }
                 step += stride; // the steps in between belong to other readers: never fetched
@@ -245,6 +250,36 @@ final class Prefetcher {
         }
     }
 
+    /**
+     * The slot of step {@code step} for the dispatcher to fetch itself, or null to queue it for a
+     * fetch thread. At the head of the stream (nothing in flight, the step after this one not
+     * committed yet) the dispatcher has nothing else to do until the log moves, and handing the
+     * fetch to a thread costs a wake-up between the follower knowing a step and its fetch
+     * starting, on every rank: the largest share of the append-to-visible tail after the commit's
+     * fsyncs on 2 cores (docs/benchmarks.md, "What the append→visible tail waits for"). Behind
+     * the head (steps in flight, or more committed) the fetch threads keep {@code prefetch}
+     * fetches going, as before.
+     */
+    private Slot claimInline(long step, TgbEntry entry) {
+        threads.lock(lock);
+        try {
+            if (count != 0 || closing) {
+                return null;
+            }
+            Slot slot = ring[head];
+            slot.step = step;
+            slot.entry = entry;
+            slot.batch = null;
+            slot.failure = null;
+            slot.state = RUNNING; // no fetch thread takes it
+            count = 1;
+            threads.signalAll(done); // the consumer may take the head and wait for it to be done
+            return slot;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A fetch thread: fetches the oldest queued step, in dispatch order, until the prefetcher closes. */
     private void fetchLoop() {
         while (true) {
@@ -266,24 +301,29 @@ final class Prefetcher {
             } finally {
                 lock.unlock();
             }
-            StepBatch b = null;
-            Throwable failure = null;
-            ReaderMetrics.ShardFetchEvent event = ReaderMetrics.fetchBegin();
-            try {
-                b = fetch.fetch(s.step, s.entry);
-            } catch (Throwable t) {
-                failure = t;
-            }
-            ReaderMetrics.fetched(event, s.step, rank, b);
-            threads.lock(lock);
-            try {
-                s.batch = b;
-                s.failure = failure;
-                s.state = DONE;
-                threads.signalAll(done);
-            } finally {
-                lock.unlock();
-            }
+            fetchInto(s);
+        }
+    }
+
+    /** Fetches a RUNNING slot's step (on a fetch thread, or the dispatcher at the head) and marks it done. */
+    private void fetchInto(Slot s) {
+        StepBatch b = null;
+        Throwable failure = null;
+        ReaderMetrics.ShardFetchEvent event = ReaderMetrics.fetchBegin();
+        try {
+            b = fetch.fetch(s.step, s.entry);
+        } catch (Throwable t) {
+            failure = t;
+        }
+        ReaderMetrics.fetched(event, s.step, rank, b);
+        threads.lock(lock);
+        try {
+            s.batch = b;
+            s.failure = failure;
+            s.state = DONE;
+            threads.signalAll(done);
+        } finally {
+            lock.unlock();
         }
     }
 

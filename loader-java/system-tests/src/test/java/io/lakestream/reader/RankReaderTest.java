@@ -220,6 +220,40 @@ class RankReaderTest {
     }
 
     /**
+     * A reader at the head of the stream (each step committed only after the reader holds the one
+     * before) has its dispatcher fetch every step itself: no fetch thread starts, so no thread
+     * hand-off lies between the follower knowing a step and its fetch (the append-to-visible
+     * tail). The steps are still the right ones, in order.
+     */
+    @Test
+    void aReaderAtTheHeadFetchesOnItsDispatcherWithoutFetchThreads() throws Exception {
+        ObjectStore fs = FileStore.open(dir.resolve("s"), true);
+        SyntheticSource src = new SyntheticSource(1_000, 11, 0, 1, L);
+        List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Threads recording = new ForwardingThreads() {
+            @Override
+            public Worker start(String name, Runnable body) {
+                started.add(name);
+                return super.start(name, body);
+            }
+        };
+        try (TgbProducer p = Streams.produce(fs, "p", W, B, src, 0, Streams.opts());
+             RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults().withPrefetch(2), null,
+                     StreamEnv.defaults().withThreads(recording))) {
+            for (long step = 0; step < 6; step++) {
+                Streams.produceWith(p, W, B, src, 1); // one step, committed
+                try (StepBatch b = r.next(10_000)) {
+                    assertEquals(step, b.step());
+                    assertArrayEquals(new long[] {step * W * B + 3, step * W * B + 4, step * W * B + 5},
+                            b.tensor("record_id").toLongArray());
+                }
+            }
+        }
+        assertTrue(started.contains("lakestream-dispatch-r1"), started.toString());
+        assertTrue(!started.contains("lakestream-fetch-r1"), "at the head the dispatcher fetches: " + started);
+    }
+
+    /**
      * Regression (found by scripts/dst, seed 1235, once ProtocolSim ran RankReader): a consumer
      * slower than the stream keeps the queue full while the dispatcher, caught up with the log,
      * waits for the next commit; when the follower's poll failed past the store's retries, the
