@@ -60,6 +60,7 @@ public final class AllocationProbe {
                 List<List<Map<String, TensorData>>> batches = batches();
                 int warm = Math.max(100, steps / 4);
                 long produced;
+                long versions;
                 long before;
                 try (TgbProducer p = TgbProducer.open(store, "alloc", StreamConfig.of(W), options)) {
                     for (int i = 0; i < warm; i++) {
@@ -67,12 +68,14 @@ public final class AllocationProbe {
                     }
                     p.commit();
                     Map<String, Long> threads0 = byThread(mx);
+                    long commits0 = p.commits();
                     before = mx.getTotalThreadAllocatedBytes();
                     for (int i = 0; i < steps; i++) {
                         p.append(batches.get(i % batches.size()), "c");
                     }
                     p.commit();
                     produced = mx.getTotalThreadAllocatedBytes() - before;
+                    versions = p.commits() - commits0;
                     byThread(mx).forEach((name, bytes) -> {
                         long b = (bytes - threads0.getOrDefault(name, 0L)) / steps;
                         if (b > 0) {
@@ -96,7 +99,8 @@ public final class AllocationProbe {
                 }
                 System.out.printf("| %s | %,d | %,d | %,d | %d |%n", kind, perBatch, perBatch * (1 << 20) / ((long) W * SHARD),
                         read / steps, polls);
-                System.err.printf("%s producer B/batch by thread: %s%n", kind, producerThreads);
+                System.err.printf("%s producer B/batch by thread: %s; %.2f batches per version (%d versions)%n", kind, producerThreads,
+                        (double) steps / Math.max(1, versions), versions);
                 producerThreads.setLength(0);
             } finally {
                 if (server != null) {

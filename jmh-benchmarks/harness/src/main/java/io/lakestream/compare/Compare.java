@@ -248,6 +248,13 @@ public final class Compare {
      */
     static final double QUIET_IO_PRESSURE = 5.0;
 
+    /**
+     * The longest wait for a quiet disk before a case (system property
+     * {@code lakestream.compare.diskQuietWaitSeconds}, 60 s): 0 for an experiment that loads the
+     * disk on purpose (an A/B of the commit path under contention), where it never gets quiet.
+     */
+    static final long DISK_QUIET_WAIT_SECONDS = Long.getLong("lakestream.compare.diskQuietWaitSeconds", 60);
+
     /** A load average above the threshold counts as busy only if the CPUs are contended too (PSI, percent of 500 ms). */
     static final double BUSY_CPU_PRESSURE = 10.0;
 
@@ -266,7 +273,7 @@ public final class Compare {
             syncDisks();
             long diskWait = System.nanoTime();
             double io = ProcStat.ioPressure(500);
-            while (io >= QUIET_IO_PRESSURE && System.nanoTime() - diskWait < TimeUnit.SECONDS.toNanos(60)) {
+            while (io >= QUIET_IO_PRESSURE && System.nanoTime() - diskWait < TimeUnit.SECONDS.toNanos(DISK_QUIET_WAIT_SECONDS)) {
                 io = ProcStat.ioPressure(500); // the disk still works off an earlier case (deletes, discards, journal)
             }
             double diskWaitSeconds = (System.nanoTime() - diskWait) / 1e9;
