@@ -237,15 +237,28 @@ public final class ManifestLog {
      * learned is {@link CommitStateUnknownException}.
      */
     public CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
+        return commit(committer, prepare, NO_BARRIER);
+    }
+
+    private static final Runnable NO_BARRIER = () -> { };
+
+    /**
+     * As {@link #commit(String, Function)}, with {@code beforePublish} run before each write of the
+     * version can publish it ({@link ObjectStore#putIfAbsent(String, java.lang.foreign.MemorySegment,
+     * boolean, Runnable)}): a producer waits there for the directory sync of the batch objects the
+     * version names, which it started in {@code prepare}, so the sync overlaps the version's write.
+     * If it throws, the commit fails with its exception and publishes nothing.
+     */
+    public CommitResult commit(String committer, Function<ManifestState, Changes> prepare, Runnable beforePublish) {
         env.threads().lock(mutex);
         try {
-            return commitLocked(committer, prepare);
+            return commitLocked(committer, prepare, beforePublish);
         } finally {
             mutex.unlock();
         }
     }
 
-    private CommitResult commitLocked(String committer, Function<ManifestState, Changes> prepare) {
+    private CommitResult commitLocked(String committer, Function<ManifestState, Changes> prepare, Runnable beforePublish) {
         if (readOnly) {
             throw new IllegalStateException("log of " + store.describe() + " was opened read-only");
         }
@@ -297,7 +310,8 @@ public final class ManifestLog {
             long putStartedAt = clock.monotonicNanos();
             ConditionalPut.Outcome outcome;
             try {
-                outcome = ConditionalPut.put(store, key, bytes, true, found -> isOurs(found, key, token), () -> guardRewrite(v));
+                outcome = ConditionalPut.put(store, key, bytes, true, found -> isOurs(found, key, token), () -> guardRewrite(v),
+                        beforePublish);
             } catch (ConditionalPut.OutcomeUnknownException e) {
                 throw new CommitStateUnknownException("commit of " + where(key) + ": " + e.getMessage()
                         + "; re-open the stream to learn the producer's committed state", store.describe(), key, e);

@@ -100,6 +100,10 @@ final class Committer {
     private final BatchQueue queue;
     private final CommitPacer pacer;
     private final Clock clock;
+    /** The directory sync of a group's objects, overlapped with the version put that names them. */
+    private final NameSync nameSync;
+    /** The version put's barrier: the names it will publish are durable (one object, made once: no garbage per commit). */
+    private final Runnable namesDurable;
 
     // written by whoever commits (one thread at a time: the committer worker, or the appending
     // thread inline or while rewinding for a control change); read by anyone
@@ -129,13 +133,16 @@ final class Committer {
     private long blockedUntil = Long.MIN_VALUE;
     private long lastSeen = -1;
 
-    Committer(ManifestLog log, String id, ProducerOptions options, BatchQueue queue, CommitPacer pacer, ProducerState claimed) {
+    Committer(ManifestLog log, String id, ProducerOptions options, BatchQueue queue, CommitPacer pacer, ProducerState claimed,
+              boolean threaded) {
         this.log = log;
         this.id = id;
         this.options = options;
         this.queue = queue;
         this.pacer = pacer;
         this.clock = log.env().clock();
+        this.nameSync = new NameSync(log.store(), log.env().threads(), id, threaded);
+        this.namesDurable = () -> nameSync.awaitDone(queue);
         this.control = log.state().control();
         claimed(claimed);
     }
@@ -184,6 +191,9 @@ final class Committer {
         } catch (ControlChangedException c) {
             queue.controlChanged(c); // the appending thread rewinds
             return IDLE;
+        } catch (NameSync.NamesNotDurableException e) {
+            queue.fail(e.getCause()); // the store's failure, as when the sync ran in line: the version was not published
+            return STOP;
         } catch (RuntimeException | Error e) {
             queue.fail(e);
             return STOP;
@@ -203,7 +213,7 @@ final class Committer {
     /** Commits the batches written by now (more join if a race is lost and the commit is prepared again). */
     private long commitReady(long now) {
         long t0 = clock.monotonicNanos();
-        CommitResult r = log.commit(id, s -> prepare(s, readyEntries()));
+        CommitResult r = log.commit(id, s -> prepare(s, readyEntries()), namesDurable);
         long before = committedSeq;
         boolean empty = afterCommit(r, t0);
         if (committedSeq > before || empty || !queue.headWritten()) {
@@ -229,12 +239,11 @@ final class Committer {
     // The commit thread's reused lists of readyEntries (a commit allocates none of them; issue 23's garbage)
     private final List<QueuedBatch> readyScratch = new ArrayList<>();
     private final List<QueuedBatch> unsyncedScratch = new ArrayList<>();
-    private final List<String> keyScratch = new ArrayList<>();
 
     /**
      * The entries of the written batches at the head of the queue (at most a full group), in
-     * sequence order; their objects' names are made durable (one directory sync) before a version
-     * may name them.
+     * sequence order; their objects' names are made durable (one directory sync, started here and
+     * awaited by the version put before it publishes: {@link NameSync}) before a version may name them.
      */
     private List<TgbEntry> readyEntries() {
         List<QueuedBatch> ready = queue.written(options.maxGroup(), readyScratch);
@@ -247,13 +256,7 @@ final class Committer {
             }
         }
         if (!unsynced.isEmpty()) {
-            List<String> keys = keyScratch;
-            keys.clear();
-            for (int i = 0; i < unsynced.size(); i++) {
-                keys.add(unsynced.get(i).entry.object());
-            }
-            log.store().syncNames(keys);
-            queue.namesSynced(unsynced);
+            nameSync.start(unsynced);
         }
         return BatchQueue.entries(ready); // a list of its own: the version keeps it
     }
@@ -331,6 +334,11 @@ final class Committer {
 
     long epoch() {
         return epoch;
+    }
+
+    /** Stops the name-sync worker (after the commit worker stopped: a sync in flight finishes). */
+    void close() {
+        nameSync.close();
     }
 
     long committedSeq() {

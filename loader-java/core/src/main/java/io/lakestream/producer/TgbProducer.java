@@ -88,8 +88,8 @@ public final class TgbProducer implements AutoCloseable {
         this.encoder = new BatchEncoder(options.codec());
         this.pacer = new CommitPacer(options.initialGroup(), options.maxGroup(), options.adaptive(), options.maxLingerMillis());
         this.queue = new BatchQueue(threads);
-        this.committer = new Committer(log, id, options, queue, pacer, claimed);
         int parallelism = Math.max(0, options.writeParallelism());
+        this.committer = new Committer(log, id, options, queue, pacer, claimed, parallelism > 0);
         // one buffer per writer, and two more so the appending thread encodes while every writer is busy
         this.buffers = new EncodeBuffers(parallelism == 0 ? 1 : parallelism + 2, threads);
         this.gate = new AppendGate(log, queue, committer, pacer, clock, options.adaptive(), parallelism);
@@ -434,6 +434,7 @@ public final class TgbProducer implements AutoCloseable {
         gate.close();
         queue.close();
         runner.close();
+        committer.close();
         writer.close();
         buffers.close();
     }

@@ -2,7 +2,6 @@ package io.lakestream.store;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Optional;
-import java.util.function.BooleanSupplier;
 import java.util.function.Predicate;
 
 /**
@@ -38,6 +37,9 @@ public final class ConditionalPut {
         }
     }
 
+    /** No step before a rewrite. */
+    private static final Runnable NOTHING = () -> { };
+
     /**
      * Writes {@code bytes} to {@code key} if absent and settles the outcome.
      *
@@ -45,7 +47,7 @@ public final class ConditionalPut {
      * @throws OutcomeUnknownException if the outcome cannot be learned from the store
      */
     public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs) {
-        return put(store, key, bytes, isOurs, () -> { });
+        return put(store, key, bytes, isOurs, NOTHING);
     }
 
     /**
@@ -56,18 +58,16 @@ public final class ConditionalPut {
      * {@link OutcomeUnknownException} if it cannot tell.
      */
     public static Outcome put(ObjectStore store, String key, byte[] bytes, Predicate<byte[]> isOurs, Runnable beforeRewrite) {
-        return settle(store, key, () -> store.putIfAbsent(key, bytes), isOurs, beforeRewrite);
+        return settle(store, key, bytes, null, true, null, isOurs, beforeRewrite);
     }
 
     /**
      * As {@link #put(ObjectStore, String, byte[], Predicate)}, writing from (off-heap) memory with
      * {@link ObjectStore#putIfAbsent(String, MemorySegment, boolean)}: found bytes are ours when
-     * they equal {@code bytes}.
+     * they equal {@code bytes}. Builds no objects of its own (a producer calls it for every batch).
      */
     public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName) {
-        return put(store, key, bytes, syncName,
-                found -> MemorySegment.mismatch(MemorySegment.ofArray(found), 0, found.length, bytes, 0, bytes.byteSize()) == -1,
-                () -> { });
+        return settle(store, key, null, bytes, syncName, null, null, NOTHING);
     }
 
     /**
@@ -78,18 +78,38 @@ public final class ConditionalPut {
      */
     public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName, Predicate<byte[]> isOurs,
                               Runnable beforeRewrite) {
-        return settle(store, key, () -> store.putIfAbsent(key, bytes, syncName), isOurs, beforeRewrite);
+        return settle(store, key, null, bytes, syncName, null, isOurs, beforeRewrite);
     }
 
-    private static Outcome settle(ObjectStore store, String key, BooleanSupplier putIfAbsent, Predicate<byte[]> isOurs,
-                                  Runnable beforeRewrite) {
+    /**
+     * As {@link #put(ObjectStore, String, MemorySegment, boolean, Predicate, Runnable)}, with the
+     * store running {@code beforePublish} before each write can publish the object
+     * ({@link ObjectStore#putIfAbsent(String, MemorySegment, boolean, Runnable)}). Its failure is
+     * not a store's unanswered write: it propagates, and the key was not written by this call.
+     */
+    public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName, Predicate<byte[]> isOurs,
+                              Runnable beforeRewrite, Runnable beforePublish) {
+        return settle(store, key, null, bytes, syncName, beforePublish, isOurs, beforeRewrite);
+    }
+
+    /**
+     * The write ({@code heap} bytes, else {@code memory}; through the barrier when
+     * {@code beforePublish} is set) and its settling. Found bytes are ours by {@code isOurs}, or
+     * when null by equality with {@code memory}. Parameters, not a lambda per write: the batch
+     * writers' calls allocate nothing here.
+     */
+    private static Outcome settle(ObjectStore store, String key, byte[] heap, MemorySegment memory, boolean syncName,
+                                  Runnable beforePublish, Predicate<byte[]> isOurs, Runnable beforeRewrite) {
         StoreException unanswered = null;
         for (int write = 0; write < 2; write++) {
             if (write > 0) {
                 beforeRewrite.run();
             }
             try {
-                if (putIfAbsent.getAsBoolean()) {
+                boolean created = heap != null ? store.putIfAbsent(key, heap)
+                        : beforePublish == null ? store.putIfAbsent(key, memory, syncName)
+                        : store.putIfAbsent(key, memory, syncName, beforePublish);
+                if (created) {
                     return Outcome.CREATED;
                 }
                 unanswered = null;
@@ -108,7 +128,7 @@ public final class ConditionalPut {
                         : "the key was taken and") + " reading it back failed too: " + e.getMessage(), key, e);
             }
             if (found.isPresent()) {
-                return isOurs.test(found.get()) ? Outcome.OURS : Outcome.THEIRS;
+                return (isOurs != null ? isOurs.test(found.get()) : sameBytes(found.get(), memory)) ? Outcome.OURS : Outcome.THEIRS;
             }
             if (unanswered == null) {
                 return Outcome.VANISHED;
@@ -117,5 +137,9 @@ public final class ConditionalPut {
         }
         throw new OutcomeUnknownException("conditional write of " + key + " in " + store.describe() + " failed twice without an"
                 + " answer and the key is still absent (" + unanswered.getMessage() + "); the write may yet land", key, unanswered);
+    }
+
+    private static boolean sameBytes(byte[] found, MemorySegment mine) {
+        return MemorySegment.mismatch(MemorySegment.ofArray(found), 0, found.length, mine, 0, mine.byteSize()) == -1;
     }
 }

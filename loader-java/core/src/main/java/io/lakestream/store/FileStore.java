@@ -318,7 +318,8 @@ public final class FileStore implements ObjectStore {
     @Override
     public boolean putIfAbsent(String key, byte[] data) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
-        return names != null ? putIfAbsent(names, key, data, null, true) : channels.putIfAbsent(key, path(key), ByteBuffer.wrap(data), true);
+        return names != null ? putIfAbsent(names, key, data, null, true, null)
+                : channels.putIfAbsent(key, path(key), ByteBuffer.wrap(data), true);
     }
 
     /**
@@ -328,17 +329,32 @@ public final class FileStore implements ObjectStore {
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
-        return names != null ? putIfAbsent(names, key, null, data, syncName)
+        return names != null ? putIfAbsent(names, key, null, data, syncName, null)
                 : channels.putIfAbsent(key, path(key), data.asByteBuffer(), syncName);
     }
 
     /**
+     * {@code beforePublish} runs after the temporary file's fdatasync and before the {@code link(2)}
+     * (through {@link PosixWrites}; the channel fallback runs it first): a commit's directory sync of
+     * its batch objects overlaps the version's own write and fdatasync.
+     */
+    @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
+        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
+        if (names != null) {
+            return putIfAbsent(names, key, null, data, syncName, beforePublish);
+        }
+        beforePublish.run();
+        return channels.putIfAbsent(key, path(key), data.asByteBuffer(), syncName);
+    }
+
+    /**
      * The steps of {@link ChannelWrites#putIfAbsent} through {@link PosixWrites}:
-     * an early look ({@code access(2)}), the temporary file, {@code link(2)} as the arbiter,
-     * the directory's fsync, and the temporary name removed in every case.
+     * an early look ({@code access(2)}), the temporary file, the caller's barrier (if any),
+     * {@code link(2)} as the arbiter, the directory's fsync, and the temporary name removed in every case.
      */
     private boolean putIfAbsent(PosixWrites.Names names, String key, byte[] heap, MemorySegment memory,
-                                boolean syncName) {
+                                boolean syncName, Runnable beforePublish) {
         if (posix.exists(names)) { // cheap early exit; the link below is the real arbiter
             return false;
         }
@@ -346,6 +362,9 @@ public final class FileStore implements ObjectStore {
         try {
             writeTemp(names, key, heap, memory);
             tmp = true;
+            if (beforePublish != null) {
+                beforePublish.run(); // a throw leaves nothing published: the temporary name goes below
+            }
             if (!posix.link(names)) {
                 return false;
             }

@@ -122,6 +122,16 @@ public final class MeteredStore implements ObjectStore {
     }
 
     @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
+        PUT_IF_ABSENT.requests.inc();
+        try {
+            return inner.putIfAbsent(key, data, syncName, beforePublish);
+        } catch (RuntimeException e) {
+            throw PUT_IF_ABSENT.failed(e);
+        }
+    }
+
+    @Override
     public void syncNames(Collection<String> keys) {
         SYNC_NAMES.requests.inc();
         try {

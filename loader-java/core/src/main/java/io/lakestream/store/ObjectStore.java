@@ -67,6 +67,21 @@ public interface ObjectStore extends AutoCloseable {
     }
 
     /**
+     * As {@link #putIfAbsent(String, MemorySegment, boolean)}, running {@code beforePublish} at the
+     * last moment before the object can become visible: after its bytes are durable and before its
+     * name appears (file://: between the temporary file's fdatasync and the {@code link(2)} that
+     * publishes it). A writer overlaps there what must precede publication but not the write (the
+     * manifest log: the directory sync of the batch objects a version names). If it throws, nothing
+     * is published and its exception propagates. It may run although the key turns out to be
+     * taken, and runs again if the write is retried, so it must be idempotent. A store without such
+     * a moment runs it first (this default).
+     */
+    default boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
+        beforePublish.run();
+        return putIfAbsent(key, data, syncName);
+    }
+
+    /**
      * Makes the names of objects created by {@link #putIfAbsent(String, MemorySegment, boolean)}
      * with {@code syncName} false durable. A store whose writes are durable with their names
      * (S3) does nothing.

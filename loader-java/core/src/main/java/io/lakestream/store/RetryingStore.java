@@ -115,6 +115,11 @@ public final class RetryingStore implements ObjectStore {
     }
 
     @Override
+    public boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
+        return retry("conditional write", key, () -> inner.putIfAbsent(key, data, syncName, beforePublish));
+    }
+
+    @Override
     public void syncNames(Collection<String> keys) {
         // the first key names the failure; a List's is read without an iterator (a commit syncs once: no garbage)
         String first = keys.isEmpty() ? "" : keys instanceof List<String> l ? l.get(0) : keys.iterator().next();

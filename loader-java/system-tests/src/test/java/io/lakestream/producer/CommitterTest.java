@@ -80,7 +80,7 @@ class CommitterTest {
         queue = new BatchQueue(env.threads());
         ProducerOptions options = ProducerOptions.defaults().withGroup(group, 8, adaptive).withMaxLinger(LINGER_MS);
         CommitPacer pacer = new CommitPacer(group, 8, adaptive, LINGER_MS);
-        committer = new Committer(log, "p", options, queue, pacer, log.state().producer("p"));
+        committer = new Committer(log, "p", options, queue, pacer, log.state().producer("p"), false);
         arena = Arena.ofConfined();
     }
 

@@ -212,6 +212,68 @@ class ProducerPipelineTest {
         assertEquals(0, trainer.refresh().latestCheckpoint().step());
     }
 
+    /**
+     * A version is published only once the names of the batch objects it carries are durable: the
+     * producer's name-sync worker makes them so beside the version's own write, and the version put
+     * waits for it between its fdatasync and its link(2). A sync that fails fails the producer with
+     * the store's error, and no version names the batches it was for.
+     */
+    @Test
+    void aVersionIsPublishedOnlyOnceTheNamesItCarriesAreDurable() {
+        FileStore fs = FileStore.open(dir.resolve("s"), true);
+        HookStore hs = new HookStore(fs);
+        java.util.Set<String> durable = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        java.util.Set<String> syncThreads = java.util.concurrent.ConcurrentHashMap.newKeySet();
+        List<String> published = new java.util.concurrent.CopyOnWriteArrayList<>();
+        List<String> early = new java.util.concurrent.CopyOnWriteArrayList<>();
+        hs.afterSyncNames = keys -> {
+            durable.addAll(keys);
+            syncThreads.add(Thread.currentThread().getName());
+        };
+        java.util.regex.Pattern object = java.util.regex.Pattern.compile("\"object\":\"([^\"]+)\"");
+        hs.beforePublish = (key, data) -> {
+            if (!key.startsWith(StreamLayout.LOG_PREFIX) || !key.endsWith(".json") || key.contains("snapshot")) {
+                return;
+            }
+            String text = new String(data.toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), java.nio.charset.StandardCharsets.UTF_8);
+            java.util.regex.Matcher m = object.matcher(text);
+            while (m.find()) {
+                published.add(m.group(1));
+                if (!durable.contains(m.group(1))) {
+                    early.add(key + " names " + m.group(1));
+                }
+            }
+        };
+        SyntheticSource src = source();
+        long[] next = {0};
+        try (TgbProducer p = TgbProducer.open(hs, "p", StreamConfig.of(W), ProducerOptions.defaults())) {
+            for (int i = 0; i < 40; i++) {
+                append(p, src, next);
+            }
+            p.commit();
+            assertEquals(40, p.committedSeq());
+        }
+        assertEquals(40, published.size(), "every batch was named by a version: " + published);
+        assertEquals(List.of(), early, "versions published before the names they carry were durable");
+        assertEquals(java.util.Set.of("lakestream-namesync-p"), syncThreads, "the syncs ran beside the commits");
+
+        // A sync that fails: the producer fails with the store's error; nothing names the batch.
+        io.lakestream.store.StoreException broken = new io.lakestream.store.StoreException("directory sync of data/q failed: EIO",
+                "data/q/00000001-000000000001.tgb", null, false);
+        hs.beforeSyncNames = keys -> {
+            throw broken;
+        };
+        published.clear();
+        TgbProducer q = TgbProducer.open(hs, "q", StreamConfig.of(W), ProducerOptions.defaults());
+        append(q, src, next);
+        RuntimeException failed = assertThrows(RuntimeException.class, q::commit);
+        assertTrue(failed == broken || failed.getCause() == broken, "the store's failure: " + failed);
+        q.close();
+        assertEquals(List.of(), published, "no version was published for the batch");
+        assertEquals(40, ManifestLog.open(fs, true).state().committedSteps());
+        Streams.assertExactlyOnce(Streams.readAll(fs, W), Streams.range(40 * 2 * W));
+    }
+
     @Test
     void aWriteFailureEndsTheInstanceAtItsNextCall() {
         FileStore fs = FileStore.open(dir.resolve("s"), true);

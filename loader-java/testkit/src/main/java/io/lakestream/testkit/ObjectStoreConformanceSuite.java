@@ -104,6 +104,36 @@ public abstract class ObjectStoreConformanceSuite {
         }
     }
 
+    /**
+     * The barrier of {@code putIfAbsent(key, data, syncName, beforePublish)}: it runs before the
+     * object can be seen (a manifest version must not appear before the names it carries are
+     * durable), a throw publishes nothing and reaches the caller as thrown (not as a store
+     * failure that a retry layer would repeat), and a taken key stays as it was.
+     */
+    @Test
+    public void putIfAbsentRunsItsBarrierBeforeTheObjectIsVisible() {
+        String key = "_log/00000000000000000001.json";
+        MemorySegment bytes = MemorySegment.ofArray(bytes("version one"));
+        List<String> seen = new ArrayList<>();
+        assertTrue(store.putIfAbsent(key, bytes, true, () -> seen.add("barrier, object " + (store.stat(key).isPresent() ? "visible" : "absent"))));
+        assertEquals(List.of("barrier, object absent"), seen);
+        assertArrayEquals(bytes("version one"), store.get(key));
+
+        IllegalStateException refused = new IllegalStateException("names not durable");
+        String next = "_log/00000000000000000002.json";
+        IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                () -> store.putIfAbsent(next, bytes, true, () -> {
+                    throw refused;
+                }));
+        assertTrue(thrown == refused, "the barrier's own exception: " + thrown);
+        assertFalse(store.stat(next).isPresent(), "a failed barrier publishes nothing");
+        assertEquals(List.of(key), keys(store.list("_log/", null, 10)), "nor leaves anything behind under the prefix");
+        assertTrue(store.putIfAbsent(next, bytes, true, () -> { }), "the key is still free");
+
+        assertFalse(store.putIfAbsent(key, MemorySegment.ofArray(bytes("another")), true, () -> { }));
+        assertArrayEquals(bytes("version one"), store.get(key), "the first object stays");
+    }
+
     @Test
     public void concurrentPutIfAbsentHasExactlyOneWinner() throws Exception {
         int threads = 8;
