@@ -237,10 +237,8 @@ public final class ManifestLog {
      * learned is {@link CommitStateUnknownException}.
      */
     public CommitResult commit(String committer, Function<ManifestState, Changes> prepare) {
-        return commit(committer, prepare, NO_BARRIER);
+        return commitUnderMutex(committer, prepare, null);
     }
-
-    private static final Runnable NO_BARRIER = () -> { };
 
     /**
      * As {@link #commit(String, Function)}, with {@code beforePublish} run before each write of the
@@ -250,6 +248,11 @@ public final class ManifestLog {
      * If it throws, the commit fails with its exception and publishes nothing.
      */
     public CommitResult commit(String committer, Function<ManifestState, Changes> prepare, Runnable beforePublish) {
+        return commitUnderMutex(committer, prepare, java.util.Objects.requireNonNull(beforePublish, "beforePublish"));
+    }
+
+    /** {@code beforePublish} null: none (the version put is the plain conditional write). */
+    private CommitResult commitUnderMutex(String committer, Function<ManifestState, Changes> prepare, Runnable beforePublish) {
         env.threads().lock(mutex);
         try {
             return commitLocked(committer, prepare, beforePublish);

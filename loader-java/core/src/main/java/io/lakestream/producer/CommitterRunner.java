@@ -94,16 +94,8 @@ final class CommitterRunner {
 
     /** Threaded: waits up to 30 s for the worker to finish (a commit in progress included), then interrupts it. */
     void close() {
-        if (worker == null) {
-            return;
-        }
-        try {
-            if (!worker.join(TimeUnit.SECONDS.toMillis(30))) {
-                worker.interrupt();
-                worker.join(5_000);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (worker != null) {
+            worker.stop(TimeUnit.SECONDS.toMillis(30), 5_000);
         }
     }
 }

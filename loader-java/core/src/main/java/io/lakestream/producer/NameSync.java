@@ -185,16 +185,8 @@ final class NameSync implements AutoCloseable {
         } finally {
             lock.unlock();
         }
-        if (w == null) {
-            return;
-        }
-        try {
-            if (!w.join(TimeUnit.SECONDS.toMillis(30))) {
-                w.interrupt();
-                w.join(5_000);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        if (w != null) {
+            w.stop(TimeUnit.SECONDS.toMillis(30), 5_000);
         }
     }
 

@@ -84,8 +84,9 @@ public final class ConditionalPut {
     /**
      * As {@link #put(ObjectStore, String, MemorySegment, boolean, Predicate, Runnable)}, with the
      * store running {@code beforePublish} before each write can publish the object
-     * ({@link ObjectStore#putIfAbsent(String, MemorySegment, boolean, Runnable)}). Its failure is
-     * not a store's unanswered write: it propagates, and the key was not written by this call.
+     * ({@link ObjectStore#putIfAbsent(String, MemorySegment, boolean, Runnable)}; null: none, the
+     * plain write). Its failure is not a store's unanswered write: it propagates, and the key was
+     * not written by this call.
      */
     public static Outcome put(ObjectStore store, String key, MemorySegment bytes, boolean syncName, Predicate<byte[]> isOurs,
                               Runnable beforeRewrite, Runnable beforePublish) {

@@ -328,9 +328,7 @@ public final class FileStore implements ObjectStore {
      */
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
-        PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
-        return names != null ? putIfAbsent(names, key, null, data, syncName, null)
-                : channels.putIfAbsent(key, path(key), data.asByteBuffer(), syncName);
+        return putSegmentIfAbsent(key, data, syncName, null);
     }
 
     /**
@@ -340,11 +338,17 @@ public final class FileStore implements ObjectStore {
      */
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
+        return putSegmentIfAbsent(key, data, syncName, java.util.Objects.requireNonNull(beforePublish, "beforePublish"));
+    }
+
+    private boolean putSegmentIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
         PosixWrites.Names names = posix == null ? null : posix.names(rootSlash, Keys.validate(key));
         if (names != null) {
             return putIfAbsent(names, key, null, data, syncName, beforePublish);
         }
-        beforePublish.run();
+        if (beforePublish != null) {
+            beforePublish.run();
+        }
         return channels.putIfAbsent(key, path(key), data.asByteBuffer(), syncName);
     }
 

@@ -22,6 +22,22 @@ public interface Threads {
 
         /** Asks the worker to stop waiting (its blocking calls throw {@link InterruptedException}). */
         void interrupt();
+
+        /**
+         * Lets the body finish for up to {@code graceMillis} (work in progress lands), then
+         * interrupts it and waits up to {@code afterMillis} more. An interrupt of the caller ends
+         * the wait and stays set on it.
+         */
+        default void stop(long graceMillis, long afterMillis) {
+            try {
+                if (!join(graceMillis)) {
+                    interrupt();
+                    join(afterMillis);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     /** A pool of {@code parallelism} workers that run the tasks handed to it, in order of arrival. */

@@ -182,17 +182,22 @@ class RankReaderTest {
         assertThrows(IllegalArgumentException.class, () -> RankReader.open(fs, 0, W, -1, ReaderOptions.defaults()));
     }
 
-    @Test
-    void theReadersThreadsComeFromItsEnvAndKeepTheirProductionNames() throws Exception {
-        ObjectStore fs = produced(30, true); // 5 steps, LZ4
-        List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        Threads recording = new ForwardingThreads() {
+    /** Platform threads that add the name of every worker started to {@code started}. */
+    private static Threads recordingStarts(List<String> started) {
+        return new ForwardingThreads() {
             @Override
             public Worker start(String name, Runnable body) {
                 started.add(name);
                 return super.start(name, body);
             }
         };
+    }
+
+    @Test
+    void theReadersThreadsComeFromItsEnvAndKeepTheirProductionNames() throws Exception {
+        ObjectStore fs = produced(30, true); // 5 steps, LZ4
+        List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        Threads recording = recordingStarts(started);
         try (RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults().withPrefetch(2), null,
                 StreamEnv.defaults().withThreads(recording))) {
             for (long step = 0; step < 5; step++) {
@@ -230,13 +235,7 @@ class RankReaderTest {
         ObjectStore fs = FileStore.open(dir.resolve("s"), true);
         SyntheticSource src = new SyntheticSource(1_000, 11, 0, 1, L);
         List<String> started = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        Threads recording = new ForwardingThreads() {
-            @Override
-            public Worker start(String name, Runnable body) {
-                started.add(name);
-                return super.start(name, body);
-            }
-        };
+        Threads recording = recordingStarts(started);
         try (TgbProducer p = Streams.produce(fs, "p", W, B, src, 0, Streams.opts());
              RankReader r = RankReader.open(fs, 1, W, 0, ReaderOptions.defaults().withPrefetch(2), null,
                      StreamEnv.defaults().withThreads(recording))) {
