@@ -10,6 +10,7 @@ import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.store.StoreException;
 import io.lakestream.time.Clock;
+import io.lakestream.time.ParkingCondition;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -40,7 +41,7 @@ final class SnapshotWriter {
      * it holds the lock for nothing else, never across store I/O, so those take it directly.
      */
     private final ReentrantLock snapshotLock = new ReentrantLock();
-    private final Condition snapshotDone = snapshotLock.newCondition();
+    private final Condition snapshotDone = ParkingCondition.of(snapshotLock);
     private boolean snapshotRunning; // guarded by snapshotLock
 
     /** {@code publish} folds a state with segments and a snapshot written (or adopted) into the log's state. */

@@ -1,6 +1,7 @@
 package io.lakestream.memory;
 
 import io.lakestream.time.Clock;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -40,7 +41,7 @@ public final class PinnedPool implements AutoCloseable {
     private final Threads threads;
     private final Clock clock;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition released = lock.newCondition();
+    private final Condition released = ParkingCondition.of(lock);
     private final ArrayDeque<Slab> free = new ArrayDeque<>();
     private final ArrayDeque<Fenced> fenced = new ArrayDeque<>(); // released, waiting for their fence
     private final List<Slab> all = new ArrayList<>();

@@ -2,6 +2,7 @@ package io.lakestream.producer;
 
 import io.lakestream.log.CommitResult;
 import io.lakestream.log.TgbEntry;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,7 +20,7 @@ import java.util.concurrent.locks.ReentrantLock;
 final class BatchQueue {
     private final Threads threads;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    private final Condition changed = ParkingCondition.of(lock);
     // guarded by lock
     // in sequence order; a list walked by index, so that the committer's look at the head
     // (several per batch) allocates nothing (issue 23); it holds at most the batches in flight

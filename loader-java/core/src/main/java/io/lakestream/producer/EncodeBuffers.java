@@ -1,5 +1,6 @@
 package io.lakestream.producer;
 
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,7 +48,7 @@ final class EncodeBuffers implements AutoCloseable {
 
     private final Threads threads;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition released = lock.newCondition();
+    private final Condition released = ParkingCondition.of(lock);
     // guarded by lock
     private final ArrayDeque<Buffer> free = new ArrayDeque<>();
     private final Buffer[] all;

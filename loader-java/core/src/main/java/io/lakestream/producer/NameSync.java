@@ -1,6 +1,7 @@
 package io.lakestream.producer;
 
 import io.lakestream.store.ObjectStore;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Threaded, a worker of its own ({@code lakestream-namesync-<id>}, started at the first sync)
  * runs it, not the writer pool: behind a full pool's queued object writes it would wait for
  * them. Inline (no threads), {@link #awaitDone} runs it on the caller, so nothing overlaps.
- * One request at a time, its keys copied into a reused list: no allocation per commit beyond
- * the waits' own.
+ * One request at a time, its keys copied into a reused list, its waits on a
+ * {@link ParkingCondition}: no allocation per commit.
  */
 final class NameSync implements AutoCloseable {
     private static final long IDLE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(10);
@@ -32,7 +33,7 @@ final class NameSync implements AutoCloseable {
     private final String id;
     private final boolean threaded;
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    private final Condition changed = ParkingCondition.of(lock);
     /** The keys of the posted request: the worker's between {@link #start} and the request finishing. */
     private final List<String> keys = new ArrayList<>();
     /** Batches whose names the posted request makes durable: told so once {@link #awaitDone} saw it succeed. */

@@ -5,6 +5,7 @@ import io.lakestream.log.EntryWire;
 import io.lakestream.log.LogFormatException;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.time.Clock;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -35,7 +36,7 @@ public final class HandoffFeed implements StepFeed {
     /** Guards the fields below; taken through {@link #threads}. */
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a step is handed over, the stream ends, the leader fails or the feed closes. */
-    private final Condition changed = lock.newCondition();
+    private final Condition changed = ParkingCondition.of(lock);
     private final TreeMap<Long, TgbEntry> entries = new TreeMap<>();
     private final TreeMap<Long, byte[]> raw = new TreeMap<>();
     private volatile long next; // the next step expected from the leader; volatile for the lock-free getters

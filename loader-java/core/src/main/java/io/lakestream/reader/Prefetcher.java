@@ -3,6 +3,7 @@ package io.lakestream.reader;
 import io.lakestream.StreamEnv;
 import io.lakestream.log.TgbEntry;
 import io.lakestream.time.Clock;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -57,11 +58,11 @@ final class Prefetcher {
     /** Guards the ring and the counters below; waits go through {@link Threads#await}. */
     private final ReentrantLock lock = new ReentrantLock();
     /** A step was queued for a fetch thread (or closing): one idle fetch thread takes it. */
-    private final Condition queued = lock.newCondition();
+    private final Condition queued = ParkingCondition.of(lock);
     /** A step was dispatched or fetched (or closing): the consumer looks. */
-    private final Condition done = lock.newCondition();
+    private final Condition done = ParkingCondition.of(lock);
     /** The consumer freed room in the queue (or closing): the dispatcher looks. */
-    private final Condition room = lock.newCondition();
+    private final Condition room = ParkingCondition.of(lock);
     /** Steps dispatched and not delivered, oldest at {@link #head}: {@code depth + 2} slots. */
     private final Slot[] ring;
     private int head;

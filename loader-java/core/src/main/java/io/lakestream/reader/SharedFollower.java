@@ -8,6 +8,7 @@ import io.lakestream.log.VersionCache;
 import io.lakestream.store.ChangeWatch;
 import io.lakestream.store.ObjectStore;
 import io.lakestream.time.Clock;
+import io.lakestream.time.ParkingCondition;
 import io.lakestream.time.Threads;
 import java.util.ArrayList;
 import java.util.List;
@@ -57,7 +58,7 @@ public final class SharedFollower implements AutoCloseable {
     private final FollowerPacing pacing;
     /** Guards the fields below; waits go through {@link Threads#await} so a simulation can run them. */
     private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
+    private final Condition changed = ParkingCondition.of(lock);
     private final List<FollowerSubscription> subscribers = new ArrayList<>();
     private int waiting;
     private long failures;

@@ -1,13 +1,12 @@
 package io.lakestream.time;
 
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.Lock;
 
-/** {@link Threads#platform()}: daemon platform threads, {@link Lock#lock()}, {@link Condition#awaitNanos}. */
+/**
+ * {@link Threads#platform()}: daemon platform threads, {@link Lock#lock()}, {@link Condition#awaitNanos}, pools
+ * whose hand-offs allocate nothing ({@link PlatformPool}).
+ */
 final class PlatformThreads implements Threads {
     static final PlatformThreads INSTANCE = new PlatformThreads();
 
@@ -34,28 +33,7 @@ final class PlatformThreads implements Threads {
 
     @Override
     public Pool pool(String name, int parallelism) {
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(parallelism, r -> {
-            Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
-        return new Pool() {
-            @Override
-            public void execute(Runnable task) {
-                pool.execute(task);
-            }
-
-            @Override
-            public void close() {
-                pool.shutdown();
-                try {
-                    pool.awaitTermination(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-        };
+        return new PlatformPool(name, parallelism);
     }
 
     @Override
