@@ -427,6 +427,53 @@ public final class ShardTable extends AbstractList<ShardEntry> implements Random
         return new ShardTable(n, (Column) len, (Column) raw, (Column) hlen, total, samples, crc, hcrc, null);
     }
 
+    /**
+     * The u32s of a column's base64 text {@code buf[off, off + len)} as a streaming parser holds
+     * it, or null where {@link #fromWire} might not read it the same (text that is not canonical
+     * base64; the caller then leaves the table to {@code fromWire}).
+     */
+    public static int[] u32s(char[] buf, int off, int len) {
+        return U32Base64.decodeCanonical(buf, off, len);
+    }
+
+    /** The base64 text of a column of u32s (what {@link #u32s} reads back). */
+    public static String u32Text(int[] v) {
+        return U32Base64.encode(v);
+    }
+
+    /**
+     * What {@link #fromWire} returns for a table whose per-shard numbers are single values
+     * ({@code length}, {@code raw_length} and {@code header_length}, the latter two when present)
+     * and whose samples are a {@code total_samples}, the shape every table of equal shards has,
+     * without the wire record, its boxed numbers and base64 strings (a reader catching up
+     * through index segments builds one table per step: issue 23). Columns equal to those of
+     * {@code like} (the previous entry's table, or null) are shared, not built again. Null where
+     * the table would be malformed: the caller leaves it to {@code fromWire}, which words why.
+     *
+     * @param headerCrc     null when absent
+     * @param rawLength     negative when absent (a raw length is never negative in a well-formed table)
+     * @param headerLength  negative when absent
+     */
+    public static ShardTable uniform(int[] crc, int[] headerCrc, long length, long rawLength, long headerLength, long totalSamples,
+                                     ShardTable like) {
+        int n = crc.length;
+        if (n == 0 || (headerCrc != null && headerCrc.length != n) || (headerCrc != null) != (headerLength >= 0)) {
+            return null;
+        }
+        Column len = like != null && like.lengths.each() == null && like.lengths.all() == length ? like.lengths : new Column(length, null);
+        Column raw = null;
+        if (rawLength >= 0) {
+            raw = like != null && like.rawLengths != null && like.rawLengths.each() == null && like.rawLengths.all() == rawLength
+                    ? like.rawLengths : new Column(rawLength, null);
+        }
+        Column hlen = null;
+        if (headerLength >= 0) {
+            hlen = like != null && like.headerLengths != null && like.headerLengths.each() == null
+                    && like.headerLengths.all() == headerLength ? like.headerLengths : new Column(headerLength, null);
+        }
+        return new ShardTable(n, len, raw, hlen, totalSamples, null, crc, headerCrc, null);
+    }
+
     /** A Column, null (absent and optional), or the reason it is malformed. */
     private static Object column(String name, Long single, List<Long> each, int n, boolean required) {
         if (single != null && each != null) {

@@ -63,6 +63,62 @@ final class U32Base64 {
         return v;
     }
 
+    /** Values of the base64 alphabet (RFC 4648 table 1) by ASCII code, -1 elsewhere. */
+    private static final byte[] VALUE = new byte[128];
+
+    static {
+        java.util.Arrays.fill(VALUE, (byte) -1);
+        String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        for (int i = 0; i < 64; i++) {
+            VALUE[alphabet.charAt(i)] = (byte) i;
+        }
+    }
+
+    /**
+     * As {@link #decode} of the text {@code buf[off, off + len)}, read straight from a parser's
+     * characters (no string, no byte arrays: index segments and versions decode two columns per
+     * entry), for canonical text only: padded, and the bits after the last byte zero, as every
+     * encoder writes. Null for anything else, including text {@link #decode} would accept (the
+     * caller then decodes the string: the two never differ where both answer).
+     */
+    static int[] decodeCanonical(char[] buf, int off, int len) {
+        if (len == 0 || len % 4 != 0) {
+            return null;
+        }
+        int pad = buf[off + len - 1] != '=' ? 0 : buf[off + len - 2] != '=' ? 1 : 2;
+        int bytes = len / 4 * 3 - pad;
+        if (bytes % 4 != 0) {
+            return null;
+        }
+        int[] v = new int[bytes / 4];
+        long acc = 0; // little-endian: byte k of the output is bits [8k, 8k + 8) of value k / 4
+        int k = 0;
+        for (int i = 0; i < len - pad; i += 4) {
+            int quad = 0;
+            int chars = Math.min(4, len - pad - i);
+            for (int j = 0; j < chars; j++) {
+                char c = buf[off + i + j];
+                int x = c < 128 ? VALUE[c] : -1;
+                if (x < 0) {
+                    return null; // '=' inside, or not of the alphabet
+                }
+                quad |= x << (18 - 6 * j);
+            }
+            int out = chars == 4 ? 3 : chars - 1; // 2 chars: 1 byte, 3 chars: 2 bytes
+            if (chars < 4 && (quad & ((1 << (8 * (3 - out))) - 1)) != 0) {
+                return null; // non-zero bits after the last byte: not canonical
+            }
+            for (int b = 0; b < out; b++, k++) {
+                acc |= (long) ((quad >>> (16 - 8 * b)) & 0xFF) << (8 * (k & 3));
+                if ((k & 3) == 3) {
+                    v[k >>> 2] = (int) acc;
+                    acc = 0;
+                }
+            }
+        }
+        return v;
+    }
+
     private static byte[] bytes(int[] v) {
         byte[] b = new byte[4 * v.length];
         for (int i = 0; i < v.length; i++) {
