@@ -30,8 +30,8 @@ import java.util.Map;
  */
 final class VersionParser {
     /** Thrown to give up; carries no stack (it is control flow, never reported). */
-    private static final class Unsure extends Exception {
-        private static final Unsure INSTANCE = new Unsure();
+    static final class Unsure extends Exception {
+        static final Unsure INSTANCE = new Unsure();
 
         private Unsure() {
             super(null, null, false, false);
@@ -157,17 +157,24 @@ final class VersionParser {
         return new ProducerState(epoch, seq, cursor);
     }
 
-    private static List<TgbEntry> tgbs(JsonParser p) throws IOException, Unsure {
+    /**
+     * The entries of a {@code tgbs} array. Consecutive entries mostly repeat their producer,
+     * codec, cursor and shard-table columns: each is shared with the entry before when equal
+     * (the same values, so the same entries; an index segment holds 1,024 of them, issue 23).
+     */
+    static List<TgbEntry> tgbs(JsonParser p) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.START_ARRAY);
         List<TgbEntry> out = new ArrayList<>();
+        TgbEntry previous = null;
         while (p.nextToken() != JsonToken.END_ARRAY) {
-            out.add(entry(p));
+            previous = entry(p, previous);
+            out.add(previous);
         }
         return out;
     }
 
-    /** An entry with a compact shard table, as {@code TgbEntry.FromWire} builds it. */
-    private static TgbEntry entry(JsonParser p) throws IOException, Unsure {
+    /** An entry with a compact shard table, as {@code TgbEntry.FromWire} builds it; strings and columns equal to {@code previous}'s shared. */
+    private static TgbEntry entry(JsonParser p, TgbEntry previous) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.START_OBJECT);
         String producer = null;
         String codec = null;
@@ -184,7 +191,7 @@ final class VersionParser {
             switch (name) {
                 case "producer" -> {
                     seen = once(seen, 1);
-                    producer = string(p);
+                    producer = string(p, previous == null ? null : previous.producer());
                 }
                 case "epoch" -> {
                     seen = once(seen, 2);
@@ -204,15 +211,15 @@ final class VersionParser {
                 }
                 case "codec" -> {
                     seen = once(seen, 32);
-                    codec = string(p);
+                    codec = string(p, previous == null ? null : previous.codec());
                 }
                 case "shard_table" -> {
                     seen = once(seen, 64);
-                    table = ShardTable.fromWire(table(p));
+                    table = table(p, previous != null && previous.shards() instanceof ShardTable t ? t : null);
                 }
                 case "cursor" -> {
                     seen = once(seen, 128);
-                    cursor = stringOrNull(p);
+                    cursor = p.currentToken() == JsonToken.VALUE_NULL ? null : string(p, previous == null ? null : previous.cursor());
                 }
                 default -> throw Unsure.INSTANCE;
             }
@@ -223,18 +230,26 @@ final class VersionParser {
         return new TgbEntry(producer, epoch, seq, cursor, object, objectSize, codec, table, null, null);
     }
 
-    private static ShardTable.Wire table(JsonParser p) throws IOException, Unsure {
+    /**
+     * A compact shard table: of single values and a total ({@link ShardTable#uniform}, straight
+     * from the parser's characters) when it has that shape and is well formed, otherwise through
+     * its wire record ({@link ShardTable#fromWire}, which also records why one is malformed).
+     */
+    private static ShardTable table(JsonParser p, ShardTable like) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.START_OBJECT);
+        int[] crcs = null;
+        int[] headerCrcs = null;
+        boolean canonical = true; // the checksum columns present were decoded here (else their text is kept for fromWire)
         String crc = null;
         String headerCrc = null;
-        Long headerLength = null;
-        Long length = null;
-        Long rawLength = null;
-        Long totalSamples = null;
         List<Long> headerLengths = null;
         List<Long> lengths = null;
         List<Long> rawLengths = null;
         List<Long> shardSamples = null;
+        long headerLengthValue = -1;
+        long lengthValue = -1;
+        long rawLengthValue = -1;
+        long totalSamplesValue = 0;
         int seen = 0;
         while (p.nextToken() == JsonToken.FIELD_NAME) {
             String name = p.currentName();
@@ -242,27 +257,37 @@ final class VersionParser {
             switch (name) {
                 case "crc32c" -> {
                     seen = once(seen, 1);
-                    crc = string(p);
+                    expect(p.currentToken(), JsonToken.VALUE_STRING);
+                    crcs = ShardTable.u32s(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+                    if (crcs == null) {
+                        canonical = false;
+                        crc = p.getText();
+                    }
                 }
                 case "header_crc32c" -> {
                     seen = once(seen, 2);
-                    headerCrc = string(p);
+                    expect(p.currentToken(), JsonToken.VALUE_STRING);
+                    headerCrcs = ShardTable.u32s(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+                    if (headerCrcs == null) {
+                        canonical = false;
+                        headerCrc = p.getText();
+                    }
                 }
                 case "header_length" -> {
                     seen = once(seen, 4);
-                    headerLength = integer(p);
+                    headerLengthValue = integer(p);
                 }
                 case "length" -> {
                     seen = once(seen, 8);
-                    length = integer(p);
+                    lengthValue = integer(p);
                 }
                 case "raw_length" -> {
                     seen = once(seen, 16);
-                    rawLength = integer(p);
+                    rawLengthValue = integer(p);
                 }
                 case "total_samples" -> {
                     seen = once(seen, 32);
-                    totalSamples = integer(p);
+                    totalSamplesValue = integer(p);
                 }
                 case "header_lengths" -> {
                     seen = once(seen, 64);
@@ -283,8 +308,28 @@ final class VersionParser {
                 default -> throw Unsure.INSTANCE;
             }
         }
-        return new ShardTable.Wire(crc, headerCrc, headerLength, headerLengths, length, lengths, rawLength, rawLengths, shardSamples,
-                totalSamples);
+        // the single-value shape: crc32c, length, total_samples; raw_length, header fields optional; no arrays
+        boolean uniform = canonical && (seen & ~(2 | 4 | 16)) == (1 | 8 | 32) && lengthValue >= 0
+                && ((seen & 16) == 0 || rawLengthValue >= 0) && ((seen & 4) == 0 || headerLengthValue >= 0);
+        if (uniform) {
+            ShardTable t = ShardTable.uniform(crcs, headerCrcs, lengthValue, (seen & 16) == 0 ? -1 : rawLengthValue,
+                    (seen & 4) == 0 ? -1 : headerLengthValue, totalSamplesValue, like);
+            if (t != null) {
+                return t;
+            }
+        }
+        if (crcs != null) {
+            crc = ShardTable.u32Text(crcs);
+        }
+        if (headerCrcs != null) {
+            headerCrc = ShardTable.u32Text(headerCrcs);
+        }
+        Long headerLength = (seen & 4) == 0 ? null : headerLengthValue;
+        Long length = (seen & 8) == 0 ? null : lengthValue;
+        Long rawLength = (seen & 16) == 0 ? null : rawLengthValue;
+        Long totalSamples = (seen & 32) == 0 ? null : totalSamplesValue;
+        return ShardTable.fromWire(new ShardTable.Wire(crc, headerCrc, headerLength, headerLengths, length, lengths, rawLength,
+                rawLengths, shardSamples, totalSamples));
     }
 
     private static List<CheckpointRecord> checkpoints(JsonParser p) throws IOException, Unsure {
@@ -340,20 +385,20 @@ final class VersionParser {
         return new CheckpointRecord(step, id, timestamp, consumer, removed);
     }
 
-    private static int once(int seen, int bit) throws Unsure {
+    static int once(int seen, int bit) throws Unsure {
         if ((seen & bit) != 0) {
             throw Unsure.INSTANCE; // a repeated field: data binding keeps the last; leave it that call
         }
         return seen | bit;
     }
 
-    private static void expect(JsonToken actual, JsonToken wanted) throws Unsure {
+    static void expect(JsonToken actual, JsonToken wanted) throws Unsure {
         if (actual != wanted) {
             throw Unsure.INSTANCE;
         }
     }
 
-    private static long integer(JsonParser p) throws IOException, Unsure {
+    static long integer(JsonParser p) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.VALUE_NUMBER_INT);
         JsonParser.NumberType t = p.getNumberType();
         if (t != JsonParser.NumberType.INT && t != JsonParser.NumberType.LONG) {
@@ -362,7 +407,7 @@ final class VersionParser {
         return p.getLongValue();
     }
 
-    private static List<Long> integers(JsonParser p) throws IOException, Unsure {
+    static List<Long> integers(JsonParser p) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.START_ARRAY);
         List<Long> out = new ArrayList<>();
         while (p.nextToken() != JsonToken.END_ARRAY) {
@@ -371,12 +416,29 @@ final class VersionParser {
         return out;
     }
 
-    private static String string(JsonParser p) throws IOException, Unsure {
+    static String string(JsonParser p) throws IOException, Unsure {
         expect(p.currentToken(), JsonToken.VALUE_STRING);
         return p.getText();
     }
 
-    private static String stringOrNull(JsonParser p) throws IOException, Unsure {
+    /** {@link #string}, as {@code same} (no new string) when the text equals it. */
+    private static String string(JsonParser p, String same) throws IOException, Unsure {
+        expect(p.currentToken(), JsonToken.VALUE_STRING);
+        if (same != null && same.length() == p.getTextLength()) {
+            char[] c = p.getTextCharacters();
+            int off = p.getTextOffset();
+            int i = 0;
+            while (i < same.length() && same.charAt(i) == c[off + i]) {
+                i++;
+            }
+            if (i == same.length()) {
+                return same;
+            }
+        }
+        return p.getText();
+    }
+
+    static String stringOrNull(JsonParser p) throws IOException, Unsure {
         return p.currentToken() == JsonToken.VALUE_NULL ? null : string(p);
     }
 }
