@@ -112,11 +112,25 @@ final class LogFiles {
     }
 
     /**
+     * Index segment {@code key}, read and parsed as {@link #readJson} reads a file, by
+     * {@link SegmentParser} (most of a catching-up reader's garbage was data binding's, issue 23).
+     */
+    Snapshot.SegmentFile readSegment(String key) {
+        String where = where(key);
+        return read(key, b -> SegmentParser.parse(b, where)).orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
+    }
+
+    /**
      * Reads and parses a log file. A parse failure is read once more: a torn transfer heals on
      * re-read, real corruption does not and is reported naming the file. (Transient store errors
      * were already retried by the store's retry layer.)
      */
     <T> Optional<T> readIfPresent(String key, Class<T> type, String what) {
+        String where = what + where(key);
+        return read(key, b -> Json.read(b, type, where));
+    }
+
+    private <T> Optional<T> read(String key, java.util.function.Function<byte[], T> parse) {
         FormatException last = null;
         for (int i = 0; i < 2; i++) {
             Optional<byte[]> b = store.getIfPresent(key);
@@ -124,7 +138,7 @@ final class LogFiles {
                 return Optional.empty();
             }
             try {
-                return Optional.of(Json.read(b.get(), type, what + where(key)));
+                return Optional.of(parse.apply(b.get()));
             } catch (FormatException e) {
                 last = e;
             }

@@ -300,7 +300,7 @@ final class SnapshotWriter {
         if (putIfAbsent(key, new Snapshot.SegmentFile(first, files.inStreamForm(entries)))) {
             return end;
         }
-        Snapshot.SegmentFile found = files.readJson(key, Snapshot.SegmentFile.class);
+        Snapshot.SegmentFile found = files.readSegment(key);
         long slotEnd = (first / config.indexSegmentSteps() + 1) * config.indexSegmentSteps();
         int n = found.tgbs() == null ? 0 : found.tgbs().size();
         if (found.firstStep() != first || n < 1 || first + n > Math.min(slotEnd, s.committedSteps())

@@ -71,6 +71,25 @@ final class StepIndex {
                 gone.key(), gone);
     }
 
+    /**
+     * Names the segment and the step of the entry being validated, as text only when validation
+     * fails (one object per segment, not a string per entry).
+     */
+    private static final class StepWhere {
+        private final String segment;
+        long step;
+
+        StepWhere(String segment) {
+            this.segment = segment;
+        }
+
+        @Override
+        public String toString() {
+            return segment + " step " + step;
+        }
+    }
+
+    /** Segment {@code [first, first + n)}, read and parsed ({@link SegmentParser}) and every entry validated, or the one held. */
     private Snapshot.SegmentFile segment(long first, long n) {
         synchronized (segmentLock) {
             if (cachedSegment != null && cachedSegmentFirst == first) {
@@ -78,13 +97,14 @@ final class StepIndex {
             }
         }
         String key = StreamLayout.segmentKey(first);
-        Snapshot.SegmentFile f = files.readJson(key, Snapshot.SegmentFile.class);
+        Snapshot.SegmentFile f = files.readSegment(key);
         if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
             throw new LogFormatException(files.where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
         }
-        String where = files.where(key);
-        for (TgbEntry t : f.tgbs()) {
-            t.validate(config.worldSize(), where);
+        StepWhere where = new StepWhere(files.where(key));
+        for (int i = 0; i < f.tgbs().size(); i++) {
+            where.step = first + i;
+            f.tgbs().get(i).validate(config.worldSize(), where);
         }
         synchronized (segmentLock) {
             cachedSegmentFirst = first;
