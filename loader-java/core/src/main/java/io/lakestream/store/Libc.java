@@ -68,9 +68,19 @@ final class Libc {
         return bind(name, signature, options);
     }
 
-    /** A handle on libc's {@code name} without errno capture, for calls whose failure's reason is not used; null if it cannot be bound. */
-    MethodHandle findIgnoringErrno(String name, FunctionDescriptor signature) {
-        return bound ? bind(name, signature) : null;
+    /**
+     * A handle on libc's {@code name} without errno capture; null if it cannot be bound. For calls
+     * whose failure's reason is not used, and for the first try of a call that is safe to make
+     * again (a failed {@code open}, {@code pread}, {@code write}, {@code link}, {@code rename}:
+     * nothing happened): the caller makes it once more through the capturing handle
+     * ({@link #find}) only when it failed, to learn why. A capturing call slices its errno buffer
+     * each time (the JDK's check of the capture segment), 40 B of garbage unless the JIT happens
+     * to scalar-replace it, which it did for some call sites and runs and not others (issue 23).
+     * Calls that must not be repeated keep the capture: {@code fsync}/{@code fdatasync} (a
+     * second call after a failure can succeed with the data lost) and {@code close}.
+     */
+    MethodHandle findIgnoringErrno(String name, FunctionDescriptor signature, Linker.Option... options) {
+        return bound ? bind(name, signature, options) : null;
     }
 
     /** Whether this is the platform asked for and every handle found so far was bound. */

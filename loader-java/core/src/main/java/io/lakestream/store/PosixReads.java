@@ -41,6 +41,12 @@ final class PosixReads {
     private static final MethodHandle LSEEK = LIBC.find("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
     private static final MethodHandle PREAD = LIBC.find("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle CLOSE = LIBC.findIgnoringErrno("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+    // The first try of each call, without errno capture (its garbage: Libc#findIgnoringErrno): a
+    // read-only open, an lseek and a pread change nothing when they fail, so the capturing
+    // handle above makes the call again, to learn why, only then.
+    private static final MethodHandle OPEN_FIRST = LIBC.findIgnoringErrno("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle LSEEK_FIRST = LIBC.findIgnoringErrno("lseek", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle PREAD_FIRST = LIBC.findIgnoringErrno("pread", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     /** Null unless every call bound: reads then go through channels. */
     private static final PosixReads INSTANCE = LIBC.bound() ? new PosixReads() : null;
 
@@ -88,10 +94,13 @@ final class PosixReads {
         }
         path.set(ValueLayout.JAVA_BYTE, n, (byte) 0);
         try {
-            int fd;
-            do {
+            int fd = (int) OPEN_FIRST.invokeExact(path, Libc.O_RDONLY | Libc.O_CLOEXEC);
+            while (fd < 0) {
                 fd = (int) OPEN.invokeExact(s.state, path, Libc.O_RDONLY | Libc.O_CLOEXEC);
-            } while (fd < 0 && errno(s) == Libc.EINTR);
+                if (fd >= 0 || errno(s) != Libc.EINTR) {
+                    break;
+                }
+            }
             if (fd < 0) {
                 int e = errno(s);
                 if (e == PosixErrors.ENOENT || e == ENOTDIR) {
@@ -100,7 +109,10 @@ final class PosixReads {
                 throw failure("open", e, key, describe);
             }
             try {
-                long size = (long) LSEEK.invokeExact(s.state, fd, 0L, SEEK_END);
+                long size = (long) LSEEK_FIRST.invokeExact(fd, 0L, SEEK_END);
+                if (size < 0) {
+                    size = (long) LSEEK.invokeExact(s.state, fd, 0L, SEEK_END);
+                }
                 if (size < 0) {
                     throw failure("lseek", errno(s), key, describe);
                 }
@@ -111,7 +123,10 @@ final class PosixReads {
                 long done = 0;
                 while (done < want) {
                     MemorySegment to = done == 0 ? dst : dst.asSlice(done); // a short read is rare: no slice per read
-                    long got = (long) PREAD.invokeExact(s.state, fd, to, want - done, offset + done);
+                    long got = (long) PREAD_FIRST.invokeExact(fd, to, want - done, offset + done);
+                    if (got < 0) {
+                        got = (long) PREAD.invokeExact(s.state, fd, to, want - done, offset + done);
+                    }
                     if (got < 0) {
                         int e = errno(s);
                         if (e == Libc.EINTR) {

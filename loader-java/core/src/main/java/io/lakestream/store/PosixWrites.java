@@ -76,6 +76,15 @@ final class PosixWrites {
     private static final MethodHandle CLOSE = LIBC.find("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
     private static final MethodHandle LINK = LIBC.find("link", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle RENAME = LIBC.find("rename", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    // The first try of each call that is safe to repeat, without errno capture (its garbage:
+    // Libc#findIgnoringErrno); the capturing handle above makes it again only when it failed.
+    private static final MethodHandle OPEN_FIRST = LIBC.findIgnoringErrno("open", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle WRITE_FIRST = LIBC.findIgnoringErrno("write", FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle FCNTL_FIRST = LIBC.findIgnoringErrno("fcntl", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT),
+            Linker.Option.firstVariadicArg(2));
+    private static final MethodHandle LINK_FIRST = LIBC.findIgnoringErrno("link", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+    private static final MethodHandle RENAME_FIRST = LIBC.findIgnoringErrno("rename", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
     // no errno for these: an unlink's failure and the reason a name is not there are not used
     private static final MethodHandle UNLINK = LIBC.findIgnoringErrno("unlink", FunctionDescriptor.of(JAVA_INT, ADDRESS));
     private static final MethodHandle ACCESS = LIBC.findIgnoringErrno("access", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
@@ -298,7 +307,10 @@ final class PosixWrites {
         for (;;) {
             long got;
             try {
-                got = (long) WRITE.invokeExact(s.state, fd, from, n);
+                got = (long) WRITE_FIRST.invokeExact(fd, from, n);
+                if (got < 0) { // nothing was written: again, to learn why
+                    got = (long) WRITE.invokeExact(s.state, fd, from, n);
+                }
             } catch (Throwable t) {
                 throw rethrow(t);
             }
@@ -382,13 +394,16 @@ final class PosixWrites {
         return s.temp.getString(0);
     }
 
-    // One method per call, each invoking its own static final handle: the JIT then inlines the
-    // downcall and scalar-replaces the slice of the errno buffer it makes per call (a call site
-    // shared by several handles would allocate that slice every time).
+    // One method per call, each invoking its own static final handles. A call that is safe to
+    // repeat is made without errno capture, and once more with it only when it failed (nothing
+    // happened, so the second try either fails the same way or does what the first did not):
+    // a capturing call allocates a slice of the errno buffer unless the JIT scalar-replaces it
+    // (Libc#findIgnoringErrno). fdatasync, fsync and close keep the capture: never made twice.
 
     private static int open(Names s, MemorySegment path, int flags, int mode) {
         try {
-            return (int) OPEN.invokeExact(s.state, path, flags, mode);
+            int r = (int) OPEN_FIRST.invokeExact(path, flags, mode);
+            return r >= 0 ? r : (int) OPEN.invokeExact(s.state, path, flags, mode);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -396,7 +411,8 @@ final class PosixWrites {
 
     private static int fcntl(Names s, int fd, int cmd, int arg) {
         try {
-            return (int) FCNTL.invokeExact(s.state, fd, cmd, arg);
+            int r = (int) FCNTL_FIRST.invokeExact(fd, cmd, arg);
+            return r >= 0 ? r : (int) FCNTL.invokeExact(s.state, fd, cmd, arg);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -428,7 +444,8 @@ final class PosixWrites {
 
     private static int link(Names s, MemorySegment from, MemorySegment to) {
         try {
-            return (int) LINK.invokeExact(s.state, from, to);
+            int r = (int) LINK_FIRST.invokeExact(from, to);
+            return r >= 0 ? r : (int) LINK.invokeExact(s.state, from, to);
         } catch (Throwable t) {
             throw rethrow(t);
         }
@@ -436,7 +453,8 @@ final class PosixWrites {
 
     private static int rename(Names s, MemorySegment from, MemorySegment to) {
         try {
-            return (int) RENAME.invokeExact(s.state, from, to);
+            int r = (int) RENAME_FIRST.invokeExact(from, to);
+            return r >= 0 ? r : (int) RENAME.invokeExact(s.state, from, to);
         } catch (Throwable t) {
             throw rethrow(t);
         }
