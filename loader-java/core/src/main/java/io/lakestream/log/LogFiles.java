@@ -4,6 +4,7 @@ import io.lakestream.format.FormatException;
 import io.lakestream.format.Json;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ReadBuffer;
 import io.lakestream.store.StoreException;
 import java.util.ArrayList;
 import java.util.List;
@@ -117,7 +118,23 @@ final class LogFiles {
      */
     Snapshot.SegmentFile readSegment(String key) {
         String where = where(key);
-        return read(key, b -> SegmentParser.parse(b, where)).orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
+        return read(key, b -> SegmentParser.parse(b, b.length, where)).orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
+    }
+
+    /** As {@link #readSegment(String)}, its bytes read into {@code buffer} (the caller's, reused from segment to segment). */
+    Snapshot.SegmentFile readSegment(String key, ReadBuffer buffer) {
+        FormatException last = null;
+        for (int i = 0; i < 2; i++) { // a parse failure is read once more, as read() does
+            if (!store.getIfPresent(key, buffer)) {
+                throw new NoSuchKeyException(store.describe(), key);
+            }
+            try {
+                return SegmentParser.parse(buffer.array(), buffer.length(), where(key));
+            } catch (FormatException e) {
+                last = e;
+            }
+        }
+        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
     }
 
     /**

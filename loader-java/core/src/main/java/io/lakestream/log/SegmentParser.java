@@ -26,15 +26,20 @@ import java.util.List;
 final class SegmentParser {
     private SegmentParser() {}
 
-    /** The segment in {@code bytes}: this parser's if it is sure, data binding's otherwise. */
-    static Snapshot.SegmentFile parse(byte[] bytes, String where) {
-        Snapshot.SegmentFile f = tryParse(bytes);
-        return f != null ? f : Json.read(bytes, Snapshot.SegmentFile.class, where);
+    /** The segment in {@code bytes[0, length)}: this parser's if it is sure, data binding's otherwise. */
+    static Snapshot.SegmentFile parse(byte[] bytes, int length, String where) {
+        Snapshot.SegmentFile f = tryParse(bytes, length);
+        return f != null ? f : Json.read(length == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, length),
+                Snapshot.SegmentFile.class, where);
     }
 
     /** The segment in {@code bytes}, or null when the document is not of the common shape. */
     static Snapshot.SegmentFile tryParse(byte[] bytes) {
-        try (JsonParser p = Json.MAPPER.getFactory().createParser(bytes)) {
+        return tryParse(bytes, bytes.length);
+    }
+
+    private static Snapshot.SegmentFile tryParse(byte[] bytes, int length) {
+        try (JsonParser p = Json.MAPPER.getFactory().createParser(bytes, 0, length)) {
             Snapshot.SegmentFile f = segment(p);
             return p.nextToken() == null ? f : null; // data binding ignores trailing content; be sure instead
         } catch (VersionParser.Unsure | IOException e) {

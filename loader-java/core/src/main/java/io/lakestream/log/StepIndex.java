@@ -3,6 +3,8 @@ package io.lakestream.log;
 import io.lakestream.StreamEnv;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ReadBuffer;
+import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Finds the TGB committed at a step in a state: in its tail, or in the immutable index segment
@@ -17,6 +19,9 @@ final class StepIndex {
     private final Object segmentLock = new Object();
     private long cachedSegmentFirst; // the first step of cachedSegment (guarded by segmentLock)
     private Snapshot.SegmentFile cachedSegment;
+    /** Held while a segment is read into {@link #segmentBytes} and parsed. */
+    private final ReentrantLock readLock = new ReentrantLock();
+    private final ReadBuffer segmentBytes = new ReadBuffer(1 << 16);
 
     StepIndex(StreamConfig config, StreamEnv env, LogFiles files) {
         this.store = files.store();
@@ -89,27 +94,47 @@ final class StepIndex {
         }
     }
 
-    /** Segment {@code [first, first + n)}, read and parsed ({@link SegmentParser}) and every entry validated, or the one held. */
+    /**
+     * Segment {@code [first, first + n)}, read and parsed ({@link SegmentParser}) and every entry
+     * validated, or the one held. One read at a time, into one reused buffer (a fresh 300 KB
+     * array per segment was a quarter of a catching-up reader's garbage per step, issue 23);
+     * the ranks of a process after the same segment then read it once and find it held.
+     */
     private Snapshot.SegmentFile segment(long first, long n) {
-        synchronized (segmentLock) {
-            if (cachedSegment != null && cachedSegmentFirst == first) {
-                return cachedSegment; // compared by first step: no key text per step looked up (issue 23)
+        Snapshot.SegmentFile held = held(first);
+        if (held != null) {
+            return held;
+        }
+        env.threads().lock(readLock); // another reader may hold it across the store read
+        try {
+            held = held(first); // read by another rank while this one waited
+            if (held != null) {
+                return held;
             }
+            String key = StreamLayout.segmentKey(first);
+            Snapshot.SegmentFile f = files.readSegment(key, segmentBytes);
+            if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
+                throw new LogFormatException(files.where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
+            }
+            StepWhere where = new StepWhere(files.where(key));
+            for (int i = 0; i < f.tgbs().size(); i++) {
+                where.step = first + i;
+                f.tgbs().get(i).validate(config.worldSize(), where);
+            }
+            synchronized (segmentLock) {
+                cachedSegmentFirst = first;
+                cachedSegment = f;
+            }
+            return f;
+        } finally {
+            readLock.unlock();
         }
-        String key = StreamLayout.segmentKey(first);
-        Snapshot.SegmentFile f = files.readSegment(key);
-        if (f.firstStep() != first || f.tgbs() == null || f.tgbs().size() != n) {
-            throw new LogFormatException(files.where(key) + ": index segment does not cover steps [" + first + ", " + (first + n) + ")");
-        }
-        StepWhere where = new StepWhere(files.where(key));
-        for (int i = 0; i < f.tgbs().size(); i++) {
-            where.step = first + i;
-            f.tgbs().get(i).validate(config.worldSize(), where);
-        }
+    }
+
+    private Snapshot.SegmentFile held(long first) {
         synchronized (segmentLock) {
-            cachedSegmentFirst = first;
-            cachedSegment = f;
+            // compared by first step: no key text per step looked up (issue 23)
+            return cachedSegment != null && cachedSegmentFirst == first ? cachedSegment : null;
         }
-        return f;
     }
 }

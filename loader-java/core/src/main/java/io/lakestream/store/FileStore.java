@@ -161,6 +161,37 @@ public final class FileStore implements ObjectStore {
         }
     }
 
+    /**
+     * Into the buffer's array through a {@code FileChannel}: its size, then the bytes. An object
+     * is replaced by rename(2), so the open descriptor reads one version of it whole; fewer
+     * bytes than its size (truncated under us, not by this store) is a failure.
+     */
+    @Override
+    public boolean getIfPresent(String key, ReadBuffer into) {
+        Path p = path(key);
+        try (FileChannel ch = FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size > Integer.MAX_VALUE - 8) {
+                throw new StoreException("read of " + key + " in " + describe() + " failed: " + size + " bytes do not fit an array",
+                        key, null, false);
+            }
+            int n = (int) size;
+            ByteBuffer to = ByteBuffer.wrap(into.fill(n), 0, n);
+            while (to.hasRemaining() && ch.read(to) >= 0) {
+                // read until full or the end of the file
+            }
+            if (to.hasRemaining()) {
+                throw new StoreException("read of " + key + " in " + describe() + " failed: ended after " + to.position() + " of "
+                        + n + " bytes", key, null);
+            }
+            return true;
+        } catch (NoSuchFileException e) {
+            return false;
+        } catch (IOException e) {
+            throw new StoreException("read of " + key + " in " + describe() + " failed: " + e, key, e);
+        }
+    }
+
     /** inotify on a local file system ({@link FileWatch}); null on a shared one, where another host's writes raise no event. */
     @Override
     public ChangeWatch watch(String prefix) {

@@ -82,6 +82,16 @@ public final class MeteredStore implements ObjectStore {
     }
 
     @Override
+    public boolean getIfPresent(String key, ReadBuffer into) {
+        GET.requests.inc();
+        try {
+            return inner.getIfPresent(key, into);
+        } catch (RuntimeException e) {
+            throw GET.failed(e);
+        }
+    }
+
+    @Override
     public void readRange(String key, long offset, MemorySegment dst) {
         GET_RANGE.requests.inc();
         try {

@@ -38,6 +38,23 @@ public interface ObjectStore extends AutoCloseable {
     }
 
     /**
+     * As {@link #getIfPresent(String)}, into {@code into} (its content replaced, its array reused
+     * when large enough) instead of a new array: for a reader that parses an object and drops
+     * its bytes. False, and {@code into} unchanged, if absent. The same one request; this
+     * default copies from {@link #getIfPresent(String)}, a store that can read into the buffer
+     * directly does.
+     */
+    default boolean getIfPresent(String key, ReadBuffer into) {
+        Optional<byte[]> b = getIfPresent(key);
+        if (b.isEmpty()) {
+            return false;
+        }
+        byte[] a = b.get();
+        System.arraycopy(a, 0, into.fill(a.length), 0, a.length);
+        return true;
+    }
+
+    /**
      * Reads exactly {@code dst.byteSize()} bytes starting at {@code offset} into {@code dst}.
      *
      * @throws NoSuchKeyException if the object is absent

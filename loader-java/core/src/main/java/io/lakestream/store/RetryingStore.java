@@ -55,20 +55,26 @@ public final class RetryingStore implements ObjectStore {
         for (int attempt = 1; ; attempt++) {
             try {
                 return call.get();
-            } catch (NoSuchKeyException e) {
-                throw e;
             } catch (StoreException e) {
-                if (attempt >= policy.maxAttempts() || !e.isRetryable()) {
-                    throw e;
-                }
-                try {
-                    clock.sleep(random == null ? policy.backoffMillis(attempt) : policy.backoffMillis(attempt, random));
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new StoreException(op + " of " + key + " in " + describe() + " interrupted while backing off after: "
-                            + e.getMessage(), key, e, false);
-                }
+                backOffOrThrow(op, key, e, attempt);
             }
+        }
+    }
+
+    /**
+     * The one retry decision: rethrows {@code e} if it is final (no such key, not retryable, the
+     * attempts spent), else sleeps the policy's backoff before attempt {@code failedAttempt + 1}.
+     */
+    private void backOffOrThrow(String op, String key, StoreException e, int failedAttempt) {
+        if (e instanceof NoSuchKeyException || failedAttempt >= policy.maxAttempts() || !e.isRetryable()) {
+            throw e;
+        }
+        try {
+            clock.sleep(random == null ? policy.backoffMillis(failedAttempt) : policy.backoffMillis(failedAttempt, random));
+        } catch (InterruptedException ie) {
+            Thread.currentThread().interrupt();
+            throw new StoreException(op + " of " + key + " in " + describe() + " interrupted while backing off after: "
+                    + e.getMessage(), key, e, false);
         }
     }
 
@@ -95,8 +101,22 @@ public final class RetryingStore implements ObjectStore {
     }
 
     @Override
+    public boolean getIfPresent(String key, ReadBuffer into) {
+        return retry("read", key, () -> inner.getIfPresent(key, into));
+    }
+
+    @Override
     public void readRange(String key, long offset, MemorySegment dst) {
-        retry("ranged read", key, () -> inner.readRange(key, offset, dst));
+        // the loop written out, as for the object puts below: a capturing lambda per call was a
+        // share of a rank's garbage per step and of a producer's per batch (issue 23)
+        for (int attempt = 1; ; attempt++) {
+            try {
+                inner.readRange(key, offset, dst);
+                return;
+            } catch (StoreException e) {
+                backOffOrThrow("ranged read", key, e, attempt);
+            }
+        }
     }
 
     @Override
@@ -111,12 +131,20 @@ public final class RetryingStore implements ObjectStore {
 
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName) {
-        return retry("conditional write", key, () -> inner.putIfAbsent(key, data, syncName));
+        return putIfAbsent(key, data, syncName, null);
     }
 
+    /** {@code beforePublish} null: the plain put (every batch object's; each version's has a barrier). */
     @Override
     public boolean putIfAbsent(String key, MemorySegment data, boolean syncName, Runnable beforePublish) {
-        return retry("conditional write", key, () -> inner.putIfAbsent(key, data, syncName, beforePublish));
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return beforePublish == null ? inner.putIfAbsent(key, data, syncName)
+                        : inner.putIfAbsent(key, data, syncName, beforePublish);
+            } catch (StoreException e) {
+                backOffOrThrow("conditional write", key, e, attempt);
+            }
+        }
     }
 
     @Override

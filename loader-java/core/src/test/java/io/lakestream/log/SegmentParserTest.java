@@ -110,7 +110,7 @@ class SegmentParserTest {
             } catch (FormatException e) {
                 refused++;
                 assertNull(SegmentParser.tryParse(b), "data binding refuses it, so the fast path must not take it: " + mutated);
-                FormatException again = assertThrows(FormatException.class, () -> SegmentParser.parse(b, "index segment s"));
+                FormatException again = assertThrows(FormatException.class, () -> SegmentParser.parse(b, b.length, "index segment s"));
                 assertTrue(again.getMessage().startsWith("malformed index segment s"), again.getMessage());
                 continue;
             }

@@ -3,6 +3,7 @@ package io.lakestream.testkit;
 import io.lakestream.store.NoSuchKeyException;
 import io.lakestream.store.ObjectInfo;
 import io.lakestream.store.ObjectStore;
+import io.lakestream.store.ReadBuffer;
 import io.lakestream.store.StoreException;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -186,6 +187,26 @@ public abstract class ObjectStoreConformanceSuite {
     }
 
     // ------------------------------------------------------------ reads
+
+    @Test
+    public void aWholeObjectReadIntoAReusedBufferHoldsExactlyItsBytes() {
+        byte[] big = new byte[70_000]; // larger than the buffer's first capacity: it grows
+        new Random(7).nextBytes(big);
+        byte[] small = "a small one".getBytes(StandardCharsets.UTF_8);
+        assertTrue(store.putIfAbsent("buf/big", big));
+        assertTrue(store.putIfAbsent("buf/small", small));
+        assertTrue(store.putIfAbsent("buf/empty", new byte[0]));
+        ReadBuffer into = new ReadBuffer(16);
+        assertTrue(store.getIfPresent("buf/big", into));
+        assertArrayEquals(big, Arrays.copyOf(into.array(), into.length()));
+        assertTrue(store.getIfPresent("buf/small", into)); // reused: only its own bytes count
+        assertEquals(small.length, into.length());
+        assertArrayEquals(small, Arrays.copyOf(into.array(), into.length()));
+        assertFalse(store.getIfPresent("buf/none", into), "an absent key reads as absent");
+        assertArrayEquals(small, Arrays.copyOf(into.array(), into.length()), "an absent key leaves the buffer as it was");
+        assertTrue(store.getIfPresent("buf/empty", into));
+        assertEquals(0, into.length());
+    }
 
     @Test
     public void missingKeys() {
