@@ -77,6 +77,15 @@ public final class TensorBlob {
 
         /** As {@link TensorBlob#parse}. */
         public List<View> parse(MemorySegment blob, String where) {
+            return parse(blob, where, View::new);
+        }
+
+        /**
+         * As {@link #parse(MemorySegment, String)}, each tensor built by {@code make} straight
+         * from the header (no views, no list in between: a reader does this for every step it
+         * reads, issue 23). Each gets a fresh shape array, which it may keep or change.
+         */
+        public <T> List<T> parse(MemorySegment blob, String where, TensorMaker<T> make) {
             long size = blob.byteSize();
             if (size < 8) {
                 throw new FormatException(where + ": tensor blob of " + size + " bytes is shorter than its 8-byte header length");
@@ -93,14 +102,32 @@ public final class TensorBlob {
                 lastLayout = layout;
             }
             int count = layout.names.length;
-            List<View> views = new ArrayList<>(count);
-            for (int i = 0; i < count; i++) {
-                // A fresh shape array per view: callers may keep or change it without touching the cache.
-                views.add(new View(layout.names[i], layout.dtypes[i], layout.shapes[i].clone(),
-                        blob.asSlice(dataStart + layout.begins[i], layout.ends[i] - layout.begins[i])));
+            if (count == 1) {
+                return List.of(make(layout, 0, blob, dataStart, make));
             }
-            return views;
+            if (count == 2) {
+                return List.of(make(layout, 0, blob, dataStart, make), make(layout, 1, blob, dataStart, make));
+            }
+            Object[] out = new Object[count];
+            for (int i = 0; i < count; i++) {
+                out[i] = make(layout, i, blob, dataStart, make);
+            }
+            @SuppressWarnings("unchecked")
+            List<T> list = (List<T>) List.of(out);
+            return list;
         }
+
+        private static <T> T make(Layout layout, int i, MemorySegment blob, long dataStart, TensorMaker<T> make) {
+            // A fresh shape array per tensor: callers may keep or change it without touching the cache.
+            return make.make(layout.names[i], layout.dtypes[i], layout.shapes[i].clone(),
+                    blob.asSlice(dataStart + layout.begins[i], layout.ends[i] - layout.begins[i]));
+        }
+    }
+
+    /** Builds the caller's object for one tensor of a parsed blob ({@link Parser#parse(MemorySegment, String, TensorMaker)}). */
+    @FunctionalInterface
+    public interface TensorMaker<T> {
+        T make(String name, DType dtype, long[] shape, MemorySegment data);
     }
 
     /** The JSON path: parses and validates a header against a data section of {@code dataLen} bytes. */

@@ -42,7 +42,8 @@ public final class PinnedPool implements AutoCloseable {
     private final Clock clock;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = ParkingCondition.of(lock);
-    private final ArrayDeque<Slab> free = new ArrayDeque<>();
+    /** Free slabs, the most recently released last; indexed loops, no iterator per acquire. */
+    private final List<Slab> free = new ArrayList<>();
     private final ArrayDeque<Fenced> fenced = new ArrayDeque<>(); // released, waiting for their fence
     private final List<Slab> all = new ArrayList<>();
     private boolean closed;
@@ -131,22 +132,22 @@ public final class PinnedPool implements AutoCloseable {
                     throw new IllegalStateException("pool is closed");
                 }
                 reapFences();
-                Slab best = null;
-                for (Slab s : free) {
-                    if (s.memory.byteSize() >= bytes && (best == null || s.memory.byteSize() < best.memory.byteSize())) {
-                        best = s;
+                int best = -1;
+                for (int i = free.size() - 1; i >= 0; i--) { // the most recently released first: its pages are warm
+                    long size = free.get(i).memory.byteSize();
+                    if (size >= bytes && (best < 0 || size < free.get(best).memory.byteSize())) {
+                        best = i;
                     }
                 }
-                if (best != null) {
-                    free.remove(best);
-                    return lend(best, bytes, checked);
+                if (best >= 0) {
+                    return lend(free.remove(best), bytes, checked);
                 }
                 if (all.size() < maxSlabs) {
                     return lend(allocate(bytes), bytes, checked);
                 }
                 if (!free.isEmpty()) {
                     // At the bound with only smaller slabs free: replace one with a bigger slab.
-                    Slab small = free.poll();
+                    Slab small = free.remove(free.size() - 1);
                     all.remove(small);
                     dispose(small);
                     return lend(allocate(bytes), bytes, checked);
@@ -190,6 +191,9 @@ public final class PinnedPool implements AutoCloseable {
 
     /** Moves slabs whose fence is done back to the free list. Holds the lock. */
     private void reapFences() {
+        if (fenced.isEmpty()) {
+            return; // the common case, without an iterator
+        }
         for (var it = fenced.iterator(); it.hasNext(); ) {
             Fenced f = it.next();
             boolean done;
@@ -206,7 +210,7 @@ public final class PinnedPool implements AutoCloseable {
             if (done) {
                 it.remove();
                 f.fence.close();
-                free.push(f.slab);
+                free.add(f.slab);
             }
         }
     }
@@ -246,7 +250,7 @@ public final class PinnedPool implements AutoCloseable {
                 dispose(s);
                 return;
             }
-            free.push(s);
+            free.add(s);
             threads.signalAll(released);
         } finally {
             lock.unlock();

@@ -133,7 +133,9 @@ final class ShardFetch {
         }
         PinnedPool.Lease lease = lease(step, need);
         try {
-            MemorySegment stored = lease.segment().asSlice(0, shard.length());
+            MemorySegment leased = lease.segment();
+            // the lease is exactly the stored shard when it is not compressed: no slice of it per step
+            MemorySegment stored = leased.byteSize() == shard.length() ? leased : leased.asSlice(0, shard.length());
             try {
                 store.readRange(entry.object(), shard.offset(), stored);
                 bytesRead.add(stored.byteSize());
@@ -229,17 +231,15 @@ final class ShardFetch {
                 throw new FormatException(where + ": uncompressed shard has raw_length " + shard.rawLength() + " != length "
                         + shard.length());
             }
-            List<TensorBlob.View> views = blobs.parse(blob, where);
-            Tensor[] tensors = new Tensor[views.size()]; // List.of keeps one or two without an array: no list built twice
-            for (int i = 0; i < tensors.length; i++) {
-                TensorBlob.View v = views.get(i);
-                if (v.shape()[0] != shard.samples()) {
-                    throw new FormatException(where + ": tensor '" + v.name() + "' has " + v.shape()[0] + " samples, manifest says "
+            List<Tensor> tensors = blobs.parse(blob, where, Tensor::new); // the tensors themselves, no views in between
+            for (int i = 0; i < tensors.size(); i++) {
+                Tensor t = tensors.get(i);
+                if (t.shape()[0] != shard.samples()) {
+                    throw new FormatException(where + ": tensor '" + t.name() + "' has " + t.shape()[0] + " samples, manifest says "
                             + shard.samples());
                 }
-                tensors[i] = new Tensor(v.name(), v.dtype(), v.shape(), v.data());
             }
-            return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), List.of(tensors),
+            return new StepBatch(step, rank, entry.object(), shard.samples(), shard.firstSample(), tensors,
                     TensorBlob.dataSection(blob), lease, slice, clock.monotonicNanos() - t0, fetched);
         } catch (FormatException e) {
             throw named(e, step, entry);
