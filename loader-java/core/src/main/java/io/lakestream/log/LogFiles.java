@@ -123,18 +123,11 @@ final class LogFiles {
 
     /** As {@link #readSegment(String)}, its bytes read into {@code buffer} (the caller's, reused from segment to segment). */
     Snapshot.SegmentFile readSegment(String key, ReadBuffer buffer) {
-        FormatException last = null;
-        for (int i = 0; i < 2; i++) { // a parse failure is read once more, as read() does
-            if (!store.getIfPresent(key, buffer)) {
-                throw new NoSuchKeyException(store.describe(), key);
-            }
-            try {
-                return SegmentParser.parse(buffer.array(), buffer.length(), where(key));
-            } catch (FormatException e) {
-                last = e;
-            }
-        }
-        throw new LogFormatException(last.getMessage(), store.describe(), key, last);
+        String where = where(key);
+        return readTwice(key, () -> store.getIfPresent(key, buffer)
+                ? Optional.of(SegmentParser.parse(buffer.array(), buffer.length(), where))
+                : Optional.<Snapshot.SegmentFile>empty())
+                .orElseThrow(() -> new NoSuchKeyException(store.describe(), key));
     }
 
     /**
@@ -148,14 +141,21 @@ final class LogFiles {
     }
 
     private <T> Optional<T> read(String key, java.util.function.Function<byte[], T> parse) {
+        return readTwice(key, () -> {
+            Optional<byte[]> b = store.getIfPresent(key);
+            return b.isEmpty() ? Optional.empty() : Optional.of(parse.apply(b.get()));
+        });
+    }
+
+    /**
+     * One read and parse ({@code attempt}: empty when the file is absent), made once more after a
+     * parse failure; the second failure is reported naming the file.
+     */
+    private <T> Optional<T> readTwice(String key, java.util.function.Supplier<Optional<T>> attempt) {
         FormatException last = null;
         for (int i = 0; i < 2; i++) {
-            Optional<byte[]> b = store.getIfPresent(key);
-            if (b.isEmpty()) {
-                return Optional.empty();
-            }
             try {
-                return Optional.of(parse.apply(b.get()));
+                return attempt.get();
             } catch (FormatException e) {
                 last = e;
             }

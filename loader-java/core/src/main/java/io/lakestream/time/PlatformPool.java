@@ -40,7 +40,7 @@ final class PlatformPool implements Threads.Pool {
 
     @Override
     public void execute(Runnable task) {
-        boolean startOne;
+        int startNumber = 0; // the worker to start, named by its number: none when 0
         lock.lock();
         try {
             if (closed) {
@@ -52,17 +52,16 @@ final class PlatformPool implements Threads.Pool {
             ring[(head + size) % ring.length] = task;
             size++;
             // a worker parked and not yet woken takes it; else a new one while below the parallelism
-            startOne = queued.waiting() == 0 && started < parallelism;
-            if (startOne) {
-                started++;
+            if (queued.waiting() == 0 && started < parallelism) {
+                startNumber = ++started; // read here, under the lock: two callers never name the same worker
             } else {
                 queued.signal();
             }
         } finally {
             lock.unlock();
         }
-        if (startOne) {
-            Thread t = new Thread(this::work, name + "-" + started);
+        if (startNumber > 0) {
+            Thread t = new Thread(this::work, name + "-" + startNumber);
             t.setDaemon(true);
             t.start();
         }
