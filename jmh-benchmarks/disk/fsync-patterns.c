@@ -8,6 +8,10 @@
  *       MODE fdatasync  every object fdatasynced by its writer (FileStore's way)
  *            direct     written with O_DIRECT from page-aligned memory, then fdatasynced
  *            syncfs     no per-object sync; one syncfs(2) per GROUP objects and at the end
+ *            tmpfile    an unnamed O_TMPFILE in DIR, fdatasynced, published by linkat(2): no
+ *                       temporary name to create and unlink (put-if-absent still: EEXIST)
+ *            tmpfile-direct   the same with O_DIRECT
+ *            falloc-direct    FileStore's way with O_DIRECT, the blocks fallocate(2)d first
  *       prints MB/s; run it under /usr/bin/time for the CPU it cost
  *   fsync-patterns commit N OVERLAP DIR
  *       N commits, each after one fdatasynced 1 MiB object: directory fsync, version temp file
@@ -52,7 +56,7 @@ static void sync_path(const char *dir) {
 }
 
 /* ---- objects ---- */
-enum { FDATASYNC, DIRECT, SYNCFS };
+enum { FDATASYNC, DIRECT, SYNCFS, TMPFILE, TMPFILE_DIRECT, FALLOC_DIRECT };
 static int mode, size, count, group = 16, pending;
 static int next_object;
 static const char *dir;
@@ -68,8 +72,21 @@ static void *writer(void *unused) {
         if (i >= count) return NULL;
         snprintf(tmp, sizeof tmp, "%s/.o%d.tmp", dir, i);
         snprintf(name, sizeof name, "%s/o%d", dir, i);
-        int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | (mode == DIRECT ? O_DIRECT : 0), 0644);
+        int direct = mode == DIRECT || mode == TMPFILE_DIRECT || mode == FALLOC_DIRECT ? O_DIRECT : 0;
+        if (mode == TMPFILE || mode == TMPFILE_DIRECT) {
+            int fd = open(dir, O_TMPFILE | O_WRONLY | direct, 0644);
+            if (fd < 0) die("open O_TMPFILE");
+            write_all(fd, payload, (size_t) size);
+            if (fdatasync(fd) != 0) die("fdatasync");
+            char proc[64];
+            snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW) != 0) die("linkat");
+            close(fd);
+            continue;
+        }
+        int fd = open(tmp, O_CREAT | O_EXCL | O_WRONLY | direct, 0644);
         if (fd < 0) die("open");
+        if (mode == FALLOC_DIRECT && fallocate(fd, 0, 0, size) != 0) die("fallocate");
         write_all(fd, payload, (size_t) size);
         if (mode != SYNCFS && fdatasync(fd) != 0) die("fdatasync");
         close(fd);
@@ -88,7 +105,11 @@ static void *writer(void *unused) {
 
 static int objects(int argc, char **argv) {
     if (argc < 7) return 2;
-    mode = !strcmp(argv[2], "fdatasync") ? FDATASYNC : !strcmp(argv[2], "direct") ? DIRECT : !strcmp(argv[2], "syncfs") ? SYNCFS : -1;
+    const char *modes[] = {"fdatasync", "direct", "syncfs", "tmpfile", "tmpfile-direct", "falloc-direct"};
+    mode = -1;
+    for (int m = 0; m < (int) (sizeof modes / sizeof *modes); m++) {
+        if (!strcmp(argv[2], modes[m])) mode = m;
+    }
     int threads = atoi(argv[3]);
     size = atoi(argv[4]) << 10;
     count = atoi(argv[5]);
@@ -171,7 +192,7 @@ int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "objects")) rc = objects(argc, argv);
     else if (argc > 1 && !strcmp(argv[1], "commit")) rc = commit(argc, argv);
     if (rc == 2) {
-        fprintf(stderr, "usage: %s objects fdatasync|direct|syncfs THREADS KIB COUNT DIR [GROUP]\n"
+        fprintf(stderr, "usage: %s objects fdatasync|direct|syncfs|tmpfile|tmpfile-direct|falloc-direct THREADS KIB COUNT DIR [GROUP]\n"
                         "       %s commit N OVERLAP(0|1) DIR\n", argv[0], argv[0]);
     }
     return rc;
